@@ -1,0 +1,225 @@
+import type {
+  AsyncParallelHook,
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  HookMap,
+  SyncBailHook,
+  SyncHook,
+} from 'tapable';
+import type {
+  ArtifactPulledEvent,
+  BlobCommittedEvent,
+  DeleteContext,
+  ManifestDeletedEvent,
+  ManifestPushedEvent,
+  ManifestPutContext,
+  PullContext,
+} from './events.js';
+import type { ScopedRouter } from './http.js';
+import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
+import type { ReplicationEndpoint, ReplicationTarget } from './replication.js';
+
+/**
+ * The hook catalogue: every extension point of the kernel, in one frozen object per domain.
+ * Only the kernel calls these hooks; plugins tap them through a tap-only view.
+ *
+ * Each hook states its tapable kind, its arguments, what a tap's result means, and who calls it.
+ * `docs/reference/hooks.md` is generated from this file.
+ *
+ * @see docs/architecture/02-hooks.md
+ * @since 0.1.0
+ */
+
+/** Identity hooks. */
+export interface AuthHooks {
+  /**
+   * Turns credentials into a principal.
+   * @kind AsyncSeriesBailHook
+   * @args credentials, request
+   * @result a `Principal` to accept the caller; `undefined` for "not mine, ask the next
+   *   provider"; throw a `RegistryError('UNAUTHORIZED')` to reject credentials the provider owns.
+   * @calledBy the token service and the `/v2/` Basic-auth path, with providers in config order.
+   *   When no tap answers, Basic credentials are rejected and anonymous requests get the
+   *   anonymous principal.
+   * @since 0.1.0
+   */
+  readonly authenticate: AsyncSeriesBailHook<[Credentials, RequestInfo], Principal | undefined>;
+  /**
+   * Enriches an authenticated principal (groups, claims).
+   * @kind AsyncSeriesWaterfallHook
+   * @args principal, request
+   * @result the principal, changed or not, passed to the next tap.
+   * @calledBy the kernel, right after `authenticate` answered.
+   * @since 0.1.0
+   */
+  readonly principal: AsyncSeriesWaterfallHook<[Principal, RequestInfo]>;
+}
+
+/** Authorization hooks. */
+export interface RbacHooks {
+  /**
+   * Decides whether a principal may perform an action on a resource.
+   * @kind AsyncSeriesBailHook
+   * @args principal, access
+   * @result `{ allow: true }` or `{ allow: false, reason }` ends the chain; `undefined` asks the
+   *   next tap. When no tap answers, the kernel denies, unless no RBAC plugin is loaded at all,
+   *   in which case the registry runs open (and said so at boot).
+   * @calledBy the token service (for each requested scope) and every `/v2/` and API route.
+   * @since 0.1.0
+   */
+  readonly authorize: AsyncSeriesBailHook<[Principal, AccessRequest], Decision | undefined>;
+}
+
+/** Registry policy gates and events. */
+export interface RegistryHooks {
+  /**
+   * Policy gate before a manifest is stored (quota, immutability, signature policy...).
+   * @kind AsyncSeriesHook
+   * @args context
+   * @result ignored; throw a `RegistryError` to refuse the push. Nothing is stored then.
+   * @calledBy the manifest PUT route, after the manifest was parsed and its references checked.
+   * @since 0.1.0
+   */
+  readonly beforeManifestPut: AsyncSeriesHook<[ManifestPutContext]>;
+  /**
+   * Policy gate before a manifest, tag or blob is deleted.
+   * @kind AsyncSeriesHook
+   * @args context
+   * @result ignored; throw a `RegistryError` to refuse the delete.
+   * @calledBy the manifest and blob DELETE routes.
+   * @since 0.1.0
+   */
+  readonly beforeDelete: AsyncSeriesHook<[DeleteContext]>;
+  /**
+   * Policy gate before a manifest is served (e.g. block vulnerable images).
+   * @kind AsyncSeriesHook
+   * @args context
+   * @result ignored; throw a `RegistryError` to refuse the pull.
+   * @calledBy the manifest GET and HEAD routes.
+   * @since 0.1.0
+   */
+  readonly beforePull: AsyncSeriesHook<[PullContext]>;
+  /**
+   * A manifest was stored.
+   * @kind AsyncParallelHook
+   * @args event
+   * @result ignored. Taps run after the response is decided; a failing tap is logged and does
+   *   not fail the push.
+   * @calledBy the manifest PUT route.
+   * @since 0.1.0
+   */
+  readonly manifestPushed: AsyncParallelHook<[ManifestPushedEvent]>;
+  /**
+   * A manifest or tag was deleted.
+   * @kind AsyncParallelHook
+   * @args event
+   * @result ignored; failures are logged.
+   * @calledBy the manifest DELETE route.
+   * @since 0.1.0
+   */
+  readonly manifestDeleted: AsyncParallelHook<[ManifestDeletedEvent]>;
+  /**
+   * A blob was committed into a repository (upload finished or cross-repository mount).
+   * @kind AsyncParallelHook
+   * @args event
+   * @result ignored; failures are logged.
+   * @calledBy the upload routes.
+   * @since 0.1.0
+   */
+  readonly blobCommitted: AsyncParallelHook<[BlobCommittedEvent]>;
+  /**
+   * A manifest was served with GET.
+   * @kind AsyncParallelHook
+   * @args event
+   * @result ignored; failures are logged.
+   * @calledBy the manifest GET route.
+   * @since 0.1.0
+   */
+  readonly artifactPulled: AsyncParallelHook<[ArtifactPulledEvent]>;
+}
+
+/** Replication hooks. */
+export interface ReplicationHooks {
+  /**
+   * Target adapters by registry type: `target.for('oci')` is the hook for OCI registries.
+   * @kind HookMap<SyncBailHook>
+   * @args endpoint
+   * @result a connected `ReplicationTarget` for the endpoint, or `undefined` to let another tap
+   *   answer.
+   * @calledBy the replication engine, when it opens an endpoint of that type.
+   * @since 0.1.0
+   */
+  readonly target: HookMap<SyncBailHook<[ReplicationEndpoint], ReplicationTarget | undefined>>;
+}
+
+/** HTTP extension hooks. */
+export interface HttpHooks {
+  /**
+   * Mounts extension routes. Each tap gets a router scoped to `/_ext/<pluginId>`.
+   * @kind SyncHook
+   * @args router
+   * @result ignored.
+   * @calledBy the kernel, once, when it builds the HTTP application.
+   * @since 0.1.0
+   */
+  readonly routes: SyncHook<[ScopedRouter]>;
+}
+
+/** Lifecycle hooks. */
+export interface LifecycleHooks {
+  /**
+   * The kernel is booted: every service resolved, the HTTP server not yet listening.
+   * @kind AsyncParallelHook
+   * @args none
+   * @result ignored; a throw stops boot and names the plugin.
+   * @calledBy the kernel, once.
+   * @since 0.1.0
+   */
+  readonly ready: AsyncParallelHook<[]>;
+  /**
+   * The kernel is shutting down, after the HTTP server stopped accepting and drained.
+   * @kind AsyncSeriesHook
+   * @args none
+   * @result ignored; failures are logged. The latest-registered tap runs first.
+   * @calledBy the kernel, once, on close (SIGTERM, SIGINT or `kernel.close()`).
+   * @since 0.1.0
+   */
+  readonly close: AsyncSeriesHook<[]>;
+}
+
+/**
+ * The whole catalogue, as the kernel holds it.
+ * @since 0.1.0
+ */
+export interface KernelHooks {
+  readonly auth: AuthHooks;
+  readonly rbac: RbacHooks;
+  readonly registry: RegistryHooks;
+  readonly replication: ReplicationHooks;
+  readonly http: HttpHooks;
+  readonly lifecycle: LifecycleHooks;
+}
+
+/** The tap side of a tapable hook: what a plugin may do with it. */
+export interface TapOnlyHook<H> {
+  readonly tap: H extends { tap: infer F } ? F : never;
+  readonly tapAsync: H extends { tapAsync: infer F } ? F : never;
+  readonly tapPromise: H extends { tapPromise: infer F } ? F : never;
+}
+
+/** The tap side of a hook map: `for(key)` gives a tap-only hook. */
+export interface TapOnlyHookMap<H> {
+  for(key: string): TapOnlyHook<H>;
+}
+
+type TapOnlyDomain<D> = {
+  readonly [K in keyof D]: D[K] extends HookMap<infer H> ? TapOnlyHookMap<H> : TapOnlyHook<D[K]>;
+};
+
+/**
+ * What `register(ctx)` receives as `ctx.hooks`: the catalogue with only the tap methods.
+ * Tap names are replaced by the plugin id so that logs say who tapped and who threw.
+ * @since 0.1.0
+ */
+export type PluginHooks = { readonly [D in keyof KernelHooks]: TapOnlyDomain<KernelHooks[D]> };

@@ -1,0 +1,17 @@
+/**
+ * `@wharf/sdk`: the contract between the Wharf kernel and its plugins.
+ * Plugins depend on this package only.
+ * @packageDocumentation
+ */
+export * from './plugin.js';
+export * from './hooks.js';
+export * from './services.js';
+export * from './storage.js';
+export * from './errors.js';
+export * from './digest.js';
+export * from './principal.js';
+export * from './events.js';
+export * from './http.js';
+export * from './replication.js';
+export { Type } from '@sinclair/typebox';
+export type { Static, TSchema } from '@sinclair/typebox';

@@ -1,0 +1,83 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { PluginHooks } from './hooks.js';
+import type { KernelSettings, ServiceDeps, ServiceFactory, ServiceRef } from './services.js';
+
+/**
+ * The plugin contract: what a plugin module exports and what `register(ctx)` receives.
+ * @see docs/architecture/04-plugins.md
+ * @since 0.1.0
+ */
+
+/** The kinds of plugin, which are also the sections of the config file that name them. */
+export const PLUGIN_KINDS = Object.freeze(['storage', 'auth', 'rbac', 'replication', 'logging', 'extension'] as const);
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/** What a plugin declares about itself before it runs. */
+export interface PluginDefinition<S extends TSchema = TSchema> {
+  /** Kebab-case id, unique per kind; also the config key that selects the plugin (`storage: { fs: {...} }`). */
+  readonly id: string;
+  readonly kind: PluginKind;
+  /** The plugin's own version (its package version), shown in the boot tree. */
+  readonly version: string;
+  /** Semver range of kernel versions the plugin works with, e.g. `^0.1.0`. */
+  readonly kernel: string;
+  readonly description?: string;
+  /** TypeBox schema of the plugin's config section. Mark secrets with `{ secret: true }`. */
+  readonly configSchema: S;
+  /** Ids of plugins that must be loaded (and registered) before this one. */
+  readonly dependsOn?: readonly string[];
+  /**
+   * Declares hooks taps and services. Synchronous and free of I/O: open connections in a
+   * service factory or a `lifecycle.ready` tap.
+   */
+  register(ctx: PluginContext<Static<S>>): void;
+}
+
+/** A plugin as exported by its module: the definition, branded. */
+export interface WharfPlugin<S extends TSchema = TSchema> extends PluginDefinition<S> {
+  readonly $$type: 'wharf/Plugin';
+  readonly apiVersion: 1;
+}
+
+/** What `register` gets: narrow, typed capabilities. Never the container or the HTTP app. */
+export interface PluginContext<C> {
+  /** The plugin id. */
+  readonly id: string;
+  /** The plugin's config section, validated against its schema (defaults applied) and frozen. */
+  readonly config: Readonly<C>;
+  /** A pino child logger with `{ plugin: id }`. */
+  readonly logger: Logger;
+  /** Kernel settings (data directory, public URL). */
+  readonly settings: KernelSettings;
+  /** The hook catalogue, tap-only. */
+  readonly hooks: PluginHooks;
+  /** Provides a service. A service ref can be provided once per kernel. */
+  provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void;
+}
+
+const ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+/**
+ * Declares a plugin. Checks the declaration's shape at once, so a broken plugin fails when its
+ * module is imported, with a message naming it.
+ * @since 0.1.0
+ */
+export function definePlugin<S extends TSchema>(definition: PluginDefinition<S>): WharfPlugin<S> {
+  const where = `plugin "${String(definition?.id)}"`;
+  if (!definition || typeof definition !== 'object') throw new TypeError('definePlugin needs a definition object');
+  if (typeof definition.id !== 'string' || !ID.test(definition.id)) throw new TypeError(`${where}: id must be kebab-case`);
+  if (!(PLUGIN_KINDS as readonly string[]).includes(definition.kind)) {
+    throw new TypeError(`${where}: kind must be one of ${PLUGIN_KINDS.join(', ')}`);
+  }
+  if (typeof definition.version !== 'string' || !definition.version) throw new TypeError(`${where}: version is required`);
+  if (typeof definition.kernel !== 'string' || !definition.kernel) throw new TypeError(`${where}: kernel range is required`);
+  if (!definition.configSchema || typeof definition.configSchema !== 'object') throw new TypeError(`${where}: configSchema is required`);
+  if (typeof definition.register !== 'function') throw new TypeError(`${where}: register must be a function`);
+  return Object.freeze({ ...definition, $$type: 'wharf/Plugin', apiVersion: 1 } as const);
+}
+
+/** True for a value made by {@link definePlugin} (of any copy of the SDK). */
+export function isWharfPlugin(value: unknown): value is WharfPlugin {
+  return typeof value === 'object' && value !== null && (value as { $$type?: unknown }).$$type === 'wharf/Plugin';
+}

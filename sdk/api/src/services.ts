@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import type { StorageDriver } from './storage.js';
+
+/**
+ * Typed service references. A service has exactly one implementation per deployment, chosen by
+ * config and provided by one plugin (or the kernel). Plugins refer to services through refs,
+ * never through the container or string names.
+ * @see docs/architecture/03-services.md
+ * @since 0.1.0
+ */
+
+/** A typed handle on a service. `T` is the service interface. */
+export interface ServiceRef<T> {
+  readonly $$type: 'wharf/ServiceRef';
+  /** Unique id, `<owner>.<name>`, e.g. `core.storage`. */
+  readonly id: string;
+  /** `singleton`: one instance per kernel. `scoped`: one per request. */
+  readonly lifetime: 'singleton' | 'scoped';
+  /** Phantom field carrying the service type; never set. */
+  readonly T?: T;
+}
+
+/** Creates a service ref. */
+export function createServiceRef<T>(options: { id: string; lifetime?: 'singleton' | 'scoped' }): ServiceRef<T> {
+  if (!/^[a-z][a-z0-9-]*\.[a-zA-Z][a-zA-Z0-9-]*$/.test(options.id)) {
+    throw new TypeError(`service ref id must look like "<owner>.<name>", got "${options.id}"`);
+  }
+  return Object.freeze({ $$type: 'wharf/ServiceRef', id: options.id, lifetime: options.lifetime ?? 'singleton' });
+}
+
+/** The service type behind a ref. */
+export type ServiceOf<R> = R extends ServiceRef<infer T> ? T : never;
+
+/** A map of dependency names to refs, and what a factory receives for it. */
+export type ServiceDeps = Record<string, ServiceRef<unknown>>;
+export type ResolvedDeps<D extends ServiceDeps> = { readonly [K in keyof D]: ServiceOf<D[K]> };
+
+/**
+ * How a plugin provides a service: a synchronous factory over typed dependencies and an
+ * optional disposer called at shutdown. I/O belongs in `lifecycle.ready` taps or in the
+ * service's own methods, not in the factory.
+ */
+export interface ServiceFactory<T, D extends ServiceDeps = ServiceDeps> {
+  readonly deps?: D;
+  factory(deps: ResolvedDeps<D>): T;
+  dispose?(instance: T): void | Promise<void>;
+}
+
+/** Settings of the kernel every plugin may read. */
+export interface KernelSettings {
+  /** Absolute path of the data directory; plugins keep their files below it. */
+  readonly dataDir: string;
+  /** The externally visible base URL of the registry, e.g. `http://127.0.0.1:5000`. */
+  readonly publicUrl: string;
+}
+
+/** The services every kernel has. */
+export const coreServices = Object.freeze({
+  /** The one storage driver of the deployment, provided by a `storage` plugin. */
+  storage: createServiceRef<StorageDriver>({ id: 'core.storage' }),
+  /** The root pino logger (plugins get a child in `ctx.logger`). */
+  logger: createServiceRef<Logger>({ id: 'core.logger' }),
+  /** Kernel settings. */
+  settings: createServiceRef<KernelSettings>({ id: 'core.settings' }),
+});
+
+export type { Logger };
