@@ -1,0 +1,142 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Digest } from '@wharf/sdk';
+import type {
+  ManifestInput,
+  ManifestRecord,
+  MetadataStore,
+  PageRequest,
+  PutManifestResult,
+  ReferrerRecord,
+  UploadRecord,
+} from './types.js';
+import { dialectOf } from './connection.js';
+import { runMigrations, type MigrateOptions } from './migrator.js';
+import type { StoreContext } from './sql.js';
+import * as repos from './repositories-blobs.js';
+import * as manifests from './manifests-tags.js';
+import * as referrers from './referrers.js';
+import * as uploads from './uploads.js';
+
+export interface KnexMetadataStoreOptions extends MigrateOptions {
+  /** Called when the store closes, instead of destroying the knex instance itself. */
+  readonly release?: () => Promise<void>;
+  /** Epoch milliseconds; tests may pin it. */
+  readonly now?: () => number;
+}
+
+/**
+ * The {@link MetadataStore} on knex, for SQLite, PostgreSQL and MySQL/MariaDB. It keeps nothing
+ * in memory that another node would need; each method is one statement or one transaction.
+ */
+export class KnexMetadataStore implements MetadataStore {
+  readonly #ctx: StoreContext;
+  readonly #logger: Logger;
+  readonly #options: KnexMetadataStoreOptions;
+  #closed = false;
+
+  constructor(knex: Knex, logger: Logger, options: KnexMetadataStoreOptions = {}) {
+    this.#ctx = { knex, dialect: dialectOf(knex), now: options.now ?? Date.now };
+    this.#logger = logger;
+    this.#options = options;
+  }
+
+  /** The underlying knex instance (for the jobs service and plugins' own tables in core). */
+  get knex(): Knex {
+    return this.#ctx.knex;
+  }
+
+  migrate(): Promise<void> {
+    return runMigrations(this.#ctx.knex, this.#logger, this.#options);
+  }
+
+  async ping(): Promise<void> {
+    await this.#ctx.knex.raw('select 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await (this.#options.release ? this.#options.release() : this.#ctx.knex.destroy());
+  }
+
+  listRepositories(page: PageRequest): Promise<string[]> {
+    return repos.listRepositories(this.#ctx, page);
+  }
+
+  repositoryExists(name: string): Promise<boolean> {
+    return repos.repositoryExists(this.#ctx, name);
+  }
+
+  linkBlob(repository: string, digest: Digest, size: number): Promise<void> {
+    return repos.linkBlob(this.#ctx, repository, digest, size);
+  }
+
+  getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined> {
+    return repos.getLinkedBlob(this.#ctx, repository, digest);
+  }
+
+  getBlob(digest: Digest): Promise<{ size: number } | undefined> {
+    return repos.getBlob(this.#ctx, digest);
+  }
+
+  unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+    return repos.unlinkBlob(this.#ctx, repository, digest);
+  }
+
+  putManifest(input: ManifestInput): Promise<PutManifestResult> {
+    return manifests.putManifest(this.#ctx, input);
+  }
+
+  getManifest(repository: string, digest: Digest): Promise<ManifestRecord | undefined> {
+    return manifests.getManifest(this.#ctx, repository, digest);
+  }
+
+  resolveTag(repository: string, tag: string): Promise<Digest | undefined> {
+    return manifests.resolveTag(this.#ctx, repository, tag);
+  }
+
+  listTags(repository: string, page: PageRequest): Promise<string[] | undefined> {
+    return manifests.listTags(this.#ctx, repository, page);
+  }
+
+  deleteManifest(repository: string, digest: Digest): Promise<boolean> {
+    return manifests.deleteManifest(this.#ctx, repository, digest);
+  }
+
+  deleteTag(repository: string, tag: string): Promise<boolean> {
+    return manifests.deleteTag(this.#ctx, repository, tag);
+  }
+
+  listReferrers(repository: string, subject: Digest, artifactType: string | undefined): Promise<ReferrerRecord[]> {
+    return referrers.listReferrers(this.#ctx, repository, subject, artifactType);
+  }
+
+  createUpload(upload: { id: string; repository: string; state: UploadRecord['state'] }): Promise<void> {
+    return uploads.createUpload(this.#ctx, upload);
+  }
+
+  getUpload(id: string): Promise<UploadRecord | undefined> {
+    return uploads.getUpload(this.#ctx, id);
+  }
+
+  updateUpload(id: string, expectedSize: number, state: UploadRecord['state']): Promise<boolean> {
+    return uploads.updateUpload(this.#ctx, id, expectedSize, state);
+  }
+
+  acquireUploadLease(id: string, holder: string, ttlMs: number): Promise<boolean> {
+    return uploads.acquireUploadLease(this.#ctx, id, holder, ttlMs);
+  }
+
+  releaseUploadLease(id: string, holder: string): Promise<void> {
+    return uploads.releaseUploadLease(this.#ctx, id, holder);
+  }
+
+  deleteUpload(id: string): Promise<void> {
+    return uploads.deleteUpload(this.#ctx, id);
+  }
+
+  listStaleUploads(before: Date, limit: number): Promise<UploadRecord[]> {
+    return uploads.listStaleUploads(this.#ctx, before, limit);
+  }
+}

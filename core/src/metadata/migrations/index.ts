@@ -1,0 +1,10 @@
+import type { Knex } from 'knex';
+import * as registry001 from './001_registry.js';
+
+/**
+ * Every migration, in order, listed in code so they run from `dist/` without globbing the
+ * file system. Append new ones; never rename or edit one that has shipped.
+ */
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
+  ['001_registry', registry001],
+];

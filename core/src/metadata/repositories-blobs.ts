@@ -1,0 +1,99 @@
+import type { Knex } from 'knex';
+import type { Digest } from '@wharf/sdk';
+import type { PageRequest } from './types.js';
+import {
+  MAX_DIGEST,
+  MAX_REPOSITORY_NAME,
+  checkLength,
+  inTransaction,
+  insertIfAbsent,
+  insertManyIfAbsent,
+  pageSize,
+  shared,
+  toNumber,
+  type StoreContext,
+} from './sql.js';
+
+/**
+ * Repositories and blob links. A repository comes into being with its first blob link or
+ * manifest; blobs are recorded once globally and linked per repository.
+ */
+
+/**
+ * The repository's id, creating the row when absent. Called first in write transactions: on
+ * SQLite the insert takes the write lock before anything is read.
+ */
+export async function ensureRepository(ctx: StoreContext, trx: Knex.Transaction, name: string): Promise<number> {
+  checkLength('repository name', name, MAX_REPOSITORY_NAME);
+  const inserted = await insertIfAbsent(ctx, trx, 'repositories', { name, created_at: ctx.now() }, ['name']);
+  if (inserted !== undefined) return inserted;
+  const row = (await shared(ctx, trx('repositories').select('id').where({ name })).first()) as { id: unknown } | undefined;
+  if (!row) throw new Error(`repository ${name} vanished while it was being written`);
+  return toNumber(row.id);
+}
+
+/** The repository's id, or `undefined` when it does not exist. */
+export async function repositoryId(db: Knex | Knex.Transaction, name: string): Promise<number | undefined> {
+  const row = (await db('repositories').select('id').where({ name }).first()) as { id: unknown } | undefined;
+  return row ? toNumber(row.id) : undefined;
+}
+
+export async function listRepositories(ctx: StoreContext, page: PageRequest): Promise<string[]> {
+  const n = pageSize(page.n);
+  if (n === 0) return [];
+  const query = ctx.knex('repositories').select('name').orderBy('name').limit(n);
+  if (page.last !== undefined) query.where('name', '>', page.last);
+  const rows = (await query) as Array<{ name: string }>;
+  return rows.map((r) => r.name);
+}
+
+export async function repositoryExists(ctx: StoreContext, name: string): Promise<boolean> {
+  return (await repositoryId(ctx.knex, name)) !== undefined;
+}
+
+export async function linkBlob(ctx: StoreContext, repository: string, digest: Digest, size: number): Promise<void> {
+  checkLength('digest', digest, MAX_DIGEST);
+  await inTransaction(ctx, async (trx) => {
+    const repoId = await ensureRepository(ctx, trx, repository);
+    const now = ctx.now();
+    await insertManyIfAbsent(trx, 'blobs', [{ digest, size, created_at: now }], ['digest']);
+    await insertManyIfAbsent(
+      trx,
+      'repository_blobs',
+      [{ repository_id: repoId, digest, created_at: now }],
+      ['repository_id', 'digest'],
+    );
+  });
+}
+
+export async function getLinkedBlob(
+  ctx: StoreContext,
+  repository: string,
+  digest: Digest,
+): Promise<{ size: number } | undefined> {
+  const row = (await ctx
+    .knex('repository_blobs as rb')
+    .join('repositories as r', 'r.id', 'rb.repository_id')
+    .join('blobs as b', 'b.digest', 'rb.digest')
+    .where('r.name', repository)
+    .andWhere('rb.digest', digest)
+    .first('b.size')) as { size: unknown } | undefined;
+  return row ? { size: toNumber(row.size) } : undefined;
+}
+
+export async function getBlob(ctx: StoreContext, digest: Digest): Promise<{ size: number } | undefined> {
+  // A blob row without links is garbage awaiting collection: not mountable.
+  const row = (await ctx
+    .knex('blobs as b')
+    .where('b.digest', digest)
+    .whereExists((q) => q.select(ctx.knex.raw('1')).from('repository_blobs as rb').where('rb.digest', ctx.knex.ref('b.digest')))
+    .first('b.size')) as { size: unknown } | undefined;
+  return row ? { size: toNumber(row.size) } : undefined;
+}
+
+export async function unlinkBlob(ctx: StoreContext, repository: string, digest: Digest): Promise<boolean> {
+  const repoId = await repositoryId(ctx.knex, repository);
+  if (repoId === undefined) return false;
+  const deleted = await ctx.knex('repository_blobs').where({ repository_id: repoId, digest }).delete();
+  return deleted > 0;
+}

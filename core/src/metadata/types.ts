@@ -1,0 +1,137 @@
+import type { Digest } from '@wharf/sdk';
+
+/**
+ * The metadata store: the database is the index, storage holds the bytes. Every fact a registry
+ * node needs about repositories, manifests, tags, references and uploads lives here, so nodes
+ * stay stateless and garbage collection can run online from recorded references.
+ * @see docs/architecture/03-services.md
+ */
+
+/** Which database, and how to reach it. */
+export type DatabaseConfig =
+  | { client: 'sqlite'; filename: string }
+  | { client: 'postgres'; connection: string | Record<string, unknown>; pool?: { min?: number; max?: number } }
+  | { client: 'mysql'; connection: string | Record<string, unknown>; pool?: { min?: number; max?: number } };
+
+/** A stored manifest. */
+export interface ManifestRecord {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly payload: Buffer;
+  readonly subject: Digest | undefined;
+  readonly createdAt: Date;
+}
+
+/** A manifest that names a subject, as the referrers API lists it. */
+export interface ReferrerRecord {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly annotations: Record<string, string> | undefined;
+}
+
+/** What a manifest PUT stores, in one transaction. */
+export interface ManifestInput {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly payload: Buffer;
+  readonly subject: Digest | undefined;
+  readonly annotations: Record<string, string> | undefined;
+  /** Blobs the manifest references (config and layers); each must be linked to the repository. */
+  readonly blobRefs: readonly Digest[];
+  /** Manifests the manifest references (index children); each must exist in the repository. */
+  readonly manifestRefs: readonly Digest[];
+  /** Tag to point at this manifest, if pushed by tag. */
+  readonly tag: string | undefined;
+}
+
+/** Outcome of {@link MetadataStore.putManifest}. */
+export type PutManifestResult =
+  | { ok: true; created: boolean }
+  | { ok: false; missingBlobs: Digest[]; missingManifests: Digest[] };
+
+/** An upload session. */
+export interface UploadRecord {
+  readonly id: string;
+  readonly repository: string;
+  /** The storage driver's JSON state, including `size`. */
+  readonly state: { size: number; [key: string]: unknown };
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A page request: up to `n` names strictly after `last`, in lexical order. */
+export interface PageRequest {
+  readonly n: number;
+  readonly last: string | undefined;
+}
+
+/**
+ * All metadata operations. Implementations must be safe for many processes sharing one
+ * database: no state that matters is kept in memory.
+ */
+export interface MetadataStore {
+  /** Runs pending migrations. Idempotent; safe when several nodes start at once. */
+  migrate(): Promise<void>;
+  /** Cheap connectivity check (`select 1`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // Repositories
+  /** Repository names in lexical order (the `_catalog`). */
+  listRepositories(page: PageRequest): Promise<string[]>;
+  repositoryExists(name: string): Promise<boolean>;
+
+  // Blobs
+  /** Records a committed blob (global, content-addressed) and links it to a repository. */
+  linkBlob(repository: string, digest: Digest, size: number): Promise<void>;
+  /** The blob's size when it is linked to the repository, else `undefined`. */
+  getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined>;
+  /** The blob's size when any repository links it (used for cross-repository mounts). */
+  getBlob(digest: Digest): Promise<{ size: number } | undefined>;
+  /** Removes a blob's link from a repository. Resolves `false` when it was not linked. */
+  unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
+
+  // Manifests and tags
+  /**
+   * Stores a manifest, its references, its subject and its tag in one transaction, creating the
+   * repository if needed. References that are missing fail the whole put (nothing stored).
+   * Storing an existing digest again only (re)points the tag.
+   */
+  putManifest(input: ManifestInput): Promise<PutManifestResult>;
+  getManifest(repository: string, digest: Digest): Promise<ManifestRecord | undefined>;
+  /** The digest a tag points at. */
+  resolveTag(repository: string, tag: string): Promise<Digest | undefined>;
+  /** Tags of a repository in lexical order; `undefined` when the repository does not exist. */
+  listTags(repository: string, page: PageRequest): Promise<string[] | undefined>;
+  /** Deletes a manifest, every tag pointing at it, and its references. `false` if unknown. */
+  deleteManifest(repository: string, digest: Digest): Promise<boolean>;
+  /** Deletes one tag (the manifest stays). `false` if unknown. */
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Manifests of the repository whose `subject` is `digest`, optionally of one artifact type. */
+  listReferrers(repository: string, subject: Digest, artifactType: string | undefined): Promise<ReferrerRecord[]>;
+
+  // Uploads
+  createUpload(upload: { id: string; repository: string; state: UploadRecord['state'] }): Promise<void>;
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  /**
+   * Replaces an upload's state only if its recorded size is still `expectedSize`
+   * (compare-and-set, so two writers can never both append at the same offset).
+   */
+  updateUpload(id: string, expectedSize: number, state: UploadRecord['state']): Promise<boolean>;
+  /**
+   * Takes the upload's write lease for `ttlMs` if nobody holds it (or it expired). One writer at
+   * a time across all nodes. Resolves `false` when another writer holds it.
+   */
+  acquireUploadLease(id: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseUploadLease(id: string, holder: string): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  /** Uploads not touched since `before` (for cleanup of abandoned uploads). */
+  listStaleUploads(before: Date, limit: number): Promise<UploadRecord[]>;
+}

@@ -1,0 +1,113 @@
+import type { UploadRecord } from './types.js';
+import { MAX_REPOSITORY_NAME, MAX_UPLOAD_ID, checkLength, pageSize, toNumber, type StoreContext } from './sql.js';
+
+/**
+ * Upload sessions, shared by all nodes: an upload started on one node continues on another.
+ * Writers serialize through a lease (holder + expiry) and a compare-and-set on the size, both
+ * single conditional UPDATEs whose affected row count is the answer.
+ */
+
+interface UploadRow {
+  id: string;
+  repository: string;
+  state: string;
+  size: unknown;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+type UploadState = UploadRecord['state'];
+
+function checkState(state: UploadState): void {
+  if (!Number.isSafeInteger(state.size) || state.size < 0) {
+    throw new RangeError(`upload state size must be a non-negative integer, got ${String(state.size)}`);
+  }
+}
+
+function toRecord(row: UploadRow): UploadRecord {
+  const parsed = JSON.parse(row.state) as Record<string, unknown>;
+  return {
+    id: row.id,
+    repository: row.repository,
+    // The column is the truth the compare-and-set checked.
+    state: { ...parsed, size: toNumber(row.size) },
+    createdAt: new Date(toNumber(row.created_at)),
+    updatedAt: new Date(toNumber(row.updated_at)),
+  };
+}
+
+export async function createUpload(
+  ctx: StoreContext,
+  upload: { id: string; repository: string; state: UploadState },
+): Promise<void> {
+  checkLength('upload id', upload.id, MAX_UPLOAD_ID);
+  checkLength('repository name', upload.repository, MAX_REPOSITORY_NAME);
+  checkState(upload.state);
+  const now = ctx.now();
+  await ctx.knex('uploads').insert({
+    id: upload.id,
+    repository: upload.repository,
+    state: JSON.stringify(upload.state),
+    size: upload.state.size,
+    lease_holder: null,
+    lease_until: null,
+    created_at: now,
+    updated_at: now,
+  });
+}
+
+export async function getUpload(ctx: StoreContext, id: string): Promise<UploadRecord | undefined> {
+  const row = (await ctx
+    .knex('uploads')
+    .where({ id })
+    .first('id', 'repository', 'state', 'size', 'created_at', 'updated_at')) as UploadRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+export async function updateUpload(
+  ctx: StoreContext,
+  id: string,
+  expectedSize: number,
+  state: UploadState,
+): Promise<boolean> {
+  checkState(state);
+  const updated = await ctx
+    .knex('uploads')
+    .where({ id, size: expectedSize })
+    .update({ state: JSON.stringify(state), size: state.size, updated_at: ctx.now() });
+  return updated > 0;
+}
+
+export async function acquireUploadLease(ctx: StoreContext, id: string, holder: string, ttlMs: number): Promise<boolean> {
+  const now = ctx.now();
+  // Free, expired, or already ours (renewal): one conditional UPDATE, no read-then-write race.
+  const updated = await ctx
+    .knex('uploads')
+    .where({ id })
+    .andWhere((q) => q.whereNull('lease_holder').orWhere('lease_holder', holder).orWhere('lease_until', '<=', now))
+    .update({ lease_holder: holder, lease_until: now + Math.max(0, Math.floor(ttlMs)), updated_at: now });
+  return updated > 0;
+}
+
+export async function releaseUploadLease(ctx: StoreContext, id: string, holder: string): Promise<void> {
+  await ctx.knex('uploads').where({ id, lease_holder: holder }).update({ lease_holder: null, lease_until: null });
+}
+
+export async function deleteUpload(ctx: StoreContext, id: string): Promise<void> {
+  await ctx.knex('uploads').where({ id }).delete();
+}
+
+/** Uploads untouched since `before`, oldest first; uploads under a live lease are in use, not stale. */
+export async function listStaleUploads(ctx: StoreContext, before: Date, limit: number): Promise<UploadRecord[]> {
+  const n = pageSize(limit);
+  if (n === 0) return [];
+  const now = ctx.now();
+  const rows = (await ctx
+    .knex('uploads')
+    .select('id', 'repository', 'state', 'size', 'created_at', 'updated_at')
+    .where('updated_at', '<', before.getTime())
+    .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now))
+    .orderBy([{ column: 'updated_at' }, { column: 'id' }])
+    .limit(n)) as UploadRow[];
+  return rows.map(toRecord);
+}
