@@ -1,0 +1,67 @@
+import { RegistryError } from '@wharf/sdk';
+import { parseReference } from '../../../registry/names.js';
+import { readLimited } from '../../../registry/streams.js';
+import { actorOf, emit, logOf, respondEmpty, type RouteArgs } from './context.js';
+import { contentLength } from './http-ranges.js';
+
+/** GET and HEAD `/v2/<name>/manifests/<reference>`. */
+export async function getManifest({ ctx, name, params, services }: RouteArgs): Promise<void> {
+  const reference = parseReference(params[0] ?? '');
+  const manifest = await services.manifests.resolve(name, reference);
+  const actor = actorOf(ctx);
+  const { hooks } = services.deps;
+  if (hooks.registry.beforePull.isUsed()) {
+    await hooks.registry.beforePull.promise({ repository: name, reference: params[0] ?? '', digest: manifest.digest, mediaType: manifest.mediaType, ...actor });
+  }
+  ctx.status = 200;
+  ctx.set('Content-Type', manifest.mediaType);
+  ctx.set('Docker-Content-Digest', manifest.digest);
+  ctx.set('ETag', `"${manifest.digest}"`);
+  ctx.set('Content-Length', String(manifest.size));
+  if (ctx.method === 'HEAD') return;
+  ctx.body = manifest.payload;
+  if (hooks.registry.artifactPulled.isUsed()) {
+    emit(hooks.registry.artifactPulled, {
+      id: crypto.randomUUID(), timestamp: new Date(), repository: name, actor: actor.principal, request: actor.request,
+      digest: manifest.digest, reference: params[0] ?? '', mediaType: manifest.mediaType,
+    }, logOf(ctx, services.deps), 'artifactPulled');
+  }
+}
+
+/** PUT `/v2/<name>/manifests/<reference>`. */
+export async function putManifest({ ctx, name, params, services }: RouteArgs): Promise<void> {
+  const reference = parseReference(params[0] ?? '');
+  const limit = services.deps.registry.maxManifestBytes;
+  const tooLarge = () => new RegistryError('MANIFEST_INVALID', `manifest is larger than ${limit} bytes`, { status: 413, detail: { limit } });
+  const announced = contentLength(ctx.get('content-length') || undefined);
+  if (announced !== undefined && announced > limit) {
+    ctx.req.resume();
+    throw tooLarge();
+  }
+  const payload = await readLimited(ctx.req, limit, tooLarge);
+  const actor = actorOf(ctx);
+  const stored = await services.manifests.put(name, reference, payload, ctx.get('content-type') || undefined, actor);
+  respondEmpty(ctx, 201, {
+    Location: `/v2/${name}/manifests/${stored.digest}`,
+    'Docker-Content-Digest': stored.digest,
+    ...(stored.parsed.subject ? { 'OCI-Subject': stored.parsed.subject } : {}),
+  });
+  emit(services.deps.hooks.registry.manifestPushed, {
+    id: crypto.randomUUID(), timestamp: new Date(), repository: name, actor: actor.principal, request: actor.request,
+    digest: stored.digest, tag: stored.tag, mediaType: stored.parsed.mediaType, artifactType: stored.parsed.artifactType,
+    size: stored.size, subject: stored.parsed.subject,
+  }, logOf(ctx, services.deps), 'manifestPushed');
+}
+
+/** DELETE `/v2/<name>/manifests/<reference>`: by digest (manifest and its tags) or by tag. */
+export async function deleteManifest({ ctx, name, params, services }: RouteArgs): Promise<void> {
+  services.manifests.assertDeletesEnabled();
+  const reference = parseReference(params[0] ?? '');
+  const actor = actorOf(ctx);
+  const deleted = await services.manifests.delete(name, reference, actor);
+  respondEmpty(ctx, 202);
+  emit(services.deps.hooks.registry.manifestDeleted, {
+    id: crypto.randomUUID(), timestamp: new Date(), repository: name, actor: actor.principal, request: actor.request,
+    digest: deleted.digest, tag: deleted.tag,
+  }, logOf(ctx, services.deps), 'manifestDeleted');
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RegistryError, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import type { MetadataStore, UploadRecord } from '../metadata/types.js';
+import { MeteredStream, digestStream } from './streams.js';
+import { UploadHashes } from './upload-hashes.js';
+
+/** How a chunk announces itself: `Content-Range` (inclusive) and/or `Content-Length`. */
+export interface ChunkInfo {
+  readonly range: { start: number; end: number } | undefined;
+  readonly length: number | undefined;
+}
+
+export interface UploadServiceDeps {
+  readonly storage: StorageDriver;
+  readonly metadata: MetadataStore;
+  readonly logger: Logger;
+  /** How long one writer may hold an upload without renewing its lease. */
+  readonly leaseMs: number;
+}
+
+/**
+ * Blob uploads: the state machine behind POST/PATCH/PUT/GET/DELETE `/blobs/uploads/`.
+ * All state lives in the metadata store and the storage driver, so any node can continue an
+ * upload, including after a crash. One writer at a time, enforced by a lease in the database.
+ */
+export class UploadService {
+  readonly #hashes = new UploadHashes();
+
+  constructor(private readonly deps: UploadServiceDeps) {}
+
+  async start(repository: string): Promise<UploadRecord> {
+    const id = randomUUID();
+    const state = await this.deps.storage.createUpload(id);
+    await this.deps.metadata.createUpload({ id, repository, state });
+    const now = new Date();
+    return { id, repository, state, createdAt: now, updatedAt: now };
+  }
+
+  /** The upload, if it belongs to `repository`; else `BLOB_UPLOAD_UNKNOWN`. */
+  async get(repository: string, id: string): Promise<UploadRecord> {
+    const upload = /^[A-Za-z0-9_-]{8,128}$/.test(id) ? await this.deps.metadata.getUpload(id) : undefined;
+    if (!upload || upload.repository !== repository) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uuid: id.slice(0, 128) } });
+    }
+    return upload;
+  }
+
+  /** Appends one chunk (PATCH, or the body of the final PUT). */
+  async append(repository: string, id: string, body: Readable, chunk: ChunkInfo): Promise<UploadRecord> {
+    return this.#withLease(id, async () => {
+      const upload = await this.get(repository, id);
+      return this.#appendLocked(upload, body, chunk);
+    });
+  }
+
+  /** Finishes an upload: appends the optional last chunk, verifies the digest, commits, links. */
+  async finish(repository: string, id: string, digest: Digest, body: Readable | undefined, chunk: ChunkInfo): Promise<{ size: number }> {
+    return this.#withLease(id, async () => {
+      let upload = await this.get(repository, id);
+      if (body) upload = await this.#appendLocked(upload, body, chunk);
+      const { storage, metadata } = this.deps;
+      const actual = await this.#digestOf(upload, digest);
+      if (actual !== digest) {
+        await this.#discard(upload);
+        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+          detail: { expected: digest, size: upload.state.size },
+        });
+      }
+      // A blob that is already stored (concurrent or earlier push of the same content) is kept as is.
+      if (await storage.stat(digest)) await storage.abort(id, upload.state);
+      else await storage.commit(id, upload.state, digest);
+      await metadata.linkBlob(repository, digest, upload.state.size);
+      await metadata.deleteUpload(id);
+      return { size: upload.state.size };
+    });
+  }
+
+  /** Cancels an upload (DELETE). */
+  async cancel(repository: string, id: string): Promise<void> {
+    const upload = await this.get(repository, id);
+    await this.#discard(upload);
+  }
+
+  /** Cross-repository mount: links a blob of `from` into `repository` if `from` has it. */
+  async mount(repository: string, from: string, digest: Digest): Promise<{ size: number } | undefined> {
+    const blob = await this.deps.metadata.getLinkedBlob(from, digest);
+    if (!blob || !(await this.deps.storage.stat(digest))) return undefined;
+    await this.deps.metadata.linkBlob(repository, digest, blob.size);
+    return blob;
+  }
+
+  async #appendLocked(upload: UploadRecord, body: Readable, chunk: ChunkInfo): Promise<UploadRecord> {
+    const offset = upload.state.size;
+    if (chunk.range) {
+      if (chunk.range.start !== offset || chunk.range.end < chunk.range.start) {
+        body.resume();
+        throw new RegistryError('RANGE_INVALID', 'chunk does not start where the upload ends', {
+          headers: uploadHeaders(upload),
+          detail: { uploaded: offset, start: chunk.range.start },
+        });
+      }
+      const rangeLength = chunk.range.end - chunk.range.start + 1;
+      if (chunk.length !== undefined && chunk.length !== rangeLength) {
+        body.resume();
+        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', { headers: uploadHeaders(upload) });
+      }
+    }
+    const expected = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.length;
+    const hash = this.#hashes.continueAt(upload.id, offset);
+    const metered = new MeteredStream(hash, expected);
+    const data = pipeline(body, metered, () => undefined);
+    const state = await this.deps.storage.append(upload.id, upload.state, data);
+    if (expected !== undefined && metered.bytes !== expected) {
+      // The bytes already written past the recorded size are discarded by the next append.
+      throw new RegistryError('SIZE_INVALID', 'body is shorter than announced', { headers: uploadHeaders(upload) });
+    }
+    if (state.size !== offset + metered.bytes) {
+      throw new Error(`storage reported ${state.size} bytes after appending ${metered.bytes} at ${offset}`);
+    }
+    if (!(await this.deps.metadata.updateUpload(upload.id, offset, state))) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload was changed concurrently', { status: 409 });
+    }
+    if (hash) this.#hashes.save(upload.id, hash, state.size);
+    return { ...upload, state, updatedAt: new Date() };
+  }
+
+  async #digestOf(upload: UploadRecord, expected: Digest): Promise<string> {
+    const parsed = parseDigest(expected);
+    const algorithm = parsed.ok ? parsed.algorithm : 'sha256';
+    if (algorithm === 'sha256') {
+      const cached = this.#hashes.digestIfComplete(upload.id, upload.state.size);
+      if (cached) return cached;
+    }
+    // Bytes arrived through another process (or before a restart): hash them from storage.
+    return digestStream(await this.deps.storage.readUpload(upload.id, upload.state), algorithm);
+  }
+
+  async #discard(upload: UploadRecord): Promise<void> {
+    this.#hashes.forget(upload.id);
+    await this.deps.storage.abort(upload.id, upload.state);
+    await this.deps.metadata.deleteUpload(upload.id);
+  }
+
+  /** Runs `fn` holding the upload's write lease, renewing it while `fn` runs (long uploads). */
+  async #withLease<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const { metadata, leaseMs } = this.deps;
+    const holder = randomUUID();
+    const deadline = Date.now() + leaseMs + 1000;
+    // A lease left by a crashed writer expires after leaseMs; wait for it rather than fail.
+    while (!(await metadata.acquireUploadLease(id, holder, leaseMs))) {
+      if (!(await metadata.getUpload(id))) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uuid: id } });
+      if (Date.now() > deadline) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload is being written by another request', { status: 409 });
+      await sleep(200);
+    }
+    const renew = setInterval(() => {
+      metadata.acquireUploadLease(id, holder, leaseMs).catch((err: unknown) => this.deps.logger.warn({ err, uploadId: id }, 'upload lease renewal failed'));
+    }, Math.max(1000, Math.floor(leaseMs / 3)));
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await metadata.releaseUploadLease(id, holder).catch(() => undefined);
+    }
+  }
+}
+
+/** Headers every upload response carries: where to continue, and what the registry has. */
+export function uploadHeaders(upload: UploadRecord): Record<string, string> {
+  const size = upload.state.size;
+  return {
+    Location: `/v2/${upload.repository}/blobs/uploads/${upload.id}`,
+    'Docker-Upload-UUID': upload.id,
+    Range: `0-${size > 0 ? size - 1 : 0}`,
+  };
+}
