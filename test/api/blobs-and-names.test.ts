@@ -81,3 +81,15 @@ describe('names and references are validated', () => {
     assert.doesNotMatch(res.body, /root:/);
   });
 });
+
+describe('an open registry', () => {
+  let reg: TestRegistry;
+  before(async () => (reg = await startTestRegistry(database)));
+  after(() => reg.close());
+
+  it('ignores credentials when no auth plugin is configured, as distribution does', async () => {
+    const headers = { authorization: `Basic ${Buffer.from('someone:whatever').toString('base64')}` };
+    assert.equal((await reg.client.fetch('/v2/', { headers })).status, 200);
+    assert.equal((await reg.client.fetch('/v2/open/x/blobs/uploads/', { method: 'POST', headers })).status, 202);
+  });
+});

@@ -10,7 +10,8 @@ export async function authenticate(ctx: V2Context, deps: V2Deps): Promise<Princi
   const header = ctx.get('authorization');
   const info = requestInfo(ctx);
   const { auth } = deps.hooks;
-  if (!header) return ctx.state.principal ?? ANONYMOUS;
+  // Without any auth provider, credentials are ignored, as distribution does without auth.
+  if (!header || !auth.authenticate.isUsed()) return ctx.state.principal ?? ANONYMOUS;
   const [scheme = '', value = ''] = header.split(/\s+/, 2);
   let principal: Principal | undefined;
   if (scheme.toLowerCase() === 'basic') {
