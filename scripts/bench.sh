@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# npm run bench: Wharf against the reference registry (distribution 2.8), side by side, plus the
+# peak memory of Wharf while it receives one 2 GiB blob. Prints markdown tables.
+#
+# env (all optional):
+#   ROUNDS=4 ORDER=ABBA       passed to compare.sh (rounds; ABBA alternates who goes first)
+#   SCENARIOS='...'           compare.sh scenario list (default: its own list, ~10 min at ROUNDS=4)
+#   WHARF_PORT=5102 REF_PORT=5101
+#   RSS_SIZE=2GiB             blob size of the memory measurement; RSS=0 skips it
+#   SHARED=DIR                the shared/ directory (default: ../shared next to the repo, else /work/shared)
+#   BENCH_TMPDIR=DIR          where both registries store data (default $TMPDIR or /tmp)
+#   BENCH_OUT=DIR             keep raw results and the report there
+#   KEEP=1                    keep the temp directory (data, logs) instead of removing it
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=${SHARED:-}
+if [[ -z $shared ]]; then
+  for cand in "$root/../shared" /work/shared; do
+    [[ -x $cand/bench/compare.sh ]] && { shared=$(cd "$cand" && pwd); break; }
+  done
+fi
+[[ -n $shared && -x $shared/bench/compare.sh ]] || { echo "bench: cannot find shared/bench (set SHARED=DIR)" >&2; exit 2; }
+
+WHARF_PORT=${WHARF_PORT:-5102}
+REF_PORT=${REF_PORT:-5101}
+RSS_SIZE=${RSS_SIZE:-2GiB}
+wharf_url=http://127.0.0.1:$WHARF_PORT
+ref_url=http://127.0.0.1:$REF_PORT
+tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/wharf-bench.XXXXXX")
+wharf_pid='' ref_pid='' sampler_pid=''
+
+stop_pid() {
+  # SIGTERM, then SIGKILL after 10 s; only the processes this script started.
+  local pid=$1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$sampler_pid"
+  stop_pid "$wharf_pid"
+  stop_pid "$ref_pid"
+  if [[ -n ${BENCH_OUT:-} ]]; then
+    mkdir -p "$BENCH_OUT" && cp -r "$tmp/compare" "$tmp"/*.log "$tmp"/report.md "$BENCH_OUT"/ 2>/dev/null
+    echo "bench: results kept in $BENCH_OUT" >&2
+  fi
+  if [[ ${KEEP:-0} == 1 ]]; then echo "bench: temp dir kept: $tmp" >&2; else rm -rf "$tmp"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_ready() {
+  # wait_ready NAME URL PID LOG: until GET /v2/ answers (200 or 401), or the process dies.
+  local name=$1 url=$2 pid=$3 log=$4
+  for _ in $(seq 1 600); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: $name exited during startup; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
+    fi
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url/v2/" 2>/dev/null)
+    [[ $code == 200 || $code == 401 ]] && return 0
+    sleep 0.1
+  done
+  echo "bench: $name not ready after 60 s; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
+}
+
+port_free() {
+  ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null
+}
+
+[[ -f $root/core/dist/cli/main.js ]] || { echo "bench: Wharf is not built: run npm run build" >&2; exit 2; }
+for p in "$WHARF_PORT" "$REF_PORT"; do
+  port_free "$p" || { echo "bench: something already listens on 127.0.0.1:$p" >&2; exit 2; }
+done
+
+echo "bench: data in $tmp (shared tools: $shared)" >&2
+mkdir -p "$tmp/ref" "$tmp/wharf"
+# The reference script writes its config to a mktemp dir under TMPDIR: keep that inside $tmp.
+TMPDIR=$tmp "$shared/bench/reference-registry.sh" -p "$REF_PORT" -d "$tmp/ref" >"$tmp/reference.log" 2>&1 &
+ref_pid=$!
+cd "$root" || exit 2
+WHARF_LOG__LEVEL=warn WHARF_LOG__ACCESS=false \
+  node core/bin/wharf.js serve --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >"$tmp/wharf.log" 2>&1 &
+wharf_pid=$!
+
+wait_ready reference "$ref_url" "$ref_pid" "$tmp/reference.log" || exit 1
+wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
+echo "bench: wharf pid $wharf_pid on $wharf_url, reference pid $ref_pid on $ref_url" >&2
+
+# ---- throughput and latency, A = Wharf, B = reference ----
+mkdir -p "$tmp/compare"
+OUT=$tmp/compare ROUNDS=${ROUNDS:-4} ORDER=${ORDER:-ABBA} "$shared/bench/compare.sh" "$wharf_url" "$ref_url" >"$tmp/compare.txt"
+compare_rc=$?
+cat "$tmp/compare.txt"
+[[ -n ${BENCH_OUT:-} || ${KEEP:-0} == 1 ]] || echo "bench: raw results are removed on exit; set BENCH_OUT=dir to keep them" >&2
+
+# ---- peak RSS of Wharf while one large blob is pushed ----
+rss_json='null'
+push_rc=0
+if [[ ${RSS:-1} != 0 ]]; then
+  status=/proc/$wharf_pid/status
+  kb() { awk -v k="$1:" '$1 == k { print $2 }' "$status" 2>/dev/null; }
+  before_kb=$(kb VmRSS)
+  # Reset the high-water mark so VmHWM covers the push only (Linux >= 4.0); sampling backs it up.
+  echo 5 >"/proc/$wharf_pid/clear_refs" 2>/dev/null && hwm_reset=true || hwm_reset=false
+  (
+    max=0
+    while kill -0 "$wharf_pid" 2>/dev/null; do
+      cur=$(awk '$1 == "VmRSS:" { print $2 }' "$status" 2>/dev/null)
+      [[ -n $cur && $cur -gt $max ]] && { max=$cur; echo "$max" >"$tmp/rss-max"; }
+      sleep 0.1
+    done
+  ) &
+  sampler_pid=$!
+  echo "bench: pushing one $RSS_SIZE blob to measure peak RSS" >&2
+  push_json=$(node "$shared/bench/ocibench.mjs" push --size "$RSS_SIZE" --count 1 --concurrency 1 \
+    --url "$wharf_url" --repo bench/rss --json 2>"$tmp/rss-push.err")
+  push_rc=$?
+  sleep 0.3
+  stop_pid "$sampler_pid"; sampler_pid=''
+  hwm_kb=$(kb VmHWM)
+  sampled_kb=$(cat "$tmp/rss-max" 2>/dev/null || echo 0)
+  [[ $push_json == '{'* ]] || push_json=null
+  rss_json=$(printf '{"size":"%s","rc":%d,"beforeKb":%s,"sampledMaxKb":%s,"hwmKb":%s,"hwmReset":%s,"push":%s}' \
+    "$RSS_SIZE" "$push_rc" "${before_kb:-null}" "${sampled_kb:-0}" "${hwm_kb:-null}" "$hwm_reset" "$push_json")
+  ((push_rc == 0)) || { echo "bench: the $RSS_SIZE push failed:" >&2; cat "$tmp/rss-push.err" >&2; }
+fi
+
+node "$root/scripts/bench/report.mjs" "$tmp/compare" "$rss_json" "$wharf_url" "$ref_url" | tee "$tmp/report.md"
+((compare_rc == 0)) || echo "bench: some compare.sh runs failed (see the fails column)" >&2
+((compare_rc == 0 && push_rc == 0))
