@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
+
+/** The built `wharf` binary, run as a child process. */
+
+const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A clean environment: no WHARF_* leaking in from whoever runs the tests. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
+}
+
+function wharf(args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+async function file(name: string, text: string): Promise<string> {
+  const p = path.join(dir, name);
+  await writeFile(p, text);
+  return p;
+}
+
+describe('wharf CLI', () => {
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('wharf-cli-'));
+  });
+  after(() => cleanup());
+
+  it('config check prints ok for a valid file (and does not touch the database)', async () => {
+    // Port 1 has no PostgreSQL: a check that connected would fail.
+    const cfg = await file('valid.yaml', 'database:\n  client: postgres\n  connection: postgres://u:p4ssw0rd@127.0.0.1:1/db\nstorage:\n  fs: {}\n');
+    const run = await wharf(['config', 'check', cfg], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'ok\n');
+  });
+
+  it('config check lists every problem with its path, one line each, and exits 1', async () => {
+    const cfg = await file('invalid.yaml', 'server:\n  listen: nowhere\n  colour: red\nstorage:\n  fs:\n    root: 7\n');
+    const run = await wharf(['config', 'check', cfg], dir);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    const lines = run.stderr.trim().split('\n').sort();
+    assert.deepEqual(lines, [
+      'error REG_ERR_CONFIG_INVALID: server.colour: is not a known key',
+      'error REG_ERR_CONFIG_INVALID: server.listen: must be host:port, e.g. 127.0.0.1:5000, 0.0.0.0:5000 or [::1]:5000',
+      'error REG_ERR_CONFIG_INVALID: storage.fs.root: must be string (plugin fs)',
+    ]);
+  });
+
+  it('config check reports an unknown plugin in one line, without a stack', async () => {
+    const cfg = await file('unknown.yaml', 'extensions:\n  nope: {}\n');
+    const run = await wharf(['config', 'check', cfg], dir);
+    assert.equal(run.code, 1);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0] ?? '', /^error REG_ERR_PLUGIN_NOT_FOUND: extensions\.nope: no extension plugin "nope"; tried @wharf\/plugin-extension-nope, wharf-plugin-extension-nope/);
+  });
+
+  it('config print shows the effective config with secrets redacted', async () => {
+    const cfg = await file('secret.yaml', 'database:\n  client: mysql\n  connection:\n    host: db\n    password: printed-never-123\n');
+    const run = await wharf(['config', 'print', '--config', cfg], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.stdout.includes('printed-never-123'));
+    assert.match(run.stdout, /password: "\[redacted\]"|password: '\[redacted\]'|password: \[redacted\]/);
+    assert.match(run.stdout, new RegExp(`dataDir: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/data`));
+    assert.match(run.stdout, /storage:\n {2}fs:\n {4}fsync: true/);
+  });
+
+  it('migrate creates the SQLite database and exits 0', async () => {
+    const cfg = await file('migrate.yaml', `dataDir: ${dir}/migrated\nlog:\n  level: warn\n`);
+    const run = await wharf(['migrate', '--config', cfg], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok((await stat(path.join(dir, 'migrated', 'wharf.db'))).isFile());
+  });
+
+  it('serve boots with embedded defaults, answers, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'served')], { cwd: dir, env: cleanEnv() });
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line in time:\n${stdout}`)), 15000);
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        const m = /"msg":"listening"/.test(stdout) ? /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout) : null;
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited early (${code}):\n${stdout}`)));
+    });
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get(`${url}/v2/`, { agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    assert.equal(status, 200);
+    assert.match(stdout, /registry is open/);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(stdout, /"msg":"kernel closed"/);
+  });
+
+  it('serve exits 1 with one clear line when boot fails', async () => {
+    const cfg = await file('bad-serve.yaml', 'rbac:\n  nothing-here: {}\n');
+    const run = await wharf(['serve', '--config', cfg, '--listen', '127.0.0.1:0'], dir);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr.trim(), /^error REG_ERR_PLUGIN_NOT_FOUND: rbac\.nothing-here: [^\n]*$/);
+  });
+});

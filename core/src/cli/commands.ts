@@ -1,0 +1,65 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { deepMerge, loadConfig } from '../config/load-config.js';
+import { redactConfig } from '../config/secrets.js';
+import { serveKernel, handleSignals } from '../http/server.js';
+import { createKernel, toDatabaseConfig } from '../kernel/kernel.js';
+import { createLogger } from '../logging/logger.js';
+import { createMetadataStore } from '../metadata/index.js';
+
+/** The CLI's commands; each returns the process exit code (serve keeps running). */
+
+export interface ServeOptions {
+  readonly config?: string;
+  readonly listen?: string;
+  readonly dataDir?: string;
+}
+
+export async function serveCommand(opts: ServeOptions): Promise<number | undefined> {
+  const overrides: Record<string, unknown> = {};
+  if (opts.listen) overrides.server = { listen: opts.listen };
+  if (opts.dataDir) overrides.dataDir = opts.dataDir;
+  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides) });
+  const kernel = createKernel(loaded);
+  await kernel.boot();
+  let handle;
+  try {
+    handle = await serveKernel(kernel);
+  } catch (err) {
+    await kernel.close();
+    throw err;
+  }
+  handleSignals(handle, kernel.logger);
+  return undefined;
+}
+
+export async function migrateCommand(opts: { config?: string }): Promise<number> {
+  const loaded = await loadConfig({ file: opts.config });
+  const { config } = loaded;
+  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets });
+  if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
+    await mkdir(path.dirname(config.database.filename), { recursive: true });
+  }
+  const store = createMetadataStore(toDatabaseConfig(config.database), logger);
+  try {
+    await store.migrate();
+    logger.info({ client: config.database.client }, 'migrations applied');
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+/** Loads the plugins and validates the whole file as boot would; touches nothing else. */
+export async function configCheckCommand(file: string, out: (line: string) => void): Promise<number> {
+  await loadConfig({ file });
+  out('ok');
+  return 0;
+}
+
+export async function configPrintCommand(opts: { config?: string }, out: (text: string) => void): Promise<number> {
+  const loaded = await loadConfig({ file: opts.config });
+  out(stringify(redactConfig(loaded.config, loaded.secrets)));
+  return 0;
+}

@@ -1,0 +1,196 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { PluginKind } from '@wharf/sdk';
+
+/**
+ * The kernel's config schema. Plugin sections are permissive here; once the plugins named in
+ * the file are loaded, {@link buildConfigSchema} puts each plugin's own schema at its place so
+ * the whole file is validated in one pass.
+ */
+
+/** `host:port` or `[v6]:port`; an empty host means every interface. */
+export const LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]\\s]*):[0-9]{1,5}$';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const closed = { additionalProperties: false } as const;
+
+/** A human description of what a `pattern` accepts, used in error messages. */
+export const HINT = 'x-hint';
+
+export const ServerSchema = Type.Object(
+  {
+    listen: Type.String({
+      pattern: LISTEN_PATTERN,
+      default: '127.0.0.1:5000',
+      description: 'host:port to listen on',
+      [HINT]: 'host:port, e.g. 127.0.0.1:5000, 0.0.0.0:5000 or [::1]:5000',
+    }),
+    publicUrl: Type.Optional(Type.String({ format: 'uri', description: 'external base URL; derived from listen when unset' })),
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10000, description: 'how long in-flight requests may drain at shutdown' }),
+    trustProxy: Type.Boolean({ default: false, description: 'trust X-Forwarded-* headers' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const LogSchema = Type.Object(
+  {
+    level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+    format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
+      default: 'auto',
+      description: 'auto: pretty on a TTY, else json',
+    }),
+    access: Type.Boolean({ default: true, description: 'one access log line per request' }),
+  },
+  { ...closed, default: {} },
+);
+
+const ConnectionObject = Type.Object(
+  {
+    host: Type.Optional(Type.String()),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    user: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String({ secret: true })),
+    database: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+export const DatabaseSchema = Type.Object(
+  {
+    client: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres'), Type.Literal('mysql')], { default: 'sqlite' }),
+    filename: Type.Optional(Type.String({ minLength: 1, description: 'sqlite only; default <dataDir>/wharf.db' })),
+    connection: Type.Optional(
+      // A URL may carry a password: it is a secret as a whole (printing masks only the password).
+      Type.Union([Type.String({ minLength: 1, secret: true }), ConnectionObject], { description: 'postgres/mysql: URL or object' }),
+    ),
+    pool: Type.Optional(
+      Type.Object({ min: Type.Optional(Type.Integer({ minimum: 0 })), max: Type.Optional(Type.Integer({ minimum: 1 })) }, closed),
+    ),
+    migrate: Type.Boolean({ default: true, description: 'run migrations at boot' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const RegistrySchema = Type.Object(
+  {
+    deleteEnabled: Type.Boolean({ default: true, description: 'allow DELETE of manifests, tags and blobs; false answers 405 UNSUPPORTED' }),
+    maxManifestBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'largest manifest accepted; larger ones get 413' }),
+    uploadLeaseMs: Type.Integer({
+      minimum: 1000,
+      default: 15000,
+      description: 'how long one writer holds an upload without renewing; a crashed writer blocks resuming that long',
+    }),
+  },
+  { ...closed, default: {} },
+);
+
+/** Marks a schema node as "plugin sections live below": env overrides and plugin attribution use it. */
+export const PLUGIN_SECTION_MARK = 'x-wharf-plugins';
+
+const AnySection = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]);
+const KEY = { minLength: 1 };
+
+function pluginMap(kind: PluginKind, options: { min?: number; max?: number; default: unknown }) {
+  return Type.Record(Type.String(KEY), AnySection, {
+    [PLUGIN_SECTION_MARK]: kind,
+    default: options.default,
+    ...(options.min === undefined ? {} : { minProperties: options.min }),
+    ...(options.max === undefined ? {} : { maxProperties: options.max }),
+  });
+}
+
+function pluginList(kind: PluginKind) {
+  return Type.Array(Type.Record(Type.String(KEY), AnySection, { minProperties: 1, maxProperties: 1 }), {
+    [PLUGIN_SECTION_MARK]: kind,
+    default: [],
+  });
+}
+
+/** The plugin sections of the file, with their kind and shape. */
+export const PLUGIN_SECTIONS = Object.freeze({
+  storage: { kind: 'storage', shape: 'one' },
+  auth: { kind: 'auth', shape: 'list' },
+  rbac: { kind: 'rbac', shape: 'optional-one' },
+  replication: { kind: 'replication', shape: 'map' },
+  logging: { kind: 'logging', shape: 'map' },
+  extensions: { kind: 'extension', shape: 'map' },
+} as const satisfies Record<string, { kind: PluginKind; shape: 'one' | 'optional-one' | 'map' | 'list' }>);
+export type PluginSectionName = keyof typeof PLUGIN_SECTIONS;
+
+/** A loaded plugin's schema at its place in the file. */
+export interface PluginSchemaSlot {
+  readonly section: PluginSectionName;
+  readonly key: string;
+  /** Position in `auth` (list sections only). */
+  readonly index?: number;
+  readonly schema: TSchema;
+}
+
+function mapWith(kind: PluginKind, slots: readonly PluginSchemaSlot[], options: { min?: number; max?: number; default: unknown }) {
+  const properties = Object.fromEntries(slots.map((s) => [s.key, s.schema]));
+  return Type.Object(properties, {
+    additionalProperties: false,
+    [PLUGIN_SECTION_MARK]: kind,
+    default: options.default,
+    ...(options.min === undefined ? {} : { minProperties: options.min }),
+    ...(options.max === undefined ? {} : { maxProperties: options.max }),
+  });
+}
+
+function listWith(kind: PluginKind, slots: readonly PluginSchemaSlot[]) {
+  const ordered = [...slots].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  // Draft-07 tuple form: entry i must be the one-key object naming plugin i.
+  const items = ordered.map((s) => Type.Object({ [s.key]: s.schema }, { additionalProperties: false }));
+  return Type.Unsafe({
+    type: 'array',
+    [PLUGIN_SECTION_MARK]: kind,
+    default: [],
+    // Draft-07 forbids an empty tuple; an empty list is just `maxItems: 0`.
+    ...(items.length > 0 ? { items, additionalItems: false } : {}),
+    minItems: items.length,
+    maxItems: items.length,
+  });
+}
+
+/**
+ * The kernel schema. Without slots, plugin sections accept any object per key (structure only);
+ * with slots, each section holds exactly the loaded plugins' schemas.
+ */
+export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
+  const of = (section: PluginSectionName) => (slots ?? []).filter((s) => s.section === section);
+  const sections = slots
+    ? {
+        storage: mapWith('storage', of('storage'), { min: 1, max: 1, default: { fs: {} } }),
+        auth: listWith('auth', of('auth')),
+        rbac: mapWith('rbac', of('rbac'), { max: 1, default: {} }),
+        replication: mapWith('replication', of('replication'), { default: {} }),
+        logging: mapWith('logging', of('logging'), { default: {} }),
+        extensions: mapWith('extension', of('extensions'), { default: {} }),
+      }
+    : {
+        storage: pluginMap('storage', { min: 1, max: 1, default: { fs: {} } }),
+        auth: pluginList('auth'),
+        rbac: pluginMap('rbac', { max: 1, default: {} }),
+        replication: pluginMap('replication', { default: {} }),
+        logging: pluginMap('logging', { default: {} }),
+        extensions: pluginMap('extension', { default: {} }),
+      };
+  return Type.Object(
+    {
+      dataDir: Type.String({ minLength: 1, default: './data', description: 'resolved against the working directory' }),
+      server: ServerSchema,
+      log: LogSchema,
+      database: DatabaseSchema,
+      registry: RegistrySchema,
+      ...sections,
+    },
+    { additionalProperties: false, $id: 'https://wharf.dev/schemas/config.json', title: 'Wharf configuration' },
+  );
+}
+
+/** The kernel schema with permissive plugin sections (for docs, OpenAPI and the structure pass). */
+export const KernelConfigSchema = buildConfigSchema();
+
+/** The file as written (every defaulted key optional). */
+export type KernelConfigInput = Partial<Static<typeof KernelConfigSchema>>;
+

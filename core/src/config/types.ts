@@ -1,0 +1,67 @@
+import type { WharfPlugin } from '@wharf/sdk';
+import type { LOG_LEVELS, PluginSectionName } from './schema.js';
+import type { SecretInfo } from './secrets.js';
+
+/** A plugin's config section: whatever its schema says, validated. */
+export type PluginSectionConfig = Readonly<Record<string, unknown>>;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseSettings =
+  | { readonly client: 'sqlite'; readonly filename: string; readonly migrate: boolean }
+  | {
+      readonly client: 'postgres' | 'mysql';
+      readonly connection: string | Readonly<Record<string, unknown>>;
+      readonly pool?: { readonly min?: number; readonly max?: number };
+      readonly migrate: boolean;
+    };
+
+/** The effective configuration: validated, defaults applied, paths absolute, frozen. */
+export interface WharfConfig {
+  readonly dataDir: string;
+  readonly server: {
+    readonly listen: string;
+    readonly publicUrl: string;
+    readonly shutdownTimeoutMs: number;
+    readonly trustProxy: boolean;
+  };
+  readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'json' | 'pretty'; readonly access: boolean };
+  readonly database: DatabaseSettings;
+  readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
+  readonly storage: Readonly<Record<string, PluginSectionConfig>>;
+  readonly auth: readonly Readonly<Record<string, PluginSectionConfig>>[];
+  readonly rbac: Readonly<Record<string, PluginSectionConfig>>;
+  readonly replication: Readonly<Record<string, PluginSectionConfig>>;
+  readonly logging: Readonly<Record<string, PluginSectionConfig>>;
+  readonly extensions: Readonly<Record<string, PluginSectionConfig>>;
+}
+
+/** A plugin found for a config key, checked, with its validated section. */
+export interface LoadedPlugin {
+  readonly plugin: WharfPlugin;
+  readonly section: PluginSectionName;
+  /** The key as written in the file (`fs`, `@acme/storage-minio`, `./plugins/x`). */
+  readonly key: string;
+  /** Position in a list section (`auth`). */
+  readonly index: number | undefined;
+  /** Where in the file: `storage.fs`, `auth[1].ldap`. */
+  readonly configPath: string;
+  /** The module it came from (`undefined` for a plugin handed over in code). */
+  readonly source: string | undefined;
+  /** Its config section, after validation (filled in by loadConfig). */
+  readonly config: PluginSectionConfig;
+}
+
+/** What {@link loadConfig} returns and {@link createKernel} takes. */
+export interface LoadedConfig {
+  readonly config: WharfConfig;
+  /** Plugins in registration order (config order, then `dependsOn`). */
+  readonly plugins: readonly LoadedPlugin[];
+  /** The config file, when there was one. */
+  readonly file: string | undefined;
+  /** Directory relative keys and plugins are resolved from. */
+  readonly baseDir: string;
+  /** The composite JSON schema the file was validated against. */
+  readonly schema: unknown;
+  readonly secrets: SecretInfo;
+}

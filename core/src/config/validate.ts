@@ -1,0 +1,130 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import formatsModule from 'ajv-formats';
+import type { TSchema } from '@sinclair/typebox';
+import { HINT } from './schema.js';
+
+/**
+ * Validates a config object against a (composite) schema with ajv and turns ajv's errors into
+ * one line per problem, each starting with the exact path in the file (`auth[1].ldap.url`).
+ */
+
+type FormatsPlugin = (ajv: Ajv) => Ajv;
+// ajv-formats is CommonJS with an `exports.default`; under NodeNext the default import is the module.
+const addFormats: FormatsPlugin =
+  (formatsModule as unknown as { default?: FormatsPlugin }).default ?? (formatsModule as unknown as FormatsPlugin);
+
+/** A config problem at a path. `plugin` is set when the path is inside a plugin's section. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+  readonly plugin?: string;
+}
+
+/** A fresh ajv per validation: schemas carry `$id`s and plugin schemas differ from run to run. */
+export function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true, coerceTypes: false });
+  addFormats(ajv);
+  // `secret: true` marks a value to redact; it never fails validation.
+  ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
+  return ajv;
+}
+
+/** `/auth/1/ldap/url` -> `auth[1].ldap.url` */
+export function pointerToPath(pointer: string): string {
+  if (!pointer) return '';
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out = joinPath(out, /^\d+$/.test(seg) ? Number(seg) : seg);
+  }
+  return out;
+}
+
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
+/** Appends a key: `a.b`, `a[0]`, or `a["./plugins/x"]` for keys that are not plain names. */
+export function joinPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  if (!PLAIN_KEY.test(key)) return `${base}[${JSON.stringify(key)}]`;
+  return base ? `${base}.${key}` : key;
+}
+
+function describe(err: ErrorObject): { path: string; message: string } {
+  const path = pointerToPath(err.instancePath);
+  const params = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'required':
+      return { path: joinPath(path, String(params.missingProperty)), message: 'is required' };
+    case 'additionalProperties':
+      return { path: joinPath(path, String(params.additionalProperty)), message: 'is not a known key' };
+    case 'enum':
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'pattern': {
+      const hint = (err.parentSchema as Record<string, unknown> | undefined)?.[HINT];
+      return { path, message: typeof hint === 'string' ? `must be ${hint}` : err.message ?? 'is invalid' };
+    }
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    default:
+      return { path, message: err.message ?? 'is invalid' };
+  }
+}
+
+/**
+ * ajv reports every failed branch of an `anyOf`: fold them into one readable line
+ * ("must be string or object", or the literal choices) unless a branch failed deeper inside.
+ */
+function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  if (anyOfs.length === 0) return errors;
+  const drop = new Set<ErrorObject>();
+  const replace = new Map<ErrorObject, ErrorObject>();
+  for (const any of anyOfs) {
+    const prefix = `${any.schemaPath}/`;
+    const branches = errors.filter((e) => e !== any && e.schemaPath.startsWith(prefix));
+    const deeper = branches.filter((e) => e.instancePath !== any.instancePath);
+    if (deeper.length > 0) {
+      // A branch matched the type and failed inside: its errors are the useful ones.
+      for (const b of branches) if (b.instancePath === any.instancePath) drop.add(b);
+      drop.add(any);
+      continue;
+    }
+    for (const b of branches) drop.add(b);
+    const consts = branches.filter((b) => b.keyword === 'const').map((b) => JSON.stringify((b.params as { allowedValue: unknown }).allowedValue));
+    const types = [...new Set(branches.filter((b) => b.keyword === 'type').map((b) => String((b.params as { type: unknown }).type)))];
+    let message = 'must match one of the allowed forms';
+    if (consts.length === branches.length && consts.length > 0) message = `must be one of ${consts.join(', ')}`;
+    else if (types.length > 0 && types.length === branches.length) message = `must be ${types.join(' or ')}`;
+    replace.set(any, { ...any, message, keyword: 'anyOf-folded' });
+  }
+  return errors.filter((e) => !drop.has(e) || replace.has(e)).map((e) => replace.get(e) ?? e);
+}
+
+/**
+ * Validates `data` in place (defaults are filled in). `pluginAt` names the plugin owning a path.
+ */
+export function validateConfig(
+  schema: TSchema,
+  data: unknown,
+  pluginAt: (path: string) => string | undefined = () => undefined,
+): ConfigProblem[] {
+  const validate = createAjv().compile(schema);
+  if (validate(data)) return [];
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+  for (const err of foldAnyOf(validate.errors ?? [])) {
+    const { path, message } = describe(err);
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const plugin = pluginAt(path);
+    problems.push(plugin === undefined ? { path, message } : { path, message, plugin });
+  }
+  return problems;
+}
+
+/** One line per problem: `storage.fs.root: must be string (plugin fs)`. */
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path || '(root)';
+  return `${where}: ${p.message}${p.plugin ? ` (plugin ${p.plugin})` : ''}`;
+}

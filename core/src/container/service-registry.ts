@@ -1,0 +1,140 @@
+import { asFunction, asValue, createContainer, InjectionMode, type AwilixContainer } from 'awilix';
+import { KernelError, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+
+/**
+ * The awilix container behind the typed service refs. Plugins never see it: they provide
+ * factories through `ctx.provide(ref, ...)` and receive resolved dependencies. Strict mode makes
+ * awilix refuse a singleton that depends on a scoped service; the kernel checks that earlier,
+ * with a message that names the plugins.
+ */
+
+/** `core.storage` -> `coreStorage`, `acme-x.token-signer` -> `acmeXTokenSigner` (stable). */
+export function serviceName(refId: string): string {
+  const parts = refId.split(/[.-]/).filter((p) => p.length > 0);
+  return parts.map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1))).join('');
+}
+
+interface Provided {
+  readonly ref: ServiceRef<unknown>;
+  readonly name: string;
+  readonly provider: string;
+  readonly deps: Readonly<Record<string, ServiceRef<unknown>>>;
+}
+
+export class ServiceRegistry {
+  readonly container: AwilixContainer;
+  private readonly provided = new Map<string, Provided>();
+  private readonly byName = new Map<string, string>();
+
+  constructor() {
+    this.container = createContainer({ strict: true, injectionMode: InjectionMode.PROXY });
+  }
+
+  /** Registers a kernel-internal value under a plain name (`hooks`, `config`). */
+  registerValue(name: string, value: unknown): void {
+    this.container.register(name, asValue(value));
+  }
+
+  /** Registers a kernel-internal singleton built lazily, with an optional disposer. */
+  registerSingleton<T>(name: string, factory: () => T, dispose?: (value: T) => void | Promise<void>): void {
+    const resolver = asFunction(factory).singleton();
+    this.container.register(name, dispose ? resolver.disposer(dispose) : resolver);
+  }
+
+  /** Binds a service ref to a factory on behalf of `provider` (a plugin id or `kernel`). */
+  provide<T>(provider: string, ref: ServiceRef<T>, spec: ServiceFactory<T, Record<string, ServiceRef<unknown>>>): void {
+    if (!ref || ref.$$type !== 'wharf/ServiceRef') {
+      throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${provider}" called provide() without a service ref`, { plugin: provider });
+    }
+    if (!spec || typeof spec.factory !== 'function') {
+      throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${provider}" provides ${ref.id} without a factory`, { plugin: provider });
+    }
+    const prior = this.provided.get(ref.id);
+    if (prior) {
+      throw new KernelError(
+        'REG_ERR_SERVICE_DUPLICATE',
+        `service ${ref.id} is provided twice: by "${prior.provider}" and by "${provider}"`,
+        { plugin: provider },
+      );
+    }
+    const name = serviceName(ref.id);
+    const clash = this.byName.get(name);
+    if (clash !== undefined || this.container.hasRegistration(name)) {
+      throw new KernelError('REG_ERR_SERVICE_DUPLICATE', `service ${ref.id} (from "${provider}") collides with ${clash ?? name}`, { plugin: provider });
+    }
+    const deps = { ...(spec.deps ?? {}) };
+    const entry: Provided = { ref: ref as ServiceRef<unknown>, name, provider, deps };
+    this.provided.set(ref.id, entry);
+    this.byName.set(name, ref.id);
+
+    const build = (cradle: Record<string, unknown>) => {
+      const resolved: Record<string, unknown> = {};
+      for (const [key, dep] of Object.entries(deps)) resolved[key] = cradle[serviceName(dep.id)];
+      return spec.factory(resolved as never);
+    };
+    let resolver = asFunction(build);
+    resolver = ref.lifetime === 'scoped' ? resolver.scoped() : resolver.singleton();
+    if (spec.dispose) {
+      const dispose = spec.dispose;
+      resolver = resolver.disposer((value) => dispose(value));
+    }
+    this.container.register(name, resolver);
+  }
+
+  /** Who provides a ref, if anyone. */
+  providerOf(ref: ServiceRef<unknown> | string): string | undefined {
+    return this.provided.get(typeof ref === 'string' ? ref : ref.id)?.provider;
+  }
+
+  /** Refs provided so far, with their providers. */
+  list(): { id: string; provider: string; lifetime: 'singleton' | 'scoped' }[] {
+    return [...this.provided.values()].map((p) => ({ id: p.ref.id, provider: p.provider, lifetime: p.ref.lifetime }));
+  }
+
+  /** Every dependency is provided, and no singleton depends on a scoped service. */
+  checkDependencies(): void {
+    for (const p of this.provided.values()) {
+      for (const [key, dep] of Object.entries(p.deps)) {
+        const target = this.provided.get(dep.id);
+        if (!target) {
+          throw new KernelError(
+            'REG_ERR_SERVICE_MISSING',
+            `plugin "${p.provider}" provides ${p.ref.id}, which needs ${dep.id} (as "${key}"), but no plugin provides ${dep.id}`,
+            { plugin: p.provider },
+          );
+        }
+        if (p.ref.lifetime === 'singleton' && target.ref.lifetime === 'scoped') {
+          throw new KernelError(
+            'REG_ERR_SERVICE_MISSING',
+            `singleton ${p.ref.id} (plugin "${p.provider}") cannot depend on request-scoped ${dep.id} (plugin "${target.provider}")`,
+            { plugin: p.provider },
+          );
+        }
+      }
+    }
+  }
+
+  /** Builds every singleton now, so a broken factory fails the boot, not the first request. */
+  resolveSingletons(): void {
+    for (const p of this.provided.values()) {
+      if (p.ref.lifetime !== 'singleton') continue;
+      try {
+        this.container.resolve(p.name);
+      } catch (err) {
+        throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${p.provider}": building service ${p.ref.id} failed: ${(err as Error).message}`, {
+          plugin: p.provider,
+          cause: err,
+        });
+      }
+    }
+  }
+
+  /** Resolves a service by ref (kernel use). */
+  resolve<T>(ref: ServiceRef<T>): T {
+    return this.container.resolve<T>(serviceName(ref.id));
+  }
+
+  dispose(): Promise<void> {
+    return this.container.dispose();
+  }
+}

@@ -1,0 +1,89 @@
+import { HookMap } from 'tapable';
+import type { Logger } from 'pino';
+import { KernelError, type KernelHooks, type PluginHooks } from '@wharf/sdk';
+import { createAuthHooks } from './auth.js';
+import { createHttpHooks } from './http.js';
+import { createLifecycleHooks } from './lifecycle.js';
+import { createRbacHooks } from './rbac.js';
+import { createRegistryHooks } from './registry.js';
+import { createReplicationHooks } from './replication.js';
+import type { TapRecord } from './instrument.js';
+
+export { pluginOfError } from './instrument.js';
+
+/**
+ * The hook catalogue: one frozen object of domains, each a frozen object of tapable hooks.
+ * The hooks themselves stay mutable (tapable keeps its taps on them); nothing can be added,
+ * removed or replaced.
+ */
+export function createHooks(options: { logger?: Logger | undefined } = {}): KernelHooks {
+  const o = { logger: options.logger };
+  return Object.freeze({
+    auth: createAuthHooks(o),
+    rbac: createRbacHooks(o),
+    registry: createRegistryHooks(o),
+    replication: createReplicationHooks(o),
+    http: createHttpHooks(o),
+    lifecycle: createLifecycleHooks(o),
+  });
+}
+
+interface TappableLike {
+  readonly name?: string | undefined;
+  readonly taps: readonly TapRecord[];
+  tap?: (options: unknown, fn: unknown) => void;
+  tapAsync?: (options: unknown, fn: unknown) => void;
+  tapPromise?: (options: unknown, fn: unknown) => void;
+}
+
+type TapMethod = 'tap' | 'tapAsync' | 'tapPromise';
+
+function tapOnly(hook: TappableLike, pluginId: string, sealed: () => boolean) {
+  const method = (m: TapMethod) => (options: unknown, fn: unknown) => {
+    if (sealed()) {
+      throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${pluginId}" tapped ${hook.name ?? 'a hook'} after the kernel was ready; tap hooks in register()`, { plugin: pluginId });
+    }
+    const target = hook[m];
+    if (typeof target !== 'function') throw new TypeError(`${hook.name ?? 'this hook'} has no ${m}()`);
+    // The tap name is always the plugin id: logs and errors then say who tapped and who threw.
+    const opts = typeof options === 'object' && options !== null ? { ...(options as object), name: pluginId } : { name: pluginId };
+    target.call(hook, opts, fn);
+  };
+  return Object.freeze({ tap: method('tap'), tapAsync: method('tapAsync'), tapPromise: method('tapPromise') });
+}
+
+/**
+ * The tap-only view a plugin gets in `register(ctx)`: no `call`/`promise`, tap names forced to
+ * the plugin id (stage and before are kept), and every tap refused once `sealed()` is true.
+ */
+export function createPluginHooks(hooks: KernelHooks, pluginId: string, sealed: () => boolean): PluginHooks {
+  const domains: Record<string, unknown> = {};
+  for (const [domain, group] of Object.entries(hooks)) {
+    const view: Record<string, unknown> = {};
+    for (const [name, hook] of Object.entries(group as Record<string, unknown>)) {
+      if (hook instanceof HookMap) {
+        const map = hook as HookMap<TappableLike>;
+        view[name] = Object.freeze({ for: (key: string) => tapOnly(map.for(key), pluginId, sealed) });
+      } else {
+        view[name] = tapOnly(hook as TappableLike, pluginId, sealed);
+      }
+    }
+    domains[domain] = Object.freeze(view);
+  }
+  return Object.freeze(domains) as unknown as PluginHooks;
+}
+
+/** True when anyone tapped the hook (for a hook map: any of its keys). */
+export function hasTaps<H>(hook: { readonly taps: readonly unknown[] } | HookMap<H>): boolean {
+  if (hook instanceof HookMap) {
+    // tapable keeps the per-key hooks in `_map`; it has no public iterator.
+    const inner = (hook as unknown as { _map?: Map<unknown, { taps: readonly unknown[] }> })._map;
+    return [...(inner?.values() ?? [])].some((h) => h.taps.length > 0);
+  }
+  return hook.taps.length > 0;
+}
+
+/** Names of the plugins (tap names) that tapped a hook, in run order. */
+export function tapNames(hook: { readonly taps: readonly { name: string }[] }): string[] {
+  return hook.taps.map((t) => t.name);
+}

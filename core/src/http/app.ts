@@ -1,0 +1,44 @@
+import Koa from 'koa';
+import type { Kernel } from '../kernel/kernel.js';
+import { scopePerRequest } from '../container/scope-per-request.js';
+import { accessLog } from './middleware/access-log.js';
+import { errorHandler, ociOnError } from './middleware/error-handler.js';
+import { extensionRoutes } from './middleware/extension-routes.js';
+import { healthRoutes } from './middleware/health.js';
+import { requestId } from './middleware/request-id.js';
+import { createV2Router } from './routes/v2/index.js';
+
+/**
+ * The koa application of a booted kernel:
+ * request id -> access log -> errors -> request scope -> health -> /v2/ -> /_ext/<plugin>.
+ * Built after boot (the storage and metadata services exist) and after the public URL is known.
+ */
+export function createApp(kernel: Kernel): Koa {
+  if (kernel.state !== 'ready') throw new Error(`createApp needs a booted kernel (state: ${kernel.state})`);
+  const { config, hooks, logger } = kernel;
+  const app = new Koa({ proxy: config.server.trustProxy });
+  // Errors are logged by our middleware with the request id; koa's stderr printer stays quiet.
+  app.silent = true;
+  app.context.onerror = ociOnError(logger) as never;
+
+  const storage = kernel.storage();
+  const metadata = kernel.metadata();
+  app.use(requestId(logger) as Koa.Middleware);
+  if (config.log.access) app.use(accessLog() as Koa.Middleware);
+  app.use(errorHandler(logger) as Koa.Middleware);
+  app.use(scopePerRequest(kernel.services.container) as Koa.Middleware);
+  app.use(healthRoutes({ storage, metadata, logger }) as Koa.Middleware);
+
+  const v2 = createV2Router({
+    hooks,
+    storage,
+    metadata,
+    registry: config.registry,
+    logger,
+    publicUrl: kernel.settings.publicUrl,
+  });
+  app.use(v2.routes() as unknown as Koa.Middleware);
+  app.use(v2.allowedMethods() as unknown as Koa.Middleware);
+  for (const mw of extensionRoutes(hooks)) app.use(mw);
+  return app;
+}

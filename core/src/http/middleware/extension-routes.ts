@@ -1,0 +1,79 @@
+import Router, { type RouterContext } from '@koa/router';
+import type { Middleware } from 'koa';
+import type { HttpContext, KernelHooks, Principal, RouteHandler, ScopedRouter } from '@wharf/sdk';
+
+/**
+ * Extension routes: each `http.routes` tap gets its own router under `/_ext/<pluginId>` and a
+ * narrow view of the request (no app, no container), so a plugin cannot reach outside its prefix.
+ */
+
+type ExtState = { principal: Principal; requestId: string };
+type Ctx = RouterContext<ExtState>;
+
+const SEGMENT = /^[a-z0-9][a-z0-9-]*$/;
+
+/** The `HttpContext` a plugin handler sees: reads and writes go to the koa context. */
+export function httpView(ctx: Ctx): HttpContext {
+  return {
+    get method() {
+      return ctx.method;
+    },
+    get path() {
+      return ctx.path;
+    },
+    get params() {
+      return { ...(ctx.params as Record<string, string>) };
+    },
+    get query() {
+      return ctx.query;
+    },
+    get headers() {
+      return ctx.headers;
+    },
+    get status() {
+      return ctx.status;
+    },
+    set status(value: number) {
+      ctx.status = value;
+    },
+    get body() {
+      return ctx.body;
+    },
+    set body(value: unknown) {
+      ctx.body = value;
+    },
+    set(field: string, value: string) {
+      ctx.set(field, value);
+    },
+    get state() {
+      return { principal: ctx.state.principal, requestId: ctx.state.requestId };
+    },
+  };
+}
+
+function scoped(router: Router<ExtState>, prefix: string): ScopedRouter {
+  const adapt = (handlers: RouteHandler[]) => handlers.map((h) => (ctx: Ctx, next: () => Promise<void>) => h(httpView(ctx), next));
+  return Object.freeze({
+    prefix,
+    get: (path: string, ...h: RouteHandler[]) => void router.get(path, ...adapt(h)),
+    head: (path: string, ...h: RouteHandler[]) => void router.head(path, ...adapt(h)),
+    post: (path: string, ...h: RouteHandler[]) => void router.post(path, ...adapt(h)),
+    put: (path: string, ...h: RouteHandler[]) => void router.put(path, ...adapt(h)),
+    patch: (path: string, ...h: RouteHandler[]) => void router.patch(path, ...adapt(h)),
+    delete: (path: string, ...h: RouteHandler[]) => void router.delete(path, ...adapt(h)),
+  });
+}
+
+/** Calls each `http.routes` tap with its own scoped router; returns the middleware to mount. */
+export function extensionRoutes(hooks: KernelHooks): Middleware[] {
+  const out: Middleware[] = [];
+  // Each tap needs its own router, so the taps are called one by one rather than via call().
+  for (const tap of hooks.http.routes.taps) {
+    if (!SEGMENT.test(tap.name)) throw new TypeError(`http.routes tap "${tap.name}" is not a valid path segment`);
+    const prefix = `/_ext/${tap.name}`;
+    const router = new Router<ExtState>({ prefix });
+    (tap.fn as (r: ScopedRouter) => void)(scoped(router, prefix));
+    out.push(router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware);
+  }
+  return out;
+}

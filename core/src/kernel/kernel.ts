@@ -1,0 +1,260 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  coreServices,
+  KernelError,
+  type KernelHooks,
+  type KernelSettings,
+  type ServiceRef,
+  type StorageDriver,
+} from '@wharf/sdk';
+import type { DestinationStream, Logger } from 'pino';
+import { ServiceRegistry } from '../container/service-registry.js';
+import type { DatabaseSettings, LoadedConfig, WharfConfig } from '../config/types.js';
+import { createHooks, hasTaps, pluginOfError } from '../hooks/index.js';
+import { createLogger, usePretty } from '../logging/logger.js';
+import { createMetadataStore } from '../metadata/index.js';
+import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
+import { KERNEL_VERSION } from '../version.js';
+import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
+import { createPluginContext } from './plugin-context.js';
+
+/**
+ * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
+ * each plugin's synchronous `register`, checks the service graph, builds every singleton,
+ * checks storage and database, runs migrations and `lifecycle.ready`, then seals the hooks.
+ * Any failure stops the boot with an error that names the plugin.
+ */
+
+export type KernelState = 'created' | 'booting' | 'ready' | 'closing' | 'closed' | 'failed';
+
+export interface KernelOptions {
+  /** Use this root logger instead of building one from `log`. */
+  readonly logger?: Logger | undefined;
+  /** Where log lines go when the kernel builds its logger (tests capture them). */
+  readonly logDestination?: DestinationStream | NodeJS.WritableStream | undefined;
+}
+
+export interface Kernel {
+  readonly version: string;
+  readonly config: WharfConfig;
+  readonly loaded: LoadedConfig;
+  readonly hooks: KernelHooks;
+  readonly logger: Logger;
+  readonly settings: KernelSettings;
+  readonly services: ServiceRegistry;
+  readonly state: KernelState;
+  /** Per-plugin registration records (after boot). */
+  readonly bootRecords: readonly BootRecord[];
+  boot(): Promise<void>;
+  close(): Promise<void>;
+  /** The storage driver (after boot). */
+  storage(): StorageDriver;
+  /** The metadata store (after boot). */
+  metadata(): MetadataStore;
+  resolve<T>(ref: ServiceRef<T>): T;
+  /** Sets the public URL once the real port is known (listen on port 0). */
+  setPublicUrl(url: string): void;
+}
+
+export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
+  if (db.client === 'sqlite') return { client: 'sqlite', filename: db.filename };
+  return {
+    client: db.client,
+    connection: db.connection as string | Record<string, unknown>,
+    ...(db.pool === undefined ? {} : { pool: { ...db.pool } }),
+  };
+}
+
+function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE' | 'REG_ERR_PLUGIN_REGISTER', what: string, err: unknown, plugin?: string): KernelError {
+  if (err instanceof KernelError) return err;
+  const culprit = plugin ?? pluginOfError(err)?.plugin;
+  const who = culprit ? `plugin "${culprit}": ` : '';
+  return new KernelError(code, `${who}${what}: ${(err as Error)?.message ?? String(err)}`, { ...(culprit ? { plugin: culprit } : {}), cause: err });
+}
+
+export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}): Kernel {
+  const config = loaded.config;
+  const logger =
+    options.logger ??
+    createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets, destination: options.logDestination });
+  const hooks = createHooks({ logger });
+  const services = new ServiceRegistry();
+  let publicUrl = config.server.publicUrl;
+  const settings: KernelSettings = Object.freeze({
+    get dataDir() {
+      return config.dataDir;
+    },
+    get publicUrl() {
+      return publicUrl;
+    },
+  });
+
+  let state: KernelState = 'created';
+  let hooksSealed = false;
+  let provideSealed = false;
+  const records: BootRecord[] = [];
+  let closing: Promise<void> | undefined;
+
+  // Kernel services, provided like any plugin's so plugins can depend on them by ref.
+  services.provide('kernel', coreServices.logger, { factory: () => logger });
+  services.provide('kernel', coreServices.settings, { factory: () => settings });
+  services.registerValue('hooks', hooks);
+  services.registerValue('config', config);
+  services.registerSingleton('metadata', () => createMetadataStore(toDatabaseConfig(config.database), logger), (m) => m.close());
+
+  function registerPlugins(): void {
+    for (const lp of loaded.plugins) {
+      const { plugin } = lp;
+      const ctx = createPluginContext(lp, { hooks, services, logger, settings }, {
+        hooksSealed: () => hooksSealed,
+        provideSealed: () => provideSealed,
+      });
+      const t0 = performance.now();
+      let result: unknown;
+      try {
+        result = plugin.register(ctx);
+      } catch (err) {
+        if (err instanceof KernelError) throw err;
+        throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${plugin.id}" (${lp.configPath}) failed in register(): ${(err as Error)?.message ?? String(err)}`, {
+          plugin: plugin.id,
+          cause: err,
+        });
+      }
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(undefined, () => undefined); // already failing the boot; don't leave it unhandled
+        throw new KernelError(
+          'REG_ERR_PLUGIN_REGISTER',
+          `plugin "${plugin.id}" (${lp.configPath}): register() returned a promise; it must be synchronous (do I/O in a factory or a lifecycle.ready tap)`,
+          { plugin: plugin.id },
+        );
+      }
+      const record: BootRecord = { plugin: plugin.id, kind: plugin.kind, version: plugin.version, ms: performance.now() - t0, source: lp.source, provides: [...ctx.provided] };
+      records.push(record);
+      logger.info({ plugin: record.plugin, kind: record.kind, version: record.version, ms: Math.round(record.ms * 100) / 100 }, 'plugin registered');
+    }
+  }
+
+  function checkStorage(): void {
+    const provider = services.providerOf(coreServices.storage);
+    const storagePlugin = loaded.plugins.find((p) => p.plugin.kind === 'storage');
+    if (!provider) {
+      const name = storagePlugin ? `storage plugin "${storagePlugin.plugin.id}"` : 'no storage plugin';
+      throw new KernelError('REG_ERR_SERVICE_MISSING', `${name} did not provide ${coreServices.storage.id}`, storagePlugin ? { plugin: storagePlugin.plugin.id } : {});
+    }
+    const owner = loaded.plugins.find((p) => p.plugin.id === provider && p.plugin.kind === 'storage');
+    if (!owner) {
+      throw new KernelError('REG_ERR_SERVICE_DUPLICATE', `${coreServices.storage.id} must be provided by the storage plugin, not by "${provider}"`, { plugin: provider });
+    }
+  }
+
+  async function timed(phases: BootPhase[], phase: string, fn: () => Promise<void>): Promise<void> {
+    const t0 = performance.now();
+    await fn();
+    phases.push({ phase, ms: performance.now() - t0 });
+  }
+
+  async function boot(): Promise<void> {
+    if (state !== 'created') throw new KernelError('REG_ERR_PLUGIN_SEALED', `kernel cannot boot: it is ${state}`);
+    state = 'booting';
+    const t0 = performance.now();
+    const phases: BootPhase[] = [];
+    try {
+      await mkdir(config.dataDir, { recursive: true });
+      if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
+        await mkdir(path.dirname(config.database.filename), { recursive: true });
+      }
+      registerPlugins();
+      provideSealed = true;
+      checkStorage();
+      services.checkDependencies();
+      services.resolveSingletons();
+      const storage = services.resolve(coreServices.storage);
+      const storageOwner = services.providerOf(coreServices.storage);
+      const metadata = services.container.resolve<MetadataStore>('metadata');
+      await timed(phases, `storage ${storage.name} health check`, () =>
+        storage.healthCheck().catch((err: unknown) => {
+          throw wrapStep('REG_ERR_STORAGE', 'storage health check failed', err, storageOwner);
+        }),
+      );
+      await timed(phases, `database ${config.database.client}`, async () => {
+        try {
+          await metadata.ping();
+          if (config.database.migrate) await metadata.migrate();
+        } catch (err) {
+          throw wrapStep('REG_ERR_DATABASE', `database (${config.database.client}) not usable`, err);
+        }
+      });
+      await timed(phases, 'lifecycle.ready', () =>
+        hooks.lifecycle.ready.promise().catch((err: unknown) => {
+          throw wrapStep('REG_ERR_PLUGIN_REGISTER', 'lifecycle.ready failed', err);
+        }),
+      );
+      hooksSealed = true;
+      state = 'ready';
+      if (!hasTaps(hooks.auth.authenticate) && !hasTaps(hooks.rbac.authorize)) {
+        logger.warn('no auth or rbac plugin is configured: the registry is open, anyone may push, pull and delete');
+      }
+      const total = performance.now() - t0;
+      logger.info({ version: KERNEL_VERSION, ms: Math.round(total), plugins: records.length }, 'kernel ready');
+      if (usePretty(config.log.format) && !options.logger) logger.info(`boot tree\n${formatBootTree(KERNEL_VERSION, records, phases, total)}`);
+    } catch (err) {
+      state = 'failed';
+      hooksSealed = true;
+      await services.dispose().catch((e: unknown) => logger.warn({ err: e }, 'cleanup after failed boot'));
+      throw err;
+    }
+  }
+
+  async function doClose(): Promise<void> {
+    const wasReady = state === 'ready';
+    state = 'closing';
+    if (wasReady) {
+      try {
+        await hooks.lifecycle.close.promise();
+      } catch (err) {
+        logger.error({ err, plugin: pluginOfError(err)?.plugin }, 'lifecycle.close failed');
+      }
+    }
+    try {
+      await services.dispose();
+    } catch (err) {
+      logger.error({ err }, 'disposing services failed');
+    }
+    state = 'closed';
+    logger.info('kernel closed');
+  }
+
+  const kernel: Kernel = {
+    version: KERNEL_VERSION,
+    config,
+    loaded,
+    hooks,
+    logger,
+    settings,
+    services,
+    get state() {
+      return state;
+    },
+    bootRecords: records,
+    boot,
+    close() {
+      if (state === 'created' || state === 'failed') {
+        // A failed boot already disposed what it had built.
+        const dispose = state === 'created' ? services.dispose() : Promise.resolve();
+        state = 'closed';
+        return dispose;
+      }
+      closing ??= doClose();
+      return closing;
+    },
+    storage: () => services.resolve(coreServices.storage),
+    metadata: () => services.container.resolve<MetadataStore>('metadata'),
+    resolve: (ref) => services.resolve(ref),
+    setPublicUrl(url) {
+      publicUrl = url.replace(/\/+$/, '');
+    },
+  };
+  return kernel;
+}

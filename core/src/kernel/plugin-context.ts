@@ -1,0 +1,40 @@
+import { KernelError, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import type { ServiceRegistry } from '../container/service-registry.js';
+import type { LoadedPlugin } from '../config/types.js';
+import { createPluginHooks } from '../hooks/index.js';
+import { pluginLogger } from '../logging/logger.js';
+
+/**
+ * What `register(ctx)` receives: narrow capabilities, never the container or the app. Taps are
+ * refused once the kernel is ready; `provide` once registration is over (singletons are built
+ * right after, so a later service could never be resolved at boot).
+ */
+export interface ContextGates {
+  readonly hooksSealed: () => boolean;
+  readonly provideSealed: () => boolean;
+}
+
+export function createPluginContext(
+  loaded: LoadedPlugin,
+  deps: { hooks: KernelHooks; services: ServiceRegistry; logger: Logger; settings: KernelSettings },
+  gates: ContextGates,
+): PluginContext<Record<string, unknown>> & { readonly provided: readonly string[] } {
+  const id = loaded.plugin.id;
+  const provided: string[] = [];
+  return Object.freeze({
+    id,
+    config: loaded.config,
+    logger: pluginLogger(deps.logger, id),
+    settings: deps.settings,
+    hooks: createPluginHooks(deps.hooks, id, gates.hooksSealed),
+    provided,
+    provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void {
+      if (gates.provideSealed()) {
+        throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${id}" called provide(${ref?.id}) after registration; provide services in register()`, { plugin: id });
+      }
+      deps.services.provide(id, ref, factory as unknown as ServiceFactory<T, Record<string, ServiceRef<unknown>>>);
+      provided.push(ref.id);
+    },
+  });
+}
