@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startServer, type RunningServer } from '@wharf/core';
+import { isWharfPlugin } from '@wharf/sdk';
+import authLdapDefault, { authLdapPlugin } from './index.js';
+import { PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, GROUPS_DN, startSlapd, type Slapd } from './test-support/slapd.js';
+import { LDAP_PLUGIN_VERSION } from './version.js';
+
+/** The plugin as the kernel loads it: a real registry whose `/v2/` Basic auth asks slapd. */
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+let slapd: Slapd;
+let dataDir: string;
+before(async () => {
+  slapd = await startSlapd();
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-ldap-e2e-'));
+});
+after(async () => {
+  await slapd?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function ldapSection(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    url: slapd.url,
+    bindDN: SEARCH_DN,
+    bindPassword: SEARCH_PASSWORD,
+    userBase: PEOPLE_DN,
+    groups: { mode: 'search', base: GROUPS_DN, adminGroups: ['registry-admins'] },
+    ...extra,
+  };
+}
+
+function captured(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+async function boot(ldap: Record<string, unknown>, dir: string, logs = captured()): Promise<RunningServer> {
+  return startServer({
+    config: { dataDir: dir, log: { level: 'debug', format: 'json' }, storage: { fs: { fsync: false } }, auth: [{ ldap }] },
+    listen: '127.0.0.1:0',
+    env: {},
+    plugins: [authLdapPlugin],
+    logDestination: logs.stream,
+  });
+}
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('@wharf/plugin-auth-ldap', () => {
+  it('exports the plugin as default and as authLdapPlugin, at the package version', async () => {
+    assert.equal(authLdapDefault, authLdapPlugin);
+    assert.ok(isWharfPlugin(authLdapPlugin));
+    assert.equal(authLdapPlugin.id, 'ldap');
+    assert.equal(authLdapPlugin.kind, 'auth');
+    const pkg = JSON.parse(await readFile(path.join(here, '../package.json'), 'utf8')) as { version: string };
+    assert.equal(LDAP_PLUGIN_VERSION, pkg.version);
+    assert.equal(authLdapPlugin.version, pkg.version);
+  });
+
+  it('serves GET /v2/ to alice with her LDAP password and refuses a wrong one', async () => {
+    const logs = captured();
+    const server = await boot(ldapSection(), dataDir, logs);
+    try {
+      const ok = await fetch(`${server.url}/v2/`, { headers: { authorization: basic('alice', 'alicepw') } });
+      assert.equal(ok.status, 200);
+      const wrong = await fetch(`${server.url}/v2/`, { headers: { authorization: basic('alice', 'bad-password-123') } });
+      assert.equal(wrong.status, 401);
+      const body = (await wrong.json()) as { errors: { code: string }[] };
+      assert.equal(body.errors[0]?.code, 'UNAUTHORIZED');
+      // A user LDAP does not know, with no other provider in the chain: refused too.
+      const unknown = await fetch(`${server.url}/v2/`, { headers: { authorization: basic('mallory', 'x-password') } });
+      assert.equal(unknown.status, 401);
+    } finally {
+      await server.close();
+    }
+    for (const secret of ['alicepw', 'bad-password-123', SEARCH_PASSWORD]) assert.ok(!logs.text().includes(secret), `log contains ${secret}`);
+  });
+
+  it('rejects an invalid section at boot, naming the key', async () => {
+    await assert.rejects(boot(ldapSection({ url: 'http://example.org' }), dataDir), /auth\[0\]\.ldap\.url/);
+    await assert.rejects(boot(ldapSection({ bindPasword: 'typo' }), dataDir), /bindPasword/);
+    await assert.rejects(boot(ldapSection({ url: slapd.url.replace('ldap:', 'ldaps:'), startTLS: true }), dataDir), /startTLS/);
+  });
+
+  it('reads the CA file at ready, not at register, and fails boot when it is missing', async () => {
+    await assert.rejects(boot(ldapSection({ tls: { ca: 'no-such-ca.pem' } }), dataDir), /tls\.ca: cannot read .*no-such-ca\.pem: ENOENT/);
+  });
+});
