@@ -131,6 +131,28 @@ for (const database of testDatabaseNames()) {
       assert.equal(head.status, 404);
     });
 
+    it('negotiates by Accept: an index-blind client gets the linux/amd64 child, OCI is refused to Docker-only clients', async () => {
+      const repo = 'man/negotiate';
+      const amd = imageParts('neg-amd64', true);
+      const arm = imageParts('neg-arm64', true);
+      await reg.client.pushImage(repo, amd.digest, amd);
+      await reg.client.pushImage(repo, arm.digest, arm);
+      const list = manifestBody({ schemaVersion: 2, mediaType: DOCKER_LIST, manifests: [
+        { ...descriptorOf(arm.mediaType, arm.body), platform: { architecture: 'arm64', os: 'linux' } },
+        { ...descriptorOf(amd.mediaType, amd.body), platform: { architecture: 'amd64', os: 'linux' } },
+      ] });
+      assert.equal((await reg.client.putManifest(repo, 'list', list.body, DOCKER_LIST)).status, 201);
+      const legacy = await reg.client.fetch(`/v2/${repo}/manifests/list`, { headers: { accept: amd.mediaType } });
+      assert.equal(legacy.status, 200);
+      assert.equal(legacy.headers.get('docker-content-digest'), amd.digest);
+      const modern = await reg.client.fetch(`/v2/${repo}/manifests/list`, { headers: { accept: `${DOCKER_LIST}, ${amd.mediaType}` } });
+      assert.equal(modern.headers.get('docker-content-digest'), list.digest);
+      const oci = imageParts('neg-oci');
+      await reg.client.pushImage(repo, 'oci', oci);
+      await assertOciError(await reg.client.fetch(`/v2/${repo}/manifests/oci`, { headers: { accept: amd.mediaType } }), 404, 'MANIFEST_UNKNOWN');
+      assert.equal((await reg.client.fetch(`/v2/${repo}/manifests/oci`, { headers: { accept: '*/*' } })).status, 200);
+    });
+
     it('moves a tag to a new manifest', async () => {
       const repo = 'man/move';
       const a = imageParts('move-a');
