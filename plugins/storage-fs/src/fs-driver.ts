@@ -1,4 +1,5 @@
 import { mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +15,7 @@ import {
   type StorageDriver,
   type UploadState,
 } from '@wharf/sdk';
-import { DIR_MODE, FILE_MODE, entriesOf, hasCode, syncDir, toBytes, writeAll } from './fs-io.js';
+import { DIR_MODE, FILE_MODE, entriesOf, hasCode, openForReading, syncDir, toBytes, writeAll } from './fs-io.js';
 import { checkFsRoot } from './health-check.js';
 import { FsLayout } from './layout.js';
 
@@ -35,6 +36,9 @@ const DELETE_BATCH = 32;
  * root sees the same uploads, so an upload can continue on another instance or after a restart.
  * A blob appears under its final name only through an atomic rename of fully written bytes.
  */
+/** Read buffer size for blob streams: large reads cut per-chunk overhead on big pulls. */
+const READ_CHUNK = 1024 * 1024;
+
 export class FsStorageDriver implements StorageDriver {
   readonly name = 'fs';
   readonly #layout: FsLayout;
@@ -70,19 +74,16 @@ export class FsStorageDriver implements StorageDriver {
   async read(digest: Digest, range?: ByteRange): Promise<Readable> {
     const file = this.#layout.blobPath(digest);
     if (range) checkRange(range);
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(file, 'r');
+      fd = await openForReading(file);
     } catch (err) {
-      if (hasCode(err, 'ENOENT', 'ENOTDIR')) throw new BlobNotFoundError(digest);
+      if (hasCode(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw new BlobNotFoundError(digest);
       throw err;
     }
-    if (!(await handle.stat()).isFile()) {
-      await handle.close();
-      throw new BlobNotFoundError(digest);
-    }
-    // The stream owns the handle from here and closes it when it ends or is destroyed.
-    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // A numeric fd stream reads with plain fs.read calls: several times faster than a FileHandle
+    // stream, whose every read goes through the promise API. The stream closes the fd.
+    return createReadStream('', { fd, highWaterMark: READ_CHUNK, ...(range ? { start: range.start, end: range.end } : { start: 0 }) });
   }
 
   async delete(digests: readonly Digest[]): Promise<void> {

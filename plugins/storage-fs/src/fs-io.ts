@@ -1,5 +1,5 @@
 import { open, opendir, type FileHandle } from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
+import { close, constants, fstat, open as openCallback, type Dirent } from 'node:fs';
 
 /** Mode of files the driver creates (before the umask). */
 export const FILE_MODE = 0o644;
@@ -61,4 +61,21 @@ export async function* entriesOf(dir: string): AsyncGenerator<Dirent> {
   }
   // The iterator closes the directory when the loop ends, breaks or throws.
   for await (const entry of handle) yield entry;
+}
+
+/** Opens a regular file for reading and returns its descriptor; directories fail with EISDIR. */
+export function openForReading(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    openCallback(file, constants.O_RDONLY, (err, fd) => {
+      if (err) return reject(err);
+      fstat(fd, (statErr, stats) => {
+        if (statErr || !stats.isFile()) {
+          close(fd, () => undefined);
+          const error = statErr ?? Object.assign(new Error(`not a file: ${file}`), { code: 'EISDIR' });
+          return reject(error);
+        }
+        resolve(fd);
+      });
+    });
+  });
 }
