@@ -86,9 +86,12 @@ mkdir -p "$tmp/ref" "$tmp/wharf"
 TMPDIR=$tmp "$shared/bench/reference-registry.sh" -p "$REF_PORT" -d "$tmp/ref" >"$tmp/reference.log" 2>&1 &
 ref_pid=$!
 cd "$root" || exit 2
-WHARF_LOG__LEVEL=warn WHARF_LOG__ACCESS=false \
-  node core/bin/wharf.js serve --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >"$tmp/wharf.log" 2>&1 &
-wharf_pid=$!
+start_wharf() {
+  WHARF_LOG__LEVEL=warn WHARF_LOG__ACCESS=false \
+    node core/bin/wharf.js serve --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
+  wharf_pid=$!
+}
+start_wharf
 
 wait_ready reference "$ref_url" "$ref_pid" "$tmp/reference.log" || exit 1
 wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
@@ -105,6 +108,10 @@ cat "$tmp/compare.txt"
 rss_json='null'
 push_rc=0
 if [[ ${RSS:-1} != 0 ]]; then
+  # Measure a fresh process: the heap the throughput runs left behind is not the push's doing.
+  stop_pid "$wharf_pid"
+  start_wharf
+  wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
   status=/proc/$wharf_pid/status
   kb() { awk -v k="$1:" '$1 == k { print $2 }' "$status" 2>/dev/null; }
   before_kb=$(kb VmRSS)
