@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RegistryError, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
+import { RegistryError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { MetadataStore, UploadRecord } from '../metadata/types.js';
 import { MeteredStream, digestStream } from './streams.js';
@@ -41,7 +41,7 @@ export class UploadService {
 
   /** The upload, if it belongs to `repository`; else `BLOB_UPLOAD_UNKNOWN`. */
   async get(repository: string, id: string): Promise<UploadRecord> {
-    const upload = /^[A-Za-z0-9_-]{8,128}$/.test(id) ? await this.deps.metadata.getUpload(id) : undefined;
+    const upload = isUploadId(id) ? await this.deps.metadata.getUpload(id) : undefined;
     if (!upload || upload.repository !== repository) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uuid: id.slice(0, 128) } });
     }

@@ -121,3 +121,14 @@ export class UploadNotFoundError extends Error {
     this.uploadId = uploadId;
   }
 }
+
+const UPLOAD_ID = /^[A-Za-z0-9_-]{8,128}$/;
+
+/**
+ * True for an upload id the kernel could have issued: 8 to 128 characters of `[A-Za-z0-9_-]`.
+ * Drivers may build paths or keys from ids that pass this check.
+ * @since 0.1.0
+ */
+export function isUploadId(id: string): boolean {
+  return UPLOAD_ID.test(id);
+}
