@@ -84,6 +84,49 @@ export const RegistrySchema = Type.Object(
   { ...closed, default: {} },
 );
 
+/** Signature algorithms the token service can sign with (and the key type each needs). */
+export const TOKEN_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
+
+export const TokenKeysSchema = Type.Object(
+  {
+    signingKeyFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'PEM private key to sign with (relative to the config file); default: generated `<dataDir>/token/signing.pem`' }),
+    ),
+    signingKey: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'PEM private key given inline instead of signingKeyFile' })),
+    verificationKeyFiles: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'more PEM public keys, private keys or certificates whose tokens are accepted (key rotation)',
+    }),
+  },
+  { ...closed, default: {} },
+);
+
+export const TokenSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Docker token auth: /v2/ needs a Bearer token from /service/token (Basic is accepted too)' }),
+    service: Type.String({ minLength: 1, default: 'wharf', description: 'the service name clients ask tokens for; the audience of the tokens' }),
+    issuer: Type.String({ minLength: 1, default: 'wharf-token-issuer', description: 'the `iss` claim written and required' }),
+    realm: Type.Optional(Type.String({ format: 'uri', description: 'token endpoint URL sent in challenges; default `<publicUrl>/service/token`' })),
+    lifetimeSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 300, description: 'lifetime of access tokens' }),
+    algorithm: Type.Union(TOKEN_ALGORITHMS.map((a) => Type.Literal(a)), { default: 'RS256', description: 'signature algorithm of issued tokens' }),
+    keys: TokenKeysSchema,
+    leewaySeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'clock skew tolerated when checking exp and nbf' }),
+    refreshLifetimeSeconds: Type.Integer({
+      minimum: 60,
+      default: 604800,
+      description: 'lifetime of refresh tokens (offline_token=true, docker login identity tokens)',
+    }),
+    credentialCacheSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 30,
+      description: 'how long verified credentials are remembered (keyed by an HMAC, never the password); 0 disables',
+    }),
+    credentialCacheSize: Type.Integer({ minimum: 0, default: 1000, description: 'most verified credentials remembered at once' }),
+  },
+  { ...closed, default: {} },
+);
+
 /** Marks a schema node as "plugin sections live below": env overrides and plugin attribution use it. */
 export const PLUGIN_SECTION_MARK = 'x-wharf-plugins';
 
@@ -182,6 +225,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
       log: LogSchema,
       database: DatabaseSchema,
       registry: RegistrySchema,
+      token: TokenSchema,
       ...sections,
     },
     { additionalProperties: false, $id: 'https://wharf.dev/schemas/config.json', title: 'Wharf configuration' },

@@ -1,11 +1,12 @@
 import type { WharfPlugin } from '@wharf/sdk';
-import type { LOG_LEVELS, PluginSectionName } from './schema.js';
+import type { LOG_LEVELS, PluginSectionName, TOKEN_ALGORITHMS } from './schema.js';
 import type { SecretInfo } from './secrets.js';
 
 /** A plugin's config section: whatever its schema says, validated. */
 export type PluginSectionConfig = Readonly<Record<string, unknown>>;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
 
 export type DatabaseSettings =
   | { readonly client: 'sqlite'; readonly filename: string; readonly migrate: boolean }
@@ -15,6 +16,25 @@ export type DatabaseSettings =
       readonly pool?: { readonly min?: number; readonly max?: number };
       readonly migrate: boolean;
     };
+
+/** The `token` section: Docker token auth. Key file paths are as written (relative to the config file). */
+export interface TokenSettings {
+  readonly enabled: boolean;
+  readonly service: string;
+  readonly issuer: string;
+  readonly realm?: string;
+  readonly lifetimeSeconds: number;
+  readonly algorithm: TokenAlgorithm;
+  readonly keys: {
+    readonly signingKeyFile?: string;
+    readonly signingKey?: string;
+    readonly verificationKeyFiles: readonly string[];
+  };
+  readonly leewaySeconds: number;
+  readonly refreshLifetimeSeconds: number;
+  readonly credentialCacheSeconds: number;
+  readonly credentialCacheSize: number;
+}
 
 /** The effective configuration: validated, defaults applied, paths absolute, frozen. */
 export interface WharfConfig {
@@ -28,6 +48,7 @@ export interface WharfConfig {
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'json' | 'pretty'; readonly access: boolean };
   readonly database: DatabaseSettings;
   readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
+  readonly token: TokenSettings;
   readonly storage: Readonly<Record<string, PluginSectionConfig>>;
   readonly auth: readonly Readonly<Record<string, PluginSectionConfig>>[];
   readonly rbac: Readonly<Record<string, PluginSectionConfig>>;

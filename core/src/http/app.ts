@@ -6,11 +6,13 @@ import { errorHandler, ociOnError } from './middleware/error-handler.js';
 import { extensionRoutes } from './middleware/extension-routes.js';
 import { healthRoutes } from './middleware/health.js';
 import { requestId } from './middleware/request-id.js';
-import { createV2Router } from './routes/v2/index.js';
+import { createTokenRouter } from './routes/token.js';
+import { createV2Router, type V2Deps } from './routes/v2/index.js';
 
 /**
  * The koa application of a booted kernel:
- * request id -> access log -> errors -> request scope -> health -> /v2/ -> /_ext/<plugin>.
+ * request id -> access log -> errors -> request scope -> health -> token service (when enabled)
+ * -> /v2/ -> /_ext/<plugin>.
  * Built after boot (the storage and metadata services exist) and after the public URL is known.
  */
 export function createApp(kernel: Kernel): Koa {
@@ -29,14 +31,21 @@ export function createApp(kernel: Kernel): Koa {
   app.use(scopePerRequest(kernel.services.container) as Koa.Middleware);
   app.use(healthRoutes({ storage, metadata, logger }) as Koa.Middleware);
 
-  const v2 = createV2Router({
+  const token = kernel.tokenAuth();
+  if (token) {
+    // No allowedMethods() here: it would answer for paths the /v2/ router owns.
+    app.use(createTokenRouter(token).routes() as unknown as Koa.Middleware);
+  }
+  const deps: V2Deps = {
     hooks,
     storage,
     metadata,
     registry: config.registry,
     logger,
     publicUrl: kernel.settings.publicUrl,
-  });
+    token,
+  };
+  const v2 = createV2Router(deps);
   app.use(v2.routes() as unknown as Koa.Middleware);
   app.use(v2.allowedMethods() as unknown as Koa.Middleware);
   for (const mw of extensionRoutes(hooks)) app.use(mw);

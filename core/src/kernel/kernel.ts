@@ -14,6 +14,7 @@ import { ServiceRegistry } from '../container/service-registry.js';
 import type { DatabaseSettings, LoadedConfig, WharfConfig } from '../config/types.js';
 import { createHooks, hasTaps, pluginOfError } from '../hooks/index.js';
 import { createLogger, usePretty } from '../logging/logger.js';
+import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
@@ -54,6 +55,8 @@ export interface Kernel {
   /** The metadata store (after boot). */
   metadata(): MetadataStore;
   resolve<T>(ref: ServiceRef<T>): T;
+  /** Docker token auth (after boot), or `undefined` when `token.enabled` is false. */
+  tokenAuth(): TokenAuth | undefined;
   /** Sets the public URL once the real port is known (listen on port 0). */
   setPublicUrl(url: string): void;
 }
@@ -96,6 +99,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   let provideSealed = false;
   const records: BootRecord[] = [];
   let closing: Promise<void> | undefined;
+  let tokenAuth: TokenAuth | undefined;
 
   // Kernel services, provided like any plugin's so plugins can depend on them by ref.
   services.provide('kernel', coreServices.logger, { factory: () => logger });
@@ -186,6 +190,21 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           throw wrapStep('REG_ERR_DATABASE', `database (${config.database.client}) not usable`, err);
         }
       });
+      if (config.token.enabled) {
+        await timed(phases, 'token keys', async () => {
+          tokenAuth = await createTokenAuth({
+            settings: config.token,
+            hooks,
+            logger: logger.child({ component: 'token' }),
+            publicUrl: () => publicUrl,
+            dataDir: config.dataDir,
+            baseDir: loaded.baseDir,
+          }).catch((err: unknown) => {
+            if (err instanceof KernelError) throw err;
+            throw new KernelError('REG_ERR_CONFIG_INVALID', `token: cannot set up the signing keys: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+          });
+        });
+      }
       await timed(phases, 'lifecycle.ready', () =>
         hooks.lifecycle.ready.promise().catch((err: unknown) => {
           throw wrapStep('REG_ERR_PLUGIN_REGISTER', 'lifecycle.ready failed', err);
@@ -252,6 +271,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     storage: () => services.resolve(coreServices.storage),
     metadata: () => services.container.resolve<MetadataStore>('metadata'),
     resolve: (ref) => services.resolve(ref),
+    tokenAuth: () => tokenAuth,
     setPublicUrl(url) {
       publicUrl = url.replace(/\/+$/, '');
     },

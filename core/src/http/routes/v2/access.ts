@@ -1,12 +1,44 @@
 import { ANONYMOUS, RegistryError, type AccessRequest, type Principal } from '@wharf/sdk';
+import { covers, mayDo } from '../../../auth/grant.js';
+import { scopesFor, type ResourceScope } from '../../../auth/scope.js';
+import type { ChallengeError, TokenAuth } from '../../../auth/token-auth.js';
+import { TokenError } from '../../../auth/token-service.js';
 import { requestInfo, type V2Context, type V2Deps } from './context.js';
 
 /**
- * Who the caller is and whether they may do what the route needs, through the `auth` and `rbac`
- * hooks. With no RBAC tap at all the registry is open (the kernel warned at boot), like
- * distribution without an auth section.
+ * Who the caller is and whether they may do what the route needs.
+ *
+ * Without token auth: through the `auth` and `rbac` hooks. With no RBAC tap at all the registry
+ * is open (the kernel warned at boot), like distribution without an auth section.
+ *
+ * With token auth (`token.enabled`): a Bearer token must cover every access the request needs
+ * (its `access` claim decides, no hook is asked); Basic credentials are checked through the
+ * authenticator and RBAC directly, so curl and simple CI tools work; anything else gets a 401
+ * with a Bearer challenge naming exactly the scope the request needs.
  */
+
+/** How the request authenticated, between `authenticate` and `authorize` (token auth only). */
+type Outcome =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly access: readonly ResourceScope[] }
+  | { readonly kind: 'basic' }
+  | { readonly kind: 'invalid'; readonly error: ChallengeError | undefined };
+
+const outcomes = new WeakMap<V2Context, Outcome>();
+
+function tokenAuthOf(deps: V2Deps): TokenAuth | undefined {
+  return deps.token;
+}
+
+function parseBasic(value: string): { username: string; password: string } | undefined {
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const sep = decoded.indexOf(':');
+  return sep < 0 ? undefined : { username: decoded.slice(0, sep), password: decoded.slice(sep + 1) };
+}
+
 export async function authenticate(ctx: V2Context, deps: V2Deps): Promise<Principal> {
+  const token = tokenAuthOf(deps);
+  if (token) return authenticateWithToken(ctx, token);
   const header = ctx.get('authorization');
   const info = requestInfo(ctx);
   const { auth } = deps.hooks;
@@ -15,10 +47,9 @@ export async function authenticate(ctx: V2Context, deps: V2Deps): Promise<Princi
   const [scheme = '', value = ''] = header.split(/\s+/, 2);
   let principal: Principal | undefined;
   if (scheme.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const sep = decoded.indexOf(':');
-    if (sep < 0) throw unauthorized(deps, 'malformed Basic credentials');
-    principal = await auth.authenticate.promise({ kind: 'basic', username: decoded.slice(0, sep), password: decoded.slice(sep + 1) }, info);
+    const basic = parseBasic(value);
+    if (!basic) throw unauthorized(deps, 'malformed Basic credentials');
+    principal = await auth.authenticate.promise({ kind: 'basic', ...basic }, info);
   } else if (scheme.toLowerCase() === 'bearer') {
     principal = await auth.authenticate.promise({ kind: 'bearer', token: value }, info);
   } else {
@@ -29,18 +60,84 @@ export async function authenticate(ctx: V2Context, deps: V2Deps): Promise<Princi
   return auth.principal.isUsed() ? auth.principal.promise(principal, info) : principal;
 }
 
-/** Throws `UNAUTHORIZED` (anonymous caller) or `DENIED` unless every access is allowed. */
+/**
+ * Token mode never refuses here: the challenge must name the scope the request needs, which
+ * only `authorize` knows, so a bad token or password is recorded and refused there.
+ */
+async function authenticateWithToken(ctx: V2Context, token: TokenAuth): Promise<Principal> {
+  const header = ctx.get('authorization');
+  const record = (outcome: Outcome, principal: Principal = ANONYMOUS) => {
+    outcomes.set(ctx, outcome);
+    return principal;
+  };
+  if (!header) return record({ kind: 'none' });
+  const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
+  if (scheme.toLowerCase() === 'bearer') {
+    try {
+      const verified = await token.tokens.verifyAccessToken(value);
+      return record({ kind: 'bearer', access: verified.access }, verified.principal);
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      ctx.state.log?.info({ reason: err.reason }, 'bearer token refused');
+      return record({ kind: 'invalid', error: 'invalid_token' });
+    }
+  }
+  if (scheme.toLowerCase() === 'basic') {
+    const basic = parseBasic(value);
+    if (!basic) return record({ kind: 'invalid', error: undefined });
+    const outcome = await token.authenticator.authenticate({ kind: 'basic', ...basic }, requestInfo(ctx));
+    return outcome.ok ? record({ kind: 'basic' }, outcome.principal) : record({ kind: 'invalid', error: undefined });
+  }
+  return record({ kind: 'invalid', error: undefined });
+}
+
+/** Throws `UNAUTHORIZED` (anonymous caller or token mode) or `DENIED` unless every access is allowed. */
 export async function authorize(ctx: V2Context, deps: V2Deps, accesses: readonly AccessRequest[]): Promise<void> {
+  const token = tokenAuthOf(deps);
+  if (token) return authorizeWithToken(ctx, token, deps, accesses);
   const { authorize: hook } = deps.hooks.rbac;
   if (!hook.isUsed()) return;
   const principal = ctx.state.principal;
   for (const access of accesses) {
     const decision = await hook.promise(principal, access);
     if (decision?.allow) continue;
-    const detail = [{ type: access.resource.type, name: access.resource.name, action: access.action }];
+    const detail = [detailOf(access)];
     if (principal.kind === 'anonymous') throw unauthorized(deps, undefined, detail);
     throw new RegistryError('DENIED', undefined, { detail });
   }
+}
+
+async function authorizeWithToken(ctx: V2Context, token: TokenAuth, deps: V2Deps, accesses: readonly AccessRequest[]): Promise<void> {
+  const outcome = outcomes.get(ctx) ?? { kind: 'none' };
+  const challenge = (missing: readonly AccessRequest[], error: ChallengeError | undefined, message?: string) =>
+    new RegistryError('UNAUTHORIZED', message, {
+      detail: missing.length > 0 ? missing.map(detailOf) : undefined,
+      headers: { 'WWW-Authenticate': token.challenge(scopesFor(accesses), error) },
+    });
+  switch (outcome.kind) {
+    case 'bearer': {
+      const missing = accesses.filter((a) => !covers(outcome.access, a));
+      if (missing.length > 0) throw challenge(missing, 'insufficient_scope', 'token does not grant the requested access');
+      return;
+    }
+    case 'basic': {
+      const principal = ctx.state.principal;
+      for (const access of accesses) {
+        if (await mayDo(deps.hooks.rbac, principal, access)) continue;
+        if (principal.kind === 'anonymous') throw challenge([access], undefined);
+        throw new RegistryError('DENIED', undefined, { detail: [detailOf(access)] });
+      }
+      return;
+    }
+    case 'invalid':
+      throw challenge(accesses, outcome.error, outcome.error ? 'invalid or expired token' : 'invalid credentials');
+    case 'none':
+      throw challenge(accesses, undefined);
+  }
+}
+
+function detailOf(access: AccessRequest) {
+  return { type: access.resource.type, name: access.resource.name, action: access.action };
 }
 
 function unauthorized(deps: V2Deps, message?: string, detail?: unknown): RegistryError {

@@ -1,6 +1,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { KernelHooks, Principal, RequestInfo, StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
+import type { TokenAuth } from '../../../auth/token-auth.js';
 import type { MetadataStore } from '../../../metadata/types.js';
 import type { ManifestService } from '../../../registry/manifest-service.js';
 import type { UploadService } from '../../../registry/upload-service.js';
@@ -13,6 +14,8 @@ export interface V2Deps {
   readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
   readonly logger: Logger;
   readonly publicUrl: string;
+  /** The kernel's token auth, when `token.enabled`. */
+  readonly token?: TokenAuth | undefined;
 }
 
 /** Request state the kernel's middleware sets before the routes run. */

@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ANONYMOUS, isRegistryError, type AuthHooks, type Credentials, type Principal, type RequestInfo } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import type { CredentialCache } from './credential-cache.js';
+import type { LoginThrottle } from './login-throttle.js';
+
+/**
+ * Credentials to a principal, for the token endpoint and Basic auth on `/v2/`: the
+ * `auth.authenticate` chain, then `auth.principal` enrichment. Recently verified credentials
+ * come from the credential cache without asking the providers, and concurrent checks of the same
+ * credentials share one provider call; every other attempt first waits out the failed-login
+ * slowdown. Failures are logged with user and address, never the password.
+ */
+
+export type AuthOutcome = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly reason: string };
+
+export interface AuthenticatorOptions {
+  readonly hooks: AuthHooks;
+  readonly logger: Logger;
+  readonly cache: CredentialCache;
+  readonly throttle: LoginThrottle;
+  /** How to wait (tests count instead of sleeping). */
+  readonly wait?: (ms: number) => Promise<unknown>;
+}
+
+export class Authenticator {
+  private readonly wait: (ms: number) => Promise<unknown>;
+  private readonly inflight = new Map<string, Promise<Principal | undefined>>();
+
+  constructor(private readonly options: AuthenticatorOptions) {
+    this.wait = options.wait ?? ((ms) => sleep(ms));
+  }
+
+  /** Runs `auth.principal` over a principal (also for one restored from a refresh token). */
+  enrich(principal: Principal, info: RequestInfo): Promise<Principal> {
+    const { principal: hook } = this.options.hooks;
+    return hook.isUsed() ? hook.promise(principal, info) : Promise.resolve(principal);
+  }
+
+  /**
+   * Who the credentials belong to. Without any auth provider the registry is open and
+   * credentials are ignored (anonymous), as on `/v2/` without token auth. A provider that
+   * throws anything but `UNAUTHORIZED` fails the request with its error.
+   */
+  async authenticate(credentials: Credentials, info: RequestInfo): Promise<AuthOutcome> {
+    const { authenticate } = this.options.hooks;
+    if (credentials.kind === 'anonymous') {
+      const principal = authenticate.isUsed() ? await authenticate.promise(credentials, info) : undefined;
+      return { ok: true, principal: principal ?? ANONYMOUS };
+    }
+    if (!authenticate.isUsed()) return { ok: true, principal: ANONYMOUS };
+    if (credentials.kind !== 'basic') return this.fail('unsupported credentials', undefined, info);
+
+    const { username, password } = credentials;
+    const { cache, throttle } = this.options;
+    const id = cache.idOf(username, password);
+    const cached = cache.get(id);
+    if (cached) return { ok: true, principal: cached };
+
+    // A CI burst sends the same credentials many times at once: one provider check serves them all.
+    let pending = this.inflight.get(id);
+    if (!pending) {
+      pending = this.check(credentials, info).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, pending);
+    }
+    const principal = await pending;
+    if (!principal) return this.fail('invalid credentials', username, info);
+    throttle.recordSuccess(username);
+    cache.set(id, principal);
+    return { ok: true, principal };
+  }
+
+  /** Waits out the slowdown, then asks the providers; `undefined` when they refuse. */
+  private async check(credentials: Credentials & { kind: 'basic' }, info: RequestInfo): Promise<Principal | undefined> {
+    const delay = this.options.throttle.delayFor(credentials.username, info.ip);
+    if (delay > 0) await this.wait(delay);
+    let principal: Principal | undefined;
+    try {
+      principal = await this.options.hooks.authenticate.promise(credentials, info);
+    } catch (err) {
+      if (isRegistryError(err) && err.code === 'UNAUTHORIZED') return undefined;
+      throw err;
+    }
+    return principal ? this.enrich(principal, info) : undefined;
+  }
+
+  private fail(reason: string, user: string | undefined, info: RequestInfo): AuthOutcome {
+    const failures = user === undefined ? undefined : this.options.throttle.recordFailure(user, info.ip);
+    this.options.logger.warn(
+      { user, ip: info.ip, reason, failures: failures === undefined ? undefined : Math.round(failures * 10) / 10, reqId: info.requestId },
+      'login failed',
+    );
+    return { ok: false, reason };
+  }
+}

@@ -1,0 +1,101 @@
+import type { KernelHooks, Principal } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import type { TokenSettings } from '../config/types.js';
+import { Authenticator } from './authenticator.js';
+import { CredentialCache } from './credential-cache.js';
+import { grantScopes } from './grant.js';
+import { loadTokenKeys, type TokenKeys } from './keys.js';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { formatScopes, type ResourceScope } from './scope.js';
+import { TokenService } from './token-service.js';
+
+/**
+ * Docker token auth as the kernel runs it: the token service, the authenticator shared by the
+ * token endpoint and Basic auth on `/v2/`, granting, and the `WWW-Authenticate` challenge.
+ * Built once at boot when `token.enabled` is true.
+ */
+
+export interface TokenAuthOptions {
+  readonly settings: TokenSettings;
+  readonly keys: TokenKeys;
+  readonly hooks: KernelHooks;
+  readonly logger: Logger;
+  /** The public URL, read on each use: it is only final once the server listens. */
+  readonly publicUrl: () => string;
+  readonly now?: () => number;
+  readonly throttle?: LoginThrottleOptions;
+  readonly wait?: (ms: number) => Promise<unknown>;
+}
+
+/** The `error` parameter of a Bearer challenge (RFC 6750). */
+export type ChallengeError = 'invalid_token' | 'insufficient_scope';
+
+const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
+
+export class TokenAuth {
+  readonly settings: TokenSettings;
+  readonly tokens: TokenService;
+  readonly authenticator: Authenticator;
+  readonly keys: TokenKeys;
+  private readonly hooks: KernelHooks;
+  private readonly publicUrl: () => string;
+
+  constructor(options: TokenAuthOptions) {
+    const { settings, keys, hooks, logger, now } = options;
+    this.settings = settings;
+    this.keys = keys;
+    this.hooks = hooks;
+    this.publicUrl = options.publicUrl;
+    this.tokens = new TokenService({ settings, keys, ...(now ? { now } : {}) });
+    this.authenticator = new Authenticator({
+      hooks: hooks.auth,
+      logger,
+      cache: new CredentialCache(settings.credentialCacheSeconds, settings.credentialCacheSize, now),
+      throttle: new LoginThrottle({ ...options.throttle, ...(now ? { now } : {}) }),
+      ...(options.wait ? { wait: options.wait } : {}),
+    });
+  }
+
+  get service(): string {
+    return this.settings.service;
+  }
+
+  /** The token endpoint clients are sent to. */
+  get realm(): string {
+    return this.settings.realm ?? `${this.publicUrl()}/service/token`;
+  }
+
+  /** `Bearer realm="...",service="..."[,scope="..."][,error="..."]`, as distribution sends it. */
+  challenge(scopes: readonly ResourceScope[], error?: ChallengeError): string {
+    let value = `Bearer realm=${quote(this.realm)},service=${quote(this.service)}`;
+    const scope = formatScopes(scopes);
+    if (scope) value += `,scope=${quote(scope)}`;
+    if (error) value += `,error=${quote(error)}`;
+    return value;
+  }
+
+  /** The intersection of what was asked and what `principal` may do. */
+  grant(principal: Principal, requested: readonly ResourceScope[]): Promise<ResourceScope[]> {
+    return grantScopes(this.hooks.rbac, principal, requested);
+  }
+}
+
+/** Loads (or generates) the keys and builds the token auth of a kernel. */
+export async function createTokenAuth(
+  options: Omit<TokenAuthOptions, 'keys'> & { readonly dataDir: string; readonly baseDir: string },
+): Promise<TokenAuth> {
+  const keys = await loadTokenKeys({ settings: options.settings, dataDir: options.dataDir, baseDir: options.baseDir });
+  for (const warning of keys.warnings) options.logger.warn(warning);
+  options.logger.info(
+    {
+      kid: keys.signing.kid,
+      alg: keys.signing.alg,
+      keySource: keys.source,
+      generated: keys.generated,
+      verificationKeys: keys.verification.size,
+      service: options.settings.service,
+    },
+    'token service ready',
+  );
+  return new TokenAuth({ ...options, keys });
+}
