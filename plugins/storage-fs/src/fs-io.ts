@@ -63,8 +63,8 @@ export async function* entriesOf(dir: string): AsyncGenerator<Dirent> {
   for await (const entry of handle) yield entry;
 }
 
-/** Opens a regular file for reading and returns its descriptor; directories fail with EISDIR. */
-export function openForReading(file: string): Promise<number> {
+/** Opens a regular file for reading and returns its descriptor and size; directories fail with EISDIR. */
+export function openForReading(file: string): Promise<{ fd: number; size: number }> {
   return new Promise((resolve, reject) => {
     openCallback(file, constants.O_RDONLY, (err, fd) => {
       if (err) return reject(err);
@@ -74,7 +74,7 @@ export function openForReading(file: string): Promise<number> {
           const error = statErr ?? Object.assign(new Error(`not a file: ${file}`), { code: 'EISDIR' });
           return reject(error);
         }
-        resolve(fd);
+        resolve({ fd, size: stats.size });
       });
     });
   });
