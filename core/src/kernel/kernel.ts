@@ -15,7 +15,7 @@ import type { DatabaseSettings, LoadedConfig, WharfConfig } from '../config/type
 import { createHooks, hasTaps, pluginOfError } from '../hooks/index.js';
 import { createLogger, usePretty } from '../logging/logger.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
-import { createMetadataStore } from '../metadata/index.js';
+import { createMetadataStore, databaseServiceOf } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
@@ -107,6 +107,10 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   services.registerValue('hooks', hooks);
   services.registerValue('config', config);
   services.registerSingleton('metadata', () => createMetadataStore(toDatabaseConfig(config.database), logger), (m) => m.close());
+  // Plugins' tables live in the same database, through the metadata store's pool.
+  services.provide('kernel', coreServices.database, {
+    factory: () => databaseServiceOf(services.container.resolve<MetadataStore>('metadata'), logger),
+  });
 
   function registerPlugins(): void {
     for (const lp of loaded.plugins) {

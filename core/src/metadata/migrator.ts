@@ -6,21 +6,37 @@ import { isTableExists, isTransientConflict, withRetry } from './db-errors.js';
 
 /** knex's bookkeeping tables; the lock table is `<name>_lock`. */
 export const MIGRATION_TABLE = 'wharf_migrations';
-const LOCK_TABLE = `${MIGRATION_TABLE}_lock`;
 
-const migrationSource: Knex.MigrationSource<string> = {
-  getMigrations: async () => MIGRATIONS.map(([name]) => name),
-  getMigrationName: (name) => name,
-  getMigration: async (name) => {
-    const found = MIGRATIONS.find(([n]) => n === name);
-    if (!found) throw new Error(`unknown migration ${name}`);
-    return found[1];
-  },
-};
+/** A named, ordered list of migrations, as the kernel and plugins hold them. */
+export type NamedMigrations = ReadonlyArray<readonly [name: string, migration: Knex.Migration]>;
+
+/** A knex migration source over migrations listed in code (no globbing of `dist/`). */
+export function listedMigrationSource(migrations: NamedMigrations): Knex.MigrationSource<string> {
+  return {
+    getMigrations: async () => migrations.map(([name]) => name),
+    getMigrationName: (name) => name,
+    getMigration: async (name) => {
+      const found = migrations.find(([n]) => n === name);
+      if (!found) throw new Error(`unknown migration ${name}`);
+      return found[1];
+    },
+  };
+}
 
 export interface MigrateOptions {
   /** How long to wait for another node's migration before giving up. */
   readonly lockTimeoutMs?: number;
+}
+
+/** The kernel's own migrations, in `wharf_migrations`. */
+export function runMigrations(knex: Knex, logger: Logger, options: MigrateOptions = {}): Promise<void> {
+  return runListedMigrations(knex, logger, { ...options, tableName: MIGRATION_TABLE, migrations: MIGRATIONS });
+}
+
+export interface ListedMigrateOptions extends MigrateOptions {
+  /** knex's bookkeeping table for this set of migrations; the lock table is `<tableName>_lock`. */
+  readonly tableName: string;
+  readonly migrations: NamedMigrations;
 }
 
 /**
@@ -28,12 +44,14 @@ export interface MigrateOptions {
  * once: the loser of the lock waits (PostgreSQL blocks on the lock row; MySQL and SQLite report
  * "already locked") and tries again, then finds nothing left to do.
  */
-export async function runMigrations(knex: Knex, logger: Logger, options: MigrateOptions = {}): Promise<void> {
-  await withRetry(() => ensureMigrationTables(knex), {
+export async function runListedMigrations(knex: Knex, logger: Logger, options: ListedMigrateOptions): Promise<void> {
+  const { tableName } = options;
+  const lockTable = `${tableName}_lock`;
+  await withRetry(() => ensureMigrationTables(knex, tableName), {
     attempts: 5,
     retryIf: (err) => isTableExists(err) || isTransientConflict(err),
   });
-  const config = { tableName: MIGRATION_TABLE, migrationSource };
+  const config = { tableName, migrationSource: listedMigrationSource(options.migrations) };
   // Nodes booting against an up-to-date schema never touch the lock.
   const [, pending] = (await knex.migrate.list(config)) as [unknown[], unknown[]];
   if (pending.length === 0) {
@@ -47,7 +65,7 @@ export async function runMigrations(knex: Knex, logger: Logger, options: Migrate
         number,
         string[],
       ];
-      if (applied.length > 0) logger.info({ batch, migrations: applied }, 'database migrated');
+      if (applied.length > 0) logger.info({ batch, migrations: applied, table: tableName }, 'database migrated');
       else logger.debug('database schema is up to date');
       return;
     } catch (err) {
@@ -55,8 +73,8 @@ export async function runMigrations(knex: Knex, logger: Logger, options: Migrate
       if (!waitable) throw err;
       if (Date.now() >= deadline) {
         throw new Error(
-          `database migration lock in table ${LOCK_TABLE} is still held after waiting; ` +
-            `if no node is migrating, a crashed node left it: set is_locked = 0 in ${LOCK_TABLE}`,
+          `database migration lock in table ${lockTable} is still held after waiting; ` +
+            `if no node is migrating, a crashed node left it: set is_locked = 0 in ${lockTable}`,
           { cause: err },
         );
       }
@@ -77,20 +95,21 @@ function isLockError(err: unknown): boolean {
  * lock table with two rows is never lockable again. Here the row has a fixed key and the insert
  * ignores a conflict, so racing nodes end with exactly one row.
  */
-async function ensureMigrationTables(knex: Knex): Promise<void> {
-  await createTableIfMissing(knex, MIGRATION_TABLE, (t) => {
+async function ensureMigrationTables(knex: Knex, tableName: string): Promise<void> {
+  const lockTable = `${tableName}_lock`;
+  await createTableIfMissing(knex, tableName, (t) => {
     t.increments();
     t.string('name');
     t.integer('batch');
     t.timestamp('migration_time');
   });
-  await createTableIfMissing(knex, LOCK_TABLE, (t) => {
+  await createTableIfMissing(knex, lockTable, (t) => {
     t.increments('index').primary();
     t.integer('is_locked');
   });
-  const rows = await knex(LOCK_TABLE).select('index').limit(1);
+  const rows = await knex(lockTable).select('index').limit(1);
   if (rows.length === 0) {
-    await knex(LOCK_TABLE).insert({ index: 1, is_locked: 0 }).onConflict('index').ignore();
+    await knex(lockTable).insert({ index: 1, is_locked: 0 }).onConflict('index').ignore();
   }
 }
 

@@ -7,6 +7,7 @@ export * from './plugin.js';
 export * from './hooks.js';
 export * from './services.js';
 export * from './storage.js';
+export * from './database.js';
 export * from './errors.js';
 export * from './digest.js';
 export * from './principal.js';

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DatabaseService } from './database.js';
 import type { StorageDriver } from './storage.js';
 
 /**
@@ -62,6 +63,12 @@ export const coreServices = Object.freeze({
   logger: createServiceRef<Logger>({ id: 'core.logger' }),
   /** Kernel settings. */
   settings: createServiceRef<KernelSettings>({ id: 'core.settings' }),
+  /**
+   * The deployment's database, for plugins' own tables: the metadata store's knex instance and a
+   * per-plugin migrator. Provided by the kernel.
+   * @since 0.1.0
+   */
+  database: createServiceRef<DatabaseService>({ id: 'core.database' }),
 });
 
 export type { Logger };

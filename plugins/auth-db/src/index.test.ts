@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RunningServer } from '@wharf/core';
+import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/core/test-support';
+import { isWharfPlugin } from '@wharf/sdk';
+import authDbDefault, { authDbPlugin, authDbUsersRef } from './index.js';
+import { bootRegistry, captureLogs, getV2, tempDir, withAdminPassword, type CapturedLogs } from './test-support.js';
+import { DB_PLUGIN_VERSION } from './version.js';
+
+/** The plugin as the kernel loads it: `/v2/` Basic auth of a real registry answered from the users table. */
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ADMIN_PASSWORD = 'Registry-Admin-1';
+
+describe('@wharf/plugin-auth-db', () => {
+  it('exports the plugin as default and as authDbPlugin, at the package version', async () => {
+    assert.equal(authDbDefault, authDbPlugin);
+    assert.ok(isWharfPlugin(authDbPlugin));
+    assert.equal(authDbPlugin.id, 'db');
+    assert.equal(authDbPlugin.kind, 'auth');
+    const pkg = JSON.parse(await readFile(path.join(here, '../package.json'), 'utf8')) as { name: string; version: string };
+    assert.equal(pkg.name, '@wharf/plugin-auth-db');
+    assert.equal(DB_PLUGIN_VERSION, pkg.version);
+    assert.equal(authDbPlugin.version, pkg.version);
+  });
+});
+
+forEachDatabase((_name, create) => {
+  let server: RunningServer | undefined;
+  let logs: CapturedLogs;
+  let cleanup: (() => Promise<void>) | undefined;
+
+  before(async () => {
+    const db = await create();
+    const tmp = await tempDir();
+    cleanup = tmp.cleanup;
+    logs = captureLogs();
+    server = await withAdminPassword(ADMIN_PASSWORD, () => bootRegistry({ db, dataDir: tmp.dir, logs }));
+  });
+  after(async () => {
+    await server?.close();
+    await cleanup?.();
+  });
+
+  it('GET /v2/: 200 for the admin, 401 for a wrong password, an unknown user or another case', async () => {
+    const url = (server as RunningServer).url;
+    assert.deepEqual(await getV2(url, 'admin', ADMIN_PASSWORD), { status: 200, code: undefined });
+    assert.deepEqual(await getV2(url, 'admin', 'Wrong-Password-1'), { status: 401, code: 'UNAUTHORIZED' });
+    // Nobody else in the chain: a name the table does not know is refused too.
+    assert.deepEqual(await getV2(url, 'mallory', ADMIN_PASSWORD), { status: 401, code: 'UNAUTHORIZED' });
+    assert.deepEqual(await getV2(url, 'ADMIN', ADMIN_PASSWORD), { status: 401, code: 'UNAUTHORIZED' });
+  });
+
+  it('refuses a disabled user with the right password, and takes them back when enabled', async () => {
+    const s = server as RunningServer;
+    const users = s.kernel.resolve(authDbUsersRef);
+    await users.create('dana', 'Dana-Pass-1');
+    await users.setDisabled('dana', true);
+    assert.deepEqual(await getV2(s.url, 'dana', 'Dana-Pass-1'), { status: 401, code: 'UNAUTHORIZED' });
+    await users.setDisabled('dana', false);
+    assert.equal((await getV2(s.url, 'dana', 'Dana-Pass-1')).status, 200);
+  });
+
+  it('answers with a principal of provider "db" that carries the admin flag', async () => {
+    const s = server as RunningServer;
+    await s.kernel.resolve(authDbUsersRef).create('eve', 'Eve-Pass-12');
+    const info = { requestId: 't', ip: '127.0.0.1', method: 'GET', path: '/v2/', userAgent: undefined };
+    const auth = s.kernel.hooks.auth.authenticate;
+    assert.deepEqual(await auth.promise({ kind: 'basic', username: 'admin', password: ADMIN_PASSWORD }, info), {
+      subject: 'admin',
+      kind: 'user',
+      provider: 'db',
+      admin: true,
+      groups: [],
+    });
+    assert.equal((await auth.promise({ kind: 'basic', username: 'eve', password: 'Eve-Pass-12' }, info))?.admin, false);
+    assert.equal(await auth.promise({ kind: 'basic', username: 'nobody', password: 'x' }, info), undefined);
+    assert.equal(await auth.promise({ kind: 'bearer', token: 'abc' }, info), undefined);
+    await assert.rejects(auth.promise({ kind: 'basic', username: 'eve', password: 'nope' }, info), /invalid username or password/);
+  });
+
+  it('never logs a password', () => {
+    for (const secret of [ADMIN_PASSWORD, 'Wrong-Password-1', 'Dana-Pass-1', 'Eve-Pass-12']) {
+      assert.ok(!logs.text().includes(secret), `log contains ${secret}`);
+    }
+    assert.match(logs.text(), /"status":401/, "the refused logins were logged");
+  });
+});
+
+describe('config errors', () => {
+  let db: TestDatabase;
+  let dir: { dir: string; cleanup(): Promise<void> };
+  before(async () => {
+    db = await createTestDatabase('sqlite');
+    dir = await tempDir();
+  });
+  after(async () => {
+    await dir?.cleanup();
+    await db?.drop();
+  });
+
+  it('refuses an unknown key and an impossible policy at boot, naming the plugin', async () => {
+    await assert.rejects(bootRegistry({ db, dataDir: dir.dir, section: { passwrdPolicy: {} } }), /passwrdPolicy/);
+    await assert.rejects(bootRegistry({ db, dataDir: dir.dir, section: { bootstrapAdmin: { username: 'Admin' } } }), /auth\[0\]\.db\.bootstrapAdmin\.username/);
+    await assert.rejects(
+      bootRegistry({ db, dataDir: dir.dir, section: { passwordPolicy: { minLength: 20, maxLength: 10 } } }),
+      /plugin "db".*minLength \(20\) is greater than maxLength \(10\)/,
+    );
+  });
+});

@@ -1,0 +1,78 @@
+import { coreServices, definePlugin, RegistryError, type Principal } from '@wharf/sdk';
+import { bootstrapAdmin } from './bootstrap.js';
+import { dbAuthConfigSchema } from './config.js';
+import { checkPolicy } from './password-policy.js';
+import { authDbUsersRef, KnexUserDirectory } from './user-directory.js';
+import { DB_PLUGIN_VERSION } from './version.js';
+
+/**
+ * `auth: [{ db: {} }]`: local users in the registry database (Harbor's DB mode). Basic
+ * credentials of a user in the `users` table give a principal; names the table does not know go
+ * to the next provider of the chain. Provides {@link authDbUsersRef} to manage the users.
+ */
+export const authDbPlugin = definePlugin({
+  id: 'db',
+  kind: 'auth',
+  version: DB_PLUGIN_VERSION,
+  kernel: '^0.1.0',
+  description: 'Local users in the registry database, with scrypt password hashes and a bootstrap administrator',
+  configSchema: dbAuthConfigSchema,
+  register(ctx) {
+    const { passwordPolicy, bootstrapAdmin: bootstrap } = ctx.config;
+    checkPolicy(passwordPolicy);
+    // Built by the kernel with the other singletons, before lifecycle.ready runs.
+    let directory: KnexUserDirectory | undefined;
+    const users = (): KnexUserDirectory => {
+      if (!directory) throw new Error('the user directory was not built');
+      return directory;
+    };
+    ctx.provide(authDbUsersRef, {
+      deps: { database: coreServices.database },
+      factory: ({ database }) => (directory = new KnexUserDirectory(database, { policy: passwordPolicy, logger: ctx.logger })),
+    });
+
+    ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
+      await users().migrate();
+      await bootstrapAdmin({
+        users: users(),
+        username: bootstrap.username,
+        policy: passwordPolicy,
+        dataDir: ctx.settings.dataDir,
+        env: process.env,
+        logger: ctx.logger,
+      });
+    });
+
+    ctx.hooks.auth.authenticate.tapPromise(ctx.id, async (credentials): Promise<Principal | undefined> => {
+      if (credentials.kind !== 'basic') return undefined;
+      const result = await users().verify(credentials.username, credentials.password);
+      if (result.ok) {
+        return { subject: result.user.username, kind: 'user', provider: ctx.id, admin: result.user.admin, groups: [] };
+      }
+      if (result.reason === 'unknown-user') return undefined;
+      if (result.reason === 'disabled') ctx.logger.debug({ user: credentials.username }, 'login of a disabled user refused');
+      throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
+    });
+  },
+});
+
+export default authDbPlugin;
+export { dbAuthConfigSchema, DEFAULT_PASSWORD_POLICY, USERNAME_PATTERN, type DbAuthConfig, type PasswordPolicy } from './config.js';
+export {
+  authDbUsersRef,
+  isUsername,
+  KnexUserDirectory,
+  UserDirectoryError,
+  type DbUser,
+  type KnexUserDirectoryOptions,
+  type ListUsersOptions,
+  type UserDirectory,
+  type UserDirectoryErrorCode,
+  type UserPage,
+  type VerifyResult,
+} from './user-directory.js';
+export { hashPassword, verifyPassword, isPasswordHash, DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
+export { passwordProblems, generatePassword, checkPolicy } from './password-policy.js';
+export { bootstrapAdmin, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
+export { authDbMigrations, MIGRATION_OWNER, USERS_TABLE } from './migrations.js';
+export { DB_PLUGIN_VERSION } from './version.js';

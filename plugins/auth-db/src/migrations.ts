@@ -1,0 +1,42 @@
+import type { DatabaseDialect, Knex, PluginMigration } from '@wharf/sdk';
+
+/**
+ * The plugin's tables, migrated through `coreServices.database` under the owner `auth-db`
+ * (bookkeeping in `wharf_auth_db_migrations`). Append new migrations; never edit a shipped one.
+ * Times are BIGINT epoch milliseconds, as in the kernel's tables.
+ */
+
+export const MIGRATION_OWNER = 'auth-db';
+export const USERS_TABLE = 'users';
+
+export function authDbMigrations(dialect: DatabaseDialect): PluginMigration[] {
+  return [
+    {
+      name: '001_users',
+      async up(knex: Knex): Promise<void> {
+        await knex.schema.createTable(USERS_TABLE, (t) => {
+          if (dialect === 'mysql') {
+            // Byte-wise: the server's default collation may be case-insensitive.
+            t.engine('InnoDB');
+            t.charset('utf8mb4');
+            t.collate('utf8mb4_bin');
+          }
+          t.bigIncrements('id').primary();
+          const username =
+            dialect === 'postgres' ? t.specificType('username', 'varchar(64) collate "C"') : t.string('username', 64);
+          username.notNullable().unique();
+          t.string('password_hash', 255).notNullable();
+          t.boolean('admin').notNullable().defaultTo(false);
+          t.boolean('disabled').notNullable().defaultTo(false);
+          t.bigInteger('created_at').notNullable();
+          t.bigInteger('updated_at').notNullable();
+          t.bigInteger('password_changed_at').notNullable();
+          t.index(['admin'], 'users_admin_index');
+        });
+      },
+      async down(knex: Knex): Promise<void> {
+        await knex.schema.dropTable(USERS_TABLE);
+      },
+    },
+  ];
+}
