@@ -2,8 +2,9 @@ import { Command } from 'commander';
 import { KERNEL_VERSION } from '../version.js';
 import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } from './commands.js';
 import { printFailure } from './report.js';
+import { userAddCommand, userListCommand, userPasswdCommand } from './user-commands.js';
 
-/** `wharf`: serve, migrate, config check, config print. */
+/** `wharf`: serve, migrate, config check, config print, user add|passwd|list. */
 
 function run(action: () => Promise<number | undefined>): Promise<void> {
   return action().then(
@@ -46,6 +47,21 @@ export function createProgram(): Command {
     .description('print the effective config with secrets redacted')
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
     .action((opts: { config?: string }) => run(() => configPrintCommand(opts, stdout)));
+
+  // No password option on purpose: arguments show up in `ps` and in shell history.
+  const user = program.command('user').description('manage the users of the db auth plugin (auth: [{ db: {} }])');
+  const common = (cmd: Command) =>
+    cmd.option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)').option('--data-dir <dir>', 'data directory');
+  common(user.command('add <name>').description('create a user; the password is read from stdin or prompted for'))
+    .option('--admin', 'make the user an administrator')
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action((name: string, opts: { config?: string; dataDir?: string; admin?: boolean; passwordStdin?: boolean }) => run(() => userAddCommand(name, opts)));
+  common(user.command('passwd <name>').description("change a user's password; read from stdin or prompted for"))
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action((name: string, opts: { config?: string; dataDir?: string; passwordStdin?: boolean }) => run(() => userPasswdCommand(name, opts)));
+  common(user.command('list').description('list the users: name, admin, disabled, created'))
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => userListCommand(opts)));
 
   return program;
 }
