@@ -1,72 +1,52 @@
-import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
+import { useE2eSandbox } from '../helpers/sandbox.js';
 import { registryTest } from '../helpers/e2e.js';
 import { sha256, sha256File } from '../helpers/hash.js';
 import { describeRun, runOk, stdoutJson } from '../helpers/run.js';
-import { startTarget, type RegistryHandle } from '../helpers/server.js';
-import { makeTempDir, removeDir, uniqueRepo } from '../helpers/temp.js';
+import { uniqueRepo } from '../helpers/temp.js';
 
 // buildah: from scratch, copy a file, commit, push; then read it back with skopeo.
 
-let server: RegistryHandle | undefined;
-let clients: ClientSandbox;
-let work: string;
-
-before(async () => {
-  work = await makeTempDir('buildah');
-  clients = await createClientSandbox();
-  server = await startTarget();
-});
-
-after(async () => {
-  await server?.stop();
-  await clients?.cleanup();
-  await removeDir(work);
-});
-
-const srv = (): RegistryHandle => {
-  assert.ok(server, 'registry not started');
-  return server;
-};
+const sandbox = useE2eSandbox('buildah');
+const srv = sandbox.srv;
 
 registryTest('buildah from scratch + copy + commit + push; skopeo sees the image and the file', srv, async () => {
   const content = `built by buildah at ${new Date().toISOString()}\n`;
-  await writeFile(join(work, 'hello.txt'), content);
+  await writeFile(join(sandbox.work, 'hello.txt'), content);
   const local = `localhost/${uniqueRepo('buildah-local')}:v1`;
   const ref = `${srv().host}/${uniqueRepo('buildah')}:v1`;
 
-  const from = await clients.buildahOk(['from', 'scratch']);
+  const from = await sandbox.clients.buildahOk(['from', 'scratch']);
   const container = from.stdout.trim();
   assert.ok(container, describeRun(from));
   try {
-    await clients.buildahOk(['copy', container, join(work, 'hello.txt'), '/hello.txt']);
-    await clients.buildahOk(['config', '--cmd', '/hello.txt', '--label', 'org.example.built-by=buildah', container]);
-    await clients.buildahOk(['commit', '-q', container, local]);
+    await sandbox.clients.buildahOk(['copy', container, join(sandbox.work, 'hello.txt'), '/hello.txt']);
+    await sandbox.clients.buildahOk(['config', '--cmd', '/hello.txt', '--label', 'org.example.built-by=buildah', container]);
+    await sandbox.clients.buildahOk(['commit', '-q', container, local]);
   } finally {
-    await clients.buildah(['rm', container]);
+    await sandbox.clients.buildah(['rm', container]);
   }
-  const digestFile = join(work, 'push.digest');
-  await clients.buildahOk(['push', '--tls-verify=false', '--digestfile', digestFile, local, `docker://${ref}`]);
+  const digestFile = join(sandbox.work, 'push.digest');
+  await sandbox.clients.buildahOk(['push', '--tls-verify=false', '--digestfile', digestFile, local, `docker://${ref}`]);
   const pushed = (await readFile(digestFile, 'utf8')).trim();
 
-  const inspect = await clients.skopeoOk(['inspect', '--tls-verify=false', `docker://${ref}`]);
+  const inspect = await sandbox.clients.skopeoOk(['inspect', '--tls-verify=false', `docker://${ref}`]);
   const info = stdoutJson<{ Digest: string; Labels: Record<string, string>; Layers: string[] }>(inspect);
   const why = describeRun(inspect);
   assert.equal(info.Digest, pushed, why);
   assert.equal(info.Labels['org.example.built-by'], 'buildah', why);
   assert.equal(info.Layers.length, 1, why);
 
-  const raw = await clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+  const raw = await sandbox.clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
   assert.equal(sha256(raw.stdout), pushed, describeRun(raw));
-  const config = await clients.skopeoOk(['inspect', '--config', '--tls-verify=false', `docker://${ref}`]);
+  const config = await sandbox.clients.skopeoOk(['inspect', '--config', '--tls-verify=false', `docker://${ref}`]);
   assert.deepEqual(stdoutJson<{ config: { Cmd: string[] } }>(config).config.Cmd, ['/hello.txt'], describeRun(config));
 
   // The layer really holds the copied file.
-  const back = join(work, 'back');
-  await clients.skopeoOk(['copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${back}`]);
+  const back = join(sandbox.work, 'back');
+  await sandbox.clients.skopeoOk(['copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${back}`]);
   const layer = info.Layers[0] ?? '';
   const layerFile = join(back, layer.slice('sha256:'.length));
   assert.equal(await sha256File(layerFile), layer);

@@ -1,54 +1,35 @@
-import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
+import { useE2eSandbox } from '../helpers/sandbox.js';
 import { registryTest } from '../helpers/e2e.js';
 import { sha256 } from '../helpers/hash.js';
 import { describeRun, stdoutJson } from '../helpers/run.js';
-import { startTarget, type RegistryHandle } from '../helpers/server.js';
-import { makeTempDir, removeDir, uniqueRepo } from '../helpers/temp.js';
+import { uniqueRepo } from '../helpers/temp.js';
 import { singleImageLayout } from '../fixtures/images.js';
 import type { BuiltImage, OciLayout } from '../fixtures/oci-layout.js';
 
 // skopeo inspect, list-tags and delete against images pushed with skopeo copy.
 
-let server: RegistryHandle | undefined;
-let clients: ClientSandbox;
-let work: string;
 let layout: OciLayout;
 let image: BuiltImage;
 let other: BuiltImage;
-
-before(async () => {
-  work = await makeTempDir('skopeo-manage');
-  clients = await createClientSandbox();
-  ({ layout, image } = await singleImageLayout(join(work, 'src')));
+const sandbox = useE2eSandbox('skopeo-manage', async () => {
+  ({ layout, image } = await singleImageLayout(join(sandbox.work, 'src')));
   other = await layout.addImage({
     files: [{ path: 'other.txt', content: 'a different image\n' }],
     labels: { 'org.example.fixture': 'other' },
   }, 'other');
-  server = await startTarget();
 });
-
-after(async () => {
-  await server?.stop();
-  await clients?.cleanup();
-  await removeDir(work);
-});
-
-const srv = (): RegistryHandle => {
-  assert.ok(server, 'registry not started');
-  return server;
-};
+const srv = sandbox.srv;
 
 async function push(tag: string, repo: string, source = 'v1'): Promise<string> {
   const dest = `docker://${srv().host}/${repo}:${tag}`;
-  await clients.skopeoOk(['copy', '--dest-tls-verify=false', layout.ref(source), dest]);
+  await sandbox.clients.skopeoOk(['copy', '--dest-tls-verify=false', layout.ref(source), dest]);
   return dest;
 }
 
 async function tags(repo: string): Promise<string[]> {
-  const r = await clients.skopeoOk(['list-tags', '--tls-verify=false', `docker://${srv().host}/${repo}`]);
+  const r = await sandbox.clients.skopeoOk(['list-tags', '--tls-verify=false', `docker://${srv().host}/${repo}`]);
   const body = stdoutJson<{ Repository: string; Tags: string[] }>(r);
   assert.equal(body.Repository, `${srv().host}/${repo}`, describeRun(r));
   return [...body.Tags].sort();
@@ -57,7 +38,7 @@ async function tags(repo: string): Promise<string[]> {
 registryTest('skopeo inspect reports the config fields and the exact config blob', srv, async () => {
   const repo = uniqueRepo('inspect');
   const dest = await push('v1', repo);
-  const r = await clients.skopeoOk(['inspect', '--tls-verify=false', dest]);
+  const r = await sandbox.clients.skopeoOk(['inspect', '--tls-verify=false', dest]);
   const info = stdoutJson<Record<string, unknown>>(r);
   const why = describeRun(r);
   assert.equal(info['Name'], `${srv().host}/${repo}`, why);
@@ -70,7 +51,7 @@ registryTest('skopeo inspect reports the config fields and the exact config blob
   assert.deepEqual(info['Layers'], image.layers.map((l) => l.digest), why);
   assert.deepEqual(info['RepoTags'], ['v1'], why);
 
-  const cfg = await clients.skopeoOk(['inspect', '--config', '--raw', '--tls-verify=false', dest]);
+  const cfg = await sandbox.clients.skopeoOk(['inspect', '--config', '--raw', '--tls-verify=false', dest]);
   assert.equal(sha256(cfg.stdout), image.config.digest, `config blob bytes differ\n${describeRun(cfg)}`);
   assert.deepEqual(stdoutJson(cfg), image.configJson);
 });
@@ -91,19 +72,19 @@ registryTest('skopeo delete removes the manifest; inspect then fails with manife
   const repo = uniqueRepo('delete');
   await push('keep', repo);
   const doomed = await push('doomed', repo, 'other');
-  const before = await clients.skopeoOk(['inspect', '--tls-verify=false', doomed]);
+  const before = await sandbox.clients.skopeoOk(['inspect', '--tls-verify=false', doomed]);
   assert.equal(stdoutJson<{ Digest: string }>(before).Digest, other.manifest.digest);
 
-  await clients.skopeoOk(['delete', '--tls-verify=false', doomed]);
-  const gone = await clients.skopeo(['inspect', '--tls-verify=false', doomed]);
+  await sandbox.clients.skopeoOk(['delete', '--tls-verify=false', doomed]);
+  const gone = await sandbox.clients.skopeo(['inspect', '--tls-verify=false', doomed]);
   assert.notEqual(gone.code, 0, `inspect after delete should fail\n${describeRun(gone)}`);
   assert.match(gone.stderr, /manifest unknown/i, describeRun(gone));
-  const byDigest = await clients.skopeo(['inspect', '--raw', '--tls-verify=false',
+  const byDigest = await sandbox.clients.skopeo(['inspect', '--raw', '--tls-verify=false',
     `docker://${srv().host}/${repo}@${other.manifest.digest}`]);
   assert.notEqual(byDigest.code, 0, `the manifest must be gone by digest too\n${describeRun(byDigest)}`);
 
   // The other image and its tag are untouched.
   assert.deepEqual(await tags(repo), ['keep']);
-  const kept = await clients.skopeoOk(['inspect', '--tls-verify=false', `docker://${srv().host}/${repo}:keep`]);
+  const kept = await sandbox.clients.skopeoOk(['inspect', '--tls-verify=false', `docker://${srv().host}/${repo}:keep`]);
   assert.equal(stdoutJson<{ Digest: string }>(kept).Digest, image.manifest.digest);
 });

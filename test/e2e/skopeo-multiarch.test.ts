@@ -1,42 +1,23 @@
-import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
+import { useE2eSandbox } from '../helpers/sandbox.js';
 import { registryTest } from '../helpers/e2e.js';
 import { hashLayoutBlobs, sha256 } from '../helpers/hash.js';
 import { describeRun, stdoutJson } from '../helpers/run.js';
-import { startTarget, type RegistryHandle } from '../helpers/server.js';
-import { makeTempDir, removeDir, uniqueRepo } from '../helpers/temp.js';
+import { uniqueRepo } from '../helpers/temp.js';
 import { multiPlatformLayout } from '../fixtures/images.js';
 import type { BuiltImage, Descriptor, OciLayout } from '../fixtures/oci-layout.js';
 
 // skopeo copy --all of a two-platform OCI index (amd64 + arm64), and back again.
 
-let server: RegistryHandle | undefined;
-let clients: ClientSandbox;
-let work: string;
 let layout: OciLayout;
 let index: Descriptor;
 let children: BuiltImage[];
-
-before(async () => {
-  work = await makeTempDir('skopeo-multi');
-  clients = await createClientSandbox();
-  ({ layout, index, children } = await multiPlatformLayout(join(work, 'src')));
-  server = await startTarget();
+const sandbox = useE2eSandbox('skopeo-multi', async () => {
+  ({ layout, index, children } = await multiPlatformLayout(join(sandbox.work, 'src')));
 });
-
-after(async () => {
-  await server?.stop();
-  await clients?.cleanup();
-  await removeDir(work);
-});
-
-const srv = (): RegistryHandle => {
-  assert.ok(server, 'registry not started');
-  return server;
-};
+const srv = sandbox.srv;
 
 interface IndexBody {
   mediaType: string;
@@ -46,12 +27,12 @@ interface IndexBody {
 registryTest('skopeo copy --all pushes the index and both platforms unchanged', srv, async () => {
   const repo = uniqueRepo('skopeo-multi');
   const dest = `docker://${srv().host}/${repo}:multi`;
-  const digestFile = join(work, 'multi.digest');
-  await clients.skopeoOk(['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile,
+  const digestFile = join(sandbox.work, 'multi.digest');
+  await sandbox.clients.skopeoOk(['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile,
     layout.ref('multi'), dest]);
   assert.equal((await readFile(digestFile, 'utf8')).trim(), index.digest);
 
-  const raw = await clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', dest]);
+  const raw = await sandbox.clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', dest]);
   assert.equal(sha256(raw.stdout), index.digest, `index bytes differ\n${describeRun(raw)}`);
   const body = stdoutJson<IndexBody>(raw);
   assert.equal(body.mediaType, 'application/vnd.oci.image.index.v1+json');
@@ -63,12 +44,12 @@ registryTest('skopeo copy --all pushes the index and both platforms unchanged', 
   // Each child is fetchable by digest, byte for byte.
   for (const child of children) {
     const byDigest = `docker://${srv().host}/${repo}@${child.manifest.digest}`;
-    const r = await clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', byDigest]);
+    const r = await sandbox.clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', byDigest]);
     assert.equal(sha256(r.stdout), child.manifest.digest, describeRun(r));
   }
 
   // Platform selection goes through the index.
-  const arm = await clients.skopeoOk(['--override-arch', 'arm64', 'inspect', '--tls-verify=false', dest]);
+  const arm = await sandbox.clients.skopeoOk(['--override-arch', 'arm64', 'inspect', '--tls-verify=false', dest]);
   const armInfo = stdoutJson<{ Digest: string; Architecture: string; Layers: string[] }>(arm);
   assert.equal(armInfo.Architecture, 'arm64', describeRun(arm));
   // skopeo 1.9 reports the digest of what the tag points at (the index), and the child's layers.
@@ -76,8 +57,8 @@ registryTest('skopeo copy --all pushes the index and both platforms unchanged', 
   assert.deepEqual(armInfo.Layers, children[1]?.layers.map((l) => l.digest), describeRun(arm));
 
   // Back with --all: identical index and children, every blob intact.
-  const back = join(work, 'back');
-  await clients.skopeoOk(['copy', '--all', '--preserve-digests', '--src-tls-verify=false', dest, `oci:${back}:multi`]);
+  const back = join(sandbox.work, 'back');
+  await sandbox.clients.skopeoOk(['copy', '--all', '--preserve-digests', '--src-tls-verify=false', dest, `oci:${back}:multi`]);
   const backIndex = JSON.parse(await readFile(join(back, 'index.json'), 'utf8')) as IndexBody;
   assert.equal(backIndex.manifests[0]?.digest, index.digest);
   const blobs = await hashLayoutBlobs(back);
@@ -89,11 +70,11 @@ registryTest('skopeo copy --all pushes the index and both platforms unchanged', 
 registryTest('skopeo copy without --all pushes only the amd64 image', srv, async () => {
   const repo = uniqueRepo('skopeo-single-of-multi');
   const dest = `docker://${srv().host}/${repo}:amd64`;
-  await clients.skopeoOk(['--override-arch', 'amd64', 'copy', '--dest-tls-verify=false', layout.ref('multi'), dest]);
-  const raw = await clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', dest]);
+  await sandbox.clients.skopeoOk(['--override-arch', 'amd64', 'copy', '--dest-tls-verify=false', layout.ref('multi'), dest]);
+  const raw = await sandbox.clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', dest]);
   assert.equal(sha256(raw.stdout), children[0]?.manifest.digest, describeRun(raw));
   // The arm64 child was never pushed to this repository.
-  const arm = await clients.skopeo(['inspect', '--raw', '--tls-verify=false',
+  const arm = await sandbox.clients.skopeo(['inspect', '--raw', '--tls-verify=false',
     `docker://${srv().host}/${repo}@${children[1]?.manifest.digest ?? ''}`]);
   assert.notEqual(arm.code, 0, `arm64 manifest should be unknown\n${describeRun(arm)}`);
   assert.match(arm.stderr, /manifest unknown/i, describeRun(arm));
