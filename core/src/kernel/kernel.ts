@@ -20,6 +20,7 @@ import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
 import { createPluginContext } from './plugin-context.js';
+import { OperationRegistry } from '../http/api/operation-registry.js';
 
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
@@ -45,6 +46,8 @@ export interface Kernel {
   readonly logger: Logger;
   readonly settings: KernelSettings;
   readonly services: ServiceRegistry;
+  /** Management API operations added by the kernel and plugins (sealed after registration). */
+  readonly api: OperationRegistry;
   readonly state: KernelState;
   /** Per-plugin registration records (after boot). */
   readonly bootRecords: readonly BootRecord[];
@@ -84,6 +87,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets, destination: options.logDestination });
   const hooks = createHooks({ logger });
   const services = new ServiceRegistry();
+  // Management API operations from the kernel and plugins, served by the HTTP layer.
+  const api = new OperationRegistry();
   let publicUrl = config.server.publicUrl;
   const settings: KernelSettings = Object.freeze({
     get dataDir() {
@@ -115,7 +120,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   function registerPlugins(): void {
     for (const lp of loaded.plugins) {
       const { plugin } = lp;
-      const ctx = createPluginContext(lp, { hooks, services, logger, settings }, {
+      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api }, {
         hooksSealed: () => hooksSealed,
         provideSealed: () => provideSealed,
       });
@@ -175,6 +180,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       }
       registerPlugins();
       provideSealed = true;
+      api.seal();
       checkStorage();
       services.checkDependencies();
       services.resolveSingletons();
@@ -257,6 +263,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     logger,
     settings,
     services,
+    api,
     get state() {
       return state;
     },

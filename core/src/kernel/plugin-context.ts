@@ -1,6 +1,7 @@
 import { KernelError, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { ServiceRegistry } from '../container/service-registry.js';
+import type { OperationRegistry } from '../http/api/operation-registry.js';
 import type { LoadedPlugin } from '../config/types.js';
 import { createPluginHooks } from '../hooks/index.js';
 import { pluginLogger } from '../logging/logger.js';
@@ -17,7 +18,7 @@ export interface ContextGates {
 
 export function createPluginContext(
   loaded: LoadedPlugin,
-  deps: { hooks: KernelHooks; services: ServiceRegistry; logger: Logger; settings: KernelSettings },
+  deps: { hooks: KernelHooks; services: ServiceRegistry; logger: Logger; settings: KernelSettings; api: OperationRegistry },
   gates: ContextGates,
 ): PluginContext<Record<string, unknown>> & { readonly provided: readonly string[] } {
   const id = loaded.plugin.id;
@@ -28,6 +29,7 @@ export function createPluginContext(
     logger: pluginLogger(deps.logger, id),
     settings: deps.settings,
     hooks: createPluginHooks(deps.hooks, id, gates.hooksSealed),
+    api: deps.api.viewFor(id),
     provided,
     provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void {
       if (gates.provideSealed()) {

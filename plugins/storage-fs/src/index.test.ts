@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import {
+  type ManagementApi,
   coreServices,
   isWharfPlugin,
   type PluginContext,
@@ -40,6 +41,7 @@ function recordingContext(config: FsConfig, dataDir: string): { ctx: PluginConte
     logger: pino({ enabled: false }),
     settings: Object.freeze({ dataDir, publicUrl: 'http://127.0.0.1:5000' }),
     hooks,
+    api: { operation: () => void tapped.push('api') } as ManagementApi,
     provide(ref, factory) {
       provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> });
     },

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { PluginHooks } from './hooks.js';
+import type { ManagementApi } from './management-api.js';
 import type { KernelSettings, ServiceDeps, ServiceFactory, ServiceRef } from './services.js';
 
 /**
@@ -52,6 +53,8 @@ export interface PluginContext<C> {
   readonly settings: KernelSettings;
   /** The hook catalogue, tap-only. */
   readonly hooks: PluginHooks;
+  /** Adds operations to the management API (`/api/v1`); during `register` only. */
+  readonly api: ManagementApi;
   /** Provides a service. A service ref can be provided once per kernel. */
   provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void;
 }

@@ -47,16 +47,39 @@ export const ANONYMOUS: Principal = Object.freeze({
 /** Actions on a repository, as in the Docker token scope grammar. */
 export type RepositoryAction = 'pull' | 'push' | 'delete';
 
-/** A resource an access decision is about. */
+/**
+ * Resources of the management API that live inside a project (Harbor's project-scope names):
+ * `project` (the project itself), `member`, `robot`, `metadata`, `repository`, `tag`,
+ * `artifact`, `log`. Plugins may add their own names.
+ */
+export type ProjectResource = 'project' | 'member' | 'robot' | 'metadata' | 'repository' | 'tag' | 'artifact' | 'log' | (string & {});
+
+/**
+ * Resources of the management API that belong to the whole registry: `user`, `user-group`,
+ * `project` (create and list projects), `robot` (system robots), `configuration`, `audit-log`.
+ */
+export type SystemResource = 'user' | 'user-group' | 'project' | 'robot' | 'configuration' | 'audit-log' | (string & {});
+
+/** Actions on management API resources (Harbor's C, R, U, D, L). */
+export type ApiAction = 'create' | 'read' | 'update' | 'delete' | 'list';
+
+/**
+ * A resource an access decision is about:
+ * - `repository`: a repository on `/v2/` (actions `pull`, `push`, `delete`);
+ * - `registry`: the catalog (`*`, system administrators only);
+ * - `project`: a resource inside the project `name` (actions {@link ApiAction});
+ * - `system`: a registry-wide resource (actions {@link ApiAction}).
+ */
 export type Resource =
   | { type: 'repository'; name: string }
   | { type: 'registry'; name: 'catalog' }
-  | { type: 'api'; name: string };
+  | { type: 'project'; name: string; resource: ProjectResource }
+  | { type: 'system'; name: SystemResource };
 
 /** One access question: may the principal do `action` on `resource`? */
 export interface AccessRequest {
   readonly resource: Resource;
-  readonly action: string;
+  readonly action: RepositoryAction | ApiAction | '*' | (string & {});
 }
 
 /** An RBAC answer. `undefined` from a tap means "no opinion"; when nobody answers, the kernel denies. */
