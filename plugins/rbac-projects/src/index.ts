@@ -1,0 +1,1 @@
+export { VERSION as RBAC_PLUGIN_VERSION } from './version.js';

@@ -1,0 +1,1 @@
+export { VERSION as S3_PLUGIN_VERSION } from './version.js';
