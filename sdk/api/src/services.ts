@@ -69,6 +69,24 @@ export const coreServices = Object.freeze({
    * @since 0.1.0
    */
   database: createServiceRef<DatabaseService>({ id: 'core.database' }),
+  /**
+   * Read access to the registry's repositories, for plugins that group them (projects).
+   * Provided by the kernel.
+   * @since 0.1.0
+   */
+  repositories: createServiceRef<RepositoryIndex>({ id: 'core.repositories' }),
 });
+
+/**
+ * The repositories the registry holds, read from the metadata database.
+ * @since 0.1.0
+ */
+export interface RepositoryIndex {
+  /**
+   * Repositories named `<namespace>/...` (any depth), in lexical order, one page of them with the
+   * total count. `page` is 1-based.
+   */
+  list(namespace: string, page: { readonly page: number; readonly pageSize: number }): Promise<{ readonly items: readonly string[]; readonly total: number }>;
+}
 
 export type { Logger };
