@@ -15,5 +15,6 @@ export function createAuthHooks(options: InstrumentOptions): AuthHooks {
       new AsyncSeriesWaterfallHook<[Principal, RequestInfo]>(['principal', 'request'], 'auth.principal'),
       options,
     ),
+    active: instrument('auth.active', new AsyncSeriesBailHook<[Principal], boolean | undefined>(['principal'], 'auth.active'), options),
   });
 }

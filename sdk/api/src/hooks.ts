@@ -54,6 +54,18 @@ export interface AuthHooks {
    * @since 0.1.0
    */
   readonly principal: AsyncSeriesWaterfallHook<[Principal, RequestInfo]>;
+  /**
+   * Asks whether a principal restored from a token (not from credentials) may still act: its
+   * account may have been deleted, disabled or expired since the token was issued.
+   * @kind AsyncSeriesBailHook
+   * @args principal
+   * @result `true` (still active) or `false` (refuse the token) ends the chain; `undefined` for
+   *   "not mine". When no tap answers, the principal is accepted.
+   * @calledBy the token service on a refresh-token grant, and Bearer verification on `/v2/`
+   *   and `/api/v1` (answers are cached per subject for a few seconds).
+   * @since 0.1.0
+   */
+  readonly active: AsyncSeriesBailHook<[Principal], boolean | undefined>;
 }
 
 /** Authorization hooks. */
