@@ -1,12 +1,10 @@
-import { createServiceRef, KernelError } from '@wharf/sdk';
-import { deepMerge, loadConfig } from '../config/load-config.js';
-import { createKernel } from '../kernel/kernel.js';
+import { createServiceRef } from '@wharf/sdk';
+import { allPages, CliRefusal, formatTable, stdoutLine, withPluginService, type KernelCommandOptions } from './plugin-service.js';
 
 /**
  * `wharf user add|passwd|list`: manage the db auth plugin's users on the configured database.
- * Core never imports the plugin: the kernel boots from config (without listening) and the
- * directory is found by its service ref id. Passwords come from stdin or a no-echo prompt,
- * never from an argument (arguments land in `ps` and in shell history).
+ * Passwords come from stdin or a no-echo prompt, never from an argument (arguments land in `ps`
+ * and in shell history).
  */
 
 /** The part of the plugin's `auth-db.users` service this CLI calls. */
@@ -27,59 +25,21 @@ interface CliUserDirectory {
 
 const usersRef = createServiceRef<CliUserDirectory>({ id: 'auth-db.users' });
 
-export interface UserCommandOptions {
-  readonly config?: string | undefined;
-  readonly dataDir?: string | undefined;
-}
+export type UserCommandOptions = KernelCommandOptions;
 
 export interface PasswordOptions extends UserCommandOptions {
   readonly passwordStdin?: boolean | undefined;
 }
 
-/** A refusal the operator can fix: printed as one line, exit 1. */
-class UserCommandError extends Error {
-  constructor(readonly code: string | undefined, message: string) {
-    super(message);
-    this.name = 'UserCommandError';
-  }
-}
+/** A refusal of these commands (kept as a name for the tests and readers). */
+const UserCommandError = CliRefusal;
 
-/** The plugin's `UserDirectoryError`, recognised by shape (core cannot import its class). */
-function asDirectoryError(err: unknown): UserCommandError | undefined {
-  if (err instanceof Error && err.name === 'UserDirectoryError' && typeof (err as { code?: unknown }).code === 'string') {
-    return new UserCommandError((err as Error & { code: string }).code, err.message);
-  }
-  return undefined;
-}
-
-const notConfigured = () =>
-  new KernelError('REG_ERR_SERVICE_MISSING', 'the db auth plugin is not configured: add `auth: [{ db: {} }]` to the config file to manage users');
-
-const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
-const stdoutLine = (line: string) => process.stdout.write(`${line}\n`);
-
-/** Boots the kernel without the HTTP server, hands the directory to `fn`, always closes. */
-async function withUsers(opts: UserCommandOptions, fn: (users: CliUserDirectory) => Promise<number>): Promise<number> {
-  const overrides: Record<string, unknown> = {};
-  if (opts.dataDir) overrides.dataDir = opts.dataDir;
-  // Quiet by default so the output is the command's; WHARF_LOG__LEVEL still wins for debugging.
-  if (!Object.keys(process.env).some((k) => k.toUpperCase() === 'WHARF_LOG__LEVEL')) overrides.log = { level: 'warn' };
-  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides) });
-  if (!loaded.plugins.some((p) => p.plugin.kind === 'auth' && p.plugin.id === 'db')) throw notConfigured();
-  // Logs go to stderr: stdout carries only the result (`user list --json` stays parseable).
-  const kernel = createKernel(loaded, { logDestination: process.stderr });
-  await kernel.boot();
-  try {
-    if (kernel.services.providerOf(usersRef) === undefined) throw notConfigured();
-    return await fn(kernel.resolve(usersRef));
-  } catch (err) {
-    const refusal = err instanceof UserCommandError ? err : asDirectoryError(err);
-    if (!refusal) throw err;
-    stderrLine(refusal.code ? `error ${refusal.code}: ${refusal.message}` : `error: ${refusal.message}`);
-    return 1;
-  } finally {
-    await kernel.close();
-  }
+function withUsers(opts: UserCommandOptions, fn: (users: CliUserDirectory) => Promise<number>): Promise<number> {
+  return withPluginService(
+    opts,
+    { ref: usersRef, plugin: { kind: 'auth', id: 'db' }, howToConfigure: 'add `auth: [{ db: {} }]` to the config file to manage users', refusalErrorName: 'UserDirectoryError' },
+    fn,
+  );
 }
 
 const MAX_STDIN_BYTES = 64 * 1024;
@@ -105,7 +65,7 @@ export async function readPasswordLine(input: NodeJS.ReadableStream): Promise<st
 export function promptHidden(question: string, input: NodeJS.ReadStream, output: NodeJS.WritableStream): Promise<string> {
   return new Promise((resolve, reject) => {
     let typed = '';
-    const finish = (err: UserCommandError | undefined) => {
+    const finish = (err: CliRefusal | undefined) => {
       input.off('data', onData);
       input.setRawMode(false);
       input.pause();
@@ -177,21 +137,9 @@ export function userPasswdCommand(name: string, opts: PasswordOptions): Promise<
   });
 }
 
-async function allUsers(users: CliUserDirectory): Promise<CliUser[]> {
-  const out: CliUser[] = [];
-  for (let page = 1; ; page++) {
-    const { items, total } = await users.list({ page, pageSize: 100 });
-    out.push(...items);
-    if (items.length === 0 || out.length >= total) return out;
-  }
-}
+const allUsers = (users: CliUserDirectory): Promise<CliUser[]> => allPages((page, pageSize) => users.list({ page, pageSize }));
 
-/** Left-aligned columns, two spaces apart. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
+export { formatTable };
 
 export function userListCommand(opts: UserCommandOptions & { readonly json?: boolean | undefined }): Promise<number> {
   return withUsers(opts, async (users) => {
