@@ -10,6 +10,7 @@ export * from './storage.js';
 export * from './database.js';
 export * from './errors.js';
 export * from './digest.js';
+export * from './secret-hash.js';
 export * from './principal.js';
 export * from './events.js';
 export * from './http.js';

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { forEachDatabase } from '@wharf/core/test-support';
+import { ANONYMOUS, type AccessRequest, type Principal } from '@wharf/sdk';
+import { projectsServiceRef, type ProjectsService } from './services.js';
+import { bootWithProjects, robot, user, type Booted } from './test-support.js';
+
+/**
+ * Every role × resource × action of Harbor's matrix (harbor.md 1.4), allow and deny, decided by
+ * the plugin on a real database; then anonymous, groups, robots, missing projects, admins.
+ * The expected table is written here in Harbor's own notation, apart from roles.ts.
+ */
+
+const HARBOR: Record<string, Record<string, string>> = {
+  //            Project Admin        Maintainer           Developer       Guest        Limited Guest
+  project: { pa: 'RUD', m: 'R', d: 'R', g: 'R', lg: 'R' },
+  member: { pa: 'CRUDL', m: 'RL', d: 'RL', g: 'RL', lg: '' },
+  metadata: { pa: 'CRUD', m: 'R', d: '', g: '', lg: '' },
+  log: { pa: 'L', m: '', d: '', g: '', lg: '' },
+  repository: { pa: 'CRUDL pull push delete', m: 'CRUDL pull push delete', d: 'CRUL pull push', g: 'RL pull', lg: 'RL pull' },
+  robot: { pa: 'CRUDL', m: 'RL', d: 'RL', g: 'RL', lg: '' },
+  artifact: { pa: 'CRDL', m: 'CRDL', d: 'CRL', g: 'RL', lg: 'RL' },
+  tag: { pa: 'CDL', m: 'CDL', d: 'CL', g: 'L', lg: 'L' },
+};
+const LETTERS: Record<string, string> = { C: 'create', R: 'read', U: 'update', D: 'delete', L: 'list' };
+const ACTIONS = ['create', 'read', 'update', 'delete', 'list', 'pull', 'push'];
+const ROLE_IDS: Record<string, number> = { pa: 1, m: 4, d: 2, g: 3, lg: 5 };
+
+function allowed(cell: string): Set<string> {
+  const [crud = '', ...registry] = cell.split(' ');
+  return new Set([...[...crud].map((c) => LETTERS[c]!), ...registry]);
+}
+
+/** The access for a matrix cell: registry actions go through the repository resource. */
+function accessFor(project: string, resource: string, action: string): AccessRequest {
+  if (resource === 'repository' && ['pull', 'push', 'delete'].includes(action) && action !== 'delete') {
+    return { resource: { type: 'repository', name: `${project}/app` }, action };
+  }
+  return { resource: { type: 'project', name: project, resource }, action };
+}
+
+forEachDatabase((_name, create) => {
+  let booted: Booted;
+  let svc: ProjectsService;
+  const may = async (principal: Principal, access: AccessRequest) => (await svc.authorizer.decide(principal, access)).allow;
+
+  before(async () => {
+    booted = await bootWithProjects(await create());
+    svc = booted.server.kernel.resolve(projectsServiceRef);
+    await svc.projects.create('priv', { public: false });
+    await svc.projects.create('pub', { public: true });
+    for (const [role, id] of Object.entries(ROLE_IDS)) await svc.projects.addMember('priv', 'user', role, id);
+    await svc.projects.createGroup('devs', 'ldap', 'cn=devs,ou=groups,dc=example,dc=org');
+    await svc.projects.addMember('priv', 'group', 'devs', 2);
+    await svc.projects.addMember('priv', 'user', 'both', 3);
+    await svc.projects.createGroup('admins-of-priv', 'ldap');
+    await svc.projects.addMember('priv', 'group', 'admins-of-priv', 1);
+    svc.authorizer.invalidate();
+  });
+  after(() => booted?.close());
+
+  describe('the role matrix', () => {
+    for (const [resource, byRole] of Object.entries(HARBOR)) {
+      for (const [role, cell] of Object.entries(byRole)) {
+        it(`${role} on ${resource}: ${cell || 'nothing'}`, async () => {
+          const expected = allowed(cell);
+          for (const action of ACTIONS) {
+            const got = await may(user(role), accessFor('priv', resource, action));
+            assert.equal(got, expected.has(action), `${role} ${action} ${resource}`);
+          }
+          if (resource === 'repository') {
+            const del = await may(user(role), { resource: { type: 'repository', name: 'priv/app' }, action: 'delete' });
+            assert.equal(del, expected.has('delete') && cell.includes(' delete'), `${role} /v2/ delete`);
+          }
+        });
+      }
+    }
+  });
+
+  it('non-members and anonymous get nothing in a private project', async () => {
+    for (const p of [user('stranger'), ANONYMOUS]) {
+      for (const action of ['pull', 'push', 'delete']) assert.equal(await may(p, accessFor('priv', 'repository', action)), false);
+      assert.equal(await may(p, accessFor('priv', 'project', 'read')), false);
+    }
+  });
+
+  it('anyone, anonymous included, may read and pull in a public project, and nothing more', async () => {
+    for (const p of [user('stranger'), ANONYMOUS]) {
+      assert.equal(await may(p, { resource: { type: 'repository', name: 'pub/app' }, action: 'pull' }), true);
+      assert.equal(await may(p, { resource: { type: 'repository', name: 'pub/deep/app' }, action: 'pull' }), true);
+      assert.equal(await may(p, accessFor('pub', 'project', 'read')), true);
+      assert.equal(await may(p, accessFor('pub', 'tag', 'list')), true);
+      assert.equal(await may(p, { resource: { type: 'repository', name: 'pub/app' }, action: 'push' }), false);
+      assert.equal(await may(p, { resource: { type: 'repository', name: 'pub/app' }, action: 'delete' }), false);
+      assert.equal(await may(p, accessFor('pub', 'member', 'list')), false);
+    }
+  });
+
+  it('groups give their role, and the strongest role wins', async () => {
+    assert.equal(await may(user('carol', ['devs']), accessFor('priv', 'repository', 'push')), true);
+    assert.equal(await may(user('carol', ['devs']), { resource: { type: 'repository', name: 'priv/app' }, action: 'delete' }), false);
+    assert.equal(await may(user('carol', ['other']), accessFor('priv', 'repository', 'pull')), false);
+    // "both" is a Guest directly and a Developer through devs: Developer wins.
+    assert.equal(await may(user('both'), accessFor('priv', 'repository', 'push')), false);
+    assert.equal(await may(user('both', ['devs']), accessFor('priv', 'repository', 'push')), true);
+    assert.equal(await may(user('both', ['devs', 'admins-of-priv']), { resource: { type: 'repository', name: 'priv/app' }, action: 'delete' }), true);
+  });
+
+  it('system administrators may do everything; system resources are theirs', async () => {
+    const admin = user('root', [], true);
+    assert.equal(await may(admin, { resource: { type: 'repository', name: 'priv/app' }, action: 'delete' }), true);
+    assert.equal(await may(admin, { resource: { type: 'system', name: 'user-group' }, action: 'create' }), true);
+    assert.equal(await may(user('pa'), { resource: { type: 'system', name: 'user-group' }, action: 'create' }), false);
+    assert.equal(await may(user('pa'), { resource: { type: 'system', name: 'robot' }, action: 'list' }), false);
+    assert.equal(await may(ANONYMOUS, { resource: { type: 'system', name: 'project' }, action: 'create' }), false);
+    assert.equal(await may(user('anyone'), { resource: { type: 'system', name: 'project' }, action: 'create' }), true);
+  });
+
+  it('refuses repositories outside any project, and pushes to missing projects', async () => {
+    const single = await svc.authorizer.decide(user('pa'), { resource: { type: 'repository', name: 'alpine' }, action: 'pull' });
+    assert.equal(single.allow, false);
+    assert.match(String((single as { reason?: string }).reason), /<project>\/<name>/);
+    const missing = await svc.authorizer.decide(user('pa'), { resource: { type: 'repository', name: 'nope/app' }, action: 'push' });
+    assert.deepEqual(missing, { allow: false, reason: 'project "nope" does not exist' });
+    assert.equal(await svc.projects.get('nope'), undefined);
+  });
+
+  it('robots get exactly their permissions, in their projects, while enabled and unexpired', async () => {
+    const pull = [{ resource: 'repository', action: 'pull' }];
+    const pushPull = [...pull, { resource: 'repository', action: 'push' }];
+    const priv = await svc.projects.require('priv');
+    const { robot: reader } = await svc.robots.create({ level: 'project', project: 'priv', name: 'reader', permissions: [{ kind: 'project', namespace: 'priv', access: pull }], durationDays: 30, creator: 'pa' }, priv.id);
+    const { robot: writer } = await svc.robots.create({ level: 'project', project: 'priv', name: 'writer', permissions: [{ kind: 'project', namespace: 'priv', access: pushPull }], durationDays: -1, creator: 'pa' }, priv.id);
+    const { robot: everywhere } = await svc.robots.create({ level: 'system', name: 'mirror', permissions: [{ kind: 'project', namespace: '*', access: pull }], durationDays: 30, creator: 'root' }, null);
+    svc.authorizer.invalidate();
+    const repo = (name: string, action: string): AccessRequest => ({ resource: { type: 'repository', name }, action });
+    assert.equal(reader.name, 'robot$priv+reader');
+    assert.equal(everywhere.name, 'robot$mirror');
+    assert.equal(await may(robot(reader.name), repo('priv/app', 'pull')), true);
+    assert.equal(await may(robot(reader.name), repo('priv/app', 'push')), false);
+    assert.equal(await may(robot(writer.name), repo('priv/app', 'push')), true);
+    assert.equal(await may(robot(writer.name), repo('priv/app', 'delete')), false);
+    assert.equal(await may(robot(everywhere.name), repo('priv/app', 'pull')), true);
+    assert.equal(await may(robot(everywhere.name), repo('priv/app', 'push')), false);
+    assert.equal(await may(robot(reader.name), accessFor('priv', 'member', 'create')), false);
+    // a project robot of priv may pull from a public project like anyone, not push there
+    assert.equal(await may(robot(writer.name), repo('pub/app', 'pull')), true);
+    assert.equal(await may(robot(writer.name), repo('pub/app', 'push')), false);
+    // disabled, then enabled again; deleted
+    await svc.robots.update(writer, 'priv', { disabled: true });
+    svc.authorizer.invalidate();
+    assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), false);
+    assert.equal(await may(robot('robot$priv+ghost'), repo('priv/app', 'pull')), false);
+  });
+});
+
+describe('autoCreate', () => {
+  forEachDatabase((_name, create) => {
+    let booted: Booted;
+    let svc: ProjectsService;
+    before(async () => {
+      booted = await bootWithProjects(await create(), { autoCreate: true, creation: 'everyone', defaultProject: null });
+      svc = booted.server.kernel.resolve(projectsServiceRef);
+    });
+    after(() => booted?.close());
+
+    it('creates a missing project on push for users who may create projects, with them as Project Admin', async () => {
+      assert.equal(await svc.projects.get('library'), undefined, 'defaultProject: null creates nothing');
+      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'pull' })).allow, false);
+      assert.equal(await svc.projects.get('fresh'), undefined, 'a pull creates nothing');
+      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'push' })).allow, true);
+      const project = await svc.projects.require('fresh');
+      assert.equal(project.public, false);
+      assert.equal(project.owner, 'dana');
+      assert.equal((await svc.authorizer.decide(user('erin'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'push' })).allow, false);
+      assert.equal((await svc.authorizer.decide(ANONYMOUS, { resource: { type: 'repository', name: 'other/app' }, action: 'push' })).allow, false);
+      assert.equal(await svc.projects.get('other'), undefined);
+    });
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * Names: projects are the first segment of repository names; robots are named
+ * `<prefix><project>+<name>` (project level) or `<prefix><name>` (system level). `+` never
+ * appears in a project name, so the split is unambiguous.
+ */
+
+/** A path component of the distribution spec, at most 255 characters (Harbor's limit). */
+const PROJECT_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const ROBOT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+export const MAX_PROJECT_NAME = 255;
+export const MAX_ROBOT_NAME = 64;
+
+export function isProjectName(name: string): boolean {
+  return name.length <= MAX_PROJECT_NAME && PROJECT_NAME.test(name);
+}
+
+export function isRobotShortName(name: string): boolean {
+  return name.length <= MAX_ROBOT_NAME && ROBOT_NAME.test(name);
+}
+
+/** The project of a repository: its first path segment, when the name has at least two. */
+export function projectOf(repository: string): string | undefined {
+  const slash = repository.indexOf('/');
+  return slash > 0 ? repository.slice(0, slash) : undefined;
+}
+
+export function robotFullName(prefix: string, shortName: string, project: string | null): string {
+  return project === null ? `${prefix}${shortName}` : `${prefix}${project}+${shortName}`;
+}
