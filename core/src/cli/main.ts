@@ -2,9 +2,10 @@ import { Command } from 'commander';
 import { KERNEL_VERSION } from '../version.js';
 import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } from './commands.js';
 import { printFailure } from './report.js';
+import { projectCreateCommand, projectListCommand, robotCreateCommand, robotDeleteCommand, robotListCommand } from './project-commands.js';
 import { userAddCommand, userListCommand, userPasswdCommand } from './user-commands.js';
 
-/** `wharf`: serve, migrate, config check, config print, user add|passwd|list. */
+/** `wharf`: serve, migrate, config check, config print, user add|passwd|list, project create|list, robot create|list|delete. */
 
 function run(action: () => Promise<number | undefined>): Promise<void> {
   return action().then(
@@ -62,6 +63,30 @@ export function createProgram(): Command {
   common(user.command('list').description('list the users: name, admin, disabled, created'))
     .option('--json', 'print JSON instead of a table')
     .action((opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => userListCommand(opts)));
+
+  const project = program.command('project').description('manage projects of the projects RBAC plugin (rbac: { projects: {} })');
+  common(project.command('create <name>').description('create a project (private unless --public)'))
+    .option('--public', 'anyone, anonymous included, may pull')
+    .action((name: string, opts: { config?: string; dataDir?: string; public?: boolean }) => run(() => projectCreateCommand(name, opts)));
+  common(project.command('list').description('list the projects: name, public, owner, created'))
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => projectListCommand(opts)));
+
+  const robot = program.command('robot').description('manage robot accounts of the projects RBAC plugin');
+  common(robot.command('create <name>').description('create a robot; its secret is printed once'))
+    .option('--project <project>', 'a project robot of this project (robot$<project>+<name>)')
+    .option('--projects <list>', 'a system robot over these projects (comma-separated, or * for all)')
+    .option('--access <actions>', 'repository actions: pull, push, delete (comma-separated; push implies pull)', 'pull')
+    .option('--days <days>', 'lifetime in days, -1 for never (default: rbac.projects.robotDefaultDays)')
+    .option('--description <text>', 'what the robot is for')
+    .option('--json', 'print {name, secret, expiresAt} as JSON')
+    .action((name: string, opts: Record<string, string | boolean | undefined>) => run(() => robotCreateCommand(name, opts as never)));
+  common(robot.command('list').description('list robots: system robots, or those of --project'))
+    .option('--project <project>', 'the robots of this project')
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: { config?: string; dataDir?: string; project?: string; json?: boolean }) => run(() => robotListCommand(opts)));
+  common(robot.command('delete <name>').description('delete a robot by its full name'))
+    .action((name: string, opts: { config?: string; dataDir?: string }) => run(() => robotDeleteCommand(name, opts)));
 
   return program;
 }

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer } from '../kernel/start-server.js';
+import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
+import { parseRobotAccess } from './project-commands.js';
+
+/**
+ * `wharf project create|list` and `wharf robot create|list|delete`: the built binary as a child
+ * process on a real SQLite file; a robot it creates then logs in to a real server.
+ */
+
+const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+let dir: string;
+let cleanup: () => Promise<void>;
+
+function wharf(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--config', 'wharf.yaml'], { cwd: dir, env: { ...env, WHARF_ADMIN_PASSWORD: 'Cli-Admin-Passw0rd' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('wharf project and robot', () => {
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('wharf-cli-projects-'));
+    await writeFile(path.join(dir, 'wharf.yaml'), 'dataDir: ./data\nauth: [ { db: {} } ]\nrbac: { projects: {} }\ntoken: { enabled: true }\n');
+  });
+  after(() => cleanup());
+
+  it('creates and lists projects; the default library project is there', async () => {
+    const created = await wharf(['project', 'create', 'team']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /project team created \(private\)/);
+    assert.equal((await wharf(['project', 'create', 'open-source', '--public'])).code, 0);
+    const dup = await wharf(['project', 'create', 'team']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /^error PROJECT_EXISTS: project "team" already exists/m);
+    const bad = await wharf(['project', 'create', 'Bad+Name']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /PROJECT_NAME_INVALID/);
+    const list = await wharf(['project', 'list', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const names = (JSON.parse(list.stdout) as { name: string; public: boolean }[]).map((p) => `${p.name}:${p.public}`);
+    assert.deepEqual(names, ['library:true', 'open-source:true', 'team:false']);
+  });
+
+  it('creates a robot whose secret logs in, lists and deletes it', async () => {
+    const created = await wharf(['robot', 'create', 'ci', '--project', 'team', '--access', 'push', '--days', '7', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const { name, secret, expiresAt } = JSON.parse(created.stdout) as { name: string; secret: string; expiresAt: string };
+    assert.equal(name, 'robot$team+ci');
+    assert.ok(secret.length >= 32);
+    const days = (Date.parse(expiresAt) - Date.now()) / 86_400_000;
+    assert.ok(days > 6.9 && days <= 7, String(days));
+
+    const listed = await wharf(['robot', 'list', '--project', 'team']);
+    assert.match(listed.stdout, /robot\$team\+ci\s+team:pull,push\s/);
+    assert.doesNotMatch(listed.stdout, new RegExp(secret));
+
+    const server = await startServer({ config: { dataDir: path.join(dir, 'data'), log: { level: 'silent' }, auth: [{ db: {} }], rbac: { projects: {} }, token: { enabled: true } }, listen: '127.0.0.1:0', env: {} });
+    try {
+      const auth = (s: string) => ({ authorization: `Basic ${Buffer.from(`${name}:${s}`).toString('base64')}` });
+      assert.equal((await fetch(`${server.url}/v2/team/app/tags/list`, { headers: auth(secret) })).status, 404, 'allowed: the repository is just empty');
+      assert.equal((await fetch(`${server.url}/v2/team/app/tags/list`, { headers: auth('wrong') })).status, 401);
+    } finally {
+      await server.close();
+    }
+
+    const system = await wharf(['robot', 'create', 'mirror', '--projects', '*', '--days', '-1']);
+    assert.equal(system.code, 0, system.stderr);
+    assert.match(system.stdout, /robot robot\$mirror created; expires never/);
+    assert.match(system.stdout, /secret \(shown once\): \S{32,}/);
+
+    assert.equal((await wharf(['robot', 'delete', name])).code, 0);
+    const gone = await wharf(['robot', 'delete', name]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /ROBOT_UNKNOWN/);
+    const missingProject = await wharf(['robot', 'create', 'x', '--project', 'nope']);
+    assert.equal(missingProject.code, 1);
+    assert.match(missingProject.stderr, /PROJECT_UNKNOWN/);
+  });
+
+  it('parses robot access lists (push implies pull)', () => {
+    assert.deepEqual(parseRobotAccess('push').map((a) => a.action), ['pull', 'push']);
+    assert.deepEqual(parseRobotAccess('delete, pull').map((a) => a.action), ['pull', 'delete']);
+    assert.throws(() => parseRobotAccess('pull,admin'), /unknown action "admin"/);
+  });
+});
