@@ -86,9 +86,16 @@ mkdir -p "$tmp/ref" "$tmp/wharf"
 TMPDIR=$tmp "$shared/bench/reference-registry.sh" -p "$REF_PORT" -d "$tmp/ref" >"$tmp/reference.log" 2>&1 &
 ref_pid=$!
 cd "$root" || exit 2
+# Like the reference: an open registry (no auth, no RBAC, no tokens; Wharf is secure by default),
+# warn-level log, no access log.
+cat >"$tmp/wharf.yaml" <<'YAML'
+token: { enabled: false }
+auth: []
+rbac: {}
+log: { level: warn, access: false }
+YAML
 start_wharf() {
-  WHARF_LOG__LEVEL=warn WHARF_LOG__ACCESS=false \
-    node core/bin/wharf.js serve --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
+  node core/bin/wharf.js serve --config "$tmp/wharf.yaml" --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
   wharf_pid=$!
 }
 start_wharf

@@ -58,22 +58,24 @@ export class UploadService {
 
   /** Finishes an upload: appends the optional last chunk, verifies the digest, commits, links. */
   async finish(repository: string, id: string, digest: Digest, body: Readable | undefined, chunk: ChunkInfo): Promise<{ size: number }> {
-    return this.#withLease(id, async () => {
+    return this.#withLease(id, async (lease) => {
       let upload = await this.get(repository, id);
       if (body) upload = await this.#appendLocked(upload, body, chunk);
       const { storage, metadata } = this.deps;
       const actual = await this.#digestOf(upload, digest);
       if (actual !== digest) {
         await this.#discard(upload);
+        lease.gone();
         throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
           detail: { expected: digest, size: upload.state.size },
         });
       }
-      // A blob that is already stored (concurrent or earlier push of the same content) is kept as is.
-      if (await storage.stat(digest)) await storage.abort(id, upload.state);
-      else await storage.commit(id, upload.state, digest);
+      // Committing a digest that is already stored (a concurrent or earlier push of the same
+      // content) is fine by the driver contract: no need to ask storage first.
+      await storage.commit(id, upload.state, digest);
       await metadata.linkBlob(repository, digest, upload.state.size);
       await metadata.deleteUpload(id);
+      lease.gone();
       return { size: upload.state.size };
     });
   }
@@ -144,8 +146,11 @@ export class UploadService {
     await this.deps.metadata.deleteUpload(upload.id);
   }
 
-  /** Runs `fn` holding the upload's write lease, renewing it while `fn` runs (long uploads). */
-  async #withLease<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding the upload's write lease, renewing it while `fn` runs (long uploads).
+   * `fn` calls `lease.gone()` once it deleted the upload: there is no lease left to release.
+   */
+  async #withLease<T>(id: string, fn: (lease: { gone(): void }) => Promise<T>): Promise<T> {
     const { metadata, leaseMs } = this.deps;
     const holder = randomUUID();
     const deadline = Date.now() + leaseMs + 1000;
@@ -158,11 +163,12 @@ export class UploadService {
     const renew = setInterval(() => {
       metadata.acquireUploadLease(id, holder, leaseMs).catch((err: unknown) => this.deps.logger.warn({ err, uploadId: id }, 'upload lease renewal failed'));
     }, Math.max(1000, Math.floor(leaseMs / 3)));
+    let deleted = false;
     try {
-      return await fn();
+      return await fn({ gone: () => void (deleted = true) });
     } finally {
       clearInterval(renew);
-      await metadata.releaseUploadLease(id, holder).catch(() => undefined);
+      if (!deleted) await metadata.releaseUploadLease(id, holder).catch(() => undefined);
     }
   }
 }

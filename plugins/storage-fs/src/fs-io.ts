@@ -1,5 +1,19 @@
-import { open, opendir, type FileHandle } from 'node:fs/promises';
-import { close, constants, fstat, open as openCallback, type Dirent } from 'node:fs';
+import { opendir } from 'node:fs/promises';
+import {
+  close,
+  constants,
+  fdatasync,
+  fstat,
+  fsync,
+  ftruncate,
+  open as openCallback,
+  writev,
+  type Dirent,
+} from 'node:fs';
+
+// The hot paths (every append, commit and blob read) use numeric descriptors and the callback
+// API: a FileHandle costs an object, a promise per call and a finalizer, and every call is a
+// trip through libuv's thread pool anyway. These wrappers keep that to one promise per call.
 
 /** Mode of files the driver creates (before the umask). */
 export const FILE_MODE = 0o644;
@@ -18,13 +32,62 @@ export function hasCode(err: unknown, ...codes: string[]): err is NodeJS.ErrnoEx
   return code !== undefined && codes.includes(code);
 }
 
-/** Writes all of `bytes` at `position` (positional writes, so the file offset never matters). */
-export async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
+/** Opens `file` with numeric `flags` (`fs.constants.O_*`) and resolves its descriptor. */
+export function openFd(file: string, flags: number, mode = FILE_MODE): Promise<number> {
+  return new Promise((resolve, reject) => openCallback(file, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** Closes a descriptor. */
+export function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** The size of the open file `fd`. */
+export function sizeOfFd(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fstat(fd, (err, stats) => (err ? reject(err) : resolve(stats.size))));
+}
+
+/** Cuts the open file `fd` to `size` bytes. */
+export function truncateFd(fd: number, size: number): Promise<void> {
+  return new Promise((resolve, reject) => ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * Makes a file's bytes durable: `fdatasync` flushes the data and the metadata needed to read it
+ * back (the size), and skips timestamps, which `fsync` would also write.
+ */
+export function syncData(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Writes all of `chunks` at `position` with as few `writev` calls as the kernel allows. */
+export async function writeAllAt(fd: number, chunks: readonly Uint8Array[], position: number): Promise<number> {
+  let pending = chunks.filter((chunk) => chunk.length > 0);
+  let total = 0;
+  while (pending.length > 0) {
+    const written = await new Promise<number>((resolve, reject) =>
+      writev(fd, pending as NodeJS.ArrayBufferView[], position + total, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    if (written === 0) throw new Error('fs storage: the kernel wrote no bytes');
+    total += written;
+    pending = dropWritten(pending, written);
   }
+  return total;
+}
+
+/** What is left of `chunks` after the first `written` bytes went out (a short write). */
+function dropWritten(chunks: readonly Uint8Array[], written: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = written;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+  return rest;
 }
 
 /** A chunk of a byte stream as bytes; streams in object mode may carry strings. */
@@ -39,14 +102,15 @@ export function toBytes(chunk: unknown): Uint8Array {
  * is). Platforms that cannot fsync a directory are tolerated.
  */
 export async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await open(dir, 'r');
-    await handle.sync();
+    fd = await openFd(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const opened = fd;
+    await new Promise<void>((resolve, reject) => fsync(opened, (err) => (err ? reject(err) : resolve())));
   } catch (err) {
     if (!hasCode(err, 'EISDIR', 'EINVAL', 'EPERM', 'EBADF')) throw err;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) await closeFd(fd);
   }
 }
 
