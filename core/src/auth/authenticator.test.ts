@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { RegistryError, type Credentials, type RequestInfo } from '@wharf/sdk';
 import { createHooks } from '../hooks/index.js';
+import { ActivePrincipals } from './active-principals.js';
 import { Authenticator } from './authenticator.js';
 import { CredentialCache } from './credential-cache.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -113,5 +114,36 @@ describe('authenticator', () => {
     const open = setup({ provider: false });
     const r = await open.auth.authenticate(basic('anyone', 'anything'), info());
     assert.ok(r.ok && r.principal.kind === 'anonymous');
+  });
+
+  it('drops a cached login once auth.active says the account changed, and asks the provider again', async () => {
+    const hooks = createHooks();
+    let password = 'first-pw';
+    let active = true;
+    const calls: string[] = [];
+    hooks.auth.authenticate.tapPromise('static', async (creds) => {
+      if (creds.kind !== 'basic') return undefined;
+      calls.push(creds.password);
+      if (creds.password !== password) throw new RegistryError('UNAUTHORIZED', 'bad password');
+      return { subject: creds.username, kind: 'user', provider: 'static', groups: [], admin: false };
+    });
+    hooks.auth.active.tapPromise('static', async () => active);
+    const auth = new Authenticator({
+      hooks: hooks.auth,
+      logger: pino({ level: 'silent' }),
+      cache: new CredentialCache(30, 100),
+      throttle: new LoginThrottle({ baseDelayMs: 0 }),
+      active: new ActivePrincipals({ hooks: hooks.auth, ttlSeconds: 0 }),
+      wait: async () => undefined,
+    });
+    assert.ok((await auth.authenticate(basic('kim', 'first-pw'), info())).ok);
+    assert.ok((await auth.authenticate(basic('kim', 'first-pw'), info())).ok);
+    assert.deepEqual(calls, ['first-pw'], 'the second login came from the cache');
+    password = 'second-pw';
+    active = false; // e.g. the password changed since the login was cached
+    assert.equal((await auth.authenticate(basic('kim', 'first-pw'), info())).ok, false);
+    assert.deepEqual(calls, ['first-pw', 'first-pw']);
+    active = true;
+    assert.ok((await auth.authenticate(basic('kim', 'second-pw'), info())).ok);
   });
 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ANONYMOUS, isRegistryError, type AuthHooks, type Credentials, type Principal, type RequestInfo } from '@wharf/sdk';
 import type { Logger } from 'pino';
+import type { ActivePrincipals } from './active-principals.js';
 import type { CredentialCache } from './credential-cache.js';
 import type { LoginThrottle } from './login-throttle.js';
 
@@ -9,7 +10,9 @@ import type { LoginThrottle } from './login-throttle.js';
  * `auth.authenticate` chain, then `auth.principal` enrichment. Recently verified credentials
  * come from the credential cache without asking the providers, and concurrent checks of the same
  * credentials share one provider call; every other attempt first waits out the failed-login
- * slowdown. Failures are logged with user and address, never the password.
+ * slowdown. A cached principal whose account `auth.active` reports inactive (deleted,
+ * disabled) is dropped from the cache and checked again by the providers. Failures are logged
+ * with user and address, never the password.
  */
 
 export type AuthOutcome = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly reason: string };
@@ -19,6 +22,8 @@ export interface AuthenticatorOptions {
   readonly logger: Logger;
   readonly cache: CredentialCache;
   readonly throttle: LoginThrottle;
+  /** Re-checks cached logins, so a disabled account does not live on in the cache. */
+  readonly active?: ActivePrincipals | undefined;
   /** How to wait (tests count instead of sleeping). */
   readonly wait?: (ms: number) => Promise<unknown>;
 }
@@ -55,7 +60,10 @@ export class Authenticator {
     const { cache, throttle } = this.options;
     const id = cache.idOf(username, password);
     const cached = cache.get(id);
-    if (cached) return { ok: true, principal: cached };
+    if (cached) {
+      if (!this.options.active || (await this.options.active.isActive(cached))) return { ok: true, principal: cached };
+      cache.delete(id);
+    }
 
     // A CI burst sends the same credentials many times at once: one provider check serves them all.
     let pending = this.inflight.get(id);

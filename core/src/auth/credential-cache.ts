@@ -31,6 +31,11 @@ export class CredentialCache {
     return this.cache.get(id);
   }
 
+  /** Forgets credentials (their account was found inactive). */
+  delete(id: string): void {
+    this.cache.delete(id);
+  }
+
   set(id: string, principal: Principal): void {
     this.cache.set(id, principal, this.now() + this.ttlSeconds * 1000);
   }

@@ -11,12 +11,25 @@ import { mergeScopes, type ResourceScope } from './scope.js';
 
 export const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'] as const;
 
-/** True when the principal may do `access`: catalog for admins, the rest as RBAC decides. */
+/**
+ * True when the principal may do `access`: the catalog for admins, the rest as RBAC decides.
+ * Without any RBAC tap, repositories are open (as distribution without auth) while management
+ * resources (`project`, `system`) are refused: nobody could ever be denied otherwise.
+ */
 export async function mayDo(rbac: RbacHooks, principal: Principal, access: AccessRequest): Promise<boolean> {
   if (access.resource.type === 'registry') return access.resource.name === 'catalog' && access.action === '*' && principal.admin;
-  if (!rbac.authorize.isUsed()) return true;
+  if (!rbac.authorize.isUsed()) return access.resource.type === 'repository';
   const decision = await rbac.authorize.promise(principal, access);
   return decision?.allow === true;
+}
+
+/**
+ * The management API's decision (`req.may`): system administrators may do everything, anyone
+ * else as {@link mayDo} says.
+ */
+export async function mayManage(rbac: RbacHooks, principal: Principal, access: AccessRequest): Promise<boolean> {
+  if (principal.admin && principal.kind !== 'anonymous') return true;
+  return mayDo(rbac, principal, access);
 }
 
 async function grantRepository(rbac: RbacHooks, principal: Principal, scope: ResourceScope): Promise<string[]> {

@@ -13,6 +13,7 @@ export function tokenSettings(overrides: Partial<TokenSettings> = {}): TokenSett
     refreshLifetimeSeconds: 604800,
     credentialCacheSeconds: 30,
     credentialCacheSize: 1000,
+    activeCacheSeconds: 5,
     ...overrides,
   };
 }

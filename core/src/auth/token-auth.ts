@@ -1,18 +1,19 @@
 import type { KernelHooks, Principal } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { TokenSettings } from '../config/types.js';
-import { Authenticator } from './authenticator.js';
-import { CredentialCache } from './credential-cache.js';
+import type { ActivePrincipals } from './active-principals.js';
+import type { Authenticator } from './authenticator.js';
 import { grantScopes } from './grant.js';
+import { createKernelAuth, type KernelAuth } from './kernel-auth.js';
 import { loadTokenKeys, type TokenKeys } from './keys.js';
-import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import type { LoginThrottleOptions } from './login-throttle.js';
 import { formatScopes, type ResourceScope } from './scope.js';
 import { TokenService } from './token-service.js';
 
 /**
- * Docker token auth as the kernel runs it: the token service, the authenticator shared by the
- * token endpoint and Basic auth on `/v2/`, granting, and the `WWW-Authenticate` challenge.
- * Built once at boot when `token.enabled` is true.
+ * Docker token auth as the kernel runs it: the token service, the kernel's authenticator (shared
+ * by the token endpoint, Basic auth on `/v2/` and `/api/v1`), granting, and the
+ * `WWW-Authenticate` challenge. Built once at boot when `token.enabled` is true.
  */
 
 export interface TokenAuthOptions {
@@ -22,6 +23,8 @@ export interface TokenAuthOptions {
   readonly logger: Logger;
   /** The public URL, read on each use: it is only final once the server listens. */
   readonly publicUrl: () => string;
+  /** The kernel's shared authenticator and active check; built from `settings` when absent. */
+  readonly auth?: KernelAuth;
   readonly now?: () => number;
   readonly throttle?: LoginThrottleOptions;
   readonly wait?: (ms: number) => Promise<unknown>;
@@ -36,6 +39,8 @@ export class TokenAuth {
   readonly settings: TokenSettings;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
+  /** Asks `auth.active` about principals restored from tokens (refresh grants, Bearer). */
+  readonly active: ActivePrincipals;
   readonly keys: TokenKeys;
   private readonly hooks: KernelHooks;
   private readonly publicUrl: () => string;
@@ -47,13 +52,9 @@ export class TokenAuth {
     this.hooks = hooks;
     this.publicUrl = options.publicUrl;
     this.tokens = new TokenService({ settings, keys, ...(now ? { now } : {}) });
-    this.authenticator = new Authenticator({
-      hooks: hooks.auth,
-      logger,
-      cache: new CredentialCache(settings.credentialCacheSeconds, settings.credentialCacheSize, now),
-      throttle: new LoginThrottle({ ...options.throttle, ...(now ? { now } : {}) }),
-      ...(options.wait ? { wait: options.wait } : {}),
-    });
+    const auth = options.auth ?? createKernelAuth({ hooks: hooks.auth, settings, logger, now, throttle: options.throttle, wait: options.wait });
+    this.authenticator = auth.authenticator;
+    this.active = auth.active;
   }
 
   get service(): string {

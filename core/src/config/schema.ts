@@ -123,6 +123,12 @@ export const TokenSchema = Type.Object(
       description: 'how long verified credentials are remembered (keyed by an HMAC, never the password); 0 disables',
     }),
     credentialCacheSize: Type.Integer({ minimum: 0, default: 1000, description: 'most verified credentials remembered at once' }),
+    activeCacheSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 300,
+      default: 5,
+      description: 'how long an `auth.active` answer (is the account behind a token still there?) is reused; a deleted or disabled user\'s tokens stop working within this time; 0 asks every time',
+    }),
   },
   { ...closed, default: {} },
 );

@@ -34,6 +34,7 @@ export interface TokenSettings {
   readonly refreshLifetimeSeconds: number;
   readonly credentialCacheSeconds: number;
   readonly credentialCacheSize: number;
+  readonly activeCacheSeconds: number;
 }
 
 /** The effective configuration: validated, defaults applied, paths absolute, frozen. */

@@ -1,6 +1,8 @@
 import Koa from 'koa';
 import type { Kernel } from '../kernel/kernel.js';
 import { scopePerRequest } from '../container/scope-per-request.js';
+import { createApiRouter } from './api/api-router.js';
+import { buildOpenApiDocument } from './api/openapi.js';
 import { accessLog } from './middleware/access-log.js';
 import { errorHandler, ociOnError } from './middleware/error-handler.js';
 import { extensionRoutes } from './middleware/extension-routes.js';
@@ -12,7 +14,7 @@ import { createV2Router, type V2Deps } from './routes/v2/index.js';
 /**
  * The koa application of a booted kernel:
  * request id -> access log -> errors -> request scope -> health -> token service (when enabled)
- * -> /v2/ -> /_ext/<plugin>.
+ * -> /api/v1 (management API) -> /v2/ -> /_ext/<plugin>.
  * Built after boot (the storage and metadata services exist) and after the public URL is known.
  */
 export function createApp(kernel: Kernel): Koa {
@@ -36,6 +38,18 @@ export function createApp(kernel: Kernel): Koa {
     // No allowedMethods() here: it would answer for paths the /v2/ router owns.
     app.use(createTokenRouter(token).routes() as unknown as Koa.Middleware);
   }
+  let openapi: string | undefined;
+  app.use(
+    createApiRouter({
+      routes: kernel.api.routes(),
+      hooks,
+      auth: kernel.auth,
+      token,
+      logger,
+      publicUrl: () => kernel.settings.publicUrl,
+      openapi: () => (openapi ??= JSON.stringify(buildOpenApiDocument(kernel.api.list(), { version: kernel.version }))),
+    }) as Koa.Middleware,
+  );
   const deps: V2Deps = {
     hooks,
     storage,

@@ -14,12 +14,14 @@ import { ServiceRegistry } from '../container/service-registry.js';
 import type { DatabaseSettings, LoadedConfig, WharfConfig } from '../config/types.js';
 import { createHooks, hasTaps, pluginOfError } from '../hooks/index.js';
 import { createLogger, usePretty } from '../logging/logger.js';
+import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createMetadataStore, databaseServiceOf } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
 import { createPluginContext } from './plugin-context.js';
+import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 
 /**
@@ -48,6 +50,8 @@ export interface Kernel {
   readonly services: ServiceRegistry;
   /** Management API operations added by the kernel and plugins (sealed after registration). */
   readonly api: OperationRegistry;
+  /** The one authenticator and `auth.active` check, shared by `/service/token`, `/v2/` and `/api/v1`. */
+  readonly auth: KernelAuth;
   readonly state: KernelState;
   /** Per-plugin registration records (after boot). */
   readonly bootRecords: readonly BootRecord[];
@@ -89,6 +93,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   const services = new ServiceRegistry();
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
+  const auth = createKernelAuth({ hooks: hooks.auth, settings: config.token, logger: logger.child({ component: 'auth' }) });
   let publicUrl = config.server.publicUrl;
   const settings: KernelSettings = Object.freeze({
     get dataDir() {
@@ -115,6 +120,18 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   // Plugins' tables live in the same database, through the metadata store's pool.
   services.provide('kernel', coreServices.database, {
     factory: () => databaseServiceOf(services.container.resolve<MetadataStore>('metadata'), logger),
+  });
+  services.provide('kernel', coreServices.repositories, {
+    factory: () => {
+      const metadata = services.container.resolve<MetadataStore>('metadata');
+      return Object.freeze({ list: (namespace: string, page: { page: number; pageSize: number }) => metadata.listNamespaceRepositories(namespace, page) });
+    },
+  });
+  // The kernel's own management API operations (the caller, system info), before any plugin's.
+  registerKernelOperations(api.viewFor('kernel'), {
+    version: KERNEL_VERSION,
+    publicUrl: () => publicUrl,
+    token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
 
   function registerPlugins(): void {
@@ -205,6 +222,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           tokenAuth = await createTokenAuth({
             settings: config.token,
             hooks,
+            auth,
             logger: logger.child({ component: 'token' }),
             publicUrl: () => publicUrl,
             dataDir: config.dataDir,
@@ -264,6 +282,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     settings,
     services,
     api,
+    auth,
     get state() {
       return state;
     },

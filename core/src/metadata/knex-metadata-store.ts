@@ -68,6 +68,10 @@ export class KnexMetadataStore implements MetadataStore {
     return repos.repositoryExists(this.#ctx, name);
   }
 
+  listNamespaceRepositories(namespace: string, page: { readonly page: number; readonly pageSize: number }): Promise<{ items: string[]; total: number }> {
+    return repos.listNamespaceRepositories(this.#ctx, namespace, page);
+  }
+
   linkBlob(repository: string, digest: Digest, size: number): Promise<void> {
     return repos.linkBlob(this.#ctx, repository, digest, size);
   }

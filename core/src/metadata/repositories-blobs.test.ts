@@ -86,4 +86,31 @@ forEachDatabase((_name, create) => {
     await assert.rejects(store.linkBlob(`long/${'a'.repeat(251)}`, digestOf('l'), 1), RangeError);
     assert.equal(await store.repositoryExists(`long/${'a'.repeat(251)}`), false);
   });
+
+  it('lists the repositories of a namespace: any depth, byte-wise, paged, with the total', async () => {
+    const inside = ['team/app', 'team/a_b', 'team/a-b', 'team/deep/er/one', 'team/z', 'team/a%b'];
+    // Neighbours a naive `LIKE 'team%'`, an unescaped `_` or a case-insensitive match would take.
+    const outside = ['team', 'team2/x', 'teams/x', 'teamXa/x', 'tea_/x', 'TEAM/upper', 'other/team/x', 'team-x/y'];
+    for (const [i, name] of [...inside, ...outside].entries()) await store.linkBlob(name, digestOf(`ns ${i}`), 1);
+    const expected = [...inside].sort();
+    const all = await store.listNamespaceRepositories('team', { page: 1, pageSize: 100 });
+    assert.deepEqual(all, { items: expected, total: inside.length });
+    const pages = [];
+    for (let page = 1; page <= 3; page++) pages.push(await store.listNamespaceRepositories('team', { page, pageSize: 4 }));
+    assert.deepEqual(pages.map((p) => p.items), [expected.slice(0, 4), expected.slice(4), []]);
+    assert.ok(pages.every((p) => p.total === inside.length));
+    // A wildcard in the namespace itself is literal.
+    assert.deepEqual(await other.listNamespaceRepositories('tea_', { page: 1, pageSize: 10 }), { items: ['tea_/x'], total: 1 });
+    assert.deepEqual(await store.listNamespaceRepositories('te%', { page: 1, pageSize: 10 }), { items: [], total: 0 });
+    assert.deepEqual(await store.listNamespaceRepositories('team/deep', { page: 1, pageSize: 10 }), { items: ['team/deep/er/one'], total: 1 });
+    assert.deepEqual(await store.listNamespaceRepositories('nobody', { page: 1, pageSize: 10 }), { items: [], total: 0 });
+  });
+
+  it('refuses a bad namespace or page instead of guessing', async () => {
+    await assert.rejects(store.listNamespaceRepositories('', { page: 1, pageSize: 10 }), RangeError);
+    await assert.rejects(store.listNamespaceRepositories('team/', { page: 1, pageSize: 10 }), RangeError);
+    await assert.rejects(store.listNamespaceRepositories('team', { page: 0, pageSize: 10 }), RangeError);
+    await assert.rejects(store.listNamespaceRepositories('team', { page: 1, pageSize: 0 }), RangeError);
+    await assert.rejects(store.listNamespaceRepositories('team', { page: 1, pageSize: 1001 }), RangeError);
+  });
 });

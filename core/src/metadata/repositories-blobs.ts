@@ -47,6 +47,49 @@ export async function listRepositories(ctx: StoreContext, page: PageRequest): Pr
   return rows.map((r) => r.name);
 }
 
+/** Most repositories one {@link listNamespaceRepositories} call returns. */
+export const MAX_NAMESPACE_PAGE = 1000;
+
+/** `LIKE` pattern for names starting with `prefix`, `!` escaping the wildcards (same on all three databases). */
+export function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/**
+ * Repositories named `<namespace>/...`, one page in byte-wise order, and how many there are.
+ * The `LIKE` states the match; the range on the same prefix (`'ns/' <= name < 'ns0'`, as `0`
+ * follows `/`) lets every database use the unique index on `name` and keeps the match
+ * case-sensitive on SQLite, whose `LIKE` ignores ASCII case.
+ */
+export async function listNamespaceRepositories(
+  ctx: StoreContext,
+  namespace: string,
+  page: { readonly page: number; readonly pageSize: number },
+): Promise<{ items: string[]; total: number }> {
+  if (typeof namespace !== 'string' || namespace === '' || namespace.endsWith('/')) throw new RangeError(`invalid namespace "${String(namespace)}"`);
+  if (!Number.isInteger(page.page) || page.page < 1) throw new RangeError('page must be an integer from 1');
+  if (!Number.isInteger(page.pageSize) || page.pageSize < 1 || page.pageSize > MAX_NAMESPACE_PAGE) {
+    throw new RangeError(`pageSize must be an integer from 1 to ${MAX_NAMESPACE_PAGE}`);
+  }
+  const prefix = `${namespace}/`;
+  checkLength('namespace', prefix, MAX_REPOSITORY_NAME);
+  const inNamespace = () =>
+    ctx
+      .knex('repositories')
+      .whereRaw(`name like ? escape '!'`, [prefixPattern(prefix)])
+      .andWhere('name', '>=', prefix)
+      .andWhere('name', '<', `${namespace}0`);
+  const [counted] = (await inNamespace().count({ n: '*' })) as Array<{ n: unknown }>;
+  const total = toNumber(counted?.n ?? 0);
+  if (total === 0 || (page.page - 1) * page.pageSize >= total) return { items: [], total };
+  const rows = (await inNamespace()
+    .select('name')
+    .orderBy('name')
+    .limit(page.pageSize)
+    .offset((page.page - 1) * page.pageSize)) as Array<{ name: string }>;
+  return { items: rows.map((r) => r.name), total };
+}
+
 export async function repositoryExists(ctx: StoreContext, name: string): Promise<boolean> {
   return (await repositoryId(ctx.knex, name)) !== undefined;
 }

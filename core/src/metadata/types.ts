@@ -87,6 +87,11 @@ export interface MetadataStore {
   /** Repository names in lexical order (the `_catalog`). */
   listRepositories(page: PageRequest): Promise<string[]>;
   repositoryExists(name: string): Promise<boolean>;
+  /**
+   * Repositories named `<namespace>/...` (any depth) in lexical order, one page (1-based, at
+   * most 1000 per page) with the total count: the kernel's `coreServices.repositories`.
+   */
+  listNamespaceRepositories(namespace: string, page: { readonly page: number; readonly pageSize: number }): Promise<{ items: string[]; total: number }>;
 
   // Blobs
   /** Records a committed blob (global, content-addressed) and links it to a repository. */

@@ -56,13 +56,16 @@ export interface AuthHooks {
   readonly principal: AsyncSeriesWaterfallHook<[Principal, RequestInfo]>;
   /**
    * Asks whether a principal restored from a token (not from credentials) may still act: its
-   * account may have been deleted, disabled or expired since the token was issued.
+   * account may have been deleted, disabled or expired since the token was issued. The kernel
+   * also asks about logins answered from its credential cache; a provider may compare the
+   * principal's admin flag and claims with what it stores now.
    * @kind AsyncSeriesBailHook
    * @args principal
    * @result `true` (still active) or `false` (refuse the token) ends the chain; `undefined` for
    *   "not mine". When no tap answers, the principal is accepted.
-   * @calledBy the token service on a refresh-token grant, and Bearer verification on `/v2/`
-   *   and `/api/v1` (answers are cached per subject for a few seconds).
+   * @calledBy the token service on a refresh-token grant, Bearer verification on `/v2/` and
+   *   `/api/v1`, and the authenticator on a credential-cache hit (answers are cached per
+   *   principal for `token.activeCacheSeconds`).
    * @since 0.1.0
    */
   readonly active: AsyncSeriesBailHook<[Principal], boolean | undefined>;

@@ -23,6 +23,8 @@ export const API_ERRORS = Object.freeze({
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PRECONDITION_FAILED: 412,
+  /** A request body over the kernel's limit (1 MiB). @since 0.1.0 */
+  PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,

@@ -132,6 +132,11 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
         ctx.state.log?.warn({ reason: err.reason, ip: info.ip }, 'refresh token refused');
         throw loginFailed('invalid refresh token');
       }
+      // The account may have been deleted or disabled since the refresh token was issued.
+      if (!(await token.active.isActive(principal))) {
+        ctx.state.log?.warn({ user: principal.subject, provider: principal.provider, ip: info.ip }, 'refresh token of an inactive account refused');
+        throw loginFailed('invalid refresh token');
+      }
       await respond(ctx, token, await token.authenticator.enrich(principal, info), scopes, { refresh: false, oauth: true });
       return;
     }

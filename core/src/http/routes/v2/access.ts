@@ -75,6 +75,10 @@ async function authenticateWithToken(ctx: V2Context, token: TokenAuth): Promise<
   if (scheme.toLowerCase() === 'bearer') {
     try {
       const verified = await token.tokens.verifyAccessToken(value);
+      if (!(await token.active.isActive(verified.principal))) {
+        ctx.state.log?.info({ user: verified.principal.subject, provider: verified.principal.provider }, 'bearer token of an inactive account refused');
+        return record({ kind: 'invalid', error: 'invalid_token' });
+      }
       return record({ kind: 'bearer', access: verified.access }, verified.principal);
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;

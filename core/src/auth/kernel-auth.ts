@@ -1,0 +1,41 @@
+import type { AuthHooks } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import type { TokenSettings } from '../config/types.js';
+import { ActivePrincipals } from './active-principals.js';
+import { Authenticator } from './authenticator.js';
+import { CredentialCache } from './credential-cache.js';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+
+/**
+ * The kernel's one authenticator (credential cache, failed-login slowdown, failure logging) and
+ * its `auth.active` check, shared by the token endpoint, `/v2/` and `/api/v1`: a guesser is
+ * slowed down the same whichever door they knock on. Built whether or not token auth is on;
+ * the cache sizes come from the `token` section.
+ */
+export interface KernelAuth {
+  readonly authenticator: Authenticator;
+  readonly active: ActivePrincipals;
+}
+
+export interface KernelAuthOptions {
+  readonly hooks: AuthHooks;
+  readonly settings: Pick<TokenSettings, 'credentialCacheSeconds' | 'credentialCacheSize' | 'activeCacheSeconds'>;
+  readonly logger: Logger;
+  readonly now?: (() => number) | undefined;
+  readonly throttle?: LoginThrottleOptions | undefined;
+  readonly wait?: ((ms: number) => Promise<unknown>) | undefined;
+}
+
+export function createKernelAuth(options: KernelAuthOptions): KernelAuth {
+  const { hooks, settings, logger, now } = options;
+  const active = new ActivePrincipals({ hooks, ttlSeconds: settings.activeCacheSeconds, ...(now ? { now } : {}) });
+  const authenticator = new Authenticator({
+    hooks,
+    logger,
+    cache: new CredentialCache(settings.credentialCacheSeconds, settings.credentialCacheSize, now),
+    throttle: new LoginThrottle({ ...options.throttle, ...(now ? { now } : {}) }),
+    active,
+    ...(options.wait ? { wait: options.wait } : {}),
+  });
+  return Object.freeze({ authenticator, active });
+}
