@@ -69,17 +69,60 @@ forEachDatabase((_name, create) => {
     await s.kernel.resolve(authDbUsersRef).create('eve', 'Eve-Pass-12');
     const info = { requestId: 't', ip: '127.0.0.1', method: 'GET', path: '/v2/', userAgent: undefined };
     const auth = s.kernel.hooks.auth.authenticate;
+    const adminUser = await s.kernel.resolve(authDbUsersRef).get('admin');
     assert.deepEqual(await auth.promise({ kind: 'basic', username: 'admin', password: ADMIN_PASSWORD }, info), {
       subject: 'admin',
       kind: 'user',
       provider: 'db',
       admin: true,
       groups: [],
+      claims: { passwordChangedAt: adminUser?.passwordChangedAt.getTime() },
     });
     assert.equal((await auth.promise({ kind: 'basic', username: 'eve', password: 'Eve-Pass-12' }, info))?.admin, false);
     assert.equal(await auth.promise({ kind: 'basic', username: 'nobody', password: 'x' }, info), undefined);
     assert.equal(await auth.promise({ kind: 'bearer', token: 'abc' }, info), undefined);
     await assert.rejects(auth.promise({ kind: 'basic', username: 'eve', password: 'nope' }, info), /invalid username or password/);
+  });
+
+  it('answers auth.active: false for deleted, disabled, re-flagged or re-passworded db users, undefined for others', async () => {
+    const s = server as RunningServer;
+    const users = s.kernel.resolve(authDbUsersRef);
+    const active = s.kernel.hooks.auth.active;
+    const fred = await users.create('fred', 'Fred-Pass-12');
+    const principal = { subject: 'fred', kind: 'user' as const, provider: 'db', groups: [], admin: false };
+    const withClaim = { ...principal, claims: { passwordChangedAt: fred.passwordChangedAt.getTime() } };
+    assert.equal(await active.promise(principal), true);
+    assert.equal(await active.promise(withClaim), true);
+    assert.equal(await active.promise({ ...principal, admin: true }), false, 'the admin flag changed since');
+    await new Promise((r) => setTimeout(r, 5));
+    await users.setPassword('fred', 'Fred-Pass-34');
+    assert.equal(await active.promise(withClaim), false, 'a login with the old password');
+    assert.equal(await active.promise(principal), true, 'a token carries no password claim');
+    await users.setDisabled('fred', true);
+    assert.equal(await active.promise(principal), false);
+    await users.setDisabled('fred', false);
+    await users.delete('fred');
+    assert.equal(await active.promise(principal), false);
+    assert.equal(await active.promise({ ...principal, provider: 'ldap' }), undefined);
+    assert.equal(await active.promise({ ...principal, kind: 'robot', subject: 'robot$x' }), undefined);
+  });
+
+  it('records principals of other providers through auth.principal, following their admin flag, and passes them on unchanged', async () => {
+    const s = server as RunningServer;
+    const info = { requestId: 't', ip: '127.0.0.1', method: 'GET', path: '/v2/', userAgent: undefined };
+    const ldap = { subject: 'Gina', kind: 'user' as const, provider: 'ldap', groups: ['ops'], admin: false };
+    assert.deepEqual(await s.kernel.hooks.auth.principal.promise(ldap, info), ldap);
+    const gina = await s.kernel.resolve(authDbUsersRef).get('Gina');
+    assert.equal(gina?.provider, 'ldap');
+    // Known now: the next login leaves the row as it is.
+    await s.kernel.hooks.auth.principal.promise(ldap, info);
+    assert.deepEqual(await s.kernel.resolve(authDbUsersRef).get('Gina'), gina);
+    // The provider's admin flag is followed.
+    await s.kernel.hooks.auth.principal.promise({ ...ldap, admin: true }, info);
+    assert.equal((await s.kernel.resolve(authDbUsersRef).get('Gina'))?.admin, true);
+    // Robots, anonymous callers and db users are not recorded.
+    await s.kernel.hooks.auth.principal.promise({ ...ldap, subject: 'robot$ci', kind: 'robot' }, info);
+    assert.equal(await s.kernel.resolve(authDbUsersRef).get('robot$ci'), undefined);
   });
 
   it('never logs a password', () => {

@@ -8,6 +8,8 @@ import type { DatabaseDialect, Knex, PluginMigration } from '@wharf/sdk';
 
 export const MIGRATION_OWNER = 'auth-db';
 export const USERS_TABLE = 'users';
+/** `users.provider` of the plugin's own (password) users: the plugin id. */
+export const LOCAL_PROVIDER = 'db';
 
 export function authDbMigrations(dialect: DatabaseDialect): PluginMigration[] {
   return [
@@ -36,6 +38,27 @@ export function authDbMigrations(dialect: DatabaseDialect): PluginMigration[] {
       },
       async down(knex: Knex): Promise<void> {
         await knex.schema.dropTable(USERS_TABLE);
+      },
+    },
+    {
+      // Users of other providers (LDAP...) are recorded on first login, without a password.
+      name: '002_external_users',
+      async up(knex: Knex): Promise<void> {
+        await knex.schema.alterTable(USERS_TABLE, (t) => {
+          t.string('provider', 64).notNullable().defaultTo(LOCAL_PROVIDER);
+        });
+        await knex.schema.alterTable(USERS_TABLE, (t) => {
+          t.string('password_hash', 255).nullable().alter();
+        });
+      },
+      async down(knex: Knex): Promise<void> {
+        await knex(USERS_TABLE).whereNot({ provider: LOCAL_PROVIDER }).delete();
+        await knex.schema.alterTable(USERS_TABLE, (t) => {
+          t.string('password_hash', 255).notNullable().alter();
+        });
+        await knex.schema.alterTable(USERS_TABLE, (t) => {
+          t.dropColumn('provider');
+        });
       },
     },
   ];

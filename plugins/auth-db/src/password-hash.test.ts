@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it, mock } from 'node:test';
+import { hashSecret, verifySecret } from '@wharf/sdk';
 import { hashPassword, isPasswordHash, MalformedHashError, verifyNothing, verifyPassword } from './password-hash.js';
 
-/** scrypt hashes: the stored format, verification, and the constant-time comparison. */
+/**
+ * scrypt hashes: the stored format, verification, and the constant-time comparison. The code
+ * lives in the SDK (`hashSecret`, `verifySecret`); these are the plugin's names for it.
+ */
+
+/** A hash as stored before the code moved to the SDK: it must keep verifying. */
+const STORED_BEFORE =
+  'scrypt$32768$8$1$MDEyMzQ1Njc4OWFiY2RlZg==$eEVBUmyQ7PWK5mrsR1OiVOqm+L+jdwjTHmvxdt6poIAE/0BR/dbFjwV4LYh+ie4EQrEAvUFg+pAIfbgalDMzXg==';
 
 const FORMAT = /^scrypt\$32768\$8\$1\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
 
@@ -18,6 +26,13 @@ describe('password hashes', () => {
     // The same derivation node:crypto gives for these parameters.
     const key = crypto.scryptSync('Correct-Horse-9', Buffer.from(m[1] as string, 'base64'), 64, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
     assert.equal(key.toString('base64'), m[2]);
+  });
+
+  it("are the SDK's secret hashes, so stored passwords stay valid", async () => {
+    assert.equal(hashPassword, hashSecret);
+    assert.equal(verifyPassword, verifySecret);
+    assert.equal(await verifyPassword('Stored-Before-1', STORED_BEFORE), true);
+    assert.equal(await verifyPassword('Stored-Before-2', STORED_BEFORE), false);
   });
 
   it('use a fresh salt each time', async () => {

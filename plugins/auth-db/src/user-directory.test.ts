@@ -173,4 +173,57 @@ forEachDatabase((_name, create) => {
     assert.equal(await users.hasAdmin(), true);
     await assert.rejects(users.delete('ops_1'), refusedWith('LAST_ADMIN'));
   });
+
+  it('grants and revokes admin, keeping an enabled administrator', async () => {
+    // ops_1 is now the only administrator.
+    await users.create('judy', 'Judy-Pass-1');
+    assert.equal((await users.setAdmin('judy', true)).admin, true);
+    assert.equal((await users.get('judy'))?.admin, true);
+    assert.equal((await users.setAdmin('ops_1', false)).admin, false);
+    await assert.rejects(users.setAdmin('judy', false), refusedWith('LAST_ADMIN', /cannot demote "judy"/));
+    assert.equal((await users.get('judy'))?.admin, true);
+    await assert.rejects(users.setAdmin('nobody', true), refusedWith('USER_UNKNOWN'));
+  });
+
+  it('records users of other providers on first login: no password, never over a local user', async () => {
+    const ldapUser = { username: 'Carla.Ext', provider: 'ldap', admin: true };
+    assert.equal(await users.recordExternal(ldapUser), 'created');
+    assert.equal(await users.recordExternal(ldapUser), 'unchanged');
+    assert.equal(await users.recordExternal({ ...ldapUser, admin: false }), 'updated');
+    const carla = await users.get('Carla.Ext');
+    assert.equal(carla?.provider, 'ldap');
+    assert.equal(carla?.admin, false);
+    // Same name from another provider, or the name of a local user: left alone.
+    assert.equal(await users.recordExternal({ ...ldapUser, provider: 'oidc' }), 'conflict');
+    assert.equal(await users.recordExternal({ username: 'judy', provider: 'ldap', admin: true }), 'conflict');
+    assert.equal((await users.get('judy'))?.provider, 'db');
+    assert.equal(await users.recordExternal({ username: 'x'.repeat(65), provider: 'ldap', admin: false }), 'invalid');
+    assert.equal(await users.recordExternal({ username: 'local', provider: 'db', admin: false }), 'invalid');
+    // Two nodes seeing the same first login: one row.
+    const raced = await Promise.all([1, 2, 3].map(() => users.recordExternal({ username: 'raced', provider: 'ldap', admin: false })));
+    assert.ok(raced.includes('created'));
+    assert.equal((await users.list({ username: 'raced' })).total, 1);
+
+    // No password: no login here (the next provider answers), none can be set, and the
+    // directory does not decide their admin flag or disable them.
+    const stored = await database.knex('users').where({ username: 'Carla.Ext' }).first();
+    assert.equal(stored.password_hash, null);
+    assert.deepEqual(await users.verify('Carla.Ext', ''), { ok: false, reason: 'unknown-user' });
+    await assert.rejects(users.setPassword('Carla.Ext', 'Carla-Pass-1'), refusedWith('EXTERNAL_USER', /user of ldap/));
+    await assert.rejects(users.setAdmin('Carla.Ext', true), refusedWith('EXTERNAL_USER'));
+    await assert.rejects(users.setDisabled('Carla.Ext', true), refusedWith('EXTERNAL_USER'));
+    await assert.rejects(users.create('raced', 'Raced-Pass-1'), refusedWith('USER_EXISTS'));
+    // The name is still unique across providers (the migration kept the index).
+    await assert.rejects(database.knex('users').insert({ username: 'raced', provider: 'db', password_hash: 'x', admin: false, disabled: false, created_at: 1, updated_at: 1, password_changed_at: 1 }));
+
+    // Listed with their provider; exact and substring filters; external admins never count as
+    // the db provider's administrators.
+    const listed = await users.list({ username: 'Carla.Ext' });
+    assert.deepEqual(listed.items.map((u) => [u.username, u.provider]), [['Carla.Ext', 'ldap']]);
+    assert.deepEqual((await users.list({ q: 'carla' })).items.map((u) => u.username), ['Carla.Ext']);
+    assert.equal(await users.recordExternal({ username: 'ext-admin', provider: 'ldap', admin: true }), 'created');
+    await assert.rejects(users.setAdmin('judy', false), refusedWith('LAST_ADMIN'));
+    assert.equal(await users.delete('Carla.Ext'), true);
+    assert.equal(await users.get('Carla.Ext'), undefined);
+  });
 });
