@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { forEachDatabase } from '@wharf/core/test-support';
-import { ANONYMOUS, type AccessRequest, type Principal } from '@wharf/sdk';
+import { ANONYMOUS, coreServices, type AccessRequest, type Principal } from '@wharf/sdk';
 import { projectsServiceRef, type ProjectsService } from './services.js';
 import { bootWithProjects, robot, user, type Booted } from './test-support.js';
 
@@ -109,6 +109,15 @@ forEachDatabase((_name, create) => {
   it('system administrators may do everything; system resources are theirs', async () => {
     const admin = user('root', [], true);
     assert.equal(await may(admin, { resource: { type: 'repository', name: 'priv/app' }, action: 'delete' }), true);
+    assert.equal(await may(admin, { resource: { type: 'repository', name: 'priv/app' }, action: 'push' }), true);
+    assert.equal(await may(admin, { resource: { type: 'repository', name: 'ghost/app' }, action: 'pull' }), true);
+    assert.deepEqual(await svc.authorizer.decide(admin, { resource: { type: 'repository', name: 'ghost/app' }, action: 'push' }), { allow: false, reason: 'project "ghost" does not exist' });
+    assert.equal(await may(admin, { resource: { type: 'registry', name: 'catalog' }, action: '*' }), true);
+    assert.equal(await may(user('pa'), { resource: { type: 'registry', name: 'catalog' }, action: '*' }), false);
+    assert.equal(await may(admin, { resource: { type: 'project', name: 'priv', resource: 'log' }, action: 'list' }), true);
+    assert.equal(await may(admin, { resource: { type: 'system', name: 'configuration' }, action: 'update' }), true);
+    assert.equal(await may(user('pa'), { resource: { type: 'system', name: 'configuration' }, action: 'update' }), false);
+    assert.equal(await may(user('pa'), { resource: { type: 'project', name: 'priv', resource: 'quota' }, action: 'read' }), false, 'unknown resources are denied');
     assert.equal(await may(admin, { resource: { type: 'system', name: 'user-group' }, action: 'create' }), true);
     assert.equal(await may(user('pa'), { resource: { type: 'system', name: 'user-group' }, action: 'create' }), false);
     assert.equal(await may(user('pa'), { resource: { type: 'system', name: 'robot' }, action: 'list' }), false);
@@ -143,14 +152,48 @@ forEachDatabase((_name, create) => {
     assert.equal(await may(robot(everywhere.name), repo('priv/app', 'pull')), true);
     assert.equal(await may(robot(everywhere.name), repo('priv/app', 'push')), false);
     assert.equal(await may(robot(reader.name), accessFor('priv', 'member', 'create')), false);
-    // a project robot of priv may pull from a public project like anyone, not push there
-    assert.equal(await may(robot(writer.name), repo('pub/app', 'pull')), true);
+    // robots have their explicit permissions only, not even a public project's pull
+    assert.equal(await may(robot(writer.name), repo('pub/app', 'pull')), false);
     assert.equal(await may(robot(writer.name), repo('pub/app', 'push')), false);
-    // disabled, then enabled again; deleted
-    await svc.robots.update(writer, 'priv', { disabled: true });
+    assert.equal(await may(robot(everywhere.name), repo('pub/app', 'pull')), true, '* covers every project');
+    assert.equal(await may(robot(everywhere.name), repo('nope/app', 'pull')), false, 'but not missing ones');
+    const { robot: mixed } = await svc.robots.create(
+      { level: 'system', name: 'mixed', permissions: [{ kind: 'project', namespace: '*', access: pull }, { kind: 'project', namespace: 'priv', access: [{ resource: 'tag', action: 'list' }] }], durationDays: 30, creator: 'root' },
+      null,
+    );
+    assert.equal(await may(robot(mixed.name), repo('priv/app', 'pull')), true, 'entries for * and for the project add up');
+    assert.equal(await may(robot(mixed.name), accessFor('priv', 'tag', 'list')), true);
+    assert.equal(await may(robot(mixed.name), accessFor('pub', 'tag', 'list')), false);
+    // a robot name vouched for by another provider gets nothing
+    assert.equal(await may({ ...robot(reader.name), provider: 'elsewhere' }, repo('priv/app', 'pull')), false);
+    // API resources: only those listed
+    const { robot: lister } = await svc.robots.create(
+      { level: 'project', project: 'priv', name: 'lister', permissions: [{ kind: 'project', namespace: 'priv', access: [{ resource: 'tag', action: 'list' }, { resource: 'artifact', action: 'read' }] }], durationDays: 30, creator: 'pa' },
+      priv.id,
+    );
+    assert.equal(await may(robot(lister.name), accessFor('priv', 'tag', 'list')), true);
+    assert.equal(await may(robot(lister.name), accessFor('priv', 'artifact', 'read')), true);
+    assert.equal(await may(robot(lister.name), accessFor('priv', 'artifact', 'delete')), false);
+    assert.equal(await may(robot(lister.name), repo('priv/app', 'pull')), false);
+    assert.equal(await may(robot(lister.name), { resource: { type: 'system', name: 'project' }, action: 'create' }), false);
+    // disabled (the store's write drops the cache at once), enabled again, expired, deleted
+    const disabled = await svc.robots.update(writer, 'priv', { disabled: true });
+    assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), false);
+    await svc.robots.update(disabled, 'priv', { disabled: false });
+    assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), true);
+    const database = booted.server.kernel.resolve(coreServices.database);
+    await database.knex('rbac_robots').where({ name: writer.name }).update({ expires_at: Date.now() - 1000 });
     svc.authorizer.invalidate();
     assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), false);
+    await svc.robots.delete(reader);
+    assert.equal(await may(robot(reader.name), repo('priv/app', 'pull')), false);
     assert.equal(await may(robot('robot$priv+ghost'), repo('priv/app', 'pull')), false);
+    // a project robot of priv gets nothing in another project, even with a forged permission row
+    const other = await svc.projects.create('other-team');
+    const { robot: foreign } = await svc.robots.create({ level: 'project', project: 'other-team', name: 'ci', permissions: [{ kind: 'project', namespace: 'other-team', access: pull }], durationDays: 30, creator: 'pa' }, other.id);
+    await database.knex('rbac_robots').where({ name: foreign.name }).update({ permissions: JSON.stringify([{ kind: 'project', namespace: 'priv', access: pull }]) });
+    svc.authorizer.invalidate();
+    assert.equal(await may(robot(foreign.name), repo('priv/app', 'pull')), false);
   });
 });
 
@@ -166,15 +209,65 @@ describe('autoCreate', () => {
 
     it('creates a missing project on push for users who may create projects, with them as Project Admin', async () => {
       assert.equal(await svc.projects.get('library'), undefined, 'defaultProject: null creates nothing');
-      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'pull' })).allow, false);
+      // The token service asks pull before push: a would-be creator may "pull" from nothing.
+      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'pull' })).allow, true);
+      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'delete' })).allow, false);
+      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'project', name: 'fresh', resource: 'repository' }, action: 'list' })).allow, false);
       assert.equal(await svc.projects.get('fresh'), undefined, 'a pull creates nothing');
       assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'push' })).allow, true);
       const project = await svc.projects.require('fresh');
       assert.equal(project.public, false);
       assert.equal(project.owner, 'dana');
       assert.equal((await svc.authorizer.decide(user('erin'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'push' })).allow, false);
-      assert.equal((await svc.authorizer.decide(ANONYMOUS, { resource: { type: 'repository', name: 'other/app' }, action: 'push' })).allow, false);
+      const members = await svc.projects.listMembers('fresh');
+      assert.deepEqual(members.items.map((m) => [m.kind, m.name, m.role]), [['user', 'dana', 1]]);
+      assert.equal((await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'fresh/app' }, action: 'delete' })).allow, true);
+      for (const p of [ANONYMOUS, robot('robot$x')]) {
+        assert.equal((await svc.authorizer.decide(p, { resource: { type: 'repository', name: 'other/app' }, action: 'pull' })).allow, false);
+        assert.equal((await svc.authorizer.decide(p, { resource: { type: 'repository', name: 'other/app' }, action: 'push' })).allow, false);
+      }
       assert.equal(await svc.projects.get('other'), undefined);
+      const bad = await svc.authorizer.decide(user('dana'), { resource: { type: 'repository', name: 'a__b/app' }, action: 'push' });
+      assert.equal(bad.allow, false);
+      assert.match(String((bad as { reason?: string }).reason), /not a valid project name/);
+    });
+
+    it('two pushers racing for a new project: one creates it and is its Project Admin, the other is refused', async () => {
+      const [a, b] = await Promise.all(
+        ['fay', 'gus'].map((who) => svc.authorizer.decide(user(who), { resource: { type: 'repository', name: 'race/app' }, action: 'push' })),
+      );
+      assert.equal([a, b].filter((d) => d?.allow).length, 1);
+      const owner = (await svc.projects.require('race')).owner;
+      assert.ok(owner === 'fay' || owner === 'gus');
+      assert.equal((await svc.projects.listMembers('race')).total, 1);
+    });
+  });
+});
+
+describe('adminonly creation', () => {
+  forEachDatabase((_name, create) => {
+    let booted: Booted;
+    let svc: ProjectsService;
+    before(async () => {
+      booted = await bootWithProjects(await create(), { autoCreate: true, creation: 'adminonly' });
+      svc = booted.server.kernel.resolve(projectsServiceRef);
+    });
+    after(() => booted?.close());
+
+    it('only administrators create projects, by API or by push', async () => {
+      const createProject: AccessRequest = { resource: { type: 'system', name: 'project' }, action: 'create' };
+      assert.deepEqual(await svc.authorizer.decide(user('hal'), createProject), { allow: false, reason: 'only system administrators may create projects' });
+      assert.equal((await svc.authorizer.decide(user('root', [], true), createProject)).allow, true);
+      assert.equal((await svc.authorizer.decide(user('hal'), { resource: { type: 'repository', name: 'mine/app' }, action: 'push' })).allow, false);
+      assert.equal(await svc.projects.get('mine'), undefined);
+      // An administrator's push creates the project: every repository belongs to one.
+      assert.equal((await svc.authorizer.decide(user('root', [], true), { resource: { type: 'repository', name: 'mine/app' }, action: 'push' })).allow, true);
+      assert.equal((await svc.projects.require('mine')).owner, 'root');
+      assert.equal((await svc.authorizer.decide(user('root', [], true), { resource: { type: 'repository', name: 'alpine' }, action: 'push' })).allow, false);
+      assert.equal((await svc.authorizer.decide(user('root', [], true), { resource: { type: 'repository', name: 'alpine' }, action: 'delete' })).allow, true);
+      // Everyone may list (the handler filters) and pull from the public default project.
+      assert.equal((await svc.authorizer.decide(ANONYMOUS, { resource: { type: 'system', name: 'project' }, action: 'list' })).allow, true);
+      assert.equal((await svc.authorizer.decide(ANONYMOUS, { resource: { type: 'repository', name: 'library/app' }, action: 'pull' })).allow, true);
     });
   });
 });

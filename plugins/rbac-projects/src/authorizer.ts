@@ -8,12 +8,13 @@ import { TtlCache } from './ttl-cache.js';
 
 /**
  * The `rbac.authorize` answer of the projects plugin:
- * - system administrators may do everything;
+ * - system administrators may do everything, except push outside a project;
  * - a repository belongs to the project named by its first segment; `/v2/` actions (pull, push,
  *   delete) are the `repository` row of the role matrix;
  * - users get the strongest role they hold directly or through one of `principal.groups`;
- * - robots get exactly their listed permissions, while enabled and unexpired;
- * - anyone, anonymous included, may read and pull in a public project;
+ * - robots get exactly their listed permissions, while enabled and unexpired (nothing else,
+ *   not even what anonymous callers may do in public projects: Harbor's explicit robot model);
+ * - anyone else, anonymous included, may read and pull in a public project;
  * - system resources other than listing and (per config) creating projects are for admins.
  */
 
@@ -24,6 +25,8 @@ export interface AuthorizerOptions {
   readonly projects: ProjectStore;
   readonly robots: RobotStore;
   readonly config: Pick<ProjectsConfig, 'creation' | 'autoCreate' | 'decisionCacheSeconds'>;
+  /** The plugin id: robots are only the principals this plugin vouched for. */
+  readonly provider: string;
   readonly now?: () => number;
 }
 
@@ -53,20 +56,17 @@ export class Authorizer {
   }
 
   async decide(principal: Principal, access: AccessRequest): Promise<Decision> {
-    if (principal.admin) return ALLOW;
     const { resource, action } = access;
+    if (resource.type === 'repository') return this.decideRepository(principal, resource.name, action);
+    if (principal.admin) return ALLOW;
     switch (resource.type) {
-      case 'repository': {
-        const project = projectOf(resource.name);
-        if (!project) return deny(`repository "${resource.name}" has no project: name it <project>/<name>`);
-        return this.decideInProject(principal, project, 'repository', action, action === 'push');
-      }
       case 'project':
         return this.decideInProject(principal, resource.name, resource.resource, action, false);
       case 'system':
         if (resource.name === 'project' && action === 'list') return ALLOW;
         if (resource.name === 'project' && action === 'create') {
-          return this.mayCreateProjects(principal) ? ALLOW : deny('only system administrators may create projects');
+          if (this.mayCreateProjects(principal)) return ALLOW;
+          return deny(this.options.config.creation === 'adminonly' ? 'only system administrators may create projects' : 'only logged-in users may create projects');
         }
         return deny(`${resource.name}: system administrators only`);
       default:
@@ -87,15 +87,34 @@ export class Authorizer {
     return this.roleCache.get(key, async () => strongestRole(await this.options.projects.rolesIn(project.id, who)));
   }
 
-  private async decideInProject(principal: Principal, name: string, resource: string, action: string, mayAutoCreate: boolean): Promise<Decision> {
+  /**
+   * Every repository belongs to a project, administrators' included: a push needs an existing
+   * project (or creates it with `autoCreate`). Administrators may still pull and delete
+   * anything, so repositories from before the plugin was enabled can be cleaned up.
+   */
+  private async decideRepository(principal: Principal, repository: string, action: string): Promise<Decision> {
+    const project = projectOf(repository);
+    if (!project) {
+      if (principal.admin && action !== 'push') return ALLOW;
+      return deny(`repository "${repository}" has no project: name it <project>/<name>`);
+    }
+    if (principal.admin && action !== 'push') return ALLOW;
+    return this.decideInProject(principal, project, 'repository', action, true);
+  }
+
+  private async decideInProject(principal: Principal, name: string, resource: string, action: string, onRegistry: boolean): Promise<Decision> {
     let project = await this.project(name);
     if (!project) {
-      if (!(mayAutoCreate && this.options.config.autoCreate && this.mayCreateProjects(principal))) {
-        return deny(`project "${name}" does not exist`);
-      }
+      const mayAutoCreate = this.options.config.autoCreate && this.mayCreateProjects(principal);
+      if (!mayAutoCreate || !onRegistry) return deny(`project "${name}" does not exist`);
+      // The token service asks pull before push: refusing it would leave `docker push` with a
+      // push-only token that cannot even check which blobs exist. There is nothing to pull yet.
+      if (action === 'pull') return ALLOW;
+      if (action !== 'push') return deny(`project "${name}" does not exist`);
       project = await this.autoCreate(name, principal);
-      if (!project) return deny(`"${name}" is not a valid project name`);
+      if (!project) return deny(`"${name}" is not a valid project name: lowercase letters and digits, single . _ or - between them`);
     }
+    if (principal.admin) return ALLOW;
     if (principal.kind === 'robot') return this.decideForRobot(principal, project, resource, action);
     if (principal.kind === 'user') {
       const role = await this.roleOf(principal, project);
@@ -106,13 +125,13 @@ export class Authorizer {
   }
 
   private async decideForRobot(principal: Principal, project: Project, resource: string, action: string): Promise<Decision> {
+    if (principal.provider !== this.options.provider) return deny('robot accounts of other providers have no permissions here');
     const robot = await this.robotCache.get(principal.subject, () => this.options.robots.getByName(principal.subject));
     if (!robot || robot.disabled || isExpired(robot, this.options.now?.())) return deny('robot account unknown, disabled or expired');
-    // What anonymous callers may do, a robot may too.
-    if (project.public && publicAllows(resource, action)) return ALLOW;
     if (robot.level === 'project' && robot.projectId !== project.id) return deny('robot account of another project');
-    const permission = robot.permissions.find((p) => p.namespace === project.name) ?? robot.permissions.find((p) => p.namespace === '*');
-    if (permission?.access.some((a) => a.resource === resource && a.action === action)) return ALLOW;
+    // A system robot's entries for this project and for `*` add up.
+    const covering = robot.permissions.filter((p) => p.namespace === project.name || p.namespace === '*');
+    if (covering.some((p) => p.access.some((a) => a.resource === resource && a.action === action))) return ALLOW;
     return deny(`robot has no ${resource}:${action} permission in "${project.name}"`);
   }
 

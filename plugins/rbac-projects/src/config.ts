@@ -12,7 +12,7 @@ export const projectsConfigSchema = Type.Object(
       description:
         'Pushing to a repository of a missing project creates it (private), with the pusher as its Project Admin, when the pusher may create projects. Off: such pushes are refused.',
     }),
-    defaultProject: Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()], {
+    defaultProject: Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-z0-9]+(?:[._-][a-z0-9]+)*$' }), Type.Null()], {
       default: 'library',
       description: 'A public project created at startup when missing (as Harbor does); null for none.',
     }),
@@ -23,9 +23,7 @@ export const projectsConfigSchema = Type.Object(
       default: 'robot$',
       description: 'Prefix of robot account names: `<prefix><project>+<name>` or `<prefix><name>` for system robots.',
     }),
-    robotDefaultDays: Type.Integer({
-      minimum: -1,
-      maximum: 36500,
+    robotDefaultDays: Type.Union([Type.Literal(-1), Type.Integer({ minimum: 1, maximum: 36500 })], {
       default: 30,
       description: 'Lifetime of new robot accounts in days when the request names none; -1 = never expire.',
     }),

@@ -6,6 +6,7 @@ export type ProjectsErrorCode =
   | 'PROJECT_NOT_EMPTY'
   | 'MEMBER_EXISTS'
   | 'MEMBER_UNKNOWN'
+  | 'MEMBER_NAME_INVALID'
   | 'ROLE_UNKNOWN'
   | 'GROUP_EXISTS'
   | 'GROUP_UNKNOWN'
@@ -13,8 +14,10 @@ export type ProjectsErrorCode =
   | 'ROBOT_NAME_INVALID'
   | 'ROBOT_EXISTS'
   | 'ROBOT_UNKNOWN'
-  | 'ROBOT_PERMISSIONS_INVALID';
+  | 'ROBOT_PERMISSIONS_INVALID'
+  | 'ROBOT_DURATION_INVALID';
 
+/** A refusal of the projects or robots store; `code` says which, the message says why. */
 export class ProjectsError extends Error {
   constructor(
     readonly code: ProjectsErrorCode,

@@ -1,11 +1,15 @@
-import { coreServices, definePlugin, RegistryError, type Principal } from '@wharf/sdk';
+import { coreServices, definePlugin } from '@wharf/sdk';
 import { registerProjectsApi } from './api/index.js';
 import { Authorizer } from './authorizer.js';
 import { projectsConfigSchema } from './config.js';
 import { ProjectStore } from './project-store.js';
-import { isExpired, RobotStore } from './robot-store.js';
-import { projectsServiceRef, type ProjectsService } from './services.js';
+import { robotActivity, robotAuthenticator } from './robot-auth.js';
+import { RobotStore } from './robot-store.js';
+import { projectServiceRef, projectsServiceRef, robotServiceRef, type ProjectsService } from './services.js';
 import { VERSION } from './version.js';
+
+/** Robots are checked before every other provider (whose taps have the default stage 0). */
+const ROBOT_AUTH_STAGE = -100;
 
 /**
  * `rbac: { projects: {} }`: Harbor's access model on Wharf's hooks. Projects (the first segment
@@ -33,12 +37,16 @@ export const rbacProjectsPlugin = definePlugin({
     ctx.provide(projectsServiceRef, {
       deps: { database: coreServices.database, repositories: coreServices.repositories },
       factory: ({ database, repositories }) => {
-        const projects = new ProjectStore(database);
-        const robots = new RobotStore(database, config.robotPrefix);
+        // Every write of the stores drops the authorizer's cached reads in this process.
+        let authorizer: Authorizer | undefined;
+        const changed = () => authorizer?.invalidate();
+        const projects = new ProjectStore(database, changed);
+        const robots = new RobotStore(database, config.robotPrefix, changed);
+        authorizer = new Authorizer({ projects, robots, config, provider: ctx.id });
         built = {
           projects,
           robots,
-          authorizer: new Authorizer({ projects, robots, config }),
+          authorizer,
           robotPrefix: config.robotPrefix,
           robotDefaultDays: config.robotDefaultDays,
           repositoryCount: async (project) => (await repositories.list(project, { page: 1, pageSize: 1 })).total,
@@ -46,6 +54,8 @@ export const rbacProjectsPlugin = definePlugin({
         return built;
       },
     });
+    ctx.provide(projectServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.projects });
+    ctx.provide(robotServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.robots });
 
     ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
       const { projects } = service();
@@ -57,20 +67,12 @@ export const rbacProjectsPlugin = definePlugin({
 
     ctx.hooks.rbac.authorize.tapPromise(ctx.id, (principal, access) => service().authorizer.decide(principal, access));
 
-    // Robots first: their names never reach another provider (an LDAP search, a db lookup).
-    ctx.hooks.auth.authenticate.tapPromise({ name: ctx.id, stage: -100 }, async (credentials): Promise<Principal | undefined> => {
-      if (credentials.kind !== 'basic' || !credentials.username.startsWith(config.robotPrefix)) return undefined;
-      const check = await service().robots.verify(credentials.username, credentials.password);
-      if (check.ok) return { subject: check.robot.name, kind: 'robot', provider: ctx.id, admin: false, groups: [] };
-      ctx.logger.debug({ robot: credentials.username, reason: check.reason }, 'robot login refused');
-      throw new RegistryError('UNAUTHORIZED', 'invalid robot name or secret, or the robot is disabled or expired');
-    });
-
-    ctx.hooks.auth.active.tapPromise(ctx.id, async (principal) => {
-      if (principal.kind !== 'robot' || principal.provider !== ctx.id) return undefined;
-      const robot = await service().robots.getByName(principal.subject);
-      return robot !== undefined && !robot.disabled && !isExpired(robot);
-    });
+    const robots = () => service().robots;
+    ctx.hooks.auth.authenticate.tapPromise(
+      { name: ctx.id, stage: ROBOT_AUTH_STAGE },
+      robotAuthenticator({ robots, prefix: config.robotPrefix, provider: ctx.id, logger: ctx.logger }),
+    );
+    ctx.hooks.auth.active.tapPromise(ctx.id, robotActivity({ robots, provider: ctx.id }));
 
     registerProjectsApi(ctx.api, { service, config });
   },
@@ -78,11 +80,32 @@ export const rbacProjectsPlugin = definePlugin({
 
 export default rbacProjectsPlugin;
 export { projectsConfigSchema, type ProjectsConfig } from './config.js';
-export { projectsServiceRef, type ProjectsService } from './services.js';
-export { ProjectStore, type Project, type Member, type MemberKind, type UserGroup, type GroupType, type Page } from './project-store.js';
-export { RobotStore, type Robot, type RobotPermission, type RobotAccess, type RobotLevel, type CreateRobotInput } from './robot-store.js';
-export { Authorizer } from './authorizer.js';
+export { projectsServiceRef, projectServiceRef, robotServiceRef, type ProjectsService, type ProjectService, type RobotService } from './services.js';
+export {
+  ProjectStore,
+  GROUP_TYPES,
+  type Project,
+  type Member,
+  type MemberKind,
+  type UserGroup,
+  type GroupType,
+  type Page,
+  type PageOptions,
+  type ProjectFilter,
+} from './project-store.js';
+export {
+  RobotStore,
+  checkPermissions,
+  isExpired,
+  type Robot,
+  type RobotPermission,
+  type RobotAccess,
+  type RobotLevel,
+  type RobotCheck,
+  type CreateRobotInput,
+} from './robot-store.js';
+export { Authorizer, type AuthorizerOptions } from './authorizer.js';
 export { ProjectsError, type ProjectsErrorCode } from './errors.js';
-export { ROLES, MATRIX, PUBLIC_PROJECT, ROBOT_PERMISSIONS, roleById, roleByName, type RoleId, type RoleName } from './roles.js';
-export { isProjectName, projectOf, robotFullName } from './names.js';
+export { ROLES, MATRIX, PUBLIC_PROJECT, ROBOT_PERMISSIONS, roleById, roleByName, roleAllows, publicAllows, strongestRole, type RoleId, type RoleName } from './roles.js';
+export { isProjectName, isRobotShortName, projectOf, robotFullName } from './names.js';
 export { VERSION as RBAC_PLUGIN_VERSION } from './version.js';

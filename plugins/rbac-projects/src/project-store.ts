@@ -1,7 +1,7 @@
 import type { DatabaseService, Knex } from '@wharf/sdk';
 import { ProjectsError } from './errors.js';
 import { MIGRATION_OWNER, rbacMigrations, TABLES } from './migrations.js';
-import { isProjectName } from './names.js';
+import { isMemberName, isProjectName } from './names.js';
 import { roleById, type RoleId } from './roles.js';
 
 /**
@@ -31,6 +31,7 @@ export interface Member {
 }
 
 export type GroupType = 'ldap' | 'http' | 'oidc' | 'local';
+export const GROUP_TYPES: readonly GroupType[] = ['ldap', 'http', 'oidc', 'local'];
 
 export interface UserGroup {
   readonly id: number;
@@ -93,8 +94,21 @@ function bounds(options: PageOptions): { limit: number; offset: number } {
   return { limit: pageSize, offset: (page - 1) * pageSize };
 }
 
+function checkGroupName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 255 || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new ProjectsError('GROUP_NAME_INVALID', 'a group name has 1 to 255 printable characters');
+  }
+}
+
 export class ProjectStore {
-  constructor(private readonly db: DatabaseService) {}
+  /**
+   * @param onChange called after every write, so caches of access decisions (the authorizer's)
+   *   drop what they read before.
+   */
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly onChange: () => void = () => undefined,
+  ) {}
 
   private get knex(): Knex {
     return this.db.knex;
@@ -119,7 +133,10 @@ export class ProjectStore {
 
   async create(name: string, options: { public?: boolean; owner?: string | null; ownerRole?: RoleId } = {}): Promise<Project> {
     if (!isProjectName(name)) {
-      throw new ProjectsError('PROJECT_NAME_INVALID', `"${name}" is not a valid project name: lowercase letters, digits and separators (. _ -), at most 255 characters`);
+      throw new ProjectsError(
+        'PROJECT_NAME_INVALID',
+        `"${String(name).slice(0, 300)}" is not a valid project name: lowercase letters and digits, single . _ or - between them, at most 255 characters`,
+      );
     }
     const now = Date.now();
     try {
@@ -134,6 +151,7 @@ export class ProjectStore {
       if (this.db.isUniqueViolation(err)) throw new ProjectsError('PROJECT_EXISTS', `project "${name}" already exists`);
       throw err;
     }
+    this.onChange();
     return (await this.get(name))!;
   }
 
@@ -162,7 +180,10 @@ export class ProjectStore {
             this.knex(TABLES.members)
               .select('project_id')
               .where((m) => {
-                for (const who of members) m.orWhere((one) => one.where({ kind: who.kind, name: who.name }));
+                const users = members.filter((w) => w.kind === 'user').map((w) => w.name);
+                const groups = members.filter((w) => w.kind === 'group').map((w) => w.name);
+                if (users.length > 0) m.orWhere((one) => one.where({ kind: 'user' }).whereIn('name', users));
+                if (groups.length > 0) m.orWhere((one) => one.where({ kind: 'group' }).whereIn('name', groups));
               }),
           );
         }
@@ -177,10 +198,15 @@ export class ProjectStore {
   async setPublic(name: string, isPublic: boolean): Promise<Project> {
     const changed = await this.knex(TABLES.projects).where({ name }).update({ public: isPublic, updated_at: Date.now() });
     if (changed === 0) throw new ProjectsError('PROJECT_UNKNOWN', `project "${name}" not found`);
+    this.onChange();
     return (await this.get(name))!;
   }
 
-  /** Deletes the project with its members and robots (the caller checked it holds no repositories). */
+  /**
+   * Deletes the project with its members and its project robots, and takes the project out of
+   * system robots' permissions, so a project created later under the same name starts clean.
+   * (The caller checked that the project holds no repositories.)
+   */
   async delete(name: string): Promise<void> {
     await this.knex.transaction(async (trx) => {
       const row = (await trx(TABLES.projects).where({ name }).first('id')) as Row | undefined;
@@ -188,22 +214,33 @@ export class ProjectStore {
       // Explicit, not ON DELETE CASCADE: SQLite enforces foreign keys only when asked to.
       await trx(TABLES.members).where({ project_id: row.id }).delete();
       await trx(TABLES.robots).where({ project_id: row.id }).delete();
+      const systemRobots = (await trx(TABLES.robots).where({ level: 'system' }).select('id', 'permissions')) as Row[];
+      for (const robot of systemRobots) {
+        const permissions = JSON.parse(String(robot.permissions)) as { namespace: string }[];
+        const kept = permissions.filter((p) => p.namespace !== name);
+        if (kept.length !== permissions.length) await trx(TABLES.robots).where({ id: robot.id }).update({ permissions: JSON.stringify(kept), updated_at: Date.now() });
+      }
       await trx(TABLES.projects).where({ id: row.id }).delete();
     });
+    this.onChange();
   }
 
   // ---- members ----
 
   async addMember(project: string, kind: MemberKind, name: string, role: number): Promise<Member> {
     if (!roleById(role)) throw new ProjectsError('ROLE_UNKNOWN', `no role with id ${role} (1 Project Admin, 2 Developer, 3 Guest, 4 Maintainer, 5 Limited Guest)`);
+    if (kind === 'user' && !isMemberName(name)) throw new ProjectsError('MEMBER_NAME_INVALID', 'a user name has 1 to 255 printable characters');
     const { id: projectId } = await this.require(project);
-    if (kind === 'group' && !(await this.getGroupByName(name))) throw new ProjectsError('GROUP_UNKNOWN', `no user group "${name}"`);
+    if (kind === 'group' && !(await this.getGroupByName(name))) {
+      throw new ProjectsError('GROUP_UNKNOWN', `no user group "${name}": create it with POST /api/v1/usergroups first`);
+    }
     try {
       await this.knex(TABLES.members).insert({ project_id: projectId, kind, name, role, created_at: Date.now() });
     } catch (err) {
       if (this.db.isUniqueViolation(err)) throw new ProjectsError('MEMBER_EXISTS', `${kind} "${name}" is already a member of "${project}"`);
       throw err;
     }
+    this.onChange();
     const row = (await this.knex(TABLES.members).where({ project_id: projectId, kind, name }).first()) as Row;
     return toMember(row);
   }
@@ -229,21 +266,26 @@ export class ProjectStore {
     if (!roleById(role)) throw new ProjectsError('ROLE_UNKNOWN', `no role with id ${role}`);
     const member = await this.getMember(project, memberId);
     await this.knex(TABLES.members).where({ id: member.id }).update({ role });
+    this.onChange();
     return { ...member, role: role as RoleId };
   }
 
   async removeMember(project: string, memberId: number): Promise<void> {
     const member = await this.getMember(project, memberId);
     await this.knex(TABLES.members).where({ id: member.id }).delete();
+    this.onChange();
   }
 
-  /** The roles the given members (a user and their groups) hold in a project. */
+  /** The roles the given members (a user and their groups) hold in a project: one indexed query. */
   async rolesIn(projectId: number, who: readonly { kind: MemberKind; name: string }[]): Promise<RoleId[]> {
-    if (who.length === 0) return [];
+    const users = who.filter((w) => w.kind === 'user').map((w) => w.name);
+    const groups = who.filter((w) => w.kind === 'group').map((w) => w.name);
+    if (users.length === 0 && groups.length === 0) return [];
     const rows = (await this.knex(TABLES.members)
       .where({ project_id: projectId })
       .where((q) => {
-        for (const w of who) q.orWhere((one) => one.where({ kind: w.kind, name: w.name }));
+        if (users.length > 0) q.orWhere((one) => one.where({ kind: 'user' }).whereIn('name', users));
+        if (groups.length > 0) q.orWhere((one) => one.where({ kind: 'group' }).whereIn('name', groups));
       })
       .select('role')) as Row[];
     return rows.map((r) => Number(r.role) as RoleId);
@@ -252,9 +294,8 @@ export class ProjectStore {
   // ---- user groups ----
 
   async createGroup(name: string, type: GroupType, externalId: string | null = null): Promise<UserGroup> {
-    if (name.length === 0 || name.length > 255 || /[\u0000-\u001f]/.test(name)) {
-      throw new ProjectsError('GROUP_NAME_INVALID', 'a group name has 1 to 255 printable characters');
-    }
+    checkGroupName(name);
+    if (!GROUP_TYPES.includes(type)) throw new ProjectsError('GROUP_NAME_INVALID', `unknown group type "${String(type)}" (${GROUP_TYPES.join(', ')})`);
     try {
       await this.knex(TABLES.groups).insert({ name, type, external_id: externalId, created_at: Date.now() });
     } catch (err) {
@@ -284,10 +325,27 @@ export class ProjectStore {
     return { items: rows.map(toGroup), total: Number(total) };
   }
 
-  async updateGroup(id: number, changes: { externalId?: string | null }): Promise<UserGroup> {
-    const group = await this.getGroup(id);
-    if (changes.externalId !== undefined) await this.knex(TABLES.groups).where({ id }).update({ external_id: changes.externalId });
-    return { ...group, ...(changes.externalId !== undefined ? { externalId: changes.externalId } : {}) };
+  /** Renames a group (its memberships follow) or changes its external id. */
+  async updateGroup(id: number, changes: { name?: string; externalId?: string | null }): Promise<UserGroup> {
+    if (changes.name !== undefined) checkGroupName(changes.name);
+    try {
+      await this.knex.transaction(async (trx) => {
+        const row = (await trx(TABLES.groups).where({ id }).first()) as Row | undefined;
+        if (!row) throw new ProjectsError('GROUP_UNKNOWN', `no user group ${id}`);
+        const patch: Row = {};
+        if (changes.externalId !== undefined) patch.external_id = changes.externalId;
+        if (changes.name !== undefined && changes.name !== row.name) {
+          patch.name = changes.name;
+          await trx(TABLES.members).where({ kind: 'group', name: row.name }).update({ name: changes.name });
+        }
+        if (Object.keys(patch).length > 0) await trx(TABLES.groups).where({ id }).update(patch);
+      });
+    } catch (err) {
+      if (this.db.isUniqueViolation(err)) throw new ProjectsError('GROUP_EXISTS', `user group "${changes.name}" already exists`);
+      throw err;
+    }
+    this.onChange();
+    return this.getGroup(id);
   }
 
   /** Deletes the group and its memberships. */
@@ -297,5 +355,6 @@ export class ProjectStore {
       await trx(TABLES.members).where({ kind: 'group', name: group.name }).delete();
       await trx(TABLES.groups).where({ id }).delete();
     });
+    this.onChange();
   }
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { hashSecret, verifyNothing, verifySecret, type DatabaseService, type Knex } from '@wharf/sdk';
+import { hashSecret, MalformedHashError, verifyNothing, verifySecret, type DatabaseService, type Knex } from '@wharf/sdk';
 import { ProjectsError } from './errors.js';
 import { TABLES } from './migrations.js';
 import { isProjectName, isRobotShortName, robotFullName } from './names.js';
 import type { Page, PageOptions } from './project-store.js';
-import { ROBOT_PERMISSIONS } from './roles.js';
+import { robotMayHave } from './roles.js';
 
 /**
  * Robot accounts (Harbor's model): system robots cover several projects or all (`*`, future
@@ -79,6 +79,12 @@ export function isExpired(robot: Robot, now = Date.now()): boolean {
   return robot.expiresAt !== null && robot.expiresAt.getTime() <= now;
 }
 
+function checkDuration(days: number): void {
+  if (days !== -1 && !(Number.isInteger(days) && days >= 1 && days <= 36500)) {
+    throw new ProjectsError('ROBOT_DURATION_INVALID', `a robot lives 1 to 36500 days, or -1 for ever; not ${String(days)}`);
+  }
+}
+
 /** A fresh secret: 32 characters of base64url (192 bits). */
 export function generateRobotSecret(): string {
   return randomBytes(24).toString('base64url');
@@ -97,7 +103,7 @@ export function checkPermissions(level: RobotLevel, project: string | undefined,
     seen.add(p.namespace);
     if (p.access.length === 0) throw bad(`no access listed for "${p.namespace}"`);
     for (const a of p.access) {
-      if (!ROBOT_PERMISSIONS[a.resource]?.includes(a.action as never)) throw bad(`robots cannot be given ${a.resource}:${a.action}`);
+      if (!robotMayHave(a.resource, a.action)) throw bad(`robots cannot be given ${a.resource}:${a.action}`);
     }
     const has = (resource: string, action: string) => p.access.some((a) => a.resource === resource && a.action === action);
     if (has('repository', 'push') && !has('repository', 'pull')) throw bad('repository:push needs repository:pull too');
@@ -107,13 +113,28 @@ export function checkPermissions(level: RobotLevel, project: string | undefined,
 }
 
 export class RobotStore {
+  /**
+   * @param prefix of robot names (`robot$`).
+   * @param onChange called after every write, so cached access decisions are dropped.
+   */
   constructor(
     private readonly db: DatabaseService,
-    private readonly prefix: string,
+    readonly prefix: string,
+    private readonly onChange: () => void = () => undefined,
   ) {}
 
   private get knex(): Knex {
     return this.db.knex;
+  }
+
+  /** Permissions may only name projects that exist (or `*`). */
+  private async checkProjectsExist(permissions: readonly RobotPermission[]): Promise<void> {
+    const named = permissions.map((p) => p.namespace).filter((n) => n !== '*');
+    if (named.length === 0) return;
+    const rows = (await this.knex(TABLES.projects).whereIn('name', named).select('name')) as Row[];
+    const found = new Set(rows.map((r) => String(r.name)));
+    const missing = named.filter((n) => !found.has(n));
+    if (missing.length > 0) throw new ProjectsError('ROBOT_PERMISSIONS_INVALID', `project "${missing[0]}" does not exist`);
   }
 
   /** Creates the robot and returns it with its secret, which is never readable again. */
@@ -122,7 +143,9 @@ export class RobotStore {
       throw new ProjectsError('ROBOT_NAME_INVALID', `"${input.name}" is not a valid robot name: lowercase letters, digits and . _ -, at most 64 characters`);
     }
     if (input.level === 'project' && (projectId === null || !input.project)) throw new ProjectsError('PROJECT_UNKNOWN', 'a project robot needs a project');
+    checkDuration(input.durationDays);
     const permissions = checkPermissions(input.level, input.project, input.permissions);
+    await this.checkProjectsExist(permissions);
     const name = robotFullName(this.prefix, input.name, input.level === 'project' ? input.project! : null);
     const secret = generateRobotSecret();
     const now = Date.now();
@@ -144,6 +167,7 @@ export class RobotStore {
       if (this.db.isUniqueViolation(err)) throw new ProjectsError('ROBOT_EXISTS', `robot "${name}" already exists`);
       throw err;
     }
+    this.onChange();
     return { robot: (await this.getByName(name))!, secret };
   }
 
@@ -177,12 +201,18 @@ export class RobotStore {
     projectName: string | undefined,
     changes: { description?: string; disabled?: boolean; permissions?: readonly RobotPermission[]; durationDays?: number },
   ): Promise<Robot> {
+    if (changes.durationDays !== undefined) checkDuration(changes.durationDays);
     const patch: Row = { updated_at: Date.now() };
     if (changes.description !== undefined) patch.description = changes.description;
     if (changes.disabled !== undefined) patch.disabled = changes.disabled;
-    if (changes.permissions !== undefined) patch.permissions = JSON.stringify(checkPermissions(robot.level, projectName, changes.permissions));
+    if (changes.permissions !== undefined) {
+      const permissions = checkPermissions(robot.level, projectName, changes.permissions);
+      await this.checkProjectsExist(permissions);
+      patch.permissions = JSON.stringify(permissions);
+    }
     if (changes.durationDays !== undefined) patch.expires_at = changes.durationDays === -1 ? null : robot.createdAt.getTime() + changes.durationDays * DAY_MS;
     await this.knex(TABLES.robots).where({ id: robot.id }).update(patch);
+    this.onChange();
     return (await this.getByName(robot.name))!;
   }
 
@@ -190,11 +220,13 @@ export class RobotStore {
   async refreshSecret(robot: Robot): Promise<string> {
     const secret = generateRobotSecret();
     await this.knex(TABLES.robots).where({ id: robot.id }).update({ secret_hash: await hashSecret(secret), updated_at: Date.now() });
+    this.onChange();
     return secret;
   }
 
   async delete(robot: Robot): Promise<void> {
     await this.knex(TABLES.robots).where({ id: robot.id }).delete();
+    this.onChange();
   }
 
   /** Checks a login. Unknown names cost a hash too, so timing does not reveal which robots exist. */
@@ -205,7 +237,13 @@ export class RobotStore {
       return { ok: false, reason: 'unknown' };
     }
     const robot = toRobot(row);
-    const matches = await verifySecret(secret, String(row.secret_hash));
+    let matches: boolean;
+    try {
+      matches = await verifySecret(secret, String(row.secret_hash));
+    } catch (err) {
+      if (!(err instanceof MalformedHashError)) throw err;
+      return { ok: false, reason: 'secret' };
+    }
     if (!matches) return { ok: false, reason: 'secret' };
     if (robot.disabled) return { ok: false, reason: 'disabled' };
     if (isExpired(robot, now)) return { ok: false, reason: 'expired' };

@@ -26,7 +26,12 @@ export function roleById(id: number): (typeof ROLES)[RoleName] | undefined {
 }
 
 export function roleByName(name: string): (typeof ROLES)[RoleName] | undefined {
-  return (ROLES as Record<string, (typeof ROLES)[RoleName]>)[name];
+  return Object.hasOwn(ROLES, name) ? ROLES[name as RoleName] : undefined;
+}
+
+/** A table's own entry: names like `constructor` come from callers and must not reach the prototype. */
+function own<V>(table: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** The strongest of several roles (a user's own membership and their groups'). */
@@ -70,11 +75,11 @@ export const PUBLIC_PROJECT: Readonly<Record<string, readonly ProjectAction[]>> 
 });
 
 export function roleAllows(role: RoleId, resource: string, action: string): boolean {
-  return (MATRIX[resource]?.[role] ?? []).includes(action as ProjectAction);
+  return (own(MATRIX, resource)?.[role] ?? []).includes(action as ProjectAction);
 }
 
 export function publicAllows(resource: string, action: string): boolean {
-  return (PUBLIC_PROJECT[resource] ?? []).includes(action as ProjectAction);
+  return (own(PUBLIC_PROJECT, resource) ?? []).includes(action as ProjectAction);
 }
 
 /** Resources and actions a robot may be given (Harbor's explicit robot permissions). */
@@ -86,3 +91,7 @@ export const ROBOT_PERMISSIONS: Readonly<Record<string, readonly ProjectAction[]
   robot: [R, L],
   project: [R],
 });
+
+export function robotMayHave(resource: string, action: string): boolean {
+  return (own(ROBOT_PERMISSIONS, resource) ?? []).includes(action as ProjectAction);
+}

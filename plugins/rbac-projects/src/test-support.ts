@@ -1,19 +1,29 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '@wharf/core';
 import type { TestDatabase } from '@wharf/core/test-support';
-import type { Principal } from '@wharf/sdk';
+import type { Principal, WharfPlugin } from '@wharf/sdk';
 import { rbacProjectsPlugin } from './index.js';
 
 /** Helpers shared by the plugin's tests: a real registry with the plugin, on a real database. */
 
 export interface Booted {
   readonly server: RunningServer;
+  readonly url: string;
   close(): Promise<void>;
 }
 
-export async function bootWithProjects(db: TestDatabase, section: Record<string, unknown> = {}): Promise<Booted> {
+export interface BootOptions {
+  /** Config over the defaults (e.g. `auth`, `token`). */
+  readonly overrides?: Record<string, unknown>;
+  /** In-code plugins besides this one. */
+  readonly plugins?: readonly WharfPlugin[];
+}
+
+/** A registry with this plugin (and whatever `overrides` adds) listening on a free port. */
+export async function bootWithProjects(db: TestDatabase, section: Record<string, unknown> = {}, options: BootOptions = {}): Promise<Booted> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-rbac-'));
   const server = await startServer({
     config: {
@@ -22,18 +32,42 @@ export async function bootWithProjects(db: TestDatabase, section: Record<string,
       storage: { fs: { fsync: false } },
       database: { ...db.config },
       rbac: { projects: section },
+      ...options.overrides,
     },
     listen: '127.0.0.1:0',
     env: {},
-    plugins: [rbacProjectsPlugin],
+    plugins: [rbacProjectsPlugin, ...(options.plugins ?? [])],
   });
   return {
     server,
+    url: server.url,
     close: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export const ADMIN_PASSWORD = 'Admin-Passw0rd';
+
+/**
+ * A registry with the db auth plugin in front of this one, its administrator's password set
+ * through `WHARF_ADMIN_PASSWORD` (read from the environment when the kernel is ready).
+ * X-Forwarded-For is trusted so tests can spread callers over addresses (the failed-login
+ * slowdown is per address).
+ */
+export async function bootWithUsers(db: TestDatabase, section: Record<string, unknown> = {}, options: BootOptions = {}): Promise<Booted> {
+  const before = process.env.WHARF_ADMIN_PASSWORD;
+  process.env.WHARF_ADMIN_PASSWORD = ADMIN_PASSWORD;
+  try {
+    return await bootWithProjects(db, section, {
+      ...options,
+      overrides: { auth: [{ db: {} }], server: { trustProxy: true }, ...options.overrides },
+    });
+  } finally {
+    if (before === undefined) delete process.env.WHARF_ADMIN_PASSWORD;
+    else process.env.WHARF_ADMIN_PASSWORD = before;
+  }
 }
 
 export function user(subject: string, groups: string[] = [], admin = false): Principal {
@@ -42,4 +76,46 @@ export function user(subject: string, groups: string[] = [], admin = false): Pri
 
 export function robot(name: string): Principal {
   return { subject: name, kind: 'robot', provider: 'projects', groups: [], admin: false };
+}
+
+export const basic = (name: string, password: string): string => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+
+export interface JsonResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+let nextAddress = 1;
+
+/** One HTTP request with an optional JSON body, from a fresh client address each time. */
+export async function call(url: string, method: string, pathAndQuery: string, options: { auth?: string; body?: unknown } = {}): Promise<JsonResponse> {
+  const headers: Record<string, string> = { 'x-forwarded-for': `198.51.100.${nextAddress++ % 250}` };
+  if (options.auth) headers.authorization = options.auth;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${url}${pathAndQuery}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body };
+}
+
+/** Asserts the management API's error envelope. */
+export function assertError(res: JsonResponse, status: number, code: string, message?: RegExp): void {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.body?.errors?.[0]?.code, code, res.text);
+  if (message) assert.match(res.body.errors[0].message, message);
+}
+
+/** The `access` claim of a token from `/service/token` for the given scope. */
+export async function grantedAccess(url: string, auth: string, scope: string): Promise<{ status: number; access: { type: string; name: string; actions: string[] }[] }> {
+  const res = await call(url, 'GET', `/service/token?service=wharf&scope=${encodeURIComponent(scope)}`, { auth });
+  if (res.status !== 200) return { status: res.status, access: [] };
+  const payload = JSON.parse(Buffer.from(String(res.body.token).split('.')[1]!, 'base64url').toString('utf8')) as { access: { type: string; name: string; actions: string[] }[] };
+  return { status: 200, access: payload.access };
 }

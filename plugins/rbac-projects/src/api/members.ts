@@ -1,6 +1,6 @@
 import { ApiError, Type, type ApiAction, type AccessRequest, type ManagementApi } from '@wharf/sdk';
 import type { Member } from '../project-store.js';
-import { roleById } from '../roles.js';
+import { roleById, roleByName, ROLES } from '../roles.js';
 import { mapped, nameFilter, type ApiDeps } from './common.js';
 import { ProjectParams } from './projects.js';
 
@@ -19,10 +19,21 @@ const MemberSchema = Type.Object(
 );
 
 const RoleId = Type.Integer({ minimum: 1, maximum: 5, description: '1 Project Admin, 2 Developer, 3 Guest, 4 Maintainer, 5 Limited Guest.' });
+const RoleName = Type.Union(
+  Object.values(ROLES).map((r) => Type.Literal(r.name)),
+  { description: 'The role by name, instead of `roleId`.' },
+);
+const RoleFields = { roleId: Type.Optional(RoleId), roleName: Type.Optional(RoleName) };
+
+/** The role a body names, by id or by name (exactly one of them). */
+function roleOfBody(body: { roleId?: number | undefined; roleName?: string | undefined }): number {
+  if ((body.roleId === undefined) === (body.roleName === undefined)) throw new ApiError('BAD_REQUEST', 'invalid body: give exactly one of roleId and roleName');
+  return body.roleId ?? roleByName(body.roleName as string)!.id;
+}
 
 const AddMemberBody = Type.Object(
   {
-    roleId: RoleId,
+    ...RoleFields,
     memberUser: Type.Optional(Type.Object({ username: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false })),
     memberGroup: Type.Optional(Type.Object({ groupName: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false })),
   },
@@ -84,12 +95,12 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       const project = req.params.project_name;
       await req.authorize(membersAccess(project, 'create'));
-      const { roleId, memberUser, memberGroup } = req.body;
+      const { memberUser, memberGroup } = req.body;
+      const roleId = roleOfBody(req.body);
       if ((memberUser === undefined) === (memberGroup === undefined)) throw new ApiError('BAD_REQUEST', 'invalid body: give exactly one of memberUser and memberGroup');
       const member = await mapped(() =>
         memberUser ? service().projects.addMember(project, 'user', memberUser.username, roleId) : service().projects.addMember(project, 'group', memberGroup!.groupName, roleId),
       );
-      service().authorizer.invalidate();
       req.setHeader('Location', `/api/v1/projects/${project}/members/${member.id}`);
       req.logger.info({ project, member: member.name, kind: member.kind, role: member.role, by: req.principal.subject }, 'member added');
       return view(member);
@@ -117,12 +128,12 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     tag: 'members',
     summary: "Change a member's role",
     params: MemberParams,
-    body: Type.Object({ roleId: RoleId }, { additionalProperties: false }),
+    body: Type.Object(RoleFields, { additionalProperties: false }),
     response: MemberSchema,
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'update'));
-      const member = await mapped(() => service().projects.setMemberRole(req.params.project_name, req.params.member_id, req.body.roleId));
-      service().authorizer.invalidate();
+      const roleId = roleOfBody(req.body);
+      const member = await mapped(() => service().projects.setMemberRole(req.params.project_name, req.params.member_id, roleId));
       req.logger.info({ project: req.params.project_name, member: member.name, role: member.role, by: req.principal.subject }, 'member role changed');
       return view(member);
     },
@@ -138,7 +149,6 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'delete'));
       await mapped(() => service().projects.removeMember(req.params.project_name, req.params.member_id));
-      service().authorizer.invalidate();
       req.logger.info({ project: req.params.project_name, memberId: req.params.member_id, by: req.principal.subject }, 'member removed');
       return undefined;
     },

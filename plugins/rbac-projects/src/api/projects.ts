@@ -91,7 +91,6 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
       await req.authorize({ resource: { type: 'system', name: 'project' }, action: 'create' });
       const owner = req.principal.kind === 'user' ? req.principal.subject : null;
       const project = await mapped(() => service().projects.create(req.body.name, { public: req.body.public ?? false, owner }));
-      service().authorizer.invalidate();
       req.setHeader('Location', `/api/v1/projects/${project.name}`);
       req.logger.info({ project: project.name, public: project.public, by: req.principal.subject }, 'project created');
       return view(project, req.principal);
@@ -125,7 +124,6 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     async handler(req) {
       await req.authorize({ resource: { type: 'project', name: req.params.project_name, resource: 'project' }, action: 'update' });
       const project = await mapped(() => service().projects.setPublic(req.params.project_name, req.body.public));
-      service().authorizer.invalidate();
       req.logger.info({ project: project.name, public: project.public, by: req.principal.subject }, 'project updated');
       return view(project, req.principal);
     },
@@ -144,9 +142,8 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
       await req.authorize({ resource: { type: 'project', name, resource: 'project' }, action: 'delete' });
       await mapped(() => service().projects.require(name));
       const repositories = await service().repositoryCount(name);
-      if (repositories > 0) throw new ApiError('PRECONDITION_FAILED', `project "${name}" still holds ${repositories} repositories: delete them first`);
+      if (repositories > 0) throw new ApiError('PRECONDITION_FAILED', `project "${name}" still holds ${repositories} ${repositories === 1 ? 'repository' : 'repositories'}: delete them first`);
       await mapped(() => service().projects.delete(name));
-      service().authorizer.invalidate();
       req.logger.info({ project: name, by: req.principal.subject }, 'project deleted');
       return undefined;
     },

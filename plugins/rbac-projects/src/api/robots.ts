@@ -39,11 +39,14 @@ const RobotWithSecret = Type.Object(
   { $id: 'RobotCreated', additionalProperties: false },
 );
 
+/** Days a robot lives: 1 to 36500, or -1 for ever. */
+const Duration = (description: string) => Type.Union([Type.Literal(-1), Type.Integer({ minimum: 1, maximum: 36500 })], { description });
+
 const CreateRobotBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64 }),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
-    duration: Type.Optional(Type.Integer({ minimum: -1, maximum: 36500, description: 'Days until expiry; -1 never. Default: `rbac.projects.robotDefaultDays`.' })),
+    duration: Type.Optional(Duration('Days until expiry; -1 never. Default: `rbac.projects.robotDefaultDays`.')),
     permissions: Type.Array(Permission, { minItems: 1, maxItems: 100 }),
   },
   { additionalProperties: false },
@@ -53,7 +56,7 @@ const UpdateRobotBody = Type.Object(
   {
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     disabled: Type.Optional(Type.Boolean()),
-    duration: Type.Optional(Type.Integer({ minimum: -1, maximum: 36500, description: 'Days from creation; -1 never.' })),
+    duration: Type.Optional(Duration('Days from creation; -1 never.')),
     permissions: Type.Optional(Type.Array(Permission, { minItems: 1, maxItems: 100 })),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -167,7 +170,6 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
           project?.id ?? null,
         ),
       );
-      service().authorizer.invalidate();
       req.setHeader('Location', `/api/v1${scope.base.replace('{project_name}', project?.name ?? '')}/${robot.id}`);
       req.logger.info({ robot: robot.name, level: robot.level, by: req.principal.subject }, 'robot created');
       return { robot: view(robot), secret };
@@ -209,8 +211,26 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
           ...(permissions !== undefined ? { permissions: permissions as RobotPermission[] } : {}),
         }),
       );
-      service().authorizer.invalidate();
       req.logger.info({ robot: robot.name, disabled, by: req.principal.subject }, 'robot updated');
+      return view(updated);
+    },
+  });
+
+  api.operation({
+    operationId: `set${scope.idSuffix}Disabled`,
+    method: 'PATCH',
+    path: `${scope.base}/{robot_id}`,
+    tag,
+    summary: `Disable or enable a ${what}`,
+    description: 'A disabled robot cannot log in, and tokens it holds stop working within seconds.',
+    params: scope.itemParams,
+    body: Type.Object({ disabled: Type.Boolean() }, { additionalProperties: false }),
+    response: RobotSchema,
+    async handler(req) {
+      await req.authorize(scope.access(req, 'update'));
+      const { project, robot } = await robotOf(req);
+      const updated = await mapped(() => service().robots.update(robot, project?.name, { disabled: req.body.disabled }));
+      req.logger.info({ robot: robot.name, disabled: req.body.disabled, by: req.principal.subject }, req.body.disabled ? 'robot disabled' : 'robot enabled');
       return view(updated);
     },
   });
@@ -243,7 +263,6 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
       await req.authorize(scope.access(req, 'delete'));
       const { robot } = await robotOf(req);
       await service().robots.delete(robot);
-      service().authorizer.invalidate();
       req.logger.info({ robot: robot.name, by: req.principal.subject }, 'robot deleted');
       return undefined;
     },

@@ -90,13 +90,25 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     method: 'PUT',
     path: '/usergroups/{group_id}',
     tag: 'usergroups',
-    summary: "Change a user group's external id",
+    summary: 'Rename a user group or change its external id',
+    description: 'Renaming keeps the group\'s project memberships: they follow the new name.',
     params: GroupParams,
-    body: Type.Object({ externalId: Type.Union([Type.String({ minLength: 1, maxLength: 512 }), Type.Null()]) }, { additionalProperties: false }),
+    body: Type.Object(
+      {
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+        externalId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 512 }), Type.Null()])),
+      },
+      { additionalProperties: false, minProperties: 1 },
+    ),
     response: UserGroupSchema,
     async handler(req) {
       await req.authorize(groupsAccess('update'));
-      return view(await mapped(() => service().projects.updateGroup(req.params.group_id, { externalId: req.body.externalId })));
+      const { name, externalId } = req.body;
+      const group = await mapped(() =>
+        service().projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
+      );
+      req.logger.info({ group: group.name, by: req.principal.subject }, 'user group updated');
+      return view(group);
     },
   });
 
@@ -110,7 +122,6 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     async handler(req) {
       await req.authorize(groupsAccess('delete'));
       await mapped(() => service().projects.deleteGroup(req.params.group_id));
-      service().authorizer.invalidate();
       req.logger.info({ groupId: req.params.group_id, by: req.principal.subject }, 'user group deleted');
       return undefined;
     },
