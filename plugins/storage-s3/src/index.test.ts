@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createKernel, loadConfig } from '@wharf/core';
+import { KernelError, coreServices, isWharfPlugin, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import defaultExport, { S3_PLUGIN_VERSION, S3StorageDriver, storageS3Plugin } from './index.js';
+import { startS3rver, type S3rverHandle } from './test-support.js';
+
+let s3: S3rverHandle;
+let dir: string;
+const bucket = 'wharf-plugin';
+
+before(async () => {
+  s3 = await startS3rver();
+  await s3.createBucket(bucket);
+  dir = await mkdtemp(path.join(tmpdir(), 'wharf-s3-plugin-'));
+});
+
+after(async () => {
+  await s3?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** The config of an open registry in `dir` storing into s3rver, as an operator would write it. */
+function wharfConfig(s3Section: Record<string, unknown>): Record<string, unknown> {
+  return {
+    dataDir: dir,
+    log: { level: 'warn', format: 'json' },
+    auth: [],
+    rbac: {},
+    token: { enabled: false },
+    storage: { s3: { endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket, ...s3Section } },
+  };
+}
+
+const quiet = () => new Writable({ write: (_chunk, _enc, done) => done() });
+
+describe('storageS3Plugin', () => {
+  it('is a branded storage plugin named s3, exported by default and by name, versioned like its package', async () => {
+    assert.ok(isWharfPlugin(storageS3Plugin));
+    assert.equal(defaultExport, storageS3Plugin);
+    assert.equal(storageS3Plugin.id, 's3');
+    assert.equal(storageS3Plugin.kind, 'storage');
+    assert.equal(storageS3Plugin.kernel, '^0.1.0');
+    const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+    const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { version: string; dependencies: Record<string, string> };
+    assert.equal(storageS3Plugin.version, pkg.version);
+    assert.equal(S3_PLUGIN_VERSION, pkg.version);
+    for (const [name, range] of Object.entries(pkg.dependencies)) assert.match(range, /^\d+\.\d+\.\d+$/, `${name} is pinned`);
+  });
+
+  it('provides the storage service from register, without I/O until the health check', async () => {
+    const provided: Array<{ ref: ServiceRef<unknown>; factory: ServiceFactory<unknown, ServiceDeps> }> = [];
+    const hooks = new Proxy({}, { get: () => assert.fail('the s3 plugin taps no hook') });
+    storageS3Plugin.register({
+      id: 's3',
+      // A closed port: any request would fail, and none is made.
+      config: Object.freeze({ ...(wharfConfig({}).storage as { s3: Record<string, unknown> }).s3, endpoint: 'http://127.0.0.1:9', partSize: 8 * 1024 * 1024 }) as never,
+      logger: (await import('pino')).pino({ enabled: false }),
+      settings: { dataDir: dir, publicUrl: 'http://127.0.0.1:5000' },
+      hooks: hooks as never,
+      api: { operation: () => assert.fail('no api operations') } as never,
+      provide: (ref, factory) => void provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> }),
+    });
+    assert.equal(provided.length, 1);
+    assert.equal(provided[0]?.ref, coreServices.storage);
+    const driver = provided[0]?.factory.factory({});
+    assert.ok(driver instanceof S3StorageDriver);
+    assert.equal(driver.name, 's3');
+    await provided[0]?.factory.dispose?.(driver);
+  });
+
+  it('loads through the production loader with defaults applied and the secrets marked', async () => {
+    const loaded = await loadConfig({ config: wharfConfig({ prefix: 'registry' }), env: {} });
+    const section = (loaded.config.storage as Record<string, Record<string, unknown>>)['s3'];
+    assert.equal(section?.['partSize'], 8 * 1024 * 1024);
+    assert.equal(section?.['maxAttempts'], 5);
+    assert.equal(section?.['retryMode'], 'standard');
+    assert.deepEqual(section?.['redirect'], { enabled: false });
+    assert.ok(loaded.secrets.paths.includes('storage.s3.secretAccessKey'));
+    assert.equal(loaded.plugins.find((p) => p.plugin.kind === 'storage')?.plugin.id, 's3');
+
+    const fromEnv = await loadConfig({ config: wharfConfig({}), env: { WHARF_STORAGE__S3__PART_SIZE: '16777216', WHARF_STORAGE__S3__REDIRECT__ENABLED: 'true' } });
+    const overridden = (fromEnv.config.storage as Record<string, Record<string, unknown>>)['s3'];
+    assert.equal(overridden?.['partSize'], 16 * 1024 * 1024);
+    assert.deepEqual(overridden?.['redirect'], { enabled: true });
+  });
+
+  it('refuses bad settings by path: archive storage classes, parts under 5 MiB, unknown keys, a missing bucket name', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ storageClass: 'GLACIER' }, /storage\.s3\.storageClass/],
+      [{ partSize: 1024 * 1024 }, /storage\.s3\.partSize/],
+      [{ endpont: 'http://typo' }, /storage\.s3\.endpont.*not a known key/],
+      [{ bucket: undefined }, /storage\.s3.*bucket/],
+      [{ endpoint: 'minio:9000' }, /storage\.s3\.endpoint/],
+    ];
+    for (const [section, pattern] of cases) {
+      const config = wharfConfig(section);
+      await assert.rejects(loadConfig({ config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>, env: {} }), (err: unknown) => {
+        assert.ok(err instanceof KernelError, String(err));
+        assert.equal(err.code, 'REG_ERR_CONFIG_INVALID');
+        assert.match(err.message, pattern);
+        return true;
+      });
+    }
+  });
+
+  it('boots a kernel on the bucket, and stops the boot with REG_ERR_STORAGE naming a missing bucket', async () => {
+    const kernel = createKernel(await loadConfig({ config: wharfConfig({ prefix: 'boot/' }), env: {} }), { logDestination: quiet() });
+    try {
+      await kernel.boot();
+      assert.equal(kernel.storage().name, 's3');
+    } finally {
+      await kernel.close();
+    }
+    const broken = createKernel(await loadConfig({ config: wharfConfig({ bucket: 'not-there', maxAttempts: 1 }), env: {} }), { logDestination: quiet() });
+    try {
+      await assert.rejects(broken.boot(), (err: unknown) => {
+        assert.ok(err instanceof KernelError, String(err));
+        assert.equal(err.code, 'REG_ERR_STORAGE');
+        assert.equal(err.plugin, 's3');
+        assert.match(err.message, /bucket "not-there" does not exist/);
+        return true;
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+});
