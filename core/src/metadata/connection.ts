@@ -62,6 +62,9 @@ function prepareSqliteFile(filename: string): string {
   if (filename === ':memory:' || filename.startsWith('file:')) return filename;
   const resolved = path.resolve(filename);
   fs.mkdirSync(path.dirname(resolved), { recursive: true });
+  // The database holds password hashes: a new file is the owner's only. SQLite gives its WAL
+  // and shared-memory files the same mode. An existing file keeps the mode its operator chose.
+  fs.closeSync(fs.openSync(resolved, fs.constants.O_CREAT | fs.constants.O_RDWR, 0o600));
   return resolved;
 }
 
