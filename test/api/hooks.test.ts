@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '@wharf/core';
 import { RegistryError, Type, definePlugin, type Principal } from '@wharf/sdk';
 import { OciClient, assertOciError } from './support/client.js';
 import { imageParts } from './support/oci.js';
+import { OPEN_REGISTRY } from './support/server.js';
 
 /**
  * The registry's hooks, driven over real HTTP by a plugin loaded the production way: policy
@@ -59,7 +60,8 @@ describe('registry hooks over HTTP', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-hooks-'));
     server = await startServer({
       listen: '127.0.0.1:0', dataDir, plugins: [gates],
-      overrides: { log: { level: 'silent' }, extensions: { 'test-gates': {} } },
+      // Open apart from the test's own gates: no db users, projects or tokens in the way.
+      overrides: { log: { level: 'silent' }, ...OPEN_REGISTRY, extensions: { 'test-gates': {} } },
     });
     client = new OciClient(server.url);
   });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@wharf/core';
 import { assertOciError } from './support/client.js';
+import { OPEN_REGISTRY } from './support/server.js';
 import { b64, bearer, claimsOf, forgeWithDataDirKey, getToken, pushImage, startTokenRegistry, type TokenRegistry } from './support/token-kit.js';
 
 /**
@@ -118,8 +119,12 @@ describe('token auth: keys and config', () => {
       assert.equal((await stat(path.join(dir, 'a', 'token', 'signing.pem'))).mode & 0o777, 0o600);
 
       const again = await startTokenRegistry({}, path.join(dir, 'a'));
-      assert.equal((await fetch(`${again.url}/v2/alice/app/tags/list`, { headers: { authorization: bearer(old.token) } })).status, 404, 'same key after restart');
-      await again.close();
+      try {
+        assert.equal((await fetch(`${again.url}/v2/alice/app/tags/list`, { headers: { authorization: bearer(old.token) } })).status, 404, 'same key after restart');
+      } finally {
+        // A failed assertion must not leave a server running (the file would never end).
+        await again.close();
+      }
 
       // A new registry (new key, ES256) that lists the old public key still accepts old tokens.
       const oldPub = path.join(dir, 'a', 'token', 'signing.pub.pem');
@@ -148,7 +153,7 @@ describe('token auth: keys and config', () => {
         startServer({ listen: '127.0.0.1:0', dataDir: dir, overrides: { log: { level: 'silent' }, token: { enabled: true, lifetimeSeconds: 59 } } }),
         /token\.lifetimeSeconds/,
       );
-      const off = await startServer({ listen: '127.0.0.1:0', dataDir: dir, overrides: { log: { level: 'silent' } } });
+      const off = await startServer({ listen: '127.0.0.1:0', dataDir: dir, overrides: { log: { level: 'silent' }, ...OPEN_REGISTRY } });
       try {
         assert.equal((await fetch(`${off.url}/v2/`)).status, 200);
         assert.equal((await fetch(`${off.url}/service/token?service=wharf`)).status, 404);

@@ -4,10 +4,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { registryTest } from '../helpers/e2e.js';
 import { hashWebStream } from '../helpers/hash.js';
-import { describeHttp, request, uploadUrl } from '../helpers/oci-http.js';
+import { asAdmin, describeHttp, request, uploadUrl } from '../helpers/oci-http.js';
 import { PatternSource } from '../helpers/pattern-stream.js';
-import { startTarget, type RegistryHandle } from '../helpers/server.js';
+import { basicAuth, startTarget, type RegistryHandle } from '../helpers/server.js';
 import { uniqueRepo } from '../helpers/temp.js';
+import { prepareE2eProject } from '../helpers/wharf-api.js';
 
 // kill -9 in the middle of a large streamed blob upload, restart on the same data dir and
 // port, then resume the upload where the server says it stopped.
@@ -24,6 +25,7 @@ let second: RegistryHandle | undefined;
 
 before(async () => {
   first = await startTarget();
+  await prepareE2eProject(first);
 });
 
 after(async () => {
@@ -34,6 +36,12 @@ after(async () => {
 
 const current = (): RegistryHandle | undefined => second ?? first;
 
+/** The administrator's Basic credentials on Wharf; nothing for an open registry. */
+function authHeader(): Record<string, string> {
+  const admin = first?.admin;
+  return admin ? { authorization: basicAuth(admin) } : {};
+}
+
 /**
  * Streams a PATCH body (chunked, no Content-Length, as skopeo does) holding the upload's bytes
  * from offset `from` on, and kills the server once the upload reaches `killAfter` bytes handed
@@ -41,7 +49,7 @@ const current = (): RegistryHandle | undefined => second ?? first;
  */
 function patchUntilKilled(url: URL, source: PatternSource, from: number, killAfter: number, kill: () => Promise<void>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' } });
+    const req = httpRequest(url, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream', ...authHeader() } });
     let sent = from;
     let killing = false;
     req.on('error', () => {
@@ -82,6 +90,7 @@ async function patchRange(url: URL, source: PatternSource, offset: number, total
         'content-type': 'application/octet-stream',
         'content-length': String(total - offset),
         'content-range': `${offset}-${total - 1}`,
+        ...authHeader(),
       },
     });
     req.on('response', (res) => {
@@ -103,7 +112,7 @@ registryTest(`kill -9 during a ${TOTAL / MiB} MiB push, restart, resume, blob in
   const digest = source.digest(TOTAL);
   lap('expected digest computed');
 
-  const start = await request(`${first.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const start = await request(`${first.url}/v2/${repo}/blobs/uploads/`, asAdmin(first, { method: 'POST' }));
   assert.equal(start.status, 202, describeHttp('POST upload', start));
   const location = uploadUrl(first.url, start.headers.get('location'));
 
@@ -122,11 +131,11 @@ registryTest(`kill -9 during a ${TOTAL / MiB} MiB push, restart, resume, blob in
   const base = second.url;
 
   // Nothing was committed: the digest is unknown.
-  const head = await request(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+  const head = await request(`${base}/v2/${repo}/blobs/${digest}`, asAdmin(second, { method: 'HEAD' }));
   assert.equal(head.status, 404, describeHttp('HEAD blob after crash', head));
 
   // The upload survived, and says how much of it is safely stored.
-  const status = await request(next.href);
+  const status = await request(next.href, asAdmin(second));
   const why = describeHttp('GET upload status after crash', status);
   assert.equal(status.status, 204, why);
   const range = /^0-(\d+)$/.exec(status.headers.get('range') ?? '');
@@ -148,18 +157,18 @@ registryTest(`kill -9 during a ${TOTAL / MiB} MiB push, restart, resume, blob in
   lap('resumed PATCH done');
   const finish = uploadUrl(base, String(patched.headers['location'] ?? resumeUrl.href));
   finish.searchParams.set('digest', digest);
-  const put = await request(finish.href, { method: 'PUT', signal: AbortSignal.timeout(240_000) });
+  const put = await request(finish.href, asAdmin(second, { method: 'PUT', signal: AbortSignal.timeout(240_000) }));
   const putWhy = describeHttp('PUT ?digest=', put);
   assert.equal(put.status, 201, putWhy);
   assert.equal(put.headers.get('docker-content-digest'), digest, putWhy);
 
   lap('PUT done');
-  const headAfter = await request(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+  const headAfter = await request(`${base}/v2/${repo}/blobs/${digest}`, asAdmin(second, { method: 'HEAD' }));
   assert.equal(headAfter.status, 200, describeHttp('HEAD blob after commit', headAfter));
   assert.equal(headAfter.headers.get('content-length'), String(TOTAL));
 
   // The full blob, streamed and hashed: the bytes before and after the crash are all right.
-  const res = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { signal: AbortSignal.timeout(240_000) });
+  const res = await fetch(`${base}/v2/${repo}/blobs/${digest}`, asAdmin(second, { signal: AbortSignal.timeout(240_000) }));
   assert.equal(res.status, 200);
   assert.ok(res.body);
   const got = await hashWebStream(res.body);

@@ -2,9 +2,10 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryTest } from '../helpers/e2e.js';
 import { sha256 } from '../helpers/hash.js';
-import { describeHttp, pushBlob, putManifest, request } from '../helpers/oci-http.js';
+import { describeHttp, pushBlob, putManifest, registryRequest } from '../helpers/oci-http.js';
 import { startTarget, type RegistryHandle } from '../helpers/server.js';
 import { uniqueRepo } from '../helpers/temp.js';
+import { prepareE2eProject } from '../helpers/wharf-api.js';
 import { MT, type Descriptor } from '../fixtures/oci-layout.js';
 
 // OCI 1.1 referrers: artifacts whose `subject` is an image, listed by the referrers API.
@@ -14,6 +15,7 @@ let server: RegistryHandle | undefined;
 
 before(async () => {
   server = await startTarget();
+  await prepareE2eProject(server);
 });
 
 after(async () => {
@@ -36,7 +38,7 @@ interface ReferrersIndex {
 }
 
 async function pushImage(repo: string, tag: string, seed: string = repo): Promise<Descriptor> {
-  const base = srv().url;
+  const base = srv();
   const layer = await pushBlob(base, repo, `layer of ${seed}\n`);
   const config = await pushBlob(base, repo, JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
   const body = JSON.stringify({
@@ -51,7 +53,7 @@ async function pushImage(repo: string, tag: string, seed: string = repo): Promis
 }
 
 async function pushArtifact(repo: string, subject: Descriptor, artifactType: string, payload: string): Promise<Descriptor> {
-  const base = srv().url;
+  const base = srv();
   await pushBlob(base, repo, '{}');
   const blob = await pushBlob(base, repo, payload);
   const body = JSON.stringify({
@@ -74,7 +76,7 @@ async function pushArtifact(repo: string, subject: Descriptor, artifactType: str
 }
 
 async function referrers(repo: string, digest: string, query = ''): Promise<{ index: ReferrersIndex; filters: string | null; why: string }> {
-  const res = await request(`${srv().url}/v2/${repo}/referrers/${digest}${query}`);
+  const res = await registryRequest(srv(), `/v2/${repo}/referrers/${digest}${query}`);
   const why = describeHttp(`GET referrers ${digest}${query}`, res);
   assert.equal(res.status, 200, why);
   assert.match(res.headers.get('content-type') ?? '', /^application\/vnd\.oci\.image\.index\.v1\+json/, why);
@@ -101,7 +103,7 @@ registryTest('artifacts pushed with a subject are listed by the referrers API', 
   assert.equal(all.filters, null, `no filter was asked for\n${all.why}`);
 
   // The artifact itself is a normal manifest, fetchable by digest.
-  const get = await request(`${srv().url}/v2/${repo}/manifests/${sbom.digest}`, { headers: { accept: MT.manifest } });
+  const get = await registryRequest(srv(), `/v2/${repo}/manifests/${sbom.digest}`, { headers: { accept: MT.manifest } });
   assert.equal(get.status, 200, describeHttp('GET artifact', get));
   assert.equal(sha256(get.text), sbom.digest);
 });
@@ -129,7 +131,7 @@ registryTest('referrers of a digest without referrers is an empty index, not 404
   assert.deepEqual(unknown.index.manifests, [], unknown.why);
 
   // A malformed digest is a client error (400), never a 500.
-  const bad = await request(`${srv().url}/v2/${repo}/referrers/sha256:not-a-digest`);
+  const bad = await registryRequest(srv(), `/v2/${repo}/referrers/sha256:not-a-digest`);
   assert.equal(bad.status, 400, describeHttp('GET referrers with a bad digest', bad));
 });
 

@@ -20,6 +20,11 @@ export interface ClientSandbox {
   skopeoOk(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   podmanOk(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   buildahOk(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * `skopeo login` into the sandbox's auth file, which podman and buildah read too; throws
+   * unless it succeeds. The password goes through stdin, never the command line.
+   */
+  login(host: string, who: { username: string; password: string }): Promise<RunResult>;
   cleanup(): Promise<void>;
 }
 
@@ -78,6 +83,7 @@ export async function createClientSandbox(): Promise<ClientSandbox> {
     skopeoOk: (args, opts) => runOk('skopeo', skopeoArgs(args), withEnv(opts)),
     podmanOk: (args, opts) => runOk('podman', podmanArgs(args), withEnv(opts)),
     buildahOk: (args, opts) => runOk('buildah', buildahArgs(args), withEnv(opts)),
+    login: (host, who) => runOk('skopeo', skopeoArgs(['login', '--tls-verify=false', '--username', who.username, '--password-stdin', host]), withEnv({ input: who.password })),
     cleanup: () => removeDir(dir),
   };
 }

@@ -10,7 +10,25 @@ import { makeTempDir, removeDir } from './temp.js';
 /** Repository root: test/dist/helpers/server.js → ../../.. */
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 
+/**
+ * The administrator of every Wharf started here (through WHARF_ADMIN_PASSWORD); the e2e tests
+ * run Wharf on its secure defaults, so clients log in as it or as the users it creates.
+ */
+export const E2E_ADMIN = Object.freeze({ username: 'admin', password: 'E2e-Admin-Passw0rd' });
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** An `Authorization: Basic` header value. */
+export function basicAuth(who: Credentials): string {
+  return `Basic ${Buffer.from(`${who.username}:${who.password}`).toString('base64')}`;
+}
+
 export interface RegistryHandle {
+  /** Set when the registry needs a login (Wharf): its administrator; unset for an open one. */
+  admin?: Credentials;
   /** e.g. http://127.0.0.1:41234 */
   url: string;
   /** e.g. 127.0.0.1:41234, the form clients put in image references */
@@ -56,6 +74,7 @@ function track(child: ChildProcess): void {
 
 interface SpawnSpec {
   label: string;
+  admin?: Credentials;
   cmd: string;
   args: (ctx: { port: number; dataDir: string; workDir: string }) => Promise<string[]>;
 }
@@ -102,6 +121,7 @@ async function startProcess(spec: SpawnSpec, opts: StartOptions): Promise<Regist
     await removeDir(workDir);
   };
   try {
+    // Any answer (a 401 challenge included) means the registry is serving.
     await waitForHttp(`${url}/v2/`, opts.readyTimeoutMs ?? 30_000, () => exited);
   } catch (err) {
     const tail = await logTail(80);
@@ -109,13 +129,18 @@ async function startProcess(spec: SpawnSpec, opts: StartOptions): Promise<Regist
     const msg = err instanceof Error ? err.message : String(err);
     throw new Error(`${spec.label} did not start: ${msg}\n$ ${spec.cmd} ${args.join(' ')}\n--- log ---\n${tail}`);
   }
-  return { url, host: `127.0.0.1:${port}`, port, dataDir, logFile, process: child, kill, stop, logTail };
+  return { ...(spec.admin ? { admin: spec.admin } : {}), url, host: `127.0.0.1:${port}`, port, dataDir, logFile, process: child, kill, stop, logTail };
 }
 
-/** Starts `node core/bin/wharf.js serve` on a free port with a temp data dir. */
+/**
+ * Starts `node core/bin/wharf.js serve` on a free port with a temp data dir, on the secure
+ * defaults unless `config` says otherwise, with E2E_ADMIN as its administrator.
+ */
 export function startWharf(opts: StartOptions = {}): Promise<RegistryHandle> {
+  const open = isOpenConfig(opts.config);
   return startProcess({
     label: 'wharf',
+    ...(open ? {} : { admin: E2E_ADMIN }),
     cmd: process.execPath,
     args: async ({ port, dataDir, workDir }) => {
       const args = [join(repoRoot, 'core/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
@@ -127,7 +152,13 @@ export function startWharf(opts: StartOptions = {}): Promise<RegistryHandle> {
       }
       return args;
     },
-  }, opts);
+  }, { ...opts, env: { WHARF_ADMIN_PASSWORD: E2E_ADMIN.password, ...opts.env } });
+}
+
+/** A config that turns token auth off and configures no auth plugin runs open. */
+function isOpenConfig(config: Record<string, unknown> | undefined): boolean {
+  const token = config?.['token'] as { enabled?: unknown } | undefined;
+  return token?.enabled === false && Array.isArray(config?.['auth']) && config['auth'].length === 0;
 }
 
 /** Starts Debian's `docker-registry` (distribution 2.8) the same way, as a reference peer. */

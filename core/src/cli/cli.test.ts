@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,17 @@ interface Run {
 /** A clean environment: no WHARF_* leaking in from whoever runs the tests. */
 function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
+}
+
+/** GET /v2/ with optional Basic credentials (`user:password`). */
+function getV2(url: string, basic?: string): Promise<{ status: number; challenge: string | undefined }> {
+  const headers = basic ? { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } : {};
+  return new Promise((resolve, reject) => {
+    http.get(`${url}/v2/`, { agent: false, headers }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'] });
+    }).on('error', reject);
+  });
 }
 
 function wharf(args: string[], cwd: string): Promise<Run> {
@@ -96,8 +107,10 @@ describe('wharf CLI', () => {
     assert.ok((await stat(path.join(dir, 'migrated', 'wharf.db'))).isFile());
   });
 
-  it('serve boots with embedded defaults, answers, and exits 0 on SIGTERM', async () => {
+  it('serve boots secure on embedded defaults, answers, and exits 0 on SIGTERM', async (t) => {
     const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'served')], { cwd: dir, env: cleanEnv() });
+    // A failed assertion must not leave the server running after the test.
+    t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
     let stdout = '';
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line in time:\n${stdout}`)), 15000);
@@ -111,14 +124,18 @@ describe('wharf CLI', () => {
       });
       child.on('exit', (code) => reject(new Error(`serve exited early (${code}):\n${stdout}`)));
     });
-    const status = await new Promise<number>((resolve, reject) => {
-      http.get(`${url}/v2/`, { agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
-    });
-    assert.equal(status, 200);
-    assert.match(stdout, /registry is open/);
+    // Secure by default: anonymous /v2/ is challenged, the generated admin password is in a
+    // 0600 file, and only that password opens the registry.
+    const anonymous = await getV2(url);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.challenge ?? '', /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/service\/token",service="wharf"/);
+    const passwordFile = path.join(dir, 'served', 'admin-password');
+    assert.equal((await stat(passwordFile)).mode & 0o777, 0o600);
+    const password = (await readFile(passwordFile, 'utf8')).trim();
+    assert.ok(!stdout.includes(password), 'the generated password never reaches the log');
+    assert.equal((await getV2(url, `admin:${password}`)).status, 200);
+    assert.equal((await getV2(url, 'admin:not-the-password')).status, 401);
+    assert.doesNotMatch(stdout, /registry is open/);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -219,9 +219,10 @@ describe('wharf user', () => {
     assert.match(run.stderr, /^error USER_UNKNOWN: no user "Nobody" \(user names are lower case\)$/m);
   });
 
-  it('exits 1 with a clear message when the db auth plugin is not configured', async () => {
+  it('exits 1 with a clear message when the db auth plugin is not configured, and works on the defaults', async () => {
     const plain = path.join(dir, 'no-auth.yaml');
-    await writeFile(plain, `dataDir: ${dir}/plain\nstorage:\n  fs: {}\n`);
+    // An open registry: no auth plugin at all.
+    await writeFile(plain, `dataDir: ${dir}/plain\nstorage:\n  fs: {}\nauth: []\nrbac: {}\n`);
     for (const args of [['list'], ['add', 'dave', '--password-stdin'], ['passwd', 'dave', '--password-stdin']]) {
       const run = await wharf(['user', ...args, '--config', plain], `${PASSWORD_1}\n`);
       assert.equal(run.code, 1, args.join(' '));
@@ -229,10 +230,11 @@ describe('wharf user', () => {
       assert.match(run.stderr.trim(), /^error REG_ERR_SERVICE_MISSING: the db auth plugin is not configured/);
       noLeak(run, PASSWORD_1);
     }
-    // Without a config file the embedded defaults have no auth plugin either; --data-dir is honoured.
+    // Without a config file the embedded defaults include the db plugin: the administrator is
+    // bootstrapped into the --data-dir given, and listed.
     const defaults = await wharf(['user', 'list', '--data-dir', path.join(dir, 'defaults')]);
-    assert.equal(defaults.code, 1);
-    assert.match(defaults.stderr, /the db auth plugin is not configured/);
+    assert.equal(defaults.code, 0, defaults.stderr);
+    assert.match(defaults.stdout, /^admin\s+yes\s+no\s/m);
   });
 
   it('--data-dir selects the database', async () => {

@@ -103,7 +103,7 @@ export const TokenKeysSchema = Type.Object(
 
 export const TokenSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: false, description: 'Docker token auth: /v2/ needs a Bearer token from /service/token (Basic is accepted too)' }),
+    enabled: Type.Boolean({ default: true, description: 'Docker token auth: /v2/ needs a Bearer token from /service/token (Basic is accepted too). Secure by default; false only for an open registry or another token issuer.' }),
     service: Type.String({ minLength: 1, default: 'wharf', description: 'the service name clients ask tokens for; the audience of the tokens' }),
     issuer: Type.String({ minLength: 1, default: 'wharf-token-issuer', description: 'the `iss` claim written and required' }),
     realm: Type.Optional(Type.String({ format: 'uri', description: 'token endpoint URL sent in challenges; default `<publicUrl>/service/token`' })),
@@ -148,12 +148,19 @@ function pluginMap(kind: PluginKind, options: { min?: number; max?: number; defa
   });
 }
 
-function pluginList(kind: PluginKind) {
+function pluginList(kind: PluginKind, options: { default: unknown }) {
   return Type.Array(Type.Record(Type.String(KEY), AnySection, { minProperties: 1, maxProperties: 1 }), {
     [PLUGIN_SECTION_MARK]: kind,
-    default: [],
+    default: options.default,
   });
 }
+
+/**
+ * Secure by default (Harbor's defaults): local users with a bootstrapped admin, and projects
+ * with roles. An open registry says so explicitly with `auth: []` and `rbac: {}`.
+ */
+export const DEFAULT_AUTH = Object.freeze([Object.freeze({ db: Object.freeze({}) })]);
+export const DEFAULT_RBAC = Object.freeze({ projects: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
@@ -211,15 +218,15 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
     ? {
         storage: mapWith('storage', of('storage'), { min: 1, max: 1, default: { fs: {} } }),
         auth: listWith('auth', of('auth')),
-        rbac: mapWith('rbac', of('rbac'), { max: 1, default: {} }),
+        rbac: mapWith('rbac', of('rbac'), { max: 1, default: DEFAULT_RBAC }),
         replication: mapWith('replication', of('replication'), { default: {} }),
         logging: mapWith('logging', of('logging'), { default: {} }),
         extensions: mapWith('extension', of('extensions'), { default: {} }),
       }
     : {
         storage: pluginMap('storage', { min: 1, max: 1, default: { fs: {} } }),
-        auth: pluginList('auth'),
-        rbac: pluginMap('rbac', { max: 1, default: {} }),
+        auth: pluginList('auth', { default: DEFAULT_AUTH }),
+        rbac: pluginMap('rbac', { max: 1, default: DEFAULT_RBAC }),
         replication: pluginMap('replication', { default: {} }),
         logging: pluginMap('logging', { default: {} }),
         extensions: pluginMap('extension', { default: {} }),

@@ -89,12 +89,19 @@ export function captureLogs(): CapturedLogs {
   return { stream, lines, text };
 }
 
-/** A minimal valid config for a kernel in `dir`: fs storage, SQLite, JSON logs at debug. */
+/**
+ * The sections that make an open registry: no auth, no RBAC, no tokens. Kernel tests that are
+ * not about access use it; secure defaults are tested on their own.
+ */
+export const OPEN_REGISTRY = Object.freeze({ auth: [], rbac: {}, token: { enabled: false } });
+
+/** A minimal valid config for a kernel in `dir`: fs storage, SQLite, JSON logs at debug, open. */
 export function baseConfig(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     dataDir: dir,
     log: { level: 'debug', format: 'json' },
     storage: { fs: { fsync: false } },
+    ...OPEN_REGISTRY,
     ...extra,
   };
 }

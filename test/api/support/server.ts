@@ -17,8 +17,12 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** An open registry (no auth, RBAC or tokens): the OCI protocol tests need no credentials. */
+export const OPEN_REGISTRY = Object.freeze({ auth: [], rbac: {}, token: { enabled: false } });
+
 /**
- * Boots a real Wharf (kernel, HTTP, fs storage, the named database) on an ephemeral port.
+ * Boots a real Wharf (kernel, HTTP, fs storage, the named database) on an ephemeral port, open
+ * unless `overrides` set `auth`, `rbac` or `token`.
  * `overrides` are merged into the config as an operator's YAML would be.
  */
 export async function startTestRegistry(database: TestDatabaseName, overrides: Record<string, unknown> = {}): Promise<TestRegistry> {
@@ -28,7 +32,7 @@ export async function startTestRegistry(database: TestDatabaseName, overrides: R
     const server = await startServer({
       listen: '127.0.0.1:0',
       dataDir,
-      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, ...overrides },
+      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, ...OPEN_REGISTRY, ...overrides },
     });
     return {
       url: server.url,

@@ -62,6 +62,9 @@ export async function startTokenRegistry(token: Record<string, unknown> = {}, da
       log: { level: process.env.WHARF_TEST_LOG ?? 'silent' },
       // X-Forwarded-For gives each test its own client address for the failed-login slowdown.
       server: { trustProxy: true },
+      // Only the static users and rules below decide: no db users or projects.
+      auth: [],
+      rbac: {},
       extensions: { 'token-test-users': {} },
       token: { enabled: true, ...token },
     },
