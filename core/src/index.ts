@@ -17,6 +17,7 @@ export type { LoadedConfig, LoadedPlugin, WharfConfig, DatabaseSettings, LogLeve
 export { createKernel, type Kernel, type KernelOptions, type KernelState } from './kernel/kernel.js';
 export { startServer, type StartServerOptions, type RunningServer } from './kernel/start-server.js';
 export { resolvePlugin, checkPlugin, candidatePackages } from './kernel/plugin-resolver.js';
+export { verifyPlugin, type PluginVerification, type VerifyPluginOptions } from './kernel/verify-plugin.js';
 export type { BootRecord } from './kernel/boot-tree.js';
 export { createHooks, createPluginHooks, hasTaps, pluginOfError } from './hooks/index.js';
 export { createLogger } from './logging/logger.js';

@@ -1,11 +1,16 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
 import { KERNEL_VERSION } from '../version.js';
 import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } from './commands.js';
+import { pluginVerifyCommand } from './plugin-commands.js';
 import { printFailure } from './report.js';
 import { projectCreateCommand, projectListCommand, robotCreateCommand, robotDeleteCommand, robotListCommand } from './project-commands.js';
 import { userAddCommand, userListCommand, userPasswdCommand } from './user-commands.js';
 
-/** `wharf`: serve, migrate, config check, config print, user add|passwd|list, project create|list, robot create|list|delete. */
+/**
+ * `wharf`: serve, migrate, config check, config print, user add|passwd|list, project create|list,
+ * robot create|list|delete, plugin verify.
+ */
 
 function run(action: () => Promise<number | undefined>): Promise<void> {
   return action().then(
@@ -87,6 +92,15 @@ export function createProgram(): Command {
     .action((opts: { config?: string; dataDir?: string; project?: string; json?: boolean }) => run(() => robotListCommand(opts)));
   common(robot.command('delete <name>').description('delete a robot by its full name'))
     .action((name: string, opts: { config?: string; dataDir?: string }) => run(() => robotDeleteCommand(name, opts)));
+
+  const plugin = program.command('plugin').description('check plugins');
+  plugin
+    .command('verify <name>')
+    .description('load a plugin as the kernel would (id, package name or path), check it, validate a config section, run register()')
+    .addOption(new Option('--kind <kind>', 'the section it belongs to').choices(PLUGIN_KINDS).makeOptionMandatory())
+    .option('-c, --config <file>', "YAML file holding the plugin's own section (default: {})")
+    .option('--json', 'print the result as JSON')
+    .action((name: string, opts: { kind: PluginKind; config?: string; json?: boolean }) => run(() => pluginVerifyCommand(name, opts, stdout)));
 
   return program;
 }

@@ -20,7 +20,7 @@ import { createMetadataStore, databaseServiceOf } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
-import { createPluginContext } from './plugin-context.js';
+import { callRegister, createPluginContext } from './plugin-context.js';
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 
@@ -142,24 +142,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         provideSealed: () => provideSealed,
       });
       const t0 = performance.now();
-      let result: unknown;
-      try {
-        result = plugin.register(ctx);
-      } catch (err) {
-        if (err instanceof KernelError) throw err;
-        throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${plugin.id}" (${lp.configPath}) failed in register(): ${(err as Error)?.message ?? String(err)}`, {
-          plugin: plugin.id,
-          cause: err,
-        });
-      }
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, () => undefined); // already failing the boot; don't leave it unhandled
-        throw new KernelError(
-          'REG_ERR_PLUGIN_REGISTER',
-          `plugin "${plugin.id}" (${lp.configPath}): register() returned a promise; it must be synchronous (do I/O in a factory or a lifecycle.ready tap)`,
-          { plugin: plugin.id },
-        );
-      }
+      callRegister(lp, ctx);
       const record: BootRecord = { plugin: plugin.id, kind: plugin.kind, version: plugin.version, ms: performance.now() - t0, source: lp.source, provides: [...ctx.provided] };
       records.push(record);
       logger.info({ plugin: record.plugin, kind: record.kind, version: record.version, ms: Math.round(record.ms * 100) / 100 }, 'plugin registered');

@@ -40,3 +40,30 @@ export function createPluginContext(
     },
   });
 }
+
+/**
+ * Calls `register(ctx)` as boot does: its errors become `REG_ERR_PLUGIN_REGISTER` naming the
+ * plugin, and a `register` that returns a promise is refused (registration is synchronous).
+ * Shared by the kernel's boot and `verifyPlugin`, so both judge a plugin the same way.
+ */
+export function callRegister(loaded: LoadedPlugin, ctx: PluginContext<Record<string, unknown>>): void {
+  const { plugin } = loaded;
+  let result: unknown;
+  try {
+    result = plugin.register(ctx);
+  } catch (err) {
+    if (err instanceof KernelError) throw err;
+    throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${plugin.id}" (${loaded.configPath}) failed in register(): ${(err as Error)?.message ?? String(err)}`, {
+      plugin: plugin.id,
+      cause: err,
+    });
+  }
+  if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+    (result as Promise<unknown>).then(undefined, () => undefined); // already failing; don't leave it unhandled
+    throw new KernelError(
+      'REG_ERR_PLUGIN_REGISTER',
+      `plugin "${plugin.id}" (${loaded.configPath}): register() returned a promise; it must be synchronous (do I/O in a factory or a lifecycle.ready tap)`,
+      { plugin: plugin.id },
+    );
+  }
+}

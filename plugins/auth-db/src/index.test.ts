@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@wharf/core';
 import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/core/test-support';
 import { isWharfPlugin } from '@wharf/sdk';
+import { verifyPlugin } from '@wharf/sdk-testing';
 import authDbDefault, { authDbPlugin, authDbUsersRef } from './index.js';
 import { bootRegistry, captureLogs, getV2, tempDir, withAdminPassword, type CapturedLogs } from './test-support.js';
 import { DB_PLUGIN_VERSION } from './version.js';
@@ -16,15 +17,31 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ADMIN_PASSWORD = 'Registry-Admin-1';
 
 describe('@wharf/plugin-auth-db', () => {
-  it('exports the plugin as default and as authDbPlugin, at the package version', async () => {
-    assert.equal(authDbDefault, authDbPlugin);
-    assert.ok(isWharfPlugin(authDbPlugin));
-    assert.equal(authDbPlugin.id, 'db');
-    assert.equal(authDbPlugin.kind, 'auth');
+  it('loads through the production loader, exported as default and as authDbPlugin, at the package version', async () => {
     const pkg = JSON.parse(await readFile(path.join(here, '../package.json'), 'utf8')) as { name: string; version: string };
     assert.equal(pkg.name, '@wharf/plugin-auth-db');
+    const verified = await verifyPlugin('db', { kind: 'auth' });
+    assert.deepEqual({ ...verified, config: undefined, taps: [...verified.taps].sort() }, {
+      id: 'db',
+      kind: 'auth',
+      version: pkg.version,
+      kernel: '^0.1.0',
+      packageName: pkg.name,
+      taps: ['auth.active', 'auth.authenticate', 'auth.principal', 'lifecycle.ready'],
+      services: [authDbUsersRef.id],
+      config: undefined,
+    });
+    assert.equal(authDbDefault, authDbPlugin);
+    assert.ok(isWharfPlugin(authDbPlugin));
     assert.equal(DB_PLUGIN_VERSION, pkg.version);
-    assert.equal(authDbPlugin.version, pkg.version);
+  });
+
+  it('checks its section and its password policy at verification, naming the key', async () => {
+    await assert.rejects(verifyPlugin('db', { kind: 'auth', config: { passwrdPolicy: {} } }), /auth\[0\]\.db\.passwrdPolicy: is not a known key/);
+    await assert.rejects(
+      verifyPlugin('db', { kind: 'auth', config: { passwordPolicy: { minLength: 20, maxLength: 10 } } }),
+      /plugin "db".*minLength \(20\) is greater than maxLength \(10\)/,
+    );
   });
 });
 

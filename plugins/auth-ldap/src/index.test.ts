@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '@wharf/core';
 import { isWharfPlugin } from '@wharf/sdk';
+import { verifyPlugin } from '@wharf/sdk-testing';
 import authLdapDefault, { authLdapPlugin } from './index.js';
 import { PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, GROUPS_DN, startSlapd, type Slapd } from './test-support/slapd.js';
 import { LDAP_PLUGIN_VERSION } from './version.js';
@@ -61,14 +62,22 @@ async function boot(ldap: Record<string, unknown>, dir: string, logs = captured(
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('@wharf/plugin-auth-ldap', () => {
-  it('exports the plugin as default and as authLdapPlugin, at the package version', async () => {
+  it('loads through the production loader, exported as default and as authLdapPlugin, at the package version', async () => {
+    const pkg = JSON.parse(await readFile(path.join(here, '../package.json'), 'utf8')) as { name: string; version: string };
+    const verified = await verifyPlugin('ldap', { kind: 'auth', config: ldapSection() });
+    assert.deepEqual({ ...verified, config: undefined }, {
+      id: 'ldap',
+      kind: 'auth',
+      version: pkg.version,
+      kernel: '^0.1.0',
+      packageName: pkg.name,
+      taps: ['auth.authenticate', 'lifecycle.ready'],
+      services: [],
+      config: undefined,
+    });
     assert.equal(authLdapDefault, authLdapPlugin);
     assert.ok(isWharfPlugin(authLdapPlugin));
-    assert.equal(authLdapPlugin.id, 'ldap');
-    assert.equal(authLdapPlugin.kind, 'auth');
-    const pkg = JSON.parse(await readFile(path.join(here, '../package.json'), 'utf8')) as { version: string };
     assert.equal(LDAP_PLUGIN_VERSION, pkg.version);
-    assert.equal(authLdapPlugin.version, pkg.version);
   });
 
   it('serves GET /v2/ to alice with her LDAP password and refuses a wrong one', async () => {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { configProblems, loadConfig } from '@wharf/core';
 import { isWharfPlugin } from '@wharf/sdk';
+import { verifyPlugin } from '@wharf/sdk-testing';
 import rbacDefault, { RBAC_PLUGIN_VERSION, rbacProjectsPlugin } from './index.js';
 
 /** The plugin as the loader sees it: exports, version, and its config section's defaults and checks. */
@@ -16,15 +17,23 @@ function load(section: Record<string, unknown>) {
 }
 
 describe('@wharf/plugin-rbac-projects', () => {
-  it('exports the plugin as default and as rbacProjectsPlugin, at the package version', async () => {
-    assert.equal(rbacDefault, rbacProjectsPlugin);
-    assert.ok(isWharfPlugin(rbacProjectsPlugin));
-    assert.equal(rbacProjectsPlugin.id, 'projects');
-    assert.equal(rbacProjectsPlugin.kind, 'rbac');
+  it('loads through the production loader, exported as default and as rbacProjectsPlugin, at the package version', async () => {
     const pkg = JSON.parse(await readFile(path.join(here, '../package.json'), 'utf8')) as { name: string; version: string };
     assert.equal(pkg.name, '@wharf/plugin-rbac-projects');
+    const verified = await verifyPlugin('projects', { kind: 'rbac' });
+    assert.deepEqual({ ...verified, config: undefined, taps: [...verified.taps].sort() }, {
+      id: 'projects',
+      kind: 'rbac',
+      version: pkg.version,
+      kernel: '^0.1.0',
+      packageName: pkg.name,
+      taps: ['auth.active', 'auth.authenticate', 'lifecycle.ready', 'rbac.authorize'],
+      services: ['rbac-projects.service', 'rbac-projects.projects', 'rbac-projects.robots'],
+      config: undefined,
+    });
+    assert.equal(rbacDefault, rbacProjectsPlugin);
+    assert.ok(isWharfPlugin(rbacProjectsPlugin));
     assert.equal(RBAC_PLUGIN_VERSION, pkg.version);
-    assert.equal(rbacProjectsPlugin.version, pkg.version);
   });
 
   it("defaults to Harbor's settings", async () => {

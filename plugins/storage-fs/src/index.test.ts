@@ -15,6 +15,7 @@ import {
   type ServiceFactory,
   type ServiceRef,
 } from '@wharf/sdk';
+import { verifyPlugin } from '@wharf/sdk-testing';
 import defaultExport, { storageFsPlugin, type FsConfig } from './index.js';
 import { FsStorageDriver } from './fs-driver.js';
 import { FS_PLUGIN_VERSION } from './version.js';
@@ -50,16 +51,30 @@ function recordingContext(config: FsConfig, dataDir: string): { ctx: PluginConte
 }
 
 describe('storageFsPlugin', () => {
-  it('is a branded storage plugin named fs, exported by default and by name', async () => {
+  it('loads through the production loader as @wharf/plugin-storage-fs, exported by default and by name', async () => {
+    const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+    const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { name: string; version: string };
+    assert.deepEqual(await verifyPlugin('fs', { kind: 'storage' }), {
+      id: 'fs',
+      kind: 'storage',
+      version: pkg.version,
+      kernel: '^0.1.0',
+      packageName: pkg.name,
+      taps: [],
+      services: [coreServices.storage.id],
+      config: { fsync: true },
+    });
     assert.ok(isWharfPlugin(storageFsPlugin));
     assert.equal(defaultExport, storageFsPlugin);
-    assert.equal(storageFsPlugin.id, 'fs');
-    assert.equal(storageFsPlugin.kind, 'storage');
-    assert.equal(storageFsPlugin.kernel, '^0.1.0');
-    const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
-    const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { version: string };
-    assert.equal(storageFsPlugin.version, pkg.version);
     assert.equal(FS_PLUGIN_VERSION, pkg.version);
+  });
+
+  it('refuses a bad section at its key path', async () => {
+    await assert.rejects(verifyPlugin('fs', { kind: 'storage', config: { root: 7, fsnc: false } }), (err: Error) => {
+      assert.match(err.message, /storage\.fs\.root: must be string/);
+      assert.match(err.message, /storage\.fs\.fsnc: is not a known key/);
+      return true;
+    });
   });
 
   it('declares a closed config schema with fsync on by default', () => {

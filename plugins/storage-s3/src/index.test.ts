@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createKernel, loadConfig } from '@wharf/core';
 import { KernelError, coreServices, isWharfPlugin, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import { verifyPlugin } from '@wharf/sdk-testing';
 import defaultExport, { S3_PLUGIN_VERSION, S3StorageDriver, storageS3Plugin } from './index.js';
 import { startS3rver, type S3rverHandle } from './test-support.js';
 
@@ -40,15 +41,24 @@ function wharfConfig(s3Section: Record<string, unknown>): Record<string, unknown
 const quiet = () => new Writable({ write: (_chunk, _enc, done) => done() });
 
 describe('storageS3Plugin', () => {
-  it('is a branded storage plugin named s3, exported by default and by name, versioned like its package', async () => {
+  it('loads through the production loader as its package, exported by default and by name, versioned like its package', async () => {
+    const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+    const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
+    // Register only: the closed port is never contacted.
+    const verified = await verifyPlugin('s3', { kind: 'storage', config: { endpoint: 'http://127.0.0.1:9', bucket } });
+    assert.deepEqual({ ...verified, config: undefined }, {
+      id: 's3',
+      kind: 'storage',
+      version: pkg.version,
+      kernel: '^0.1.0',
+      packageName: pkg.name,
+      taps: [],
+      services: [coreServices.storage.id],
+      config: undefined,
+    });
+    assert.equal(verified.config['partSize'], 8 * 1024 * 1024, 'defaults applied');
     assert.ok(isWharfPlugin(storageS3Plugin));
     assert.equal(defaultExport, storageS3Plugin);
-    assert.equal(storageS3Plugin.id, 's3');
-    assert.equal(storageS3Plugin.kind, 'storage');
-    assert.equal(storageS3Plugin.kernel, '^0.1.0');
-    const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
-    const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { version: string; dependencies: Record<string, string> };
-    assert.equal(storageS3Plugin.version, pkg.version);
     assert.equal(S3_PLUGIN_VERSION, pkg.version);
     for (const [name, range] of Object.entries(pkg.dependencies)) assert.match(range, /^\d+\.\d+\.\d+$/, `${name} is pinned`);
   });

@@ -1,7 +1,38 @@
 /**
- * `@wharf/sdk-testing`: the testing kit for Wharf plugins.
+ * `@wharf/sdk-testing`: the testing kit for Wharf plugins, used by the first-party plugins too.
+ * - {@link verifyPlugin}: one plugin through the production loader, without booting.
+ * - {@link createTestKernel}: a booted kernel without HTTP, for hook and service tests.
+ * - {@link startTestRegistry}: a real registry on a free port, for OCI API tests.
+ * - {@link tinyImage}, {@link pushImage}, {@link pullManifest}, {@link pullBlob}: image fixtures
+ *   with fixed digests, and the OCI calls to push and pull them.
+ * - {@link runStorageConformance}: the shared suite every storage driver must pass.
+ * @see docs/architecture/04-plugins.md
  * @packageDocumentation
  */
+export { verifyPlugin, type PluginVerification, type VerifyPluginOptions } from './verify.js';
+export { createTestKernel, type TestKernel } from './test-kernel.js';
+export { startTestRegistry, type TestRegistry, type TestRegistryOptions } from './test-registry.js';
+export { TEST_DEFAULTS, type TestKernelOptions } from './test-config.js';
+export {
+  tinyImage,
+  OCI_CONFIG,
+  OCI_LAYER_TAR,
+  OCI_MANIFEST,
+  type ImageBlob,
+  type OciImage,
+  type TinyImage,
+  type TinyImageOptions,
+} from './fixtures/tiny-image.js';
+export {
+  pushBlob,
+  pushImage,
+  pullBlob,
+  pullManifest,
+  OciResponseError,
+  type OciRequestOptions,
+  type PulledManifest,
+  type PushedImage,
+} from './oci-client.js';
 export { runStorageConformance, type StorageConformanceOptions } from './storage-conformance.js';
 export { SeededBytes, seededStream, type SeededStreamOptions } from './fixtures/seeded-bytes.js';
 export { collect, digestOf, failingStream, hashStream, streamOf } from './fixtures/streams.js';
