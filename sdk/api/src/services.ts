@@ -10,15 +10,19 @@ import type { StorageDriver } from './storage.js';
  * @since 0.1.0
  */
 
-/** A typed handle on a service. `T` is the service interface. */
-export interface ServiceRef<T> {
+/**
+ * A typed handle on a service. `TService` is the service interface.
+ * (The type parameter is not named `T` like the phantom field: API Extractor cannot report an
+ * interface whose member shares a type parameter's name, microsoft/rushstack#2834.)
+ */
+export interface ServiceRef<TService> {
   readonly $$type: 'wharf/ServiceRef';
   /** Unique id, `<owner>.<name>`, e.g. `core.storage`. */
   readonly id: string;
   /** `singleton`: one instance per kernel. `scoped`: one per request. */
   readonly lifetime: 'singleton' | 'scoped';
   /** Phantom field carrying the service type; never set. */
-  readonly T?: T;
+  readonly T?: TService;
 }
 
 /** Creates a service ref. */
