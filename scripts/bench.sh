@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: Wharf against the reference registry (distribution 2.8), side by side, plus the
-# peak memory of Wharf while it receives one 2 GiB blob. Prints markdown tables.
+# peak memory of Wharf while it receives one 2 GiB blob; then scripts/bench-s3.sh (Wharf on S3
+# storage against Wharf on fs) unless S3=0. Prints markdown tables.
 #
 # env (all optional):
 #   ROUNDS=4 ORDER=ABBA       passed to compare.sh (rounds; ABBA alternates who goes first)
@@ -11,6 +12,8 @@
 #   BENCH_TMPDIR=DIR          where both registries store data (default $TMPDIR or /tmp)
 #   BENCH_OUT=DIR             keep raw results and the report there
 #   KEEP=1                    keep the temp directory (data, logs) instead of removing it
+#   S3=0                      skip scripts/bench-s3.sh (which reads ROUNDS, ORDER, RSS, RSS_SIZE,
+#                             BENCH_TMPDIR, BENCH_OUT and KEEP too, but not SCENARIOS)
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -149,4 +152,14 @@ fi
 
 node "$root/scripts/bench/report.mjs" "$tmp/compare" "$rss_json" "$wharf_url" "$ref_url" | tee "$tmp/report.md"
 ((compare_rc == 0)) || echo "bench: some compare.sh runs failed (see the fails column)" >&2
-((compare_rc == 0 && push_rc == 0))
+
+# ---- S3 storage against fs, with both registries above stopped so they take no CPU ----
+s3_rc=0
+if [[ ${S3:-1} != 0 ]]; then
+  stop_pid "$wharf_pid"; wharf_pid=''
+  stop_pid "$ref_pid"; ref_pid=''
+  echo
+  SHARED=$shared bash "$root/scripts/bench-s3.sh"
+  s3_rc=$?
+fi
+((compare_rc == 0 && push_rc == 0 && s3_rc == 0))
