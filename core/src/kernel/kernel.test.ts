@@ -166,6 +166,25 @@ describe('kernel boot', () => {
     assert.equal(err.cause, cause);
   });
 
+  it("keeps a plugin's own KernelError, also one from another copy of @wharf/sdk", async () => {
+    // A plugin installed with its own @wharf/sdk throws that copy's class: same name, other class.
+    class ForeignKernelError extends Error {
+      readonly code = 'REG_ERR_CONFIG_INVALID';
+      constructor(message: string) {
+        super(message);
+        this.name = 'KernelError';
+      }
+    }
+    const foreign = await bootError(await makeKernel({ extensions: { picky: {} } }, [extension('picky', () => { throw new ForeignKernelError('picky: bad section'); })]));
+    assert.equal(foreign.code, 'REG_ERR_CONFIG_INVALID');
+    assert.equal(foreign.message, 'picky: bad section');
+    assert.equal(foreign.plugin, 'picky');
+    // A plain error that merely calls itself KernelError without a REG_ERR_ code is still wrapped.
+    const impostor = Object.assign(new Error('not really'), { name: 'KernelError', code: 'EPERM' });
+    const wrapped = await bootError(await makeKernel({ extensions: { odd: {} } }, [extension('odd', () => { throw impostor; })]));
+    assert.equal(wrapped.code, 'REG_ERR_PLUGIN_REGISTER');
+  });
+
   it('REG_ERR_PLUGIN_REGISTER when register returns a promise', async () => {
     const asyncRegister = extension('eager', (async () => undefined) as unknown as WharfPlugin['register']);
     const err = await bootError(await makeKernel({ extensions: { eager: {} } }, [asyncRegister]));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   coreServices,
+  isKernelError,
   KernelError,
   type KernelHooks,
   type KernelSettings,
@@ -20,7 +21,7 @@ import { createMetadataStore, databaseServiceOf } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
-import { callRegister, createPluginContext } from './plugin-context.js';
+import { callRegister, createPluginContext, ownKernelError } from './plugin-context.js';
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 
@@ -78,7 +79,7 @@ export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
 }
 
 function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE' | 'REG_ERR_PLUGIN_REGISTER', what: string, err: unknown, plugin?: string): KernelError {
-  if (err instanceof KernelError) return err;
+  if (isKernelError(err)) return ownKernelError(err, plugin ?? pluginOfError(err)?.plugin);
   const culprit = plugin ?? pluginOfError(err)?.plugin;
   const who = culprit ? `plugin "${culprit}": ` : '';
   return new KernelError(code, `${who}${what}: ${(err as Error)?.message ?? String(err)}`, { ...(culprit ? { plugin: culprit } : {}), cause: err });
@@ -211,7 +212,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
             dataDir: config.dataDir,
             baseDir: loaded.baseDir,
           }).catch((err: unknown) => {
-            if (err instanceof KernelError) throw err;
+            if (isKernelError(err)) throw ownKernelError(err);
             throw new KernelError('REG_ERR_CONFIG_INVALID', `token: cannot set up the signing keys: ${(err as Error)?.message ?? String(err)}`, { cause: err });
           });
         });

@@ -1,4 +1,4 @@
-import { KernelError, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import { isKernelError, KernelError, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { ServiceRegistry } from '../container/service-registry.js';
 import type { OperationRegistry } from '../http/api/operation-registry.js';
@@ -52,7 +52,7 @@ export function callRegister(loaded: LoadedPlugin, ctx: PluginContext<Record<str
   try {
     result = plugin.register(ctx);
   } catch (err) {
-    if (err instanceof KernelError) throw err;
+    if (isKernelError(err)) throw ownKernelError(err, plugin.id);
     throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${plugin.id}" (${loaded.configPath}) failed in register(): ${(err as Error)?.message ?? String(err)}`, {
       plugin: plugin.id,
       cause: err,
@@ -66,4 +66,16 @@ export function callRegister(loaded: LoadedPlugin, ctx: PluginContext<Record<str
       { plugin: plugin.id },
     );
   }
+}
+
+/**
+ * A KernelError of this kernel's class for one that may come from a plugin's own copy of
+ * `@wharf/sdk` (same name and code, another class): its code and message are kept, and it is
+ * blamed on `plugin` unless it names one.
+ */
+export function ownKernelError(err: KernelError, plugin?: string): KernelError {
+  if (err instanceof KernelError) return err;
+  const foreign = err as { readonly code: KernelError['code']; readonly message: string; readonly plugin?: string | undefined };
+  const blamed = foreign.plugin ?? plugin;
+  return new KernelError(foreign.code, foreign.message, { ...(blamed ? { plugin: blamed } : {}), cause: err });
 }

@@ -138,3 +138,14 @@ export class KernelError extends Error {
     this.plugin = options.plugin;
   }
 }
+
+/**
+ * True for a {@link KernelError}, also across package copies: a plugin installed with its own
+ * copy of `@wharf/sdk` throws errors of that copy's class, which `instanceof` does not see.
+ * @since 0.1.0
+ */
+export function isKernelError(err: unknown): err is KernelError {
+  if (err instanceof KernelError) return true;
+  const code: unknown = err instanceof Error && err.name === 'KernelError' ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('REG_ERR_');
+}
