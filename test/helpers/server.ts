@@ -48,6 +48,11 @@ export interface RegistryHandle {
 export interface StartOptions {
   /** Written as YAML and passed with --config. */
   config?: Record<string, unknown>;
+  /**
+   * A config file the test wrote, passed with --config as is (plugins installed next to it are
+   * found there); `config` is then ignored, and the handle names no administrator.
+   */
+  configFile?: string;
   env?: NodeJS.ProcessEnv;
   /** Reuse a data dir (e.g. restart after a crash); it is then not removed by stop(). */
   dataDir?: string;
@@ -137,14 +142,16 @@ async function startProcess(spec: SpawnSpec, opts: StartOptions): Promise<Regist
  * defaults unless `config` says otherwise, with E2E_ADMIN as its administrator.
  */
 export function startWharf(opts: StartOptions = {}): Promise<RegistryHandle> {
-  const open = isOpenConfig(opts.config);
+  const withAdmin = opts.configFile === undefined && !isOpenConfig(opts.config);
   return startProcess({
     label: 'wharf',
-    ...(open ? {} : { admin: E2E_ADMIN }),
+    ...(withAdmin ? { admin: E2E_ADMIN } : {}),
     cmd: process.execPath,
     args: async ({ port, dataDir, workDir }) => {
       const args = [join(repoRoot, 'core/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
-      if (opts.config) {
+      if (opts.configFile !== undefined) {
+        args.push('--config', opts.configFile);
+      } else if (opts.config) {
         const file = join(workDir, 'config.yaml');
         // JSON is valid YAML, so no YAML writer is needed.
         await writeFile(file, JSON.stringify(opts.config, null, 2));
