@@ -3,13 +3,14 @@ import { PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
 import { KERNEL_VERSION } from '../version.js';
 import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } from './commands.js';
 import { pluginVerifyCommand } from './plugin-commands.js';
+import { pluginNewCommand } from './plugin-scaffold.js';
 import { printFailure } from './report.js';
 import { projectCreateCommand, projectListCommand, robotCreateCommand, robotDeleteCommand, robotListCommand } from './project-commands.js';
 import { userAddCommand, userListCommand, userPasswdCommand } from './user-commands.js';
 
 /**
  * `wharf`: serve, migrate, config check, config print, user add|passwd|list, project create|list,
- * robot create|list|delete, plugin verify.
+ * robot create|list|delete, plugin verify|new.
  */
 
 function run(action: () => Promise<number | undefined>): Promise<void> {
@@ -93,7 +94,7 @@ export function createProgram(): Command {
   common(robot.command('delete <name>').description('delete a robot by its full name'))
     .action((name: string, opts: { config?: string; dataDir?: string }) => run(() => robotDeleteCommand(name, opts)));
 
-  const plugin = program.command('plugin').description('check plugins');
+  const plugin = program.command('plugin').description('check and scaffold plugins');
   plugin
     .command('verify <name>')
     .description('load a plugin as the kernel would (id, package name or path), check it, validate a config section, run register()')
@@ -101,6 +102,11 @@ export function createProgram(): Command {
     .option('-c, --config <file>', "YAML file holding the plugin's own section (default: {})")
     .option('--json', 'print the result as JSON')
     .action((name: string, opts: { kind: PluginKind; config?: string; json?: boolean }) => run(() => pluginVerifyCommand(name, opts, stdout)));
+  plugin
+    .command('new <kind> <name>')
+    .description(`scaffold a plugin package wharf-plugin-<kind>-<name> (kinds: ${PLUGIN_KINDS.join(', ')}) that builds and passes its tests`)
+    .option('--dir <dir>', 'target directory, which must not exist or be empty (default: ./wharf-plugin-<kind>-<name>)')
+    .action((kind: string, name: string, opts: { dir?: string }) => run(() => pluginNewCommand(kind, name, opts, stdout)));
 
   return program;
 }
