@@ -28,20 +28,25 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // Without input, stdin is /dev/null: a pipe nobody writes to only invites EPIPE.
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < MAX_CAPTURE) stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < MAX_CAPTURE) stderr += d; });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < MAX_CAPTURE) stdout += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < MAX_CAPTURE) stderr += d; });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs ?? 120_000);
     child.on('error', (err) => { clearTimeout(timer); reject(new Error(`cannot run ${command}: ${err.message}`)); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ command, code, signal, stdout, stderr, timedOut, durationMs: Date.now() - started });
     });
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      // A command may exit before reading its input; that shows in its exit code, not as EPIPE.
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input);
+    }
   });
 }
 

@@ -126,6 +126,7 @@ function runWithInput(command: string, args: readonly string[], input: string): 
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${stderr}`))));
+    child.stdin.on('error', () => {}); // an early exit shows in the exit code, not as EPIPE
     child.stdin.end(input);
   });
 }
