@@ -240,9 +240,9 @@ describe('hook catalogue through the plugin facade', () => {
   });
 
   it('replication.target is a hook map of bail hooks keyed by type', () => {
-    const target = kernel.hooks.replication.target.for('oci').call({ type: 'oci', url: 'https://r.example' });
+    const target = kernel.hooks.replication.target.for('oci').call({ name: 'test', type: 'oci', url: 'https://r.example' });
     assert.deepEqual(target, { endpoint: 'https://r.example' });
-    assert.equal(kernel.hooks.replication.target.for('s3').call({ type: 's3', url: 'x' }), undefined);
+    assert.equal(kernel.hooks.replication.target.for('s3').call({ name: 'test', type: 's3', url: 'x' }), undefined);
     assert.equal(hasTaps(kernel.hooks.replication.target), true);
   });
 
@@ -321,7 +321,7 @@ describe('createHooks', () => {
     });
     let thrown: unknown;
     try {
-      hooks.replication.target.for('x').call({ type: 'x', url: 'u' });
+      hooks.replication.target.for('x').call({ name: 'test', type: 'x', url: 'u' });
     } catch (e) {
       thrown = e;
     }

@@ -16,5 +16,6 @@ export * from './events.js';
 export * from './http.js';
 export * from './management-api.js';
 export * from './replication.js';
+export * from './jobs.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

@@ -3,36 +3,147 @@ import type { Digest } from './digest.js';
 
 /**
  * Replication target adapters: how Wharf talks to another registry. Adapters are contributed by
- * plugins through the `replication.target` hook map, keyed by target type (`oci`, ...).
- * The contract is a first draft; the replication engine will settle it.
+ * plugins through the `replication.target` hook map, keyed by endpoint type (`oci`, ...). The
+ * replication engine (in the kernel) decides what to copy; an adapter only moves content.
+ *
+ * Adapters never buffer a blob: blobs are streams in both directions.
+ * `@wharf/sdk-testing` has a conformance suite every adapter should run.
+ * @see docs/architecture/12-replication.md
  * @since 0.1.0
  */
 
-/** How to reach a registry endpoint. */
-export interface ReplicationEndpoint {
-  readonly type: string;
-  readonly url: string;
-  readonly credentials?: { readonly username: string; readonly password: string };
-  readonly insecure?: boolean;
+/** Credentials of an endpoint, decrypted by the kernel just before it opens the target. */
+export interface ReplicationCredentials {
+  readonly username: string;
+  /** A password or token secret. Never log it. */
+  readonly password: string;
 }
 
-/** A manifest as read from or written to a target. */
-export interface RemoteManifest {
+/** How to reach a registry endpoint. */
+export interface ReplicationEndpoint {
+  /** The endpoint's name in Wharf (for log lines and errors). */
+  readonly name: string;
+  /** Adapter type, the key of the `replication.target` hook map. */
+  readonly type: string;
+  /** Base URL, e.g. `https://registry.example.com`; no trailing slash, no `/v2`. */
+  readonly url: string;
+  readonly credentials?: ReplicationCredentials | undefined;
+  /** Skip TLS certificate verification (test and lab registries only). */
+  readonly insecure?: boolean | undefined;
+  /** Extra CA certificates (PEM) to trust for this endpoint. */
+  readonly caCertificate?: string | undefined;
+}
+
+/** A content descriptor as the OCI image spec defines it (the fields replication needs). */
+export interface ContentDescriptor {
+  readonly mediaType: string;
+  readonly digest: Digest;
+  readonly size: number;
+  readonly artifactType?: string | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A manifest's identity, as a HEAD request reports it. */
+export interface ManifestInfo {
   readonly digest: Digest;
   readonly mediaType: string;
+  readonly size: number;
+}
+
+/** A manifest as read from or written to a target: its exact bytes, never re-serialized. */
+export interface RemoteManifest extends ManifestInfo {
   readonly payload: Buffer;
 }
 
-/** One connected target registry. */
+/** A blob being read: its size and its bytes as a stream the caller must consume or destroy. */
+export interface BlobReader {
+  readonly size: number;
+  readonly stream: Readable;
+}
+
+/** Options of {@link ReplicationTarget.writeBlob}. */
+export interface WriteBlobOptions {
+  /**
+   * Send the blob in chunks of this many bytes (PATCH with `Content-Range`) instead of one
+   * streamed request. `undefined`: the adapter decides.
+   */
+  readonly chunkSize?: number | undefined;
+  /** Aborts the transfer (the execution was stopped). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * One connected registry. Repository names are full names on that registry (`team/app`), and a
+ * `reference` is a tag or a digest. Methods throw a {@link ReplicationTargetError} (or any error,
+ * which the engine treats as retryable) when the registry refuses or cannot be reached.
+ */
 export interface ReplicationTarget {
+  /** Checks that the registry answers and the credentials are accepted. */
   ping(): Promise<void>;
+  /** Every repository the credentials can see (`/v2/_catalog`), in the registry's order. */
   listRepositories(): AsyncIterable<string>;
+  /** Every tag of a repository; empty when the repository does not exist. */
   listTags(repository: string): Promise<string[]>;
+  /** A manifest's digest, media type and size without its body; `undefined` when absent. */
+  headManifest(repository: string, reference: string): Promise<ManifestInfo | undefined>;
+  /** A manifest with its exact bytes; `undefined` when absent. */
   getManifest(repository: string, reference: string): Promise<RemoteManifest | undefined>;
+  /** Stores a manifest's exact bytes under a tag or under its digest. */
   putManifest(repository: string, reference: string, manifest: RemoteManifest): Promise<void>;
+  /** Deletes a manifest by digest, or a tag. Resolves when it was absent too. */
+  deleteManifest(repository: string, reference: string): Promise<void>;
+  /** Whether the repository holds the blob. */
   hasBlob(repository: string, digest: Digest): Promise<boolean>;
-  readBlob(repository: string, digest: Digest): Promise<Readable>;
-  writeBlob(repository: string, digest: Digest, size: number, data: Readable): Promise<void>;
-  deleteManifest(repository: string, digest: Digest): Promise<void>;
+  /**
+   * Tries a cross-repository mount of a blob the registry holds in `fromRepository`. Resolves
+   * `true` when mounted, `false` when the registry declined (the caller then uploads).
+   */
+  mountBlob(repository: string, digest: Digest, fromRepository: string): Promise<boolean>;
+  /** Opens a blob for reading. */
+  readBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<BlobReader>;
+  /** Uploads a blob from a stream of exactly `size` bytes whose digest is `digest`. */
+  writeBlob(repository: string, digest: Digest, size: number, data: Readable, options?: WriteBlobOptions): Promise<void>;
+  /**
+   * Manifests whose `subject` is `digest` (signatures, SBOMs...), through the OCI referrers API
+   * or its tag-schema fallback. `undefined` when the registry supports neither.
+   */
+  listReferrers(repository: string, digest: Digest): Promise<ContentDescriptor[] | undefined>;
+  /** Releases connections. */
   close?(): Promise<void>;
+}
+
+/** Why a target refused; `retryable: false` errors fail a task at once. */
+export type ReplicationTargetErrorCode =
+  | 'UNREACHABLE'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'NOT_FOUND'
+  | 'INVALID'
+  | 'UNSUPPORTED'
+  | 'REMOTE_ERROR';
+
+/**
+ * An error from a target registry, with the OCI error code it sent (when it sent one).
+ * @since 0.1.0
+ */
+export class ReplicationTargetError extends Error {
+  constructor(
+    readonly code: ReplicationTargetErrorCode,
+    message: string,
+    readonly details: { readonly status?: number; readonly ociCode?: string; readonly retryable?: boolean } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ReplicationTargetError';
+  }
+
+  /** Unreachable registries and 5xx answers are worth retrying; refusals are not. */
+  get retryable(): boolean {
+    return this.details.retryable ?? (this.code === 'UNREACHABLE' || this.code === 'REMOTE_ERROR');
+  }
+}
+
+/** True for a {@link ReplicationTargetError} from any copy of the SDK. */
+export function isReplicationTargetError(err: unknown): err is ReplicationTargetError {
+  return err instanceof Error && err.name === 'ReplicationTargetError' && typeof (err as { code?: unknown }).code === 'string';
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DatabaseService } from './database.js';
+import type { JobService } from './jobs.js';
 import type { StorageDriver } from './storage.js';
 
 /**
@@ -79,6 +80,11 @@ export const coreServices = Object.freeze({
    * @since 0.1.0
    */
   repositories: createServiceRef<RepositoryIndex>({ id: 'core.repositories' }),
+  /**
+   * Durable background jobs (embedded in the database, or Redis). Provided by the kernel.
+   * @since 0.1.0
+   */
+  jobs: createServiceRef<JobService>({ id: 'core.jobs' }),
 });
 
 /**

@@ -1,0 +1,2 @@
+// Placeholder so the workspace builds; the adapter lands in this package.
+export {};
