@@ -39,6 +39,10 @@ export function semanticProblems(config: Json): ConfigProblem[] {
   if (pool?.min !== undefined && pool.max !== undefined && pool.min > pool.max) {
     problems.push({ path: 'database.pool.min', message: 'must not be greater than database.pool.max' });
   }
+  const jobs = (config.jobs ?? {}) as Json;
+  const redis = (jobs.redis ?? {}) as Json;
+  if (jobs.backend === 'redis' && redis.url === undefined) problems.push({ path: 'jobs.redis.url', message: 'is required when backend is redis' });
+  if (typeof redis.url === 'string' && !/^rediss?:\/\//.test(redis.url)) problems.push({ path: 'jobs.redis.url', message: 'must be a redis:// or rediss:// URL' });
   const server = (config.server ?? {}) as Json;
   // A listen value that fails the pattern was already reported by the schema.
   const port = typeof server.listen === 'string' && new RegExp(LISTEN_PATTERN).test(server.listen) ? parseListen(server.listen).port : 0;

@@ -133,6 +133,52 @@ export const TokenSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const JOB_BACKENDS = ['embedded', 'redis'] as const;
+
+export const JobsSchema = Type.Object(
+  {
+    backend: Type.Union(JOB_BACKENDS.map((b) => Type.Literal(b)), {
+      default: 'embedded',
+      description: 'embedded: jobs live in the metadata database (nothing else to run); redis: BullMQ on Redis, for many nodes',
+    }),
+    redis: Type.Object(
+      {
+        // A URL may carry a password: it is a secret as a whole (printing masks only the password).
+        url: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'redis:// or rediss:// URL; required when backend is redis' })),
+        prefix: Type.String({
+          minLength: 1,
+          maxLength: 64,
+          pattern: '^[A-Za-z0-9_.{}-]+$',
+          default: 'wharf',
+          description: 'prefix of every Redis key, so several deployments can share one Redis',
+          [HINT]: 'letters, digits, `_`, `.`, `-`, `{` and `}`',
+        }),
+      },
+      { ...closed, default: {} },
+    ),
+    leaseSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 30,
+      description: 'how long a node holds a running job without renewing; a job of a node that died runs again after this long',
+    }),
+    pollIntervalMs: Type.Integer({ minimum: 10, maximum: 60000, default: 1000, description: 'embedded: how often each node looks for due jobs and cron ticks' }),
+    stopTimeoutMs: Type.Integer({
+      minimum: 0,
+      default: 10000,
+      description: 'at shutdown, how long running handlers get to stop after their signal is aborted; unfinished jobs are queued again for another node',
+    }),
+    history: Type.Object(
+      {
+        keep: Type.Integer({ minimum: 0, default: 1000, description: 'finished jobs kept per job type; older ones are deleted with their log lines' }),
+        maxAgeDays: Type.Number({ exclusiveMinimum: 0, default: 14, description: 'finished jobs older than this are deleted' }),
+      },
+      { ...closed, default: {} },
+    ),
+  },
+  { ...closed, default: {} },
+);
+
 /** Marks a schema node as "plugin sections live below": env overrides and plugin attribution use it. */
 export const PLUGIN_SECTION_MARK = 'x-wharf-plugins';
 
@@ -161,6 +207,8 @@ function pluginList(kind: PluginKind, options: { default: unknown }) {
  */
 export const DEFAULT_AUTH = Object.freeze([Object.freeze({ db: Object.freeze({}) })]);
 export const DEFAULT_RBAC = Object.freeze({ projects: Object.freeze({}) });
+/** Replication to and from any OCI registry works out of the box, as in Harbor. */
+export const DEFAULT_REPLICATION = Object.freeze({ oci: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
@@ -239,6 +287,14 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
       database: DatabaseSchema,
       registry: RegistrySchema,
       token: TokenSchema,
+      jobs: JobsSchema,
+      secretKey: Type.Optional(
+        Type.String({
+          minLength: 1,
+          secret: true,
+          description: 'base64 of 32 random bytes that encrypts stored secrets (replication credentials); default: a key file created in the data directory. Give every node the same key.',
+        }),
+      ),
       ...sections,
     },
     { additionalProperties: false, $id: 'https://wharf.dev/schemas/config.json', title: 'Wharf configuration' },

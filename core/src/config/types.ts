@@ -1,5 +1,5 @@
 import type { WharfPlugin } from '@wharf/sdk';
-import type { LOG_LEVELS, PluginSectionName, TOKEN_ALGORITHMS } from './schema.js';
+import type { JOB_BACKENDS, LOG_LEVELS, PluginSectionName, TOKEN_ALGORITHMS } from './schema.js';
 import type { SecretInfo } from './secrets.js';
 
 /** A plugin's config section: whatever its schema says, validated. */
@@ -37,6 +37,16 @@ export interface TokenSettings {
   readonly activeCacheSeconds: number;
 }
 
+/** The `jobs` section: the durable jobs service (`coreServices.jobs`). */
+export interface JobsSettings {
+  readonly backend: (typeof JOB_BACKENDS)[number];
+  readonly redis: { readonly url?: string; readonly prefix: string };
+  readonly leaseSeconds: number;
+  readonly pollIntervalMs: number;
+  readonly stopTimeoutMs: number;
+  readonly history: { readonly keep: number; readonly maxAgeDays: number };
+}
+
 /** The effective configuration: validated, defaults applied, paths absolute, frozen. */
 export interface WharfConfig {
   readonly dataDir: string;
@@ -50,6 +60,9 @@ export interface WharfConfig {
   readonly database: DatabaseSettings;
   readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
   readonly token: TokenSettings;
+  readonly jobs: JobsSettings;
+  /** Base64 key that encrypts stored secrets; unset: a key file in the data directory. */
+  readonly secretKey?: string | undefined;
   readonly storage: Readonly<Record<string, PluginSectionConfig>>;
   readonly auth: readonly Readonly<Record<string, PluginSectionConfig>>[];
   readonly rbac: Readonly<Record<string, PluginSectionConfig>>;

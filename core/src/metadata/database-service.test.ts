@@ -5,6 +5,10 @@ import type { PluginMigration } from '@wharf/sdk';
 import { createDatabaseService, createKnex, databaseServiceOf, KnexMetadataStore, MIGRATION_TABLE, ownerMigrationTable } from './index.js';
 import { forEachDatabase } from './test-databases.js';
 import { openStore, silentLogger } from './test-support.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+/** The kernel's migrations by name (the list grows; the tests must not care). */
+const KERNEL_MIGRATIONS = MIGRATIONS.map(([name]) => name);
 
 /** `coreServices.database`: the store's knex, and per-owner migrations that tolerate racing nodes. */
 
@@ -82,7 +86,7 @@ forEachDatabase((name, create) => {
     assert.equal(await service.knex.schema.hasTable('wharf_notes_migrations_lock'), true);
     // The kernel's own bookkeeping is untouched.
     const kernelRows = (await service.knex(MIGRATION_TABLE).select('name')) as { name: string }[];
-    assert.deepEqual(kernelRows.map((r) => r.name), ['001_registry']);
+    assert.deepEqual(kernelRows.map((r) => r.name), KERNEL_MIGRATIONS);
     // Appending a migration later runs only the new one.
     const more = [...notesMigrations(calls), { name: '003_more', up: async (k: Knex) => void (await k('plugin_notes').insert({ text: 'more' })) }];
     await service.migrate('notes', more);
