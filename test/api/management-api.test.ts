@@ -341,7 +341,7 @@ for (const database of testDatabaseNames()) {
           for (const status of ['400', '401', '403', '404', '500']) assert.ok(statuses.includes(status), `${op.operationId} documents ${status}`);
           if (op.requestBody) assert.ok(op.requestBody.content['application/json'].schema);
           const names = params.map((p: { name: string }) => p.name);
-          if (op.operationId === 'listUsers' || op.operationId === 'listThings') {
+          if (op.operationId.startsWith('list')) {
             for (const name of ['page', 'page_size', 'q']) assert.ok(names.includes(name), `${op.operationId} has ${name}`);
             assert.equal(resolve(op.responses['200'].content['application/json'].schema).type, 'array');
             assert.ok(op.responses['200'].headers['X-Total-Count'] && op.responses['200'].headers.Link);

@@ -16,6 +16,7 @@ import {
   type PluginContext,
   type Principal,
   type PullContext,
+  type ReplicationStatusEvent,
   type ReplicationTarget,
   type RequestInfo,
   type ScopedRouter,
@@ -81,6 +82,7 @@ const first = definePlugin({
       cb();
     });
     h.replication.target.for('oci').tap('x', () => undefined);
+    h.replication.statusChanged.tapPromise('x', slowEvent('statusChanged'));
     h.http.routes.tap('x', (router) => {
       calls.push(`routes:a:${router.prefix}`);
     });
@@ -131,6 +133,7 @@ const second = definePlugin({
       calls.push('artifactPulled:b');
     });
     h.replication.target.for('oci').tap('x', (endpoint) => ({ endpoint: endpoint.url }) as unknown as ReplicationTarget);
+    h.replication.statusChanged.tapPromise('x', fastEvent('statusChanged'));
     h.http.routes.tap('x', (router) => {
       calls.push(`routes:b:${router.prefix}`);
     });
@@ -228,6 +231,7 @@ describe('hook catalogue through the plugin facade', () => {
       ['manifestPushed', () => kernel.hooks.registry.manifestPushed.promise({} as ManifestPushedEvent)],
       ['manifestDeleted', () => kernel.hooks.registry.manifestDeleted.promise({} as ManifestDeletedEvent)],
       ['blobCommitted', () => kernel.hooks.registry.blobCommitted.promise({} as BlobCommittedEvent)],
+      ['statusChanged', () => kernel.hooks.replication.statusChanged.promise({} as ReplicationStatusEvent)],
     ] as const;
     for (const [name, fire] of events) {
       calls.length = 0;

@@ -83,6 +83,12 @@ export function hasTaps<H>(hook: { readonly taps: readonly unknown[] } | HookMap
   return hook.taps.length > 0;
 }
 
+/** The keys of a hook map that have at least one tap (e.g. the replication adapter types). */
+export function tappedKeys<H>(hook: HookMap<H>): string[] {
+  const inner = (hook as unknown as { _map?: Map<string, { taps: readonly unknown[] }> })._map;
+  return [...(inner?.entries() ?? [])].filter(([, h]) => h.taps.length > 0).map(([key]) => key).sort();
+}
+
 /** Names of the plugins (tap names) that tapped a hook, in run order. */
 export function tapNames(hook: { readonly taps: readonly { name: string }[] }): string[] {
   return hook.taps.map((t) => t.name);

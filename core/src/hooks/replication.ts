@@ -1,8 +1,8 @@
-import { HookMap, SyncBailHook } from 'tapable';
-import type { ReplicationEndpoint, ReplicationHooks, ReplicationTarget } from '@wharf/sdk';
+import { AsyncParallelHook, HookMap, SyncBailHook } from 'tapable';
+import type { ReplicationEndpoint, ReplicationHooks, ReplicationStatusEvent, ReplicationTarget } from '@wharf/sdk';
 import { instrument, type InstrumentOptions } from './instrument.js';
 
-/** Target adapters, one bail hook per target type (`target.for('oci')`). */
+/** Target adapters, one bail hook per target type (`target.for('oci')`), and status events. */
 export function createReplicationHooks(options: InstrumentOptions): ReplicationHooks {
   return Object.freeze({
     target: new HookMap(
@@ -13,6 +13,11 @@ export function createReplicationHooks(options: InstrumentOptions): ReplicationH
           options,
         ),
       'replication.target',
+    ),
+    statusChanged: instrument(
+      'replication.statusChanged',
+      new AsyncParallelHook<[ReplicationStatusEvent]>(['event'], 'replication.statusChanged'),
+      options,
     ),
   });
 }

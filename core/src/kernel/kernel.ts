@@ -17,13 +17,17 @@ import { createHooks, hasTaps, pluginOfError } from '../hooks/index.js';
 import { createLogger, usePretty } from '../logging/logger.js';
 import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
-import { createMetadataStore, databaseServiceOf } from '../metadata/index.js';
+import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
+import { createMetadataStore, databaseServiceOf, KnexMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
 import { callRegister, createPluginContext, ownKernelError } from './plugin-context.js';
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
+import { registerReplicationOperations } from '../replication/api.js';
+import { createReplication, DEFAULT_ENGINE_SETTINGS, type Replication } from '../replication/index.js';
+import { openSecretBox } from '../replication/secret-box.js';
 
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
@@ -39,6 +43,11 @@ export interface KernelOptions {
   readonly logger?: Logger | undefined;
   /** Where log lines go when the kernel builds its logger (tests capture them). */
   readonly logDestination?: DestinationStream | NodeJS.WritableStream | undefined;
+  /**
+   * Start the job workers once ready (default true). CLI commands that only enqueue or read
+   * jobs pass false: the registry's nodes run them.
+   */
+  readonly runJobs?: boolean | undefined;
 }
 
 export interface Kernel {
@@ -67,6 +76,8 @@ export interface Kernel {
   tokenAuth(): TokenAuth | undefined;
   /** Sets the public URL once the real port is known (listen on port 0). */
   setPublicUrl(url: string): void;
+  /** Replication: endpoints, policies, executions (after boot). */
+  replication(): Replication;
 }
 
 export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
@@ -111,6 +122,11 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   const records: BootRecord[] = [];
   let closing: Promise<void> | undefined;
   let tokenAuth: TokenAuth | undefined;
+  let replication: Replication | undefined;
+  const replicationReady = (): Replication => {
+    if (!replication) throw new KernelError('REG_ERR_PLUGIN_SEALED', 'replication is not available before the kernel booted');
+    return replication;
+  };
 
   // Kernel services, provided like any plugin's so plugins can depend on them by ref.
   services.provide('kernel', coreServices.logger, { factory: () => logger });
@@ -122,6 +138,22 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   services.provide('kernel', coreServices.database, {
     factory: () => databaseServiceOf(services.container.resolve<MetadataStore>('metadata'), logger),
   });
+  // Jobs: types are defined during register/ready, workers start after ready (see boot/close).
+  services.registerSingleton(
+    'jobs',
+    () =>
+      createJobRuntime({
+        settings: config.jobs,
+        logger,
+        knex: () => {
+          const metadata = services.container.resolve<MetadataStore>('metadata');
+          if (!(metadata instanceof KnexMetadataStore)) throw new TypeError('the embedded jobs backend needs the knex metadata store');
+          return metadata.knex;
+        },
+      }),
+    (jobs) => jobs.stop(),
+  );
+  services.provide('kernel', coreServices.jobs, { factory: () => services.container.resolve<JobRuntime>('jobs') });
   services.provide('kernel', coreServices.repositories, {
     factory: () => {
       const metadata = services.container.resolve<MetadataStore>('metadata');
@@ -134,6 +166,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     publicUrl: () => publicUrl,
     token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
+  registerReplicationOperations(api.viewFor('kernel'), replicationReady);
 
   function registerPlugins(): void {
     for (const lp of loaded.plugins) {
@@ -217,12 +250,36 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           });
         });
       }
+      await timed(phases, 'replication', async () => {
+        const secrets = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
+          throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        });
+        replication = createReplication({
+          knex: services.resolve(coreServices.database).knex,
+          hooks,
+          jobs: services.resolve(coreServices.jobs),
+          metadata,
+          storage,
+          secrets,
+          logger: logger.child({ component: 'replication' }),
+          registry: config.registry,
+          settings: DEFAULT_ENGINE_SETTINGS,
+        });
+        replication.engine.install();
+        await replication.engine.syncAllSchedules();
+      });
       await timed(phases, 'lifecycle.ready', () =>
         hooks.lifecycle.ready.promise().catch((err: unknown) => {
           throw wrapStep('REG_ERR_PLUGIN_REGISTER', 'lifecycle.ready failed', err);
         }),
       );
       hooksSealed = true;
+      // Workers start only once every plugin is ready: no handler runs against a half-booted kernel.
+      if (options.runJobs !== false) {
+        await services.container.resolve<JobRuntime>('jobs').start().catch((err: unknown) => {
+          throw new KernelError('REG_ERR_DATABASE', `jobs (${config.jobs.backend}) could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        });
+      }
       state = 'ready';
       if (!hasTaps(hooks.auth.authenticate) && !hasTaps(hooks.rbac.authorize)) {
         logger.warn('no auth or rbac plugin is configured: the registry is open, anyone may push, pull and delete');
@@ -242,6 +299,12 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     const wasReady = state === 'ready';
     state = 'closing';
     if (wasReady) {
+      // Jobs first: handlers may use what plugins close below, and the database is still open.
+      try {
+        await services.container.resolve<JobRuntime>('jobs').stop();
+      } catch (err) {
+        logger.error({ err }, 'stopping jobs failed');
+      }
       try {
         await hooks.lifecycle.close.promise();
       } catch (err) {
@@ -286,6 +349,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     metadata: () => services.container.resolve<MetadataStore>('metadata'),
     resolve: (ref) => services.resolve(ref),
     tokenAuth: () => tokenAuth,
+    replication: replicationReady,
     setPublicUrl(url) {
       publicUrl = url.replace(/\/+$/, '');
     },

@@ -18,7 +18,7 @@ import type {
 } from './events.js';
 import type { ScopedRouter } from './http.js';
 import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
-import type { ReplicationEndpoint, ReplicationTarget } from './replication.js';
+import type { ReplicationEndpoint, ReplicationStatusEvent, ReplicationTarget } from './replication.js';
 
 /**
  * The hook catalogue: every extension point of the kernel, in one frozen object per domain.
@@ -166,6 +166,15 @@ export interface ReplicationHooks {
    * @since 0.1.0
    */
   readonly target: HookMap<SyncBailHook<[ReplicationEndpoint], ReplicationTarget | undefined>>;
+  /**
+   * A replication execution or task changed status (started, succeeded, failed, stopped).
+   * @kind AsyncParallelHook
+   * @args event
+   * @result ignored; failures are logged and never fail the replication.
+   * @calledBy the replication engine.
+   * @since 0.1.0
+   */
+  readonly statusChanged: AsyncParallelHook<[ReplicationStatusEvent]>;
 }
 
 /** HTTP extension hooks. */

@@ -147,3 +147,28 @@ export class ReplicationTargetError extends Error {
 export function isReplicationTargetError(err: unknown): err is ReplicationTargetError {
   return err instanceof Error && err.name === 'ReplicationTargetError' && typeof (err as { code?: unknown }).code === 'string';
 }
+
+/** Where a replication execution or task is. */
+export type ReplicationStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'stopping' | 'stopped' | 'skipped';
+
+/**
+ * A replication execution or one of its tasks changed status: the argument of the
+ * `replication.statusChanged` event, for audit logs and webhooks.
+ * @since 0.1.0
+ */
+export interface ReplicationStatusEvent {
+  readonly id: string;
+  readonly timestamp: Date;
+  readonly kind: 'execution' | 'task';
+  readonly policyId: number;
+  readonly policyName: string;
+  readonly executionId: number;
+  /** Set for task events. */
+  readonly taskId?: number | undefined;
+  readonly status: ReplicationStatus;
+  /** What moved (task events): `team/app:1.0` on the source and destination sides. */
+  readonly source?: string | undefined;
+  readonly destination?: string | undefined;
+  /** Why it failed, for `failed` task events. */
+  readonly error?: string | undefined;
+}

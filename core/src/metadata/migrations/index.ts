@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as registry001 from './001_registry.js';
+import * as jobs002 from './002_jobs.js';
+import * as replication003 from './003_replication.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -7,4 +9,6 @@ import * as registry001 from './001_registry.js';
  */
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
   ['001_registry', registry001],
+  ['002_jobs', jobs002],
+  ['003_replication', replication003],
 ];

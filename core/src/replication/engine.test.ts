@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { definePlugin, Type, type Digest, type ReplicationStatusEvent, type ReplicationTarget } from '@wharf/sdk';
+import { loadConfig } from '../config/load-config.js';
+import { createKernel, type Kernel } from '../kernel/kernel.js';
+import { baseConfig, tempDir } from '../kernel/test-support.js';
+import { createLocalTarget } from './local-target.js';
+import type { Execution, PolicyInput } from './model.js';
+
+// The engine end to end inside one process: two real kernels (SQLite, fs storage), the second
+// reached through a `loopback` adapter plugin that opens its local target. The OCI adapter
+// and real registries are covered by the e2e tests; this file pins the engine's own rules.
+
+const sha256 = (b: Buffer | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+interface Booted {
+  kernel: Kernel;
+  cleanup(): Promise<void>;
+}
+
+async function boot(extra: Record<string, unknown>, plugins: ReturnType<typeof definePlugin>[] = []): Promise<Booted> {
+  const tmp = await tempDir('wharf-replication-');
+  const config = baseConfig(tmp.dir, { log: { level: 'warn', format: 'json' }, jobs: { pollIntervalMs: 50 }, ...extra });
+  const kernel = createKernel(await loadConfig({ config, env: {}, plugins }), { logDestination: new (await import('node:stream')).PassThrough() });
+  await kernel.boot();
+  return { kernel, cleanup: async () => { await kernel.close(); await tmp.cleanup(); } };
+}
+
+function localOf(kernel: Kernel): ReplicationTarget {
+  return createLocalTarget({
+    metadata: kernel.metadata(), storage: kernel.storage(), hooks: kernel.hooks, logger: kernel.logger,
+    uploadLeaseMs: kernel.config.registry.uploadLeaseMs, deleteEnabled: true,
+  });
+}
+
+/** Pushes a one-layer image with `layerBytes` of content; resolves its manifest digest. */
+async function pushImage(target: ReplicationTarget, repository: string, tag: string, layerBytes: number, seed = repository): Promise<Digest> {
+  const layer = Buffer.alloc(layerBytes, seed);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed, rootfs: { type: 'layers', diff_ids: [] } }));
+  for (const blob of [layer, config]) await target.writeBlob(repository, sha256(blob), blob.length, Readable.from([blob]));
+  const payload = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+  }));
+  const digest = sha256(payload);
+  await target.putManifest(repository, tag, { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: payload.length, payload });
+  return digest;
+}
+
+async function waitFinal(kernel: Kernel, id: number, timeoutMs = 20_000): Promise<Execution> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = await kernel.replication().store.getExecution(id);
+    if (e && ['succeeded', 'failed', 'stopped'].includes(e.status)) return e;
+    if (Date.now() > deadline) throw new Error(`execution ${id} still ${e?.status}: ${JSON.stringify(e)}`);
+    await sleep(50);
+  }
+}
+
+function policy(overrides: Partial<PolicyInput> & { name: string; endpointId: number }): PolicyInput {
+  return {
+    description: '', mode: 'push', filters: { repositories: [], tags: [] }, destinationNamespace: undefined, flatten: 'none',
+    trigger: 'manual', cron: undefined, replicateDeletion: false, override: true, bandwidthKbps: -1, chunkSize: undefined, enabled: true,
+    ...overrides,
+  };
+}
+
+describe('replication engine (two kernels, loopback adapter)', () => {
+  let away: Booted;
+  let home: Booted;
+  let source: ReplicationTarget;
+  let destination: ReplicationTarget;
+  let endpointId: number;
+  const events: ReplicationStatusEvent[] = [];
+
+  before(async () => {
+    away = await boot({ replication: {} });
+    const loopback = definePlugin({
+      id: 'loopback', kind: 'replication', version: '1.0.0', kernel: '^0.1.0', configSchema: Type.Object({}),
+      register(ctx) {
+        ctx.hooks.replication.target.for('loopback').tap(ctx.id, () => localOf(away.kernel));
+        ctx.hooks.replication.statusChanged.tapPromise(ctx.id, async (e) => void events.push(e));
+      },
+    });
+    home = await boot({ replication: { loopback: {} } }, [loopback]);
+    source = localOf(home.kernel);
+    destination = localOf(away.kernel);
+    endpointId = (await home.kernel.replication().store.createEndpoint({ name: 'away', type: 'loopback', url: 'http://away.invalid', username: 'u', secret: 's3cret' })).id;
+  });
+
+  after(async () => {
+    await home?.cleanup();
+    await away?.cleanup();
+  });
+
+  it('stores the endpoint secret encrypted and hands it to the adapter decrypted', async () => {
+    const { knex } = home.kernel.resolve((await import('@wharf/sdk')).coreServices.database);
+    const row = (await knex('replication_endpoints').where({ id: endpointId }).first()) as { secret: string };
+    assert.ok(!row.secret.includes('s3cret'));
+    assert.match(row.secret, /^v1:/);
+    assert.deepEqual(await home.kernel.replication().store.credentialsOf(endpointId), { username: 'u', password: 's3cret' });
+  });
+
+  it('a manual push copies the filtered tags with their digests, and says so in events', async () => {
+    const d1 = await pushImage(source, 'team/app', '1.0', 1000);
+    await pushImage(source, 'team/app', 'dev', 1000, 'dev');
+    await pushImage(source, 'other/app', '1.0', 1000, 'other');
+    const { store, engine } = home.kernel.replication();
+    const p = await store.createPolicy(policy({
+      name: 'manual-push', endpointId,
+      filters: { repositories: [{ kind: 'glob', pattern: 'team/**', decision: 'include' }], tags: [{ kind: 'regex', pattern: '\\d+\\.\\d+', decision: 'include' }] },
+      destinationNamespace: 'mirror', flatten: 1,
+    }));
+    events.length = 0;
+    const e = await waitFinal(home.kernel, await engine.start(p, 'manual'));
+    assert.equal(e.status, 'succeeded', JSON.stringify(e));
+    assert.equal(e.tasks.total, 1);
+    assert.ok(e.bytes > 1000);
+    assert.equal((await destination.headManifest('mirror/app', '1.0'))?.digest, d1);
+    assert.equal(await destination.headManifest('mirror/app', 'dev'), undefined);
+    const kinds = events.filter((x) => x.kind === 'execution').map((x) => x.status);
+    assert.deepEqual(kinds, ['pending', 'running', 'succeeded']);
+    assert.ok(events.some((x) => x.kind === 'task' && x.status === 'succeeded' && x.destination === 'mirror/app:1.0'));
+
+    // Run again: the destination has it, nothing is copied, the task still succeeds.
+    const again = await waitFinal(home.kernel, await engine.start(p, 'manual'));
+    assert.equal(again.status, 'succeeded');
+    assert.equal(again.bytes, 0);
+  });
+
+  it('override off keeps a destination tag that points at other content', async () => {
+    await pushImage(source, 'keep/app', 'v1', 10, 'new');
+    const theirs = await pushImage(destination, 'keep/app', 'v1', 10, 'theirs');
+    const { store, engine } = home.kernel.replication();
+    const p = await store.createPolicy(policy({ name: 'no-override', endpointId, override: false, filters: { repositories: [{ kind: 'glob', pattern: 'keep/*', decision: 'include' }], tags: [] } }));
+    const e = await waitFinal(home.kernel, await engine.start(p, 'manual'));
+    assert.equal(e.status, 'succeeded');
+    assert.equal(e.tasks.skipped, 1);
+    assert.equal((await destination.headManifest('keep/app', 'v1'))?.digest, theirs);
+  });
+
+  it('event-based push copies what is pushed, and deletions when asked', async () => {
+    const { store } = home.kernel.replication();
+    const p = await store.createPolicy(policy({
+      name: 'on-push', endpointId, trigger: 'event', replicateDeletion: true,
+      filters: { repositories: [{ kind: 'glob', pattern: 'events/**', decision: 'include' }], tags: [] },
+    }));
+    const digest = await pushImage(source, 'events/app', 'live', 100);
+    const deadline = Date.now() + 20_000;
+    while ((await destination.headManifest('events/app', 'live'))?.digest !== digest) {
+      assert.ok(Date.now() < deadline, 'the pushed tag never reached the destination');
+      await sleep(50);
+    }
+    await source.deleteManifest('events/app', 'live');
+    while (await destination.headManifest('events/app', 'live')) {
+      assert.ok(Date.now() < deadline, 'the deleted tag is still at the destination');
+      await sleep(50);
+    }
+    const executions = await store.listExecutions({ page: 1, pageSize: 10 }, p.id);
+    assert.deepEqual(executions.items.map((e) => e.trigger), ['event', 'event']);
+  });
+
+  it('stop aborts an execution; resume runs only the tasks that did not succeed', async () => {
+    for (const tag of ['a', 'b', 'c']) await pushImage(source, 'slow/app', tag, 192 * 1024, `slow-${tag}`);
+    const { store, engine } = home.kernel.replication();
+    // 64 KiB/s: each image takes about three seconds, so the stop lands mid-copy.
+    const p = await store.createPolicy(policy({ name: 'slow', endpointId, bandwidthKbps: 64, filters: { repositories: [{ kind: 'glob', pattern: 'slow/*', decision: 'include' }], tags: [] } }));
+    const id = await engine.start(p, 'manual');
+    const deadline = Date.now() + 20_000;
+    while ((await store.getExecution(id))?.tasks.running === 0) {
+      assert.ok(Date.now() < deadline, 'no task started');
+      await sleep(20);
+    }
+    await engine.stop(id);
+    const stopped = await waitFinal(home.kernel, id);
+    assert.equal(stopped.status, 'stopped', JSON.stringify(stopped));
+    assert.ok(stopped.tasks.stopped >= 1, JSON.stringify(stopped));
+    const before = (await store.listTasks(id, { page: 1, pageSize: 10 })).items;
+
+    await store.updatePolicy(p.id, { ...p, bandwidthKbps: -1 });
+    await engine.resume(id);
+    const resumed = await waitFinal(home.kernel, id);
+    assert.equal(resumed.status, 'succeeded', JSON.stringify(resumed));
+    assert.equal(resumed.tasks.succeeded, 3);
+    const afterTasks = (await store.listTasks(id, { page: 1, pageSize: 10 })).items;
+    for (const task of before.filter((t) => t.status === 'succeeded')) {
+      assert.equal(afterTasks.find((t) => t.id === task.id)?.attempts, task.attempts, 'a finished task ran again');
+    }
+    for (const tag of ['a', 'b', 'c']) assert.ok(await destination.headManifest('slow/app', tag), `slow/app:${tag} missing`);
+  });
+
+  it('keeps a bounded history per policy', async () => {
+    const { store, engine } = home.kernel.replication();
+    const p = await store.createPolicy(policy({ name: 'history', endpointId, filters: { repositories: [{ kind: 'glob', pattern: 'none/*', decision: 'include' }], tags: [] } }));
+    const keep = 50;
+    for (let i = 0; i < keep + 3; i++) await waitFinal(home.kernel, await engine.start(p, 'manual'));
+    const page = await store.listExecutions({ page: 1, pageSize: 100 }, p.id);
+    assert.equal(page.total, keep);
+  });
+});

@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import type { JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import { tappedKeys } from '../hooks/index.js';
+import type { MetadataStore } from '../metadata/types.js';
+import { ReplicationEngine, type EngineSettings } from './engine.js';
+import { createLocalTarget } from './local-target.js';
+import type { Endpoint, EndpointInput } from './model.js';
+import type { SecretBox } from './secret-box.js';
+import { ReplicationStore } from './store.js';
+
+/**
+ * Replication in the kernel: the store, the engine, and the operations the API needs. Adapters
+ * (how to talk to another registry) come from plugins on the `replication.target` hook map.
+ * @see docs/architecture/12-replication.md
+ */
+
+export interface ReplicationDeps {
+  readonly knex: Knex;
+  readonly hooks: KernelHooks;
+  readonly jobs: JobService;
+  readonly metadata: MetadataStore;
+  readonly storage: StorageDriver;
+  readonly secrets: SecretBox;
+  readonly logger: Logger;
+  readonly registry: { readonly deleteEnabled: boolean; readonly uploadLeaseMs: number };
+  readonly settings: EngineSettings;
+}
+
+export interface PingOutcome {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+export interface Replication {
+  readonly store: ReplicationStore;
+  readonly engine: ReplicationEngine;
+  /** Endpoint types some plugin can open. */
+  adapters(): string[];
+  /** Connects to an endpoint that is not saved (its secret in plain). */
+  ping(input: EndpointInput): Promise<PingOutcome>;
+  /** Connects to a saved endpoint with its stored credentials. */
+  pingEndpoint(endpoint: Endpoint): Promise<PingOutcome>;
+}
+
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
+  taskConcurrency: 4,
+  taskAttempts: 3,
+  retryBackoffMs: 2000,
+  keepExecutions: 50,
+});
+
+export function createReplication(deps: ReplicationDeps): Replication {
+  const store = new ReplicationStore(deps.knex, deps.secrets);
+  const local = createLocalTarget({ ...deps, ...deps.registry, logger: deps.logger });
+  const engine = new ReplicationEngine({ store, jobs: deps.jobs, hooks: deps.hooks, local, logger: deps.logger, settings: deps.settings });
+
+  async function pingTarget(open: () => ReturnType<ReplicationEngine['open']>): Promise<PingOutcome> {
+    let target;
+    try {
+      target = await open();
+      await target.ping();
+      return { ok: true, message: 'the registry answered and accepted the credentials' };
+    } catch (err) {
+      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      await target?.close?.().catch(() => undefined);
+    }
+  }
+
+  return {
+    store,
+    engine,
+    adapters: () => tappedKeys(deps.hooks.replication.target),
+    ping: (input) =>
+      pingTarget(async () => {
+        const target = deps.hooks.replication.target.for(input.type).call({
+          name: input.name, type: input.type, url: input.url, insecure: input.insecure, caCertificate: input.caCertificate,
+          credentials: input.username && input.secret ? { username: input.username, password: input.secret } : undefined,
+        });
+        if (!target) throw new Error(`no replication adapter for endpoint type "${input.type}"`);
+        return target;
+      }),
+    pingEndpoint: (endpoint) => pingTarget(() => engine.open(endpoint)),
+  };
+}

@@ -1,0 +1,388 @@
+import type { Knex } from 'knex';
+import type { ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
+import { dialectOf } from '../metadata/connection.js';
+import { isUniqueViolation } from '../metadata/db-errors.js';
+import { toNumber } from '../metadata/sql.js';
+import type { SecretBox } from './secret-box.js';
+import type {
+  Endpoint,
+  EndpointInput,
+  Execution,
+  ExecutionEvent,
+  ExecutionTrigger,
+  Flatten,
+  PlannedTask,
+  Policy,
+  PolicyInput,
+  Task,
+  TaskCounts,
+} from './model.js';
+
+/**
+ * Rows of the replication tables (migration 003) and the model. Everything the engine knows
+ * lives here, so any node can continue any execution.
+ */
+
+// Bound into every ciphertext: a sealed endpoint secret cannot be replayed as another kind of secret.
+const SECRET_CONTEXT = 'replication.endpoint.secret';
+
+/** A name that is already taken (endpoint or policy). */
+export class DuplicateNameError extends Error {}
+
+/** An endpoint still used by policies. */
+export class EndpointInUseError extends Error {}
+
+type Row = Record<string, unknown>;
+
+const date = (v: unknown): Date => new Date(toNumber(v));
+const optDate = (v: unknown): Date | undefined => (v === null || v === undefined ? undefined : date(v));
+const optString = (v: unknown): string | undefined => (v === null || v === undefined || v === '' ? undefined : String(v));
+const bool = (v: unknown): boolean => v === true || v === 1 || v === '1';
+
+function endpointOf(r: Row): Endpoint {
+  return {
+    id: toNumber(r['id']), name: String(r['name']), description: String(r['description'] ?? ''), type: String(r['type']),
+    url: String(r['url']), username: optString(r['username']), hasSecret: r['secret'] !== null && r['secret'] !== undefined,
+    insecure: bool(r['insecure']), caCertificate: optString(r['ca_certificate']),
+    createdAt: date(r['created_at']), updatedAt: date(r['updated_at']),
+  };
+}
+
+function flattenOf(v: unknown): Flatten {
+  const s = String(v);
+  return s === 'none' || s === 'all' ? s : (Number(s) as 1 | 2 | 3);
+}
+
+function policyOf(r: Row): Policy {
+  return {
+    id: toNumber(r['id']), name: String(r['name']), description: String(r['description'] ?? ''),
+    mode: String(r['mode']) as Policy['mode'], endpointId: toNumber(r['endpoint_id']),
+    filters: JSON.parse(String(r['filters'])) as Policy['filters'],
+    destinationNamespace: optString(r['destination_namespace']), flatten: flattenOf(r['flatten']),
+    trigger: String(r['trigger']) as Policy['trigger'], cron: optString(r['cron']),
+    replicateDeletion: bool(r['replicate_deletion']), override: bool(r['override']),
+    bandwidthKbps: toNumber(r['bandwidth_kbps']), chunkSize: r['chunk_size'] === null ? undefined : toNumber(r['chunk_size']),
+    enabled: bool(r['enabled']), createdAt: date(r['created_at']), updatedAt: date(r['updated_at']),
+  };
+}
+
+function policyRow(p: PolicyInput): Row {
+  return {
+    name: p.name, description: p.description, mode: p.mode, endpoint_id: p.endpointId, filters: JSON.stringify(p.filters),
+    destination_namespace: p.destinationNamespace ?? null, flatten: String(p.flatten), trigger: p.trigger, cron: p.cron ?? null,
+    replicate_deletion: p.replicateDeletion, override: p.override, bandwidth_kbps: p.bandwidthKbps,
+    chunk_size: p.chunkSize ?? null, enabled: p.enabled,
+  };
+}
+
+function taskOf(r: Row): Task {
+  return {
+    id: toNumber(r['id']), executionId: toNumber(r['execution_id']), operation: String(r['operation']) as Task['operation'],
+    sourceRepository: String(r['source_repository']), sourceReference: String(r['source_reference']),
+    destinationRepository: String(r['destination_repository']), destinationReference: String(r['destination_reference']),
+    status: String(r['status']) as ReplicationStatus, attempts: toNumber(r['attempts']), bytes: toNumber(r['bytes']),
+    digest: optString(r['digest']), error: optString(r['error']), startedAt: optDate(r['started_at']), finishedAt: optDate(r['finished_at']),
+  };
+}
+
+const EMPTY_COUNTS: TaskCounts = { total: 0, pending: 0, running: 0, succeeded: 0, failed: 0, stopped: 0, skipped: 0 };
+
+export class ReplicationStore {
+  constructor(
+    private readonly knex: Knex,
+    private readonly box: SecretBox,
+  ) {}
+
+  // Endpoints
+
+  async listEndpoints(page: { page: number; pageSize: number }, name?: string): Promise<{ items: Endpoint[]; total: number }> {
+    const q = this.knex('replication_endpoints');
+    if (name) q.where('name', 'like', `%${name.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    return { items: rows.map(endpointOf), total: toNumber(count?.n ?? 0) };
+  }
+
+  async getEndpoint(id: number): Promise<Endpoint | undefined> {
+    const row = (await this.knex('replication_endpoints').where({ id }).first()) as Row | undefined;
+    return row && endpointOf(row);
+  }
+
+  async getEndpointByName(name: string): Promise<Endpoint | undefined> {
+    const row = (await this.knex('replication_endpoints').where({ name }).first()) as Row | undefined;
+    return row && endpointOf(row);
+  }
+
+  /** The endpoint's credentials, decrypted, to open a target. */
+  async credentialsOf(id: number): Promise<ReplicationCredentials | undefined> {
+    const row = (await this.knex('replication_endpoints').where({ id }).first('username', 'secret')) as Row | undefined;
+    if (!row || row['secret'] === null || row['secret'] === undefined) return undefined;
+    return { username: String(row['username'] ?? ''), password: this.box.decrypt(String(row['secret']), SECRET_CONTEXT) };
+  }
+
+  async createEndpoint(input: EndpointInput): Promise<Endpoint> {
+    const now = Date.now();
+    const row = {
+      name: input.name, description: input.description ?? '', type: input.type, url: input.url, username: input.username ?? null,
+      secret: input.secret ? this.box.encrypt(input.secret, SECRET_CONTEXT) : null, insecure: input.insecure ?? false,
+      ca_certificate: input.caCertificate ?? null, created_at: now, updated_at: now,
+    };
+    const id = await this.insert('replication_endpoints', row, `registry endpoint ${input.name} already exists`);
+    return (await this.getEndpoint(id))!;
+  }
+
+  async updateEndpoint(id: number, input: EndpointInput): Promise<Endpoint | undefined> {
+    const row: Row = {
+      name: input.name, description: input.description ?? '', type: input.type, url: input.url, username: input.username ?? null,
+      insecure: input.insecure ?? false, ca_certificate: input.caCertificate ?? null, updated_at: Date.now(),
+    };
+    if (input.secret !== undefined) row['secret'] = input.secret === '' ? null : this.box.encrypt(input.secret, SECRET_CONTEXT);
+    try {
+      const n = await this.knex('replication_endpoints').where({ id }).update(row);
+      return n ? this.getEndpoint(id) : undefined;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateNameError(`registry endpoint ${input.name} already exists`);
+      throw err;
+    }
+  }
+
+  async deleteEndpoint(id: number): Promise<boolean> {
+    const used = (await this.knex('replication_policies').where({ endpoint_id: id }).first('name')) as Row | undefined;
+    if (used) throw new EndpointInUseError(`registry endpoint ${id} is used by policy ${String(used['name'])}`);
+    return (await this.knex('replication_endpoints').where({ id }).delete()) > 0;
+  }
+
+  // Policies
+
+  async listPolicies(page: { page: number; pageSize: number }, name?: string): Promise<{ items: Policy[]; total: number }> {
+    const q = this.knex('replication_policies');
+    if (name) q.where('name', 'like', `%${name.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    return { items: rows.map(policyOf), total: toNumber(count?.n ?? 0) };
+  }
+
+  /** Enabled policies of a mode and trigger (event dispatch, schedule sync). */
+  async enabledPolicies(filter: { mode?: Policy['mode']; trigger?: Policy['trigger'] } = {}): Promise<Policy[]> {
+    const q = this.knex('replication_policies').where({ enabled: true });
+    if (filter.mode) q.andWhere({ mode: filter.mode });
+    if (filter.trigger) q.andWhere({ trigger: filter.trigger });
+    return ((await q.orderBy('id')) as Row[]).map(policyOf);
+  }
+
+  async getPolicy(id: number): Promise<Policy | undefined> {
+    const row = (await this.knex('replication_policies').where({ id }).first()) as Row | undefined;
+    return row && policyOf(row);
+  }
+
+  async getPolicyByName(name: string): Promise<Policy | undefined> {
+    const row = (await this.knex('replication_policies').where({ name }).first()) as Row | undefined;
+    return row && policyOf(row);
+  }
+
+  async createPolicy(input: PolicyInput): Promise<Policy> {
+    const now = Date.now();
+    const id = await this.insert('replication_policies', { ...policyRow(input), created_at: now, updated_at: now }, `replication policy ${input.name} already exists`);
+    return (await this.getPolicy(id))!;
+  }
+
+  async updatePolicy(id: number, input: PolicyInput): Promise<Policy | undefined> {
+    try {
+      const n = await this.knex('replication_policies').where({ id }).update({ ...policyRow(input), updated_at: Date.now() });
+      return n ? this.getPolicy(id) : undefined;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateNameError(`replication policy ${input.name} already exists`);
+      throw err;
+    }
+  }
+
+  /** Deletes a policy with its history. */
+  async deletePolicy(id: number): Promise<boolean> {
+    return this.knex.transaction(async (trx) => {
+      const executions = trx('replication_executions').where({ policy_id: id }).select('id');
+      const tasks = trx('replication_tasks').whereIn('execution_id', executions).select('id');
+      await trx('replication_task_logs').whereIn('task_id', tasks).delete();
+      await trx('replication_tasks').whereIn('execution_id', trx('replication_executions').where({ policy_id: id }).select('id')).delete();
+      await trx('replication_executions').where({ policy_id: id }).delete();
+      return (await trx('replication_policies').where({ id }).delete()) > 0;
+    });
+  }
+
+  // Executions
+
+  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent): Promise<number> {
+    return this.insert('replication_executions', {
+      policy_id: policyId, trigger, status: 'pending', status_text: '', event: event ? JSON.stringify(event) : null,
+      planned: false, started_at: Date.now(), finished_at: null,
+    }, 'execution exists');
+  }
+
+  async getExecution(id: number): Promise<Execution | undefined> {
+    const row = (await this.knex('replication_executions').where({ id }).first()) as Row | undefined;
+    if (!row) return undefined;
+    const [stats] = await this.statsOf([id]);
+    return this.executionOf(row, stats);
+  }
+
+  async listExecutions(page: { page: number; pageSize: number }, policyId?: number): Promise<{ items: Execution[]; total: number }> {
+    const q = this.knex('replication_executions');
+    if (policyId !== undefined) q.where({ policy_id: policyId });
+    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const rows = (await q.orderBy('id', 'desc').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    const stats = await this.statsOf(rows.map((r) => toNumber(r['id'])));
+    return { items: rows.map((r, i) => this.executionOf(r, stats[i])), total: toNumber(count?.n ?? 0) };
+  }
+
+  private executionOf(r: Row, stats: { counts: TaskCounts; bytes: number } | undefined): Execution {
+    return {
+      id: toNumber(r['id']), policyId: toNumber(r['policy_id']), trigger: String(r['trigger']) as ExecutionTrigger,
+      status: String(r['status']) as ReplicationStatus, statusText: String(r['status_text'] ?? ''),
+      event: r['event'] ? (JSON.parse(String(r['event'])) as ExecutionEvent) : undefined, planned: bool(r['planned']),
+      startedAt: date(r['started_at']), finishedAt: optDate(r['finished_at']),
+      tasks: stats?.counts ?? EMPTY_COUNTS, bytes: stats?.bytes ?? 0,
+    };
+  }
+
+  /** Task counts by status and bytes copied, per execution, in the order of `ids`. */
+  private async statsOf(ids: number[]): Promise<Array<{ counts: TaskCounts; bytes: number }>> {
+    if (ids.length === 0) return [];
+    const rows = (await this.knex('replication_tasks').whereIn('execution_id', ids)
+      .groupBy('execution_id', 'status')
+      .select('execution_id', 'status')
+      .count({ n: '*' })
+      .sum({ bytes: 'bytes' })) as Row[];
+    return ids.map((id) => {
+      const counts: Record<string, number> = { ...EMPTY_COUNTS };
+      let bytes = 0;
+      for (const r of rows) {
+        if (toNumber(r['execution_id']) !== id) continue;
+        const n = toNumber(r['n']);
+        counts[String(r['status'])] = (counts[String(r['status'])] ?? 0) + n;
+        counts['total'] = (counts['total'] ?? 0) + n;
+        bytes += r['bytes'] === null ? 0 : toNumber(r['bytes']);
+      }
+      return { counts: counts as unknown as TaskCounts, bytes };
+    });
+  }
+
+  /**
+   * Moves an execution to `status` if it is in one of `from` (compare-and-set, so a stop and
+   * the last task finishing cannot both win). Resolves whether it moved.
+   */
+  async setExecutionStatus(id: number, status: ReplicationStatus, from: readonly ReplicationStatus[], text?: string): Promise<boolean> {
+    const final = ['succeeded', 'failed', 'stopped'].includes(status);
+    const n = await this.knex('replication_executions').where({ id }).whereIn('status', [...from]).update({
+      status, ...(text === undefined ? {} : { status_text: text.slice(0, 2048) }), finished_at: final ? Date.now() : null,
+    });
+    return n > 0;
+  }
+
+  async markPlanned(id: number): Promise<void> {
+    await this.knex('replication_executions').where({ id }).update({ planned: true });
+  }
+
+  /** Executions in `statuses` (stuck-execution recovery at boot). */
+  async executionsIn(statuses: readonly ReplicationStatus[]): Promise<Array<{ id: number; planned: boolean }>> {
+    const rows = (await this.knex('replication_executions').whereIn('status', [...statuses]).select('id', 'planned')) as Row[];
+    return rows.map((r) => ({ id: toNumber(r['id']), planned: bool(r['planned']) }));
+  }
+
+  /** Deletes all but the newest `keep` finished executions of a policy, with their tasks and logs. */
+  async pruneExecutions(policyId: number, keep: number): Promise<number> {
+    const rows = (await this.knex('replication_executions').where({ policy_id: policyId })
+      .whereIn('status', ['succeeded', 'failed', 'stopped']).orderBy('id', 'desc').offset(keep).limit(10_000).select('id')) as Row[];
+    const ids = rows.map((r) => toNumber(r['id']));
+    if (ids.length === 0) return 0;
+    await this.knex.transaction(async (trx) => {
+      for (let i = 0; i < ids.length; i += 200) {
+        const chunk = ids.slice(i, i + 200);
+        await trx('replication_task_logs').whereIn('task_id', trx('replication_tasks').whereIn('execution_id', chunk).select('id')).delete();
+        await trx('replication_tasks').whereIn('execution_id', chunk).delete();
+        await trx('replication_executions').whereIn('id', chunk).delete();
+      }
+    });
+    return ids.length;
+  }
+
+  // Tasks
+
+  /** Adds planned tasks; ones already there (a plan run twice) are left as they are. */
+  async addTasks(executionId: number, tasks: readonly PlannedTask[]): Promise<void> {
+    for (let i = 0; i < tasks.length; i += 100) {
+      const rows = tasks.slice(i, i + 100).map((t) => ({
+        execution_id: executionId, operation: t.operation, source_repository: t.sourceRepository, source_reference: t.sourceReference,
+        destination_repository: t.destinationRepository, destination_reference: t.destinationReference, status: 'pending',
+        attempts: 0, bytes: 0,
+      }));
+      await this.knex('replication_tasks').insert(rows).onConflict(['execution_id', 'operation', 'source_repository', 'source_reference']).ignore();
+    }
+  }
+
+  async getTask(id: number): Promise<Task | undefined> {
+    const row = (await this.knex('replication_tasks').where({ id }).first()) as Row | undefined;
+    return row && taskOf(row);
+  }
+
+  async listTasks(executionId: number, page: { page: number; pageSize: number }, status?: string): Promise<{ items: Task[]; total: number }> {
+    const q = this.knex('replication_tasks').where({ execution_id: executionId });
+    if (status) q.andWhere({ status });
+    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    return { items: rows.map(taskOf), total: toNumber(count?.n ?? 0) };
+  }
+
+  /** Ids of an execution's tasks in `statuses`. */
+  async taskIds(executionId: number, statuses: readonly ReplicationStatus[]): Promise<number[]> {
+    const rows = (await this.knex('replication_tasks').where({ execution_id: executionId }).whereIn('status', [...statuses]).orderBy('id').select('id')) as Row[];
+    return rows.map((r) => toNumber(r['id']));
+  }
+
+  /** Compare-and-set of a task's status, with the fields that go with it. */
+  async setTaskStatus(
+    id: number,
+    status: ReplicationStatus,
+    from: readonly ReplicationStatus[],
+    fields: { bytes?: number; digest?: string; error?: string | null; attempt?: boolean } = {},
+  ): Promise<boolean> {
+    const now = Date.now();
+    const update: Row = { status };
+    if (status === 'running') update['started_at'] = now;
+    update['finished_at'] = ['succeeded', 'failed', 'stopped', 'skipped'].includes(status) ? now : null;
+    if (fields.bytes !== undefined) update['bytes'] = fields.bytes;
+    if (fields.digest !== undefined) update['digest'] = fields.digest;
+    if (fields.error !== undefined) update['error'] = fields.error === null ? null : fields.error.slice(0, 2048);
+    if (fields.attempt) update['attempts'] = this.knex.raw('attempts + 1');
+    return (await this.knex('replication_tasks').where({ id }).whereIn('status', [...from]).update(update)) > 0;
+  }
+
+  /** Moves every task of an execution in `from` to `status`; resolves their ids. */
+  async setTasksStatus(executionId: number, status: ReplicationStatus, from: readonly ReplicationStatus[]): Promise<number[]> {
+    const ids = await this.taskIds(executionId, from);
+    if (ids.length === 0) return [];
+    const final = ['succeeded', 'failed', 'stopped', 'skipped'].includes(status);
+    await this.knex('replication_tasks').whereIn('id', ids).whereIn('status', [...from]).update({ status, finished_at: final ? Date.now() : null });
+    return ids;
+  }
+
+  async appendLog(taskId: number, message: string): Promise<void> {
+    await this.knex('replication_task_logs').insert({ task_id: taskId, at: Date.now(), message: message.slice(0, 2048) });
+  }
+
+  async taskLog(taskId: number): Promise<Array<{ at: Date; message: string }>> {
+    const rows = (await this.knex('replication_task_logs').where({ task_id: taskId }).orderBy('id').limit(10_000)) as Row[];
+    return rows.map((r) => ({ at: date(r['at']), message: String(r['message']) }));
+  }
+
+  private async insert(table: string, row: Row, duplicate: string): Promise<number> {
+    try {
+      const insert = this.knex(table).insert(row);
+      // MySQL has no RETURNING; its driver answers the new id anyway.
+      const result = (await (dialectOf(this.knex) === 'mysql' ? insert : insert.returning('id'))) as Array<{ id: unknown } | number>;
+      const first = result[0];
+      return toNumber(typeof first === 'object' && first !== null ? first.id : first);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateNameError(duplicate);
+      throw err;
+    }
+  }
+}
