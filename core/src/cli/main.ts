@@ -6,6 +6,7 @@ import { pluginVerifyCommand } from './plugin-commands.js';
 import { pluginNewCommand } from './plugin-scaffold.js';
 import { printFailure } from './report.js';
 import { projectCreateCommand, projectListCommand, robotCreateCommand, robotDeleteCommand, robotListCommand } from './project-commands.js';
+import { replicationExecutionsCommand, replicationRunCommand, replicationTasksCommand } from './replication-commands.js';
 import { userAddCommand, userListCommand, userPasswdCommand } from './user-commands.js';
 
 /**
@@ -93,6 +94,20 @@ export function createProgram(): Command {
     .action((opts: { config?: string; dataDir?: string; project?: string; json?: boolean }) => run(() => robotListCommand(opts)));
   common(robot.command('delete <name>').description('delete a robot by its full name'))
     .action((name: string, opts: { config?: string; dataDir?: string }) => run(() => robotDeleteCommand(name, opts)));
+
+  const replication = program.command('replication').description('run replication policies and read their history (the registry nodes do the copying)');
+  common(replication.command('run <policy>').description('start an execution of a policy (name or id)'))
+    .option('--wait', 'wait until it finishes; exit 1 unless it succeeded')
+    .option('--timeout <seconds>', 'how long --wait waits at most (default 3600)')
+    .option('--json', 'print the execution as JSON')
+    .action((policy: string, opts: { config?: string; dataDir?: string; wait?: boolean; timeout?: string; json?: boolean }) => run(() => replicationRunCommand(policy, opts)));
+  common(replication.command('executions').description('list executions, newest first: id, policy, trigger, status, tasks done, bytes'))
+    .option('--policy <policy>', 'only the executions of this policy (name or id)')
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: { config?: string; dataDir?: string; policy?: string; json?: boolean }) => run(() => replicationExecutionsCommand(opts)));
+  common(replication.command('tasks <execution>').description('list the tasks of an execution: source, destination, status, attempts, error'))
+    .option('--json', 'print JSON instead of a table')
+    .action((execution: string, opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => replicationTasksCommand(execution, opts)));
 
   const plugin = program.command('plugin').description('check and scaffold plugins');
   plugin
