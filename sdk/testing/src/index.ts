@@ -34,5 +34,6 @@ export {
   type PushedImage,
 } from './oci-client.js';
 export { runStorageConformance, type StorageConformanceOptions } from './storage-conformance.js';
+export { runReplicationTargetConformance, type ReplicationConformanceOptions } from './replication-conformance.js';
 export { SeededBytes, seededStream, type SeededStreamOptions } from './fixtures/seeded-bytes.js';
 export { collect, digestOf, failingStream, hashStream, streamOf } from './fixtures/streams.js';
