@@ -267,7 +267,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         storage: mapWith('storage', of('storage'), { min: 1, max: 1, default: { fs: {} } }),
         auth: listWith('auth', of('auth')),
         rbac: mapWith('rbac', of('rbac'), { max: 1, default: DEFAULT_RBAC }),
-        replication: mapWith('replication', of('replication'), { default: {} }),
+        replication: mapWith('replication', of('replication'), { default: DEFAULT_REPLICATION }),
         logging: mapWith('logging', of('logging'), { default: {} }),
         extensions: mapWith('extension', of('extensions'), { default: {} }),
       }
@@ -275,7 +275,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         storage: pluginMap('storage', { min: 1, max: 1, default: { fs: {} } }),
         auth: pluginList('auth', { default: DEFAULT_AUTH }),
         rbac: pluginMap('rbac', { max: 1, default: DEFAULT_RBAC }),
-        replication: pluginMap('replication', { default: {} }),
+        replication: pluginMap('replication', { default: DEFAULT_REPLICATION }),
         logging: pluginMap('logging', { default: {} }),
         extensions: pluginMap('extension', { default: {} }),
       };

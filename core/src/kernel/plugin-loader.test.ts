@@ -126,10 +126,10 @@ describe('plugin loader', () => {
 
   it('orders plugins after their dependencies, otherwise in config order', async () => {
     const loaded = await load('extensions:\n  needs-base: {}\n  hello: {}\n  base: {}\n');
-    // The secure defaults (db users, projects) come first, in section order.
+    // The defaults (db users, projects, the OCI replication target) come first, in section order.
     assert.deepEqual(
       loaded.plugins.map((p) => p.plugin.id),
-      ['fs', 'db', 'projects', 'hello', 'base', 'needs-base'],
+      ['fs', 'db', 'projects', 'oci', 'hello', 'base', 'needs-base'],
     );
   });
 

@@ -52,6 +52,7 @@ export interface EngineDeps {
 
 export class UnknownAdapterError extends Error {}
 
+const REFERRERS_TAG = /^sha(256|512)-[a-f0-9]{64}(?:[a-f0-9]{64})?$/;
 const scheduleName = (policyId: number) => `replication-policy-${policyId}`;
 const taskKey = (taskId: number) => `replication-task-${taskId}`;
 const planKey = (executionId: number) => `replication-plan-${executionId}`;
@@ -188,7 +189,8 @@ export class ReplicationEngine {
         signal.throwIfAborted();
         if (!matchers.repository(repository)) continue;
         for (const tag of await source.listTags(repository)) {
-          if (!matchers.tag(tag)) continue;
+          // `sha256-<hex>` tags index referrers on registries without the referrers API: they follow their subject.
+          if (REFERRERS_TAG.test(tag) || !matchers.tag(tag)) continue;
           tasks.push({ operation: 'copy', sourceRepository: repository, sourceReference: tag, destinationRepository: toDestination(repository), destinationReference: tag });
         }
       }
