@@ -2,10 +2,11 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryTest } from '../helpers/e2e.js';
 import { sha256 } from '../helpers/hash.js';
-import { describeHttp, pushBlob, putManifest, registryRequest } from '../helpers/oci-http.js';
+import { describeHttp, registryRequest } from '../helpers/oci-http.js';
 import { startTarget, type RegistryHandle } from '../helpers/server.js';
 import { uniqueRepo } from '../helpers/temp.js';
 import { prepareE2eProject } from '../helpers/wharf-api.js';
+import { pushReferrer, pushSmallImage } from '../helpers/oci-artifacts.js';
 import { MT, type Descriptor } from '../fixtures/oci-layout.js';
 
 // OCI 1.1 referrers: artifacts whose `subject` is an image, listed by the referrers API.
@@ -27,7 +28,6 @@ const srv = (): RegistryHandle => {
   return server;
 };
 
-const EMPTY_CONFIG = { mediaType: MT.empty, digest: sha256('{}'), size: 2 };
 const SBOM = 'application/vnd.example.sbom.v1+json';
 const SIGNATURE = 'application/vnd.example.signature.v1';
 
@@ -37,43 +37,8 @@ interface ReferrersIndex {
   manifests: Descriptor[];
 }
 
-async function pushImage(repo: string, tag: string, seed: string = repo): Promise<Descriptor> {
-  const base = srv();
-  const layer = await pushBlob(base, repo, `layer of ${seed}\n`);
-  const config = await pushBlob(base, repo, JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  const body = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MT.manifest,
-    config: { mediaType: MT.config, ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-  });
-  const put = await putManifest(base, repo, tag, body, MT.manifest);
-  assert.equal(put.status, 201, describeHttp(`PUT image ${repo}:${tag}`, put));
-  return { mediaType: MT.manifest, digest: sha256(body), size: Buffer.byteLength(body) };
-}
-
-async function pushArtifact(repo: string, subject: Descriptor, artifactType: string, payload: string): Promise<Descriptor> {
-  const base = srv();
-  await pushBlob(base, repo, '{}');
-  const blob = await pushBlob(base, repo, payload);
-  const body = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MT.manifest,
-    artifactType,
-    config: EMPTY_CONFIG,
-    layers: [{ mediaType: 'text/plain', ...blob }],
-    subject,
-    annotations: { 'org.example.kind': artifactType },
-  });
-  const digest = sha256(body);
-  // Pushed by digest, untagged, as oras does.
-  const put = await putManifest(base, repo, digest, body, MT.manifest);
-  const why = describeHttp(`PUT artifact ${artifactType}`, put);
-  assert.equal(put.status, 201, why);
-  assert.equal(put.headers.get('oci-subject'), subject.digest, `OCI-Subject header missing or wrong\n${why}`);
-  assert.equal(put.headers.get('docker-content-digest'), digest, why);
-  return { mediaType: MT.manifest, digest, size: Buffer.byteLength(body), artifactType };
-}
+const pushImage = (repo: string, tag: string, seed?: string) => pushSmallImage(srv(), repo, tag, seed);
+const pushArtifact = (repo: string, subject: Descriptor, artifactType: string, payload: string) => pushReferrer(srv(), repo, subject, artifactType, payload);
 
 async function referrers(repo: string, digest: string, query = ''): Promise<{ index: ReferrersIndex; filters: string | null; why: string }> {
   const res = await registryRequest(srv(), `/v2/${repo}/referrers/${digest}${query}`);
