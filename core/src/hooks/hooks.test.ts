@@ -81,7 +81,7 @@ const first = definePlugin({
       calls.push('artifactPulled:a');
       cb();
     });
-    h.replication.target.for('oci').tap('x', () => undefined);
+    h.replication.target.for('acme').tap('x', () => undefined);
     h.replication.statusChanged.tapPromise('x', slowEvent('statusChanged'));
     h.http.routes.tap('x', (router) => {
       calls.push(`routes:a:${router.prefix}`);
@@ -132,7 +132,7 @@ const second = definePlugin({
     h.registry.artifactPulled.tapPromise('x', async () => {
       calls.push('artifactPulled:b');
     });
-    h.replication.target.for('oci').tap('x', (endpoint) => ({ endpoint: endpoint.url }) as unknown as ReplicationTarget);
+    h.replication.target.for('acme').tap('x', (endpoint) => ({ endpoint: endpoint.url }) as unknown as ReplicationTarget);
     h.replication.statusChanged.tapPromise('x', fastEvent('statusChanged'));
     h.http.routes.tap('x', (router) => {
       calls.push(`routes:b:${router.prefix}`);
@@ -244,7 +244,7 @@ describe('hook catalogue through the plugin facade', () => {
   });
 
   it('replication.target is a hook map of bail hooks keyed by type', () => {
-    const target = kernel.hooks.replication.target.for('oci').call({ name: 'test', type: 'oci', url: 'https://r.example' });
+    const target = kernel.hooks.replication.target.for('acme').call({ name: 'test', type: 'acme', url: 'https://r.example' });
     assert.deepEqual(target, { endpoint: 'https://r.example' });
     assert.equal(kernel.hooks.replication.target.for('s3').call({ name: 'test', type: 's3', url: 'x' }), undefined);
     assert.equal(hasTaps(kernel.hooks.replication.target), true);
@@ -264,7 +264,7 @@ describe('hook catalogue through the plugin facade', () => {
       assert.throws(fn, (e: unknown) => e instanceof KernelError && e.code === 'REG_ERR_PLUGIN_SEALED' && e.plugin === 'hooks-a');
     sealed(() => ctx.hooks.auth.authenticate.tapPromise('late', async () => undefined));
     sealed(() => ctx.hooks.registry.manifestPushed.tap('late', () => undefined));
-    sealed(() => ctx.hooks.replication.target.for('oci').tap('late', () => undefined));
+    sealed(() => ctx.hooks.replication.target.for('acme').tap('late', () => undefined));
     sealed(() => ctx.provide({ $$type: 'wharf/ServiceRef', id: 'late.service', lifetime: 'singleton' }, { factory: () => 1 }));
     assert.equal(kernel.hooks.auth.authenticate.taps.length, 2, 'nothing was added');
   });

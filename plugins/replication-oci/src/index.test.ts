@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +11,19 @@ import { digestOf, startTestRegistry, verifyPlugin } from '@wharf/sdk-testing';
 import defaultExport, { OCI_PLUGIN_VERSION, OciTarget, replicationOciPlugin } from './index.js';
 
 describe('replicationOciPlugin', () => {
+  it("leaves Node's own fetch working (the undici package must not take over its global dispatcher)", async () => {
+    // index.js is loaded above; a fetch with a body is what broke when undici 7 claimed the slot.
+    const server = createServer((req, res) => req.pipe(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'PUT', body: 'echo', headers: { 'content-length': '4' } });
+      assert.equal(await res.text(), 'echo');
+    } finally {
+      server.close();
+    }
+  });
+
   it('loads through the production loader as its package, taps replication.target[oci], versioned like its package', async () => {
     const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
     const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };

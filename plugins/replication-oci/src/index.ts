@@ -1,3 +1,4 @@
+import './client/node-dispatcher-first.js';
 import { definePlugin } from '@wharf/sdk';
 import { ociConfigSchema } from './config.js';
 import { OciTarget } from './target.js';

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import type { PluginContext, ReplicationEndpoint } from '@wharf/sdk';
+import './node-dispatcher-first.js';
 import { Agent, type Dispatcher } from 'undici';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scopes.js';
