@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { registryTest } from '../helpers/e2e.js';
 import { hashLayoutBlobs, sha256 } from '../helpers/hash.js';
-import { createEndpoint, createPolicy, listExecutions, listTasks, runPolicy, taskLog, waitForExecution, waitForExecutions } from '../helpers/replication.js';
+import { createEndpoint, createPolicy, listExecutions, listTasks, taskLog, waitForExecutions, type ExecutionView } from '../helpers/replication.js';
 import { describeRun, runOk, stdoutJson } from '../helpers/run.js';
-import { startReference, type RegistryHandle } from '../helpers/server.js';
+import { repoRoot, startReference, type RegistryHandle } from '../helpers/server.js';
 import { makeTempDir, removeDir, uniqueRepo } from '../helpers/temp.js';
 import { api } from '../helpers/wharf-api.js';
 import { useE2eSandbox } from '../helpers/sandbox.js';
@@ -118,12 +118,13 @@ registryTest('manual push to docker-registry with htpasswd, into a namespace wit
   assert.ok(!JSON.stringify(shown).includes(MIRROR_USER.password));
 
   const policy = await createPolicy(srv(), {
-    name: 'to-secured', mode: 'push', endpoint: 'secured', trigger: 'manual', destinationNamespace: 'mirror', flatten: 1,
+    name: 'to-secured', mode: 'push', endpoint: 'secured', trigger: 'manual', destinationNamespace: 'mirror', flatten: 1, chunkSize: 1_048_576,
     filters: { repositories: [{ kind: 'regex', pattern: repo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), decision: 'include' }], tags: [{ kind: 'glob', pattern: 'skip-*', decision: 'exclude' }] },
   });
-  const id = await runPolicy(srv(), policy.name);
-  const execution = await waitForExecution(srv(), id);
-  assert.equal(execution.status, 'succeeded', JSON.stringify(execution));
+  // Started from the CLI on the registry's database; the running server does the copying.
+  const cli = await runOk(process.execPath, [join(repoRoot, 'core/bin/wharf.js'), 'replication', 'run', policy.name, '--wait', '--json', '--data-dir', srv().dataDir], { timeoutMs: 120_000 });
+  const execution = stdoutJson<ExecutionView>(cli);
+  assert.equal(execution.status, 'succeeded', describeRun(cli));
   assert.equal(execution.tasks.total, 1, 'the excluded tag is not planned');
   // e2e/push-flat-... with one level replaced by `mirror`.
   const destination = `mirror/${repo.split('/').slice(1).join('/')}`;
