@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOf } from '../connection.js';
+import { epochMs, tableOptions } from './table-options.js';
 
 /**
  * The embedded jobs backend (core/src/jobs/embedded): jobs, their log lines and cron schedules.
@@ -12,14 +13,7 @@ type Table = Knex.CreateTableBuilder;
 
 export async function up(knex: Knex): Promise<void> {
   const dialect = dialectOf(knex);
-  const base = (t: Table): void => {
-    if (dialect === 'mysql') {
-      t.engine('InnoDB');
-      t.charset('utf8mb4');
-      t.collate('utf8mb4_bin');
-    }
-  };
-  const epochMs = (t: Table, column: string): Knex.ColumnBuilder => t.bigInteger(column);
+  const base = tableOptions(dialect);
   // LONGTEXT on MySQL: TEXT stops at 64 KiB.
   const json = (t: Table, column: string): Knex.ColumnBuilder => (dialect === 'mysql' ? t.text(column, 'longtext') : t.text(column));
 

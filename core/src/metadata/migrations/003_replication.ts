@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOf } from '../connection.js';
+import { epochMs, tableOptions } from './table-options.js';
 
 /**
  * Replication: registry endpoints (credentials encrypted), policies, and the history of runs
@@ -11,14 +12,7 @@ type Table = Knex.CreateTableBuilder;
 
 export async function up(knex: Knex): Promise<void> {
   const dialect = dialectOf(knex);
-  const base = (t: Table): void => {
-    if (dialect === 'mysql') {
-      t.engine('InnoDB');
-      t.charset('utf8mb4');
-      t.collate('utf8mb4_bin');
-    }
-  };
-  const epochMs = (t: Table, column: string): Knex.ColumnBuilder => t.bigInteger(column);
+  const base = tableOptions(dialect);
   const ref = (t: Table, column: string): Knex.ColumnBuilder => t.bigInteger(column).unsigned().notNullable();
 
   await knex.schema.createTable('replication_endpoints', (t) => {
