@@ -179,6 +179,17 @@ export const JobsSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+/** How the kernel's replication engine runs executions (the adapters are the `replication` plugins). */
+export const ReplicationEngineSchema = Type.Object(
+  {
+    taskConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'replication tasks (artifacts) copied at once on each node' }),
+    taskAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'runs of a task before it fails (the first counts); only unreachable registries and 5xx/429 answers are retried' }),
+    retryBackoffMs: Type.Integer({ minimum: 100, maximum: 600000, default: 2000, description: "delay before a task's first retry; doubles on each further retry" }),
+    keepExecutions: Type.Integer({ minimum: 1, maximum: 100000, default: 50, description: 'finished executions kept per policy; older ones are deleted with their tasks and logs' }),
+  },
+  { ...closed, default: {} },
+);
+
 /** Marks a schema node as "plugin sections live below": env overrides and plugin attribution use it. */
 export const PLUGIN_SECTION_MARK = 'x-wharf-plugins';
 
@@ -288,6 +299,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
       registry: RegistrySchema,
       token: TokenSchema,
       jobs: JobsSchema,
+      replicationEngine: ReplicationEngineSchema,
       secretKey: Type.Optional(
         Type.String({
           minLength: 1,

@@ -61,6 +61,12 @@ export interface WharfConfig {
   readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
   readonly token: TokenSettings;
   readonly jobs: JobsSettings;
+  readonly replicationEngine: {
+    readonly taskConcurrency: number;
+    readonly taskAttempts: number;
+    readonly retryBackoffMs: number;
+    readonly keepExecutions: number;
+  };
   /** Base64 key that encrypts stored secrets; unset: a key file in the data directory. */
   readonly secretKey?: string | undefined;
   readonly storage: Readonly<Record<string, PluginSectionConfig>>;

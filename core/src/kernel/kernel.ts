@@ -263,7 +263,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           secrets,
           logger: logger.child({ component: 'replication' }),
           registry: config.registry,
-          settings: DEFAULT_ENGINE_SETTINGS,
+          settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
         });
         replication.engine.install();
         await replication.engine.syncAllSchedules();

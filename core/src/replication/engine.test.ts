@@ -86,7 +86,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
         ctx.hooks.replication.statusChanged.tapPromise(ctx.id, async (e) => void events.push(e));
       },
     });
-    home = await boot({ replication: { loopback: {} } }, [loopback]);
+    home = await boot({ replication: { loopback: {} }, replicationEngine: { keepExecutions: 5 } }, [loopback]);
     source = localOf(home.kernel);
     destination = localOf(away.kernel);
     endpointId = (await home.kernel.replication().store.createEndpoint({ name: 'away', type: 'loopback', url: 'http://away.invalid', username: 'u', secret: 's3cret' })).id;
@@ -193,10 +193,10 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     for (const tag of ['a', 'b', 'c']) assert.ok(await destination.headManifest('slow/app', tag), `slow/app:${tag} missing`);
   });
 
-  it('keeps a bounded history per policy', async () => {
+  it('keeps the configured number of finished executions per policy', async () => {
     const { store, engine } = home.kernel.replication();
     const p = await store.createPolicy(policy({ name: 'history', endpointId, filters: { repositories: [{ kind: 'glob', pattern: 'none/*', decision: 'include' }], tags: [] } }));
-    const keep = 50;
+    const keep = 5; // replicationEngine.keepExecutions
     for (let i = 0; i < keep + 3; i++) await waitFinal(home.kernel, await engine.start(p, 'manual'));
     const page = await store.listExecutions({ page: 1, pageSize: 100 }, p.id);
     assert.equal(page.total, keep);
