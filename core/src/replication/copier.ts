@@ -48,6 +48,8 @@ interface Side {
 }
 
 const MAX_REFERRER_DEPTH = 4;
+/** Blobs of one manifest copied at once (skopeo's default is 6 layers in parallel). */
+const BLOB_CONCURRENCY = 4;
 
 export async function copyArtifact(
   source: Side & { reference: string },
@@ -85,10 +87,31 @@ async function copyContent(source: Side, destination: Side, manifest: RemoteMani
     options.signal.throwIfAborted();
     await copyManifestByDigest(source, destination, child, options, counter);
   }
-  for (const digest of parsed.blobRefs) {
+  // Layers go several at a time, as skopeo sends them; a bandwidth limit is per task, so a
+  // throttled task sends one blob at a time and the limit holds for the whole task.
+  const parallel = options.throttle ? 1 : BLOB_CONCURRENCY;
+  await forEachLimit(parsed.blobRefs, parallel, async (digest) => {
     options.signal.throwIfAborted();
     await copyBlob(source, destination, digest, options, counter);
-  }
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; the first failure rejects (after the running ones end). */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== undefined) throw failed;
 }
 
 async function copyManifestByDigest(source: Side, destination: Side, digest: Digest, options: CopyOptions, counter: { bytes: number }): Promise<void> {
