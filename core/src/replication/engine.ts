@@ -185,7 +185,7 @@ export class ReplicationEngine {
     const source = policy.mode === 'push' ? this.deps.local : await this.open(endpoint);
     const tasks: PlannedTask[] = [];
     try {
-      for await (const repository of source.listRepositories()) {
+      for await (const repository of literalRepositories(policy) ?? source.listRepositories()) {
         signal.throwIfAborted();
         if (!matchers.repository(repository)) continue;
         for (const tag of await source.listTags(repository)) {
@@ -356,6 +356,17 @@ export class ReplicationEngine {
     hook.promise({ id: crypto.randomUUID(), timestamp: new Date(), ...event }).catch((err: unknown) =>
       this.deps.logger.error({ err, event: 'replication.statusChanged' }, 'event listener failed'));
   }
+}
+
+/**
+ * When every include pattern on repositories is a plain name (no `*`, `?`, `{`, `[` and not a
+ * regex), those names are the candidates: no catalog listing, which registries such as Docker
+ * Hub do not offer. Excludes still apply through the matcher.
+ */
+function literalRepositories(policy: Policy): string[] | undefined {
+  const includes = policy.filters.repositories.filter((p) => p.decision === 'include');
+  if (includes.length === 0 || includes.some((p) => p.kind !== 'glob' || /[*?{}[\]\\]/.test(p.pattern))) return undefined;
+  return [...new Set(includes.map((p) => p.pattern))];
 }
 
 /** Compiled filters of a policy (validated when the policy was saved). */
