@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,8 @@ const run = promisify(execFile);
 export interface DockerRegistryOptions {
   /** Users for htpasswd (Basic) auth; none: an open registry. */
   readonly users?: ReadonlyArray<{ readonly username: string; readonly password: string }> | undefined;
+  /** Serve HTTPS with this certificate and key (PEM file paths). */
+  readonly tls?: { readonly certificate: string; readonly key: string } | undefined;
 }
 
 export interface DockerRegistryHandle {
@@ -52,6 +54,18 @@ function track(child: ChildProcess): void {
   });
 }
 
+/** Whether 127.0.0.1:port accepts a TCP connection. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function startDockerRegistry(options: DockerRegistryOptions = {}): Promise<DockerRegistryHandle> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wharf-oci-distribution-'));
   const port = await freePort();
@@ -59,7 +73,7 @@ export async function startDockerRegistry(options: DockerRegistryOptions = {}): 
     version: 0.1,
     log: { level: 'error', accesslog: { disabled: true } },
     storage: { filesystem: { rootdirectory: path.join(dir, 'data') }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
-    http: { addr: `127.0.0.1:${port}`, secret: 'not-a-secret' },
+    http: { addr: `127.0.0.1:${port}`, secret: 'not-a-secret', ...(options.tls ? { tls: { ...options.tls } } : {}) },
   };
   if (options.users && options.users.length > 0) {
     const file = path.join(dir, 'htpasswd');
@@ -85,7 +99,7 @@ export async function startDockerRegistry(options: DockerRegistryOptions = {}): 
     exited = `spawn error: ${err.message}`;
   });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const logTail = async (lines = 40) => (await readFile(logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-lines).join('\n');
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -108,11 +122,13 @@ export async function startDockerRegistry(options: DockerRegistryOptions = {}): 
       await stop();
       throw new Error(`docker-registry exited (${exited}) before serving:\n${tail}`);
     }
-    // Any answer, a 401 included, means it serves.
-    const ok = await fetch(`${url}/v2/`).then(
-      () => true,
-      () => false,
-    );
+    // Any answer, a 401 included, means it serves (over TLS: an accepted connection).
+    const ok = options.tls
+      ? await accepts(port)
+      : await fetch(`${url}/v2/`).then(
+          () => true,
+          () => false,
+        );
     if (ok) break;
     if (Date.now() > deadline) {
       const tail = await logTail();

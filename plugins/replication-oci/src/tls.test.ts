@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { isReplicationTargetError, type ReplicationEndpoint } from '@wharf/sdk';
+import { OciTarget } from './index.js';
+import { startDockerRegistry, type DockerRegistryHandle } from './test-support/docker-registry.js';
+
+// An endpoint's TLS options against distribution 2.8 serving HTTPS with a self-signed
+// certificate: refused by default, accepted with the certificate as the endpoint's CA, and
+// accepted without verification when the endpoint is marked insecure.
+
+const run = promisify(execFile);
+
+describe('oci adapter TLS options (distribution 2.8 over HTTPS, self-signed)', () => {
+  let dir: string;
+  let registry: DockerRegistryHandle;
+  let ca: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'wharf-oci-tls-'));
+    const certificate = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certificate, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    ca = await readFile(certificate, 'utf8');
+    registry = await startDockerRegistry({ tls: { certificate, key } });
+  });
+
+  after(async () => {
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const endpoint = (extra: Partial<ReplicationEndpoint>): ReplicationEndpoint => ({ name: 'tls', type: 'oci', url: registry.url, ...extra });
+
+  it('refuses the unknown certificate by default, as unreachable with the TLS reason', async () => {
+    const target = new OciTarget(endpoint({}));
+    try {
+      await assert.rejects(target.ping(), (err: unknown) => {
+        assert.ok(isReplicationTargetError(err), String(err));
+        assert.equal(err.code, 'UNREACHABLE');
+        assert.match(err.message, /self[- ]signed|certificate/i);
+        return true;
+      });
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('trusts the certificate given as the endpoint CA', async () => {
+    const target = new OciTarget(endpoint({ caCertificate: ca }));
+    try {
+      await target.ping();
+      assert.deepEqual(await target.listTags('nothing/here'), []);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('skips verification for an insecure endpoint', async () => {
+    const target = new OciTarget(endpoint({ insecure: true }));
+    try {
+      await target.ping();
+    } finally {
+      await target.close();
+    }
+  });
+});
