@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: Wharf against the reference registry (distribution 2.8), side by side, plus the
 # peak memory of Wharf while it receives one 2 GiB blob; then scripts/bench-s3.sh (Wharf on S3
-# storage against Wharf on fs) unless S3=0. Prints markdown tables.
+# storage against Wharf on fs) unless S3=0, and scripts/bench-replication.sh unless REPLICATION=0. Prints markdown tables.
 #
 # env (all optional):
 #   ROUNDS=4 ORDER=ABBA       passed to compare.sh (rounds; ABBA alternates who goes first)
@@ -12,6 +12,7 @@
 #   BENCH_TMPDIR=DIR          where both registries store data (default $TMPDIR or /tmp)
 #   BENCH_OUT=DIR             keep raw results and the report there
 #   KEEP=1                    keep the temp directory (data, logs) instead of removing it
+#   REPLICATION=0             skip scripts/bench-replication.sh (Wharf replication against skopeo copy)
 #   S3=0                      skip scripts/bench-s3.sh (which reads ROUNDS, ORDER, RSS, RSS_SIZE,
 #                             BENCH_TMPDIR, BENCH_OUT and KEEP too, but not SCENARIOS)
 set -uo pipefail
@@ -162,4 +163,14 @@ if [[ ${S3:-1} != 0 ]]; then
   SHARED=$shared bash "$root/scripts/bench-s3.sh"
   s3_rc=$?
 fi
-((compare_rc == 0 && push_rc == 0 && s3_rc == 0))
+
+# ---- replication to docker-registry against skopeo copy ----
+replication_rc=0
+if [[ ${REPLICATION:-1} != 0 ]]; then
+  stop_pid "$wharf_pid"; wharf_pid=''
+  stop_pid "$ref_pid"; ref_pid=''
+  echo
+  ROUNDS=3 bash "$root/scripts/bench-replication.sh"
+  replication_rc=$?
+fi
+((compare_rc == 0 && push_rc == 0 && s3_rc == 0 && replication_rc == 0))
