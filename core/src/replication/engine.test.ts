@@ -132,6 +132,24 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     assert.equal(again.bytes, 0);
   });
 
+  it('mounts a blob the destination already holds in another repository instead of sending it again', async () => {
+    await pushImage(source, 'share/one', 'v1', 4096, 'shared-layer');
+    await pushImage(source, 'share/two', 'v1', 4096, 'shared-layer');
+    const { store, engine } = home.kernel.replication();
+    const only = (repo: string) => ({ repositories: [{ kind: 'glob' as const, pattern: repo, decision: 'include' as const }], tags: [] });
+    const first = await store.createPolicy(policy({ name: 'share-one', endpointId, filters: only('share/one') }));
+    const second = await store.createPolicy(policy({ name: 'share-two', endpointId, filters: only('share/two') }));
+    const e1 = await waitFinal(home.kernel, await engine.start(first, 'manual'));
+    assert.ok(e1.bytes >= 4096, JSON.stringify(e1));
+    const e2 = await waitFinal(home.kernel, await engine.start(second, 'manual'));
+    assert.equal(e2.status, 'succeeded');
+    assert.equal(e2.bytes, 0, 'nothing was uploaded: both blobs were mounted');
+    const [task] = (await store.listTasks(e2.id, { page: 1, pageSize: 10 })).items;
+    const log = await store.taskLog(task!.id);
+    assert.equal(log.filter((l) => l.message.startsWith('mounted blob')).length, 2, log.map((l) => l.message).join('\n'));
+    assert.equal(await destination.hasBlob('share/two', sha256(Buffer.alloc(4096, 'shared-layer'))), true);
+  });
+
   it('override off keeps a destination tag that points at other content', async () => {
     await pushImage(source, 'keep/app', 'v1', 10, 'new');
     const theirs = await pushImage(destination, 'keep/app', 'v1', 10, 'theirs');
