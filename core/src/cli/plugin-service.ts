@@ -1,6 +1,7 @@
 import { KernelError, type ServiceRef } from '@wharf/sdk';
 import { deepMerge, loadConfig } from '../config/load-config.js';
-import { createKernel } from '../kernel/kernel.js';
+import type { LoadedConfig } from '../config/types.js';
+import { createKernel, type Kernel } from '../kernel/kernel.js';
 
 /**
  * What the `user`, `project` and `robot` commands share: boot the kernel from the configured
@@ -45,29 +46,53 @@ function refusalOf(err: unknown, errorName: string): CliRefusal | undefined {
   return undefined;
 }
 
-export async function withPluginService<T>(opts: KernelCommandOptions, spec: PluginServiceSpec<T>, fn: (service: T) => Promise<number>): Promise<number> {
-  const notConfigured = () =>
-    new KernelError('REG_ERR_SERVICE_MISSING', `the ${spec.plugin.id} ${spec.plugin.kind} plugin is not configured: ${spec.howToConfigure}`);
+/**
+ * Boots the kernel from the configured file without listening and without job workers (the
+ * serving nodes run jobs), hands it to `fn`, prints a refusal as one line (exit 1), always closes.
+ */
+export async function withKernel(
+  opts: KernelCommandOptions,
+  fn: (kernel: Kernel) => Promise<number>,
+  options: { refusalErrorName?: string; checkConfig?: (loaded: LoadedConfig) => void } = {},
+): Promise<number> {
   const overrides: Record<string, unknown> = {};
   if (opts.dataDir) overrides.dataDir = opts.dataDir;
   // Quiet by default so the output is the command's; WHARF_LOG__LEVEL still wins for debugging.
   if (!Object.keys(process.env).some((k) => k.toUpperCase() === 'WHARF_LOG__LEVEL')) overrides.log = { level: 'warn' };
   const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides) });
-  if (!loaded.plugins.some((p) => p.plugin.kind === spec.plugin.kind && p.plugin.id === spec.plugin.id)) throw notConfigured();
+  // Before booting, so a command that cannot work says so without the boot's log lines.
+  options.checkConfig?.(loaded);
   // Logs go to stderr: stdout carries only the result (`--json` output stays parseable).
-  const kernel = createKernel(loaded, { logDestination: process.stderr });
-  await kernel.boot();
+  const kernel = createKernel(loaded, { logDestination: process.stderr, runJobs: false });
   try {
-    if (kernel.services.providerOf(spec.ref) === undefined) throw notConfigured();
-    return await fn(kernel.resolve(spec.ref));
+    await kernel.boot();
+    return await fn(kernel);
   } catch (err) {
-    const refusal = refusalOf(err, spec.refusalErrorName);
+    const refusal = refusalOf(err, options.refusalErrorName ?? 'CliRefusal');
     if (!refusal) throw err;
     stderrLine(refusal.code ? `error ${refusal.code}: ${refusal.message}` : `error: ${refusal.message}`);
     return 1;
   } finally {
     await kernel.close();
   }
+}
+
+export function withPluginService<T>(opts: KernelCommandOptions, spec: PluginServiceSpec<T>, fn: (service: T) => Promise<number>): Promise<number> {
+  const notConfigured = () =>
+    new KernelError('REG_ERR_SERVICE_MISSING', `the ${spec.plugin.id} ${spec.plugin.kind} plugin is not configured: ${spec.howToConfigure}`);
+  return withKernel(
+    opts,
+    async (kernel) => {
+      if (kernel.services.providerOf(spec.ref) === undefined) throw notConfigured();
+      return fn(kernel.resolve(spec.ref));
+    },
+    {
+      refusalErrorName: spec.refusalErrorName,
+      checkConfig: (loaded) => {
+        if (!loaded.plugins.some((p) => p.plugin.kind === spec.plugin.kind && p.plugin.id === spec.plugin.id)) throw notConfigured();
+      },
+    },
+  );
 }
 
 /** Left-aligned columns, two spaces apart. */

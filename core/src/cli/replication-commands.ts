@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deepMerge, loadConfig } from '../config/load-config.js';
-import { createKernel } from '../kernel/kernel.js';
 import type { Replication } from '../replication/index.js';
 import type { Execution } from '../replication/model.js';
 import { executionView, taskView } from '../replication/api.js';
-import { allPages, CliRefusal, formatTable, stderrLine, stdoutLine, type KernelCommandOptions } from './plugin-service.js';
+import { allPages, CliRefusal, formatTable, stdoutLine, withKernel, type KernelCommandOptions } from './plugin-service.js';
 
 /**
  * `wharf replication run|executions|tasks`: the replication engine on the configured database.
@@ -12,22 +10,8 @@ import { allPages, CliRefusal, formatTable, stderrLine, stdoutLine, type KernelC
  * starts no job workers), so `run --wait` needs a running `wharf serve` on the same database.
  */
 
-async function withReplication(opts: KernelCommandOptions, fn: (replication: Replication) => Promise<number>): Promise<number> {
-  const overrides: Record<string, unknown> = {};
-  if (opts.dataDir) overrides.dataDir = opts.dataDir;
-  if (!Object.keys(process.env).some((k) => k.toUpperCase() === 'WHARF_LOG__LEVEL')) overrides.log = { level: 'warn' };
-  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides) });
-  const kernel = createKernel(loaded, { logDestination: process.stderr, runJobs: false });
-  await kernel.boot();
-  try {
-    return await fn(kernel.replication());
-  } catch (err) {
-    if (!(err instanceof CliRefusal)) throw err;
-    stderrLine(`error: ${err.message}`);
-    return 1;
-  } finally {
-    await kernel.close();
-  }
+function withReplication(opts: KernelCommandOptions, fn: (replication: Replication) => Promise<number>): Promise<number> {
+  return withKernel(opts, (kernel) => fn(kernel.replication()));
 }
 
 const FINAL = ['succeeded', 'failed', 'stopped'];
