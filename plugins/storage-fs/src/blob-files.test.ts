@@ -6,11 +6,11 @@ import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { Digest } from '@wharf/sdk';
+import { releasesChunksOnCallback, type Digest } from '@wharf/sdk';
 import { collect, digestOf, streamOf } from '@wharf/sdk-testing';
 import { BlobRangeStream, OpenBlobCache, READ_CHUNK } from './blob-files.js';
 import { FdWriter } from './fd-writer.js';
@@ -153,6 +153,37 @@ describe('BlobRangeStream', () => {
       );
       for (const { body, expected } of results) assert.ok(body.equals(expected), `round ${round}: ${body.length} bytes`);
     }
+  });
+
+  it('lends reused buffers to a writable marked releasesChunksOnCallback, fresh ones to any other', async () => {
+    const big = randomBytes(6 * READ_CHUNK + 777);
+    const file = await fileWith('marked', big);
+    const cache = new OpenBlobCache({ max: 8, idleMs: 60_000 });
+    /** Pipes a whole-blob stream into a writable that keeps a copy and the ArrayBuffer of each chunk. */
+    const drainInto = async (marked: boolean) => {
+      const copies: Buffer[] = [];
+      const seen = new Set<ArrayBufferLike>();
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          copies.push(Buffer.from(chunk));
+          seen.add(chunk.buffer);
+          // Calls back later, as a socket does once the bytes are in the kernel.
+          setImmediate(done);
+        },
+      });
+      if (marked) Object.assign(sink, { [releasesChunksOnCallback]: true });
+      const finished = new Promise((resolve, reject) => sink.on('finish', resolve).on('error', reject));
+      new BlobRangeStream(await cache.acquire(file), 0, big.length - 1).pipe(sink);
+      await finished;
+      return { bytes: Buffer.concat(copies), chunks: copies.length, buffers: seen.size };
+    };
+    const lent = await drainInto(true);
+    assert.ok(lent.bytes.equals(big));
+    assert.equal(lent.chunks, 7);
+    assert.ok(lent.buffers <= 3, `${lent.buffers} buffers for ${lent.chunks} chunks`);
+    const plain = await drainInto(false);
+    assert.ok(plain.bytes.equals(big));
+    assert.equal(plain.buffers, plain.chunks, 'an unmarked writable gets a buffer of its own per chunk');
   });
 
   it('lets go of the descriptor when the client goes away mid-download', async () => {

@@ -1,13 +1,14 @@
 import { close, read } from 'node:fs';
 import { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { releasesChunksOnCallbackOf } from '@wharf/sdk';
 import { openForReading } from './fs-io.js';
 
 /** Read size of blob streams: large reads cut per-chunk overhead on big pulls. */
 export const READ_CHUNK = 1024 * 1024;
 
 /**
- * Read buffers lent to HTTP responses and given back once the response is done with them.
+ * Read buffers lent to HTTP responses (and marked writables) and given back once they are done with them.
  * A fresh 1 MiB buffer costs 256 page faults the first time the kernel writes into it, more
  * than the read itself; a reused one costs none. Bounded: past `MAX_FREE` they go to the GC.
  */
@@ -27,11 +28,14 @@ class ReadBufferPool {
 const readBuffers = new ReadBufferPool();
 
 /**
- * True for a plain-HTTP server response: its write callback runs only once the bytes are in the
- * kernel (or the write failed), so the buffer may be reused from then on. A TLS socket, or any
- * other stream (a PassThrough calls back while it still holds the chunk), gets fresh buffers.
+ * True for a writable whose write callback runs only once it holds the chunk no more, so the
+ * buffer may be reused from then on: a plain-HTTP server response (its callback runs once the
+ * bytes are in the kernel), or a writable marked with the SDK's `releasesChunksOnCallback` (the
+ * replication adapter's upload body). A TLS socket, or any other stream (a PassThrough calls
+ * back while it still holds the chunk), gets fresh buffers.
  */
-function takesBufferBack(dest: NodeJS.WritableStream): dest is ServerResponse {
+function takesBufferBack(dest: NodeJS.WritableStream): boolean {
+  if (releasesChunksOnCallbackOf(dest)) return true;
   if (!(dest instanceof ServerResponse)) return false;
   const socket = dest.socket as (ServerResponse['socket'] & { encrypted?: boolean }) | null;
   return socket !== null && socket.encrypted !== true;
@@ -199,9 +203,10 @@ function closeEntry(entry: Entry): void {
  * streams share one descriptor). Releases its hold on the descriptor when it ends or is
  * destroyed, but never while a read of its own is still running.
  *
- * Piped straight into an HTTP response (what the kernel does for `GET /v2/.../blobs/...`), it
- * writes to the response itself with pooled buffers, reading the next chunk while the response
- * drains the last one. Read any other way, it is an ordinary stream of fresh buffers.
+ * Piped straight into an HTTP response (what the kernel does for `GET /v2/.../blobs/...`) or
+ * into a writable marked `releasesChunksOnCallback` (a replication upload), it writes to it
+ * itself with pooled buffers, reading the next chunk while the writable drains the last one.
+ * Read any other way, it is an ordinary stream of fresh buffers.
  */
 export class BlobRangeStream extends Readable {
   readonly #blob: OpenBlob;
@@ -310,7 +315,7 @@ export class BlobRangeStream extends Readable {
   }
 }
 
-/** The response a {@link BlobRangeStream} writes to, and the chunk read for it but not yet written. */
+/** The response (or marked writable) a {@link BlobRangeStream} writes to, and the chunk read for it but not yet written. */
 class Lending {
   waiting: { chunk: Buffer; buffer: Buffer } | undefined;
   finished = false;
@@ -320,7 +325,7 @@ class Lending {
 
   /** `abandon` runs when the response closes before everything was written (client gone). */
   constructor(
-    readonly destination: ServerResponse,
+    readonly destination: NodeJS.WritableStream,
     readonly end: boolean,
     abandon: () => void,
   ) {
