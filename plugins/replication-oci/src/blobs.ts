@@ -8,7 +8,8 @@ import { checkRepository } from './names.js';
 
 /**
  * Blobs, always streamed: reads follow redirects (object storage) and are verified on the fly;
- * writes are one streamed PATCH (as skopeo does) or fixed-size chunks, with one chunk in memory.
+ * writes are one streamed PATCH (as skopeo does, through Node's HTTP client: see client/upload.ts)
+ * or fixed-size chunks, with one chunk in memory.
  */
 
 function blobPath(repository: string, digest: Digest): string {
@@ -46,7 +47,7 @@ export async function readBlob(client: RegistryClient, repository: string, diges
 }
 
 /** The upload URL of a 202 answer, resolved against the request URL (it may be relative). */
-function locationOf(client: RegistryClient, op: Operation, answer: Answer): URL {
+function locationOf(client: RegistryClient, op: Operation, answer: Pick<Answer, 'status' | 'headers' | 'url'>): URL {
   const location = headerOf(answer, 'location');
   if (!location) throw protocolError(client.ctx(op.name), `HTTP ${answer.status} without a Location header`, 'REMOTE_ERROR');
   return new URL(location, answer.url);
@@ -118,9 +119,21 @@ export async function writeBlob(client: RegistryClient, repository: string, dige
   if (!Number.isSafeInteger(size) || size < 0) throw new ReplicationTargetError('INVALID', `${client.label}: ${op.name}: invalid size ${size}`, { retryable: false });
   const mismatch = (seen: number) =>
     new ReplicationTargetError('INVALID', `${client.label}: ${op.name} failed: the source stream held ${seen} bytes, not ${size}`, { retryable: false });
-  const guard = new SizeGuard(size, () => mismatch(size + 1));
-  // Errors of `data` (the source failing) reach the request through the guard.
-  pipeline(data, guard, () => undefined);
+  // A whole-blob upload takes the source as it is (so a storage stream can lend its buffers to
+  // the request); until then only an error listener is attached, which does not start the flow.
+  const streamed = size > 0 && options.chunkSize === undefined;
+  let early: unknown;
+  const keepEarlyError = (err: unknown) => {
+    early ??= err;
+  };
+  let guard: SizeGuard | undefined;
+  if (streamed) {
+    data.on('error', keepEarlyError);
+  } else {
+    guard = new SizeGuard(size, () => mismatch(size + 1));
+    // Errors of `data` (the source failing) reach the chunks through the guard.
+    pipeline(data, guard, () => undefined);
+  }
 
   let location: URL | undefined;
   try {
@@ -129,7 +142,13 @@ export async function writeBlob(client: RegistryClient, repository: string, dige
     await drain(started);
     location = locationOf(client, op, started);
 
-    if (size > 0 && options.chunkSize !== undefined) {
+    if (streamed) {
+      data.off('error', keepEarlyError);
+      if (early !== undefined || data.destroyed) throw early ?? mismatch(0);
+      const answer = await client.upload(op, location, size, data, { signal, mismatch }, [202, 204]);
+      answer.body.resume();
+      location = locationOf(client, op, { ...answer, url: location });
+    } else if (guard && size > 0 && options.chunkSize !== undefined) {
       let offset = 0;
       for await (const chunk of chunksOf(guard, options.chunkSize, size)) {
         const end = offset + chunk.length - 1;
@@ -152,26 +171,20 @@ export async function writeBlob(client: RegistryClient, repository: string, dige
         location = locationOf(client, op, answer);
         offset += chunk.length;
       }
-    } else if (size > 0) {
-      const answer = await client.expect(
-        op,
-        { method: 'PATCH', url: location, headers: { 'content-type': 'application/octet-stream' }, body: guard, signal },
-        [202, 204],
-      );
-      await drain(answer);
-      location = locationOf(client, op, answer);
-    } else {
+      if (guard.seen !== size) throw mismatch(guard.seen);
+    } else if (guard) {
       for await (const _ of guard) {
         // An empty blob: nothing to send, but the stream must end.
       }
+      if (guard.seen !== size) throw mismatch(guard.seen);
     }
-    if (guard.seen !== size) throw mismatch(guard.seen);
 
     const commit = new URL(location.href);
     commit.searchParams.set('digest', digest);
     await drain(await client.expect(op, { method: 'PUT', url: commit, headers: { 'content-length': '0' }, signal }, [201, 204]));
   } catch (err) {
-    guard.destroy();
+    data.off('error', keepEarlyError);
+    guard?.destroy();
     data.destroy();
     if (location) await cancelUpload(client, op, location);
     throw err;

@@ -214,6 +214,27 @@ export function runReplicationTargetConformance(options: ReplicationConformanceO
       assert.equal(await main().hasBlob(repository, wrong), false);
     });
 
+    it('fails a streamed write whose source breaks midway or whose signal aborts, storing nothing', async () => {
+      const repository = repo('broken');
+      const bytes = randomBytes(3 * MiB);
+      const digest = sha256(bytes);
+      // The source sends a third of the blob, then fails: the write fails with the source's error.
+      const broken = new Readable({ read() {} });
+      broken.push(bytes.subarray(0, MiB));
+      setTimeout(() => broken.destroy(new Error('the source broke')), 50);
+      await assert.rejects(main().writeBlob(repository, digest, bytes.length, broken), /the source broke/);
+      // The source stalls; stopping the copy ends the write instead of waiting for it.
+      const stalled = new Readable({ read() {} });
+      stalled.push(bytes.subarray(0, MiB));
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      await assert.rejects(main().writeBlob(repository, digest, bytes.length, stalled, { signal: controller.signal }));
+      assert.equal(await main().hasBlob(repository, digest), false);
+      // The connection pool is still usable afterwards.
+      await main().writeBlob(repository, digest, bytes.length, streamOf(bytes));
+      assert.equal(await main().hasBlob(repository, digest), true);
+    });
+
     it('reports missing blobs: hasBlob false, readBlob NOT_FOUND', async () => {
       const missing = sha256(randomBytes(32));
       assert.equal(await main().hasBlob(repo('small'), missing), false);

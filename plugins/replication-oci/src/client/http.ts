@@ -7,6 +7,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scopes.js';
 import { networkError, protocolError, responseError, type ErrorContext } from './errors.js';
+import { isSourceError, UploadAgent, type UploadAnswer } from './upload.js';
 
 type Logger = PluginContext<unknown>['logger'];
 
@@ -86,6 +87,8 @@ export class RegistryClient {
   /** `endpoint "name" (https://host)`: how messages name the endpoint. */
   readonly label: string;
   readonly #agent: Agent;
+  /** Node's HTTP client, for the bulk upload of blob bytes only (see upload.ts). */
+  readonly #uploads: UploadAgent;
   readonly #userAgent: string;
   /** The URL's path without a trailing slash (`''` or `/prefix`), put before `/v2/`. */
   readonly #basePath: string;
@@ -109,6 +112,7 @@ export class RegistryClient {
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
     });
+    this.#uploads = new UploadAgent({ ca, rejectUnauthorized: options.endpoint.insecure !== true, timeoutMs: options.requestTimeoutMs });
     this.auth = new Authenticator({
       credentials: options.endpoint.credentials,
       base,
@@ -158,6 +162,25 @@ export class RegistryClient {
     return answer;
   }
 
+  /**
+   * Streams `size` bytes of `data` as the body of a PATCH to an upload `url` (authenticated up
+   * front: a stream cannot be replayed after a challenge), then any status but `ok` becomes the
+   * matching error. The source is piped straight into the request, so it may lend its buffers.
+   */
+  async upload(op: Operation, url: URL, size: number, data: Readable, options: { signal?: AbortSignal | undefined; mismatch: (seen: number) => Error }, ok: readonly number[]): Promise<UploadAnswer> {
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent, 'content-type': 'application/octet-stream' };
+    const authorization = await this.#authorization(op, url);
+    if (authorization) headers['authorization'] = authorization;
+    let answer: UploadAnswer;
+    try {
+      answer = await this.#uploads.patch({ url, headers, size, data, signal: options.signal, mismatch: options.mismatch });
+    } catch (err) {
+      throw isSourceError(err) ? err : networkError(this.ctx(op.name), err);
+    }
+    if (ok.includes(answer.status)) return answer;
+    throw await this.errorOf(op, { ...answer, bearer: authorization?.startsWith('Bearer ') === true });
+  }
+
   /** {@link send}, then any status but `ok` becomes the matching error. */
   async expect(op: Operation, options: SendOptions, ok: readonly number[]): Promise<Answer> {
     const answer = await this.send(op, options);
@@ -166,7 +189,7 @@ export class RegistryClient {
   }
 
   /** The error an unexpected answer stands for (its body is read, bounded, and closed). */
-  async errorOf(op: Operation, answer: Answer): Promise<Error> {
+  async errorOf(op: Operation, answer: Pick<Answer, 'status' | 'headers' | 'bearer'> & { readonly body: Readable }): Promise<Error> {
     const body = await readBody(answer.body, ERROR_BODY_LIMIT).catch(() => undefined);
     const insufficientScope =
       answer.status === 401 && answer.bearer && this.auth.hasCredentials && Authenticator.insufficientScope(answer.headers['www-authenticate']);
@@ -186,6 +209,7 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
+    this.#uploads.close();
     await this.#agent.close();
   }
 
