@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { ReplicationTargetError, type Digest, type RemoteManifest, type ReplicationTarget } from '@wharf/sdk';
 import { parseManifest } from '../registry/manifest-parser.js';
 
@@ -134,6 +134,20 @@ async function copyReferrers(source: Side, destination: Side, subject: Digest, o
   }
 }
 
+/**
+ * The stream the destination reads: the source's own when there is no bandwidth limit (so a
+ * storage stream can lend its buffers to the upload), else the source through the throttle.
+ * The pipeline carries source errors (and the abort) into the throttle, and so into the upload.
+ */
+function paced(stream: Readable, options: CopyOptions): Readable {
+  const throttle = options.throttle?.();
+  if (!throttle) return stream;
+  pipeline(stream, throttle, { signal: options.signal }).catch((err: unknown) => {
+    throttle.destroy(err instanceof Error ? err : new Error(String(err)));
+  });
+  return throttle;
+}
+
 async function copyBlob(source: Side, destination: Side, digest: Digest, options: CopyOptions, counter: { bytes: number }): Promise<void> {
   const { target, repository } = destination;
   if (await target.hasBlob(repository, digest)) {
@@ -147,17 +161,16 @@ async function copyBlob(source: Side, destination: Side, digest: Digest, options
     return;
   }
   const blob = await source.target.readBlob(source.repository, digest, options.signal);
-  const throttle = options.throttle?.();
-  const body = throttle ?? new PassThrough();
-  // The pipeline carries source errors (and the abort) into the upload, which then fails.
-  const piping = pipeline(blob.stream, body, { signal: options.signal }).catch((err: unknown) => {
-    body.destroy(err instanceof Error ? err : new Error(String(err)));
-  });
+  // Stopping fails the source stream, so every destination (whatever it does with the signal) sees the upload fail.
+  const { signal } = options;
+  const stop = () => blob.stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('stopped'));
+  signal.addEventListener('abort', stop, { once: true });
   try {
-    await target.writeBlob(repository, digest, blob.size, body, { chunkSize: options.chunkSize, signal: options.signal });
+    signal.throwIfAborted();
+    await target.writeBlob(repository, digest, blob.size, paced(blob.stream, options), { chunkSize: options.chunkSize, signal });
   } finally {
+    signal.removeEventListener('abort', stop);
     blob.stream.destroy();
-    await piping;
   }
   counter.bytes += blob.size;
   options.mounts.set(digest, repository);

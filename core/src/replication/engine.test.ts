@@ -7,6 +7,7 @@ import { definePlugin, Type, type Digest, type ReplicationStatusEvent, type Repl
 import { loadConfig } from '../config/load-config.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
 import { baseConfig, tempDir } from '../kernel/test-support.js';
+import { copyArtifact, MountHints } from './copier.js';
 import { createLocalTarget } from './local-target.js';
 import type { Execution, PolicyInput } from './model.js';
 
@@ -209,6 +210,37 @@ describe('replication engine (two kernels, loopback adapter)', () => {
       assert.equal(afterTasks.find((t) => t.id === task.id)?.attempts, task.attempts, 'a finished task ran again');
     }
     for (const tag of ['a', 'b', 'c']) assert.ok(await destination.headManifest('slow/app', tag), `slow/app:${tag} missing`);
+  });
+
+  it('stopping mid-blob without a bandwidth limit fails the copy at once, even into a destination that ignores the signal', async () => {
+    const layerBytes = 2 * 1024 * 1024;
+    await pushImage(source, 'stall/app', 'v1', layerBytes, 'stall');
+    // The source's blobs send their first 64 KiB and then stall, as a hung source registry does.
+    const stalling: ReplicationTarget = {
+      ...source,
+      async readBlob(repository, blobDigest, signal) {
+        const blob = await source.readBlob(repository, blobDigest, signal);
+        const first = await new Promise<Buffer>((resolve) => blob.stream.once('readable', () => resolve(blob.stream.read(Math.min(64 * 1024, blob.size)) as Buffer)));
+        blob.stream.destroy();
+        const stream = new Readable({ read() {} });
+        stream.push(first);
+        return { size: blob.size, stream };
+      },
+    };
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const copying = copyArtifact(
+      { target: stalling, repository: 'stall/app', reference: 'v1' },
+      { target: destination, repository: 'stall/app', reference: 'v1' },
+      { override: true, chunkSize: undefined, throttle: undefined, signal: controller.signal, log: async (line) => void lines.push(line), mounts: new MountHints() },
+    );
+    await sleep(200);
+    const stoppedAt = Date.now();
+    controller.abort(new Error('stopped by the test'));
+    await assert.rejects(copying, /stopped by the test/);
+    assert.ok(Date.now() - stoppedAt < 2_000, 'the copy ended promptly');
+    assert.equal(await destination.headManifest('stall/app', 'v1'), undefined);
+    assert.equal(lines.some((l) => l.startsWith('copied blob')), false, lines.join('\n'));
   });
 
   it('keeps the configured number of finished executions per policy', async () => {
