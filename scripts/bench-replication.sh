@@ -19,6 +19,8 @@
 #   BENCH_TMPDIR=DIR          where the image, Wharf and the registries keep data (default $TMPDIR or /tmp)
 #   BENCH_OUT=DIR             keep the results, logs and the report there (in DIR/replication)
 #   KEEP=1                    keep the temp directory (data, logs) instead of removing it
+#   WHARF_NODE_ARGS='...'     extra node flags for Wharf, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
+#                             (the profile is written when Wharf exits at the end)
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -124,7 +126,8 @@ auth: [ { db: {} } ]
 rbac: {}
 log: { level: warn, access: false }
 YAML
-WHARF_ADMIN_PASSWORD=$ADMIN_PASSWORD node core/bin/wharf.js serve --config "$tmp/wharf.yaml" \
+# shellcheck disable=SC2086 # WHARF_NODE_ARGS is a list of flags
+WHARF_ADMIN_PASSWORD=$ADMIN_PASSWORD node ${WHARF_NODE_ARGS:-} core/bin/wharf.js serve --config "$tmp/wharf.yaml" \
   --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
 wharf_pid=$!
 wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
