@@ -24,6 +24,9 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench-replication
+# shellcheck source=bench/lib.sh
+source "$root/scripts/bench/lib.sh"
 ROUNDS=${ROUNDS:-3}
 LAYERS=${LAYERS:-8}
 LAYER_MIB=${LAYER_MIB:-32}
@@ -43,15 +46,6 @@ command -v docker-registry >/dev/null ||
 tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/wharf-bench-replication.XXXXXX")
 wharf_pid='' registry_pid='' sampler_pid=''
 
-stop_pid() {
-  # SIGTERM, then SIGKILL after 10 s; only the processes this script started.
-  local pid=$1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -70,25 +64,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_ready() {
-  # wait_ready NAME URL PID LOG: until GET /v2/ answers (200 or 401), or the process dies.
-  local name=$1 url=$2 pid=$3 log=$4
-  for _ in $(seq 1 600); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench-replication: $name exited during startup; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
-    fi
-    local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url/v2/" 2>/dev/null)
-    [[ $code == 200 || $code == 401 ]] && return 0
-    sleep 0.05
-  done
-  echo "bench-replication: $name not ready after 30 s; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
-}
-
-port_free() {
-  ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null
-}
-
 elapsed() { # elapsed T0 T1 ($EPOCHREALTIME values) -> seconds
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'
 }
@@ -101,9 +76,7 @@ cpu_since() { # cpu_since PID TICKS0 -> CPU seconds since
   awk -v a="$2" -v b="$(cpu_ticks "$1")" -v hz="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / hz }'
 }
 
-for p in "$WHARF_PORT" "$REGISTRY_PORT"; do
-  port_free "$p" || { echo "bench-replication: something already listens on 127.0.0.1:$p" >&2; exit 2; }
-done
+ports_free "$WHARF_PORT" "$REGISTRY_PORT"
 cd "$root" || exit 2
 echo "bench-replication: data in $tmp" >&2
 
@@ -130,7 +103,7 @@ YAML
 WHARF_ADMIN_PASSWORD=$ADMIN_PASSWORD node ${WHARF_NODE_ARGS:-} core/bin/wharf.js serve --config "$tmp/wharf.yaml" \
   --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
 wharf_pid=$!
-wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
+wait_ready wharf "$wharf_url/v2/" "$wharf_pid" "$tmp/wharf.log" || exit 1
 export BENCH_USER=admin BENCH_PASSWORD=$ADMIN_PASSWORD
 echo "bench-replication: wharf pid $wharf_pid on $wharf_url; pushing the image" >&2
 sk "${SKOPEO_COPY[@]}" --dest-tls-verify=false "oci:$tmp/layout:bench" "docker://127.0.0.1:$WHARF_PORT/bench/img:1" \
@@ -156,7 +129,7 @@ http:
 YAML
   docker-registry serve "$dir/config.yml" >"$tmp/$1.log" 2>&1 &
   registry_pid=$!
-  wait_ready "$1" "$registry_url" "$registry_pid" "$tmp/$1.log"
+  wait_ready "$1" "$registry_url/v2/" "$registry_pid" "$tmp/$1.log"
 }
 stop_registry() { # stop_registry NAME: and drop its data (256 MiB each)
   stop_pid "$registry_pid"; registry_pid=''

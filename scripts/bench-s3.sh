@@ -18,6 +18,9 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench-s3
+# shellcheck source=bench/lib.sh
+source "$root/scripts/bench/lib.sh"
 shared=${SHARED:-}
 if [[ -z $shared ]]; then
   for cand in "$root/../shared" /work/shared; do
@@ -44,15 +47,6 @@ s3rver_url=http://127.0.0.1:$S3RVER_PORT
 tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/wharf-bench-s3.XXXXXX")
 s3rver_pid='' s3_pid='' fs_pid='' sampler_pid=''
 
-stop_pid() {
-  # SIGTERM, then SIGKILL after 10 s; only the processes this script started.
-  local pid=$1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -71,30 +65,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_ready() {
-  # wait_ready NAME URL PID LOG: until URL answers (for a registry: GET /v2/ 200 or 401), or the process dies.
-  local name=$1 url=$2 pid=$3 log=$4
-  for _ in $(seq 1 600); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench-s3: $name exited during startup; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
-    fi
-    local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)
-    [[ $code == 200 || $code == 401 ]] && return 0
-    sleep 0.1
-  done
-  echo "bench-s3: $name not ready after 60 s; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
-}
-
-port_free() {
-  ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null
-}
-
 [[ -f $root/core/dist/cli/main.js && -f $root/plugins/storage-s3/dist/test-support.js ]] ||
   { echo "bench-s3: Wharf is not built: run npm run build" >&2; exit 2; }
-for p in "$S3_WHARF_PORT" "$FS_WHARF_PORT" "$S3RVER_PORT"; do
-  port_free "$p" || { echo "bench-s3: something already listens on 127.0.0.1:$p" >&2; exit 2; }
-done
+ports_free "$S3_WHARF_PORT" "$FS_WHARF_PORT" "$S3RVER_PORT"
 cd "$root" || exit 2
 echo "bench-s3: data in $tmp (shared tools: $shared)" >&2
 

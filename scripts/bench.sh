@@ -18,6 +18,9 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+source "$root/scripts/bench/lib.sh"
 shared=${SHARED:-}
 if [[ -z $shared ]]; then
   for cand in "$root/../shared" /work/shared; do
@@ -33,15 +36,6 @@ wharf_url=http://127.0.0.1:$WHARF_PORT
 ref_url=http://127.0.0.1:$REF_PORT
 tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/wharf-bench.XXXXXX")
 wharf_pid='' ref_pid='' sampler_pid=''
-
-stop_pid() {
-  # SIGTERM, then SIGKILL after 10 s; only the processes this script started.
-  local pid=$1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-}
 
 cleanup() {
   local rc=$?
@@ -60,29 +54,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_ready() {
-  # wait_ready NAME URL PID LOG: until GET /v2/ answers (200 or 401), or the process dies.
-  local name=$1 url=$2 pid=$3 log=$4
-  for _ in $(seq 1 600); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench: $name exited during startup; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
-    fi
-    local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url/v2/" 2>/dev/null)
-    [[ $code == 200 || $code == 401 ]] && return 0
-    sleep 0.1
-  done
-  echo "bench: $name not ready after 60 s; last log lines:" >&2; tail -n 40 "$log" >&2; return 1
-}
-
-port_free() {
-  ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null
-}
-
 [[ -f $root/core/dist/cli/main.js ]] || { echo "bench: Wharf is not built: run npm run build" >&2; exit 2; }
-for p in "$WHARF_PORT" "$REF_PORT"; do
-  port_free "$p" || { echo "bench: something already listens on 127.0.0.1:$p" >&2; exit 2; }
-done
+ports_free "$WHARF_PORT" "$REF_PORT"
 
 echo "bench: data in $tmp (shared tools: $shared)" >&2
 mkdir -p "$tmp/ref" "$tmp/wharf"
@@ -104,8 +77,8 @@ start_wharf() {
 }
 start_wharf
 
-wait_ready reference "$ref_url" "$ref_pid" "$tmp/reference.log" || exit 1
-wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
+wait_ready reference "$ref_url/v2/" "$ref_pid" "$tmp/reference.log" || exit 1
+wait_ready wharf "$wharf_url/v2/" "$wharf_pid" "$tmp/wharf.log" || exit 1
 echo "bench: wharf pid $wharf_pid on $wharf_url, reference pid $ref_pid on $ref_url" >&2
 
 # ---- throughput and latency, A = Wharf, B = reference ----
@@ -122,7 +95,7 @@ if [[ ${RSS:-1} != 0 ]]; then
   # Measure a fresh process: the heap the throughput runs left behind is not the push's doing.
   stop_pid "$wharf_pid"
   start_wharf
-  wait_ready wharf "$wharf_url" "$wharf_pid" "$tmp/wharf.log" || exit 1
+  wait_ready wharf "$wharf_url/v2/" "$wharf_pid" "$tmp/wharf.log" || exit 1
   status=/proc/$wharf_pid/status
   kb() { awk -v k="$1:" '$1 == k { print $2 }' "$status" 2>/dev/null; }
   before_kb=$(kb VmRSS)
