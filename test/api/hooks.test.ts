@@ -15,6 +15,8 @@ import { OPEN_REGISTRY } from './support/server.js';
  * taps decide who may do what.
  */
 const events: { name: string; repository: string; detail: string }[] = [];
+/** Password checks the provider was asked for, per user. */
+const checks = new Map<string, number>();
 
 const gates = definePlugin({
   id: 'test-gates',
@@ -39,6 +41,7 @@ const gates = definePlugin({
     registry.manifestDeleted.tapPromise('events', async (e) => void events.push({ name: 'manifestDeleted', repository: e.repository, detail: `${e.tag}` }));
     auth.authenticate.tapPromise('static', async (creds) => {
       if (creds.kind !== 'basic') return undefined;
+      checks.set(creds.username, (checks.get(creds.username) ?? 0) + 1);
       if (creds.password !== 'secret') throw new RegistryError('UNAUTHORIZED', 'bad password');
       const principal: Principal = { subject: creds.username, kind: 'user', provider: 'test-gates', groups: [], admin: false };
       return principal;
@@ -115,6 +118,17 @@ describe('registry hooks over HTTP', () => {
     await assertOciError(await client.fetch('/v2/hooks/private/tags/list', { headers: basic('alice', 'secret') }), 404, 'NAME_UNKNOWN');
     const start = await client.fetch('/v2/hooks/private/blobs/uploads/', { method: 'POST', headers: basic('alice', 'secret') });
     assert.equal(start.status, 202);
+  });
+
+  it('checks Basic credentials through the kernel authenticator: verified ones are cached, wrong ones always refused', async () => {
+    const basic = (pw: string) => ({ authorization: `Basic ${Buffer.from(`carol:${pw}`).toString('base64')}` });
+    // A pull is many requests with the same credentials: the provider (a password hash) is asked once.
+    for (let i = 0; i < 5; i++) assert.equal((await client.fetch('/v2/hooks/open/tags/list', { headers: basic('secret') })).status, 404);
+    assert.equal(checks.get('carol'), 1);
+    // Only verified credentials are remembered: a wrong password is asked about, and refused, every time.
+    await assertOciError(await client.fetch('/v2/hooks/open/tags/list', { headers: basic('guess') }), 401, 'UNAUTHORIZED');
+    await assertOciError(await client.fetch('/v2/hooks/open/tags/list', { headers: basic('guess') }), 401, 'UNAUTHORIZED');
+    assert.equal(checks.get('carol'), 3);
   });
 
   it('requires pull on the source repository of a cross-repository mount', async () => {

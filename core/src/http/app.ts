@@ -57,6 +57,7 @@ export function createApp(kernel: Kernel): Koa {
     registry: config.registry,
     logger,
     publicUrl: kernel.settings.publicUrl,
+    auth: kernel.auth,
     token,
   };
   const v2 = createV2Router(deps);

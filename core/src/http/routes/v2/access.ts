@@ -8,7 +8,8 @@ import { requestInfo, type V2Context, type V2Deps } from './context.js';
 /**
  * Who the caller is and whether they may do what the route needs.
  *
- * Without token auth: through the `auth` and `rbac` hooks. With no RBAC tap at all the registry
+ * Without token auth: through the `auth` and `rbac` hooks, Basic credentials through the kernel's
+ * authenticator (credential cache, failed-login slowdown). With no RBAC tap at all the registry
  * is open (the kernel warned at boot), like distribution without an auth section.
  *
  * With token auth (`token.enabled`): a Bearer token must cover every access the request needs
@@ -49,7 +50,12 @@ export async function authenticate(ctx: V2Context, deps: V2Deps): Promise<Princi
   if (scheme.toLowerCase() === 'basic') {
     const basic = parseBasic(value);
     if (!basic) throw unauthorized(deps, 'malformed Basic credentials');
-    principal = await auth.authenticate.promise({ kind: 'basic', ...basic }, info);
+    // The kernel's authenticator, as for the token endpoint and /api/v1: verified credentials are
+    // cached (a pull is many requests, each would cost a password hash), failures are logged and
+    // slow the next attempts down. Its principal is already enriched by `auth.principal`.
+    const outcome = await deps.auth.authenticator.authenticate({ kind: 'basic', ...basic }, info);
+    if (!outcome.ok) throw unauthorized(deps, 'invalid credentials');
+    return outcome.principal;
   } else if (scheme.toLowerCase() === 'bearer') {
     principal = await auth.authenticate.promise({ kind: 'bearer', token: value }, info);
   } else {

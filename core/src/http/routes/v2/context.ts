@@ -1,6 +1,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { KernelHooks, Principal, RequestInfo, StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
+import type { KernelAuth } from '../../../auth/kernel-auth.js';
 import type { TokenAuth } from '../../../auth/token-auth.js';
 import type { MetadataStore } from '../../../metadata/types.js';
 import type { ManifestService } from '../../../registry/manifest-service.js';
@@ -14,6 +15,8 @@ export interface V2Deps {
   readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
   readonly logger: Logger;
   readonly publicUrl: string;
+  /** The kernel's one authenticator (credential cache, failed-login slowdown), for Basic credentials. */
+  readonly auth: KernelAuth;
   /** The kernel's token auth, when `token.enabled`. */
   readonly token?: TokenAuth | undefined;
 }
