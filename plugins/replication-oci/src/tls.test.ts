@@ -8,10 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { isReplicationTargetError, type ReplicationEndpoint } from '@wharf/sdk';
 import { OciTarget } from './index.js';
 import { startDockerRegistry, type DockerRegistryHandle } from './test-support/docker-registry.js';
+import { lendingBlob } from './test-support/lending-source.js';
 
 // An endpoint's TLS options against distribution 2.8 serving HTTPS with a self-signed
 // certificate: refused by default, accepted with the certificate as the endpoint's CA, and
-// accepted without verification when the endpoint is marked insecure.
+// accepted without verification when the endpoint is marked insecure; for the API calls (undici)
+// and for the blob uploads (Node's https) alike.
 
 const run = promisify(execFile);
 
@@ -56,6 +58,10 @@ describe('oci adapter TLS options (distribution 2.8 over HTTPS, self-signed)', (
     try {
       await target.ping();
       assert.deepEqual(await target.listTags('nothing/here'), []);
+      // The blob bytes go through the upload client (Node's https), with the same CA, on lent buffers.
+      const { digest, size, source } = lendingBlob(3);
+      await target.writeBlob('tls/ca', digest, size, source);
+      assert.equal(await target.hasBlob('tls/ca', digest), true);
     } finally {
       await target.close();
     }
@@ -65,6 +71,9 @@ describe('oci adapter TLS options (distribution 2.8 over HTTPS, self-signed)', (
     const target = new OciTarget(endpoint({ insecure: true }));
     try {
       await target.ping();
+      const { digest, size, source } = lendingBlob(2);
+      await target.writeBlob('tls/insecure', digest, size, source);
+      assert.equal(await target.hasBlob('tls/insecure', digest), true);
     } finally {
       await target.close();
     }

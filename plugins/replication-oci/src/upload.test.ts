@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { releasesChunksOnCallbackOf, type Digest } from '@wharf/sdk';
 import { OciTarget } from './index.js';
 import { startDockerRegistry, type DockerRegistryHandle } from './test-support/docker-registry.js';
+import { lendingBlob } from './test-support/lending-source.js';
 
 // The streamed upload hands its request body to the source itself (so Wharf's fs storage can lend
 // pooled buffers to it): that body must carry the SDK's mark, and only while it keeps the promise
@@ -51,30 +52,9 @@ describe('streamed blob upload', () => {
   it('calls back for a chunk only once the request has taken it, so a lending source may reuse the buffer', async () => {
     const target = new OciTarget({ name: 'distribution', type: 'oci', url: registry.url });
     try {
-      const parts = Array.from({ length: 8 }, () => randomBytes(1024 * 1024));
-      const digest = `sha256:${parts.reduce((hash, part) => hash.update(part), createHash('sha256')).digest('hex')}` as Digest;
-      // Lends one buffer, refilled with the next part as soon as its write calls back (what
-      // Wharf's fs storage does with its pool): an early callback would corrupt the blob, and
-      // the registry, which checks the digest, would refuse it.
-      class LendingSource extends Readable {
-        override pipe<T extends NodeJS.WritableStream>(destination: T): T {
-          const shared = Buffer.alloc(1024 * 1024);
-          let next = 0;
-          const feed = (): void => {
-            if (next === parts.length) {
-              destination.end();
-              return;
-            }
-            (parts[next++] as Buffer).copy(shared);
-            destination.write(shared, (err) => {
-              if (!err) feed();
-            });
-          };
-          feed();
-          return destination;
-        }
-      }
-      await target.writeBlob('upload/lent', digest, 8 * 1024 * 1024, new LendingSource({ read() {} }));
+      // An early callback would corrupt the blob, and the registry, which checks the digest, would refuse it.
+      const { digest, size, source } = lendingBlob(8);
+      await target.writeBlob('upload/lent', digest, size, source);
       assert.equal(await target.hasBlob('upload/lent', digest), true);
     } finally {
       await target.close();

@@ -12,7 +12,7 @@ import { releasesChunksOnCallback } from '@wharf/sdk';
  */
 
 export interface UploadAgentOptions {
-  /** Extra trusted CA (PEM), on top of the system's. */
+  /** Trusted CAs (PEM): the system's plus the endpoint's, or `undefined` for the system's alone. */
   readonly ca: string[] | undefined;
   readonly rejectUnauthorized: boolean;
   /** Socket inactivity limit, connect included. */
