@@ -112,6 +112,33 @@ export interface WriteOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** PATCHes fixed-size chunks of `source` with their ranges; resolves the next upload location. */
+async function sendChunks(client: RegistryClient, op: Operation, source: SizeGuard, location: URL, chunkSize: number, size: number, signal: AbortSignal | undefined): Promise<URL> {
+  let offset = 0;
+  for await (const chunk of chunksOf(source, chunkSize, size)) {
+    const end = offset + chunk.length - 1;
+    const answer = await client.expect(
+      op,
+      {
+        method: 'PATCH',
+        url: location,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${end}` },
+        body: chunk,
+        signal,
+      },
+      [202, 204],
+    );
+    await drain(answer);
+    const range = headerOf(answer, 'range');
+    if (range && !new RegExp(`^(bytes=)?0-${end}$`).test(range)) {
+      throw protocolError(client.ctx(op.name), `the registry holds ${range} after a chunk ending at ${end}`, 'REMOTE_ERROR');
+    }
+    location = locationOf(client, op, answer);
+    offset += chunk.length;
+  }
+  return location;
+}
+
 export async function writeBlob(client: RegistryClient, repository: string, digest: Digest, size: number, data: Readable, options: WriteOptions = {}): Promise<void> {
   const op: Operation = { name: `writeBlob ${repository}@${digest}`, scopes: [push(repository)] };
   const { signal } = options;
@@ -121,6 +148,7 @@ export async function writeBlob(client: RegistryClient, repository: string, dige
     new ReplicationTargetError('INVALID', `${client.label}: ${op.name} failed: the source stream held ${seen} bytes, not ${size}`, { retryable: false });
   // A whole-blob upload takes the source as it is (so a storage stream can lend its buffers to
   // the request); until then only an error listener is attached, which does not start the flow.
+  // A chunked upload (or the empty blob) reads through a guard that counts the bytes.
   const streamed = size > 0 && options.chunkSize === undefined;
   let early: unknown;
   const keepEarlyError = (err: unknown) => {
@@ -142,40 +170,18 @@ export async function writeBlob(client: RegistryClient, repository: string, dige
     await drain(started);
     location = locationOf(client, op, started);
 
-    if (streamed) {
+    if (!guard) {
       data.off('error', keepEarlyError);
-      if (early !== undefined || data.destroyed) throw early ?? mismatch(0);
+      if (early !== undefined || data.destroyed) {
+        throw early ?? new ReplicationTargetError('INVALID', `${client.label}: ${op.name} failed: the source stream closed before the upload began`, { retryable: false });
+      }
       const answer = await client.upload(op, location, size, data, { signal, mismatch }, [202, 204]);
       answer.body.resume();
       location = locationOf(client, op, { ...answer, url: location });
-    } else if (guard && size > 0 && options.chunkSize !== undefined) {
-      let offset = 0;
-      for await (const chunk of chunksOf(guard, options.chunkSize, size)) {
-        const end = offset + chunk.length - 1;
-        const answer = await client.expect(
-          op,
-          {
-            method: 'PATCH',
-            url: location,
-            headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${end}` },
-            body: chunk,
-            signal,
-          },
-          [202, 204],
-        );
-        await drain(answer);
-        const range = headerOf(answer, 'range');
-        if (range && !new RegExp(`^(bytes=)?0-${end}$`).test(range)) {
-          throw protocolError(client.ctx(op.name), `the registry holds ${range} after a chunk ending at ${end}`, 'REMOTE_ERROR');
-        }
-        location = locationOf(client, op, answer);
-        offset += chunk.length;
-      }
-      if (guard.seen !== size) throw mismatch(guard.seen);
-    } else if (guard) {
-      for await (const _ of guard) {
-        // An empty blob: nothing to send, but the stream must end.
-      }
+    } else {
+      // Chunks of a chunked upload, or nothing at all for the empty blob (whose stream must still end).
+      if (size > 0) location = await sendChunks(client, op, guard, location, options.chunkSize ?? size, size, signal);
+      else for await (const _ of guard);
       if (guard.seen !== size) throw mismatch(guard.seen);
     }
 
