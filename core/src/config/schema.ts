@@ -179,6 +179,29 @@ export const JobsSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+/** Durable events: how nodes deliver them to consumers and how long delivered ones are kept. */
+export const EventsSchema = Type.Object(
+  {
+    pollIntervalMs: Type.Integer({
+      minimum: 10,
+      maximum: 60000,
+      default: 500,
+      description: 'how often each node looks for events to deliver that another node recorded (its own are delivered at once)',
+    }),
+    leaseSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 30,
+      description: 'how long a node holds a delivery without renewing; a delivery of a node that died is retried after this long',
+    }),
+    maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 12, description: 'deliveries of one event to one consumer before it is marked dead (a consumer may set its own)' }),
+    retentionHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'delivered events older than this are deleted (hourly)' }),
+    deadRetentionHours: Type.Number({ exclusiveMinimum: 0, default: 720, description: 'dead deliveries older than this are deleted (hourly)' }),
+    pullBatchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'most pull events recorded in one write; pulls arriving while a write runs wait for the next one' }),
+  },
+  { ...closed, default: {} },
+);
+
 /** How the kernel's replication engine runs executions (the adapters are the `replication` plugins). */
 export const ReplicationEngineSchema = Type.Object(
   {
@@ -299,6 +322,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
       registry: RegistrySchema,
       token: TokenSchema,
       jobs: JobsSchema,
+      events: EventsSchema,
       replicationEngine: ReplicationEngineSchema,
       secretKey: Type.Optional(
         Type.String({

@@ -47,6 +47,16 @@ export interface JobsSettings {
   readonly history: { readonly keep: number; readonly maxAgeDays: number };
 }
 
+/** The `events` section: delivery of durable events (`coreServices.events`). */
+export interface EventsSettings {
+  readonly pollIntervalMs: number;
+  readonly leaseSeconds: number;
+  readonly maxAttempts: number;
+  readonly retentionHours: number;
+  readonly deadRetentionHours: number;
+  readonly pullBatchSize: number;
+}
+
 /** The effective configuration: validated, defaults applied, paths absolute, frozen. */
 export interface WharfConfig {
   readonly dataDir: string;
@@ -61,6 +71,7 @@ export interface WharfConfig {
   readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
   readonly token: TokenSettings;
   readonly jobs: JobsSettings;
+  readonly events: EventsSettings;
   readonly replicationEngine: {
     readonly taskConcurrency: number;
     readonly taskAttempts: number;

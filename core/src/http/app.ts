@@ -58,6 +58,7 @@ export function createApp(kernel: Kernel): Koa {
     logger,
     publicUrl: kernel.settings.publicUrl,
     auth: kernel.auth,
+    events: kernel.events,
     token,
   };
   const v2 = createV2Router(deps);

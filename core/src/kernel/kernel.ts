@@ -18,6 +18,7 @@ import { createLogger, usePretty } from '../logging/logger.js';
 import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
+import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
 import { createMetadataStore, databaseServiceOf, KnexMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
@@ -76,6 +77,8 @@ export interface Kernel {
   tokenAuth(): TokenAuth | undefined;
   /** Sets the public URL once the real port is known (listen on port 0). */
   setPublicUrl(url: string): void;
+  /** Durable events: the service plugins get, the registry's recorder, this node's delivery loop. */
+  readonly events: EventsRuntime;
   /** Replication: endpoints, policies, executions (after boot). */
   replication(): Replication;
 }
@@ -154,6 +157,9 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     (jobs) => jobs.stop(),
   );
   services.provide('kernel', coreServices.jobs, { factory: () => services.container.resolve<JobRuntime>('jobs') });
+  // Consumers subscribe during register; the delivery loop starts with the job workers.
+  const events = createEventsRuntime({ knex: () => services.resolve(coreServices.database).knex, settings: config.events, logger });
+  services.provide('kernel', coreServices.events, { factory: () => events.service });
   services.provide('kernel', coreServices.repositories, {
     factory: () => {
       const metadata = services.container.resolve<MetadataStore>('metadata');
@@ -258,6 +264,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           knex: services.resolve(coreServices.database).knex,
           hooks,
           jobs: services.resolve(coreServices.jobs),
+          events: events.service,
+          recorder: events,
           metadata,
           storage,
           secrets,
@@ -268,6 +276,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         replication.engine.install();
         await replication.engine.syncAllSchedules();
       });
+      events.install(services.resolve(coreServices.jobs));
       await timed(phases, 'lifecycle.ready', () =>
         hooks.lifecycle.ready.promise().catch((err: unknown) => {
           throw wrapStep('REG_ERR_PLUGIN_REGISTER', 'lifecycle.ready failed', err);
@@ -279,6 +288,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         await services.container.resolve<JobRuntime>('jobs').start().catch((err: unknown) => {
           throw new KernelError('REG_ERR_DATABASE', `jobs (${config.jobs.backend}) could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
         });
+        await events.start(services.resolve(coreServices.jobs));
       }
       state = 'ready';
       if (!hasTaps(hooks.auth.authenticate) && !hasTaps(hooks.rbac.authorize)) {
@@ -299,7 +309,13 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     const wasReady = state === 'ready';
     state = 'closing';
     if (wasReady) {
-      // Jobs first: handlers may use what plugins close below, and the database is still open.
+      // Event deliveries and jobs first: handlers may use what plugins close below, and the
+      // database is still open.
+      try {
+        await events.stop();
+      } catch (err) {
+        logger.error({ err }, 'stopping event delivery failed');
+      }
       try {
         await services.container.resolve<JobRuntime>('jobs').stop();
       } catch (err) {
@@ -330,6 +346,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     services,
     api,
     auth,
+    events,
     get state() {
       return state;
     },

@@ -7,6 +7,7 @@ import type {
   MetadataStore,
   PageRequest,
   PutManifestResult,
+  RecordInTransaction,
   ReferrerRecord,
   UploadRecord,
 } from './types.js';
@@ -72,8 +73,8 @@ export class KnexMetadataStore implements MetadataStore {
     return repos.listNamespaceRepositories(this.#ctx, namespace, page);
   }
 
-  linkBlob(repository: string, digest: Digest, size: number): Promise<void> {
-    return repos.linkBlob(this.#ctx, repository, digest, size);
+  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction): Promise<void> {
+    return repos.linkBlob(this.#ctx, repository, digest, size, record);
   }
 
   getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined> {
@@ -88,8 +89,8 @@ export class KnexMetadataStore implements MetadataStore {
     return repos.unlinkBlob(this.#ctx, repository, digest);
   }
 
-  putManifest(input: ManifestInput): Promise<PutManifestResult> {
-    return manifests.putManifest(this.#ctx, input);
+  putManifest(input: ManifestInput, record?: RecordInTransaction): Promise<PutManifestResult> {
+    return manifests.putManifest(this.#ctx, input, record);
   }
 
   getManifest(repository: string, digest: Digest): Promise<ManifestRecord | undefined> {
@@ -104,12 +105,12 @@ export class KnexMetadataStore implements MetadataStore {
     return manifests.listTags(this.#ctx, repository, page);
   }
 
-  deleteManifest(repository: string, digest: Digest): Promise<boolean> {
-    return manifests.deleteManifest(this.#ctx, repository, digest);
+  deleteManifest(repository: string, digest: Digest, record?: RecordInTransaction): Promise<boolean> {
+    return manifests.deleteManifest(this.#ctx, repository, digest, record);
   }
 
-  deleteTag(repository: string, tag: string): Promise<boolean> {
-    return manifests.deleteTag(this.#ctx, repository, tag);
+  deleteTag(repository: string, tag: string, record?: RecordInTransaction): Promise<boolean> {
+    return manifests.deleteTag(this.#ctx, repository, tag, record);
   }
 
   listReferrers(repository: string, subject: Digest, artifactType: string | undefined): Promise<ReferrerRecord[]> {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Digest } from '@wharf/sdk';
-import type { ManifestInput, ManifestRecord, PageRequest, PutManifestResult } from './types.js';
+import type { ManifestInput, ManifestRecord, PageRequest, PutManifestResult, RecordInTransaction } from './types.js';
 import { ensureRepository, repositoryId } from './repositories-blobs.js';
 import {
   MAX_DIGEST,
@@ -25,7 +25,7 @@ class MissingReferences extends Error {
   }
 }
 
-export async function putManifest(ctx: StoreContext, input: ManifestInput): Promise<PutManifestResult> {
+export async function putManifest(ctx: StoreContext, input: ManifestInput, record?: RecordInTransaction): Promise<PutManifestResult> {
   checkLength('digest', input.digest, MAX_DIGEST);
   if (input.subject !== undefined) checkLength('subject digest', input.subject, MAX_DIGEST);
   if (input.tag !== undefined) checkLength('tag', input.tag, MAX_TAG);
@@ -79,6 +79,7 @@ export async function putManifest(ctx: StoreContext, input: ManifestInput): Prom
           .onConflict(['repository_id', 'name'])
           .merge(['manifest_id', 'updated_at']);
       }
+      await record?.(trx);
       return { ok: true, created: insertedId !== undefined };
     });
   } catch (err) {
@@ -171,7 +172,7 @@ export async function listTags(ctx: StoreContext, repository: string, page: Page
   return rows.map((r) => r.name);
 }
 
-export async function deleteManifest(ctx: StoreContext, repository: string, digest: Digest): Promise<boolean> {
+export async function deleteManifest(ctx: StoreContext, repository: string, digest: Digest, record?: RecordInTransaction): Promise<boolean> {
   return inTransaction(ctx, async (trx) => {
     const target = trx('manifests as m')
       .join('repositories as r', 'r.id', 'm.repository_id')
@@ -186,13 +187,18 @@ export async function deleteManifest(ctx: StoreContext, repository: string, dige
     await trx('manifest_blob_refs').where('manifest_id', id).delete();
     await trx('manifest_manifest_refs').where('manifest_id', id).delete();
     await trx('manifests').where('id', id).delete();
+    await record?.(trx);
     return true;
   });
 }
 
-export async function deleteTag(ctx: StoreContext, repository: string, tag: string): Promise<boolean> {
+export async function deleteTag(ctx: StoreContext, repository: string, tag: string, record?: RecordInTransaction): Promise<boolean> {
   const repoId = await repositoryId(ctx.knex, repository);
   if (repoId === undefined) return false;
-  const deleted = await ctx.knex('tags').where({ repository_id: repoId, name: tag }).delete();
-  return deleted > 0;
+  if (!record) return (await ctx.knex('tags').where({ repository_id: repoId, name: tag }).delete()) > 0;
+  return inTransaction(ctx, async (trx) => {
+    const deleted = await trx('tags').where({ repository_id: repoId, name: tag }).delete();
+    if (deleted > 0) await record(trx);
+    return deleted > 0;
+  });
 }

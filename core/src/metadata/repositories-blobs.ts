@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Digest } from '@wharf/sdk';
-import type { PageRequest } from './types.js';
+import type { PageRequest, RecordInTransaction } from './types.js';
 import {
   MAX_DIGEST,
   MAX_REPOSITORY_NAME,
@@ -94,7 +94,7 @@ export async function repositoryExists(ctx: StoreContext, name: string): Promise
   return (await repositoryId(ctx.knex, name)) !== undefined;
 }
 
-export async function linkBlob(ctx: StoreContext, repository: string, digest: Digest, size: number): Promise<void> {
+export async function linkBlob(ctx: StoreContext, repository: string, digest: Digest, size: number, record?: RecordInTransaction): Promise<void> {
   checkLength('digest', digest, MAX_DIGEST);
   await inTransaction(ctx, async (trx) => {
     const repoId = await ensureRepository(ctx, trx, repository);
@@ -106,6 +106,7 @@ export async function linkBlob(ctx: StoreContext, repository: string, digest: Di
       [{ repository_id: repoId, digest, created_at: now }],
       ['repository_id', 'digest'],
     );
+    await record?.(trx);
   });
 }
 

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Digest } from '@wharf/sdk';
 
 /**
@@ -12,6 +13,12 @@ export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }
   | { client: 'postgres'; connection: string | Record<string, unknown>; pool?: { min?: number; max?: number } }
   | { client: 'mysql'; connection: string | Record<string, unknown>; pool?: { min?: number; max?: number } };
+
+/**
+ * Writes more rows inside a store method's transaction: the durable events that describe the
+ * change, so they commit (or roll back) with it.
+ */
+export type RecordInTransaction = (trx: Knex.Transaction) => Promise<void>;
 
 /** A stored manifest. */
 export interface ManifestRecord {
@@ -95,7 +102,7 @@ export interface MetadataStore {
 
   // Blobs
   /** Records a committed blob (global, content-addressed) and links it to a repository. */
-  linkBlob(repository: string, digest: Digest, size: number): Promise<void>;
+  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction): Promise<void>;
   /** The blob's size when it is linked to the repository, else `undefined`. */
   getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined>;
   /** The blob's size when any repository links it (used for cross-repository mounts). */
@@ -107,18 +114,19 @@ export interface MetadataStore {
   /**
    * Stores a manifest, its references, its subject and its tag in one transaction, creating the
    * repository if needed. References that are missing fail the whole put (nothing stored).
-   * Storing an existing digest again only (re)points the tag.
+   * Storing an existing digest again only (re)points the tag. `record` runs last, in the same
+   * transaction (not when references are missing).
    */
-  putManifest(input: ManifestInput): Promise<PutManifestResult>;
+  putManifest(input: ManifestInput, record?: RecordInTransaction): Promise<PutManifestResult>;
   getManifest(repository: string, digest: Digest): Promise<ManifestRecord | undefined>;
   /** The digest a tag points at. */
   resolveTag(repository: string, tag: string): Promise<Digest | undefined>;
   /** Tags of a repository in lexical order; `undefined` when the repository does not exist. */
   listTags(repository: string, page: PageRequest): Promise<string[] | undefined>;
   /** Deletes a manifest, every tag pointing at it, and its references. `false` if unknown. */
-  deleteManifest(repository: string, digest: Digest): Promise<boolean>;
+  deleteManifest(repository: string, digest: Digest, record?: RecordInTransaction): Promise<boolean>;
   /** Deletes one tag (the manifest stays). `false` if unknown. */
-  deleteTag(repository: string, tag: string): Promise<boolean>;
+  deleteTag(repository: string, tag: string, record?: RecordInTransaction): Promise<boolean>;
   /** Manifests of the repository whose `subject` is `digest`, optionally of one artifact type. */
   listReferrers(repository: string, subject: Digest, artifactType: string | undefined): Promise<ReferrerRecord[]>;
 

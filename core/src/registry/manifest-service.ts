@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RegistryError, parseDigest, type Digest, type KernelHooks, type Principal, type RequestInfo } from '@wharf/sdk';
+import type { EventRecorder } from '../events/events-runtime.js';
+import { registryDrafts } from '../events/registry-drafts.js';
 import type { ManifestRecord, MetadataStore, ReferrerRecord } from '../metadata/types.js';
 import { parseManifest } from './manifest-parser.js';
 import type { Reference } from './names.js';
@@ -8,6 +10,8 @@ export interface ManifestServiceDeps {
   readonly metadata: MetadataStore;
   readonly hooks: KernelHooks;
   readonly deleteEnabled: boolean;
+  /** Durable events, written in the same transaction as the change. */
+  readonly events: EventRecorder;
 }
 
 /** Who does it, for policy gates and events. */
@@ -48,10 +52,13 @@ export class ManifestService {
       repository, tag, digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, size: payload.length,
       references: [...parsed.blobRefs, ...parsed.manifestRefs], subject: parsed.subject, ...actor,
     });
+    const pushed = registryDrafts.manifestPushed({
+      repository, digest, tag, mediaType: parsed.mediaType, artifactType: parsed.artifactType, size: payload.length, subject: parsed.subject,
+    }, actor);
     const result = await this.deps.metadata.putManifest({
       repository, digest, tag, payload, mediaType: parsed.mediaType, artifactType: parsed.artifactType,
       subject: parsed.subject, annotations: parsed.annotations, blobRefs: parsed.blobRefs, manifestRefs: parsed.manifestRefs,
-    });
+    }, this.deps.events.writer([pushed]));
     if (!result.ok) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references content unknown to this repository', {
         detail: { blobs: result.missingBlobs, manifests: result.missingManifests },
@@ -68,9 +75,12 @@ export class ManifestService {
       ? { kind: 'tag' as const, tag: reference.tag, digest: manifest.digest }
       : { kind: 'manifest' as const, digest: manifest.digest };
     await this.deps.hooks.registry.beforeDelete.promise({ repository, target, ...actor });
+    const record = this.deps.events.writer([
+      registryDrafts.manifestDeleted({ repository, digest: manifest.digest, tag: reference.kind === 'tag' ? reference.tag : undefined }, actor),
+    ]);
     const deleted = reference.kind === 'tag'
-      ? await this.deps.metadata.deleteTag(repository, reference.tag)
-      : await this.deps.metadata.deleteManifest(repository, manifest.digest);
+      ? await this.deps.metadata.deleteTag(repository, reference.tag, record)
+      : await this.deps.metadata.deleteManifest(repository, manifest.digest, record);
     if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN');
     return { digest: manifest.digest, tag: reference.kind === 'tag' ? reference.tag : undefined };
   }

@@ -3,6 +3,8 @@ import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
+import type { EventRecorder } from '../events/events-runtime.js';
+import { registryDrafts, type ActorInfo } from '../events/registry-drafts.js';
 import type { MetadataStore, UploadRecord } from '../metadata/types.js';
 import { MeteredStream, digestStream } from './streams.js';
 import { UploadHashes } from './upload-hashes.js';
@@ -19,6 +21,8 @@ export interface UploadServiceDeps {
   readonly logger: Logger;
   /** How long one writer may hold an upload without renewing its lease. */
   readonly leaseMs: number;
+  /** Durable events, written in the same transaction as the blob link. */
+  readonly events: EventRecorder;
 }
 
 /**
@@ -57,7 +61,7 @@ export class UploadService {
   }
 
   /** Finishes an upload: appends the optional last chunk, verifies the digest, commits, links. */
-  async finish(repository: string, id: string, digest: Digest, body: Readable | undefined, chunk: ChunkInfo): Promise<{ size: number }> {
+  async finish(repository: string, id: string, digest: Digest, body: Readable | undefined, chunk: ChunkInfo, actor?: ActorInfo): Promise<{ size: number }> {
     return this.#withLease(id, async (lease) => {
       let upload = await this.get(repository, id);
       if (body) upload = await this.#appendLocked(upload, body, chunk);
@@ -73,7 +77,8 @@ export class UploadService {
       // Committing a digest that is already stored (a concurrent or earlier push of the same
       // content) is fine by the driver contract: no need to ask storage first.
       await storage.commit(id, upload.state, digest);
-      await metadata.linkBlob(repository, digest, upload.state.size);
+      const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
+      await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]));
       await metadata.deleteUpload(id);
       lease.gone();
       return { size: upload.state.size };
@@ -87,10 +92,11 @@ export class UploadService {
   }
 
   /** Cross-repository mount: links a blob of `from` into `repository` if `from` has it. */
-  async mount(repository: string, from: string, digest: Digest): Promise<{ size: number } | undefined> {
+  async mount(repository: string, from: string, digest: Digest, actor?: ActorInfo): Promise<{ size: number } | undefined> {
     const blob = await this.deps.metadata.getLinkedBlob(from, digest);
     if (!blob || !(await this.deps.storage.stat(digest))) return undefined;
-    await this.deps.metadata.linkBlob(repository, digest, blob.size);
+    const mounted = registryDrafts.blobCommitted({ repository, digest, size: blob.size, mounted: true }, actor);
+    await this.deps.metadata.linkBlob(repository, digest, blob.size, this.deps.events.writer([mounted]));
     return blob;
   }
 

@@ -32,7 +32,7 @@ async function boot(extra: Record<string, unknown>, plugins: ReturnType<typeof d
 
 function localOf(kernel: Kernel): ReplicationTarget {
   return createLocalTarget({
-    metadata: kernel.metadata(), storage: kernel.storage(), hooks: kernel.hooks, logger: kernel.logger,
+    metadata: kernel.metadata(), storage: kernel.storage(), hooks: kernel.hooks, events: kernel.events, logger: kernel.logger,
     uploadLeaseMs: kernel.config.registry.uploadLeaseMs, deleteEnabled: true,
   });
 }

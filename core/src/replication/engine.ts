@@ -4,11 +4,15 @@ import {
   PermanentJobError,
   RegistryError,
   ReplicationTargetError,
+  isEventOf,
+  registryEvents,
+  type EventEnvelope,
+  type EventService,
   type JobContext,
   type JobService,
   type KernelHooks,
-  type ManifestDeletedEvent,
-  type ManifestPushedEvent,
+  type ManifestDeletedData,
+  type ManifestPushedData,
   type ReplicationStatus,
   type ReplicationTarget,
 } from '@wharf/sdk';
@@ -29,6 +33,8 @@ import { createThrottle, isUnlimited } from './throttle.js';
 export const JOB_PLAN = 'replication.plan';
 export const JOB_TASK = 'replication.task';
 export const JOB_SCHEDULED = 'replication.scheduled';
+/** The durable consumer that starts event-triggered executions. */
+export const TRIGGER_CONSUMER = 'replication-trigger';
 
 export interface EngineSettings {
   /** Tasks running at once on one node. */
@@ -44,6 +50,7 @@ export interface EngineSettings {
 export interface EngineDeps {
   readonly store: ReplicationStore;
   readonly jobs: JobService;
+  readonly events: EventService;
   readonly hooks: KernelHooks;
   readonly local: ReplicationTarget;
   readonly logger: Logger;
@@ -63,9 +70,9 @@ export class ReplicationEngine {
 
   constructor(private readonly deps: EngineDeps) {}
 
-  /** Declares the job types and taps the registry events. Call once, before the jobs start. */
+  /** Declares the job types and subscribes to the registry's events. Call once, before the kernel seals. */
   install(): void {
-    const { jobs, hooks, settings } = this.deps;
+    const { jobs, settings } = this.deps;
     jobs.define<{ executionId: number }>(JOB_PLAN, (ctx) => this.plan(ctx), { concurrency: 2, maxAttempts: 5, backoffMs: settings.retryBackoffMs });
     jobs.define<{ taskId: number }>(JOB_TASK, (ctx) => this.runTask(ctx), {
       concurrency: settings.taskConcurrency, maxAttempts: settings.taskAttempts, backoffMs: settings.retryBackoffMs,
@@ -74,8 +81,13 @@ export class ReplicationEngine {
       const policy = await this.deps.store.getPolicy(ctx.payload.policyId);
       if (policy?.enabled) await this.start(policy, 'scheduled');
     });
-    hooks.registry.manifestPushed.tapPromise('replication', (e) => this.onPushed(e));
-    hooks.registry.manifestDeleted.tapPromise('replication', (e) => this.onDeleted(e));
+    // Durable: an acknowledged push starts its replication even if the node dies right after.
+    this.deps.events.subscribe({
+      name: TRIGGER_CONSUMER,
+      types: [registryEvents.manifestPushed, registryEvents.manifestDeleted, registryEvents.tagDeleted],
+      concurrency: 4,
+      handle: async ({ event }) => this.onEvent(event),
+    });
   }
 
   /** Opens a target for an endpoint through the adapter registered for its type. */
@@ -102,9 +114,12 @@ export class ReplicationEngine {
     for (const policy of await this.deps.store.enabledPolicies({ trigger: 'scheduled' })) await this.syncSchedule(policy, policy.id);
   }
 
-  /** Starts an execution of a policy; resolves its id once it is durably queued. */
-  async start(policy: Policy, trigger: ExecutionTrigger, event?: ExecutionEvent): Promise<number> {
-    const id = await this.deps.store.createExecution(policy.id, trigger, event);
+  /**
+   * Starts an execution of a policy; resolves its id once it is durably queued. An event's id
+   * makes it idempotent: the same event starts one execution per policy, however often it comes.
+   */
+  async start(policy: Policy, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<number> {
+    const id = await this.deps.store.createExecution(policy.id, trigger, event, eventId);
     await this.emit(policy, id, 'pending');
     await this.deps.jobs.enqueue(JOB_PLAN, { executionId: id }, { key: planKey(id) });
     return id;
@@ -302,24 +317,29 @@ export class ReplicationEngine {
 
   // Events
 
-  private async onPushed(e: ManifestPushedEvent): Promise<void> {
+  private async onEvent(event: EventEnvelope): Promise<void> {
+    if (isEventOf(registryEvents.manifestPushed, event)) await this.onPushed(event.data, event.id);
+    else if (isEventOf(registryEvents.manifestDeleted, event) || isEventOf(registryEvents.tagDeleted, event)) await this.onDeleted(event.data, event.id);
+  }
+
+  private async onPushed(e: ManifestPushedData, eventId: string): Promise<void> {
     // Index children arrive by digest before their index; the index push carries them.
     const reference = e.tag ?? (e.subject ? e.digest : undefined);
     if (!reference) return;
     for (const policy of await this.deps.store.enabledPolicies({ mode: 'push', trigger: 'event' })) {
       const m = compiled(policy);
       if (!m.repository(e.repository) || (e.tag !== undefined && !m.tag(e.tag))) continue;
-      await this.start(policy, 'event', { operation: 'copy', repository: e.repository, reference });
+      await this.start(policy, 'event', { operation: 'copy', repository: e.repository, reference }, eventId);
     }
   }
 
-  private async onDeleted(e: ManifestDeletedEvent): Promise<void> {
+  private async onDeleted(e: ManifestDeletedData, eventId: string): Promise<void> {
     const reference = e.tag ?? e.digest;
     for (const policy of await this.deps.store.enabledPolicies({ mode: 'push', trigger: 'event' })) {
       if (!policy.replicateDeletion) continue;
       const m = compiled(policy);
       if (!m.repository(e.repository) || (e.tag !== undefined && !m.tag(e.tag))) continue;
-      await this.start(policy, 'event', { operation: 'delete', repository: e.repository, reference });
+      await this.start(policy, 'event', { operation: 'delete', repository: e.repository, reference }, eventId);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
+import type { EventService, JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
+import type { EventRecorder } from '../events/events-runtime.js';
 import type { Logger } from 'pino';
 import { tappedKeys } from '../hooks/index.js';
 import type { MetadataStore } from '../metadata/types.js';
@@ -19,6 +20,9 @@ export interface ReplicationDeps {
   readonly knex: Knex;
   readonly hooks: KernelHooks;
   readonly jobs: JobService;
+  /** Durable events: the trigger consumer subscribes, and content written locally records them. */
+  readonly events: EventService;
+  readonly recorder: EventRecorder;
   readonly metadata: MetadataStore;
   readonly storage: StorageDriver;
   readonly secrets: SecretBox;
@@ -52,8 +56,8 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
 
 export function createReplication(deps: ReplicationDeps): Replication {
   const store = new ReplicationStore(deps.knex, deps.secrets);
-  const local = createLocalTarget({ ...deps, ...deps.registry, logger: deps.logger });
-  const engine = new ReplicationEngine({ store, jobs: deps.jobs, hooks: deps.hooks, local, logger: deps.logger, settings: deps.settings });
+  const local = createLocalTarget({ ...deps, ...deps.registry, events: deps.recorder, logger: deps.logger });
+  const engine = new ReplicationEngine({ store, jobs: deps.jobs, events: deps.events, hooks: deps.hooks, local, logger: deps.logger, settings: deps.settings });
 
   async function pingTarget(open: () => ReturnType<ReplicationEngine['open']>): Promise<PingOutcome> {
     let target;

@@ -14,6 +14,7 @@ import {
   type WriteBlobOptions,
 } from '@wharf/sdk';
 import type { Logger } from 'pino';
+import type { EventRecorder } from '../events/events-runtime.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { ManifestService } from '../registry/manifest-service.js';
 import { parseReference } from '../registry/names.js';
@@ -38,6 +39,7 @@ export interface LocalTargetDeps {
   readonly metadata: MetadataStore;
   readonly storage: StorageDriver;
   readonly hooks: KernelHooks;
+  readonly events: EventRecorder;
   readonly logger: Logger;
   readonly uploadLeaseMs: number;
   readonly deleteEnabled: boolean;
@@ -46,8 +48,8 @@ export interface LocalTargetDeps {
 const PAGE = 1000;
 
 export function createLocalTarget(deps: LocalTargetDeps): ReplicationTarget {
-  const manifests = new ManifestService({ metadata: deps.metadata, hooks: deps.hooks, deleteEnabled: deps.deleteEnabled });
-  const uploads = new UploadService({ storage: deps.storage, metadata: deps.metadata, logger: deps.logger, leaseMs: deps.uploadLeaseMs });
+  const manifests = new ManifestService({ metadata: deps.metadata, hooks: deps.hooks, deleteEnabled: deps.deleteEnabled, events: deps.events });
+  const uploads = new UploadService({ storage: deps.storage, metadata: deps.metadata, logger: deps.logger, leaseMs: deps.uploadLeaseMs, events: deps.events });
   const request = (path: string): RequestInfo => ({ requestId: `replication-${crypto.randomUUID()}`, ip: '127.0.0.1', method: 'REPLICATE', path, userAgent: 'wharf-replication' });
   const actor = (path: string) => ({ principal: REPLICATION_PRINCIPAL, request: request(path) });
 
@@ -122,7 +124,7 @@ export function createLocalTarget(deps: LocalTargetDeps): ReplicationTarget {
       return (await deps.metadata.getLinkedBlob(repository, digest)) !== undefined;
     },
     async mountBlob(repository, digest, fromRepository) {
-      return (await uploads.mount(repository, fromRepository, digest)) !== undefined;
+      return (await uploads.mount(repository, fromRepository, digest, actor(`/v2/${repository}/blobs/uploads/`))) !== undefined;
     },
     async readBlob(repository, digest) {
       const linked = await deps.metadata.getLinkedBlob(repository, digest);
@@ -134,7 +136,7 @@ export function createLocalTarget(deps: LocalTargetDeps): ReplicationTarget {
       void options;
       const upload = await uploads.start(repository);
       try {
-        await uploads.finish(repository, upload.id, digest, data, { range: undefined, length: size });
+        await uploads.finish(repository, upload.id, digest, data, { range: undefined, length: size }, actor(`/v2/${repository}/blobs/uploads/`));
       } catch (err) {
         data.destroy();
         await uploads.cancel(repository, upload.id).catch(() => undefined);

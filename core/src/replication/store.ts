@@ -210,11 +210,27 @@ export class ReplicationStore {
 
   // Executions
 
-  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent): Promise<number> {
-    return this.insert('replication_executions', {
+  /**
+   * Creates an execution. With `eventId` (an event-triggered run) it is created once per policy
+   * and event: a redelivered event finds the execution it started before.
+   */
+  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<number> {
+    const row = {
       policy_id: policyId, trigger, status: 'pending', status_text: '', event: event ? JSON.stringify(event) : null,
-      planned: false, started_at: Date.now(), finished_at: null,
-    }, 'execution exists');
+      planned: false, started_at: Date.now(), finished_at: null, event_id: eventId ?? null,
+    };
+    if (eventId === undefined) return this.insert('replication_executions', row, 'execution exists');
+    const existing = async () =>
+      (await this.knex('replication_executions').where({ policy_id: policyId, event_id: eventId }).first('id')) as Row | undefined;
+    const found = await existing();
+    if (found) return toNumber(found['id']);
+    try {
+      return await this.insert('replication_executions', row, 'execution exists');
+    } catch (err) {
+      const raced = err instanceof DuplicateNameError ? await existing() : undefined;
+      if (raced) return toNumber(raced['id']);
+      throw err;
+    }
   }
 
   async getExecution(id: number): Promise<Execution | undefined> {

@@ -120,7 +120,8 @@ export type KernelErrorCode =
   | 'REG_ERR_SERVICE_MISSING'
   | 'REG_ERR_SERVICE_DUPLICATE'
   | 'REG_ERR_STORAGE'
-  | 'REG_ERR_DATABASE';
+  | 'REG_ERR_DATABASE'
+  | 'REG_ERR_EVENTS_CONSUMER';
 
 /**
  * An error for operators and plugin authors, with a stable code and, where known, the plugin

@@ -13,6 +13,7 @@ export * from './digest.js';
 export * from './secret-hash.js';
 export * from './principal.js';
 export * from './events.js';
+export * from './durable-events.js';
 export * from './http.js';
 export * from './management-api.js';
 export * from './replication.js';

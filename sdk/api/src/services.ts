@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DatabaseService } from './database.js';
+import type { EventService } from './durable-events.js';
 import type { JobService } from './jobs.js';
 import type { StorageDriver } from './storage.js';
 
@@ -85,6 +86,11 @@ export const coreServices = Object.freeze({
    * @since 0.1.0
    */
   jobs: createServiceRef<JobService>({ id: 'core.jobs' }),
+  /**
+   * Durable events: publish with the change, consume at least once. Provided by the kernel.
+   * @since 0.2.0
+   */
+  events: createServiceRef<EventService>({ id: 'core.events' }),
 });
 
 /**

@@ -2,6 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import type { KernelHooks, Principal, RequestInfo, StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { KernelAuth } from '../../../auth/kernel-auth.js';
+import type { EventRecorder } from '../../../events/events-runtime.js';
 import type { TokenAuth } from '../../../auth/token-auth.js';
 import type { MetadataStore } from '../../../metadata/types.js';
 import type { ManifestService } from '../../../registry/manifest-service.js';
@@ -17,6 +18,8 @@ export interface V2Deps {
   readonly publicUrl: string;
   /** The kernel's one authenticator (credential cache, failed-login slowdown), for Basic credentials. */
   readonly auth: KernelAuth;
+  /** Durable events: the write services record them with their changes; pulls are batched. */
+  readonly events: EventRecorder;
   /** The kernel's token auth, when `token.enabled`. */
   readonly token?: TokenAuth | undefined;
 }
@@ -64,8 +67,9 @@ export function logOf(ctx: V2Context, deps: V2Deps): Logger {
 }
 
 /**
- * Fires an event hook without making the client wait or fail: events are notifications, and a
- * broken listener must not break a push.
+ * Fires an in-process event hook without making the client wait or fail: these hooks are
+ * notifications for observers in this node (caches, metrics), and a broken listener must not
+ * break a push. What must not be lost goes through the durable events instead.
  */
 export function emit<E>(hook: { promise(event: E): Promise<void> }, event: E, log: Logger, name: string): void {
   hook.promise(event).catch((err: unknown) => log.error({ err, event: name }, 'event listener failed'));

@@ -70,8 +70,8 @@ function accessesFor(ctx: V2Context, name: string, action: string): AccessReques
 export function createV2Router(deps: V2Deps): Router {
   const services: V2Services = {
     deps,
-    manifests: new ManifestService({ metadata: deps.metadata, hooks: deps.hooks, deleteEnabled: deps.registry.deleteEnabled }),
-    uploads: new UploadService({ storage: deps.storage, metadata: deps.metadata, logger: deps.logger, leaseMs: deps.registry.uploadLeaseMs }),
+    manifests: new ManifestService({ metadata: deps.metadata, hooks: deps.hooks, deleteEnabled: deps.registry.deleteEnabled, events: deps.events }),
+    uploads: new UploadService({ storage: deps.storage, metadata: deps.metadata, logger: deps.logger, leaseMs: deps.registry.uploadLeaseMs, events: deps.events }),
   };
   const router = new Router();
 

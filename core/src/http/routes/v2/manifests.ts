@@ -1,4 +1,6 @@
-import { RegistryError } from '@wharf/sdk';
+import { RegistryError, type Digest } from '@wharf/sdk';
+import type { Logger } from 'pino';
+import { registryDrafts, type ActorInfo } from '../../../events/registry-drafts.js';
 import { acceptedManifestTypes, negotiate } from '../../../registry/content-negotiation.js';
 import { parseReference } from '../../../registry/names.js';
 import { readLimited } from '../../../registry/streams.js';
@@ -22,6 +24,7 @@ export async function getManifest({ ctx, name, params, services }: RouteArgs): P
   ctx.set('ETag', `"${manifest.digest}"`);
   ctx.set('Content-Length', String(manifest.size));
   if (ctx.method === 'HEAD') return;
+  await recordPull(services, name, params[0] ?? '', manifest, actor, logOf(ctx, services.deps));
   ctx.body = manifest.payload;
   if (hooks.registry.artifactPulled.isUsed()) {
     emit(hooks.registry.artifactPulled, {
@@ -29,6 +32,16 @@ export async function getManifest({ ctx, name, params, services }: RouteArgs): P
       digest: manifest.digest, reference: params[0] ?? '', mediaType: manifest.mediaType,
     }, logOf(ctx, services.deps), 'artifactPulled');
   }
+}
+
+/**
+ * Records the pull as a durable event (batched with concurrent pulls). A pull is served even
+ * when that write fails: it changes nothing, and refusing it would make the database an
+ * availability risk for reads.
+ */
+async function recordPull(services: RouteArgs['services'], repository: string, reference: string, manifest: { digest: Digest; mediaType: string }, actor: ActorInfo, log: Logger): Promise<void> {
+  const draft = registryDrafts.artifactPulled({ repository, digest: manifest.digest, reference, mediaType: manifest.mediaType }, actor);
+  await services.deps.events.recordPull(draft).catch((err: unknown) => log.error({ err, repository }, 'could not record a pull event'));
 }
 
 /** PUT `/v2/<name>/manifests/<reference>`. */

@@ -44,14 +44,14 @@ export async function startUpload(args: RouteArgs): Promise<void> {
   if (mount !== undefined && from !== undefined) {
     const digest = requireDigest(mount, 'mount');
     assertRepositoryName(from);
-    const blob = await services.uploads.mount(name, from, digest);
+    const blob = await services.uploads.mount(name, from, digest, actorOf(ctx));
     if (blob) return committed(args, digest, blob.size, true);
   }
   if (digestParam !== undefined) {
     const digest = requireDigest(digestParam);
     const upload = await services.uploads.start(name);
     try {
-      const { size } = await services.uploads.finish(name, upload.id, digest, hasBody(ctx) ? ctx.req : undefined, chunkOf(ctx));
+      const { size } = await services.uploads.finish(name, upload.id, digest, hasBody(ctx) ? ctx.req : undefined, chunkOf(ctx), actorOf(ctx));
       return committed(args, digest, size, false);
     } catch (err) {
       await services.uploads.cancel(name, upload.id).catch(() => undefined);
@@ -72,7 +72,7 @@ export async function patchUpload({ ctx, name, params, services }: RouteArgs): P
 export async function finishUpload(args: RouteArgs): Promise<void> {
   const { ctx, name, params, services } = args;
   const digest = requireDigest(singleQuery(ctx, 'digest'));
-  const { size } = await services.uploads.finish(name, params[0] ?? '', digest, hasBody(ctx) ? ctx.req : undefined, chunkOf(ctx));
+  const { size } = await services.uploads.finish(name, params[0] ?? '', digest, hasBody(ctx) ? ctx.req : undefined, chunkOf(ctx), actorOf(ctx));
   committed(args, digest, size, false);
 }
 

@@ -1,0 +1,245 @@
+import type { Knex } from 'knex';
+import type { ConsumerStatus, EventEnvelope } from '@wharf/sdk';
+import { chunks } from '../metadata/sql.js';
+import { bigint, int, json, optionalString, string } from '../metadata/decode.js';
+
+/**
+ * SQL of event delivery. Every state change is one conditional UPDATE naming the state it
+ * expects, so nodes sharing the database need no locks: the node whose UPDATE changed the row
+ * owns the delivery. Order per partition: a pending row is claimable only when no earlier row
+ * of its partition is still pending or running for the same consumer.
+ */
+
+export type DeliveryStatus = 'pending' | 'running' | 'delivered' | 'dead';
+const OPEN: DeliveryStatus[] = ['pending', 'running'];
+
+/** A delivery a node has claimed, with its event. */
+export interface ClaimedDelivery {
+  readonly consumer: string;
+  readonly event: EventEnvelope;
+  readonly attempt: number;
+}
+
+/** A delivery as the API lists it. */
+export interface DeliveryRecord {
+  readonly consumer: string;
+  readonly seq: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly partition: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly lastError: string | undefined;
+  readonly occurredAt: Date;
+  readonly finishedAt: Date | undefined;
+}
+
+const MAX_ERROR = 1000;
+
+export class DeliveryStore {
+  constructor(
+    readonly knex: Knex,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seqs of the consumer's deliveries that may start now: the head of each partition, oldest first. */
+  async candidates(consumer: string, limit: number): Promise<number[]> {
+    const knex = this.knex;
+    const rows = (await knex('event_deliveries as d')
+      .select('d.seq')
+      .where('d.consumer', consumer)
+      .andWhere('d.status', 'pending')
+      .andWhere('d.available_at', '<=', this.now())
+      .whereNotExists(function earlierOpen() {
+        this.select(knex.raw('1'))
+          .from('event_deliveries as p')
+          .whereRaw('p.consumer = d.consumer')
+          .andWhereRaw('p.partition_key = d.partition_key')
+          .andWhereRaw('p.seq < d.seq')
+          .whereIn('p.status', OPEN);
+      })
+      .orderBy('d.seq')
+      .limit(limit)) as Array<Record<string, unknown>>;
+    return rows.map((r) => bigint(r, 'seq'));
+  }
+
+  /** Takes a pending delivery; `undefined` when another node took it first. */
+  async claim(consumer: string, seq: number, holder: string, leaseMs: number): Promise<ClaimedDelivery | undefined> {
+    const now = this.now();
+    const changed = await this.knex('event_deliveries')
+      .where({ consumer, seq, status: 'pending' })
+      .andWhere('available_at', '<=', now)
+      .update({ status: 'running', holder, lease_until: now + leaseMs, attempts: this.knex.raw('attempts + 1') });
+    if (changed !== 1) return undefined;
+    const row = (await this.knex('event_deliveries as d')
+      .join('events as e', 'e.seq', 'd.seq')
+      .where({ 'd.consumer': consumer, 'd.seq': seq })
+      .first('d.attempts', 'e.seq', 'e.id', 'e.type', 'e.partition_key', 'e.body', 'e.occurred_at')) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    return { consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) };
+  }
+
+  /** Extends a running delivery's lease; `false` when this node no longer holds it. */
+  async renew(consumer: string, seq: number, holder: string, leaseMs: number): Promise<boolean> {
+    const changed = await this.knex('event_deliveries').where({ consumer, seq, status: 'running', holder }).update({ lease_until: this.now() + leaseMs });
+    return changed === 1;
+  }
+
+  async complete(consumer: string, seq: number, holder: string): Promise<boolean> {
+    const changed = await this.knex('event_deliveries')
+      .where({ consumer, seq, status: 'running', holder })
+      .update({ status: 'delivered', holder: null, lease_until: null, finished_at: this.now(), last_error: null });
+    return changed === 1;
+  }
+
+  /** Records a failed delivery: pending again at `retryAt`, or dead when `retryAt` is undefined. */
+  async fail(consumer: string, seq: number, holder: string, error: string, retryAt: number | undefined): Promise<boolean> {
+    const update =
+      retryAt === undefined
+        ? { status: 'dead', finished_at: this.now() }
+        : { status: 'pending', available_at: retryAt };
+    const changed = await this.knex('event_deliveries')
+      .where({ consumer, seq, status: 'running', holder })
+      .update({ ...update, holder: null, lease_until: null, last_error: error.slice(0, MAX_ERROR) });
+    return changed === 1;
+  }
+
+  /** Hands deliveries whose node stopped renewing (it died) back to every node. */
+  async reap(): Promise<number> {
+    return this.knex('event_deliveries')
+      .where('status', 'running')
+      .andWhere('lease_until', '<', this.now())
+      .update({ status: 'pending', holder: null, lease_until: null, available_at: this.now() });
+  }
+
+  /** Gives a node's running deliveries back at shutdown (the attempt does not count). */
+  async release(holder: string): Promise<number> {
+    return this.knex('event_deliveries')
+      .where({ status: 'running', holder })
+      .update({ status: 'pending', holder: null, lease_until: null, attempts: this.knex.raw('attempts - 1') });
+  }
+
+  /** Backlog per consumer. */
+  async status(names: readonly string[], types: (name: string) => readonly string[]): Promise<ConsumerStatus[]> {
+    if (names.length === 0) return [];
+    const counts = (await this.knex('event_deliveries')
+      .select('consumer', 'status')
+      .count({ n: '*' })
+      .min({ oldest: 'created_at' })
+      .whereIn('consumer', names)
+      .groupBy('consumer', 'status')) as Array<Record<string, unknown>>;
+    const now = this.now();
+    const out: ConsumerStatus[] = [];
+    for (const name of names) {
+      const of = (status: DeliveryStatus) => counts.find((c) => c['consumer'] === name && c['status'] === status);
+      const count = (status: DeliveryStatus) => { const row = of(status); return row ? bigint(row, 'n') : 0; };
+      const oldestOpen = OPEN.map((s) => of(s)).filter((r) => r !== undefined).map((r) => bigint(r!, 'oldest'));
+      const errorRow = (await this.knex('event_deliveries')
+        .where('consumer', name)
+        .whereIn('status', ['pending', 'dead'])
+        .whereNotNull('last_error')
+        .orderBy('seq', 'desc')
+        .first('last_error')) as Record<string, unknown> | undefined;
+      out.push({
+        name,
+        types: types(name),
+        pending: count('pending'),
+        running: count('running'),
+        dead: count('dead'),
+        delivered: count('delivered'),
+        lagMs: oldestOpen.length === 0 ? 0 : Math.max(0, now - Math.min(...oldestOpen)),
+        lastError: errorRow ? optionalString(errorRow, 'last_error') : undefined,
+      });
+    }
+    return out;
+  }
+
+  /** One page of a consumer's deliveries in a status, newest first. */
+  async list(consumer: string, status: DeliveryStatus, page: { limit: number; before?: number | undefined }): Promise<DeliveryRecord[]> {
+    const query = this.knex('event_deliveries as d')
+      .join('events as e', 'e.seq', 'd.seq')
+      .where({ 'd.consumer': consumer, 'd.status': status })
+      .orderBy('d.seq', 'desc')
+      .limit(page.limit)
+      .select('d.consumer', 'd.seq', 'd.status', 'd.attempts', 'd.last_error', 'd.finished_at', 'e.id', 'e.type', 'e.partition_key', 'e.occurred_at');
+    if (page.before !== undefined) query.andWhere('d.seq', '<', page.before);
+    const rows = (await query) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      consumer: string(r, 'consumer'),
+      seq: bigint(r, 'seq'),
+      eventId: string(r, 'id'),
+      type: string(r, 'type'),
+      partition: string(r, 'partition_key'),
+      status: string(r, 'status') as DeliveryStatus,
+      attempts: int(r, 'attempts'),
+      lastError: optionalString(r, 'last_error'),
+      occurredAt: new Date(bigint(r, 'occurred_at')),
+      finishedAt: r['finished_at'] === null || r['finished_at'] === undefined ? undefined : new Date(bigint(r, 'finished_at')),
+    }));
+  }
+
+  /** Puts dead deliveries back in the queue (one, or all of the consumer's); resolves how many. */
+  async retryDead(consumer: string, seq?: number): Promise<number> {
+    const query = this.knex('event_deliveries').where({ consumer, status: 'dead' });
+    if (seq !== undefined) query.andWhere('seq', seq);
+    return query.update({ status: 'pending', attempts: 0, available_at: this.now(), finished_at: null });
+  }
+
+  /**
+   * Deletes finished deliveries older than the cutoffs, then events nobody still has to
+   * receive, `batch` rows per statement so no statement holds locks for long.
+   */
+  async purge(cutoffs: { delivered: number; dead: number }, batch: number): Promise<{ deliveries: number; events: number }> {
+    let deliveries = 0;
+    for (const [status, before] of [['delivered', cutoffs.delivered], ['dead', cutoffs.dead]] as const) {
+      for (;;) {
+        const keys = (await this.knex('event_deliveries')
+          .select('consumer', 'seq')
+          .where('status', status)
+          .andWhere('finished_at', '<', before)
+          .limit(batch)) as Array<Record<string, unknown>>;
+        if (keys.length === 0) break;
+        const byConsumer = new Map<string, number[]>();
+        for (const k of keys) {
+          const name = string(k, 'consumer');
+          byConsumer.set(name, [...(byConsumer.get(name) ?? []), bigint(k, 'seq')]);
+        }
+        for (const [consumer, seqs] of byConsumer) {
+          deliveries += await this.knex('event_deliveries').where({ consumer, status }).whereIn('seq', seqs).delete();
+        }
+        if (keys.length < batch) break;
+      }
+    }
+    let events = 0;
+    // An event whose last delivery row is gone has no one left to receive it.
+    const oldestKept = Math.min(cutoffs.delivered, cutoffs.dead);
+    for (;;) {
+      const knex = this.knex;
+      const orphans = (await knex('events as e')
+        .select('e.seq')
+        .where('e.occurred_at', '<', oldestKept)
+        .whereNotExists(function pendingDelivery() {
+          this.select(knex.raw('1')).from('event_deliveries as d').whereRaw('d.seq = e.seq');
+        })
+        .limit(batch)) as Array<Record<string, unknown>>;
+      if (orphans.length === 0) break;
+      for (const seqs of chunks(orphans.map((o) => bigint(o, 'seq')), 500)) events += await this.knex('events').whereIn('seq', seqs).delete();
+      if (orphans.length < batch) break;
+    }
+    return { deliveries, events };
+  }
+}
+
+function envelopeOf(row: Record<string, unknown>): EventEnvelope {
+  const body = json(row, 'body') as { data?: unknown; actor?: EventEnvelope['actor']; request?: EventEnvelope['request'] };
+  return {
+    id: string(row, 'id'),
+    seq: bigint(row, 'seq'),
+    type: string(row, 'type'),
+    partition: string(row, 'partition_key'),
+    occurredAt: new Date(bigint(row, 'occurred_at')),
+    actor: body.actor,
+    request: body.request,
+    data: body.data,
+  };
+}

@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import { backoffDelay } from '../jobs/backoff.js';
+import { Wakeable } from '../jobs/embedded/wakeable.js';
+import type { ClaimedDelivery, DeliveryStore } from './delivery-store.js';
+import type { Subscription, Subscriptions } from './subscriptions.js';
+
+/**
+ * One node's delivery loop. Each pass reclaims deliveries of dead nodes, then, per consumer
+ * with free slots, claims the heads of waiting partitions and runs their handlers. A local
+ * publish or a finished handler wakes the loop at once; events other nodes recorded are found
+ * by polling.
+ */
+
+export interface DispatcherOptions {
+  readonly store: DeliveryStore;
+  readonly subscriptions: Subscriptions;
+  readonly logger: Logger;
+  readonly pollIntervalMs: number;
+  readonly leaseMs: number;
+  /** This node's name in `holder` columns. */
+  readonly holder: string;
+  /** How long running handlers get at shutdown before their deliveries are handed back. */
+  readonly stopTimeoutMs: number;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+export class Dispatcher {
+  readonly #running = new Map<string, Map<number, Running>>();
+  readonly #wakeable = new Wakeable();
+  #loop: Promise<void> | undefined;
+  #stopped = false;
+  #lastReap = 0;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    if (this.#loop || this.#stopped) return;
+    this.#loop = this.loop();
+  }
+
+  /** Looks for work now instead of at the next poll. */
+  wake(): void {
+    this.#wakeable.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.wake();
+    await this.#loop;
+    const all = [...this.#running.values()].flatMap((m) => [...m.values()]);
+    for (const r of all) r.controller.abort(new Error('the node is shutting down'));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.stopTimeoutMs).unref());
+    await Promise.race([Promise.allSettled(all.map((r) => r.done)), timeout]);
+    const released = await this.options.store.release(this.options.holder).catch((err: unknown) => {
+      this.options.logger.warn({ err }, 'could not hand back running deliveries; they return when their lease ends');
+      return 0;
+    });
+    if (released > 0) this.options.logger.info({ released }, 'unfinished deliveries handed back to other nodes');
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.pass();
+      } catch (err) {
+        this.options.logger.warn({ err }, 'event delivery pass failed; trying again');
+      }
+      if (this.#stopped) break;
+      await this.#wakeable.wait(this.options.pollIntervalMs);
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const { store, leaseMs } = this.options;
+    const now = Date.now();
+    if (now - this.#lastReap >= leaseMs / 2) {
+      this.#lastReap = now;
+      const reaped = await store.reap();
+      if (reaped > 0) this.options.logger.info({ reaped }, 'deliveries of a node that stopped renewing them are retried');
+    }
+    for (const sub of this.options.subscriptions.all()) {
+      if (this.#stopped) return;
+      const running = this.runningOf(sub.name);
+      const free = sub.concurrency - running.size;
+      if (free <= 0) continue;
+      for (const seq of await store.candidates(sub.name, free)) {
+        if (this.#stopped) return;
+        const claimed = await store.claim(sub.name, seq, this.options.holder, leaseMs);
+        if (claimed) this.run(sub, claimed, running);
+      }
+    }
+  }
+
+  private runningOf(name: string): Map<number, Running> {
+    let map = this.#running.get(name);
+    if (!map) this.#running.set(name, (map = new Map()));
+    return map;
+  }
+
+  private run(sub: Subscription, claimed: ClaimedDelivery, running: Map<number, Running>): void {
+    const controller = new AbortController();
+    const done = this.deliver(sub, claimed, controller).finally(() => {
+      running.delete(claimed.event.seq);
+      this.wake();
+    });
+    running.set(claimed.event.seq, { controller, done });
+  }
+
+  private async deliver(sub: Subscription, claimed: ClaimedDelivery, controller: AbortController): Promise<void> {
+    const { store, holder, leaseMs } = this.options;
+    const { event, attempt } = claimed;
+    const logger = this.options.logger.child({ consumer: sub.name, eventId: event.id, eventType: event.type, seq: event.seq });
+    // Renew the lease while the handler runs; losing it means another node may take over.
+    const renew = setInterval(() => {
+      store.renew(sub.name, event.seq, holder, leaseMs).then(
+        (held) => { if (!held) controller.abort(new Error('the delivery lease was lost')); },
+        (err: unknown) => logger.warn({ err }, 'could not renew the delivery lease'),
+      );
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    try {
+      await sub.consumer.handle({ event, attempt, maxAttempts: sub.maxAttempts, signal: controller.signal, logger });
+      clearInterval(renew);
+      if (!(await store.complete(sub.name, event.seq, holder))) logger.warn('delivery finished after its lease was lost; it may run again');
+    } catch (err) {
+      clearInterval(renew);
+      if (this.#stopped && controller.signal.aborted) return; // handed back by stop()
+      const message = err instanceof Error ? err.message : String(err);
+      const dead = attempt >= sub.maxAttempts;
+      const retryAt = dead ? undefined : Date.now() + backoffDelay(attempt, sub.backoffMs, sub.maxBackoffMs);
+      await store.fail(sub.name, event.seq, holder, message, retryAt).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed delivery'));
+      if (dead) logger.error({ err, attempt }, 'event delivery failed for good; the event is dead for this consumer (retry it through the API)');
+      else logger.warn({ err, attempt, retryInMs: (retryAt ?? 0) - Date.now() }, 'event delivery failed; it will be retried');
+    } finally {
+      clearInterval(renew);
+    }
+  }
+}

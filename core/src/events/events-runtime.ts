@@ -1,0 +1,143 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { EventConsumer, EventDraft, EventService, EventType, JobService, PublishOptions } from '@wharf/sdk';
+import type { EventsSettings } from '../config/types.js';
+import type { RecordInTransaction } from '../metadata/types.js';
+import { DeliveryStore } from './delivery-store.js';
+import { Dispatcher } from './dispatcher.js';
+import { writeEvents } from './outbox.js';
+import { PullRecorder } from './pull-recorder.js';
+import { Subscriptions } from './subscriptions.js';
+
+/**
+ * The kernel's durable events: the `coreServices.events` service, the recorder the registry's
+ * write paths use inside their transactions, the batched pull recorder, this node's delivery
+ * loop and the retention job.
+ * @see docs/architecture/14-events.md
+ */
+
+export const PURGE_JOB = 'events.purge';
+const PURGE_SCHEDULE = 'events.purge';
+const PURGE_BATCH = 1000;
+
+/** What the registry's write paths use; `undefined` from `writer` means nobody listens. */
+export interface EventRecorder {
+  writer(drafts: ReadonlyArray<EventDraft<unknown>>): RecordInTransaction | undefined;
+  /** Records a pull (batched with concurrent ones); resolves once it is stored. */
+  recordPull(draft: EventDraft<unknown>): Promise<void>;
+}
+
+export interface EventsRuntime extends EventRecorder {
+  readonly service: EventService;
+  readonly subscriptions: Subscriptions;
+  readonly store: DeliveryStore;
+  /** Declares the retention job (before the job workers start). */
+  install(jobs: JobService): void;
+  /** Starts this node's delivery loop and schedules retention. */
+  start(jobs: JobService): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EventsRuntimeDeps {
+  readonly knex: () => Knex;
+  readonly settings: EventsSettings;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
+  const { settings, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const subscriptions = new Subscriptions({ maxAttempts: settings.maxAttempts });
+  let store: DeliveryStore | undefined;
+  const storeOf = (): DeliveryStore => (store ??= new DeliveryStore(deps.knex(), now));
+  let dispatcher: Dispatcher | undefined;
+  const wake = (): void => dispatcher?.wake();
+
+  /** Wakes the delivery loop once the transaction commits (its events become visible then). */
+  const wakeAfter = (trx: Knex.Transaction | Knex): void => {
+    const pending = (trx as Knex.Transaction).executionPromise;
+    if (pending) pending.then(wake, () => undefined);
+    else wake();
+  };
+
+  const writeInTransaction = async (trx: Knex.Transaction | Knex, drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
+    const written = await writeEvents(trx, drafts, subscriptions, now());
+    if (written > 0) wakeAfter(trx);
+  };
+
+  const writeAlone = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
+    if (!drafts.some((d) => subscriptions.consumersOf(d.type.name).length > 0)) return;
+    await deps.knex().transaction((trx) => writeEvents(trx, drafts, subscriptions, now()));
+    wake();
+  };
+
+  const pulls = new PullRecorder(writeAlone, settings.pullBatchSize);
+
+  const service: EventService = Object.freeze({
+    async publish(events: EventDraft<unknown> | ReadonlyArray<EventDraft<unknown>>, options?: PublishOptions): Promise<void> {
+      const drafts = Array.isArray(events) ? (events as ReadonlyArray<EventDraft<unknown>>) : [events as EventDraft<unknown>];
+      for (const d of drafts) {
+        if (d?.type?.$$type !== 'wharf/EventType') throw new TypeError('publish: each event needs a type made by defineEventType');
+      }
+      if (options?.transaction) await writeInTransaction(options.transaction, drafts);
+      else await writeAlone(drafts);
+    },
+    subscribe(consumer: EventConsumer): void {
+      subscriptions.add(consumer);
+    },
+    hasSubscribers(type: EventType<unknown>): boolean {
+      return subscriptions.consumersOf(type.name).length > 0;
+    },
+    consumers() {
+      const all = subscriptions.all();
+      return storeOf().status(all.map((s) => s.name), (name) => subscriptions.get(name)?.patterns ?? []);
+    },
+  });
+
+  return {
+    service,
+    subscriptions,
+    get store() {
+      return storeOf();
+    },
+    writer(drafts) {
+      if (!drafts.some((d) => subscriptions.consumersOf(d.type.name).length > 0)) return undefined;
+      return (trx) => writeInTransaction(trx, drafts);
+    },
+    recordPull(draft) {
+      if (subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
+      return pulls.record(draft);
+    },
+    install(jobs) {
+      jobs.define(PURGE_JOB, async (ctx) => {
+        const hour = 3_600_000;
+        const t = now();
+        const purged = await storeOf().purge({ delivered: t - settings.retentionHours * hour, dead: t - settings.deadRetentionHours * hour }, PURGE_BATCH);
+        await ctx.log(`deleted ${purged.deliveries} finished deliveries and ${purged.events} events`);
+      });
+    },
+    async start(jobs) {
+      subscriptions.seal();
+      await jobs.schedule(PURGE_SCHEDULE, '23 * * * *', PURGE_JOB, {});
+      if (subscriptions.all().length === 0) return;
+      dispatcher = new Dispatcher({
+        store: storeOf(),
+        subscriptions,
+        logger: logger.child({ component: 'events' }),
+        pollIntervalMs: settings.pollIntervalMs,
+        leaseMs: settings.leaseSeconds * 1000,
+        holder: `${hostname().slice(0, 60)}:${process.pid}:${randomBytes(4).toString('hex')}`,
+        stopTimeoutMs: 5000,
+      });
+      dispatcher.start();
+    },
+    async stop() {
+      await pulls.drain();
+      await dispatcher?.stop();
+      dispatcher = undefined;
+    },
+  };
+}

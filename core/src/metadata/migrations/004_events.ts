@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import { dialectOf } from '../connection.js';
+import { epochMs, tableOptions } from './table-options.js';
+
+/**
+ * Durable events (the transactional outbox): `events` holds each event once; `event_deliveries`
+ * holds one row per event and consumer subscribed to its type, written in the same transaction,
+ * so a consumer's backlog, retries and dead events are rows that any node can claim.
+ * Replication executions started by an event remember it, so a redelivered event starts none twice.
+ */
+
+export async function up(knex: Knex): Promise<void> {
+  const base = tableOptions(dialectOf(knex));
+
+  await knex.schema.createTable('events', (t) => {
+    base(t);
+    t.bigIncrements('seq').primary();
+    t.string('id', 36).notNullable().unique();
+    t.string('type', 128).notNullable();
+    t.string('partition_key', 255).notNullable();
+    // JSON: { data, actor?, request? }
+    t.text('body').notNullable();
+    epochMs(t, 'occurred_at').notNullable();
+    t.index(['occurred_at']);
+  });
+
+  await knex.schema.createTable('event_deliveries', (t) => {
+    base(t);
+    t.string('consumer', 100).notNullable();
+    t.bigInteger('seq').unsigned().notNullable();
+    t.string('partition_key', 255).notNullable();
+    // pending | running | delivered | dead
+    t.string('status', 16).notNullable();
+    t.integer('attempts').notNullable().defaultTo(0);
+    epochMs(t, 'available_at').notNullable();
+    t.string('holder', 100);
+    epochMs(t, 'lease_until');
+    t.string('last_error', 1024);
+    epochMs(t, 'created_at').notNullable();
+    epochMs(t, 'finished_at');
+    t.primary(['consumer', 'seq']);
+    // Claims scan a consumer's open rows; the order check looks up earlier rows of a partition.
+    t.index(['consumer', 'status', 'seq'], 'event_deliveries_open');
+    t.index(['consumer', 'partition_key', 'seq'], 'event_deliveries_partition');
+    t.index(['status', 'finished_at'], 'event_deliveries_finished');
+    t.index(['seq'], 'event_deliveries_seq');
+  });
+
+  await knex.schema.alterTable('replication_executions', (t) => {
+    t.string('event_id', 36);
+    t.unique(['policy_id', 'event_id'], { indexName: 'replication_executions_event' });
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('replication_executions', (t) => {
+    t.dropUnique(['policy_id', 'event_id'], 'replication_executions_event');
+    t.dropColumn('event_id');
+  });
+  await knex.schema.dropTableIfExists('event_deliveries');
+  await knex.schema.dropTableIfExists('events');
+}

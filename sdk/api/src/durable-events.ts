@@ -1,0 +1,257 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Digest } from './digest.js';
+
+/**
+ * Durable events: facts recorded with the change they describe (in the same database
+ * transaction when the change is a row, before the response otherwise) and handed to named
+ * consumers at least once, in order per partition (a repository, a project), by whichever node
+ * is free. Use them for anything a crash must not lose: replication triggers, webhooks, the audit
+ * log, quotas. For in-process observers that may miss an event (caches, metrics), tap the
+ * synchronous `registry.*` hooks instead.
+ *
+ * @see docs/architecture/14-events.md
+ * @since 0.2.0
+ */
+
+/**
+ * A typed handle on an event type: its name and, as a phantom, the shape of its data.
+ * @since 0.2.0
+ */
+export interface EventType<TData> {
+  readonly $$type: 'wharf/EventType';
+  /** Dotted name, `<area>.<thing>.<what happened>`, e.g. `registry.manifest.pushed`. */
+  readonly name: string;
+  /** Phantom field carrying the data type; never set. */
+  readonly T?: TData;
+}
+
+const EVENT_NAME = /^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*){1,4}$/;
+
+/**
+ * Declares an event type. Plugins declare their own (`acme.scan.finished`) the same way.
+ * @since 0.2.0
+ */
+export function defineEventType<TData>(name: string): EventType<TData> {
+  if (!EVENT_NAME.test(name)) throw new TypeError(`event type name must look like "area.thing.happened", got "${name}"`);
+  return Object.freeze({ $$type: 'wharf/EventType', name });
+}
+
+/** True when `event` is of `type`, narrowing its data. @since 0.2.0 */
+export function isEventOf<T>(type: EventType<T>, event: EventEnvelope): event is EventEnvelope<T> {
+  return event.type === type.name;
+}
+
+/** Who caused an event (never a credential). @since 0.2.0 */
+export interface EventActor {
+  readonly subject: string;
+  readonly kind: 'user' | 'robot' | 'anonymous' | 'system';
+  /** The plugin that vouched for the actor. */
+  readonly provider: string;
+}
+
+/** The request behind an event, when there was one. @since 0.2.0 */
+export interface EventRequest {
+  readonly requestId: string;
+  readonly ip: string;
+  readonly userAgent?: string | undefined;
+}
+
+/** An event as consumers receive it. @since 0.2.0 */
+export interface EventEnvelope<TData = unknown> {
+  /** Unique id (a UUID): receivers deduplicate on it. */
+  readonly id: string;
+  /** Position in the registry's event log; increases with recording order. */
+  readonly seq: number;
+  readonly type: string;
+  readonly occurredAt: Date;
+  /** The ordering key: events of one partition reach a consumer in order. */
+  readonly partition: string;
+  readonly actor: EventActor | undefined;
+  readonly request: EventRequest | undefined;
+  readonly data: TData;
+}
+
+/** What a publisher says about an event; the service adds id, seq and time. @since 0.2.0 */
+export interface EventDraft<TData = unknown> {
+  readonly type: EventType<TData>;
+  readonly partition: string;
+  readonly data: TData;
+  readonly actor?: EventActor | undefined;
+  readonly request?: EventRequest | undefined;
+}
+
+/** What a consumer's handler receives. @since 0.2.0 */
+export interface DeliveryContext {
+  readonly event: EventEnvelope;
+  /** 1 on the first delivery of this event to this consumer. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Aborted when the node shuts down or loses the delivery's lease; stop promptly. */
+  readonly signal: AbortSignal;
+  /** The node's logger with consumer, event id and type bound. */
+  readonly logger: Logger;
+}
+
+/**
+ * A durable consumer. Its name is its identity across restarts and nodes: renaming it starts a
+ * new consumer that sees only events recorded from then on.
+ * @since 0.2.0
+ */
+export interface EventConsumer {
+  /** Kebab-case, unique per registry, e.g. `replication-trigger`. */
+  readonly name: string;
+  /**
+   * Event types to receive: {@link EventType} handles, or name patterns ending in `.*`
+   * (`management.*` is every management event).
+   */
+  readonly types: ReadonlyArray<EventType<unknown> | string>;
+  /**
+   * Handles one event. Resolve when done; throw to retry with backoff. Handlers must be
+   * idempotent: an event may come again after a crash.
+   */
+  handle(delivery: DeliveryContext): Promise<void>;
+  /** Deliveries running at once on one node (different partitions). Default 4. */
+  readonly concurrency?: number;
+  /** Deliveries before an event is marked dead for this consumer. Default from `events.maxAttempts`. */
+  readonly maxAttempts?: number;
+  /** First retry delay, doubling per retry up to `maxBackoffMs`. Defaults 1 s and 5 min. */
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** A consumer's backlog, as the API and metrics show it. @since 0.2.0 */
+export interface ConsumerStatus {
+  readonly name: string;
+  readonly types: readonly string[];
+  readonly pending: number;
+  readonly running: number;
+  readonly dead: number;
+  readonly delivered: number;
+  /** Age of the oldest undelivered event, in ms (0 when caught up): the consumer's lag. */
+  readonly lagMs: number;
+  readonly lastError: string | undefined;
+}
+
+/** Options of {@link EventService.publish}. @since 0.2.0 */
+export interface PublishOptions {
+  /**
+   * The caller's transaction: the events commit or roll back with the change they describe.
+   * Without it the events are recorded at once, in their own transaction.
+   */
+  readonly transaction?: Knex.Transaction | undefined;
+}
+
+/**
+ * The durable event service, provided by the kernel as `coreServices.events`.
+ * @since 0.2.0
+ */
+export interface EventService {
+  /**
+   * Records events. Resolves once they are stored (or written into `transaction`). Events of a
+   * type no consumer subscribes to are not stored at all.
+   */
+  publish(events: EventDraft<unknown> | ReadonlyArray<EventDraft<unknown>>, options?: PublishOptions): Promise<void>;
+  /** Adds a durable consumer. Call during `register`: every node must know the same consumers. */
+  subscribe(consumer: EventConsumer): void;
+  /** True when some consumer receives events of this type (publishers may skip work otherwise). */
+  hasSubscribers(type: EventType<unknown>): boolean;
+  /** Every consumer's backlog. */
+  consumers(): Promise<ConsumerStatus[]>;
+}
+
+/** Data of `registry.manifest.pushed`. @since 0.2.0 */
+export interface ManifestPushedData {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly tag: string | undefined;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly subject: Digest | undefined;
+}
+
+/** Data of `registry.manifest.deleted` (the manifest and its tags) and `registry.tag.deleted`. @since 0.2.0 */
+export interface ManifestDeletedData {
+  readonly repository: string;
+  readonly digest: Digest;
+  /** Set for `registry.tag.deleted`: the tag removed (the manifest stays). */
+  readonly tag: string | undefined;
+}
+
+/** Data of `registry.blob.committed`. @since 0.2.0 */
+export interface BlobCommittedData {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly size: number;
+  /** True for a cross-repository mount (no bytes were uploaded). */
+  readonly mounted: boolean;
+}
+
+/** Data of `registry.artifact.pulled`. @since 0.2.0 */
+export interface ArtifactPulledData {
+  readonly repository: string;
+  readonly digest: Digest;
+  /** The tag or digest the client asked for. */
+  readonly reference: string;
+  readonly mediaType: string;
+}
+
+/** Data of `registry.repository.deleted`. @since 0.2.0 */
+export interface RepositoryDeletedData {
+  readonly repository: string;
+}
+
+/**
+ * The registry's own event types, recorded by the kernel. Partition: the repository name.
+ * @since 0.2.0
+ */
+export const registryEvents = Object.freeze({
+  manifestPushed: defineEventType<ManifestPushedData>('registry.manifest.pushed'),
+  manifestDeleted: defineEventType<ManifestDeletedData>('registry.manifest.deleted'),
+  tagDeleted: defineEventType<ManifestDeletedData>('registry.tag.deleted'),
+  blobCommitted: defineEventType<BlobCommittedData>('registry.blob.committed'),
+  artifactPulled: defineEventType<ArtifactPulledData>('registry.artifact.pulled'),
+  repositoryDeleted: defineEventType<RepositoryDeletedData>('registry.repository.deleted'),
+});
+
+/**
+ * Data of every `management.<resource>.<created|updated|deleted>` event: which resource changed.
+ * Partition: `<resource>:<id>` (or the project for resources inside one).
+ * @since 0.2.0
+ */
+export interface ResourceChangedData {
+  /** `project`, `member`, `user`, `robot`, `registry`, `replication-policy`, ... */
+  readonly resource: string;
+  /** The resource's name or id as the API shows it. */
+  readonly id: string;
+  /** The project the resource belongs to, when it belongs to one. */
+  readonly project?: string | undefined;
+  /** Changed fields (never secrets), for updates. */
+  readonly changes?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * A management event type: `management.<resource>.<action>`. Declare each once and reuse it.
+ * @since 0.2.0
+ */
+export function managementEvent(resource: string, action: 'created' | 'updated' | 'deleted'): EventType<ResourceChangedData> {
+  return defineEventType<ResourceChangedData>(`management.${resource}.${action}`);
+}
+
+/** Data of `auth.login.succeeded` and `auth.login.failed`. Never the password. @since 0.2.0 */
+export interface LoginData {
+  /** The user name as presented (cut to 128 characters). */
+  readonly username: string;
+  /** The provider that answered (`db`, `ldap`, ...), when one did. */
+  readonly provider: string | undefined;
+  /** Where: `token` (the token service), `v2` (Basic on /v2/), `api` (Basic on /api/v1). */
+  readonly via: string;
+  readonly reason?: string | undefined;
+}
+
+/** Login events, recorded by the kernel's authenticator. Partition: `user:<name>`. @since 0.2.0 */
+export const authEvents = Object.freeze({
+  loginSucceeded: defineEventType<LoginData>('auth.login.succeeded'),
+  loginFailed: defineEventType<LoginData>('auth.login.failed'),
+});
