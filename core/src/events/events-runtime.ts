@@ -35,6 +35,8 @@ export interface EventsRuntime extends EventRecorder {
   readonly store: DeliveryStore;
   /** Declares the retention job (before the job workers start). */
   install(jobs: JobService): void;
+  /** Makes this node's delivery loop look for work now. */
+  wake(): void;
   /** Starts this node's delivery loop and schedules retention. */
   start(jobs: JobService): Promise<void>;
   stop(): Promise<void>;
@@ -107,6 +109,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
       if (!drafts.some((d) => subscriptions.consumersOf(d.type.name).length > 0)) return undefined;
       return (trx) => writeInTransaction(trx, drafts);
     },
+    wake,
     recordPull(draft) {
       if (subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
       return pulls.record(draft);

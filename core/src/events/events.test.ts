@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineEventType, type DeliveryContext, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
+import type { Knex } from 'knex';
+import { forEachDatabase } from '../metadata/test-databases.js';
+import { openStore, silentLogger } from '../metadata/test-support.js';
+import { KnexMetadataStore } from '../metadata/knex-metadata-store.js';
+import type { MetadataStore } from '../metadata/types.js';
+import type { EventsSettings } from '../config/types.js';
+import { createEventsRuntime, type EventsRuntime } from './events-runtime.js';
+import { createJobRuntime } from '../jobs/index.js';
+
+// The outbox and its delivery on each real database: what commits is delivered, what rolls
+// back is not; order per partition; retries, dead events and their retry; several nodes
+// sharing one database; a node that dies mid-delivery; retention.
+
+const thing = defineEventType<{ n: number }>('test.thing.happened');
+const other = defineEventType<{ n: number }>('test.other.happened');
+const unheard = defineEventType<{ n: number }>('nobody.listens.here');
+
+const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 1, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50 };
+
+interface Node {
+  runtime: EventsRuntime;
+  seen: EventEnvelope[];
+}
+
+function node(knex: Knex, consumers: Array<Omit<EventConsumer, 'handle'> & { handle?: (d: DeliveryContext) => Promise<void> }>, settings = SETTINGS): Node {
+  const runtime = createEventsRuntime({ knex: () => knex, settings, logger: silentLogger });
+  const seen: EventEnvelope[] = [];
+  for (const c of consumers) {
+    runtime.service.subscribe({
+      ...c,
+      handle: async (d) => {
+        await c.handle?.(d);
+        seen.push(d.event);
+      },
+    });
+  }
+  return { runtime, seen };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const draft = (n: number, partition = 'p1') => ({ type: thing, partition, data: { n }, actor: { subject: 'alice', kind: 'user' as const, provider: 'db' } });
+
+forEachDatabase((_name, create) => {
+  let store: MetadataStore;
+  let knex: Knex;
+  const started: EventsRuntime[] = [];
+
+  before(async () => {
+    store = openStore((await create()).config);
+    await store.migrate();
+    knex = (store as KnexMetadataStore).knex;
+  });
+  after(async () => {
+    for (const r of started) await r.stop();
+    await store.close();
+  });
+
+  const jobs = () => createJobRuntime({
+    settings: { backend: 'embedded', redis: { prefix: 'wharf' }, leaseSeconds: 30, pollIntervalMs: 1000, stopTimeoutMs: 1000, history: { keep: 10, maxAgeDays: 1 } },
+    logger: silentLogger,
+    knex: () => knex,
+  });
+
+  async function start(n: Node): Promise<Node> {
+    await n.runtime.start(jobs());
+    started.push(n.runtime);
+    return n;
+  }
+
+  it('delivers what commits with its transaction and nothing of what rolls back', async () => {
+    const n = await start(node(knex, [{ name: 'tx', types: [thing] }]));
+    await knex.transaction(async (trx) => {
+      await n.runtime.service.publish(draft(1, 'tx'), { transaction: trx });
+    });
+    await assert.rejects(knex.transaction(async (trx) => {
+      await n.runtime.service.publish(draft(2, 'tx'), { transaction: trx });
+      throw new Error('the change failed');
+    }), /the change failed/);
+    await n.runtime.service.publish(draft(3, 'tx'));
+    await until('two deliveries', () => n.seen.length === 2);
+    await sleep(200);
+    assert.deepEqual(n.seen.map((e) => (e.data as { n: number }).n), [1, 3]);
+    const first = n.seen[0]!;
+    assert.equal(first.type, 'test.thing.happened');
+    assert.equal(first.partition, 'tx');
+    assert.deepEqual(first.actor, { subject: 'alice', kind: 'user', provider: 'db' });
+    assert.match(first.id, /^[0-9a-f-]{36}$/);
+    await n.runtime.stop();
+  });
+
+  it('stores no event of a type nobody subscribes to, and matches `area.*` patterns', async () => {
+    const n = await start(node(knex, [{ name: 'pattern', types: ['test.*'] }]));
+    assert.equal(n.runtime.service.hasSubscribers(unheard), false);
+    assert.equal(n.runtime.service.hasSubscribers(other), true);
+    const before = Number(((await knex('events').count({ c: '*' })) as Array<{ c: unknown }>)[0]!.c);
+    await n.runtime.service.publish([{ type: unheard, partition: 'x', data: { n: 1 } }, { type: other, partition: 'x', data: { n: 2 } }]);
+    const afterCount = Number(((await knex('events').count({ c: '*' })) as Array<{ c: unknown }>)[0]!.c);
+    assert.equal(afterCount - before, 1);
+    await until('the other event', () => n.seen.some((e) => e.type === 'test.other.happened'));
+    await n.runtime.stop();
+  });
+
+  it('keeps order within a partition while a failing event retries, and lets other partitions pass', async () => {
+    let failuresLeft = 2;
+    const n = await start(node(knex, [{
+      name: 'ordered', types: [thing], backoffMs: 100, maxAttempts: 5,
+      handle: async ({ event }) => {
+        if ((event.data as { n: number }).n === 10 && failuresLeft-- > 0) throw new Error('receiver down');
+      },
+    }]));
+    await n.runtime.service.publish([draft(10, 'a'), draft(11, 'a'), draft(12, 'a'), draft(20, 'b'), draft(21, 'b')]);
+    await until('partition b', () => n.seen.filter((e) => e.partition === 'b').length === 2);
+    assert.equal(n.seen.filter((e) => e.partition === 'a').length, 0, 'partition a waits for its failing head');
+    await until('partition a', () => n.seen.filter((e) => e.partition === 'a').length === 3);
+    assert.deepEqual(n.seen.filter((e) => e.partition === 'a').map((e) => (e.data as { n: number }).n), [10, 11, 12]);
+    await n.runtime.stop();
+  });
+
+  it('marks an event dead after its attempts, shows it in the status, and redelivers it on retry', async () => {
+    let broken = true;
+    const n = await start(node(knex, [{
+      name: 'dying', types: [thing], backoffMs: 20, maxAttempts: 2,
+      handle: async () => { if (broken) throw new Error('always fails'); },
+    }]));
+    await n.runtime.service.publish(draft(30, 'dead'));
+    await until('dead', async () => (await n.runtime.service.consumers()).find((c) => c.name === 'dying')?.dead === 1);
+    const status = (await n.runtime.service.consumers()).find((c) => c.name === 'dying')!;
+    assert.equal(status.lastError, 'always fails');
+    assert.equal(status.pending, 0);
+    const dead = await n.runtime.store.list('dying', 'dead', { limit: 10 });
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.attempts, 2);
+    // A dead event blocks nothing behind it.
+    broken = false;
+    await n.runtime.service.publish(draft(31, 'dead'));
+    await until('the next event', () => n.seen.length === 1);
+    assert.equal(await n.runtime.store.retryDead('dying'), 1);
+    n.runtime.wake();
+    await until('the retried event', () => n.seen.length === 2);
+    assert.deepEqual(n.seen.map((e) => (e.data as { n: number }).n), [31, 30]);
+    await n.runtime.stop();
+  });
+
+  it('two nodes on one database handle each event once per consumer, in order per partition', async () => {
+    const handled: string[] = [];
+    const consumer = (who: string) => ({ name: 'shared', types: [thing], concurrency: 3, handle: async ({ event }: DeliveryContext) => { handled.push(`${who}:${event.id}`); await sleep(2); } });
+    const a = await start(node(knex, [consumer('a')]));
+    const b = await start(node(knex, [consumer('b')]));
+    const drafts = Array.from({ length: 60 }, (_, i) => draft(i, `repo-${i % 6}`));
+    for (let i = 0; i < drafts.length; i += 10) await (i % 20 === 0 ? a : b).runtime.service.publish(drafts.slice(i, i + 10));
+    await until('60 deliveries', () => a.seen.length + b.seen.length === 60, 30_000);
+    await sleep(300);
+    const ids = handled.map((h) => h.split(':')[1]);
+    assert.equal(new Set(ids).size, 60, 'every event once');
+    assert.equal(ids.length, 60, 'no event twice');
+    assert.ok(a.seen.length > 0 && b.seen.length > 0, `both nodes worked (a ${a.seen.length}, b ${b.seen.length})`);
+    for (let p = 0; p < 6; p++) {
+      const order = [...a.seen, ...b.seen].filter((e) => e.partition === `repo-${p}`).sort((x, y) => x.seq - y.seq);
+      const byHandling = handled.map((h) => h.split(':')[1]).filter((id) => order.some((e) => e.id === id));
+      assert.deepEqual(byHandling, order.map((e) => e.id), `partition repo-${p} handled in order`);
+    }
+    await a.runtime.stop();
+    await b.runtime.stop();
+  });
+
+  it('retries a delivery whose node died holding it, once the lease ends', async () => {
+    const n = node(knex, [{ name: 'orphaned', types: [thing] }]);
+    await n.runtime.service.publish(draft(40, 'lease'));
+    // A node claims the delivery and dies without finishing or handing it back.
+    const [seq] = await n.runtime.store.candidates('orphaned', 1);
+    assert.ok(seq !== undefined);
+    assert.ok(await n.runtime.store.claim('orphaned', seq, 'dead-node', 1000));
+    await start(n);
+    await sleep(300);
+    assert.equal(n.seen.length, 0, 'not before the lease ends');
+    await until('redelivery', () => n.seen.length === 1, 10_000);
+    const delivered = await n.runtime.store.list('orphaned', 'delivered', { limit: 1 });
+    assert.equal(delivered[0]!.attempts, 2);
+    await n.runtime.stop();
+  });
+
+  it('purges delivered and dead deliveries past retention, and events no one still needs', async () => {
+    // A database of its own: the other tests' deliveries would be purged too.
+    const own = openStore((await create()).config);
+    await own.migrate();
+    const knex = (own as KnexMetadataStore).knex;
+    let clock = Date.now();
+    const runtime = createEventsRuntime({ knex: () => knex, settings: SETTINGS, logger: silentLogger, now: () => clock });
+    runtime.service.subscribe({ name: 'retained', types: [other], handle: async () => undefined });
+    await runtime.service.publish([{ type: other, partition: 'r', data: { n: 1 } }, { type: other, partition: 'r2', data: { n: 2 } }]);
+    const [s1, s2] = await runtime.store.candidates('retained', 5);
+    assert.ok(await runtime.store.claim('retained', s1!, 'me', 1000));
+    assert.ok(await runtime.store.complete('retained', s1!, 'me'));
+    const hour = 3_600_000;
+    clock += 3 * hour;
+    const purged = await runtime.store.purge({ delivered: clock - hour, dead: clock - 2 * hour }, 1);
+    assert.equal(purged.deliveries, 1);
+    assert.equal(purged.events, 1);
+    const left = (await knex('event_deliveries').where('consumer', 'retained').select('seq', 'status')) as Array<{ seq: unknown; status: string }>;
+    assert.deepEqual(left.map((r) => [Number(r.seq), r.status]), [[s2, 'pending']], 'the undelivered one stays');
+    assert.ok(await knex('events').where('seq', s2!).first(), 'its event stays');
+    await own.close();
+  });
+});
+
+describe('event consumers are checked when they subscribe', () => {
+  const runtime = createEventsRuntime({ knex: () => { throw new Error('no database needed'); }, settings: SETTINGS, logger: silentLogger });
+  it('refuses bad names, duplicates, empty type lists, and subscriptions after start', async () => {
+    const ok = { name: 'fine', types: [thing], handle: async () => undefined };
+    assert.throws(() => runtime.service.subscribe({ ...ok, name: 'Not Kebab' }), /REG_ERR|kebab-case/);
+    assert.throws(() => runtime.service.subscribe({ ...ok, types: [] }), /at least one event type/);
+    runtime.service.subscribe(ok);
+    assert.throws(() => runtime.service.subscribe(ok), /subscribed twice/);
+    runtime.subscriptions.seal();
+    assert.throws(() => runtime.service.subscribe({ ...ok, name: 'late' }), (err: Error & { code?: string }) => err.code === 'REG_ERR_PLUGIN_SEALED');
+  });
+});
