@@ -155,14 +155,14 @@ export class DeliveryStore {
   }
 
   /** One page of a consumer's deliveries in a status, newest first. */
-  async list(consumer: string, status: DeliveryStatus, page: { limit: number; before?: number | undefined }): Promise<DeliveryRecord[]> {
+  async list(consumer: string, status: DeliveryStatus, page: { limit: number; offset?: number }): Promise<DeliveryRecord[]> {
     const query = this.knex('event_deliveries as d')
       .join('events as e', 'e.seq', 'd.seq')
       .where({ 'd.consumer': consumer, 'd.status': status })
       .orderBy('d.seq', 'desc')
       .limit(page.limit)
+      .offset(page.offset ?? 0)
       .select('d.consumer', 'd.seq', 'd.status', 'd.attempts', 'd.last_error', 'd.finished_at', 'e.id', 'e.type', 'e.partition_key', 'e.occurred_at');
-    if (page.before !== undefined) query.andWhere('d.seq', '<', page.before);
     const rows = (await query) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
       consumer: string(r, 'consumer'),
@@ -176,6 +176,11 @@ export class DeliveryStore {
       occurredAt: new Date(bigint(r, 'occurred_at')),
       finishedAt: r['finished_at'] === null || r['finished_at'] === undefined ? undefined : new Date(bigint(r, 'finished_at')),
     }));
+  }
+
+  async count(consumer: string, status: DeliveryStatus): Promise<number> {
+    const [row] = (await this.knex('event_deliveries').where({ consumer, status }).count({ n: '*' })) as Array<Record<string, unknown>>;
+    return row ? bigint(row, 'n') : 0;
   }
 
   /** Puts dead deliveries back in the queue (one, or all of the consumer's); resolves how many. */

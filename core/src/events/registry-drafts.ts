@@ -1,4 +1,4 @@
-import { registryEvents, type EventActor, type EventDraft, type EventRequest, type Principal, type RequestInfo } from '@wharf/sdk';
+import { eventContextOf, registryEvents, type EventActor, type EventDraft, type EventRequest, type Principal, type RequestInfo } from '@wharf/sdk';
 
 /** The registry's durable events, drafted from what the write paths know. Partition: the repository. */
 
@@ -9,12 +9,7 @@ export interface ActorInfo {
 }
 
 export function eventActor(actor: ActorInfo | undefined): { actor?: EventActor; request?: EventRequest } {
-  if (!actor) return {};
-  const { principal, request } = actor;
-  return {
-    actor: { subject: principal.subject, kind: principal.kind, provider: principal.provider },
-    ...(request ? { request: { requestId: request.requestId, ip: request.ip, userAgent: request.userAgent } } : {}),
-  };
+  return actor ? eventContextOf(actor.principal, actor.request) : {};
 }
 
 type Data<T> = T extends { readonly T?: infer D } ? D : never;

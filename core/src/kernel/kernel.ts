@@ -27,6 +27,7 @@ import { callRegister, createPluginContext, ownKernelError } from './plugin-cont
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerReplicationOperations } from '../replication/api.js';
+import { registerEventOperations } from '../events/api.js';
 import { createReplication, DEFAULT_ENGINE_SETTINGS, type Replication } from '../replication/index.js';
 import { openSecretBox } from '../replication/secret-box.js';
 
@@ -173,11 +174,12 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
   registerReplicationOperations(api.viewFor('kernel'), replicationReady);
+  registerEventOperations(api.viewFor('kernel'), events);
 
   function registerPlugins(): void {
     for (const lp of loaded.plugins) {
       const { plugin } = lp;
-      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api }, {
+      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api, events: events.service }, {
         hooksSealed: () => hooksSealed,
         provideSealed: () => provideSealed,
       });

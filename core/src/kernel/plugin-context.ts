@@ -1,4 +1,4 @@
-import { isKernelError, KernelError, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import { isKernelError, KernelError, type EventConsumer, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { ServiceRegistry } from '../container/service-registry.js';
 import type { OperationRegistry } from '../http/api/operation-registry.js';
@@ -18,7 +18,14 @@ export interface ContextGates {
 
 export function createPluginContext(
   loaded: LoadedPlugin,
-  deps: { hooks: KernelHooks; services: ServiceRegistry; logger: Logger; settings: KernelSettings; api: OperationRegistry },
+  deps: {
+    hooks: KernelHooks;
+    services: ServiceRegistry;
+    logger: Logger;
+    settings: KernelSettings;
+    api: OperationRegistry;
+    events: { subscribe(consumer: EventConsumer): void };
+  },
   gates: ContextGates,
 ): PluginContext<Record<string, unknown>> & { readonly provided: readonly string[] } {
   const id = loaded.plugin.id;
@@ -30,6 +37,15 @@ export function createPluginContext(
     settings: deps.settings,
     hooks: createPluginHooks(deps.hooks, id, gates.hooksSealed),
     api: deps.api.viewFor(id),
+    events: Object.freeze({
+      subscribe(consumer: EventConsumer): void {
+        try {
+          deps.events.subscribe(consumer);
+        } catch (err) {
+          throw isKernelError(err) ? ownKernelError(err, id) : err;
+        }
+      },
+    }),
     provided,
     provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void {
       if (gates.provideSealed()) {

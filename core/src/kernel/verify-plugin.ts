@@ -12,6 +12,7 @@ import { OperationRegistry } from '../http/api/operation-registry.js';
 import { createLogger } from '../logging/logger.js';
 import { KERNEL_VERSION } from '../version.js';
 import { callRegister, createPluginContext } from './plugin-context.js';
+import { Subscriptions } from '../events/subscriptions.js';
 import { isModuleKey, resolvePlugin } from './plugin-resolver.js';
 
 /**
@@ -122,7 +123,8 @@ function registerAlone(lp: LoadedPlugin, baseDir: string): { taps: string[]; ser
   registerKernelOperations(api.viewFor('kernel'), { version: KERNEL_VERSION, publicUrl: () => publicUrl, token: () => undefined });
 
   let sealed = false;
-  const ctx = createPluginContext(lp, { hooks, services, logger, settings, api }, { hooksSealed: () => sealed, provideSealed: () => sealed });
+  const subscriptions = new Subscriptions({ maxAttempts: 1 });
+  const ctx = createPluginContext(lp, { hooks, services, logger, settings, api, events: { subscribe: (c) => subscriptions.add(c) } }, { hooksSealed: () => sealed, provideSealed: () => sealed });
   try {
     callRegister(lp, ctx);
   } finally {

@@ -1,4 +1,4 @@
-import { ApiError, Type, type ApiAction, type ApiRequest, type ManagementApi, type Static } from '@wharf/sdk';
+import { ApiError, eventContextOf, managementEvent, Type, type ApiAction, type ApiRequest, type ManagementApi, type Static } from '@wharf/sdk';
 import {
   EndpointBody,
   EndpointSchema,
@@ -61,6 +61,16 @@ export function taskView(t: Task): Static<typeof TaskSchema> {
   };
 }
 
+/** Management events of the replication API, recorded with the change. */
+const EVENTS = {
+  registry: { created: managementEvent('registry', 'created'), updated: managementEvent('registry', 'updated'), deleted: managementEvent('registry', 'deleted') },
+  policy: {
+    created: managementEvent('replication-policy', 'created'),
+    updated: managementEvent('replication-policy', 'updated'),
+    deleted: managementEvent('replication-policy', 'deleted'),
+  },
+} as const;
+
 /** Store refusals in the API's terms. */
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -78,6 +88,18 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
   const store = () => replication().store;
   const engine = () => replication().engine;
   const id = (req: Req) => (req.params as { id: number }).id;
+  /** Runs a store change and records its management event in the same transaction. */
+  function recorded<T>(req: Req, kind: keyof typeof EVENTS, action: 'created' | 'updated' | 'deleted', change: (s: ReturnType<typeof store>) => Promise<T>, name: (r: T) => string | undefined): Promise<T> {
+    return mapped(() => replication().transaction(async (s, publish) => {
+      const result = await change(s);
+      const changed = name(result);
+      if (changed !== undefined) {
+        const resource = kind === 'registry' ? 'registry' : 'replication-policy';
+        await publish({ type: EVENTS[kind][action], partition: `${resource}:${changed}`, data: { resource, id: changed }, ...eventContextOf(req.principal, req.request) });
+      }
+      return result;
+    }));
+  }
 
   async function endpointOr404(req: Req): Promise<Endpoint> {
     const endpoint = await store().getEndpoint(id(req));
@@ -116,7 +138,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
     async handler(req) {
       await may('registry', 'create')(req);
       const input = validateEndpoint(req.body, replication().adapters());
-      const endpoint = await mapped(() => store().createEndpoint(input));
+      const endpoint = await recorded(req, 'registry', 'created', (s) => s.createEndpoint(input), (e) => e.name);
       req.setHeader('Location', `/api/v1/registries/${endpoint.id}`);
       req.logger.info({ endpoint: endpoint.name, url: endpoint.url }, 'registry endpoint created');
       return endpointView(endpoint);
@@ -148,7 +170,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
     async handler(req) {
       await may('registry', 'update')(req);
       const input = validateEndpoint(req.body, replication().adapters());
-      const endpoint = await mapped(() => store().updateEndpoint(id(req), input));
+      const endpoint = await recorded(req, 'registry', 'updated', (s) => s.updateEndpoint(id(req), input), (e) => e?.name);
       if (!endpoint) throw new ApiError('NOT_FOUND', `registry endpoint ${id(req)} not found`);
       return endpointView(endpoint);
     },
@@ -159,7 +181,10 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
     description: 'Refused (412) while a policy uses it.', params: IdParams,
     async handler(req) {
       await may('registry', 'delete')(req);
-      if (!(await mapped(() => store().deleteEndpoint(id(req))))) throw new ApiError('NOT_FOUND', `registry endpoint ${id(req)} not found`);
+      const endpoint = await endpointOr404(req);
+      if (!(await recorded(req, 'registry', 'deleted', (s) => s.deleteEndpoint(endpoint.id), (ok) => (ok ? endpoint.name : undefined)))) {
+        throw new ApiError('NOT_FOUND', `registry endpoint ${id(req)} not found`);
+      }
       return undefined;
     },
   });
@@ -191,7 +216,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
     async handler(req) {
       await may('replication', 'create')(req);
       const input = await validatePolicy(req.body, store());
-      const policy = await mapped(() => store().createPolicy(input));
+      const policy = await recorded(req, 'policy', 'created', (s) => s.createPolicy(input), (p) => p.name);
       await engine().syncSchedule(policy, policy.id);
       req.setHeader('Location', `/api/v1/replication/policies/${policy.id}`);
       req.logger.info({ policy: policy.name, mode: policy.mode, trigger: policy.trigger }, 'replication policy created');
@@ -215,7 +240,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
       await may('replication', 'update')(req);
       await policyOr404(req);
       const input = await validatePolicy(req.body, store());
-      const policy = await mapped(() => store().updatePolicy(id(req), input));
+      const policy = await recorded(req, 'policy', 'updated', (s) => s.updatePolicy(id(req), input), (p) => p?.name);
       if (!policy) throw new ApiError('NOT_FOUND', `replication policy ${id(req)} not found`);
       await engine().syncSchedule(policy, policy.id);
       return policyOut(policy);
@@ -233,7 +258,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
         throw new ApiError('PRECONDITION_FAILED', `policy ${policy.name} has a running execution: stop it first`);
       }
       await engine().syncSchedule(undefined, policy.id);
-      await store().deletePolicy(policy.id);
+      await recorded(req, 'policy', 'deleted', (s) => s.deletePolicy(policy.id), (ok) => (ok ? policy.name : undefined));
       return undefined;
     },
   });

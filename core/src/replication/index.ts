@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { EventService, JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
+import type { EventDraft, EventService, JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
 import type { EventRecorder } from '../events/events-runtime.js';
 import type { Logger } from 'pino';
 import { tappedKeys } from '../hooks/index.js';
@@ -39,6 +39,11 @@ export interface PingOutcome {
 export interface Replication {
   readonly store: ReplicationStore;
   readonly engine: ReplicationEngine;
+  /**
+   * Runs `fn` in one transaction with the store bound to it and a `publish` that records
+   * events in the same transaction: a change and the event describing it commit together.
+   */
+  transaction<T>(fn: (store: ReplicationStore, publish: (draft: EventDraft<unknown>) => Promise<void>) => Promise<T>): Promise<T>;
   /** Endpoint types some plugin can open. */
   adapters(): string[];
   /** Connects to an endpoint that is not saved (its secret in plain). */
@@ -75,6 +80,7 @@ export function createReplication(deps: ReplicationDeps): Replication {
   return {
     store,
     engine,
+    transaction: (fn) => deps.knex.transaction((trx) => fn(store.using(trx), (draft) => deps.events.publish(draft, { transaction: trx }))),
     adapters: () => tappedKeys(deps.hooks.replication.target),
     ping: (input) =>
       pingTarget(async () => {

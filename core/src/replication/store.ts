@@ -120,6 +120,11 @@ export class ReplicationStore {
     return { username: String(row['username'] ?? ''), password: this.box.decrypt(String(row['secret']), SECRET_CONTEXT) };
   }
 
+  /** The same store on a transaction: its writes commit with the caller's other rows (events). */
+  using(trx: Knex.Transaction): ReplicationStore {
+    return new ReplicationStore(trx, this.box);
+  }
+
   async createEndpoint(input: EndpointInput): Promise<Endpoint> {
     const now = Date.now();
     const row = {

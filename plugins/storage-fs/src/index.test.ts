@@ -43,6 +43,7 @@ function recordingContext(config: FsConfig, dataDir: string): { ctx: PluginConte
     settings: Object.freeze({ dataDir, publicUrl: 'http://127.0.0.1:5000' }),
     hooks,
     api: { operation: () => void tapped.push('api') } as ManagementApi,
+    events: { subscribe: () => void tapped.push('events') },
     provide(ref, factory) {
       provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> });
     },

@@ -74,6 +74,7 @@ describe('storageS3Plugin', () => {
       settings: { dataDir: dir, publicUrl: 'http://127.0.0.1:5000' },
       hooks: hooks as never,
       api: { operation: () => assert.fail('no api operations') } as never,
+      events: { subscribe: () => assert.fail('no event consumers') },
       provide: (ref, factory) => void provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> }),
     });
     assert.equal(provided.length, 1);

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Digest } from './digest.js';
+import type { Principal, RequestInfo } from './principal.js';
 
 /**
  * Durable events: facts recorded with the change they describe (in the same database
@@ -55,6 +56,18 @@ export interface EventRequest {
   readonly requestId: string;
   readonly ip: string;
   readonly userAgent?: string | undefined;
+}
+
+/**
+ * The actor and request fields of an event draft, from a principal and its request (nothing
+ * else of the principal: no claims, no groups).
+ * @since 0.2.0
+ */
+export function eventContextOf(principal: Principal, request?: RequestInfo): { actor: EventActor; request?: EventRequest } {
+  return {
+    actor: { subject: principal.subject, kind: principal.kind, provider: principal.provider },
+    ...(request ? { request: { requestId: request.requestId, ip: request.ip, userAgent: request.userAgent } } : {}),
+  };
 }
 
 /** An event as consumers receive it. @since 0.2.0 */

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { AccessRequest, Principal } from './principal.js';
+import type { AccessRequest, Principal, RequestInfo } from './principal.js';
 
 /**
  * The management REST API (`/api/v1`): the kernel owns the router, authentication, the error
@@ -89,6 +89,8 @@ export interface ApiRequest<P = unknown, Q = unknown, B = unknown> {
   /** Pagination and `q=` filters (list operations only; defaults elsewhere). */
   readonly page: ApiPageRequest;
   readonly requestId: string;
+  /** Facts about the HTTP request (client address, user agent), e.g. for events. @since 0.2.0 */
+  readonly request: RequestInfo;
   readonly logger: Logger;
   /** Whether `rbac.authorize` allows the access (system administrators: always). */
   may(access: AccessRequest): Promise<boolean>;

@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { PluginHooks } from './hooks.js';
 import type { ManagementApi } from './management-api.js';
+import type { EventConsumer } from './durable-events.js';
 import type { KernelSettings, ServiceDeps, ServiceFactory, ServiceRef } from './services.js';
 
 /**
@@ -55,6 +56,12 @@ export interface PluginContext<C> {
   readonly hooks: PluginHooks;
   /** Adds operations to the management API (`/api/v1`); during `register` only. */
   readonly api: ManagementApi;
+  /**
+   * Durable event consumers: `subscribe` during `register`, so every node knows the same ones.
+   * Publishing goes through `coreServices.events`.
+   * @since 0.2.0
+   */
+  readonly events: { subscribe(consumer: EventConsumer): void };
   /** Provides a service. A service ref can be provided once per kernel. */
   provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void;
 }

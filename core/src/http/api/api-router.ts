@@ -145,6 +145,7 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
       body,
       page,
       requestId: ctx.state.requestId,
+      request: requestInfo(ctx),
       logger: route.owner === 'kernel' ? log : log.child({ plugin: route.owner }),
       may,
       async authorize(access: AccessRequest) {
