@@ -65,18 +65,29 @@ export class DeliveryStore {
 
   /** Takes a pending delivery; `undefined` when another node took it first. */
   async claim(consumer: string, seq: number, holder: string, leaseMs: number): Promise<ClaimedDelivery | undefined> {
+    return (await this.claimMany(consumer, [seq], holder, leaseMs))[0];
+  }
+
+  /**
+   * Takes the pending deliveries among `seqs` in one statement, then reads the ones this holder
+   * won (another node may have taken some), oldest first.
+   */
+  async claimMany(consumer: string, seqs: readonly number[], holder: string, leaseMs: number): Promise<ClaimedDelivery[]> {
+    if (seqs.length === 0) return [];
     const now = this.now();
     const changed = await this.knex('event_deliveries')
-      .where({ consumer, seq, status: 'pending' })
+      .where({ consumer, status: 'pending' })
+      .whereIn('seq', seqs)
       .andWhere('available_at', '<=', now)
       .update({ status: 'running', holder, lease_until: now + leaseMs, attempts: this.knex.raw('attempts + 1') });
-    if (changed !== 1) return undefined;
-    const row = (await this.knex('event_deliveries as d')
+    if (changed === 0) return [];
+    const rows = (await this.knex('event_deliveries as d')
       .join('events as e', 'e.seq', 'd.seq')
-      .where({ 'd.consumer': consumer, 'd.seq': seq })
-      .first('d.attempts', 'e.seq', 'e.id', 'e.type', 'e.partition_key', 'e.body', 'e.occurred_at')) as Record<string, unknown> | undefined;
-    if (!row) return undefined;
-    return { consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) };
+      .where({ 'd.consumer': consumer, 'd.status': 'running', 'd.holder': holder })
+      .whereIn('d.seq', seqs)
+      .orderBy('d.seq')
+      .select('d.attempts', 'e.seq', 'e.id', 'e.type', 'e.partition_key', 'e.body', 'e.occurred_at')) as Array<Record<string, unknown>>;
+    return rows.map((row) => ({ consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) }));
   }
 
   /** Extends a running delivery's lease; `false` when this node no longer holds it. */

@@ -87,11 +87,9 @@ export class Dispatcher {
       const running = this.runningOf(sub.name);
       const free = sub.concurrency - running.size;
       if (free <= 0) continue;
-      for (const seq of await store.candidates(sub.name, free)) {
-        if (this.#stopped) return;
-        const claimed = await store.claim(sub.name, seq, this.options.holder, leaseMs);
-        if (claimed) this.run(sub, claimed, running);
-      }
+      const seqs = await store.candidates(sub.name, free);
+      if (this.#stopped) return;
+      for (const claimed of await store.claimMany(sub.name, seqs, this.options.holder, leaseMs)) this.run(sub, claimed, running);
     }
   }
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# npm run bench:events: what durable events cost. Two open Wharf processes side by side on fresh data:
+#   A = pull events on (a plugin's consumer receives every registry event, pulls included)
+#   B = no consumer (nothing is recorded)
+# Manifest GET req/s at c=32 is measured on both, alternating ABBA, and A/B is reported (target
+# >= 0.9: pulls are recorded in batches, not one write each). Then event-to-handler latency and
+# sustained delivery rate in one process (scripts/bench/events.mjs).
+#
+# env: ROUNDS=6 DURATION=10 CONCURRENCY=32 A_PORT=5105 B_PORT=5106 SHARED=DIR BENCH_TMPDIR=DIR
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench-events
+source "$root/scripts/bench/lib.sh"
+shared=${SHARED:-}
+if [[ -z $shared ]]; then
+  for cand in "$root/../shared" /work/shared; do
+    [[ -f $cand/bench/ocibench.mjs ]] && { shared=$(cd "$cand" && pwd); break; }
+  done
+fi
+[[ -n $shared ]] || { echo "bench-events: cannot find shared/bench (set SHARED=DIR)" >&2; exit 2; }
+[[ -f $root/core/dist/cli/main.js ]] || { echo "bench-events: Wharf is not built: run npm run build" >&2; exit 2; }
+
+ROUNDS=${ROUNDS:-6} DURATION=${DURATION:-10} CONCURRENCY=${CONCURRENCY:-32}
+A_PORT=${A_PORT:-5105} B_PORT=${B_PORT:-5106}
+tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/wharf-bench-events.XXXXXX")
+pids=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  [[ ${KEEP:-0} == 1 ]] && echo "bench-events: temp dir kept: $tmp" >&2 || rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+open='token: { enabled: false }
+auth: []
+rbac: {}
+log: { level: warn, access: false }'
+printf '%s\nextensions: { "%s": {} }\n' "$open" "$root/scripts/bench/event-sink-plugin.mjs" >"$tmp/a.yaml"
+printf '%s\n' "$open" >"$tmp/b.yaml"
+
+start() { # start NAME PORT
+  mkdir -p "$tmp/$1"
+  (cd "$root" && exec node core/bin/wharf.js serve --config "$tmp/$1.yaml" --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &
+  pids+=($!)
+  wait_ready "$1" "http://127.0.0.1:$2/v2/" "${pids[-1]}" "$tmp/$1.log"
+}
+ports_free "$A_PORT" "$B_PORT"
+start a "$A_PORT" || exit 1
+start b "$B_PORT" || exit 1
+
+manifest() { # manifest PORT -> req/s
+  node "$shared/bench/ocibench.mjs" manifest --url "http://127.0.0.1:$1" --repo library/bench \
+    --duration "$DURATION" --concurrency "$CONCURRENCY" --json 2>>"$tmp/errors.log" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.errors ? 0 : j.opsPerSec);})'
+}
+
+a=() b=()
+for ((r = 0; r < ROUNDS; r++)); do
+  if ((r % 2 == 0)); then a+=("$(manifest "$A_PORT")"); b+=("$(manifest "$B_PORT")")
+  else b+=("$(manifest "$B_PORT")"); a+=("$(manifest "$A_PORT")"); fi
+  echo "bench-events: round $((r + 1)): pull events on ${a[-1]} req/s, off ${b[-1]} req/s" >&2
+done
+# The pulls A recorded (events stored), to show they were not dropped.
+recorded=$(node -e '
+const Database = require(process.argv[2]); const db = new Database(process.argv[1], { readonly: true });
+console.log(db.prepare("select count(*) as n from events where type = ?").get("registry.artifact.pulled").n);' \
+  "$tmp/a/wharf.db" "$root/node_modules/better-sqlite3")
+latency=$(cd "$root" && node scripts/bench/events.mjs)
+
+node - "${a[*]}" "${b[*]}" "$latency" "$CONCURRENCY" "$DURATION" "$recorded" <<'NODE'
+const [, , a, b, latency, c, d, recorded] = process.argv;
+const nums = (s) => s.split(' ').filter(Boolean).map(Number);
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const A = nums(a), B = nums(b), l = JSON.parse(latency);
+const ratio = median(A) / median(B);
+console.log(`| Scenario | Pull events on | Off | On / off | Target |`);
+console.log(`|---|---|---|---|---|`);
+console.log(`| manifest GET c=${c} ${d}s (req/s, median of ${A.length}) | ${median(A).toFixed(1)} | ${median(B).toFixed(1)} | ${ratio.toFixed(2)} | ≥ 0.9: ${ratio >= 0.9 ? 'met' : '**not met**'} |`);
+console.log(`| pull events recorded on A | ${recorded} | – | – | – |`);
+console.log('');
+console.log(`| Durable events, one node (${l.database}) | Value |`);
+console.log(`|---|---|`);
+console.log(`| event-to-handler latency, ${l.latencyMs.events} events one at a time | p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms |`);
+console.log(`| sustained, ${l.rate.events} events, no-op consumer | ${l.rate.deliveredPerSec} events/s delivered (${l.rate.publishedPerSec} events/s recorded) |`);
+NODE
