@@ -19,7 +19,9 @@ const thing = defineEventType<{ n: number }>('test.thing.happened');
 const other = defineEventType<{ n: number }>('test.other.happened');
 const unheard = defineEventType<{ n: number }>('nobody.listens.here');
 
-const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 1, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50 };
+// Leases long enough that a busy CI machine never lets one lapse mid-delivery (that would be a
+// legitimate redelivery, and the two-node test counts deliveries); the lease test sets its own.
+const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50 };
 
 interface Node {
   runtime: EventsRuntime;
@@ -175,7 +177,7 @@ forEachDatabase((_name, create) => {
   });
 
   it('retries a delivery whose node died holding it, once the lease ends', async () => {
-    const n = node(knex, [{ name: 'orphaned', types: [thing] }]);
+    const n = node(knex, [{ name: 'orphaned', types: [thing] }], { ...SETTINGS, leaseSeconds: 1 });
     await n.runtime.service.publish(draft(40, 'lease'));
     // A node claims the delivery and dies without finishing or handing it back.
     const [seq] = await n.runtime.store.candidates('orphaned', 1);
