@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ArtifactService, BlobService, ContentService, UploadSessionService } from './content.js';
 import type { DatabaseService } from './database.js';
 import type { JobService } from './jobs.js';
 import type { StorageDriver } from './storage.js';
@@ -85,6 +86,29 @@ export const coreServices = Object.freeze({
    * @since 0.1.0
    */
   jobs: createServiceRef<JobService>({ id: 'core.jobs' }),
+  /**
+   * Read access to repositories and artifacts: manifests, tags, referrers, sizes, push and pull
+   * times, and which manifests reference a digest. Provided by the kernel.
+   * @since 0.2.0
+   */
+  artifacts: createServiceRef<ArtifactService>({ id: 'core.artifacts' }),
+  /**
+   * Blobs: their records, links and references, their bytes, and the unreferenced ones (for
+   * garbage collection). Provided by the kernel.
+   * @since 0.2.0
+   */
+  blobs: createServiceRef<BlobService>({ id: 'core.blobs' }),
+  /**
+   * Upload sessions: the stale ones, and cancelling them. Provided by the kernel.
+   * @since 0.2.0
+   */
+  uploads: createServiceRef<UploadSessionService>({ id: 'core.uploads' }),
+  /**
+   * Writing content (blobs, manifests, deletes) with the same checks, policy gates and events as
+   * a client push. Provided by the kernel.
+   * @since 0.2.0
+   */
+  content: createServiceRef<ContentService>({ id: 'core.content' }),
 });
 
 /**
