@@ -34,7 +34,7 @@ export function createArtifactService(metadata: MetadataStore): ArtifactService 
     async listReferrers(repository, subject, options) {
       return metadata.listReferrers(repository, requireDigest(subject, 'subject'), options?.artifactType);
     },
-    listReferencing: (digest, page) => metadata.listReferencing(requireDigest(digest), page),
+    listReferencing: async (digest, page) => metadata.listReferencing(requireDigest(digest), page),
   };
   return Object.freeze(service);
 }

@@ -5,7 +5,7 @@ import { requireDigest } from '../registry/names.js';
 /** `coreServices.blobs`: blob records from the metadata store, bytes from the storage driver. */
 export function createBlobService(metadata: MetadataStore, storage: StorageDriver): BlobService {
   const service: BlobService = {
-    stat: (digest) => metadata.getBlobDetails(requireDigest(digest)),
+    stat: async (digest) => metadata.getBlobDetails(requireDigest(digest)),
     async read(repository, digest, options) {
       const checked = requireDigest(digest);
       const linked = await metadata.getLinkedBlob(repository, checked);

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import type { Digest, KernelHooks } from '@wharf/sdk';
 import { FsStorageDriver } from '@wharf/plugin-storage-fs';
 import { createHooks } from '../hooks/index.js';
-import { openStore, silentLogger } from '../metadata/test-support.js';
+import { createKnex, KnexMetadataStore } from '../metadata/index.js';
+import { silentLogger } from '../metadata/test-support.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { createContentServices, type ContentServices } from './index.js';
 
@@ -22,11 +23,17 @@ export interface ContentFixture extends ContentServices {
   close(): Promise<void>;
 }
 
-export async function openContentFixture(config: DatabaseConfig, registry: { deleteEnabled?: boolean } = {}): Promise<ContentFixture> {
+export interface ContentFixtureOptions {
+  readonly deleteEnabled?: boolean;
+  /** The metadata store's clock (epoch ms), for tests of time windows. */
+  readonly now?: () => number;
+}
+
+export async function openContentFixture(config: DatabaseConfig, options: ContentFixtureOptions = {}): Promise<ContentFixture> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'wharf-content-'));
   const storage = new FsStorageDriver({ root, fsync: false });
   await storage.healthCheck();
-  const metadata = openStore(config);
+  const metadata = new KnexMetadataStore(createKnex(config, silentLogger), silentLogger, options.now ? { now: options.now } : {});
   await metadata.migrate();
   const hooks = createHooks({ logger: silentLogger });
   const services = createContentServices({
@@ -34,7 +41,7 @@ export async function openContentFixture(config: DatabaseConfig, registry: { del
     storage,
     hooks,
     logger: silentLogger,
-    registry: { deleteEnabled: registry.deleteEnabled ?? true, maxManifestBytes: 4 * 1024 * 1024, uploadLeaseMs: 30_000 },
+    registry: { deleteEnabled: options.deleteEnabled ?? true, maxManifestBytes: 4 * 1024 * 1024, uploadLeaseMs: 30_000 },
   });
   return {
     ...services,
