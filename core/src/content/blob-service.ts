@@ -6,6 +6,7 @@ import { requireDigest } from '../registry/names.js';
 export function createBlobService(metadata: MetadataStore, storage: StorageDriver): BlobService {
   const service: BlobService = {
     stat: async (digest) => metadata.getBlobDetails(requireDigest(digest)),
+    inRepository: async (repository, digest) => metadata.getLinkedBlob(repository, requireDigest(digest)),
     async read(repository, digest, options) {
       const checked = requireDigest(digest);
       const linked = await metadata.getLinkedBlob(repository, checked);

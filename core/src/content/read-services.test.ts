@@ -82,6 +82,8 @@ forEachDatabase((_name, create) => {
     const part = await f.blobs.read('read/stream', b.digest, { range: { start: 5, end: 10 } });
     assert.equal(part.size, 6);
     assert.equal(await text(part.stream), 'stream');
+    assert.deepEqual(await f.blobs.inRepository('read/stream', b.digest), { size: b.size });
+    assert.equal(await f.blobs.inRepository('read/other', b.digest), undefined);
     await assert.rejects(f.blobs.read('read/other', b.digest), (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UNKNOWN');
     await assert.rejects(f.blobs.read('read/stream', b.digest, { range: { start: 0, end: b.size } }), (err: unknown) => err instanceof RegistryError && err.code === 'RANGE_INVALID');
   });

@@ -181,6 +181,8 @@ export interface BlobDetails extends BlobInfo {
 export interface BlobService {
   /** The blob's record, links and reference count; `undefined` when it is not recorded. */
   stat(digest: Digest): Promise<BlobDetails | undefined>;
+  /** The blob's size when the repository holds it (pushed or mounted there), else `undefined`. */
+  inRepository(repository: string, digest: Digest): Promise<{ readonly size: number } | undefined>;
   /**
    * Opens a blob of a repository for reading, streamed from storage, whole or the inclusive
    * `range`. Rejects with a `RegistryError('BLOB_UNKNOWN')` when the repository does not hold it.
