@@ -63,11 +63,20 @@ export interface KernelSettings {
 
 /** The services every kernel has. */
 export const coreServices = Object.freeze({
-  /** The one storage driver of the deployment, provided by a `storage` plugin. */
+  /**
+   * The one storage driver of the deployment, provided by a `storage` plugin.
+   * @since 0.1.0
+   */
   storage: createServiceRef<StorageDriver>({ id: 'core.storage' }),
-  /** The root pino logger (plugins get a child in `ctx.logger`). */
+  /**
+   * The root pino logger (plugins get a child in `ctx.logger`).
+   * @since 0.1.0
+   */
   logger: createServiceRef<Logger>({ id: 'core.logger' }),
-  /** Kernel settings. */
+  /**
+   * Kernel settings.
+   * @since 0.1.0
+   */
   settings: createServiceRef<KernelSettings>({ id: 'core.settings' }),
   /**
    * The deployment's database, for plugins' own tables: the metadata store's knex instance and a
