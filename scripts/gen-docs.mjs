@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Generates docs/reference/{hooks,config,errors}.md from the code, so the reference cannot drift:
+// Generates docs/reference/{hooks,services,config,errors}.md from the code, so the reference cannot drift:
 //   hooks.md   from the TSDoc blocks of sdk/api/src/hooks.ts
+//   services.md from `coreServices` in sdk/api/src/services.ts and the TSDoc of each service interface
 //   config.md  from the kernel's config schema (core/dist) and each first-party plugin's configSchema
 //   errors.md  from OCI_ERRORS (sdk/api/dist) and the KernelErrorCode union (sdk/api/src/errors.ts)
 // Needs a build (`npm run build`) because schemas are read from dist/.
@@ -288,6 +289,74 @@ async function errorsPage() {
   return `${out.join('\n')}\n`;
 }
 
+// ---------- services.md ----------
+
+/** Every `export interface Name { ... }` of sdk/api/src, by name: its TSDoc and its body. */
+async function sdkInterfaces() {
+  const dir = path.join(root, 'sdk/api/src');
+  const found = new Map();
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort()) {
+    const source = await readFile(path.join(dir, file), 'utf8');
+    for (const m of source.matchAll(/(?:\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*)?export interface (\w+)(?:<[^{]*>)?(?: extends [^{]+)? \{([\s\S]*?)\n\}/g)) {
+      found.set(m[2], { file: `sdk/api/src/${file}`, doc: parseDoc(m[1] ?? ''), summary: firstParagraph(m[1] ?? ''), body: m[3] });
+    }
+  }
+  return found;
+}
+
+/** The first paragraph of a TSDoc block, on one line, with `{@link X}` as code. */
+function firstParagraph(block) {
+  const lines = block.split('\n').map((l) => l.replace(/^\s*\*? ?/, '').trim());
+  while (lines.length && lines[0] === '') lines.shift();
+  const end = lines.findIndex((l) => l === '' || l.startsWith('@'));
+  return links(lines.slice(0, end < 0 ? lines.length : end).join(' '));
+}
+
+const links = (text) => text.replace(/\{@link ([^}]+)\}/g, '`$1`');
+
+/** The documented members of an interface body: name, one-line signature, TSDoc. */
+function membersOf(body) {
+  const members = [];
+  const re = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\n {2}((?:readonly )?(\w+)\??[(<:].*)/g;
+  for (const m of body.matchAll(re)) members.push({ name: m[3], signature: m[2].replace(/^readonly /, ''), doc: parseDoc(m[1]) });
+  return members;
+}
+
+async function servicesPage() {
+  const source = await readFile(path.join(root, 'sdk/api/src/services.ts'), 'utf8');
+  const block = /export const coreServices = Object\.freeze\(\{([\s\S]*?)\n\}\);/.exec(source);
+  if (!block) fail('sdk/api/src/services.ts: no coreServices object found');
+  const refs = [...block[1].matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+): createServiceRef<(\w+)>\(\{ id: '([^']+)' \}\)/g)].map((m) => ({
+    key: m[2], type: m[3], id: m[4], ...parseDoc(m[1]),
+  }));
+  if (refs.length === 0) fail('sdk/api/src/services.ts: no documented service refs in coreServices');
+  const interfaces = await sdkInterfaces();
+  const out = [banner('coreServices in sdk/api/src/services.ts and the service interfaces of sdk/api'), '# Kernel services', ''];
+  out.push(
+    'The services every kernel provides, by typed ref. A plugin names them in `ctx.provide(ref, { deps })`',
+    'and receives them resolved. How services work: [architecture/03-services.md](../architecture/03-services.md);',
+    'exact signatures: the API report, `sdk/api/etc/sdk.api.md`.',
+    '',
+    '| Ref | Id | Type | Since | What it is |',
+    '|---|---|---|---|---|',
+  );
+  for (const r of refs) out.push(`| [\`coreServices.${r.key}\`](#coreservices${r.key.toLowerCase()}) | \`${r.id}\` | \`${r.type}\` | ${r.tags.since ?? ''} | ${cell(r.description)} |`);
+  for (const r of refs) {
+    out.push('', `## coreServices.${r.key}`, '', prose(r.description), '');
+    const iface = interfaces.get(r.type);
+    if (!iface) {
+      out.push(`Type: \`${r.type}\` (not declared in \`@wharf/sdk\`).`);
+      continue;
+    }
+    out.push(`Type: \`${r.type}\`, declared in \`${iface.file}\`. ${prose(iface.summary)}`);
+    const members = membersOf(iface.body);
+    if (members.length === 0) continue;
+    out.push('', '| Member | What it does |', '|---|---|');
+    for (const m of members) out.push(`| \`${m.signature.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${cell(links(m.doc.description))} |`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
 // ---------- main ----------
 
 const argv = process.argv.slice(2);
@@ -296,7 +365,7 @@ const outIndex = argv.indexOf('--out');
 const outDir = outIndex >= 0 ? path.resolve(argv[outIndex + 1] ?? fail('--out needs a directory')) : path.join(root, 'docs/reference');
 for (const a of argv) if (a.startsWith('--') && !['--check', '--out'].includes(a)) fail(`unknown argument ${a}`);
 
-const pages = { 'hooks.md': await hooksPage(), 'config.md': await configPage(), 'errors.md': await errorsPage() };
+const pages = { 'hooks.md': await hooksPage(), 'services.md': await servicesPage(), 'config.md': await configPage(), 'errors.md': await errorsPage() };
 if (check) {
   const stale = [];
   for (const [name, text] of Object.entries(pages)) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { definePlugin, Type, type EventEnvelope } from '@wharf/sdk';
+import { coreServices, createServiceRef, definePlugin, Type, type ArtifactService, type EventEnvelope } from '@wharf/sdk';
 import { selectedDatabases } from '@wharf/core/test-support';
 import { ADMIN_PASSWORD, assertEnvelope, basic, call, sleep, startApiRegistry, type ApiRegistry } from './support/api-kit.js';
 import { OciClient, withQuery } from './support/client.js';
@@ -14,6 +14,9 @@ import { imageParts, OCI_MANIFEST, sha256 } from './support/oci.js';
  */
 
 const received: EventEnvelope[] = [];
+/** The kernel's artifacts service, handed over by the test plugin (pull times are read through it). */
+let artifacts: ArtifactService | undefined;
+const probeRef = createServiceRef<ArtifactService>({ id: 'event-consumers.artifacts' });
 let failPulls = true;
 
 describe('durable events over HTTP', () => {
@@ -49,8 +52,12 @@ describe('durable events over HTTP', () => {
         const pushed = await client.fetch(`/v2/${repo}/manifests/v1`, authed({ method: 'PUT', body: image.body, headers: { 'content-type': OCI_MANIFEST } }));
         assert.equal(pushed.status, 201, await pushed.text());
         const digest = pushed.headers.get('docker-content-digest');
+        const beforePull = Date.now();
         const pulled = await client.fetch(`/v2/${repo}/manifests/v1`, authed({ headers: { accept: OCI_MANIFEST } }));
         assert.equal(pulled.status, 200);
+        // The pull time is stored before the manifest is sent (batched with concurrent pulls).
+        const pulledAt = (await artifacts!.getArtifact(repo, 'v1'))?.pulledAt;
+        assert.ok(pulledAt && pulledAt.getTime() >= beforePull - 1000, `pulledAt ${String(pulledAt)}`);
         const endpoint = await call(registry.url, 'POST', '/api/v1/registries', { auth: admin, body: { name: 'events-mirror', url: 'http://127.0.0.1:9' }, headers: { 'user-agent': 'events-test' } });
         assert.equal(endpoint.status, 201, endpoint.text);
         const deleted = await client.fetch(`/v2/${repo}/manifests/v1`, authed({ method: 'DELETE' }));
@@ -115,6 +122,7 @@ function consumerPlugin() {
     kernel: '^0.1.0',
     configSchema: Type.Object({}),
     register(ctx) {
+      ctx.provide(probeRef, { deps: { artifacts: coreServices.artifacts }, factory: ({ artifacts: a }) => (artifacts = a) });
       ctx.events.subscribe({
         name: 'test-everything',
         types: ['registry.manifest.*', 'registry.tag.*', 'registry.blob.*', 'management.*'],

@@ -25,7 +25,7 @@ function findRoot(): string {
 }
 
 const root = findRoot();
-const PAGES = ['hooks.md', 'config.md', 'errors.md'] as const;
+const PAGES = ['hooks.md', 'services.md', 'config.md', 'errors.md'] as const;
 
 function generator(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'gen-docs.mjs'), ...args], {
@@ -120,6 +120,18 @@ describe('generated reference docs', () => {
         }
       }
       assert.deepEqual([...documented.entries()].sort(), [...runtime.entries()].sort());
+    });
+
+    it('documents every kernel service ref the SDK exports, with its id and the members of its interface', async () => {
+      const { coreServices } = (await import('@wharf/sdk')) as typeof import('@wharf/sdk');
+      const page = await read('services.md');
+      for (const [key, ref] of Object.entries(coreServices)) {
+        assert.match(page, new RegExp(`^## coreServices\\.${key}$`, 'm'), `services.md lacks coreServices.${key}`);
+        assert.ok(page.includes(`| \`${ref.id}\` |`), `services.md lacks the id ${ref.id}`);
+      }
+      for (const member of ['listReferencing(digest', 'listUnreferenced(olderThan', 'putBlob(repository', 'cancel(id']) {
+        assert.ok(page.includes(`| \`${member}`), `services.md lacks ${member}`);
+      }
     });
 
     it('documents every OCI error code with its status', async () => {

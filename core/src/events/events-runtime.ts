@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { EventConsumer, EventDraft, EventService, EventType, JobService, PublishOptions } from '@wharf/sdk';
+import type { ArtifactPulledData, Digest, EventConsumer, EventDraft, EventService, EventType, JobService, PublishOptions } from '@wharf/sdk';
 import type { EventsSettings } from '../config/types.js';
 import type { RecordInTransaction } from '../metadata/types.js';
 import { DeliveryStore } from './delivery-store.js';
@@ -47,6 +47,11 @@ export interface EventsRuntimeDeps {
   readonly settings: EventsSettings;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Stores the pull times of a batch of pulls (the manifests' `pulled_at`), in the same group
+   * commit as the pull events; pulls are batched even when no consumer wants their events.
+   */
+  readonly pullTimes?: (pulls: ReadonlyArray<{ repository: string; digest: Digest; at: Date }>) => Promise<void>;
 }
 
 export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
@@ -76,7 +81,12 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     wake();
   };
 
-  const pulls = new PullRecorder(writeAlone, settings.pullBatchSize);
+  const writePulls = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
+    const at = new Date(now());
+    const times = deps.pullTimes?.(drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at })));
+    await Promise.all([writeAlone(drafts), times]);
+  };
+  const pulls = new PullRecorder(writePulls, settings.pullBatchSize);
 
   const service: EventService = Object.freeze({
     async publish(events: EventDraft<unknown> | ReadonlyArray<EventDraft<unknown>>, options?: PublishOptions): Promise<void> {
@@ -111,7 +121,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     },
     wake,
     recordPull(draft) {
-      if (subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
+      if (!deps.pullTimes && subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
       return pulls.record(draft);
     },
     install(jobs) {

@@ -20,6 +20,7 @@ import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
 import { createMetadataStore, databaseServiceOf, KnexMetadataStore } from '../metadata/index.js';
+import { createContentServices, type ContentServices } from '../content/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
@@ -159,7 +160,13 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   );
   services.provide('kernel', coreServices.jobs, { factory: () => services.container.resolve<JobRuntime>('jobs') });
   // Consumers subscribe during register; the delivery loop starts with the job workers.
-  const events = createEventsRuntime({ knex: () => services.resolve(coreServices.database).knex, settings: config.events, logger });
+  const events = createEventsRuntime({
+    knex: () => services.resolve(coreServices.database).knex,
+    settings: config.events,
+    logger,
+    // Pull times ride on the pull events' group commit: one write per batch of pulls.
+    pullTimes: (pulls) => services.container.resolve<MetadataStore>('metadata').recordPulls(pulls),
+  });
   services.provide('kernel', coreServices.events, { factory: () => events.service });
   services.provide('kernel', coreServices.repositories, {
     factory: () => {
@@ -167,6 +174,21 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       return Object.freeze({ list: (namespace: string, page: { page: number; pageSize: number }) => metadata.listNamespaceRepositories(namespace, page) });
     },
   });
+  // Content services for lifecycle plugins: one set over the metadata store, storage and hooks.
+  let content: ContentServices | undefined;
+  const contentServices = (): ContentServices =>
+    (content ??= createContentServices({
+      metadata: services.container.resolve<MetadataStore>('metadata'),
+      storage: services.resolve(coreServices.storage),
+      hooks,
+      logger: logger.child({ component: 'content' }),
+      registry: config.registry,
+      recorder: events,
+    }));
+  services.provide('kernel', coreServices.artifacts, { factory: () => contentServices().artifacts });
+  services.provide('kernel', coreServices.blobs, { factory: () => contentServices().blobs });
+  services.provide('kernel', coreServices.uploads, { factory: () => contentServices().uploads });
+  services.provide('kernel', coreServices.content, { factory: () => contentServices().content });
   // The kernel's own management API operations (the caller, system info), before any plugin's.
   registerKernelOperations(api.viewFor('kernel'), {
     version: KERNEL_VERSION,

@@ -115,6 +115,7 @@ function registerAlone(lp: LoadedPlugin, baseDir: string): { taps: string[]; ser
     throw new Error('services are not built during verification');
   };
   const kernelRefs: ServiceRef<unknown>[] = [coreServices.logger, coreServices.settings, coreServices.database, coreServices.repositories];
+  kernelRefs.push(coreServices.artifacts, coreServices.blobs, coreServices.uploads, coreServices.content);
   for (const ref of kernelRefs) {
     services.provide('kernel', ref, { factory: unbuilt });
   }

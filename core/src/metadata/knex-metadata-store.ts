@@ -1,11 +1,22 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { Digest } from '@wharf/sdk';
+import type {
+  ArtifactInfo,
+  BlobDetails,
+  BlobInfo,
+  ContentPage,
+  ContentPageRequest,
+  Digest,
+  ManifestReference,
+  RepositoryInfo,
+  TagInfo,
+} from '@wharf/sdk';
 import type {
   ManifestInput,
   ManifestRecord,
   MetadataStore,
   PageRequest,
+  PullRecord,
   PutManifestResult,
   RecordInTransaction,
   ReferrerRecord,
@@ -18,6 +29,10 @@ import * as repos from './repositories-blobs.js';
 import * as manifests from './manifests-tags.js';
 import * as referrers from './referrers.js';
 import * as uploads from './uploads.js';
+import * as summaries from './repository-summaries.js';
+import * as artifacts from './artifacts.js';
+import * as blobIndex from './blob-index.js';
+import { recordPulls } from './pulls.js';
 
 export interface KnexMetadataStoreOptions extends MigrateOptions {
   /** Called when the store closes, instead of destroying the knex instance itself. */
@@ -143,5 +158,45 @@ export class KnexMetadataStore implements MetadataStore {
 
   listStaleUploads(before: Date, limit: number): Promise<UploadRecord[]> {
     return uploads.listStaleUploads(this.#ctx, before, limit);
+  }
+
+  listRepositorySummaries(page: ContentPageRequest | undefined): Promise<ContentPage<RepositoryInfo>> {
+    return summaries.listRepositorySummaries(this.#ctx, page);
+  }
+
+  getRepositorySummary(name: string): Promise<RepositoryInfo | undefined> {
+    return summaries.getRepositorySummary(this.#ctx, name);
+  }
+
+  listArtifacts(repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<ArtifactInfo>> {
+    return artifacts.listArtifacts(this.#ctx, repository, page);
+  }
+
+  getArtifact(repository: string, digest: Digest): Promise<ArtifactInfo | undefined> {
+    return artifacts.getArtifact(this.#ctx, repository, digest);
+  }
+
+  listTagDetails(repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<TagInfo>> {
+    return summaries.listTagDetails(this.#ctx, repository, page);
+  }
+
+  listReferencing(digest: Digest, page: ContentPageRequest | undefined): Promise<ContentPage<ManifestReference>> {
+    return artifacts.listReferencing(this.#ctx, digest, page);
+  }
+
+  getBlobDetails(digest: Digest): Promise<BlobDetails | undefined> {
+    return blobIndex.getBlobDetails(this.#ctx, digest);
+  }
+
+  listBlobs(page: ContentPageRequest | undefined): Promise<ContentPage<BlobInfo>> {
+    return blobIndex.listBlobs(this.#ctx, page);
+  }
+
+  listUnreferencedBlobs(olderThan: Date, page: ContentPageRequest | undefined): Promise<ContentPage<BlobInfo>> {
+    return blobIndex.listUnreferencedBlobs(this.#ctx, olderThan, page);
+  }
+
+  recordPulls(batch: readonly PullRecord[]): Promise<void> {
+    return recordPulls(this.#ctx, batch);
   }
 }

@@ -1,5 +1,16 @@
 import type { Knex } from 'knex';
-import type { Digest } from '@wharf/sdk';
+import type {
+  ArtifactInfo,
+  BlobDetails,
+  BlobInfo,
+  ContentPage,
+  ContentPageRequest,
+  Digest,
+  ManifestReference,
+  RepositoryInfo,
+  TagInfo,
+} from '@wharf/sdk';
+import type { PullRecord } from './pulls.js';
 
 /**
  * The metadata store: the database is the index, storage holds the bytes. Every fact a registry
@@ -57,6 +68,8 @@ export interface ManifestInput {
   /** Tag to point at this manifest, if pushed by tag. */
   readonly tag: string | undefined;
 }
+
+export type { PullRecord };
 
 /** Outcome of {@link MetadataStore.putManifest}. */
 export type PutManifestResult =
@@ -147,4 +160,27 @@ export interface MetadataStore {
   deleteUpload(id: string): Promise<void>;
   /** Uploads not touched since `before` (for cleanup of abandoned uploads). */
   listStaleUploads(before: Date, limit: number): Promise<UploadRecord[]>;
+
+  // Content views (coreServices.artifacts / blobs): keyset pages of at most 1000.
+  /** Repositories with counts, sizes and times, in byte-wise name order. */
+  listRepositorySummaries(page: ContentPageRequest | undefined): Promise<ContentPage<RepositoryInfo>>;
+  getRepositorySummary(name: string): Promise<RepositoryInfo | undefined>;
+  /** The manifests of a repository in digest order, with tags, sizes, children and times. */
+  listArtifacts(repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<ArtifactInfo>>;
+  getArtifact(repository: string, digest: Digest): Promise<ArtifactInfo | undefined>;
+  /** Tags with the digest each points at, in byte-wise order. */
+  listTagDetails(repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<TagInfo>>;
+  /** Manifests in any repository that reference `digest` as blob, index child or subject. */
+  listReferencing(digest: Digest, page: ContentPageRequest | undefined): Promise<ContentPage<ManifestReference>>;
+  /** A blob's record with its links and reference count. */
+  getBlobDetails(digest: Digest): Promise<BlobDetails | undefined>;
+  listBlobs(page: ContentPageRequest | undefined): Promise<ContentPage<BlobInfo>>;
+  /** Blobs no manifest references, committed and last linked before `olderThan` (GC marking). */
+  listUnreferencedBlobs(olderThan: Date, page: ContentPageRequest | undefined): Promise<ContentPage<BlobInfo>>;
+  /**
+   * Records pulls: sets each manifest's `pulled_at` to the latest time given for it (never
+   * earlier than what is stored), in one statement per few hundred pulls. Unknown manifests
+   * are skipped.
+   */
+  recordPulls(batch: readonly PullRecord[]): Promise<void>;
 }

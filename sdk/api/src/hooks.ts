@@ -93,7 +93,8 @@ export interface RegistryHooks {
    * @kind AsyncSeriesHook
    * @args context
    * @result ignored; throw a `RegistryError` to refuse the push. Nothing is stored then.
-   * @calledBy the manifest PUT route, after the manifest was parsed and its references checked.
+   * @calledBy the manifest PUT route and `coreServices.content.putManifest`, after the manifest was
+   *   parsed (its references are checked after the gates, in the store's transaction).
    * @since 0.1.0
    */
   readonly beforeManifestPut: AsyncSeriesHook<[ManifestPutContext]>;
@@ -102,7 +103,7 @@ export interface RegistryHooks {
    * @kind AsyncSeriesHook
    * @args context
    * @result ignored; throw a `RegistryError` to refuse the delete.
-   * @calledBy the manifest and blob DELETE routes.
+   * @calledBy the manifest and blob DELETE routes, and `coreServices.content` deletes.
    * @since 0.1.0
    */
   readonly beforeDelete: AsyncSeriesHook<[DeleteContext]>;
@@ -121,7 +122,7 @@ export interface RegistryHooks {
    * @args event
    * @result ignored. Taps run after the response is decided; a failing tap is logged and does
    *   not fail the push.
-   * @calledBy the manifest PUT route.
+   * @calledBy the manifest PUT route and `coreServices.content.putManifest`.
    * @since 0.1.0
    */
   readonly manifestPushed: AsyncParallelHook<[ManifestPushedEvent]>;
@@ -130,7 +131,7 @@ export interface RegistryHooks {
    * @kind AsyncParallelHook
    * @args event
    * @result ignored; failures are logged.
-   * @calledBy the manifest DELETE route.
+   * @calledBy the manifest DELETE route and `coreServices.content` deletes.
    * @since 0.1.0
    */
   readonly manifestDeleted: AsyncParallelHook<[ManifestDeletedEvent]>;
@@ -139,7 +140,7 @@ export interface RegistryHooks {
    * @kind AsyncParallelHook
    * @args event
    * @result ignored; failures are logged.
-   * @calledBy the upload routes.
+   * @calledBy the upload routes and `coreServices.content` (`putBlob`, `mountBlob`).
    * @since 0.1.0
    */
   readonly blobCommitted: AsyncParallelHook<[BlobCommittedEvent]>;

@@ -6,6 +6,7 @@
 export * from './plugin.js';
 export * from './hooks.js';
 export * from './services.js';
+export * from './content.js';
 export * from './storage.js';
 export * from './database.js';
 export * from './errors.js';

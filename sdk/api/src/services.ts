@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ArtifactService, BlobService, ContentService, UploadSessionService } from './content.js';
 import type { DatabaseService } from './database.js';
 import type { EventService } from './durable-events.js';
 import type { JobService } from './jobs.js';
@@ -63,11 +64,20 @@ export interface KernelSettings {
 
 /** The services every kernel has. */
 export const coreServices = Object.freeze({
-  /** The one storage driver of the deployment, provided by a `storage` plugin. */
+  /**
+   * The one storage driver of the deployment, provided by a `storage` plugin.
+   * @since 0.1.0
+   */
   storage: createServiceRef<StorageDriver>({ id: 'core.storage' }),
-  /** The root pino logger (plugins get a child in `ctx.logger`). */
+  /**
+   * The root pino logger (plugins get a child in `ctx.logger`).
+   * @since 0.1.0
+   */
   logger: createServiceRef<Logger>({ id: 'core.logger' }),
-  /** Kernel settings. */
+  /**
+   * Kernel settings.
+   * @since 0.1.0
+   */
   settings: createServiceRef<KernelSettings>({ id: 'core.settings' }),
   /**
    * The deployment's database, for plugins' own tables: the metadata store's knex instance and a
@@ -91,6 +101,29 @@ export const coreServices = Object.freeze({
    * @since 0.2.0
    */
   events: createServiceRef<EventService>({ id: 'core.events' }),
+  /**
+   * Read access to repositories and artifacts: manifests, tags, referrers, sizes, push and pull
+   * times, and which manifests reference a digest. Provided by the kernel.
+   * @since 0.2.0
+   */
+  artifacts: createServiceRef<ArtifactService>({ id: 'core.artifacts' }),
+  /**
+   * Blobs: their records, links and references, their bytes, and the unreferenced ones (for
+   * garbage collection). Provided by the kernel.
+   * @since 0.2.0
+   */
+  blobs: createServiceRef<BlobService>({ id: 'core.blobs' }),
+  /**
+   * Upload sessions: the stale ones, and cancelling them. Provided by the kernel.
+   * @since 0.2.0
+   */
+  uploads: createServiceRef<UploadSessionService>({ id: 'core.uploads' }),
+  /**
+   * Writing content (blobs, manifests, deletes) with the same checks, policy gates and events as
+   * a client push. Provided by the kernel.
+   * @since 0.2.0
+   */
+  content: createServiceRef<ContentService>({ id: 'core.content' }),
 });
 
 /**

@@ -3,6 +3,7 @@ import * as registry001 from './001_registry.js';
 import * as jobs002 from './002_jobs.js';
 import * as replication003 from './003_replication.js';
 import * as events004 from './004_events.js';
+import * as content005 from './005_content.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -13,4 +14,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['002_jobs', jobs002],
   ['003_replication', replication003],
   ['004_events', events004],
+  ['005_content', content005],
 ];

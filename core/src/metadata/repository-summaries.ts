@@ -1,0 +1,90 @@
+import type { ContentPage, ContentPageRequest, RepositoryInfo, TagInfo } from '@wharf/sdk';
+import { contentLimit, pageOf } from './content-pages.js';
+import { repositoryId } from './repositories-blobs.js';
+import { toNumber, type StoreContext } from './sql.js';
+
+/**
+ * Repositories with counts and sizes, and tags with their manifests, for `coreServices.artifacts`.
+ * A page costs four queries whatever its size: the page, then one grouped query per figure,
+ * each served by an index that starts with `repository_id`.
+ */
+
+interface RepositoryRow {
+  id: unknown;
+  name: string;
+  created_at: unknown;
+}
+
+export async function listRepositorySummaries(ctx: StoreContext, page: ContentPageRequest | undefined): Promise<ContentPage<RepositoryInfo>> {
+  const limit = contentLimit(page);
+  const query = ctx.knex('repositories').select('id', 'name', 'created_at').orderBy('name').limit(limit + 1);
+  if (page?.cursor !== undefined) query.where('name', '>', page.cursor);
+  const rows = (await query) as RepositoryRow[];
+  const kept = rows.slice(0, limit);
+  const summaries = await summarize(ctx, kept);
+  return pageOf(rows, limit, (r) => r.name, () => summaries);
+}
+
+export async function getRepositorySummary(ctx: StoreContext, name: string): Promise<RepositoryInfo | undefined> {
+  const row = (await ctx.knex('repositories').where({ name }).first('id', 'name', 'created_at')) as RepositoryRow | undefined;
+  if (!row) return undefined;
+  const [summary] = await summarize(ctx, [row]);
+  return summary;
+}
+
+async function summarize(ctx: StoreContext, rows: readonly RepositoryRow[]): Promise<RepositoryInfo[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => toNumber(r.id));
+  const { knex } = ctx;
+  const [manifests, tags, blobs] = await Promise.all([
+    knex('manifests')
+      .whereIn('repository_id', ids)
+      .groupBy('repository_id')
+      .select('repository_id', knex.raw('count(*) as n'), knex.raw('sum(size) as bytes'), knex.raw('max(created_at) as latest')) as Promise<Array<{ repository_id: unknown; n: unknown; bytes: unknown; latest: unknown }>>,
+    knex('tags')
+      .whereIn('repository_id', ids)
+      .groupBy('repository_id')
+      .select('repository_id', knex.raw('count(*) as n'), knex.raw('max(updated_at) as latest')) as Promise<Array<{ repository_id: unknown; n: unknown; latest: unknown }>>,
+    knex('repository_blobs as rb')
+      .join('blobs as b', 'b.digest', 'rb.digest')
+      .whereIn('rb.repository_id', ids)
+      .groupBy('rb.repository_id')
+      .select('rb.repository_id', knex.raw('sum(b.size) as bytes')) as Promise<Array<{ repository_id: unknown; bytes: unknown }>>,
+  ]);
+  const byId = <R extends { repository_id: unknown }>(list: R[]) => new Map(list.map((r) => [toNumber(r.repository_id), r]));
+  const m = byId(manifests);
+  const t = byId(tags);
+  const b = byId(blobs);
+  return rows.map((row) => {
+    const id = toNumber(row.id);
+    const created = toNumber(row.created_at);
+    const mf = m.get(id);
+    const tg = t.get(id);
+    const latest = Math.max(created, mf ? toNumber(mf.latest) : 0, tg ? toNumber(tg.latest) : 0);
+    return {
+      name: row.name,
+      artifactCount: mf ? toNumber(mf.n) : 0,
+      tagCount: tg ? toNumber(tg.n) : 0,
+      size: (mf ? toNumber(mf.bytes) : 0) + (b.get(id) ? toNumber(b.get(id)?.bytes) : 0),
+      createdAt: new Date(created),
+      updatedAt: new Date(latest),
+    };
+  });
+}
+
+/** Tags of a repository in byte-wise order with the digest each points at. */
+export async function listTagDetails(ctx: StoreContext, repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<TagInfo>> {
+  const limit = contentLimit(page);
+  const repoId = await repositoryId(ctx.knex, repository);
+  if (repoId === undefined) return { items: [], next: undefined };
+  const query = ctx
+    .knex('tags as t')
+    .join('manifests as m', 'm.id', 't.manifest_id')
+    .where('t.repository_id', repoId)
+    .select('t.name', 'm.digest', 't.updated_at')
+    .orderBy('t.name')
+    .limit(limit + 1);
+  if (page?.cursor !== undefined) query.andWhere('t.name', '>', page.cursor);
+  const rows = (await query) as Array<{ name: string; digest: string; updated_at: unknown }>;
+  return pageOf(rows, limit, (r) => r.name, (kept) => kept.map((r) => ({ name: r.name, digest: r.digest, updatedAt: new Date(toNumber(r.updated_at)) })));
+}

@@ -1,0 +1,290 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from './digest.js';
+import type { Principal, RequestInfo } from './principal.js';
+import type { ByteRange } from './storage.js';
+
+/**
+ * Content services: what the registry holds, read from the metadata database, and writing into
+ * it with the kernel's checks and events. Garbage collection, retention, quotas, proxy caches
+ * and scanners are written against these, never against kernel internals. All four are provided
+ * by the kernel: `coreServices.artifacts`, `coreServices.blobs`,
+ * `coreServices.uploads` and `coreServices.content`.
+ * @see docs/architecture/03-services.md
+ * @since 0.2.0
+ */
+
+/**
+ * A page request for content listings: at most `limit` items (default 100, at most 1000) that
+ * come after the `cursor` a previous page returned.
+ * @since 0.2.0
+ */
+export interface ContentPageRequest {
+  readonly limit?: number;
+  /** The `next` of the previous page; omit for the first page. */
+  readonly cursor?: string;
+}
+
+/**
+ * One page of a content listing. `next` is set when more items may follow; pass it as `cursor`.
+ * Listings are in a stable order, so paging never repeats or skips an item that exists
+ * throughout.
+ * @since 0.2.0
+ */
+export interface ContentPage<TItem> {
+  readonly items: readonly TItem[];
+  readonly next: string | undefined;
+}
+
+/**
+ * A repository with its counts and sizes.
+ * @since 0.2.0
+ */
+export interface RepositoryInfo {
+  readonly name: string;
+  /** Manifests stored in the repository (images, indexes, signatures...). */
+  readonly artifactCount: number;
+  readonly tagCount: number;
+  /**
+   * Bytes the repository accounts for: the blobs linked to it plus its manifests. A blob shared
+   * by several repositories counts in each of them (as quotas count it).
+   */
+  readonly size: number;
+  readonly createdAt: Date;
+  /** The latest manifest push or tag change, else the creation time. */
+  readonly updatedAt: Date;
+}
+
+/**
+ * A manifest of a repository, with what a lifecycle policy decides on.
+ * @since 0.2.0
+ */
+export interface ArtifactInfo {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  /** Bytes of the manifest itself. */
+  readonly manifestSize: number;
+  /** The manifest plus every distinct blob (config, layers) it references directly. */
+  readonly size: number;
+  /** Tags pointing at this manifest, in lexical order. */
+  readonly tags: readonly string[];
+  /** The manifest this one refers to (a signature's or SBOM's image), if any. */
+  readonly subject: Digest | undefined;
+  /** For an index: the manifests it lists. Empty otherwise. */
+  readonly children: readonly Digest[];
+  readonly pushedAt: Date;
+  /** The last recorded pull; `undefined` when it was never pulled (or pulls are not recorded). */
+  readonly pulledAt: Date | undefined;
+}
+
+/**
+ * A manifest with its exact bytes.
+ * @since 0.2.0
+ */
+export interface ManifestContent {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * A tag and the manifest it points at.
+ * @since 0.2.0
+ */
+export interface TagInfo {
+  readonly name: string;
+  readonly digest: Digest;
+  readonly updatedAt: Date;
+}
+
+/**
+ * A manifest whose `subject` is another manifest, as the OCI referrers API lists it.
+ * @since 0.2.0
+ */
+export interface ReferrerInfo {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A manifest that references some digest: as a blob (`blob`: config or layer), as an index
+ * child (`child`) or as its subject (`subject`).
+ * @since 0.2.0
+ */
+export interface ManifestReference {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly relation: 'blob' | 'child' | 'subject';
+}
+
+/**
+ * Read access to repositories, artifacts, tags and references. Provided by the kernel as
+ * `coreServices.artifacts`. A repository that does not exist reads as empty.
+ * @since 0.2.0
+ */
+export interface ArtifactService {
+  /** Repositories in byte-wise name order, with counts and sizes. */
+  listRepositories(page?: ContentPageRequest): Promise<ContentPage<RepositoryInfo>>;
+  getRepository(name: string): Promise<RepositoryInfo | undefined>;
+  /** The manifests of a repository in digest order, with tags, sizes and times. */
+  listArtifacts(repository: string, page?: ContentPageRequest): Promise<ContentPage<ArtifactInfo>>;
+  /** One artifact by tag or digest. */
+  getArtifact(repository: string, reference: string): Promise<ArtifactInfo | undefined>;
+  /** A manifest's exact bytes by tag or digest (what a pull would get, without negotiation). */
+  getManifest(repository: string, reference: string): Promise<ManifestContent | undefined>;
+  /** The digest a tag points at. */
+  resolveTag(repository: string, tag: string): Promise<Digest | undefined>;
+  /** Tags of a repository in byte-wise order. */
+  listTags(repository: string, page?: ContentPageRequest): Promise<ContentPage<TagInfo>>;
+  /** Manifests of the repository whose subject is `subject`, oldest first. */
+  listReferrers(repository: string, subject: Digest, options?: { readonly artifactType?: string }): Promise<readonly ReferrerInfo[]>;
+  /**
+   * Manifests, in every repository, that reference `digest`: a blob (as config or layer) or a
+   * manifest (as index child or subject). GC asks this before it deletes anything.
+   */
+  listReferencing(digest: Digest, page?: ContentPageRequest): Promise<ContentPage<ManifestReference>>;
+}
+
+/**
+ * A committed blob as the metadata database records it.
+ * @since 0.2.0
+ */
+export interface BlobInfo {
+  readonly digest: Digest;
+  readonly size: number;
+  /** When the blob was first committed. */
+  readonly createdAt: Date;
+}
+
+/**
+ * A blob with what holds on to it.
+ * @since 0.2.0
+ */
+export interface BlobDetails extends BlobInfo {
+  /** Repositories the blob is linked to (pushed or mounted into), in byte-wise order. */
+  readonly repositories: readonly string[];
+  /** How many manifests reference it; list them with {@link ArtifactService.listReferencing}. */
+  readonly referenceCount: number;
+}
+
+/**
+ * Blobs and what references them, and their bytes. Provided by the kernel as
+ * `coreServices.blobs`.
+ * @since 0.2.0
+ */
+export interface BlobService {
+  /** The blob's record, links and reference count; `undefined` when it is not recorded. */
+  stat(digest: Digest): Promise<BlobDetails | undefined>;
+  /** The blob's size when the repository holds it (pushed or mounted there), else `undefined`. */
+  inRepository(repository: string, digest: Digest): Promise<{ readonly size: number } | undefined>;
+  /**
+   * Opens a blob of a repository for reading, streamed from storage, whole or the inclusive
+   * `range`. Rejects with a `RegistryError('BLOB_UNKNOWN')` when the repository does not hold it.
+   */
+  read(repository: string, digest: Digest, options?: { readonly range?: ByteRange }): Promise<{ readonly size: number; readonly stream: Readable }>;
+  /** Every recorded blob, in digest order. */
+  list(page?: ContentPageRequest): Promise<ContentPage<BlobInfo>>;
+  /**
+   * Blobs no manifest references, committed and last linked to a repository before
+   * `olderThan`, in digest order: the candidates of a garbage collection's mark phase. The
+   * window spares blobs of pushes still in progress (their manifest comes last).
+   */
+  listUnreferenced(olderThan: Date, page?: ContentPageRequest): Promise<ContentPage<BlobInfo>>;
+}
+
+/**
+ * An upload session in progress.
+ * @since 0.2.0
+ */
+export interface UploadInfo {
+  readonly id: string;
+  readonly repository: string;
+  /** Bytes received so far. */
+  readonly size: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/**
+ * Upload sessions, for cleaning up abandoned ones. Provided by the kernel as
+ * `coreServices.uploads`.
+ * @since 0.2.0
+ */
+export interface UploadSessionService {
+  /**
+   * Uploads not written to since `before`, oldest first, at most `limit` (default 100, at most
+   * 1000). Uploads a writer holds right now are never listed.
+   */
+  listStale(before: Date, limit?: number): Promise<readonly UploadInfo[]>;
+  /**
+   * Cancels an upload: discards its bytes in storage and its record. Resolves `false` when it
+   * does not exist or a writer holds it right now (it is not stale then).
+   */
+  cancel(id: string): Promise<boolean>;
+}
+
+/**
+ * On whose behalf a write happens: the principal the policy gates (`registry.beforeManifestPut`,
+ * `registry.beforeDelete`) and the events see. Defaults to a system principal named after
+ * nothing in particular (`subject: 'system'`); plugins should say who they are.
+ * @since 0.2.0
+ */
+export interface ContentActor {
+  readonly principal?: Principal;
+  /** Request facts for logs and events; a synthetic one is made when absent. */
+  readonly request?: RequestInfo;
+}
+
+/**
+ * A manifest that was stored.
+ * @since 0.2.0
+ */
+export interface StoredManifest {
+  readonly digest: Digest;
+  readonly tag: string | undefined;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly subject: Digest | undefined;
+}
+
+/**
+ * Writing into the registry exactly as a client push or delete would: digests verified,
+ * manifests parsed and their references checked, the `registry.before*` gates run, and the
+ * registry events (`blobCommitted`, `manifestPushed`, `manifestDeleted`) raised. Failures are
+ * `RegistryError`s with OCI codes, and a failed write leaves nothing behind. Provided by the
+ * kernel as `coreServices.content`.
+ * @since 0.2.0
+ */
+export interface ContentService {
+  /**
+   * Stores a blob from a stream and links it to the repository. The bytes are streamed to
+   * storage and hashed on the way; they are never held whole in memory. With `size` given, a
+   * stream of another length fails with `SIZE_INVALID`; a digest mismatch fails with
+   * `DIGEST_INVALID`.
+   */
+  putBlob(repository: string, blob: { readonly digest: Digest; readonly size?: number; readonly data: Readable }, actor?: ContentActor): Promise<{ readonly size: number }>;
+  /**
+   * Links a blob that `fromRepository` holds into `repository` without copying it. Resolves
+   * `false` when `fromRepository` does not hold it.
+   */
+  mountBlob(repository: string, digest: Digest, fromRepository: string, actor?: ContentActor): Promise<boolean>;
+  /**
+   * Stores a manifest's exact bytes under `reference`, a tag or its digest, as a manifest PUT
+   * does. Unknown referenced blobs or manifests fail with `MANIFEST_BLOB_UNKNOWN`.
+   */
+  putManifest(repository: string, reference: string, manifest: { readonly payload: Buffer; readonly mediaType: string | undefined }, actor?: ContentActor): Promise<StoredManifest>;
+  /**
+   * Deletes a manifest and every tag pointing at it. Fails with `MANIFEST_UNKNOWN` when absent,
+   * and with `UNSUPPORTED` when the registry's configuration disables deletes.
+   */
+  deleteManifest(repository: string, digest: Digest, actor?: ContentActor): Promise<void>;
+  /** Deletes one tag; the manifest stays. Same failures as {@link ContentService.deleteManifest}. */
+  deleteTag(repository: string, tag: string, actor?: ContentActor): Promise<{ readonly digest: Digest }>;
+}
