@@ -3,8 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Digest, KernelHooks } from '@wharf/sdk';
-import { FsStorageDriver } from '@wharf/plugin-storage-fs';
+import type { Digest, KernelHooks, StorageDriver } from '@wharf/sdk';
 import { createHooks } from '../hooks/index.js';
 import { createKnex, KnexMetadataStore } from '../metadata/index.js';
 import { silentLogger } from '../metadata/test-support.js';
@@ -16,7 +15,7 @@ import { createEventsRuntime } from '../events/events-runtime.js';
 
 export interface ContentFixture extends ContentServices {
   readonly metadata: MetadataStore;
-  readonly storage: FsStorageDriver;
+  readonly storage: StorageDriver;
   readonly hooks: KernelHooks;
   readonly root: string;
   /** Files left below `uploads/` in storage. */
@@ -32,7 +31,7 @@ export interface ContentFixtureOptions {
 
 export async function openContentFixture(config: DatabaseConfig, options: ContentFixtureOptions = {}): Promise<ContentFixture> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'wharf-content-'));
-  const storage = new FsStorageDriver({ root, fsync: false });
+  const storage = await fsStorage(root);
   await storage.healthCheck();
   const metadata = new KnexMetadataStore(createKnex(config, silentLogger), silentLogger, options.now ? { now: options.now } : {});
   await metadata.migrate();
@@ -62,6 +61,16 @@ export async function openContentFixture(config: DatabaseConfig, options: Conten
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The real fs storage plugin's driver, loaded at run time: the kernel package builds before the
+ * plugins and depends on none of them, so no type import from a plugin may appear here.
+ */
+async function fsStorage(root: string): Promise<StorageDriver> {
+  const specifier = '@wharf/plugin-storage-fs';
+  const { FsStorageDriver } = (await import(specifier)) as { FsStorageDriver: new (options: { root: string; fsync: boolean }) => StorageDriver };
+  return new FsStorageDriver({ root, fsync: false });
 }
 
 export function sha256(content: Buffer | string): Digest {
