@@ -99,6 +99,33 @@ describe('durable events over HTTP', () => {
         assert.deepEqual(pull.data, { repository: repo, digest, reference: 'v1', mediaType: OCI_MANIFEST });
       });
 
+      it('records user management events and logins, with the actor, never a password', async () => {
+        const from = received.length;
+        const create = await call(registry.url, 'POST', '/api/v1/users', { auth: admin, body: { username: 'evt-user', password: 'Evt-Passw0rd-1' } });
+        assert.equal(create.status, 201, create.text);
+        const wrong = await call(registry.url, 'GET', '/api/v1/users/current', { auth: basic('evt-user', 'not-the-password') });
+        assert.equal(wrong.status, 401);
+        const right = await call(registry.url, 'GET', '/api/v1/users/current', { auth: basic('evt-user', 'Evt-Passw0rd-1') });
+        assert.equal(right.status, 200, right.text);
+        const pw = await call(registry.url, 'PUT', '/api/v1/users/evt-user/password', { auth: admin, body: { newPassword: 'Evt-Passw0rd-2' } });
+        assert.equal(pw.status, 204, pw.text);
+        const gone = await call(registry.url, 'DELETE', '/api/v1/users/evt-user', { auth: admin });
+        assert.equal(gone.status, 204, gone.text);
+        const missing = await call(registry.url, 'DELETE', '/api/v1/users/evt-user', { auth: admin });
+        assert.equal(missing.status, 404, 'deleting nobody changes nothing and records nothing');
+        await until(() => received.slice(from).some((e) => e.type === 'management.user.deleted'));
+        const mine = received.slice(from).filter((e) => e.type.startsWith('management.user.') || e.type.startsWith('auth.login.'));
+        assert.deepEqual(mine.map((e) => e.type), [
+          'management.user.created', 'auth.login.failed', 'auth.login.succeeded', 'management.user.updated', 'management.user.deleted',
+        ]);
+        assert.deepEqual(mine[3]!.data, { resource: 'user', id: 'evt-user', changes: { password: 'reset' } });
+        assert.deepEqual(mine[0]!.actor, { subject: 'admin', kind: 'user', provider: 'db' });
+        assert.equal(mine[1]!.actor, undefined, 'a refused login has no actor');
+        assert.deepEqual(mine[1]!.data, { username: 'evt-user', via: 'api', reason: 'invalid credentials' });
+        assert.deepEqual(mine[2]!.actor, { subject: 'evt-user', kind: 'user', provider: 'db' });
+        assert.ok(!JSON.stringify(mine).includes('Evt-Passw0rd'), 'no password in any event');
+      });
+
       it('lets only system administrators read consumers or retry deliveries', async () => {
         const user = await call(registry.url, 'POST', '/api/v1/users', { auth: admin, body: { username: 'event-peeker', password: 'Peeker-Passw0rd-1' } });
         assert.equal(user.status, 201, user.text);
@@ -113,6 +140,47 @@ describe('durable events over HTTP', () => {
   }
 });
 
+describe('management events of projects, members and robots', () => {
+  let registry: ApiRegistry;
+  const admin = basic('admin', ADMIN_PASSWORD);
+  before(async () => {
+    received.length = 0;
+    registry = await startApiRegistry('sqlite', {
+      plugins: [consumerPlugin()],
+      overrides: { events: { pollIntervalMs: 50 }, extensions: { 'event-consumers': {} }, rbac: { projects: {} } },
+    });
+  });
+  after(async () => registry?.close());
+
+  it('records each change in order in the project partition, and a refused change records nothing', async () => {
+    const ok = async (method: string, path: string, body?: unknown, status = 201) => {
+      const res = await call(registry.url, method, `/api/v1${path}`, { auth: admin, ...(body === undefined ? {} : { body }) });
+      assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
+      return res.body;
+    };
+    await ok('POST', '/users', { username: 'evt-dev', password: 'Evt-Dev-Passw0rd-1' });
+    await ok('POST', '/projects', { name: 'evt-proj' });
+    const dup = await call(registry.url, 'POST', '/api/v1/projects', { auth: admin, body: { name: 'evt-proj' } });
+    assert.equal(dup.status, 409);
+    const member = await ok('POST', '/projects/evt-proj/members', { memberUser: { username: 'evt-dev' }, roleId: 2 });
+    await ok('PUT', `/projects/evt-proj/members/${member.id}`, { roleId: 3 }, 200);
+    const robot = await ok('POST', '/projects/evt-proj/robots', { name: 'ci', permissions: [{ kind: 'project', namespace: 'evt-proj', access: [{ resource: 'repository', action: 'pull' }] }] });
+    await ok('POST', `/projects/evt-proj/robots/${robot.robot.id}/secret`, undefined, 200);
+    await ok('DELETE', `/projects/evt-proj/robots/${robot.robot.id}`, undefined, 204);
+    await ok('DELETE', `/projects/evt-proj/members/${member.id}`, undefined, 204);
+    await ok('DELETE', '/projects/evt-proj', undefined, 204);
+    await until(() => received.some((e) => e.type === 'management.project.deleted'));
+    const project = received.filter((e) => e.partition === 'project:evt-proj');
+    assert.deepEqual(project.map((e) => e.type), [
+      'management.project.created', 'management.member.created', 'management.member.updated', 'management.robot.created',
+      'management.robot.updated', 'management.robot.deleted', 'management.member.deleted', 'management.project.deleted',
+    ]);
+    assert.deepEqual(project[4]!.data, { resource: 'robot', id: robot.robot.name, project: 'evt-proj', changes: { secret: 'refreshed' } });
+    assert.deepEqual(project[2]!.data, { resource: 'member', id: String(member.id), project: 'evt-proj', changes: { kind: 'user', name: 'evt-dev', role: 3 } });
+    assert.ok(!JSON.stringify(received).includes(robot.secret), 'no robot secret in any event');
+  });
+});
+
 /** Two consumers: every registry and management event except pulls, and pulls alone (failing). */
 function consumerPlugin() {
   return definePlugin({
@@ -125,7 +193,7 @@ function consumerPlugin() {
       ctx.provide(probeRef, { deps: { artifacts: coreServices.artifacts }, factory: ({ artifacts: a }) => (artifacts = a) });
       ctx.events.subscribe({
         name: 'test-everything',
-        types: ['registry.manifest.*', 'registry.tag.*', 'registry.blob.*', 'management.*'],
+        types: ['registry.manifest.*', 'registry.tag.*', 'registry.blob.*', 'management.*', 'auth.*'],
         handle: async ({ event }) => void received.push(event),
       });
       ctx.events.subscribe({

@@ -26,6 +26,12 @@ export interface AuthenticatorOptions {
   readonly active?: ActivePrincipals | undefined;
   /** How to wait (tests count instead of sleeping). */
   readonly wait?: (ms: number) => Promise<unknown>;
+  /**
+   * Records a login: every refused one, and each one the providers checked (not those served
+   * from the credential cache, which are the same login again). Awaited: a login is recorded
+   * before it is answered.
+   */
+  readonly onLogin?: (login: { readonly ok: boolean; readonly username: string; readonly principal?: Principal; readonly reason?: string }, info: RequestInfo) => Promise<void>;
 }
 
 export class Authenticator {
@@ -67,6 +73,7 @@ export class Authenticator {
 
     // A CI burst sends the same credentials many times at once: one provider check serves them all.
     let pending = this.inflight.get(id);
+    const leader = !pending;
     if (!pending) {
       pending = this.check(credentials, info).finally(() => this.inflight.delete(id));
       this.inflight.set(id, pending);
@@ -75,6 +82,7 @@ export class Authenticator {
     if (!principal) return this.fail('invalid credentials', username, info);
     throttle.recordSuccess(username);
     cache.set(id, principal);
+    if (leader) await this.options.onLogin?.({ ok: true, username, principal }, info);
     return { ok: true, principal };
   }
 
@@ -92,12 +100,13 @@ export class Authenticator {
     return principal ? this.enrich(principal, info) : undefined;
   }
 
-  private fail(reason: string, user: string | undefined, info: RequestInfo): AuthOutcome {
+  private async fail(reason: string, user: string | undefined, info: RequestInfo): Promise<AuthOutcome> {
     const failures = user === undefined ? undefined : this.options.throttle.recordFailure(user, info.ip);
     this.options.logger.warn(
       { user, ip: info.ip, reason, failures: failures === undefined ? undefined : Math.round(failures * 10) / 10, reqId: info.requestId },
       'login failed',
     );
+    if (user !== undefined) await this.options.onLogin?.({ ok: false, username: user, reason }, info);
     return { ok: false, reason };
   }
 }

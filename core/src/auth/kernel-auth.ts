@@ -2,7 +2,7 @@ import type { AuthHooks } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { TokenSettings } from '../config/types.js';
 import { ActivePrincipals } from './active-principals.js';
-import { Authenticator } from './authenticator.js';
+import { Authenticator, type AuthenticatorOptions } from './authenticator.js';
 import { CredentialCache } from './credential-cache.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 
@@ -24,6 +24,7 @@ export interface KernelAuthOptions {
   readonly now?: (() => number) | undefined;
   readonly throttle?: LoginThrottleOptions | undefined;
   readonly wait?: ((ms: number) => Promise<unknown>) | undefined;
+  readonly onLogin?: AuthenticatorOptions['onLogin'];
 }
 
 export function createKernelAuth(options: KernelAuthOptions): KernelAuth {
@@ -36,6 +37,7 @@ export function createKernelAuth(options: KernelAuthOptions): KernelAuth {
     throttle: new LoginThrottle({ ...options.throttle, ...(now ? { now } : {}) }),
     active,
     ...(options.wait ? { wait: options.wait } : {}),
+    ...(options.onLogin ? { onLogin: options.onLogin } : {}),
   });
   return Object.freeze({ authenticator, active });
 }

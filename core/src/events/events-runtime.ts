@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ArtifactPulledData, Digest, EventConsumer, EventDraft, EventService, EventType, JobService, PublishOptions } from '@wharf/sdk';
 import type { EventsSettings } from '../config/types.js';
 import type { RecordInTransaction } from '../metadata/types.js';
+import { currentTransaction } from '../metadata/ambient-transaction.js';
 import { DeliveryStore } from './delivery-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { writeEvents } from './outbox.js';
@@ -94,7 +95,9 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
       for (const d of drafts) {
         if (d?.type?.$$type !== 'wharf/EventType') throw new TypeError('publish: each event needs a type made by defineEventType');
       }
-      if (options?.transaction) await writeInTransaction(options.transaction, drafts);
+      // An explicit transaction, else the one of database.transaction(fn) around this call.
+      const trx = options?.transaction ?? currentTransaction();
+      if (trx) await writeInTransaction(trx, drafts);
       else await writeAlone(drafts);
     },
     subscribe(consumer: EventConsumer): void {

@@ -19,6 +19,7 @@ import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
+import { loginRecorder } from '../events/login-events.js';
 import { createMetadataStore, databaseServiceOf, KnexMetadataStore } from '../metadata/index.js';
 import { createContentServices, type ContentServices } from '../content/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
@@ -110,7 +111,12 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   const services = new ServiceRegistry();
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
-  const auth = createKernelAuth({ hooks: hooks.auth, settings: config.token, logger: logger.child({ component: 'auth' }) });
+  const auth = createKernelAuth({
+    hooks: hooks.auth,
+    settings: config.token,
+    logger: logger.child({ component: 'auth' }),
+    onLogin: loginRecorder(() => events.service, logger.child({ component: 'auth' })),
+  });
   let publicUrl = config.server.publicUrl;
   const settings: KernelSettings = Object.freeze({
     get dataDir() {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DatabaseService, PluginMigration } from '@wharf/sdk';
 import { dialectOf } from './connection.js';
 import { isUniqueViolation } from './db-errors.js';
+import { currentTransaction, inAmbientTransaction } from './ambient-transaction.js';
 import { MIGRATION_TABLE, runListedMigrations, type MigrateOptions, type NamedMigrations } from './migrator.js';
 
 /**
@@ -51,9 +52,15 @@ export function createDatabaseService(knex: Knex, logger: Logger, options: Migra
   // One migration run per owner at a time in this process; a second call waits for the first.
   const running = new Map<string, Promise<void>>();
   return Object.freeze({
-    knex,
+    // Inside transaction(fn), the transaction; the shared instance everywhere else.
+    get knex(): Knex {
+      return currentTransaction() ?? knex;
+    },
     dialect,
     isUniqueViolation,
+    transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+      return inAmbientTransaction(knex, fn);
+    },
     async migrate(owner: string, migrations: readonly PluginMigration[]): Promise<void> {
       const tableName = ownerMigrationTable(owner);
       const listed = checkMigrations(owner, migrations);

@@ -1,4 +1,18 @@
-import { ApiError, Type, type AccessRequest, type ApiAction, type ApiErrorCode, type ApiRequest, type ManagementApi, type Principal } from '@wharf/sdk';
+import {
+  ApiError,
+  eventContextOf,
+  managementEvent,
+  recordChange,
+  Type,
+  type AccessRequest,
+  type ApiAction,
+  type ApiErrorCode,
+  type ApiRequest,
+  type DatabaseService,
+  type EventService,
+  type ManagementApi,
+  type Principal,
+} from '@wharf/sdk';
 import { LOCAL_PROVIDER } from './migrations.js';
 import type { ExternalUsers } from './external-users.js';
 import { MAX_USERNAME_LENGTH, UserDirectoryError, type DbUser, type UserDirectory, type UserDirectoryErrorCode } from './user-directory.js';
@@ -17,6 +31,27 @@ import { MAX_USERNAME_LENGTH, UserDirectoryError, type DbUser, type UserDirector
 export interface UsersApiDeps {
   readonly users: () => UserDirectory;
   readonly externalUsers: ExternalUsers;
+  /** The database and events a change and its `management.user.*` event are recorded with. */
+  readonly recorder: () => { readonly database: DatabaseService; readonly events: EventService };
+}
+
+const USER_EVENTS = {
+  created: managementEvent('user', 'created'),
+  updated: managementEvent('user', 'updated'),
+  deleted: managementEvent('user', 'deleted'),
+};
+
+/**
+ * Runs a directory change and records its user event in the same transaction (never a
+ * password). A change that resolves `false` changed nothing and records nothing.
+ */
+function recorded<T>(deps: UsersApiDeps, req: ApiRequest<unknown, unknown, unknown>, action: keyof typeof USER_EVENTS, username: string, changes: Record<string, unknown> | undefined, change: () => Promise<T>): Promise<T> {
+  return recordChange(deps.recorder(), change, (result) => result === false ? undefined : ({
+    type: USER_EVENTS[action],
+    partition: `user:${username}`,
+    data: { resource: 'user', id: username, ...(changes ? { changes } : {}) },
+    ...eventContextOf(req.principal, req.request),
+  }));
 }
 
 const DIRECTORY_CODES: Readonly<Record<UserDirectoryErrorCode, ApiErrorCode>> = {
@@ -158,7 +193,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
       await req.authorize(usersAccess('create'));
       const { username, password, admin } = req.body;
       if (admin === true && !req.principal.admin) throw new ApiError('FORBIDDEN', 'only system administrators may create administrators');
-      const user = await mapped(() => users().create(username, password, { admin: admin === true }));
+      const user = await mapped(() => recorded(deps, req, 'created', username.toLowerCase(), { admin: admin === true }, () => users().create(username, password, { admin: admin === true })));
       req.setHeader('Location', `/api/v1/users/${encodeURIComponent(user.username)}`);
       req.logger.info({ user: user.username, admin: user.admin, by: req.principal.subject }, 'user created');
       return view(user);
@@ -198,8 +233,13 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
       if (isSelf(req.principal, user)) throw new ApiError('FORBIDDEN', 'you cannot change your own admin flag or disable yourself');
       const { admin, disabled } = req.body;
       if (admin === true && !user.admin && !req.principal.admin) throw new ApiError('FORBIDDEN', 'only system administrators may grant admin');
-      if (admin !== undefined && admin !== user.admin) user = await mapped(() => directory.setAdmin(username, admin));
-      if (disabled !== undefined && disabled !== user.disabled) user = await mapped(() => directory.setDisabled(username, disabled));
+      const before = user;
+      user = await mapped(() => recorded(deps, req, 'updated', username, { admin, disabled }, async () => {
+        let changed = before;
+        if (admin !== undefined && admin !== changed.admin) changed = await directory.setAdmin(username, admin);
+        if (disabled !== undefined && disabled !== changed.disabled) changed = await directory.setDisabled(username, disabled);
+        return changed;
+      }));
       req.logger.info({ user: username, admin, disabled, by: req.principal.subject }, 'user updated');
       return view(user);
     },
@@ -220,7 +260,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
       const user = await directory.get(username);
       if (!user) throw new ApiError('NOT_FOUND', `no user "${username}"`);
       if (isSelf(req.principal, user)) throw new ApiError('FORBIDDEN', 'you cannot delete yourself');
-      if (!(await mapped(() => directory.delete(username)))) throw new ApiError('NOT_FOUND', `no user "${username}"`);
+      if (!(await mapped(() => recorded(deps, req, 'deleted', username, undefined, () => directory.delete(username))))) throw new ApiError('NOT_FOUND', `no user "${username}"`);
       externalUsers.forget(user.provider, username);
       req.logger.info({ user: username, provider: user.provider, by: req.principal.subject }, 'user deleted');
       return undefined;
@@ -252,7 +292,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
         }
         if (oldPassword === newPassword) throw new ApiError('BAD_REQUEST', 'invalid body: /newPassword: must differ from the old password');
       }
-      await mapped(() => directory.setPassword(username, newPassword));
+      await mapped(() => recorded(deps, req, 'updated', username, { password: self ? 'changed' : 'reset' }, () => directory.setPassword(username, newPassword)));
       req.logger.info({ user: username, by: req.principal.subject, reset: !self }, self ? 'password changed' : 'password reset');
       return undefined;
     },

@@ -1,4 +1,4 @@
-import { coreServices, definePlugin, RegistryError, type Principal } from '@wharf/sdk';
+import { coreServices, definePlugin, RegistryError, type DatabaseService, type EventService, type Principal } from '@wharf/sdk';
 import { registerUsersApi } from './api.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { dbAuthConfigSchema } from './config.js';
@@ -31,9 +31,13 @@ export const authDbPlugin = definePlugin({
       if (!directory) throw new Error('the user directory was not built');
       return directory;
     };
+    let recorder: { database: DatabaseService; events: EventService } | undefined;
     ctx.provide(authDbUsersRef, {
-      deps: { database: coreServices.database },
-      factory: ({ database }) => (directory = new KnexUserDirectory(database, { policy: passwordPolicy, logger: ctx.logger })),
+      deps: { database: coreServices.database, events: coreServices.events },
+      factory: ({ database, events }) => {
+        recorder = { database, events };
+        return (directory = new KnexUserDirectory(database, { policy: passwordPolicy, logger: ctx.logger }));
+      },
     });
 
     ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
@@ -49,7 +53,14 @@ export const authDbPlugin = definePlugin({
     });
 
     const externalUsers = new ExternalUsers(users, ctx.logger);
-    registerUsersApi(ctx.api, { users, externalUsers });
+    registerUsersApi(ctx.api, {
+      users,
+      externalUsers,
+      recorder: () => {
+        if (!recorder) throw new Error('the user directory was not built');
+        return recorder;
+      },
+    });
 
     ctx.hooks.auth.principal.tapPromise(ctx.id, async (principal) => {
       await externalUsers.record(principal);

@@ -35,8 +35,8 @@ export const rbacProjectsPlugin = definePlugin({
       return built;
     };
     ctx.provide(projectsServiceRef, {
-      deps: { database: coreServices.database, repositories: coreServices.repositories },
-      factory: ({ database, repositories }) => {
+      deps: { database: coreServices.database, repositories: coreServices.repositories, events: coreServices.events },
+      factory: ({ database, repositories, events }) => {
         // Every write of the stores drops the authorizer's cached reads in this process.
         let authorizer: Authorizer | undefined;
         const changed = () => authorizer?.invalidate();
@@ -49,6 +49,8 @@ export const rbacProjectsPlugin = definePlugin({
           authorizer,
           robotPrefix: config.robotPrefix,
           robotDefaultDays: config.robotDefaultDays,
+          database,
+          events,
           repositoryCount: async (project) => (await repositories.list(project, { page: 1, pageSize: 1 })).total,
         };
         return built;

@@ -1,4 +1,4 @@
-import { createServiceRef } from '@wharf/sdk';
+import { createServiceRef, type DatabaseService, type EventService } from '@wharf/sdk';
 import type { Authorizer } from './authorizer.js';
 import type { ProjectStore } from './project-store.js';
 import type { RobotStore } from './robot-store.js';
@@ -24,6 +24,9 @@ export interface ProjectsService {
   /** The configured robot name prefix and default lifetime. */
   readonly robotPrefix: string;
   readonly robotDefaultDays: number;
+  /** The database (its `transaction` joins a change and its event) and the durable events. */
+  readonly database: DatabaseService;
+  readonly events: EventService;
   /** How many repositories the project holds (a project is deleted only when empty). */
   repositoryCount(project: string): Promise<number>;
 }

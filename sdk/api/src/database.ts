@@ -58,6 +58,15 @@ export interface DatabaseService {
    */
   migrate(owner: string, migrations: readonly PluginMigration[]): Promise<void>;
   /**
+   * Runs `fn` in one transaction. While it runs, {@link DatabaseService.knex} (for every call
+   * made from `fn`) and `coreServices.events.publish` use that transaction, so a plugin's
+   * writes and the durable events describing them commit or roll back together. Nested calls
+   * join the outer transaction. Keep it to the plugin's own tables: on SQLite the registry has
+   * one connection, which the transaction holds until it ends.
+   * @since 0.2.0
+   */
+  transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /**
    * True for a unique or primary-key violation on any of the three databases: another writer
    * (maybe another node) inserted the same key first. Lets plugins treat "already exists" as an
    * answer instead of an error without knowing driver error codes.

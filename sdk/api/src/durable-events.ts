@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Digest } from './digest.js';
 import type { Principal, RequestInfo } from './principal.js';
+import type { DatabaseService } from './database.js';
 
 /**
  * Durable events: facts recorded with the change they describe (in the same database
@@ -150,7 +151,8 @@ export interface ConsumerStatus {
 export interface PublishOptions {
   /**
    * The caller's transaction: the events commit or roll back with the change they describe.
-   * Without it the events are recorded at once, in their own transaction.
+   * Without it, the transaction of a surrounding `coreServices.database.transaction(fn)`; outside
+   * one, the events are recorded at once, in their own transaction.
    */
   readonly transaction?: Knex.Transaction | undefined;
 }
@@ -268,3 +270,22 @@ export const authEvents = Object.freeze({
   loginSucceeded: defineEventType<LoginData>('auth.login.succeeded'),
   loginFailed: defineEventType<LoginData>('auth.login.failed'),
 });
+
+/**
+ * Runs a change and records the event describing it in one transaction (the change must go
+ * through `database.knex`, as plugins' stores do): both commit, or neither. `event` may return
+ * `undefined` when the change turned out to change nothing.
+ * @since 0.2.0
+ */
+export function recordChange<T>(
+  deps: { readonly database: DatabaseService; readonly events: EventService },
+  change: () => Promise<T>,
+  event: (result: T) => EventDraft<unknown> | undefined,
+): Promise<T> {
+  return deps.database.transaction(async () => {
+    const result = await change();
+    const draft = event(result);
+    if (draft) await deps.events.publish(draft);
+    return result;
+  });
+}

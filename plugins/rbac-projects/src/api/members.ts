@@ -1,6 +1,7 @@
 import { ApiError, Type, type ApiAction, type AccessRequest, type ManagementApi } from '@wharf/sdk';
 import type { Member } from '../project-store.js';
 import { roleById, roleByName, ROLES } from '../roles.js';
+import { projectsEvents, recorded } from '../events.js';
 import { mapped, nameFilter, type ApiDeps } from './common.js';
 import { ProjectParams } from './projects.js';
 
@@ -98,9 +99,10 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
       const { memberUser, memberGroup } = req.body;
       const roleId = roleOfBody(req.body);
       if ((memberUser === undefined) === (memberGroup === undefined)) throw new ApiError('BAD_REQUEST', 'invalid body: give exactly one of memberUser and memberGroup');
-      const member = await mapped(() =>
-        memberUser ? service().projects.addMember(project, 'user', memberUser.username, roleId) : service().projects.addMember(project, 'group', memberGroup!.groupName, roleId),
-      );
+      const member = await mapped(() => recorded(service, req, projectsEvents.member.created,
+        () => memberUser ? service().projects.addMember(project, 'user', memberUser.username, roleId) : service().projects.addMember(project, 'group', memberGroup!.groupName, roleId),
+        (m) => ({ resource: 'member', id: String(m.id), project, changes: { kind: m.kind, name: m.name, role: m.role } }),
+      ));
       req.setHeader('Location', `/api/v1/projects/${project}/members/${member.id}`);
       req.logger.info({ project, member: member.name, kind: member.kind, role: member.role, by: req.principal.subject }, 'member added');
       return view(member);
@@ -133,7 +135,9 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'update'));
       const roleId = roleOfBody(req.body);
-      const member = await mapped(() => service().projects.setMemberRole(req.params.project_name, req.params.member_id, roleId));
+      const member = await mapped(() => recorded(service, req, projectsEvents.member.updated,
+        () => service().projects.setMemberRole(req.params.project_name, req.params.member_id, roleId),
+        (m) => ({ resource: 'member', id: String(m.id), project: req.params.project_name, changes: { kind: m.kind, name: m.name, role: m.role } })));
       req.logger.info({ project: req.params.project_name, member: member.name, role: member.role, by: req.principal.subject }, 'member role changed');
       return view(member);
     },
@@ -148,7 +152,9 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     params: MemberParams,
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'delete'));
-      await mapped(() => service().projects.removeMember(req.params.project_name, req.params.member_id));
+      await mapped(() => recorded(service, req, projectsEvents.member.deleted,
+        () => service().projects.removeMember(req.params.project_name, req.params.member_id),
+        () => ({ resource: 'member', id: String(req.params.member_id), project: req.params.project_name })));
       req.logger.info({ project: req.params.project_name, memberId: req.params.member_id, by: req.principal.subject }, 'member removed');
       return undefined;
     },

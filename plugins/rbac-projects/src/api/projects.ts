@@ -2,6 +2,7 @@ import { ApiError, Type, type ManagementApi, type Principal } from '@wharf/sdk';
 import type { Project } from '../project-store.js';
 import type { MemberKind } from '../project-store.js';
 import { roleById } from '../roles.js';
+import { projectsEvents, recorded } from '../events.js';
 import { mapped, nameFilter, type ApiDeps } from './common.js';
 
 /** `/projects`: list, create, read, change visibility, delete (only when empty). */
@@ -90,7 +91,9 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     async handler(req) {
       await req.authorize({ resource: { type: 'system', name: 'project' }, action: 'create' });
       const owner = req.principal.kind === 'user' ? req.principal.subject : null;
-      const project = await mapped(() => service().projects.create(req.body.name, { public: req.body.public ?? false, owner }));
+      const project = await mapped(() => recorded(service, req, projectsEvents.project.created,
+        () => service().projects.create(req.body.name, { public: req.body.public ?? false, owner }),
+        (p) => ({ resource: 'project', id: p.name, project: p.name, changes: { public: p.public } })));
       req.setHeader('Location', `/api/v1/projects/${project.name}`);
       req.logger.info({ project: project.name, public: project.public, by: req.principal.subject }, 'project created');
       return view(project, req.principal);
@@ -123,7 +126,9 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     response: ProjectSchema,
     async handler(req) {
       await req.authorize({ resource: { type: 'project', name: req.params.project_name, resource: 'project' }, action: 'update' });
-      const project = await mapped(() => service().projects.setPublic(req.params.project_name, req.body.public));
+      const project = await mapped(() => recorded(service, req, projectsEvents.project.updated,
+        () => service().projects.setPublic(req.params.project_name, req.body.public),
+        (p) => ({ resource: 'project', id: p.name, project: p.name, changes: { public: p.public } })));
       req.logger.info({ project: project.name, public: project.public, by: req.principal.subject }, 'project updated');
       return view(project, req.principal);
     },
@@ -143,7 +148,7 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
       await mapped(() => service().projects.require(name));
       const repositories = await service().repositoryCount(name);
       if (repositories > 0) throw new ApiError('PRECONDITION_FAILED', `project "${name}" still holds ${repositories} ${repositories === 1 ? 'repository' : 'repositories'}: delete them first`);
-      await mapped(() => service().projects.delete(name));
+      await mapped(() => recorded(service, req, projectsEvents.project.deleted, () => service().projects.delete(name), () => ({ resource: 'project', id: name, project: name })));
       req.logger.info({ project: name, by: req.principal.subject }, 'project deleted');
       return undefined;
     },

@@ -1,5 +1,6 @@
-import { Type, type AccessRequest, type ApiAction, type ApiRequest, type ManagementApi, type TSchema } from '@wharf/sdk';
+import { Type, type AccessRequest, type ApiAction, type ApiRequest, type ManagementApi, type ResourceChangedData, type TSchema } from '@wharf/sdk';
 import type { Robot, RobotPermission } from '../robot-store.js';
+import { projectsEvents, recorded } from '../events.js';
 import { iso, mapped, type ApiDeps } from './common.js';
 
 /**
@@ -156,7 +157,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     async handler(req) {
       await req.authorize(scope.access(req, 'create'));
       const project = await scope.project(req, deps);
-      const { robot, secret } = await mapped(() =>
+      const { robot, secret } = await mapped(() => recorded(service, req, projectsEvents.robot.created, () =>
         service().robots.create(
           {
             level: scope.level,
@@ -168,7 +169,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
             creator: req.principal.subject,
           },
           project?.id ?? null,
-        ),
+        ), (created) => robotChange(created.robot.name, project?.name, { level: created.robot.level })),
       );
       req.setHeader('Location', `/api/v1${scope.base.replace('{project_name}', project?.name ?? '')}/${robot.id}`);
       req.logger.info({ robot: robot.name, level: robot.level, by: req.principal.subject }, 'robot created');
@@ -203,13 +204,13 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
       await req.authorize(scope.access(req, 'update'));
       const { project, robot } = await robotOf(req);
       const { description, disabled, duration, permissions } = req.body;
-      const updated = await mapped(() =>
+      const updated = await mapped(() => recorded(service, req, projectsEvents.robot.updated, () =>
         service().robots.update(robot, project?.name, {
           ...(description !== undefined ? { description } : {}),
           ...(disabled !== undefined ? { disabled } : {}),
           ...(duration !== undefined ? { durationDays: duration } : {}),
           ...(permissions !== undefined ? { permissions: permissions as RobotPermission[] } : {}),
-        }),
+        }), () => robotChange(robot.name, project?.name, { description, disabled, duration, permissions: permissions === undefined ? undefined : 'changed' })),
       );
       req.logger.info({ robot: robot.name, disabled, by: req.principal.subject }, 'robot updated');
       return view(updated);
@@ -229,7 +230,8 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     async handler(req) {
       await req.authorize(scope.access(req, 'update'));
       const { project, robot } = await robotOf(req);
-      const updated = await mapped(() => service().robots.update(robot, project?.name, { disabled: req.body.disabled }));
+      const updated = await mapped(() => recorded(service, req, projectsEvents.robot.updated,
+        () => service().robots.update(robot, project?.name, { disabled: req.body.disabled }), () => robotChange(robot.name, project?.name, { disabled: req.body.disabled })));
       req.logger.info({ robot: robot.name, disabled: req.body.disabled, by: req.principal.subject }, req.body.disabled ? 'robot disabled' : 'robot enabled');
       return view(updated);
     },
@@ -245,8 +247,9 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     response: RobotWithSecret,
     async handler(req) {
       await req.authorize(scope.access(req, 'update'));
-      const { robot } = await robotOf(req);
-      const secret = await service().robots.refreshSecret(robot);
+      const { project, robot } = await robotOf(req);
+      // The event says the secret changed; never what it is.
+      const secret = await recorded(service, req, projectsEvents.robot.updated, () => service().robots.refreshSecret(robot), () => robotChange(robot.name, project?.name, { secret: 'refreshed' }));
       req.logger.info({ robot: robot.name, by: req.principal.subject }, 'robot secret refreshed');
       return { robot: view(robot), secret };
     },
@@ -261,12 +264,18 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     params: scope.itemParams,
     async handler(req) {
       await req.authorize(scope.access(req, 'delete'));
-      const { robot } = await robotOf(req);
-      await service().robots.delete(robot);
+      const { project, robot } = await robotOf(req);
+      await recorded(service, req, projectsEvents.robot.deleted, () => service().robots.delete(robot), () => robotChange(robot.name, project?.name));
       req.logger.info({ robot: robot.name, by: req.principal.subject }, 'robot deleted');
       return undefined;
     },
   });
+}
+
+/** A robot's management event data: its name, its project, and what changed (never a secret). */
+function robotChange(name: string, project: string | undefined, changes?: Record<string, unknown>): ResourceChangedData {
+  const defined = changes ? Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) : undefined;
+  return { resource: 'robot', id: name, ...(project ? { project } : {}), ...(defined && Object.keys(defined).length > 0 ? { changes: defined } : {}) };
 }
 
 export function registerRobotOperations(api: ManagementApi, deps: ApiDeps): void {

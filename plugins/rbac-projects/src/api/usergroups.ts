@@ -1,5 +1,6 @@
 import { Type, type ApiAction, type AccessRequest, type ManagementApi } from '@wharf/sdk';
 import type { UserGroup } from '../project-store.js';
+import { projectsEvents, recorded } from '../events.js';
 import { mapped, nameFilter, type ApiDeps } from './common.js';
 
 /** `/usergroups`: groups that can be project members (system administrators only). */
@@ -64,7 +65,9 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     status: 201,
     async handler(req) {
       await req.authorize(groupsAccess('create'));
-      const group = await mapped(() => service().projects.createGroup(req.body.name, req.body.type ?? 'ldap', req.body.externalId ?? null));
+      const group = await mapped(() => recorded(service, req, projectsEvents.userGroup.created,
+        () => service().projects.createGroup(req.body.name, req.body.type ?? 'ldap', req.body.externalId ?? null),
+        (g) => ({ resource: 'user-group', id: String(g.id), changes: { name: g.name, type: g.type } })));
       req.setHeader('Location', `/api/v1/usergroups/${group.id}`);
       req.logger.info({ group: group.name, type: group.type, by: req.principal.subject }, 'user group created');
       return view(group);
@@ -104,9 +107,9 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     async handler(req) {
       await req.authorize(groupsAccess('update'));
       const { name, externalId } = req.body;
-      const group = await mapped(() =>
-        service().projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
-      );
+      const group = await mapped(() => recorded(service, req, projectsEvents.userGroup.updated,
+        () => service().projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
+        (g) => ({ resource: 'user-group', id: String(g.id), changes: { name: g.name } })));
       req.logger.info({ group: group.name, by: req.principal.subject }, 'user group updated');
       return view(group);
     },
@@ -121,7 +124,8 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     params: GroupParams,
     async handler(req) {
       await req.authorize(groupsAccess('delete'));
-      await mapped(() => service().projects.deleteGroup(req.params.group_id));
+      await mapped(() => recorded(service, req, projectsEvents.userGroup.deleted,
+        () => service().projects.deleteGroup(req.params.group_id), () => ({ resource: 'user-group', id: String(req.params.group_id) })));
       req.logger.info({ groupId: req.params.group_id, by: req.principal.subject }, 'user group deleted');
       return undefined;
     },
