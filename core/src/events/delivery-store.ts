@@ -42,11 +42,11 @@ export class DeliveryStore {
     readonly now: () => number = Date.now,
   ) {}
 
-  /** Seqs of the consumer's deliveries that may start now: the head of each partition, oldest first. */
-  async candidates(consumer: string, limit: number): Promise<number[]> {
+  /** The consumer's deliveries that may start now: the head of each waiting partition, oldest first. */
+  async candidates(consumer: string, limit: number): Promise<Array<{ seq: number; partition: string }>> {
     const knex = this.knex;
     const rows = (await knex('event_deliveries as d')
-      .select('d.seq')
+      .select('d.seq', 'd.partition_key')
       .where('d.consumer', consumer)
       .andWhere('d.status', 'pending')
       .andWhere('d.available_at', '<=', this.now())
@@ -60,40 +60,78 @@ export class DeliveryStore {
       })
       .orderBy('d.seq')
       .limit(limit)) as Array<Record<string, unknown>>;
-    return rows.map((r) => bigint(r, 'seq'));
+    return rows.map((r) => ({ seq: bigint(r, 'seq'), partition: string(r, 'partition_key') }));
   }
 
-  /** Takes a pending delivery; `undefined` when another node took it first. */
+  /** Takes one pending delivery (the head of its partition); `undefined` when another node took it first. */
   async claim(consumer: string, seq: number, holder: string, leaseMs: number): Promise<ClaimedDelivery | undefined> {
-    return (await this.claimMany(consumer, [seq], holder, leaseMs))[0];
+    const row = (await this.knex('event_deliveries').where({ consumer, seq }).first('partition_key')) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    return (await this.claimRun(consumer, { seq, partition: string(row, 'partition_key') }, 1, holder, leaseMs))[0];
   }
 
   /**
-   * Takes the pending deliveries among `seqs` in one statement, then reads the ones this holder
-   * won (another node may have taken some), oldest first.
+   * Takes a run: the partition's head and up to `max - 1` pending deliveries after it, in one
+   * UPDATE, so a busy partition (a hot repository's pulls) is not limited to one event per
+   * round trip. The run stops before a delivery that is not yet due. A run that did not get its
+   * head (another node took it first) is handed back at once: holding later events while
+   * another node delivers earlier ones would break the order.
    */
-  async claimMany(consumer: string, seqs: readonly number[], holder: string, leaseMs: number): Promise<ClaimedDelivery[]> {
-    if (seqs.length === 0) return [];
+  async claimRun(consumer: string, head: { seq: number; partition: string }, max: number, holder: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     const now = this.now();
+    const rows = (await this.knex('event_deliveries')
+      .select('seq', 'available_at')
+      .where({ consumer, partition_key: head.partition, status: 'pending' })
+      .andWhere('seq', '>=', head.seq)
+      .orderBy('seq')
+      .limit(max)) as Array<Record<string, unknown>>;
+    const run: number[] = [];
+    for (const r of rows) {
+      if (bigint(r, 'available_at') > now) break;
+      run.push(bigint(r, 'seq'));
+    }
+    if (run[0] !== head.seq) return [];
     const changed = await this.knex('event_deliveries')
       .where({ consumer, status: 'pending' })
-      .whereIn('seq', seqs)
-      .andWhere('available_at', '<=', now)
+      .whereIn('seq', run)
       .update({ status: 'running', holder, lease_until: now + leaseMs, attempts: this.knex.raw('attempts + 1') });
     if (changed === 0) return [];
-    const rows = (await this.knex('event_deliveries as d')
+    const claimed = (await this.knex('event_deliveries as d')
       .join('events as e', 'e.seq', 'd.seq')
       .where({ 'd.consumer': consumer, 'd.status': 'running', 'd.holder': holder })
-      .whereIn('d.seq', seqs)
+      .whereIn('d.seq', run)
       .orderBy('d.seq')
       .select('d.attempts', 'e.seq', 'e.id', 'e.type', 'e.partition_key', 'e.body', 'e.occurred_at')) as Array<Record<string, unknown>>;
-    return rows.map((row) => ({ consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) }));
+    const out = claimed.map((row) => ({ consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) }));
+    if (out[0]?.event.seq !== head.seq) {
+      await this.releaseRun(consumer, out.map((c) => c.event.seq), holder);
+      return [];
+    }
+    return out;
   }
 
-  /** Extends a running delivery's lease; `false` when this node no longer holds it. */
-  async renew(consumer: string, seq: number, holder: string, leaseMs: number): Promise<boolean> {
-    const changed = await this.knex('event_deliveries').where({ consumer, seq, status: 'running', holder }).update({ lease_until: this.now() + leaseMs });
-    return changed === 1;
+  /** Extends the lease of a node's running deliveries; `false` when it holds none of them any more. */
+  async renew(consumer: string, seqs: readonly number[], holder: string, leaseMs: number): Promise<boolean> {
+    const changed = await this.knex('event_deliveries').where({ consumer, status: 'running', holder }).whereIn('seq', seqs).update({ lease_until: this.now() + leaseMs });
+    return changed > 0;
+  }
+
+  /** Marks delivered the given running deliveries of this holder; resolves how many it held. */
+  async completeRun(consumer: string, seqs: readonly number[], holder: string): Promise<number> {
+    if (seqs.length === 0) return 0;
+    return this.knex('event_deliveries')
+      .where({ consumer, status: 'running', holder })
+      .whereIn('seq', seqs)
+      .update({ status: 'delivered', holder: null, lease_until: null, finished_at: this.now(), last_error: null });
+  }
+
+  /** Hands running deliveries back untried (their attempt does not count). */
+  async releaseRun(consumer: string, seqs: readonly number[], holder: string): Promise<number> {
+    if (seqs.length === 0) return 0;
+    return this.knex('event_deliveries')
+      .where({ consumer, status: 'running', holder })
+      .whereIn('seq', seqs)
+      .update({ status: 'pending', holder: null, lease_until: null, attempts: this.knex.raw('attempts - 1') });
   }
 
   async complete(consumer: string, seq: number, holder: string): Promise<boolean> {

@@ -6,10 +6,13 @@ import type { Subscription, Subscriptions } from './subscriptions.js';
 
 /**
  * One node's delivery loop. Each pass reclaims deliveries of dead nodes, then, per consumer
- * with free slots, claims the heads of waiting partitions and runs their handlers. A local
- * publish or a finished handler wakes the loop at once; events other nodes recorded are found
- * by polling.
+ * with free slots, claims a run of each waiting partition (its head and the events after it)
+ * and hands them to the handler one by one, in order. A local publish or a finished run wakes
+ * the loop at once; events other nodes recorded are found by polling.
  */
+
+/** Most events claimed and completed together from one partition. */
+const RUN_SIZE = 50;
 
 export interface DispatcherOptions {
   readonly store: DeliveryStore;
@@ -87,9 +90,11 @@ export class Dispatcher {
       const running = this.runningOf(sub.name);
       const free = sub.concurrency - running.size;
       if (free <= 0) continue;
-      const seqs = await store.candidates(sub.name, free);
-      if (this.#stopped) return;
-      for (const claimed of await store.claimMany(sub.name, seqs, this.options.holder, leaseMs)) this.run(sub, claimed, running);
+      for (const head of await store.candidates(sub.name, free)) {
+        if (this.#stopped) return;
+        const run = await store.claimRun(sub.name, head, RUN_SIZE, this.options.holder, leaseMs);
+        if (run.length > 0) this.run(sub, run, running);
+      }
     }
   }
 
@@ -99,39 +104,58 @@ export class Dispatcher {
     return map;
   }
 
-  private run(sub: Subscription, claimed: ClaimedDelivery, running: Map<number, Running>): void {
+  private run(sub: Subscription, run: ClaimedDelivery[], running: Map<number, Running>): void {
     const controller = new AbortController();
-    const done = this.deliver(sub, claimed, controller).finally(() => {
-      running.delete(claimed.event.seq);
+    const key = run[0]!.event.seq;
+    const done = this.deliver(sub, run, controller).finally(() => {
+      running.delete(key);
       this.wake();
     });
-    running.set(claimed.event.seq, { controller, done });
+    running.set(key, { controller, done });
   }
 
-  private async deliver(sub: Subscription, claimed: ClaimedDelivery, controller: AbortController): Promise<void> {
+  /**
+   * Delivers a run in order. Delivered events are marked together at the end; a failure marks
+   * those before it delivered, records the failure (retry later, or dead), and hands the rest
+   * back untried, so the partition resumes at the failed event.
+   */
+  private async deliver(sub: Subscription, run: ClaimedDelivery[], controller: AbortController): Promise<void> {
     const { store, holder, leaseMs } = this.options;
-    const { event, attempt } = claimed;
-    const logger = this.options.logger.child({ consumer: sub.name, eventId: event.id, eventType: event.type, seq: event.seq });
+    const seqs = run.map((c) => c.event.seq);
+    const logger = this.options.logger.child({ consumer: sub.name, partition: run[0]!.event.partition });
     // Renew the lease while the handler runs; losing it means another node may take over.
     const renew = setInterval(() => {
-      store.renew(sub.name, event.seq, holder, leaseMs).then(
+      store.renew(sub.name, seqs, holder, leaseMs).then(
         (held) => { if (!held) controller.abort(new Error('the delivery lease was lost')); },
         (err: unknown) => logger.warn({ err }, 'could not renew the delivery lease'),
       );
     }, Math.max(50, Math.floor(leaseMs / 3)));
+    const delivered: number[] = [];
     try {
-      await sub.consumer.handle({ event, attempt, maxAttempts: sub.maxAttempts, signal: controller.signal, logger });
-      clearInterval(renew);
-      if (!(await store.complete(sub.name, event.seq, holder))) logger.warn('delivery finished after its lease was lost; it may run again');
-    } catch (err) {
-      clearInterval(renew);
-      if (this.#stopped && controller.signal.aborted) return; // handed back by stop()
-      const message = err instanceof Error ? err.message : String(err);
-      const dead = attempt >= sub.maxAttempts;
-      const retryAt = dead ? undefined : Date.now() + backoffDelay(attempt, sub.backoffMs, sub.maxBackoffMs);
-      await store.fail(sub.name, event.seq, holder, message, retryAt).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed delivery'));
-      if (dead) logger.error({ err, attempt }, 'event delivery failed for good; the event is dead for this consumer (retry it through the API)');
-      else logger.warn({ err, attempt, retryInMs: (retryAt ?? 0) - Date.now() }, 'event delivery failed; it will be retried');
+      for (const { event, attempt } of run) {
+        if (controller.signal.aborted) break;
+        const log = logger.child({ eventId: event.id, eventType: event.type, seq: event.seq });
+        try {
+          await sub.consumer.handle({ event, attempt, maxAttempts: sub.maxAttempts, signal: controller.signal, logger: log });
+          delivered.push(event.seq);
+        } catch (err) {
+          await store.completeRun(sub.name, delivered, holder);
+          delivered.length = 0;
+          if (this.#stopped && controller.signal.aborted) return; // stop() hands the rest back
+          const message = err instanceof Error ? err.message : String(err);
+          const dead = attempt >= sub.maxAttempts;
+          const retryAt = dead ? undefined : Date.now() + backoffDelay(attempt, sub.backoffMs, sub.maxBackoffMs);
+          await store.fail(sub.name, event.seq, holder, message, retryAt).catch((e: unknown) => log.warn({ err: e }, 'could not record the failed delivery'));
+          await store.releaseRun(sub.name, seqs.filter((s) => s > event.seq), holder);
+          if (dead) log.error({ err, attempt }, 'event delivery failed for good; the event is dead for this consumer (retry it through the API)');
+          else log.warn({ err, attempt, retryInMs: (retryAt ?? 0) - Date.now() }, 'event delivery failed; it will be retried');
+          return;
+        }
+      }
+      const held = await store.completeRun(sub.name, delivered, holder);
+      if (held < delivered.length) logger.warn({ delivered: delivered.length, held }, 'deliveries finished after their lease was lost; they may run again');
+      // Stopped midway: what did not run goes back untried.
+      await store.releaseRun(sub.name, seqs.filter((s) => !delivered.includes(s)), holder);
     } finally {
       clearInterval(renew);
     }

@@ -129,6 +129,28 @@ forEachDatabase((_name, create) => {
     await n.runtime.stop();
   });
 
+  it('delivers a busy partition in runs, and resumes a run at the event that failed', async () => {
+    let failOnce = true;
+    const n = await start(node(knex, [{
+      name: 'runs', types: [thing], backoffMs: 50,
+      handle: async ({ event }) => {
+        if ((event.data as { n: number }).n === 125 && failOnce) { failOnce = false; throw new Error('hiccup'); }
+      },
+    }]));
+    await n.runtime.service.publish(Array.from({ length: 150 }, (_, i) => draft(100 + i, 'hot')));
+    await until('150 deliveries', () => n.seen.filter((e) => e.partition === 'hot').length === 150);
+    await until('marked delivered', async () => (await n.runtime.store.count('runs', 'delivered')) === 150);
+    assert.deepEqual(n.seen.filter((e) => e.partition === 'hot').map((e) => (e.data as { n: number }).n), Array.from({ length: 150 }, (_, i) => 100 + i));
+    const delivered = await n.runtime.store.list('runs', 'delivered', { limit: 200 });
+    assert.equal(delivered.length, 150);
+    // The failed one took two attempts; the ones after it were handed back untried and count one.
+    const attempts = new Map(delivered.map((d) => [d.seq, d.attempts]));
+    const seqs = [...attempts.keys()].sort((a, b) => a - b);
+    assert.equal(attempts.get(seqs[25]!), 2);
+    assert.ok(seqs.filter((seq, i) => i !== 25).every((seq) => attempts.get(seq) === 1), 'one attempt each for the others');
+    await n.runtime.stop();
+  });
+
   it('marks an event dead after its attempts, shows it in the status, and redelivers it on retry', async () => {
     let broken = true;
     const n = await start(node(knex, [{
@@ -180,13 +202,15 @@ forEachDatabase((_name, create) => {
     const n = node(knex, [{ name: 'orphaned', types: [thing] }], { ...SETTINGS, leaseSeconds: 1 });
     await n.runtime.service.publish(draft(40, 'lease'));
     // A node claims the delivery and dies without finishing or handing it back.
-    const [seq] = await n.runtime.store.candidates('orphaned', 1);
-    assert.ok(seq !== undefined);
-    assert.ok(await n.runtime.store.claim('orphaned', seq, 'dead-node', 1000));
+    const [head] = await n.runtime.store.candidates('orphaned', 1);
+    assert.ok(head !== undefined);
+    assert.ok(await n.runtime.store.claim('orphaned', head.seq, 'dead-node', 1000));
     await start(n);
     await sleep(300);
     assert.equal(n.seen.length, 0, 'not before the lease ends');
     await until('redelivery', () => n.seen.length === 1, 10_000);
+    // Marked delivered once the handler returned.
+    await until('delivered', async () => (await n.runtime.store.list('orphaned', 'delivered', { limit: 1 })).length === 1);
     const delivered = await n.runtime.store.list('orphaned', 'delivered', { limit: 1 });
     assert.equal(delivered[0]!.attempts, 2);
     await n.runtime.stop();
@@ -201,9 +225,9 @@ forEachDatabase((_name, create) => {
     const runtime = createEventsRuntime({ knex: () => knex, settings: SETTINGS, logger: silentLogger, now: () => clock });
     runtime.service.subscribe({ name: 'retained', types: [other], handle: async () => undefined });
     await runtime.service.publish([{ type: other, partition: 'r', data: { n: 1 } }, { type: other, partition: 'r2', data: { n: 2 } }]);
-    const [s1, s2] = await runtime.store.candidates('retained', 5);
+    const [s1, s2] = (await runtime.store.candidates('retained', 5)).map((c) => c.seq);
     assert.ok(await runtime.store.claim('retained', s1!, 'me', 1000));
-    assert.ok(await runtime.store.complete('retained', s1!, 'me'));
+    assert.equal(await runtime.store.completeRun('retained', [s1!], 'me'), 1);
     const hour = 3_600_000;
     clock += 3 * hour;
     const purged = await runtime.store.purge({ delivered: clock - hour, dead: clock - 2 * hour }, 1);
