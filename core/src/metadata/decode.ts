@@ -55,3 +55,10 @@ export function json(row: Row, column: string): unknown {
     throw new TypeError(`database column "${column}": not valid JSON`);
   }
 }
+
+/** A string column holding one of `values` (an enum stored as text). */
+export function oneOf<const V extends string>(row: Row, column: string, values: readonly V[]): V {
+  const value = string(row, column);
+  if (!(values as readonly string[]).includes(value)) throw new TypeError(`database column "${column}": "${value.slice(0, 40)}" is not one of ${values.join(', ')}`);
+  return value as V;
+}

@@ -3,6 +3,8 @@ import type { ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
 import { dialectOf } from '../metadata/connection.js';
 import { isUniqueViolation } from '../metadata/db-errors.js';
 import { toNumber } from '../metadata/sql.js';
+import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from '../metadata/decode.js';
+import { compileSourceFilters } from './filters.js';
 import type { SecretBox } from './secret-box.js';
 import type {
   Endpoint,
@@ -34,35 +36,54 @@ export class EndpointInUseError extends Error {}
 
 type Row = Record<string, unknown>;
 
-const date = (v: unknown): Date => new Date(toNumber(v));
-const optDate = (v: unknown): Date | undefined => (v === null || v === undefined ? undefined : date(v));
-const optString = (v: unknown): string | undefined => (v === null || v === undefined || v === '' ? undefined : String(v));
-const bool = (v: unknown): boolean => v === true || v === 1 || v === '1';
+// Rows are decoded with checks (core/src/metadata/decode.ts): a value the schema cannot hold
+// fails naming its column instead of flowing on as a wrong type.
+const date = (r: Row, column: string): Date => new Date(bigint(r, column));
+const optDate = (r: Row, column: string): Date | undefined => {
+  const ms = optionalBigint(r, column);
+  return ms === undefined ? undefined : new Date(ms);
+};
+/** Optional text where '' also means "not set" (what the API stores for an omitted value). */
+const optText = (r: Row, column: string): string | undefined => optionalString(r, column) || undefined;
+
+const MODES = ['push', 'pull'] as const;
+const TRIGGERS = ['manual', 'scheduled', 'event'] as const;
+const STATUSES = ['pending', 'running', 'stopping', 'succeeded', 'failed', 'stopped', 'skipped'] as const satisfies readonly ReplicationStatus[];
+const OPERATIONS = ['copy', 'delete'] as const;
 
 function endpointOf(r: Row): Endpoint {
   return {
-    id: toNumber(r['id']), name: String(r['name']), description: String(r['description'] ?? ''), type: String(r['type']),
-    url: String(r['url']), username: optString(r['username']), hasSecret: r['secret'] !== null && r['secret'] !== undefined,
-    insecure: bool(r['insecure']), caCertificate: optString(r['ca_certificate']),
-    createdAt: date(r['created_at']), updatedAt: date(r['updated_at']),
+    id: bigint(r, 'id'), name: string(r, 'name'), description: string(r, 'description'), type: string(r, 'type'),
+    url: string(r, 'url'), username: optText(r, 'username'), hasSecret: optionalString(r, 'secret') !== undefined,
+    insecure: bool(r, 'insecure'), caCertificate: optText(r, 'ca_certificate'),
+    createdAt: date(r, 'created_at'), updatedAt: date(r, 'updated_at'),
   };
 }
 
-function flattenOf(v: unknown): Flatten {
-  const s = String(v);
-  return s === 'none' || s === 'all' ? s : (Number(s) as 1 | 2 | 3);
+function flattenOf(r: Row): Flatten {
+  const s = string(r, 'flatten');
+  if (s === 'none' || s === 'all') return s;
+  if (s === '1' || s === '2' || s === '3') return Number(s) as 1 | 2 | 3;
+  throw new TypeError(`database column "flatten": "${s.slice(0, 20)}" is not none, all, 1, 2 or 3`);
+}
+
+/** Filters were validated when the policy was saved; a row that no longer compiles fails here. */
+function filtersOf(r: Row): Policy['filters'] {
+  const value = json(r, 'filters') as Policy['filters'];
+  const compiled = compileSourceFilters(value);
+  if (!compiled.ok) throw new TypeError(`database column "filters": ${compiled.errors.join('; ')}`);
+  return value;
 }
 
 function policyOf(r: Row): Policy {
   return {
-    id: toNumber(r['id']), name: String(r['name']), description: String(r['description'] ?? ''),
-    mode: String(r['mode']) as Policy['mode'], endpointId: toNumber(r['endpoint_id']),
-    filters: JSON.parse(String(r['filters'])) as Policy['filters'],
-    destinationNamespace: optString(r['destination_namespace']), flatten: flattenOf(r['flatten']),
-    trigger: String(r['trigger']) as Policy['trigger'], cron: optString(r['cron']),
-    replicateDeletion: bool(r['replicate_deletion']), override: bool(r['override']),
-    bandwidthKbps: toNumber(r['bandwidth_kbps']), chunkSize: r['chunk_size'] === null ? undefined : toNumber(r['chunk_size']),
-    enabled: bool(r['enabled']), createdAt: date(r['created_at']), updatedAt: date(r['updated_at']),
+    id: bigint(r, 'id'), name: string(r, 'name'), description: string(r, 'description'),
+    mode: oneOf(r, 'mode', MODES), endpointId: bigint(r, 'endpoint_id'), filters: filtersOf(r),
+    destinationNamespace: optText(r, 'destination_namespace'), flatten: flattenOf(r),
+    trigger: oneOf(r, 'trigger', TRIGGERS), cron: optText(r, 'cron'),
+    replicateDeletion: bool(r, 'replicate_deletion'), override: bool(r, 'override'),
+    bandwidthKbps: bigint(r, 'bandwidth_kbps'), chunkSize: optionalBigint(r, 'chunk_size'),
+    enabled: bool(r, 'enabled'), createdAt: date(r, 'created_at'), updatedAt: date(r, 'updated_at'),
   };
 }
 
@@ -77,12 +98,23 @@ function policyRow(p: PolicyInput): Row {
 
 function taskOf(r: Row): Task {
   return {
-    id: toNumber(r['id']), executionId: toNumber(r['execution_id']), operation: String(r['operation']) as Task['operation'],
-    sourceRepository: String(r['source_repository']), sourceReference: String(r['source_reference']),
-    destinationRepository: String(r['destination_repository']), destinationReference: String(r['destination_reference']),
-    status: String(r['status']) as ReplicationStatus, attempts: toNumber(r['attempts']), bytes: toNumber(r['bytes']),
-    digest: optString(r['digest']), error: optString(r['error']), startedAt: optDate(r['started_at']), finishedAt: optDate(r['finished_at']),
+    id: bigint(r, 'id'), executionId: bigint(r, 'execution_id'), operation: oneOf(r, 'operation', OPERATIONS),
+    sourceRepository: string(r, 'source_repository'), sourceReference: string(r, 'source_reference'),
+    destinationRepository: string(r, 'destination_repository'), destinationReference: string(r, 'destination_reference'),
+    status: oneOf(r, 'status', STATUSES), attempts: bigint(r, 'attempts'), bytes: bigint(r, 'bytes'),
+    digest: optText(r, 'digest'), error: optText(r, 'error'), startedAt: optDate(r, 'started_at'), finishedAt: optDate(r, 'finished_at'),
   };
+}
+
+/** The one artifact an event-triggered execution is about. */
+function executionEventOf(r: Row): ExecutionEvent | undefined {
+  if (optionalString(r, 'event') === undefined) return undefined;
+  const value = json(r, 'event') as Record<string, unknown>;
+  const { operation, repository, reference } = value ?? {};
+  if ((operation !== 'copy' && operation !== 'delete') || typeof repository !== 'string' || typeof reference !== 'string') {
+    throw new TypeError('database column "event": not an { operation, repository, reference } object');
+  }
+  return { operation, repository, reference };
 }
 
 const EMPTY_COUNTS: TaskCounts = { total: 0, pending: 0, running: 0, succeeded: 0, failed: 0, stopped: 0, skipped: 0 };
@@ -98,9 +130,9 @@ export class ReplicationStore {
   async listEndpoints(page: { page: number; pageSize: number }, name?: string): Promise<{ items: Endpoint[]; total: number }> {
     const q = this.knex('replication_endpoints');
     if (name) q.where('name', 'like', `%${name.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
-    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const [count] = (await q.clone().count({ n: '*' })) as Row[];
     const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
-    return { items: rows.map(endpointOf), total: toNumber(count?.n ?? 0) };
+    return { items: rows.map(endpointOf), total: (count ? bigint(count, 'n') : 0) };
   }
 
   async getEndpoint(id: number): Promise<Endpoint | undefined> {
@@ -162,9 +194,9 @@ export class ReplicationStore {
   async listPolicies(page: { page: number; pageSize: number }, name?: string): Promise<{ items: Policy[]; total: number }> {
     const q = this.knex('replication_policies');
     if (name) q.where('name', 'like', `%${name.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
-    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const [count] = (await q.clone().count({ n: '*' })) as Row[];
     const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
-    return { items: rows.map(policyOf), total: toNumber(count?.n ?? 0) };
+    return { items: rows.map(policyOf), total: (count ? bigint(count, 'n') : 0) };
   }
 
   /** Enabled policies of a mode and trigger (event dispatch, schedule sync). */
@@ -228,12 +260,12 @@ export class ReplicationStore {
     const existing = async () =>
       (await this.knex('replication_executions').where({ policy_id: policyId, event_id: eventId }).first('id')) as Row | undefined;
     const found = await existing();
-    if (found) return toNumber(found['id']);
+    if (found) return bigint(found, 'id');
     try {
       return await this.insert('replication_executions', row, 'execution exists');
     } catch (err) {
       const raced = err instanceof DuplicateNameError ? await existing() : undefined;
-      if (raced) return toNumber(raced['id']);
+      if (raced) return bigint(raced, 'id');
       throw err;
     }
   }
@@ -248,18 +280,18 @@ export class ReplicationStore {
   async listExecutions(page: { page: number; pageSize: number }, policyId?: number): Promise<{ items: Execution[]; total: number }> {
     const q = this.knex('replication_executions');
     if (policyId !== undefined) q.where({ policy_id: policyId });
-    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const [count] = (await q.clone().count({ n: '*' })) as Row[];
     const rows = (await q.orderBy('id', 'desc').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
-    const stats = await this.statsOf(rows.map((r) => toNumber(r['id'])));
-    return { items: rows.map((r, i) => this.executionOf(r, stats[i])), total: toNumber(count?.n ?? 0) };
+    const stats = await this.statsOf(rows.map((r) => bigint(r, 'id')));
+    return { items: rows.map((r, i) => this.executionOf(r, stats[i])), total: (count ? bigint(count, 'n') : 0) };
   }
 
   private executionOf(r: Row, stats: { counts: TaskCounts; bytes: number } | undefined): Execution {
     return {
-      id: toNumber(r['id']), policyId: toNumber(r['policy_id']), trigger: String(r['trigger']) as ExecutionTrigger,
-      status: String(r['status']) as ReplicationStatus, statusText: String(r['status_text'] ?? ''),
-      event: r['event'] ? (JSON.parse(String(r['event'])) as ExecutionEvent) : undefined, planned: bool(r['planned']),
-      startedAt: date(r['started_at']), finishedAt: optDate(r['finished_at']),
+      id: bigint(r, 'id'), policyId: bigint(r, 'policy_id'), trigger: oneOf(r, 'trigger', TRIGGERS),
+      status: oneOf(r, 'status', STATUSES), statusText: string(r, 'status_text'),
+      event: executionEventOf(r), planned: bool(r, 'planned'),
+      startedAt: date(r, 'started_at'), finishedAt: optDate(r, 'finished_at'),
       tasks: stats?.counts ?? EMPTY_COUNTS, bytes: stats?.bytes ?? 0,
     };
   }
@@ -273,16 +305,17 @@ export class ReplicationStore {
       .count({ n: '*' })
       .sum({ bytes: 'bytes' })) as Row[];
     return ids.map((id) => {
-      const counts: Record<string, number> = { ...EMPTY_COUNTS };
+      const counts = { ...EMPTY_COUNTS };
       let bytes = 0;
       for (const r of rows) {
-        if (toNumber(r['execution_id']) !== id) continue;
-        const n = toNumber(r['n']);
-        counts[String(r['status'])] = (counts[String(r['status'])] ?? 0) + n;
-        counts['total'] = (counts['total'] ?? 0) + n;
-        bytes += r['bytes'] === null ? 0 : toNumber(r['bytes']);
+        if (bigint(r, 'execution_id') !== id) continue;
+        const n = bigint(r, 'n');
+        const status = oneOf(r, 'status', STATUSES);
+        if (status !== 'stopping') counts[status] += n;
+        counts.total += n;
+        bytes += optionalBigint(r, 'bytes') ?? 0;
       }
-      return { counts: counts as unknown as TaskCounts, bytes };
+      return { counts, bytes };
     });
   }
 
@@ -305,14 +338,14 @@ export class ReplicationStore {
   /** Executions in `statuses` (stuck-execution recovery at boot). */
   async executionsIn(statuses: readonly ReplicationStatus[]): Promise<Array<{ id: number; planned: boolean }>> {
     const rows = (await this.knex('replication_executions').whereIn('status', [...statuses]).select('id', 'planned')) as Row[];
-    return rows.map((r) => ({ id: toNumber(r['id']), planned: bool(r['planned']) }));
+    return rows.map((r) => ({ id: bigint(r, 'id'), planned: bool(r, 'planned') }));
   }
 
   /** Deletes all but the newest `keep` finished executions of a policy, with their tasks and logs. */
   async pruneExecutions(policyId: number, keep: number): Promise<number> {
     const rows = (await this.knex('replication_executions').where({ policy_id: policyId })
       .whereIn('status', ['succeeded', 'failed', 'stopped']).orderBy('id', 'desc').offset(keep).limit(10_000).select('id')) as Row[];
-    const ids = rows.map((r) => toNumber(r['id']));
+    const ids = rows.map((r) => bigint(r, 'id'));
     if (ids.length === 0) return 0;
     await this.knex.transaction(async (trx) => {
       for (let i = 0; i < ids.length; i += 200) {
@@ -347,15 +380,15 @@ export class ReplicationStore {
   async listTasks(executionId: number, page: { page: number; pageSize: number }, status?: string): Promise<{ items: Task[]; total: number }> {
     const q = this.knex('replication_tasks').where({ execution_id: executionId });
     if (status) q.andWhere({ status });
-    const [count] = (await q.clone().count({ n: '*' })) as Array<{ n: unknown }>;
+    const [count] = (await q.clone().count({ n: '*' })) as Row[];
     const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
-    return { items: rows.map(taskOf), total: toNumber(count?.n ?? 0) };
+    return { items: rows.map(taskOf), total: (count ? bigint(count, 'n') : 0) };
   }
 
   /** Ids of an execution's tasks in `statuses`. */
   async taskIds(executionId: number, statuses: readonly ReplicationStatus[]): Promise<number[]> {
     const rows = (await this.knex('replication_tasks').where({ execution_id: executionId }).whereIn('status', [...statuses]).orderBy('id').select('id')) as Row[];
-    return rows.map((r) => toNumber(r['id']));
+    return rows.map((r) => bigint(r, 'id'));
   }
 
   /** Compare-and-set of a task's status, with the fields that go with it. */
@@ -391,7 +424,7 @@ export class ReplicationStore {
 
   async taskLog(taskId: number): Promise<Array<{ at: Date; message: string }>> {
     const rows = (await this.knex('replication_task_logs').where({ task_id: taskId }).orderBy('id').limit(10_000)) as Row[];
-    return rows.map((r) => ({ at: date(r['at']), message: String(r['message']) }));
+    return rows.map((r) => ({ at: date(r, 'at'), message: string(r, 'message') }));
   }
 
   private async insert(table: string, row: Row, duplicate: string): Promise<number> {
