@@ -3,7 +3,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { RunningServer } from '@wharf/core';
-import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/core/test-support';
+import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD_FILE } from './bootstrap.js';
 import { DEFAULT_PASSWORD_POLICY } from './config.js';
 import { passwordProblems } from './password-policy.js';

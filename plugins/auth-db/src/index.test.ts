@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@wharf/core';
-import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/core/test-support';
+import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/sdk-testing';
 import { isWharfPlugin } from '@wharf/sdk';
 import { verifyPlugin } from '@wharf/sdk-testing';
 import authDbDefault, { authDbPlugin, authDbUsersRef } from './index.js';

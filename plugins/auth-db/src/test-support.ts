@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startServer, type RunningServer } from '@wharf/core';
-import type { TestDatabase } from '@wharf/core/test-support';
+import type { TestDatabase } from '@wharf/sdk-testing';
 import { authDbPlugin } from './index.js';
 import { ADMIN_PASSWORD_ENV } from './bootstrap.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { RunningServer } from '@wharf/core';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, type DatabaseService } from '@wharf/sdk';
 import { bootRegistry, tempDir, withAdminPassword } from './test-support.js';
 import { authDbUsersRef, UserDirectoryError, type UserDirectory, type UserDirectoryErrorCode } from './user-directory.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { ANONYMOUS, coreServices, type AccessRequest, type Principal } from '@wharf/sdk';
 import { projectsServiceRef, type ProjectsService } from './services.js';
 import { bootWithProjects, robot, user, type Booted } from './test-support.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, type DatabaseService } from '@wharf/sdk';
 import { ProjectsError, type ProjectsErrorCode } from './errors.js';
 import { projectServiceRef, projectsServiceRef, robotServiceRef, type ProjectsService } from './services.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, definePlugin, Type, type Principal } from '@wharf/sdk';
 import { projectsServiceRef, type ProjectsService } from './services.js';
 import { basic, bootWithUsers, call, grantedAccess, robot, type Booted } from './test-support.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, isSecretHash, verifySecret, type DatabaseService } from '@wharf/sdk';
 import { ProjectsError, type ProjectsErrorCode } from './errors.js';
 import { checkPermissions, type RobotPermission } from './robot-store.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '@wharf/core';
-import type { TestDatabase } from '@wharf/core/test-support';
+import type { TestDatabase } from '@wharf/sdk-testing';
 import type { Principal, WharfPlugin } from '@wharf/sdk';
 import { rbacProjectsPlugin } from './index.js';
 

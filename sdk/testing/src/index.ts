@@ -37,3 +37,12 @@ export { runStorageConformance, type StorageConformanceOptions } from './storage
 export { runReplicationTargetConformance, type ReplicationConformanceOptions } from './replication-conformance.js';
 export { SeededBytes, seededStream, type SeededStreamOptions } from './fixtures/seeded-bytes.js';
 export { collect, digestOf, failingStream, hashStream, streamOf } from './fixtures/streams.js';
+export {
+  createTestDatabase,
+  forEachDatabase,
+  selectedDatabases,
+  TEST_DATABASE_NAMES,
+  type TestDatabase,
+  type TestDatabaseConfig,
+  type TestDatabaseName,
+} from './databases/index.js';
