@@ -53,8 +53,8 @@ forEachDatabase((_name, create) => {
 
   before(async () => {
     booted = await bootWithProjects(await create(), { robotPrefix: 'bot_', robotDefaultDays: 7 });
-    svc = booted.server.kernel.resolve(projectsServiceRef);
-    database = booted.server.kernel.resolve(coreServices.database);
+    svc = booted.server.get(projectsServiceRef);
+    database = booted.server.get(coreServices.database);
     teamId = (await svc.projects.create('team')).id;
   });
   after(() => booted?.close());
