@@ -7,7 +7,6 @@
  *   with fixed digests, and the OCI calls to push and pull them.
  * - {@link runStorageConformance}: the shared suite every storage driver must pass.
  * - {@link runAuthProviderConformance}: what every `auth` plugin must do.
- * - {@link mockServices}: kernel services for a plugin's unit tests, without a kernel.
  * - {@link forEachDatabase}, {@link createTestDatabase}: real SQLite, PostgreSQL and MySQL databases.
  * @see docs/architecture/04-plugins.md
  * @packageDocumentation
