@@ -7,6 +7,7 @@
  *   with fixed digests, and the OCI calls to push and pull them.
  * - {@link runStorageConformance}: the shared suite every storage driver must pass.
  * - {@link runAuthProviderConformance}: what every `auth` plugin must do.
+ * - {@link startTestPlugin}, {@link mockServices}: one plugin on mocked kernel services, without a kernel.
  * - {@link forEachDatabase}, {@link createTestDatabase}: real SQLite, PostgreSQL and MySQL databases.
  * @see docs/architecture/04-plugins.md
  * @packageDocumentation
@@ -55,3 +56,5 @@ export {
   type TestDatabaseConfig,
   type TestDatabaseName,
 } from './databases/index.js';
+export { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
+export { startTestPlugin, type TestPlugin, type TestPluginOptions } from './test-plugin.js';
