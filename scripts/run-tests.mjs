@@ -4,6 +4,9 @@
 // End-to-end tests: test/dist/e2e/**, one file at a time (they start servers and clients).
 // `npm test -- <substring>` keeps only the files whose path contains <substring>;
 // `npm test -- --list [<substring>]` prints the selected files and runs nothing.
+// `--quick` (`npm run test:quick`) is the development tier: SQLite only, 32 MiB "large" blobs in
+// the storage conformance suites, and without the files in QUICK_LEAVES_OUT below, which it names
+// when it starts. `npm test` (what CI runs) keeps every file and every database.
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -12,7 +15,21 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const listOnly = args.includes('--list');
-const filters = args.filter((a) => a !== '--list');
+const quick = args.includes('--quick');
+const filters = args.filter((a) => a !== '--list' && a !== '--quick');
+
+/**
+ * What the quick tier leaves to `npm test`, and why: tests that drive outside programs or whose
+ * size is their point. Each entry names the compiled files it covers, so none goes unnoticed.
+ */
+const QUICK_LEAVES_OUT = [
+  { files: 'test/dist/e2e/*', why: 'end-to-end tests with real clients (skopeo, podman, buildah, docker login) and peers' },
+  { files: 'plugins/replication-oci/dist/memory.test.js', why: 'moves 256 MiB blobs to bound memory use' },
+  { files: 'core/dist/cli/*', why: 'CLI tests: each command runs the wharf binary as a child process (plugin new also builds with tsc and npm)' },
+  { files: 'test/dist/docs/api-report.test.js', why: 'reruns api-extractor (npm run api-report)' },
+  { files: 'test/dist/docs/generated-docs.test.js', why: 'reruns the reference generator (npm run docs)' },
+].map((r) => ({ ...r, covers: (f) => (r.files.endsWith('*') ? f.startsWith(r.files.slice(0, -1)) : f === r.files) }));
+const QUICK_ENV = { WHARF_TEST_DATABASES: 'sqlite', WHARF_CONFORMANCE_LARGE_BYTES: '32MiB' };
 
 /** Every *.test.js below `dir`; only inside a dist/ folder unless `inDist` is already true. */
 async function collect(dir, inDist, out) {
@@ -34,9 +51,19 @@ async function collect(dir, inDist, out) {
 const files = [];
 for (const top of ['sdk', 'core', 'plugins', 'examples']) await collect(join(root, top), false, files);
 await collect(join(root, 'test', 'dist'), true, files);
-const selected = [...new Set(files)]
+const matching = [...new Set(files)]
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const leftOut = quick ? matching.filter((f) => QUICK_LEAVES_OUT.some((r) => r.covers(f.split(sep).join('/')))) : [];
+const selected = matching.filter((f) => !leftOut.includes(f));
+if (quick) {
+  Object.assign(process.env, QUICK_ENV);
+  console.log(`quick tier: ${Object.entries(QUICK_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const r of QUICK_LEAVES_OUT) {
+    const n = leftOut.filter((f) => r.covers(f.split(sep).join('/'))).length;
+    if (n > 0) console.log(`quick tier leaves out ${r.files} (${n} file${n === 1 ? '' : 's'}): ${r.why}`);
+  }
+}
 
 const e2ePrefix = ['test', 'dist', 'e2e', ''].join(sep);
 const phases = [

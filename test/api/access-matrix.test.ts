@@ -1,6 +1,6 @@
 import assert, { AssertionError } from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { selectedDatabases, type TestDatabaseName } from '@wharf/core/test-support';
+import { selectedDatabases, type TestDatabaseName } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD, assertEnvelope, basic, bearer, call, startApiRegistry, type ApiRegistry, type ApiResponse } from './support/api-kit.js';
 import { imageParts, sha256 } from './support/oci.js';
 

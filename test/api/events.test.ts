@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { coreServices, createServiceRef, definePlugin, Type, type ArtifactService, type EventEnvelope } from '@wharf/sdk';
-import { selectedDatabases } from '@wharf/core/test-support';
+import { selectedDatabases } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD, assertEnvelope, basic, call, sleep, startApiRegistry, type ApiRegistry } from './support/api-kit.js';
 import { OciClient, withQuery } from './support/client.js';
 import { imageParts, OCI_MANIFEST, sha256 } from './support/oci.js';

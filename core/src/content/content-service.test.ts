@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { after, before, it } from 'node:test';
 import { RegistryError, type BlobCommittedEvent, type ManifestDeletedEvent, type ManifestPushedEvent, type ManifestPutContext, type DeleteContext } from '@wharf/sdk';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { SYSTEM_PRINCIPAL } from './index.js';
 import { blob, imageManifest, OCI_MANIFEST, openContentFixture, record, sha256, type ContentFixture } from './test-support.js';
 

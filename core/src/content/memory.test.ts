@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, it } from 'node:test';
 import type { Digest } from '@wharf/sdk';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { blob, openContentFixture, type ContentFixture } from './test-support.js';
 
 // putBlob streams: a 64 MiB blob goes to storage while the process RSS grows by far less than

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { text } from 'node:stream/consumers';
 import { after, before, it } from 'node:test';
 import { RegistryError } from '@wharf/sdk';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { blob, imageManifest, OCI_MANIFEST, openContentFixture, sha256, type ContentFixture } from './test-support.js';
 
 /** `coreServices.artifacts`, `blobs` and `uploads` over a real store and fs storage, with a pinned clock. */

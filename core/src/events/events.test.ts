@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineEventType, type DeliveryContext, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
 import type { Knex } from 'knex';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore, silentLogger } from '../metadata/test-support.js';
 import { KnexMetadataStore } from '../metadata/knex-metadata-store.js';
 import type { MetadataStore } from '../metadata/types.js';

@@ -5,10 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coreServices, defineEventType, definePlugin, Type, type Digest, type EventEnvelope } from '@wharf/sdk';
 import { loadConfig } from '../config/load-config.js';
-import { REDIS_URL } from '../jobs/test-support.js';
+import { REDIS_URL } from '../jobs/test-support/index.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
 import { baseConfig, tempDir } from '../kernel/test-support.js';
-import { createTestDatabase, type TestDatabase } from '../metadata/test-databases.js';
+import { createTestDatabase, type TestDatabase } from '@wharf/sdk-testing/databases';
 
 // Two nodes as deployed for scale: one PostgreSQL database, one storage, jobs on Redis. Images
 // pushed through either node and events published on either are each handled once per

@@ -1,10 +1,10 @@
 import { after, before, describe } from 'node:test';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { createMetadataStore, KnexMetadataStore } from '../metadata/index.js';
 import type { MetadataStore } from '../metadata/types.js';
-import { jobServiceBehaviour, type JobsHarness } from './behaviour-suite.js';
+import { jobServiceBehaviour, type JobsHarness } from './test-support/behaviour-suite.js';
 import { EmbeddedJobService } from './embedded/service.js';
-import { testLogger, testSettings } from './test-support.js';
+import { testLogger, testSettings } from './test-support/index.js';
 
 /** The behaviour suite on the embedded backend, once per database (each its own, fresh). */
 

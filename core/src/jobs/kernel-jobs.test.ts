@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load-config.js';
 import { createKernel } from '../kernel/kernel.js';
 import { baseConfig, captureLogs, tempDir } from '../kernel/test-support.js';
 import { createMetadataStore, KnexMetadataStore } from '../metadata/index.js';
-import { testLogger, untilAborted, waitFor } from './test-support.js';
+import { testLogger, untilAborted, waitFor } from './test-support/index.js';
 
 /** `coreServices.jobs` in a real kernel: defined by a plugin, started after ready, stopped at close. */
 

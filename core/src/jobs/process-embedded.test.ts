@@ -1,11 +1,11 @@
 import { after, describe } from 'node:test';
 import { createMetadataStore, KnexMetadataStore } from '../metadata/index.js';
 import type { MetadataStore } from '../metadata/types.js';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { toNumber } from '../metadata/sql.js';
 import { EmbeddedJobService } from './embedded/service.js';
-import { processScenarios } from './process-scenarios.js';
-import { testLogger } from './test-support.js';
+import { processScenarios } from './test-support/process-scenarios.js';
+import { testLogger } from './test-support/index.js';
 
 /** kill -9 and two nodes on one database, with real child processes, on every database. */
 

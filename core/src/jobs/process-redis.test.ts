@@ -1,7 +1,7 @@
 import { after, describe } from 'node:test';
 import { RedisJobService } from './redis/service.js';
-import { processScenarios } from './process-scenarios.js';
-import { deleteRedisPrefix, testLogger, uniquePrefix } from './test-support.js';
+import { processScenarios } from './test-support/process-scenarios.js';
+import { deleteRedisPrefix, testLogger, uniquePrefix } from './test-support/index.js';
 
 /** kill -9 and two nodes on one Redis, with real child processes. */
 

@@ -1,7 +1,7 @@
 import { after, describe } from 'node:test';
-import { jobServiceBehaviour, type JobsHarness } from './behaviour-suite.js';
+import { jobServiceBehaviour, type JobsHarness } from './test-support/behaviour-suite.js';
 import { RedisJobService } from './redis/service.js';
-import { deleteRedisPrefix, testLogger, testSettings, uniquePrefix } from './test-support.js';
+import { deleteRedisPrefix, testLogger, testSettings, uniquePrefix } from './test-support/index.js';
 
 /** The behaviour suite on the Redis (BullMQ) backend; every test has its own key prefix. */
 

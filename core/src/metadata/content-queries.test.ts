@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Digest } from '@wharf/sdk';
 import { createKnex, KnexMetadataStore } from './index.js';
-import { forEachDatabase } from './test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { digestOf, manifestInput, silentLogger } from './test-support.js';
 
 /**

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import type { PluginMigration } from '@wharf/sdk';
 import { createDatabaseService, createKnex, databaseServiceOf, KnexMetadataStore, MIGRATION_TABLE, ownerMigrationTable } from './index.js';
-import { forEachDatabase } from './test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore, silentLogger } from './test-support.js';
 import { MIGRATIONS } from './migrations/index.js';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import type { Digest } from '@wharf/sdk';
 import type { MetadataStore } from './types.js';
-import { forEachDatabase } from './test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { digestOf, manifestInput, openStore } from './test-support.js';
 
 forEachDatabase((_name, create) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import type { Knex } from 'knex';
 import { createKnex, KnexMetadataStore, MIGRATION_TABLE } from './index.js';
-import { forEachDatabase, type TestDatabase } from './test-databases.js';
+import { forEachDatabase, type TestDatabase } from '@wharf/sdk-testing/databases';
 import { digestOf, openStore, silentLogger } from './test-support.js';
 import { MIGRATIONS } from './migrations/index.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { MetadataStore } from './types.js';
-import { forEachDatabase } from './test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { digestOf, openStore } from './test-support.js';
 
 forEachDatabase((_name, create) => {

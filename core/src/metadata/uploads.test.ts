@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, it } from 'node:test';
 import type { MetadataStore } from './types.js';
-import { forEachDatabase } from './test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore } from './test-support.js';
 
 forEachDatabase((_name, create) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import type { Knex } from 'knex';
-import { forEachDatabase } from '../metadata/test-databases.js';
+import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore } from '../metadata/test-support.js';
 import type { KnexMetadataStore } from '../metadata/knex-metadata-store.js';
 import type { MetadataStore } from '../metadata/types.js';

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { RunningServer } from '@wharf/core';
-import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/core/test-support';
+import { createTestDatabase, forEachDatabase, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD_FILE } from './bootstrap.js';
 import { DEFAULT_PASSWORD_POLICY } from './config.js';
 import { passwordProblems } from './password-policy.js';
@@ -29,8 +28,8 @@ async function dataDir(): Promise<string> {
   return tmp.dir;
 }
 
-async function admins(server: RunningServer): Promise<string[]> {
-  const page = await server.kernel.resolve(authDbUsersRef).list({ pageSize: 100 });
+async function admins(server: TestRegistry): Promise<string[]> {
+  const page = await server.get(authDbUsersRef).list({ pageSize: 100 });
   return page.items.filter((u) => u.admin).map((u) => u.username);
 }
 
@@ -142,9 +141,9 @@ describe('concurrent bootstrap', () => {
       const servers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       try {
         assert.deepEqual(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')), ['ok', 'ok']);
-        const [a, b] = servers as [RunningServer, RunningServer];
+        const [a, b] = servers as [TestRegistry, TestRegistry];
         assert.deepEqual(await admins(a), ['admin']);
-        assert.equal((await a.kernel.resolve(authDbUsersRef).list()).total, 1);
+        assert.equal((await a.get(authDbUsersRef).list()).total, 1);
         const files = await Promise.all(dirs.map((dir) => readFile(path.join(dir, ADMIN_PASSWORD_FILE), 'utf8').catch(() => undefined)));
         const written = files.filter((f): f is string => f !== undefined);
         assert.equal(written.length, 1, 'exactly one node wrote the password file');

@@ -3,10 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { RunningServer } from '@wharf/core';
-import { createTestDatabase, forEachDatabase, type TestDatabase } from '@wharf/core/test-support';
+import { createTestDatabase, forEachDatabase, type TestDatabase, type TestRegistry, verifyPlugin } from '@wharf/sdk-testing';
 import { isWharfPlugin } from '@wharf/sdk';
-import { verifyPlugin } from '@wharf/sdk-testing';
 import authDbDefault, { authDbPlugin, authDbUsersRef } from './index.js';
 import { bootRegistry, captureLogs, getV2, tempDir, withAdminPassword, type CapturedLogs } from './test-support.js';
 import { DB_PLUGIN_VERSION } from './version.js';
@@ -46,7 +44,7 @@ describe('@wharf/plugin-auth-db', () => {
 });
 
 forEachDatabase((_name, create) => {
-  let server: RunningServer | undefined;
+  let server: TestRegistry | undefined;
   let logs: CapturedLogs;
   let cleanup: (() => Promise<void>) | undefined;
 
@@ -63,7 +61,7 @@ forEachDatabase((_name, create) => {
   });
 
   it('GET /v2/: 200 for the admin, 401 for a wrong password, an unknown user or another case', async () => {
-    const url = (server as RunningServer).url;
+    const url = (server as TestRegistry).url;
     assert.deepEqual(await getV2(url, 'admin', ADMIN_PASSWORD), { status: 200, code: undefined });
     assert.deepEqual(await getV2(url, 'admin', 'Wrong-Password-1'), { status: 401, code: 'UNAUTHORIZED' });
     // Nobody else in the chain: a name the table does not know is refused too.
@@ -72,8 +70,8 @@ forEachDatabase((_name, create) => {
   });
 
   it('refuses a disabled user with the right password, and takes them back when enabled', async () => {
-    const s = server as RunningServer;
-    const users = s.kernel.resolve(authDbUsersRef);
+    const s = server as TestRegistry;
+    const users = s.get(authDbUsersRef);
     await users.create('dana', 'Dana-Pass-1');
     await users.setDisabled('dana', true);
     assert.deepEqual(await getV2(s.url, 'dana', 'Dana-Pass-1'), { status: 401, code: 'UNAUTHORIZED' });
@@ -82,11 +80,11 @@ forEachDatabase((_name, create) => {
   });
 
   it('answers with a principal of provider "db" that carries the admin flag', async () => {
-    const s = server as RunningServer;
-    await s.kernel.resolve(authDbUsersRef).create('eve', 'Eve-Pass-12');
+    const s = server as TestRegistry;
+    await s.get(authDbUsersRef).create('eve', 'Eve-Pass-12');
     const info = { requestId: 't', ip: '127.0.0.1', method: 'GET', path: '/v2/', userAgent: undefined };
-    const auth = s.kernel.hooks.auth.authenticate;
-    const adminUser = await s.kernel.resolve(authDbUsersRef).get('admin');
+    const auth = s.hooks.auth.authenticate;
+    const adminUser = await s.get(authDbUsersRef).get('admin');
     assert.deepEqual(await auth.promise({ kind: 'basic', username: 'admin', password: ADMIN_PASSWORD }, info), {
       subject: 'admin',
       kind: 'user',
@@ -102,9 +100,9 @@ forEachDatabase((_name, create) => {
   });
 
   it('answers auth.active: false for deleted, disabled, re-flagged or re-passworded db users, undefined for others', async () => {
-    const s = server as RunningServer;
-    const users = s.kernel.resolve(authDbUsersRef);
-    const active = s.kernel.hooks.auth.active;
+    const s = server as TestRegistry;
+    const users = s.get(authDbUsersRef);
+    const active = s.hooks.auth.active;
     const fred = await users.create('fred', 'Fred-Pass-12');
     const principal = { subject: 'fred', kind: 'user' as const, provider: 'db', groups: [], admin: false };
     const withClaim = { ...principal, claims: { passwordChangedAt: fred.passwordChangedAt.getTime() } };
@@ -125,21 +123,21 @@ forEachDatabase((_name, create) => {
   });
 
   it('records principals of other providers through auth.principal, following their admin flag, and passes them on unchanged', async () => {
-    const s = server as RunningServer;
+    const s = server as TestRegistry;
     const info = { requestId: 't', ip: '127.0.0.1', method: 'GET', path: '/v2/', userAgent: undefined };
     const ldap = { subject: 'Gina', kind: 'user' as const, provider: 'ldap', groups: ['ops'], admin: false };
-    assert.deepEqual(await s.kernel.hooks.auth.principal.promise(ldap, info), ldap);
-    const gina = await s.kernel.resolve(authDbUsersRef).get('Gina');
+    assert.deepEqual(await s.hooks.auth.principal.promise(ldap, info), ldap);
+    const gina = await s.get(authDbUsersRef).get('Gina');
     assert.equal(gina?.provider, 'ldap');
     // Known now: the next login leaves the row as it is.
-    await s.kernel.hooks.auth.principal.promise(ldap, info);
-    assert.deepEqual(await s.kernel.resolve(authDbUsersRef).get('Gina'), gina);
+    await s.hooks.auth.principal.promise(ldap, info);
+    assert.deepEqual(await s.get(authDbUsersRef).get('Gina'), gina);
     // The provider's admin flag is followed.
-    await s.kernel.hooks.auth.principal.promise({ ...ldap, admin: true }, info);
-    assert.equal((await s.kernel.resolve(authDbUsersRef).get('Gina'))?.admin, true);
+    await s.hooks.auth.principal.promise({ ...ldap, admin: true }, info);
+    assert.equal((await s.get(authDbUsersRef).get('Gina'))?.admin, true);
     // Robots, anonymous callers and db users are not recorded.
-    await s.kernel.hooks.auth.principal.promise({ ...ldap, subject: 'robot$ci', kind: 'robot' }, info);
-    assert.equal(await s.kernel.resolve(authDbUsersRef).get('robot$ci'), undefined);
+    await s.hooks.auth.principal.promise({ ...ldap, subject: 'robot$ci', kind: 'robot' }, info);
+    assert.equal(await s.get(authDbUsersRef).get('robot$ci'), undefined);
   });
 
   it('never logs a password', () => {

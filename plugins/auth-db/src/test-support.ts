@@ -1,29 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { startServer, type RunningServer } from '@wharf/core';
-import type { TestDatabase } from '@wharf/core/test-support';
+import { type CapturedLogs, captureLogs, startTestRegistry, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { authDbPlugin } from './index.js';
 import { ADMIN_PASSWORD_ENV } from './bootstrap.js';
 
 /** Helpers shared by the plugin's tests: real registries on real databases. */
 
-export interface CapturedLogs {
-  readonly stream: Writable;
-  text(): string;
-}
-
-export function captureLogs(): CapturedLogs {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
+export { captureLogs, type CapturedLogs };
 
 export async function tempDir(prefix = 'wharf-auth-db-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
@@ -38,18 +22,20 @@ export interface BootOptions {
   readonly logs?: CapturedLogs;
 }
 
-/** A registry with only the `db` auth provider, listening on a free port. */
-export function bootRegistry(options: BootOptions): Promise<RunningServer> {
-  return startServer({
+/**
+ * A registry with only the `db` auth provider, listening on a free port, otherwise on the
+ * kernel's secure defaults (token service on, projects RBAC).
+ */
+export function bootRegistry(options: BootOptions): Promise<TestRegistry> {
+  return startTestRegistry({
+    dataDir: options.dataDir,
     config: {
-      dataDir: options.dataDir,
       log: { level: 'debug', format: 'json' },
-      storage: { fs: { fsync: false } },
       database: { ...options.db.config },
       auth: [{ db: options.section ?? {} }],
+      rbac: { projects: {} },
+      token: { enabled: true },
     },
-    listen: '127.0.0.1:0',
-    env: {},
     plugins: [authDbPlugin],
     logDestination: (options.logs ?? captureLogs()).stream,
   });

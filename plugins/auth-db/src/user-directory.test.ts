@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import type { RunningServer } from '@wharf/core';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { coreServices, type DatabaseService } from '@wharf/sdk';
 import { bootRegistry, tempDir, withAdminPassword } from './test-support.js';
 import { authDbUsersRef, UserDirectoryError, type UserDirectory, type UserDirectoryErrorCode } from './user-directory.js';
@@ -20,7 +19,7 @@ function refusedWith(code: UserDirectoryErrorCode, message?: RegExp): (err: unkn
 }
 
 forEachDatabase((_name, create) => {
-  let server: RunningServer | undefined;
+  let server: TestRegistry | undefined;
   let users: UserDirectory;
   let database: DatabaseService;
   let cleanup: (() => Promise<void>) | undefined;
@@ -30,8 +29,8 @@ forEachDatabase((_name, create) => {
     const tmp = await tempDir();
     cleanup = tmp.cleanup;
     server = await withAdminPassword(ADMIN_PASSWORD, () => bootRegistry({ db, dataDir: tmp.dir }));
-    users = server.kernel.resolve(authDbUsersRef);
-    database = server.kernel.resolve(coreServices.database);
+    users = server.get(authDbUsersRef);
+    database = server.get(coreServices.database);
   });
   after(async () => {
     await server?.close();

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startServer, type RunningServer } from '@wharf/core';
 import { isWharfPlugin } from '@wharf/sdk';
-import { verifyPlugin } from '@wharf/sdk-testing';
+import { captureLogs, startTestRegistry, type TestRegistry, verifyPlugin } from '@wharf/sdk-testing';
 import authLdapDefault, { authLdapPlugin } from './index.js';
 import { PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, GROUPS_DN, startSlapd, type Slapd } from './test-support/slapd.js';
 import { LDAP_PLUGIN_VERSION } from './version.js';
@@ -38,22 +36,11 @@ function ldapSection(extra: Record<string, unknown> = {}): Record<string, unknow
   };
 }
 
-function captured(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
-
-async function boot(ldap: Record<string, unknown>, dir: string, logs = captured()): Promise<RunningServer> {
-  return startServer({
-    config: { dataDir: dir, log: { level: 'debug', format: 'json' }, storage: { fs: { fsync: false } }, auth: [{ ldap }] },
-    listen: '127.0.0.1:0',
-    env: {},
+/** A registry with LDAP as its only provider, otherwise on the kernel's secure defaults. */
+async function boot(ldap: Record<string, unknown>, dir: string, logs = captureLogs()): Promise<TestRegistry> {
+  return startTestRegistry({
+    dataDir: dir,
+    config: { log: { level: 'debug', format: 'json' }, auth: [{ ldap }], rbac: { projects: {} }, token: { enabled: true } },
     plugins: [authLdapPlugin],
     logDestination: logs.stream,
   });
@@ -81,7 +68,7 @@ describe('@wharf/plugin-auth-ldap', () => {
   });
 
   it('serves GET /v2/ to alice with her LDAP password and refuses a wrong one', async () => {
-    const logs = captured();
+    const logs = captureLogs();
     const server = await boot(ldapSection(), dataDir, logs);
     try {
       const ok = await fetch(`${server.url}/v2/`, { headers: { authorization: basic('alice', 'alicepw') } });

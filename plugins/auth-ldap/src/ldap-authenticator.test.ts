@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { isRegistryError, type Principal } from '@wharf/sdk';
 import { LdapAuthenticator } from './ldap-authenticator.js';
 import type { LdapConfigInput } from './settings.js';
-import { captureLogs } from './test-support/log-capture.js';
+import { captureLogs } from '@wharf/sdk-testing';
 import {
   CAROL_GROUPS,
   GROUPS_DN,
@@ -20,7 +20,7 @@ import {
 /** The authenticator against a real slapd: logins, groups, refusals, injection attempts. */
 
 let slapd: Slapd;
-const logs = captureLogs();
+const logs = captureLogs({ bindings: { plugin: 'ldap' } });
 
 before(async () => {
   slapd = await startSlapd();

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Principal } from '@wharf/sdk';
 import { LdapAuthenticator } from './ldap-authenticator.js';
 import type { LdapConfigInput } from './settings.js';
-import { captureLogs } from './test-support/log-capture.js';
+import { captureLogs } from '@wharf/sdk-testing';
 import { PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, startSlapd, type Slapd } from './test-support/slapd.js';
 
 /**
@@ -13,7 +13,7 @@ import { PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, startSlapd, type Slapd } from '.
  */
 
 let slapd: Slapd;
-const logs = captureLogs();
+const logs = captureLogs({ bindings: { plugin: 'ldap' } });
 
 before(async () => {
   slapd = await startSlapd({ tls: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { ANONYMOUS, coreServices, type AccessRequest, type Principal } from '@wharf/sdk';
 import { projectsServiceRef, type ProjectsService } from './services.js';
 import { bootWithProjects, robot, user, type Booted } from './test-support.js';
@@ -46,7 +46,7 @@ forEachDatabase((_name, create) => {
 
   before(async () => {
     booted = await bootWithProjects(await create());
-    svc = booted.server.kernel.resolve(projectsServiceRef);
+    svc = booted.server.get(projectsServiceRef);
     await svc.projects.create('priv', { public: false });
     await svc.projects.create('pub', { public: true });
     for (const [role, id] of Object.entries(ROLE_IDS)) await svc.projects.addMember('priv', 'user', role, id);
@@ -181,7 +181,7 @@ forEachDatabase((_name, create) => {
     assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), false);
     await svc.robots.update(disabled, 'priv', { disabled: false });
     assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), true);
-    const database = booted.server.kernel.resolve(coreServices.database);
+    const database = booted.server.get(coreServices.database);
     await database.knex('rbac_robots').where({ name: writer.name }).update({ expires_at: Date.now() - 1000 });
     svc.authorizer.invalidate();
     assert.equal(await may(robot(writer.name), repo('priv/app', 'pull')), false);
@@ -203,7 +203,7 @@ describe('autoCreate', () => {
     let svc: ProjectsService;
     before(async () => {
       booted = await bootWithProjects(await create(), { autoCreate: true, creation: 'everyone', defaultProject: null });
-      svc = booted.server.kernel.resolve(projectsServiceRef);
+      svc = booted.server.get(projectsServiceRef);
     });
     after(() => booted?.close());
 
@@ -250,7 +250,7 @@ describe('adminonly creation', () => {
     let svc: ProjectsService;
     before(async () => {
       booted = await bootWithProjects(await create(), { autoCreate: true, creation: 'adminonly' });
-      svc = booted.server.kernel.resolve(projectsServiceRef);
+      svc = booted.server.get(projectsServiceRef);
     });
     after(() => booted?.close());
 

@@ -3,9 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { configProblems, loadConfig } from '@wharf/core';
 import { isWharfPlugin } from '@wharf/sdk';
-import { verifyPlugin } from '@wharf/sdk-testing';
+import { configProblems, loadTestConfig, verifyPlugin } from '@wharf/sdk-testing';
 import rbacDefault, { RBAC_PLUGIN_VERSION, rbacProjectsPlugin } from './index.js';
 
 /** The plugin as the loader sees it: exports, version, and its config section's defaults and checks. */
@@ -13,7 +12,7 @@ import rbacDefault, { RBAC_PLUGIN_VERSION, rbacProjectsPlugin } from './index.js
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function load(section: Record<string, unknown>) {
-  return loadConfig({ config: { rbac: { projects: section } }, env: {}, plugins: [rbacProjectsPlugin] });
+  return loadTestConfig({ config: { rbac: { projects: section } }, plugins: [rbacProjectsPlugin] });
 }
 
 describe('@wharf/plugin-rbac-projects', () => {

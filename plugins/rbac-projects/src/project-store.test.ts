@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, type DatabaseService } from '@wharf/sdk';
 import { ProjectsError, type ProjectsErrorCode } from './errors.js';
 import { projectServiceRef, projectsServiceRef, robotServiceRef, type ProjectsService } from './services.js';
@@ -24,8 +24,8 @@ forEachDatabase((_name, create) => {
 
   before(async () => {
     booted = await bootWithProjects(await create());
-    svc = booted.server.kernel.resolve(projectsServiceRef);
-    database = booted.server.kernel.resolve(coreServices.database);
+    svc = booted.server.get(projectsServiceRef);
+    database = booted.server.get(coreServices.database);
   });
   after(() => booted?.close());
 
@@ -38,8 +38,8 @@ forEachDatabase((_name, create) => {
   });
 
   it('offers the projects and robots stores under their own refs too', () => {
-    assert.equal(booted.server.kernel.resolve(projectServiceRef), svc.projects);
-    assert.equal(booted.server.kernel.resolve(robotServiceRef), svc.robots);
+    assert.equal(booted.server.get(projectServiceRef), svc.projects);
+    assert.equal(booted.server.get(robotServiceRef), svc.robots);
   });
 
   it('creates projects, its owner as Project Admin; refuses duplicates and bad names', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, definePlugin, Type, type Principal } from '@wharf/sdk';
 import { projectsServiceRef, type ProjectsService } from './services.js';
 import { basic, bootWithUsers, call, grantedAccess, robot, type Booted } from './test-support.js';
@@ -46,7 +46,7 @@ forEachDatabase((_name, create) => {
       },
     );
     url = booted.url;
-    svc = booted.server.kernel.resolve(projectsServiceRef);
+    svc = booted.server.get(projectsServiceRef);
     const team = await svc.projects.create('team');
     const pull = [{ resource: 'repository', action: 'pull' }];
     const push = [...pull, { resource: 'repository', action: 'push' }];
@@ -60,7 +60,7 @@ forEachDatabase((_name, create) => {
   const v2 = async (auth: string, path = '/v2/') => (await call(url, 'GET', path, { auth })).status;
 
   it('taps auth.authenticate ahead of every other provider', () => {
-    assert.equal(booted.server.kernel.hooks.auth.authenticate.taps[0]?.name, 'projects');
+    assert.equal(booted.server.hooks.auth.authenticate.taps[0]?.name, 'projects');
   });
 
   it('logs robots in with their secret; wrong secrets and unknown robots are refused; the directory never sees them', async () => {
@@ -93,7 +93,7 @@ forEachDatabase((_name, create) => {
     assert.equal(status, 200);
     const bearer = `Bearer ${body.token as string}`;
     assert.equal(await v2(bearer, '/v2/team/app/tags/list'), 404);
-    const active = (p: Principal) => booted.server.kernel.hooks.auth.active.promise(p);
+    const active = (p: Principal) => booted.server.hooks.auth.active.promise(p);
     assert.equal(await active(robot('robot$team+writer')), true);
 
     const writer = (await svc.robots.getByName('robot$team+writer'))!;
@@ -106,7 +106,7 @@ forEachDatabase((_name, create) => {
     assert.equal(await v2(auth), 200);
     assert.equal(await v2(bearer, '/v2/team/app/tags/list'), 404);
 
-    const database = booted.server.kernel.resolve(coreServices.database);
+    const database = booted.server.get(coreServices.database);
     await database.knex('rbac_robots').where({ id: enabled.id }).update({ expires_at: Date.now() - 1 });
     assert.equal(await v2(auth), 401);
     assert.equal(await v2(bearer, '/v2/team/app/tags/list'), 401);
@@ -114,7 +114,7 @@ forEachDatabase((_name, create) => {
   });
 
   it('answers auth.active for its own robots only; deleted robots are inactive', async () => {
-    const active = (p: Principal) => booted.server.kernel.hooks.auth.active.promise(p);
+    const active = (p: Principal) => booted.server.hooks.auth.active.promise(p);
     const spare = (await svc.robots.getByName('robot$team+spare'))!;
     assert.equal(await active(robot(spare.name)), true);
     await svc.robots.delete(spare);

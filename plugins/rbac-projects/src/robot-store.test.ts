@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { coreServices, isSecretHash, verifySecret, type DatabaseService } from '@wharf/sdk';
 import { ProjectsError, type ProjectsErrorCode } from './errors.js';
 import { checkPermissions, type RobotPermission } from './robot-store.js';
@@ -53,8 +53,8 @@ forEachDatabase((_name, create) => {
 
   before(async () => {
     booted = await bootWithProjects(await create(), { robotPrefix: 'bot_', robotDefaultDays: 7 });
-    svc = booted.server.kernel.resolve(projectsServiceRef);
-    database = booted.server.kernel.resolve(coreServices.database);
+    svc = booted.server.get(projectsServiceRef);
+    database = booted.server.get(coreServices.database);
     teamId = (await svc.projects.create('team')).id;
   });
   after(() => booted?.close());

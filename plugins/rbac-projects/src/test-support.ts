@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, type RunningServer } from '@wharf/core';
-import type { TestDatabase } from '@wharf/core/test-support';
+import { startTestRegistry, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import type { Principal, WharfPlugin } from '@wharf/sdk';
 import { rbacProjectsPlugin } from './index.js';
 
 /** Helpers shared by the plugin's tests: a real registry with the plugin, on a real database. */
 
 export interface Booted {
-  readonly server: RunningServer;
+  readonly server: TestRegistry;
   readonly url: string;
   close(): Promise<void>;
 }
@@ -24,28 +20,18 @@ export interface BootOptions {
 
 /** A registry with this plugin (and whatever `overrides` adds) listening on a free port. */
 export async function bootWithProjects(db: TestDatabase, section: Record<string, unknown> = {}, options: BootOptions = {}): Promise<Booted> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-rbac-'));
-  const server = await startServer({
+  // The kernel's secure defaults (token service on, db auth) unless `overrides` says otherwise.
+  const server = await startTestRegistry({
     config: {
-      dataDir,
-      log: { level: 'silent' },
-      storage: { fs: { fsync: false } },
       database: { ...db.config },
+      auth: [{ db: {} }],
+      token: { enabled: true },
       rbac: { projects: section },
       ...options.overrides,
     },
-    listen: '127.0.0.1:0',
-    env: {},
     plugins: [rbacProjectsPlugin, ...(options.plugins ?? [])],
   });
-  return {
-    server,
-    url: server.url,
-    close: async () => {
-      await server.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { server, url: server.url, close: () => server.close() };
 }
 
 export const ADMIN_PASSWORD = 'Admin-Passw0rd';

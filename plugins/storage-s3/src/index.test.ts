@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createKernel, loadConfig } from '@wharf/core';
 import { KernelError, coreServices, isWharfPlugin, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
-import { verifyPlugin } from '@wharf/sdk-testing';
+import { captureLogs, createTestKernel, loadTestConfig, verifyPlugin } from '@wharf/sdk-testing';
 import defaultExport, { S3_PLUGIN_VERSION, S3StorageDriver, storageS3Plugin } from './index.js';
 import { startS3rver, type S3rverHandle } from './test-support.js';
 
@@ -37,8 +35,6 @@ function wharfConfig(s3Section: Record<string, unknown>): Record<string, unknown
     storage: { s3: { endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket, ...s3Section } },
   };
 }
-
-const quiet = () => new Writable({ write: (_chunk, _enc, done) => done() });
 
 describe('storageS3Plugin', () => {
   it('loads through the production loader as its package, exported by default and by name, versioned like its package', async () => {
@@ -86,7 +82,7 @@ describe('storageS3Plugin', () => {
   });
 
   it('loads through the production loader with defaults applied and the secrets marked', async () => {
-    const loaded = await loadConfig({ config: wharfConfig({ prefix: 'registry' }), env: {} });
+    const loaded = await loadTestConfig({ config: wharfConfig({ prefix: 'registry' }) });
     const section = (loaded.config.storage as Record<string, Record<string, unknown>>)['s3'];
     assert.equal(section?.['partSize'], 8 * 1024 * 1024);
     assert.equal(section?.['maxAttempts'], 5);
@@ -95,7 +91,7 @@ describe('storageS3Plugin', () => {
     assert.ok(loaded.secrets.paths.includes('storage.s3.secretAccessKey'));
     assert.equal(loaded.plugins.find((p) => p.plugin.kind === 'storage')?.plugin.id, 's3');
 
-    const fromEnv = await loadConfig({ config: wharfConfig({}), env: { WHARF_STORAGE__S3__PART_SIZE: '16777216', WHARF_STORAGE__S3__REDIRECT__ENABLED: 'true' } });
+    const fromEnv = await loadTestConfig({ config: wharfConfig({}), env: { WHARF_STORAGE__S3__PART_SIZE: '16777216', WHARF_STORAGE__S3__REDIRECT__ENABLED: 'true' } });
     const overridden = (fromEnv.config.storage as Record<string, Record<string, unknown>>)['s3'];
     assert.equal(overridden?.['partSize'], 16 * 1024 * 1024);
     assert.deepEqual(overridden?.['redirect'], { enabled: true });
@@ -111,7 +107,7 @@ describe('storageS3Plugin', () => {
     ];
     for (const [section, pattern] of cases) {
       const config = wharfConfig(section);
-      await assert.rejects(loadConfig({ config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>, env: {} }), (err: unknown) => {
+      await assert.rejects(loadTestConfig({ config: JSON.parse(JSON.stringify(config)) as Record<string, unknown> }), (err: unknown) => {
         assert.ok(err instanceof KernelError, String(err));
         assert.equal(err.code, 'REG_ERR_CONFIG_INVALID');
         assert.match(err.message, pattern);
@@ -121,24 +117,18 @@ describe('storageS3Plugin', () => {
   });
 
   it('boots a kernel on the bucket, and stops the boot with REG_ERR_STORAGE naming a missing bucket', async () => {
-    const kernel = createKernel(await loadConfig({ config: wharfConfig({ prefix: 'boot/' }), env: {} }), { logDestination: quiet() });
+    const kernel = await createTestKernel({ config: wharfConfig({ prefix: 'boot/' }), logDestination: captureLogs().stream });
     try {
-      await kernel.boot();
-      assert.equal(kernel.storage().name, 's3');
+      assert.equal(kernel.get(coreServices.storage).name, 's3');
     } finally {
       await kernel.close();
     }
-    const broken = createKernel(await loadConfig({ config: wharfConfig({ bucket: 'not-there', maxAttempts: 1 }), env: {} }), { logDestination: quiet() });
-    try {
-      await assert.rejects(broken.boot(), (err: unknown) => {
-        assert.ok(err instanceof KernelError, String(err));
-        assert.equal(err.code, 'REG_ERR_STORAGE');
-        assert.equal(err.plugin, 's3');
-        assert.match(err.message, /bucket "not-there" does not exist/);
-        return true;
-      });
-    } finally {
-      await broken.close();
-    }
+    await assert.rejects(createTestKernel({ config: wharfConfig({ bucket: 'not-there', maxAttempts: 1 }), logDestination: captureLogs().stream }), (err: unknown) => {
+      assert.ok(err instanceof KernelError, String(err));
+      assert.equal(err.code, 'REG_ERR_STORAGE');
+      assert.equal(err.plugin, 's3');
+      assert.match(err.message, /bucket "not-there" does not exist/);
+      return true;
+    });
   });
 });

@@ -6,6 +6,9 @@
  * - {@link tinyImage}, {@link pushImage}, {@link pullManifest}, {@link pullBlob}: image fixtures
  *   with fixed digests, and the OCI calls to push and pull them.
  * - {@link runStorageConformance}: the shared suite every storage driver must pass.
+ * - {@link runAuthProviderConformance}: what every `auth` plugin must do.
+ * - {@link startTestPlugin}, {@link mockServices}: one plugin on mocked kernel services, without a kernel.
+ * - {@link forEachDatabase}, {@link createTestDatabase}: real SQLite, PostgreSQL and MySQL databases.
  * @see docs/architecture/04-plugins.md
  * @packageDocumentation
  */
@@ -13,6 +16,8 @@ export { verifyPlugin, type PluginVerification, type VerifyPluginOptions } from 
 export { createTestKernel, type TestKernel } from './test-kernel.js';
 export { startTestRegistry, type TestRegistry, type TestRegistryOptions } from './test-registry.js';
 export { TEST_DEFAULTS, type TestKernelOptions } from './test-config.js';
+export { captureLogs, type CapturedLogs } from './logs.js';
+export { configProblems, loadTestConfig, type LoadedConfig, type LoadTestConfigOptions } from './load-test-config.js';
 export {
   tinyImage,
   OCI_CONFIG,
@@ -34,6 +39,22 @@ export {
   type PushedImage,
 } from './oci-client.js';
 export { runStorageConformance, type StorageConformanceOptions } from './storage-conformance.js';
+export {
+  runAuthProviderConformance,
+  type AuthProviderConformanceOptions,
+  type AuthProviderUnderTest,
+} from './auth-conformance.js';
 export { runReplicationTargetConformance, type ReplicationConformanceOptions } from './replication-conformance.js';
 export { SeededBytes, seededStream, type SeededStreamOptions } from './fixtures/seeded-bytes.js';
 export { collect, digestOf, failingStream, hashStream, streamOf } from './fixtures/streams.js';
+export {
+  createTestDatabase,
+  forEachDatabase,
+  selectedDatabases,
+  TEST_DATABASE_NAMES,
+  type TestDatabase,
+  type TestDatabaseConfig,
+  type TestDatabaseName,
+} from './databases/index.js';
+export { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
+export { startTestPlugin, type TestPlugin, type TestPluginOptions } from './test-plugin.js';

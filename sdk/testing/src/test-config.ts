@@ -27,6 +27,8 @@ export interface TestKernelOptions {
   readonly plugins?: readonly WharfPlugin[] | undefined;
   /** Use this data directory and keep it; by default a temp dir is made and removed at close. */
   readonly dataDir?: string | undefined;
+  /** Where the kernel's log lines go (with `config.log.level` set), e.g. `captureLogs().stream`. */
+  readonly logDestination?: NodeJS.WritableStream | undefined;
 }
 
 /**

@@ -38,7 +38,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
   const data = await testDataDir(options);
   try {
     const loaded = await loadConfig({ config: testConfig(options, data.dir), env: {}, plugins: options.plugins });
-    const kernel = createKernel(loaded);
+    const kernel = createKernel(loaded, { logDestination: options.logDestination });
     try {
       await kernel.boot();
     } catch (err) {

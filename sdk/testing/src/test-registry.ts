@@ -47,6 +47,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       listen: options.listen ?? '127.0.0.1:0',
       env: {},
       plugins: options.plugins,
+      logDestination: options.logDestination,
     });
     const { kernel } = server;
     let closing: Promise<void> | undefined;

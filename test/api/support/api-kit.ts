@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startServer, type RunningServer } from '@wharf/core';
-import { createTestDatabase, type TestDatabaseName } from '@wharf/core/test-support';
+import { createTestDatabase, type TestDatabaseName } from '@wharf/sdk-testing';
 import type { WharfPlugin } from '@wharf/sdk';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '@wharf/core';
-import { createTestDatabase, selectedDatabases, type TestDatabaseName } from '@wharf/core/test-support';
+import { createTestDatabase, selectedDatabases, type TestDatabaseName } from '@wharf/sdk-testing';
 import { OciClient } from './client.js';
 
 export interface TestRegistry {

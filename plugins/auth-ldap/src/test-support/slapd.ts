@@ -119,6 +119,11 @@ export function directoryLdif(): string {
   ].join('\n');
 }
 
+/** Deletes an entry as the directory's administrator would (ldapdelete reads the DN from stdin). */
+export function deleteEntry(slapd: Slapd, dn: string): Promise<void> {
+  return runWithInput('ldapdelete', ['-x', '-H', slapd.url, '-D', ROOT_DN, '-w', ROOT_PASSWORD], `${dn}\n`);
+}
+
 function runWithInput(command: string, args: readonly string[], input: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'] });

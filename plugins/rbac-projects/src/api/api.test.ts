@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { forEachDatabase } from '@wharf/core/test-support';
+import { forEachDatabase } from '@wharf/sdk-testing';
 import { definePlugin, RegistryError, Type, type Principal } from '@wharf/sdk';
 import { ADMIN_PASSWORD, assertError, basic, bootWithUsers, call, grantedAccess, type Booted } from '../test-support.js';
 

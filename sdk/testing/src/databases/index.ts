@@ -5,7 +5,6 @@ import path from 'node:path';
 import { after, describe } from 'node:test';
 import knexFactory from 'knex';
 import type { Knex } from 'knex';
-import type { DatabaseConfig } from './types.js';
 
 /**
  * Real databases for tests: a temp SQLite file, and throwaway databases on the PostgreSQL and
@@ -18,13 +17,32 @@ import type { DatabaseConfig } from './types.js';
  * not answer fails the test; it is never skipped.
  */
 
+/**
+ * A database the kernel supports, by the name `WHARF_TEST_DATABASES` uses.
+ * @since 0.1.0
+ */
 export type TestDatabaseName = 'sqlite' | 'postgres' | 'mysql';
 
+/**
+ * The `database` section of a Wharf config that points at a test database.
+ * @since 0.1.0
+ */
+export type TestDatabaseConfig = { client: 'sqlite'; filename: string } | { client: 'postgres' | 'mysql'; connection: string };
+
+/**
+ * Every database a test can run on, in the default order.
+ * @since 0.1.0
+ */
 export const TEST_DATABASE_NAMES: readonly TestDatabaseName[] = ['sqlite', 'postgres', 'mysql'];
 
+/**
+ * A fresh, empty database for one test file (see {@link createTestDatabase}).
+ * @since 0.1.0
+ */
 export interface TestDatabase {
   readonly name: TestDatabaseName;
-  readonly config: DatabaseConfig;
+  /** The `database` section to boot a kernel on it. */
+  readonly config: TestDatabaseConfig;
   /** Removes the database (or the temp directory). Safe to call twice. */
   drop(): Promise<void>;
 }
@@ -32,7 +50,10 @@ export interface TestDatabase {
 const POSTGRES_URL = process.env['WHARF_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MYSQL_URL = process.env['WHARF_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/test';
 
-/** The databases `WHARF_TEST_DATABASES` selects. Unknown names are an error, not ignored. */
+/**
+ * The databases `WHARF_TEST_DATABASES` selects. Unknown names are an error, not ignored.
+ * @since 0.1.0
+ */
 export function selectedDatabases(): TestDatabaseName[] {
   const raw = process.env['WHARF_TEST_DATABASES'];
   if (raw === undefined || raw.trim() === '') return [...TEST_DATABASE_NAMES];
@@ -45,7 +66,11 @@ export function selectedDatabases(): TestDatabaseName[] {
   return names as TestDatabaseName[];
 }
 
-/** Creates a fresh, empty database of the given kind. */
+/**
+ * Creates a fresh, empty database of the given kind: a temp SQLite file, or a new database on the
+ * PostgreSQL or MySQL server. A server that does not answer is an error naming it.
+ * @since 0.1.0
+ */
 export async function createTestDatabase(name: TestDatabaseName): Promise<TestDatabase> {
   switch (name) {
     case 'sqlite':
@@ -60,6 +85,7 @@ export async function createTestDatabase(name: TestDatabaseName): Promise<TestDa
 /**
  * Runs `block` once per selected database, inside `describe(name)`. `create()` makes a fresh
  * database; every database it made is dropped after the block's own `after` hooks ran.
+ * @since 0.1.0
  */
 export function forEachDatabase(block: (name: TestDatabaseName, create: () => Promise<TestDatabase>) => void): void {
   for (const name of selectedDatabases()) {
@@ -110,10 +136,7 @@ async function createServerDatabase(name: 'postgres' | 'mysql', adminUrl: string
   });
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  const config: DatabaseConfig =
-    name === 'postgres'
-      ? { client: 'postgres', connection: url.toString() }
-      : { client: 'mysql', connection: url.toString() };
+  const config: TestDatabaseConfig = { client: name, connection: url.toString() };
   let dropped = false;
   return {
     name,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, it } from 'node:test';
 import { PermanentJobError } from '@wharf/sdk';
-import type { JobsSettings } from '../config/types.js';
-import type { JobRuntime } from './types.js';
-import { gate, untilAborted, waitFor } from './test-support.js';
+import type { JobsSettings } from '../../config/types.js';
+import type { JobRuntime } from '../types.js';
+import { gate, untilAborted, waitFor } from './index.js';
 
 /**
  * The behaviour every backend must show, run against embedded (SQLite, PostgreSQL, MySQL) and

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JobsSettings } from '../config/types.js';
-import type { DatabaseConfig } from '../metadata/types.js';
-import { waitFor } from './test-support.js';
+import type { JobsSettings } from '../../config/types.js';
+import type { DatabaseConfig } from '../../metadata/types.js';
+import { waitFor } from './index.js';
 
 /** Child node processes for the process-level tests, with their event lines collected. */
 
-const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-fixture-node.js');
+const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixture-node.js');
 
 export interface FixtureEvent {
   readonly node: string;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import type { JobsSettings } from '../config/types.js';
+import type { JobsSettings } from '../../config/types.js';
 
 /** Helpers shared by the jobs tests. */
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, it } from 'node:test';
-import type { JobsSettings } from '../config/types.js';
-import type { DatabaseConfig } from '../metadata/types.js';
+import type { JobsSettings } from '../../config/types.js';
+import type { DatabaseConfig } from '../../metadata/types.js';
 import { ChildNode } from './process-harness.js';
-import type { JobRuntime } from './types.js';
-import { testSettings, waitFor } from './test-support.js';
+import type { JobRuntime } from '../types.js';
+import { testSettings, waitFor } from './index.js';
 
 /**
  * Process-level guarantees, with real child processes sharing one database or one Redis:

@@ -1,10 +1,10 @@
-import { createMetadataStore, KnexMetadataStore } from '../metadata/index.js';
-import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
-import type { JobsSettings } from '../config/types.js';
-import { EmbeddedJobService } from './embedded/service.js';
-import { RedisJobService } from './redis/service.js';
-import type { JobRuntime } from './types.js';
-import { testLogger } from './test-support.js';
+import { createMetadataStore, KnexMetadataStore } from '../../metadata/index.js';
+import type { DatabaseConfig, MetadataStore } from '../../metadata/types.js';
+import type { JobsSettings } from '../../config/types.js';
+import { EmbeddedJobService } from '../embedded/service.js';
+import { RedisJobService } from '../redis/service.js';
+import type { JobRuntime } from '../types.js';
+import { testLogger } from './index.js';
 
 /**
  * A Wharf node in a child process, for the process-level tests (kill -9, several nodes). It
