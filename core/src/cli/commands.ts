@@ -1,12 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { stringify } from 'yaml';
 import { deepMerge, loadConfig } from '../config/load-config.js';
 import { redactConfig } from '../config/secrets.js';
 import { serveKernel, handleSignals } from '../http/server.js';
-import { createKernel, toDatabaseConfig } from '../kernel/kernel.js';
-import { createLogger } from '../logging/logger.js';
-import { createMetadataStore } from '../metadata/index.js';
+import { createKernel } from '../kernel/kernel.js';
 
 /** The CLI's commands; each returns the process exit code (serve keeps running). */
 
@@ -34,20 +30,10 @@ export async function serveCommand(opts: ServeOptions): Promise<number | undefin
   return undefined;
 }
 
+/** The kernel's migrations and those every configured plugin declares; nothing else boots. */
 export async function migrateCommand(opts: { config?: string }): Promise<number> {
   const loaded = await loadConfig({ file: opts.config });
-  const { config } = loaded;
-  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets });
-  if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
-    await mkdir(path.dirname(config.database.filename), { recursive: true });
-  }
-  const store = createMetadataStore(toDatabaseConfig(config.database), logger);
-  try {
-    await store.migrate();
-    logger.info({ client: config.database.client }, 'migrations applied');
-  } finally {
-    await store.close();
-  }
+  await createKernel(loaded).migrate();
   return 0;
 }
 

@@ -7,6 +7,7 @@ import {
   KernelError,
   type KernelHooks,
   type KernelSettings,
+  type ScopedRouter,
   type ServiceRef,
   type StorageDriver,
 } from '@wharf/sdk';
@@ -18,11 +19,13 @@ import { createLogger, usePretty } from '../logging/logger.js';
 import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
-import { createMetadataStore, databaseServiceOf, KnexMetadataStore } from '../metadata/index.js';
+import { createDatabaseService, createMetadataStore, createOwnerMigrator, type KnexMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
 import { callRegister, createPluginContext, ownKernelError } from './plugin-context.js';
+import { kernelRefs } from './kernel-refs.js';
+import { checkInitDeps, runInits, runPluginMigrations, runReadyTaps, withTimeout, type DeclaredPlugin } from './plugin-start.js';
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerReplicationOperations } from '../replication/api.js';
@@ -32,9 +35,11 @@ import { openSecretBox } from '../replication/secret-box.js';
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
  * each plugin's synchronous `register`, checks the service graph, builds every singleton,
- * checks storage and database, runs migrations and `lifecycle.ready`, then seals the hooks.
- * Any failure stops the boot with an error that names the plugin.
+ * checks storage and database, runs the kernel's and the plugins' migrations, each plugin's
+ * init, then `lifecycle.ready`, and seals the hooks. Any failure stops the boot with an error
+ * that names the plugin.
  */
+
 
 export type KernelState = 'created' | 'booting' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -65,7 +70,14 @@ export interface Kernel {
   readonly state: KernelState;
   /** Per-plugin registration records (after boot). */
   readonly bootRecords: readonly BootRecord[];
+  /** Extension routes declared with `ctx.routes`, by plugin id, in plugin order (after boot). */
+  readonly extensionRoutes: readonly { readonly plugin: string; readonly mount: (router: ScopedRouter) => void }[];
   boot(): Promise<void>;
+  /**
+   * `wharf migrate`: registers the plugins, runs the kernel's and every plugin's migrations
+   * (whatever `database.migrate` says), builds nothing else and leaves the kernel closed.
+   */
+  migrate(): Promise<void>;
   close(): Promise<void>;
   /** The storage driver (after boot). */
   storage(): StorageDriver;
@@ -89,7 +101,7 @@ export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
   };
 }
 
-function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE' | 'REG_ERR_PLUGIN_REGISTER', what: string, err: unknown, plugin?: string): KernelError {
+function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE', what: string, err: unknown, plugin?: string): KernelError {
   if (isKernelError(err)) return ownKernelError(err, plugin ?? pluginOfError(err)?.plugin);
   const culprit = plugin ?? pluginOfError(err)?.plugin;
   const who = culprit ? `plugin "${culprit}": ` : '';
@@ -120,45 +132,39 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   let hooksSealed = false;
   let provideSealed = false;
   const records: BootRecord[] = [];
+  const declaredPlugins: DeclaredPlugin[] = [];
+  const extensionRoutes: { plugin: string; mount: (router: ScopedRouter) => void }[] = [];
   let closing: Promise<void> | undefined;
   let tokenAuth: TokenAuth | undefined;
   let replication: Replication | undefined;
   const replicationReady = (): Replication => {
-    if (!replication) throw new KernelError('REG_ERR_PLUGIN_SEALED', 'replication is not available before the kernel booted');
+    if (!replication) throw new KernelError('REG_ERR_SERVICE_UNAVAILABLE', 'replication is not available before the kernel booted');
     return replication;
   };
 
   // Kernel services, provided like any plugin's so plugins can depend on them by ref.
   services.provide('kernel', coreServices.logger, { factory: () => logger });
   services.provide('kernel', coreServices.settings, { factory: () => settings });
-  services.registerValue('hooks', hooks);
-  services.registerValue('config', config);
-  services.registerSingleton('metadata', () => createMetadataStore(toDatabaseConfig(config.database), logger), (m) => m.close());
+  services.provide('kernel', kernelRefs.metadata, {
+    factory: () => createMetadataStore(toDatabaseConfig(config.database), logger),
+    dispose: (m) => m.close(),
+  });
   // Plugins' tables live in the same database, through the metadata store's pool.
   services.provide('kernel', coreServices.database, {
-    factory: () => databaseServiceOf(services.container.resolve<MetadataStore>('metadata'), logger),
+    deps: { metadata: kernelRefs.metadata },
+    factory: ({ metadata }) => createDatabaseService(metadata.knex),
   });
-  // Jobs: types are defined during register/ready, workers start after ready (see boot/close).
-  services.registerSingleton(
-    'jobs',
-    () =>
-      createJobRuntime({
-        settings: config.jobs,
-        logger,
-        knex: () => {
-          const metadata = services.container.resolve<MetadataStore>('metadata');
-          if (!(metadata instanceof KnexMetadataStore)) throw new TypeError('the embedded jobs backend needs the knex metadata store');
-          return metadata.knex;
-        },
-      }),
-    (jobs) => jobs.stop(),
-  );
-  services.provide('kernel', coreServices.jobs, { factory: () => services.container.resolve<JobRuntime>('jobs') });
+  // Jobs: types are defined during register/init/ready, workers start after ready (see boot/close).
+  services.provide('kernel', kernelRefs.jobs, {
+    deps: { metadata: kernelRefs.metadata },
+    factory: ({ metadata }) => createJobRuntime({ settings: config.jobs, logger, knex: () => metadata.knex }),
+    dispose: (jobs) => jobs.stop(),
+  });
+  services.provide('kernel', coreServices.jobs, { deps: { jobs: kernelRefs.jobs }, factory: ({ jobs }) => jobs });
   services.provide('kernel', coreServices.repositories, {
-    factory: () => {
-      const metadata = services.container.resolve<MetadataStore>('metadata');
-      return Object.freeze({ list: (namespace: string, page: { page: number; pageSize: number }) => metadata.listNamespaceRepositories(namespace, page) });
-    },
+    deps: { metadata: kernelRefs.metadata },
+    factory: ({ metadata }) =>
+      Object.freeze({ list: (namespace: string, page: { page: number; pageSize: number }) => metadata.listNamespaceRepositories(namespace, page) }),
   });
   // The kernel's own management API operations (the caller, system info), before any plugin's.
   registerKernelOperations(api.viewFor('kernel'), {
@@ -169,14 +175,15 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   registerReplicationOperations(api.viewFor('kernel'), replicationReady);
 
   function registerPlugins(): void {
-    for (const lp of loaded.plugins) {
+    for (const [order, lp] of loaded.plugins.entries()) {
       const { plugin } = lp;
-      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api }, {
+      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api, order }, {
         hooksSealed: () => hooksSealed,
         provideSealed: () => provideSealed,
       });
       const t0 = performance.now();
       callRegister(lp, ctx);
+      declaredPlugins.push({ id: plugin.id, kind: plugin.kind, declared: ctx.declared });
       const record: BootRecord = { plugin: plugin.id, kind: plugin.kind, version: plugin.version, ms: performance.now() - t0, source: lp.source, provides: [...ctx.provided] };
       records.push(record);
       logger.info({ plugin: record.plugin, kind: record.kind, version: record.version, ms: Math.round(record.ms * 100) / 100 }, 'plugin registered');
@@ -196,6 +203,52 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     }
   }
 
+  /** One route prefix per plugin: two plugins of different kinds may share an id. */
+  function checkRoutes(): void {
+    for (const p of declaredPlugins) {
+      const mount = p.declared.routes;
+      if (!mount) continue;
+      if (extensionRoutes.some((r) => r.plugin === p.id)) {
+        throw new KernelError('REG_ERR_PLUGIN_DUPLICATE', `two plugins with the id "${p.id}" declare routes under /_ext/${p.id}`, { plugin: p.id });
+      }
+      extensionRoutes.push({ plugin: p.id, mount });
+    }
+  }
+
+  async function makeDirectories(): Promise<void> {
+    await mkdir(config.dataDir, { recursive: true });
+    if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
+      await mkdir(path.dirname(config.database.filename), { recursive: true });
+    }
+  }
+
+  async function migrateOnly(): Promise<void> {
+    if (state !== 'created') throw new KernelError('REG_ERR_KERNEL_STATE', `kernel cannot migrate: it is ${state}`);
+    state = 'booting';
+    try {
+      await makeDirectories();
+      registerPlugins();
+      provideSealed = true;
+      const metadata = services.resolve(kernelRefs.metadata);
+      try {
+        await metadata.migrate();
+      } catch (err) {
+        throw wrapStep('REG_ERR_DATABASE', `database (${config.database.client}) migrations failed`, err);
+      }
+      await migratePlugins(metadata);
+      logger.info({ client: config.database.client, plugins: declaredPlugins.filter((p) => p.declared.migrations).map((p) => p.id) }, 'migrations applied');
+    } finally {
+      state = 'closed';
+      hooksSealed = true;
+      await services.dispose();
+    }
+  }
+
+  async function migratePlugins(metadata: KnexMetadataStore): Promise<void> {
+    const migrator = createOwnerMigrator(metadata.knex, logger.child({ component: 'database' }));
+    await runPluginMigrations(declaredPlugins, migrator, createDatabaseService(metadata.knex).dialect);
+  }
+
   async function timed(phases: BootPhase[], phase: string, fn: () => Promise<void>): Promise<void> {
     const t0 = performance.now();
     await fn();
@@ -203,26 +256,25 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   }
 
   async function boot(): Promise<void> {
-    if (state !== 'created') throw new KernelError('REG_ERR_PLUGIN_SEALED', `kernel cannot boot: it is ${state}`);
+    if (state !== 'created') throw new KernelError('REG_ERR_KERNEL_STATE', `kernel cannot boot: it is ${state}`);
     state = 'booting';
     const t0 = performance.now();
     const phases: BootPhase[] = [];
     try {
-      await mkdir(config.dataDir, { recursive: true });
-      if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
-        await mkdir(path.dirname(config.database.filename), { recursive: true });
-      }
+      await makeDirectories();
       registerPlugins();
       provideSealed = true;
-      api.seal();
       checkStorage();
+      checkRoutes();
       services.checkDependencies();
+      checkInitDeps(declaredPlugins, (ref) => services.providerOf(ref));
       services.resolveSingletons();
       const storage = services.resolve(coreServices.storage);
-      const storageOwner = services.providerOf(coreServices.storage);
-      const metadata = services.container.resolve<MetadataStore>('metadata');
+      const storageOwner = services.providerOf(coreServices.storage) ?? 'storage';
+      const metadata = services.resolve(kernelRefs.metadata);
+      const timeoutMs = config.server.bootTimeoutMs;
       await timed(phases, `storage ${storage.name} health check`, () =>
-        storage.healthCheck().catch((err: unknown) => {
+        withTimeout(() => storage.healthCheck(), timeoutMs, storageOwner, 'storage health check').catch((err: unknown) => {
           throw wrapStep('REG_ERR_STORAGE', 'storage health check failed', err, storageOwner);
         }),
       );
@@ -233,6 +285,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         } catch (err) {
           throw wrapStep('REG_ERR_DATABASE', `database (${config.database.client}) not usable`, err);
         }
+        // Plugins' declared migrations, in plugin order, before any init can use their tables.
+        if (config.database.migrate) await migratePlugins(metadata);
       });
       if (config.token.enabled) {
         await timed(phases, 'token keys', async () => {
@@ -268,16 +322,15 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         replication.engine.install();
         await replication.engine.syncAllSchedules();
       });
-      await timed(phases, 'lifecycle.ready', () =>
-        hooks.lifecycle.ready.promise().catch((err: unknown) => {
-          throw wrapStep('REG_ERR_PLUGIN_REGISTER', 'lifecycle.ready failed', err);
-        }),
-      );
+      await timed(phases, 'plugin inits', () => runInits(declaredPlugins, (ref) => services.resolve(ref), timeoutMs));
+      // Inits may add API operations; the routes are compiled once they all ran.
+      api.seal();
+      await timed(phases, 'lifecycle.ready', () => runReadyTaps(hooks.lifecycle.ready, timeoutMs));
       hooksSealed = true;
       // Workers start only once every plugin is ready: no handler runs against a half-booted kernel.
       if (options.runJobs !== false) {
-        await services.container.resolve<JobRuntime>('jobs').start().catch((err: unknown) => {
-          throw new KernelError('REG_ERR_DATABASE', `jobs (${config.jobs.backend}) could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        await services.resolve(kernelRefs.jobs).start().catch((err: unknown) => {
+          throw new KernelError('REG_ERR_JOBS_BACKEND', `jobs (${config.jobs.backend}) could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
         });
       }
       state = 'ready';
@@ -290,6 +343,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     } catch (err) {
       state = 'failed';
       hooksSealed = true;
+      provideSealed = true;
       await services.dispose().catch((e: unknown) => logger.warn({ err: e }, 'cleanup after failed boot'));
       throw err;
     }
@@ -301,7 +355,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     if (wasReady) {
       // Jobs first: handlers may use what plugins close below, and the database is still open.
       try {
-        await services.container.resolve<JobRuntime>('jobs').stop();
+        await services.resolve(kernelRefs.jobs).stop();
       } catch (err) {
         logger.error({ err }, 'stopping jobs failed');
       }
@@ -334,7 +388,9 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       return state;
     },
     bootRecords: records,
+    extensionRoutes,
     boot,
+    migrate: migrateOnly,
     close() {
       if (state === 'created' || state === 'failed') {
         // A failed boot already disposed what it had built.
@@ -346,7 +402,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       return closing;
     },
     storage: () => services.resolve(coreServices.storage),
-    metadata: () => services.container.resolve<MetadataStore>('metadata'),
+    metadata: () => services.resolve(kernelRefs.metadata),
     resolve: (ref) => services.resolve(ref),
     tokenAuth: () => tokenAuth,
     replication: replicationReady,

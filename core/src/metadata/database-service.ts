@@ -6,10 +6,16 @@ import { isUniqueViolation } from './db-errors.js';
 import { MIGRATION_TABLE, runListedMigrations, type MigrateOptions, type NamedMigrations } from './migrator.js';
 
 /**
- * `coreServices.database`: the metadata store's knex instance handed to plugins, with a migrator
- * per owner. Each owner gets its own knex bookkeeping and lock tables, so plugins migrate
- * independently of the kernel and of each other, with the same multi-node safety.
+ * `coreServices.database`: the metadata store's knex instance handed to plugins, and the
+ * kernel's migrator of plugins' tables (plugins declare migrations, the kernel runs them). Each
+ * owner gets its own knex bookkeeping and lock tables, so plugins migrate independently of the
+ * kernel and of each other, with the same multi-node safety.
  */
+
+/** Runs one owner's migrations (kernel side: plugins declare theirs with `ctx.migrations`). */
+export interface OwnerMigrator {
+  migrate(owner: string, migrations: readonly PluginMigration[]): Promise<void>;
+}
 
 const OWNER = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 // `wharf_` + owner + `_migrations_lock` must fit PostgreSQL's 63 and MySQL's 64 characters.
@@ -46,14 +52,15 @@ function checkMigrations(owner: string, migrations: readonly PluginMigration[]):
   });
 }
 
-export function createDatabaseService(knex: Knex, logger: Logger, options: MigrateOptions = {}): DatabaseService {
-  const dialect = dialectOf(knex);
+/** What plugins get as `coreServices.database`: the shared knex instance, no migrator. */
+export function createDatabaseService(knex: Knex): DatabaseService {
+  return Object.freeze({ knex, dialect: dialectOf(knex), isUniqueViolation });
+}
+
+export function createOwnerMigrator(knex: Knex, logger: Logger, options: MigrateOptions = {}): OwnerMigrator {
   // One migration run per owner at a time in this process; a second call waits for the first.
   const running = new Map<string, Promise<void>>();
   return Object.freeze({
-    knex,
-    dialect,
-    isUniqueViolation,
     async migrate(owner: string, migrations: readonly PluginMigration[]): Promise<void> {
       const tableName = ownerMigrationTable(owner);
       const listed = checkMigrations(owner, migrations);

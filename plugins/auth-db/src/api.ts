@@ -15,7 +15,7 @@ import { MAX_USERNAME_LENGTH, UserDirectoryError, type DbUser, type UserDirector
  */
 
 export interface UsersApiDeps {
-  readonly users: () => UserDirectory;
+  readonly users: UserDirectory;
   readonly externalUsers: ExternalUsers;
 }
 
@@ -134,7 +134,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     async handler(req) {
       await req.authorize(usersAccess('list'));
       const filter = req.page.filters.username;
-      const page = await users().list({
+      const page = await users.list({
         page: req.page.page,
         pageSize: req.page.pageSize,
         ...(filter?.op === 'eq' ? { username: filter.value } : {}),
@@ -158,7 +158,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
       await req.authorize(usersAccess('create'));
       const { username, password, admin } = req.body;
       if (admin === true && !req.principal.admin) throw new ApiError('FORBIDDEN', 'only system administrators may create administrators');
-      const user = await mapped(() => users().create(username, password, { admin: admin === true }));
+      const user = await mapped(() => users.create(username, password, { admin: admin === true }));
       req.setHeader('Location', `/api/v1/users/${encodeURIComponent(user.username)}`);
       req.logger.info({ user: user.username, admin: user.admin, by: req.principal.subject }, 'user created');
       return view(user);
@@ -175,7 +175,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     params: UsernameParams,
     response: UserSchema,
     async handler(req) {
-      return view((await userFor(req, users(), req.params.username, 'read')).user);
+      return view((await userFor(req, users, req.params.username, 'read')).user);
     },
   });
 
@@ -191,7 +191,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     response: UserSchema,
     async handler(req) {
       await req.authorize(usersAccess('update'));
-      const directory = users();
+      const directory = users;
       const { username } = req.params;
       let user = await directory.get(username);
       if (!user) throw new ApiError('NOT_FOUND', `no user "${username}"`);
@@ -215,7 +215,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     params: UsernameParams,
     async handler(req) {
       await req.authorize(usersAccess('delete'));
-      const directory = users();
+      const directory = users;
       const { username } = req.params;
       const user = await directory.get(username);
       if (!user) throw new ApiError('NOT_FOUND', `no user "${username}"`);
@@ -238,7 +238,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     params: UsernameParams,
     body: PasswordBody,
     async handler(req) {
-      const directory = users();
+      const directory = users;
       const { username } = req.params;
       const { oldPassword, newPassword } = req.body;
       const { user, self } = await userFor(req, directory, username, 'update');

@@ -5,7 +5,8 @@ import { projectsConfigSchema } from './config.js';
 import { ProjectStore } from './project-store.js';
 import { robotActivity, robotAuthenticator } from './robot-auth.js';
 import { RobotStore } from './robot-store.js';
-import { projectServiceRef, projectsServiceRef, robotServiceRef, type ProjectsService } from './services.js';
+import { rbacMigrations } from './migrations.js';
+import { projectServiceRef, projectsServiceRef, robotServiceRef } from './services.js';
 import { VERSION } from './version.js';
 
 /** Robots are checked before every other provider (whose taps have the default stage 0). */
@@ -28,12 +29,7 @@ export const rbacProjectsPlugin = definePlugin({
   configSchema: projectsConfigSchema,
   register(ctx) {
     const config = ctx.config;
-    let built: ProjectsService | undefined;
-    // Built by the kernel with the other singletons, before lifecycle.ready runs.
-    const service = (): ProjectsService => {
-      if (!built) throw new Error('the projects service was not built');
-      return built;
-    };
+    ctx.migrations(rbacMigrations);
     ctx.provide(projectsServiceRef, {
       deps: { database: coreServices.database, repositories: coreServices.repositories },
       factory: ({ database, repositories }) => {
@@ -43,7 +39,7 @@ export const rbacProjectsPlugin = definePlugin({
         const projects = new ProjectStore(database, changed);
         const robots = new RobotStore(database, config.robotPrefix, changed);
         authorizer = new Authorizer({ projects, robots, config, provider: ctx.id });
-        built = {
+        return {
           projects,
           robots,
           authorizer,
@@ -51,30 +47,29 @@ export const rbacProjectsPlugin = definePlugin({
           robotDefaultDays: config.robotDefaultDays,
           repositoryCount: async (project) => (await repositories.list(project, { page: 1, pageSize: 1 })).total,
         };
-        return built;
       },
     });
     ctx.provide(projectServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.projects });
     ctx.provide(robotServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.robots });
 
-    ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
-      const { projects } = service();
-      await projects.migrate();
-      if (config.defaultProject !== null && (await projects.ensurePublic(config.defaultProject))) {
-        ctx.logger.info({ project: config.defaultProject }, 'created the default public project');
-      }
+    // Taps and operations get the built service: the kernel calls init after every singleton was
+    // built and every migration ran; taps keep config order whichever phase made them.
+    ctx.registerInit({
+      deps: { service: projectsServiceRef },
+      async init({ service }) {
+        if (config.defaultProject !== null && (await service.projects.ensurePublic(config.defaultProject))) {
+          ctx.logger.info({ project: config.defaultProject }, 'created the default public project');
+        }
+        ctx.hooks.rbac.authorize.tapPromise(ctx.id, (principal, access) => service.authorizer.decide(principal, access));
+        const robots = service.robots;
+        ctx.hooks.auth.authenticate.tapPromise(
+          { name: ctx.id, stage: ROBOT_AUTH_STAGE },
+          robotAuthenticator({ robots, prefix: config.robotPrefix, provider: ctx.id, logger: ctx.logger }),
+        );
+        ctx.hooks.auth.active.tapPromise(ctx.id, robotActivity({ robots, provider: ctx.id }));
+        registerProjectsApi(ctx.api, { service, config });
+      },
     });
-
-    ctx.hooks.rbac.authorize.tapPromise(ctx.id, (principal, access) => service().authorizer.decide(principal, access));
-
-    const robots = () => service().robots;
-    ctx.hooks.auth.authenticate.tapPromise(
-      { name: ctx.id, stage: ROBOT_AUTH_STAGE },
-      robotAuthenticator({ robots, prefix: config.robotPrefix, provider: ctx.id, logger: ctx.logger }),
-    );
-    ctx.hooks.auth.active.tapPromise(ctx.id, robotActivity({ robots, provider: ctx.id }));
-
-    registerProjectsApi(ctx.api, { service, config });
   },
 });
 

@@ -46,6 +46,9 @@ function recordingContext(config: FsConfig, dataDir: string): { ctx: PluginConte
     provide(ref, factory) {
       provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> });
     },
+    registerInit: () => void tapped.push('init'),
+    migrations: () => void tapped.push('migrations'),
+    routes: () => void tapped.push('routes'),
   };
   return { ctx, provided, tapped };
 }
@@ -62,6 +65,9 @@ describe('storageFsPlugin', () => {
       packageName: pkg.name,
       taps: [],
       services: [coreServices.storage.id],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: { fsync: true },
     });
     assert.ok(isWharfPlugin(storageFsPlugin));

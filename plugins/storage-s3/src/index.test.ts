@@ -54,6 +54,9 @@ describe('storageS3Plugin', () => {
       packageName: pkg.name,
       taps: [],
       services: [coreServices.storage.id],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: undefined,
     });
     assert.equal(verified.config['partSize'], 8 * 1024 * 1024, 'defaults applied');
@@ -75,6 +78,9 @@ describe('storageS3Plugin', () => {
       hooks: hooks as never,
       api: { operation: () => assert.fail('no api operations') } as never,
       provide: (ref, factory) => void provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> }),
+      registerInit: () => assert.fail('the s3 plugin needs no init'),
+      migrations: () => assert.fail('the s3 plugin has no tables'),
+      routes: () => assert.fail('the s3 plugin has no routes'),
     });
     assert.equal(provided.length, 1);
     assert.equal(provided[0]?.ref, coreServices.storage);

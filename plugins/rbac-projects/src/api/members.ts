@@ -70,7 +70,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'list'));
       const page = await mapped(() =>
-        service().projects.listMembers(req.params.project_name, {
+        service.projects.listMembers(req.params.project_name, {
           page: req.page.page,
           pageSize: req.page.pageSize,
           ...(req.page.filters.name ? { name: nameFilter(req.page.filters.name)! } : {}),
@@ -99,7 +99,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
       const roleId = roleOfBody(req.body);
       if ((memberUser === undefined) === (memberGroup === undefined)) throw new ApiError('BAD_REQUEST', 'invalid body: give exactly one of memberUser and memberGroup');
       const member = await mapped(() =>
-        memberUser ? service().projects.addMember(project, 'user', memberUser.username, roleId) : service().projects.addMember(project, 'group', memberGroup!.groupName, roleId),
+        memberUser ? service.projects.addMember(project, 'user', memberUser.username, roleId) : service.projects.addMember(project, 'group', memberGroup!.groupName, roleId),
       );
       req.setHeader('Location', `/api/v1/projects/${project}/members/${member.id}`);
       req.logger.info({ project, member: member.name, kind: member.kind, role: member.role, by: req.principal.subject }, 'member added');
@@ -117,7 +117,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     response: MemberSchema,
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'read'));
-      return view(await mapped(() => service().projects.getMember(req.params.project_name, req.params.member_id)));
+      return view(await mapped(() => service.projects.getMember(req.params.project_name, req.params.member_id)));
     },
   });
 
@@ -133,7 +133,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'update'));
       const roleId = roleOfBody(req.body);
-      const member = await mapped(() => service().projects.setMemberRole(req.params.project_name, req.params.member_id, roleId));
+      const member = await mapped(() => service.projects.setMemberRole(req.params.project_name, req.params.member_id, roleId));
       req.logger.info({ project: req.params.project_name, member: member.name, role: member.role, by: req.principal.subject }, 'member role changed');
       return view(member);
     },
@@ -148,7 +148,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     params: MemberParams,
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'delete'));
-      await mapped(() => service().projects.removeMember(req.params.project_name, req.params.member_id));
+      await mapped(() => service.projects.removeMember(req.params.project_name, req.params.member_id));
       req.logger.info({ project: req.params.project_name, memberId: req.params.member_id, by: req.principal.subject }, 'member removed');
       return undefined;
     },

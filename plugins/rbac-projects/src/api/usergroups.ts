@@ -37,7 +37,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     response: UserGroupSchema,
     async handler(req) {
       await req.authorize(groupsAccess('list'));
-      const page = await service().projects.listGroups({
+      const page = await service.projects.listGroups({
         page: req.page.page,
         pageSize: req.page.pageSize,
         ...(req.page.filters.name ? { name: nameFilter(req.page.filters.name)! } : {}),
@@ -64,7 +64,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     status: 201,
     async handler(req) {
       await req.authorize(groupsAccess('create'));
-      const group = await mapped(() => service().projects.createGroup(req.body.name, req.body.type ?? 'ldap', req.body.externalId ?? null));
+      const group = await mapped(() => service.projects.createGroup(req.body.name, req.body.type ?? 'ldap', req.body.externalId ?? null));
       req.setHeader('Location', `/api/v1/usergroups/${group.id}`);
       req.logger.info({ group: group.name, type: group.type, by: req.principal.subject }, 'user group created');
       return view(group);
@@ -81,7 +81,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     response: UserGroupSchema,
     async handler(req) {
       await req.authorize(groupsAccess('read'));
-      return view(await mapped(() => service().projects.getGroup(req.params.group_id)));
+      return view(await mapped(() => service.projects.getGroup(req.params.group_id)));
     },
   });
 
@@ -105,7 +105,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
       await req.authorize(groupsAccess('update'));
       const { name, externalId } = req.body;
       const group = await mapped(() =>
-        service().projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
+        service.projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
       );
       req.logger.info({ group: group.name, by: req.principal.subject }, 'user group updated');
       return view(group);
@@ -121,7 +121,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     params: GroupParams,
     async handler(req) {
       await req.authorize(groupsAccess('delete'));
-      await mapped(() => service().projects.deleteGroup(req.params.group_id));
+      await mapped(() => service.projects.deleteGroup(req.params.group_id));
       req.logger.info({ groupId: req.params.group_id, by: req.principal.subject }, 'user group deleted');
       return undefined;
     },

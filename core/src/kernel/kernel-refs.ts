@@ -1,0 +1,12 @@
+import { createServiceRef } from '@wharf/sdk';
+import type { JobRuntime } from '../jobs/index.js';
+import type { KnexMetadataStore } from '../metadata/index.js';
+
+/**
+ * The kernel's own services, resolved by typed refs like plugins' services (never by a string
+ * name). No plugin holds these refs; their ids are taken, so a plugin cannot provide them.
+ */
+export const kernelRefs = Object.freeze({
+  metadata: createServiceRef<KnexMetadataStore>({ id: 'kernel.metadata' }),
+  jobs: createServiceRef<JobRuntime>({ id: 'kernel.jobs' }),
+});
