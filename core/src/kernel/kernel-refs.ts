@@ -1,6 +1,7 @@
 import { createServiceRef } from '@wharf/sdk';
 import type { JobRuntime } from '../jobs/index.js';
 import type { KnexMetadataStore } from '../metadata/index.js';
+import type { Replication } from '../replication/index.js';
 
 /**
  * The kernel's own services, resolved by typed refs like plugins' services (never by a string
@@ -9,4 +10,6 @@ import type { KnexMetadataStore } from '../metadata/index.js';
 export const kernelRefs = Object.freeze({
   metadata: createServiceRef<KnexMetadataStore>({ id: 'kernel.metadata' }),
   jobs: createServiceRef<JobRuntime>({ id: 'kernel.jobs' }),
+  /** The replication engine; kernel code until it moves to a plugin, with its CLI commands. */
+  replication: createServiceRef<Replication>({ id: 'kernel.replication' }),
 });

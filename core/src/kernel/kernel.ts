@@ -30,7 +30,7 @@ import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerReplicationOperations } from '../replication/api.js';
 import { createReplication, DEFAULT_ENGINE_SETTINGS, type Replication } from '../replication/index.js';
-import { openSecretBox } from '../replication/secret-box.js';
+import { openSecretBox, type SecretBox } from '../replication/secret-box.js';
 
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
@@ -173,6 +173,25 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
   registerReplicationOperations(api.viewFor('kernel'), replicationReady);
+  // A service like the others, so CLI commands get it by ref; the engine starts in boot.
+  let secretBox: SecretBox | undefined;
+  services.provide('kernel', kernelRefs.replication, {
+    deps: { metadata: kernelRefs.metadata, jobs: kernelRefs.jobs, storage: coreServices.storage, database: coreServices.database },
+    factory: ({ metadata, jobs, storage, database }) => {
+      if (!secretBox) throw new KernelError('REG_ERR_KERNEL_STATE', 'the replication secret box is opened before services are built');
+      return createReplication({
+        knex: database.knex,
+        hooks,
+        jobs,
+        metadata,
+        storage,
+        secrets: secretBox,
+        logger: logger.child({ component: 'replication' }),
+        registry: config.registry,
+        settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
+      });
+    },
+  });
 
   function registerPlugins(): void {
     for (const [order, lp] of loaded.plugins.entries()) {
@@ -268,6 +287,10 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       checkRoutes();
       services.checkDependencies();
       checkInitDeps(declaredPlugins, (ref) => services.providerOf(ref));
+      // The replication service's factory needs it; opening may create the key file.
+      secretBox = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
+        throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      });
       services.resolveSingletons();
       const storage = services.resolve(coreServices.storage);
       const storageOwner = services.providerOf(coreServices.storage) ?? 'storage';
@@ -305,20 +328,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         });
       }
       await timed(phases, 'replication', async () => {
-        const secrets = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
-          throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-        });
-        replication = createReplication({
-          knex: services.resolve(coreServices.database).knex,
-          hooks,
-          jobs: services.resolve(coreServices.jobs),
-          metadata,
-          storage,
-          secrets,
-          logger: logger.child({ component: 'replication' }),
-          registry: config.registry,
-          settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
-        });
+        replication = services.resolve(kernelRefs.replication);
         replication.engine.install();
         await replication.engine.syncAllSchedules();
       });

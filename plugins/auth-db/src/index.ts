@@ -1,6 +1,7 @@
 import { coreServices, definePlugin, RegistryError, type Principal } from '@wharf/sdk';
 import { registerUsersApi } from './api.js';
 import { bootstrapAdmin } from './bootstrap.js';
+import { userCommands } from './cli.js';
 import { dbAuthConfigSchema } from './config.js';
 import { ExternalUsers } from './external-users.js';
 import { authDbMigrations, LOCAL_PROVIDER } from './migrations.js';
@@ -23,6 +24,7 @@ export const authDbPlugin = definePlugin({
   kernel: '^0.1.0',
   description: 'Local users in the registry database, with scrypt password hashes and a bootstrap administrator',
   configSchema: dbAuthConfigSchema,
+  cli: [userCommands],
   register(ctx) {
     const { passwordPolicy, bootstrapAdmin: bootstrap } = ctx.config;
     checkPolicy(passwordPolicy);
@@ -99,3 +101,4 @@ export { passwordProblems, generatePassword, checkPolicy } from './password-poli
 export { bootstrapAdmin, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
 export { authDbMigrations, LOCAL_PROVIDER, USERS_TABLE } from './migrations.js';
 export { DB_PLUGIN_VERSION } from './version.js';
+export { userCommands } from './cli.js';

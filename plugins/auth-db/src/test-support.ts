@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { startServer, type RunningServer } from '@wharf/core';
 import type { TestDatabase } from '@wharf/core/test-support';
@@ -8,6 +9,9 @@ import { authDbPlugin } from './index.js';
 import { ADMIN_PASSWORD_ENV } from './bootstrap.js';
 
 /** Helpers shared by the plugin's tests: real registries on real databases. */
+
+/** The `wharf` binary of the distribution, which ships this plugin and its `user` commands. */
+export const WHARF_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../core/bin/wharf.js');
 
 export interface CapturedLogs {
   readonly stream: Writable;

@@ -1,6 +1,7 @@
 import { coreServices, definePlugin } from '@wharf/sdk';
 import { registerProjectsApi } from './api/index.js';
 import { Authorizer } from './authorizer.js';
+import { projectsCommands } from './cli.js';
 import { projectsConfigSchema } from './config.js';
 import { ProjectStore } from './project-store.js';
 import { robotActivity, robotAuthenticator } from './robot-auth.js';
@@ -27,6 +28,7 @@ export const rbacProjectsPlugin = definePlugin({
   kernel: '^0.1.0',
   description: "Projects, members with Harbor's five roles, user groups and robot accounts",
   configSchema: projectsConfigSchema,
+  cli: projectsCommands,
   register(ctx) {
     const config = ctx.config;
     ctx.migrations(rbacMigrations);
@@ -104,3 +106,4 @@ export { ProjectsError, type ProjectsErrorCode } from './errors.js';
 export { ROLES, MATRIX, PUBLIC_PROJECT, ROBOT_PERMISSIONS, roleById, roleByName, roleAllows, publicAllows, strongestRole, type RoleId, type RoleName } from './roles.js';
 export { isProjectName, isRobotShortName, projectOf, robotFullName } from './names.js';
 export { VERSION as RBAC_PLUGIN_VERSION } from './version.js';
+export { projectsCommands, parseRobotAccess } from './cli.js';

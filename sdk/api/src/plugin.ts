@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { CliCommandGroup } from './cli.js';
 import type { DatabaseDialect, PluginMigration } from './database.js';
 import type { PluginHooks } from './hooks.js';
 import type { ScopedRouter } from './http.js';
@@ -30,6 +31,12 @@ export interface PluginDefinition<S extends TSchema = TSchema> {
   readonly configSchema: S;
   /** Ids of plugins that must be loaded (and registered) before this one. */
   readonly dependsOn?: readonly string[];
+  /**
+   * Commands the plugin adds to the `wharf` CLI (`wharf user add ...`). Declared here rather
+   * than in `register`: the CLI knows its commands before it reads any config.
+   * @see CliCommandGroup
+   */
+  readonly cli?: readonly CliCommandGroup[];
   /**
    * Declares what the plugin brings: services, migrations, an init, taps, API operations,
    * routes. Synchronous and free of I/O: do I/O in the init, a service factory's methods or a
@@ -126,6 +133,9 @@ export function definePlugin<S extends TSchema>(definition: PluginDefinition<S>)
   if (typeof definition.kernel !== 'string' || !definition.kernel) throw new TypeError(`${where}: kernel range is required`);
   if (!definition.configSchema || typeof definition.configSchema !== 'object') throw new TypeError(`${where}: configSchema is required`);
   if (typeof definition.register !== 'function') throw new TypeError(`${where}: register must be a function`);
+  if (definition.cli !== undefined && (!Array.isArray(definition.cli) || definition.cli.some((g) => typeof g?.name !== 'string' || !Array.isArray(g.commands)))) {
+    throw new TypeError(`${where}: cli must be a list of command groups ({ name, description, commands })`);
+  }
   return Object.freeze({ ...definition, $$type: 'wharf/Plugin', apiVersion: 1 } as const);
 }
 
