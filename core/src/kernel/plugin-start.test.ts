@@ -177,9 +177,32 @@ describe('plugin init', () => {
   });
 });
 
+describe('extension routes (ctx.routes)', () => {
+  it('refuses two plugins claiming the same /_ext/<id> prefix, naming it', async () => {
+    const routes = (kind: 'auth' | 'extension') =>
+      definePlugin({ id: 'twin', kind, version: '1.0.0', kernel: '^0.1.0', configSchema: Type.Object({}), register: (ctx) => ctx.routes(() => undefined) });
+    const kernel = await makeKernel({ auth: [{ twin: {} }], extensions: { twin: {} } }, [routes('auth'), routes('extension')]);
+    const err = await bootError(kernel);
+    assert.equal(err.code, 'REG_ERR_PLUGIN_DUPLICATE');
+    assert.match(err.message, /\/_ext\/twin/);
+  });
+
+  it('are listed in plugin order for the HTTP app, and only once declared', async () => {
+    const kernel = await makeKernel({ extensions: { one: {}, two: {} } }, [
+      extension('one', (ctx) => ctx.routes((r) => r.get('/x', () => undefined))),
+      extension('two', (ctx) => assert.throws(() => (ctx.routes(() => undefined), ctx.routes(() => undefined)), /called routes\(\) twice/)),
+    ]);
+    await kernel.boot();
+    assert.deepEqual(kernel.extensionRoutes.map((r) => r.plugin), ['one', 'two']);
+  });
+});
+
 describe('boot timeout (server.bootTimeoutMs)', () => {
+  // Long enough for the real fs health check on a busy machine, short for a test.
+  const SHORT = 1500;
+
   it('fails boot when a lifecycle.ready tap never settles, naming the plugin and the step', async () => {
-    const kernel = await makeKernel({ server: { bootTimeoutMs: 50 }, extensions: { hung: {}, fine: {} } }, [
+    const kernel = await makeKernel({ server: { bootTimeoutMs: SHORT }, extensions: { hung: {}, fine: {} } }, [
       extension('hung', (ctx) => ctx.hooks.lifecycle.ready.tapPromise('hung', () => new Promise(() => undefined))),
       extension('fine', (ctx) => ctx.hooks.lifecycle.ready.tapPromise('fine', async () => undefined)),
     ]);
@@ -187,19 +210,19 @@ describe('boot timeout (server.bootTimeoutMs)', () => {
     const err = await bootError(kernel);
     assert.equal(err.code, 'REG_ERR_PLUGIN_TIMEOUT');
     assert.equal(err.plugin, 'hung');
-    assert.equal(err.message, 'plugin "hung": lifecycle.ready tap did not finish within 50 ms (server.bootTimeoutMs)');
-    assert.ok(Date.now() - t0 < 5000, 'failed after the timeout, not later');
+    assert.equal(err.message, `plugin "hung": lifecycle.ready tap did not finish within ${SHORT} ms (server.bootTimeoutMs)`);
+    assert.ok(Date.now() - t0 < 15000, 'failed after the timeout, not later');
     assert.equal(kernel.state, 'failed');
   });
 
   it('fails boot when an init never settles', async () => {
-    const kernel = await makeKernel({ server: { bootTimeoutMs: 50 }, extensions: { stuck: {} } }, [
+    const kernel = await makeKernel({ server: { bootTimeoutMs: SHORT }, extensions: { stuck: {} } }, [
       extension('stuck', (ctx) => ctx.registerInit({ deps: {}, init: () => new Promise<void>(() => undefined) })),
     ]);
     const err = await bootError(kernel);
     assert.equal(err.code, 'REG_ERR_PLUGIN_TIMEOUT');
     assert.equal(err.plugin, 'stuck');
-    assert.match(err.message, /plugin "stuck": init did not finish within 50 ms/);
+    assert.match(err.message, new RegExp(`plugin "stuck": init did not finish within ${SHORT} ms`));
   });
 
   it('fails boot when the storage health check never settles, naming the storage plugin', async () => {
