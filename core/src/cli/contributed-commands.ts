@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isCliRefusal, KernelError, type CliCommand, type CliCommandGroup, type PluginKind, type ServiceRef } from '@wharf/sdk';
+import { isCliRefusal, KernelError, type CliCommand, type CliCommandGroup, type PluginKind, type ServiceRef, type WharfPlugin } from '@wharf/sdk';
 import { deepMerge, loadConfig } from '../config/load-config.js';
 import { PLUGIN_SECTIONS } from '../config/schema.js';
 import type { LoadedConfig } from '../config/types.js';
@@ -22,6 +22,8 @@ export interface CommandSource {
 export interface KernelCommandOptions {
   readonly config?: string | undefined;
   readonly dataDir?: string | undefined;
+  /** Plugins the binary ships, loaded from here when the config names them. */
+  readonly plugins?: readonly WharfPlugin[] | undefined;
 }
 
 const stderrLine = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -36,7 +38,7 @@ export async function withKernel(opts: KernelCommandOptions, fn: (kernel: Kernel
   if (opts.dataDir) overrides.dataDir = opts.dataDir;
   // Quiet by default so the output is the command's; WHARF_LOG__LEVEL still wins for debugging.
   if (!Object.keys(process.env).some((k) => k.toUpperCase() === 'WHARF_LOG__LEVEL')) overrides.log = { level: 'warn' };
-  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides) });
+  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: opts.plugins });
   // Before booting, so a command that cannot work says so without the boot's log lines.
   checkConfig?.(loaded);
   // Logs go to stderr: stdout carries only the result (`--json` output stays parseable).
@@ -65,11 +67,17 @@ function notConfigured(plugin: { readonly id: string; readonly kind: PluginKind 
   });
 }
 
-export function runContributed(source: CommandSource, command: CliCommand, args: readonly string[], opts: Record<string, unknown>): Promise<number> {
+export function runContributed(
+  source: CommandSource,
+  command: CliCommand,
+  args: readonly string[],
+  opts: Record<string, unknown>,
+  plugins?: readonly WharfPlugin[],
+): Promise<number> {
   const { plugin } = source;
-  const { config, dataDir, ...options } = opts as KernelCommandOptions & Record<string, string | boolean | undefined>;
+  const { config, dataDir, ...options } = opts as { config?: string; dataDir?: string } & Record<string, string | boolean | undefined>;
   return withKernel(
-    { config, dataDir },
+    { config, dataDir, plugins },
     async (kernel) => {
       const deps: Record<string, unknown> = {};
       for (const [key, ref] of Object.entries(command.deps) as [string, ServiceRef<unknown>][]) {
@@ -88,7 +96,12 @@ export function runContributed(source: CommandSource, command: CliCommand, args:
  * Mounts every contributed group under `program`. A group name the kernel or an earlier source
  * already uses is refused (REG_ERR_CLI_COMMAND, naming the plugin).
  */
-export function addContributedCommands(program: Command, sources: readonly CommandSource[], run: (action: () => Promise<number>) => Promise<void>): void {
+export function addContributedCommands(
+  program: Command,
+  sources: readonly CommandSource[],
+  run: (action: () => Promise<number>) => Promise<void>,
+  plugins?: readonly WharfPlugin[],
+): void {
   const taken = new Set(program.commands.map((c) => c.name()));
   for (const source of sources) {
     for (const group of source.groups) {
@@ -109,7 +122,7 @@ export function addContributedCommands(program: Command, sources: readonly Comma
           // commander passes the positional arguments, then the options, then the command.
           const opts = received[received.length - 2] as Record<string, unknown>;
           const args = received.slice(0, -2).map((a) => String(a));
-          return run(() => runContributed(source, command, args, opts));
+          return run(() => runContributed(source, command, args, opts, plugins));
         });
       }
     }

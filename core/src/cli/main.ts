@@ -4,7 +4,6 @@ import { KERNEL_VERSION } from '../version.js';
 import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } from './commands.js';
 import { addContributedCommands, type CommandSource } from './contributed-commands.js';
 import { pluginVerifyCommand } from './plugin-commands.js';
-import { pluginNewCommand } from './plugin-scaffold.js';
 import { printFailure } from './report.js';
 import { replicationCommands } from './replication-commands.js';
 
@@ -13,8 +12,16 @@ import { replicationCommands } from './replication-commands.js';
  * commands of the plugins the binary ships (`user`, `project`, `robot` from the default set).
  */
 
+/** `wharf plugin new`, from `@wharf/create-plugin`: the kernel ships no templates. */
+export type PluginNewCommand = (kind: string, name: string, opts: { dir?: string; kernelVersion: string }, out: (text: string) => void) => Promise<number>;
+
 export interface CliOptions {
-  /** Plugins whose `cli` groups become commands (the distribution's plugin set). */
+  /** Adds `wharf plugin new` (the distribution passes `@wharf/create-plugin`'s command). */
+  readonly pluginNew?: PluginNewCommand | undefined;
+  /**
+   * The distribution's plugin set: their `cli` groups become commands, and a config key naming
+   * one of them loads it from here.
+   */
   readonly plugins?: readonly WharfPlugin[] | undefined;
 }
 
@@ -42,24 +49,24 @@ export function createProgram(options: CliOptions = {}): Command {
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
     .option('--listen <host:port>', 'address to listen on')
     .option('--data-dir <dir>', 'data directory')
-    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts)));
+    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts, options)));
 
   program
     .command('migrate')
     .description("run the kernel's and the configured plugins' database migrations and exit")
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
-    .action((opts: { config?: string }) => run(() => migrateCommand(opts)));
+    .action((opts: { config?: string }) => run(() => migrateCommand(opts, options)));
 
   const config = program.command('config').description('inspect configuration');
   config
     .command('check <file>')
     .description('load the plugins and validate the whole file; prints ok or every problem')
-    .action((file: string) => run(() => configCheckCommand(file, stdout)));
+    .action((file: string) => run(() => configCheckCommand(file, stdout, options)));
   config
     .command('print')
     .description('print the effective config with secrets redacted')
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
-    .action((opts: { config?: string }) => run(() => configPrintCommand(opts, stdout)));
+    .action((opts: { config?: string }) => run(() => configPrintCommand(opts, stdout, options)));
 
   const plugin = program.command('plugin').description('check and scaffold plugins');
   plugin
@@ -69,17 +76,20 @@ export function createProgram(options: CliOptions = {}): Command {
     .option('-c, --config <file>', "YAML file holding the plugin's own section (default: {})")
     .option('--json', 'print the result as JSON')
     .action((name: string, opts: { kind: PluginKind; config?: string; json?: boolean }) => run(() => pluginVerifyCommand(name, opts, stdout)));
-  plugin
-    .command('new <kind> <name>')
-    .description(`scaffold a plugin package wharf-plugin-<kind>-<name> (kinds: ${PLUGIN_KINDS.join(', ')}) that builds and passes its tests`)
-    .option('--dir <dir>', 'target directory, which must not exist or be empty (default: ./wharf-plugin-<kind>-<name>)')
-    .action((kind: string, name: string, opts: { dir?: string }) => run(() => pluginNewCommand(kind, name, opts, stdout)));
+  const pluginNew = options.pluginNew;
+  if (pluginNew) {
+    plugin
+      .command('new <kind> <name>')
+      .description(`scaffold a plugin package wharf-plugin-<kind>-<name> (kinds: ${PLUGIN_KINDS.join(', ')}) that builds and passes its tests`)
+      .option('--dir <dir>', 'target directory, which must not exist or be empty (default: ./wharf-plugin-<kind>-<name>)')
+      .action((kind: string, name: string, opts: { dir?: string }) => run(() => pluginNew(kind, name, { ...opts, kernelVersion: KERNEL_VERSION }, stdout)));
+  }
 
   const sources: CommandSource[] = [
     { groups: [replicationCommands] },
     ...(options.plugins ?? []).map((p) => ({ plugin: { id: p.id, kind: p.kind }, groups: p.cli ?? [] })),
   ];
-  addContributedCommands(program, sources, run);
+  addContributedCommands(program, sources, run, options.plugins);
   return program;
 }
 

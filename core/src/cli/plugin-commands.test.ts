@@ -8,7 +8,7 @@ import { KERNEL_VERSION } from '../version.js';
 
 /** `wharf plugin verify`: the built binary as a child process, on the first-party plugins. */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+const BIN = path.join(REPO_ROOT, 'server/bin/wharf.js');
 let dir: string;
 let cleanup: () => Promise<void>;
 

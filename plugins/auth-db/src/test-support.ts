@@ -11,7 +11,7 @@ import { ADMIN_PASSWORD_ENV } from './bootstrap.js';
 /** Helpers shared by the plugin's tests: real registries on real databases. */
 
 /** The `wharf` binary of the distribution, which ships this plugin and its `user` commands. */
-export const WHARF_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../core/bin/wharf.js');
+export const WHARF_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../server/bin/wharf.js');
 
 export interface CapturedLogs {
   readonly stream: Writable;

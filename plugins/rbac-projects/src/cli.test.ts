@@ -15,7 +15,7 @@ import { parseRobotAccess } from './cli.js';
  */
 
 /** The `wharf` binary of the distribution, which ships this plugin and its commands. */
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../core/bin/wharf.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../server/bin/wharf.js');
 
 async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const made = await mkdtemp(path.join(os.tmpdir(), prefix));

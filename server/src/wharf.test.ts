@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
-import { createKnex } from '../metadata/index.js';
+import { createLogger, createMetadataStore } from '@wharf/core';
 
-/** The built `wharf` binary, run as a child process. */
+/** The built `wharf` binary of the distribution, run as a child process. */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/wharf.js');
+
+async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const made = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir: made, cleanup: () => rm(made, { recursive: true, force: true }) };
+}
 
 interface Run {
   code: number | null;
@@ -108,13 +114,13 @@ describe('wharf CLI', () => {
     const filename = path.join(dir, 'migrated', 'wharf.db');
     assert.ok((await stat(filename)).isFile());
     // The default plugins (db auth, projects) declare migrations: `wharf migrate` ran them too.
-    const knex = createKnex({ client: 'sqlite', filename });
+    const store = createMetadataStore({ client: 'sqlite', filename }, createLogger({ level: 'silent', format: 'json' }));
     try {
       for (const table of ['wharf_migrations', 'users', 'wharf_auth_db_migrations', 'rbac_projects', 'wharf_rbac_projects_migrations']) {
-        assert.equal(await knex.schema.hasTable(table), true, table);
+        assert.equal(await store.knex.schema.hasTable(table), true, table);
       }
     } finally {
-      await knex.destroy();
+      await store.close();
     }
   });
 
