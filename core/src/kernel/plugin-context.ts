@@ -16,6 +16,7 @@ import type { ServiceRegistry } from '../container/service-registry.js';
 import type { OperationRegistry } from '../http/api/operation-registry.js';
 import type { LoadedPlugin } from '../config/types.js';
 import { createPluginHooks } from '../hooks/index.js';
+import { ownerMigrationTable } from '../metadata/database-service.js';
 import { pluginLogger } from '../logging/logger.js';
 
 /**
@@ -80,6 +81,8 @@ export function createPluginContext(
       declaring('registerInit()', 'init', init, valid);
     },
     migrations(migrations: PluginMigrations): void {
+      // The owner (`<kind>-<id>`) names the bookkeeping tables: refuse one too long for them now.
+      ownerMigrationTable(`${loaded.plugin.kind}-${id}`);
       declaring('migrations()', 'migrations', migrations, (v) => Array.isArray(v) || typeof v === 'function');
     },
     routes(mount: (router: ScopedRouter) => void): void {

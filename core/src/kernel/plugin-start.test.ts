@@ -284,6 +284,16 @@ describe('declared migrations', () => {
       assert.deepEqual(await booted.resolve(notesRef).all(), ['seeded by a migration', 'added by init']);
     });
 
+    it('are refused at register when the owner <kind>-<id> is too long for its tables', async () => {
+      const db = await create();
+      const id = 'a-plugin-id-much-too-long-for-tables';
+      const kernel = await makeKernel({ database: db.config, extensions: { [id]: {} } }, [extension(id, (ctx) => ctx.migrations([]))]);
+      const err = await bootError(kernel);
+      assert.equal(err.code, 'REG_ERR_PLUGIN_REGISTER');
+      assert.equal(err.plugin, id);
+      assert.match(err.message, /owner must be kebab-case and at most 40 characters/);
+    });
+
     it('fail boot with REG_ERR_DATABASE naming the plugin', async () => {
       const db = await create();
       const broken = extension('broken', (ctx) => ctx.migrations([{ name: '001_bad', up: async (k) => void (await k.raw('select * from no_such_table_here')) }]));

@@ -24,21 +24,21 @@ const MAX_OWNER_LENGTH = 40;
 /** The migration table of an owner: `auth-db` -> `wharf_auth_db_migrations`. */
 export function ownerMigrationTable(owner: string): string {
   if (typeof owner !== 'string' || !OWNER.test(owner) || owner.length > MAX_OWNER_LENGTH) {
-    throw new TypeError(`database.migrate: owner must be kebab-case and at most ${MAX_OWNER_LENGTH} characters, got "${String(owner)}"`);
+    throw new TypeError(`migrations: owner must be kebab-case and at most ${MAX_OWNER_LENGTH} characters, got "${String(owner)}"`);
   }
   const table = `wharf_${owner.replace(/-/g, '_')}_migrations`;
-  if (table === MIGRATION_TABLE) throw new TypeError(`database.migrate: owner "${owner}" is reserved`);
+  if (table === MIGRATION_TABLE) throw new TypeError(`migrations: owner "${owner}" is reserved`);
   return table;
 }
 
 function checkMigrations(owner: string, migrations: readonly PluginMigration[]): NamedMigrations {
-  if (!Array.isArray(migrations)) throw new TypeError(`database.migrate(${owner}): migrations must be an array`);
+  if (!Array.isArray(migrations)) throw new TypeError(`migrations of "${owner}": migrations must be an array`);
   const seen = new Set<string>();
   return migrations.map((m, i) => {
     if (!m || typeof m.name !== 'string' || m.name === '' || typeof m.up !== 'function') {
-      throw new TypeError(`database.migrate(${owner}): migration #${i} needs a name and an up() function`);
+      throw new TypeError(`migrations of "${owner}": migration #${i} needs a name and an up() function`);
     }
-    if (seen.has(m.name)) throw new TypeError(`database.migrate(${owner}): migration "${m.name}" is listed twice`);
+    if (seen.has(m.name)) throw new TypeError(`migrations of "${owner}": migration "${m.name}" is listed twice`);
     seen.add(m.name);
     const down = m.down;
     // knex insists on a down(); one that refuses says which migration cannot be reverted.
