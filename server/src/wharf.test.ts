@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, createMetadataStore } from '@wharf/core';
+import { tempDir, WHARF_BIN } from './test-support.js';
 
 /** The built `wharf` binary of the distribution, run as a child process. */
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/wharf.js');
-
-async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const made = await mkdtemp(path.join(os.tmpdir(), prefix));
-  return { dir: made, cleanup: () => rm(made, { recursive: true, force: true }) };
-}
+const BIN = WHARF_BIN;
 
 interface Run {
   code: number | null;

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
-import { KERNEL_VERSION } from '../version.js';
+import { KERNEL_VERSION } from '@wharf/core';
+import { tempDir, WHARF_BIN } from './test-support.js';
 
 /** `wharf plugin verify`: the built binary as a child process, on the first-party plugins. */
 
-const BIN = path.join(REPO_ROOT, 'server/bin/wharf.js');
+const BIN = WHARF_BIN;
+
 let dir: string;
 let cleanup: () => Promise<void>;
 
