@@ -100,7 +100,7 @@ rbac: {}
 log: { level: warn, access: false }
 YAML
 # shellcheck disable=SC2086 # WHARF_NODE_ARGS is a list of flags
-WHARF_ADMIN_PASSWORD=$ADMIN_PASSWORD node ${WHARF_NODE_ARGS:-} core/bin/wharf.js serve --config "$tmp/wharf.yaml" \
+WHARF_ADMIN_PASSWORD=$ADMIN_PASSWORD node ${WHARF_NODE_ARGS:-} server/bin/wharf.js serve --config "$tmp/wharf.yaml" \
   --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
 wharf_pid=$!
 wait_ready wharf "$wharf_url/v2/" "$wharf_pid" "$tmp/wharf.log" || exit 1

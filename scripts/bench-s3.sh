@@ -93,7 +93,7 @@ printf '%s\n' "$open_config" "storage:" "  s3:" "    bucket: $BUCKET" "    endpo
   "    forcePathStyle: true" "    accessKeyId: S3RVER" "    secretAccessKey: S3RVER" >"$tmp/wharf-s3.yaml"
 
 start_wharf() { # start_wharf s3|fs PORT: sets s3_pid or fs_pid
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node core/bin/wharf.js serve --config "$tmp/wharf-$1.yaml" \
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node server/bin/wharf.js serve --config "$tmp/wharf-$1.yaml" \
     --listen "127.0.0.1:$2" --data-dir "$tmp/wharf-$1" >>"$tmp/wharf-$1.log" 2>&1 &
   printf -v "$1_pid" '%s' "$!"
 }

@@ -52,7 +52,7 @@ YAML
 
 start() { # start NAME PORT
   mkdir -p "$tmp/$1"
-  (cd "$root" && WHARF_ADMIN_PASSWORD=$PASSWORD exec node core/bin/wharf.js serve --config "$tmp/$1.yaml" \
+  (cd "$root" && WHARF_ADMIN_PASSWORD=$PASSWORD exec node server/bin/wharf.js serve --config "$tmp/$1.yaml" \
     --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 1 600); do

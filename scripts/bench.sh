@@ -72,7 +72,7 @@ rbac: {}
 log: { level: warn, access: false }
 YAML
 start_wharf() {
-  node core/bin/wharf.js serve --config "$tmp/wharf.yaml" --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
+  node server/bin/wharf.js serve --config "$tmp/wharf.yaml" --listen "127.0.0.1:$WHARF_PORT" --data-dir "$tmp/wharf" >>"$tmp/wharf.log" 2>&1 &
   wharf_pid=$!
 }
 start_wharf

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every compiled test file (tsc -b must have run first; `npm test` does that).
-// Unit and API tests: sdk/, core/, plugins/, examples/ and test/dist/ (except e2e) with concurrency 2.
+// Unit and API tests: sdk/, core/, plugins/, server/, examples/ and test/dist/ (except e2e) with concurrency 2.
 // End-to-end tests: test/dist/e2e/**, one file at a time (they start servers and clients).
 // `npm test -- <substring>` keeps only the files whose path contains <substring>;
 // `npm test -- --list [<substring>]` prints the selected files and runs nothing.
@@ -49,7 +49,7 @@ async function collect(dir, inDist, out) {
 }
 
 const files = [];
-for (const top of ['sdk', 'core', 'plugins', 'examples']) await collect(join(root, top), false, files);
+for (const top of ['sdk', 'core', 'plugins', 'server', 'examples']) await collect(join(root, top), false, files);
 await collect(join(root, 'test', 'dist'), true, files);
 const matching = [...new Set(files)]
   .sort()

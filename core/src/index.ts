@@ -26,6 +26,7 @@ export { createApp } from './http/app.js';
 export { serveKernel, handleSignals, type ServerHandle } from './http/server.js';
 export { createMetadataStore } from './metadata/index.js';
 export type { MetadataStore, DatabaseConfig } from './metadata/types.js';
-export { databaseServiceOf } from './metadata/index.js';
+export { createDatabaseService, createOwnerMigrator } from './metadata/index.js';
+export { migrationOwner } from './kernel/plugin-start.js';
 export { createEventsRuntime, type EventsRuntime } from './events/events-runtime.js';
 export { EmbeddedJobService, type JobRuntime } from './jobs/index.js';

@@ -90,7 +90,7 @@ registryTest('a scheduled pull policy copies the matching tags from docker-regis
   assert.ok(all.every((e) => e.trigger === 'scheduled'), JSON.stringify(all));
 
   // The CLI reads the same history from the database.
-  const cli = (args: string[]) => runOk(process.execPath, [join(repoRoot, 'core/bin/wharf.js'), 'replication', ...args, '--data-dir', srv().dataDir, '--json'], { timeoutMs: 60_000 });
+  const cli = (args: string[]) => runOk(process.execPath, [join(repoRoot, 'server/bin/wharf.js'), 'replication', ...args, '--data-dir', srv().dataDir, '--json'], { timeoutMs: 60_000 });
   const listed = stdoutJson<ExecutionView[]>(await cli(['executions', '--policy', 'pull-sched']));
   assert.deepEqual(listed.map((e) => e.id), all.map((e) => e.id));
   const tasks = stdoutJson<TaskView[]>(await cli(['tasks', String(done.id)]));
@@ -99,6 +99,6 @@ registryTest('a scheduled pull policy copies the matching tags from docker-regis
     ['lib/app:2.1', 'e2e/lib/app:2.1', 'succeeded'],
   ]);
   assert.deepEqual(tasks.map((t) => t.id).sort(), (await listTasks(srv(), done.id)).map((t) => t.id).sort());
-  const missing = await runOk(process.execPath, [join(repoRoot, 'core/bin/wharf.js'), 'replication', 'run', 'no-such-policy', '--data-dir', srv().dataDir]).catch((e: Error) => e);
+  const missing = await runOk(process.execPath, [join(repoRoot, 'server/bin/wharf.js'), 'replication', 'run', 'no-such-policy', '--data-dir', srv().dataDir]).catch((e: Error) => e);
   assert.ok(missing instanceof Error && /replication policy no-such-policy not found/.test(missing.message), String(missing));
 });

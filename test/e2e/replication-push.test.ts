@@ -122,7 +122,7 @@ registryTest('manual push to docker-registry with htpasswd, into a namespace wit
     filters: { repositories: [{ kind: 'regex', pattern: repo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), decision: 'include' }], tags: [{ kind: 'glob', pattern: 'skip-*', decision: 'exclude' }] },
   });
   // Started from the CLI on the registry's database; the running server does the copying.
-  const cli = await runOk(process.execPath, [join(repoRoot, 'core/bin/wharf.js'), 'replication', 'run', policy.name, '--wait', '--json', '--data-dir', srv().dataDir], { timeoutMs: 120_000 });
+  const cli = await runOk(process.execPath, [join(repoRoot, 'server/bin/wharf.js'), 'replication', 'run', policy.name, '--wait', '--json', '--data-dir', srv().dataDir], { timeoutMs: 120_000 });
   const execution = stdoutJson<ExecutionView>(cli);
   assert.equal(execution.status, 'succeeded', describeRun(cli));
   assert.equal(execution.tasks.total, 1, 'the excluded tag is not planned');

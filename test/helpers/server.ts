@@ -138,7 +138,7 @@ async function startProcess(spec: SpawnSpec, opts: StartOptions): Promise<Regist
 }
 
 /**
- * Starts `node core/bin/wharf.js serve` on a free port with a temp data dir, on the secure
+ * Starts `node server/bin/wharf.js serve` on a free port with a temp data dir, on the secure
  * defaults unless `config` says otherwise, with E2E_ADMIN as its administrator.
  */
 export function startWharf(opts: StartOptions = {}): Promise<RegistryHandle> {
@@ -148,7 +148,7 @@ export function startWharf(opts: StartOptions = {}): Promise<RegistryHandle> {
     ...(withAdmin ? { admin: E2E_ADMIN } : {}),
     cmd: process.execPath,
     args: async ({ port, dataDir, workDir }) => {
-      const args = [join(repoRoot, 'core/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+      const args = [join(repoRoot, 'server/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
       if (opts.configFile !== undefined) {
         args.push('--config', opts.configFile);
       } else if (opts.config) {

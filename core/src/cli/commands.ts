@@ -1,14 +1,19 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { stringify } from 'yaml';
+import type { WharfPlugin } from '@wharf/sdk';
 import { deepMerge, loadConfig } from '../config/load-config.js';
 import { redactConfig } from '../config/secrets.js';
 import { serveKernel, handleSignals } from '../http/server.js';
-import { createKernel, toDatabaseConfig } from '../kernel/kernel.js';
-import { createLogger } from '../logging/logger.js';
-import { createMetadataStore } from '../metadata/index.js';
+import { createKernel } from '../kernel/kernel.js';
 
-/** The CLI's commands; each returns the process exit code (serve keeps running). */
+/**
+ * The CLI's commands; each returns the process exit code (serve keeps running). `plugins` are
+ * the plugins the binary ships: a config key naming one of them loads it from there, without
+ * resolving a package (the kernel itself depends on no plugin).
+ */
+
+export interface CommandContext {
+  readonly plugins?: readonly WharfPlugin[] | undefined;
+}
 
 export interface ServeOptions {
   readonly config?: string;
@@ -16,11 +21,11 @@ export interface ServeOptions {
   readonly dataDir?: string;
 }
 
-export async function serveCommand(opts: ServeOptions): Promise<number | undefined> {
+export async function serveCommand(opts: ServeOptions, context: CommandContext = {}): Promise<number | undefined> {
   const overrides: Record<string, unknown> = {};
   if (opts.listen) overrides.server = { listen: opts.listen };
   if (opts.dataDir) overrides.dataDir = opts.dataDir;
-  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides) });
+  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: context.plugins });
   const kernel = createKernel(loaded);
   await kernel.boot();
   let handle;
@@ -34,32 +39,22 @@ export async function serveCommand(opts: ServeOptions): Promise<number | undefin
   return undefined;
 }
 
-export async function migrateCommand(opts: { config?: string }): Promise<number> {
-  const loaded = await loadConfig({ file: opts.config });
-  const { config } = loaded;
-  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets });
-  if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
-    await mkdir(path.dirname(config.database.filename), { recursive: true });
-  }
-  const store = createMetadataStore(toDatabaseConfig(config.database), logger);
-  try {
-    await store.migrate();
-    logger.info({ client: config.database.client }, 'migrations applied');
-  } finally {
-    await store.close();
-  }
+/** The kernel's migrations and those every configured plugin declares; nothing else boots. */
+export async function migrateCommand(opts: { config?: string }, context: CommandContext = {}): Promise<number> {
+  const loaded = await loadConfig({ file: opts.config, plugins: context.plugins });
+  await createKernel(loaded).migrate();
   return 0;
 }
 
 /** Loads the plugins and validates the whole file as boot would; touches nothing else. */
-export async function configCheckCommand(file: string, out: (line: string) => void): Promise<number> {
-  await loadConfig({ file });
+export async function configCheckCommand(file: string, out: (line: string) => void, context: CommandContext = {}): Promise<number> {
+  await loadConfig({ file, plugins: context.plugins });
   out('ok');
   return 0;
 }
 
-export async function configPrintCommand(opts: { config?: string }, out: (text: string) => void): Promise<number> {
-  const loaded = await loadConfig({ file: opts.config });
+export async function configPrintCommand(opts: { config?: string }, out: (text: string) => void, context: CommandContext = {}): Promise<number> {
+  const loaded = await loadConfig({ file: opts.config, plugins: context.plugins });
   out(stringify(redactConfig(loaded.config, loaded.secrets)));
   return 0;
 }

@@ -1,20 +1,32 @@
 import { Command, Option } from 'commander';
-import { PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
+import { PLUGIN_KINDS, type PluginKind, type WharfPlugin } from '@wharf/sdk';
 import { KERNEL_VERSION } from '../version.js';
 import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } from './commands.js';
+import { addContributedCommands, type CommandSource } from './contributed-commands.js';
 import { pluginVerifyCommand } from './plugin-commands.js';
-import { pluginNewCommand } from './plugin-scaffold.js';
 import { printFailure } from './report.js';
-import { projectCreateCommand, projectListCommand, robotCreateCommand, robotDeleteCommand, robotListCommand } from './project-commands.js';
-import { replicationExecutionsCommand, replicationRunCommand, replicationTasksCommand } from './replication-commands.js';
-import { userAddCommand, userListCommand, userPasswdCommand } from './user-commands.js';
+import { replicationCommands } from './replication-commands.js';
 
 /**
- * `wharf`: serve, migrate, config check, config print, user add|passwd|list, project create|list,
- * robot create|list|delete, plugin verify|new.
+ * `wharf`: serve, migrate, config check, config print, plugin verify|new, replication, and the
+ * commands of the plugins the binary ships (`user`, `project`, `robot` from the default set).
  */
 
+/** `wharf plugin new`, from `@wharf/create-plugin`: the kernel ships no templates. */
+export type PluginNewCommand = (kind: string, name: string, opts: { dir?: string; kernelVersion: string }, out: (text: string) => void) => Promise<number>;
+
+export interface CliOptions {
+  /** Adds `wharf plugin new` (the distribution passes `@wharf/create-plugin`'s command). */
+  readonly pluginNew?: PluginNewCommand | undefined;
+  /**
+   * The distribution's plugin set: their `cli` groups become commands, and a config key naming
+   * one of them loads it from here.
+   */
+  readonly plugins?: readonly WharfPlugin[] | undefined;
+}
+
 function run(action: () => Promise<number | undefined>): Promise<void> {
+  // A refusal or failure is printed once, as one line; the exit code tells scripts.
   return action().then(
     (code) => {
       if (code !== undefined) process.exitCode = code;
@@ -28,7 +40,7 @@ function run(action: () => Promise<number | undefined>): Promise<void> {
 
 const stdout = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
-export function createProgram(): Command {
+export function createProgram(options: CliOptions = {}): Command {
   const program = new Command('wharf').description('Wharf container registry').version(KERNEL_VERSION);
 
   program
@@ -37,77 +49,24 @@ export function createProgram(): Command {
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
     .option('--listen <host:port>', 'address to listen on')
     .option('--data-dir <dir>', 'data directory')
-    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts)));
+    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts, options)));
 
   program
     .command('migrate')
-    .description('run database migrations and exit')
+    .description("run the kernel's and the configured plugins' database migrations and exit")
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
-    .action((opts: { config?: string }) => run(() => migrateCommand(opts)));
+    .action((opts: { config?: string }) => run(() => migrateCommand(opts, options)));
 
   const config = program.command('config').description('inspect configuration');
   config
     .command('check <file>')
     .description('load the plugins and validate the whole file; prints ok or every problem')
-    .action((file: string) => run(() => configCheckCommand(file, stdout)));
+    .action((file: string) => run(() => configCheckCommand(file, stdout, options)));
   config
     .command('print')
     .description('print the effective config with secrets redacted')
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
-    .action((opts: { config?: string }) => run(() => configPrintCommand(opts, stdout)));
-
-  // No password option on purpose: arguments show up in `ps` and in shell history.
-  const user = program.command('user').description('manage the users of the db auth plugin (auth: [{ db: {} }])');
-  const common = (cmd: Command) =>
-    cmd.option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)').option('--data-dir <dir>', 'data directory');
-  common(user.command('add <name>').description('create a user; the password is read from stdin or prompted for'))
-    .option('--admin', 'make the user an administrator')
-    .option('--password-stdin', 'read the password from the first line of stdin')
-    .action((name: string, opts: { config?: string; dataDir?: string; admin?: boolean; passwordStdin?: boolean }) => run(() => userAddCommand(name, opts)));
-  common(user.command('passwd <name>').description("change a user's password; read from stdin or prompted for"))
-    .option('--password-stdin', 'read the password from the first line of stdin')
-    .action((name: string, opts: { config?: string; dataDir?: string; passwordStdin?: boolean }) => run(() => userPasswdCommand(name, opts)));
-  common(user.command('list').description('list the users: name, admin, disabled, created'))
-    .option('--json', 'print JSON instead of a table')
-    .action((opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => userListCommand(opts)));
-
-  const project = program.command('project').description('manage projects of the projects RBAC plugin (rbac: { projects: {} })');
-  common(project.command('create <name>').description('create a project (private unless --public)'))
-    .option('--public', 'anyone, anonymous included, may pull')
-    .action((name: string, opts: { config?: string; dataDir?: string; public?: boolean }) => run(() => projectCreateCommand(name, opts)));
-  common(project.command('list').description('list the projects: name, public, owner, created'))
-    .option('--json', 'print JSON instead of a table')
-    .action((opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => projectListCommand(opts)));
-
-  const robot = program.command('robot').description('manage robot accounts of the projects RBAC plugin');
-  common(robot.command('create <name>').description('create a robot; its secret is printed once'))
-    .option('--project <project>', 'a project robot of this project (robot$<project>+<name>)')
-    .option('--projects <list>', 'a system robot over these projects (comma-separated, or * for all)')
-    .option('--access <actions>', 'repository actions: pull, push, delete (comma-separated; push implies pull)', 'pull')
-    .option('--days <days>', 'lifetime in days, -1 for never (default: rbac.projects.robotDefaultDays)')
-    .option('--description <text>', 'what the robot is for')
-    .option('--json', 'print {name, secret, expiresAt} as JSON')
-    .action((name: string, opts: Record<string, string | boolean | undefined>) => run(() => robotCreateCommand(name, opts as never)));
-  common(robot.command('list').description('list robots: system robots, or those of --project'))
-    .option('--project <project>', 'the robots of this project')
-    .option('--json', 'print JSON instead of a table')
-    .action((opts: { config?: string; dataDir?: string; project?: string; json?: boolean }) => run(() => robotListCommand(opts)));
-  common(robot.command('delete <name>').description('delete a robot by its full name'))
-    .action((name: string, opts: { config?: string; dataDir?: string }) => run(() => robotDeleteCommand(name, opts)));
-
-  const replication = program.command('replication').description('run replication policies and read their history (the registry nodes do the copying)');
-  common(replication.command('run <policy>').description('start an execution of a policy (name or id)'))
-    .option('--wait', 'wait until it finishes; exit 1 unless it succeeded')
-    .option('--timeout <seconds>', 'how long --wait waits at most (default 3600)')
-    .option('--json', 'print the execution as JSON')
-    .action((policy: string, opts: { config?: string; dataDir?: string; wait?: boolean; timeout?: string; json?: boolean }) => run(() => replicationRunCommand(policy, opts)));
-  common(replication.command('executions').description('list executions, newest first: id, policy, trigger, status, tasks done, bytes'))
-    .option('--policy <policy>', 'only the executions of this policy (name or id)')
-    .option('--json', 'print JSON instead of a table')
-    .action((opts: { config?: string; dataDir?: string; policy?: string; json?: boolean }) => run(() => replicationExecutionsCommand(opts)));
-  common(replication.command('tasks <execution>').description('list the tasks of an execution: source, destination, status, attempts, error'))
-    .option('--json', 'print JSON instead of a table')
-    .action((execution: string, opts: { config?: string; dataDir?: string; json?: boolean }) => run(() => replicationTasksCommand(execution, opts)));
+    .action((opts: { config?: string }) => run(() => configPrintCommand(opts, stdout, options)));
 
   const plugin = program.command('plugin').description('check and scaffold plugins');
   plugin
@@ -117,13 +76,32 @@ export function createProgram(): Command {
     .option('-c, --config <file>', "YAML file holding the plugin's own section (default: {})")
     .option('--json', 'print the result as JSON')
     .action((name: string, opts: { kind: PluginKind; config?: string; json?: boolean }) => run(() => pluginVerifyCommand(name, opts, stdout)));
-  plugin
-    .command('new <kind> <name>')
-    .description(`scaffold a plugin package wharf-plugin-<kind>-<name> (kinds: ${PLUGIN_KINDS.join(', ')}) that builds and passes its tests`)
-    .option('--dir <dir>', 'target directory, which must not exist or be empty (default: ./wharf-plugin-<kind>-<name>)')
-    .action((kind: string, name: string, opts: { dir?: string }) => run(() => pluginNewCommand(kind, name, opts, stdout)));
+  const pluginNew = options.pluginNew;
+  if (pluginNew) {
+    plugin
+      .command('new <kind> <name>')
+      .description(`scaffold a plugin package wharf-plugin-<kind>-<name> (kinds: ${PLUGIN_KINDS.join(', ')}) that builds and passes its tests`)
+      .option('--dir <dir>', 'target directory, which must not exist or be empty (default: ./wharf-plugin-<kind>-<name>)')
+      .action((kind: string, name: string, opts: { dir?: string }) => run(() => pluginNew(kind, name, { ...opts, kernelVersion: KERNEL_VERSION }, stdout)));
+  }
 
+  const sources: CommandSource[] = [
+    { groups: [replicationCommands] },
+    ...(options.plugins ?? []).map((p) => ({ plugin: { id: p.id, kind: p.kind }, groups: p.cli ?? [] })),
+  ];
+  addContributedCommands(program, sources, run, options.plugins);
   return program;
 }
 
-await createProgram().parseAsync(process.argv);
+/** Runs the CLI on `argv` (`process.argv`); exit codes go to `process.exitCode`. */
+export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<void> {
+  let program: Command;
+  try {
+    program = createProgram(options);
+  } catch (err) {
+    printFailure(err);
+    process.exitCode = 1;
+    return;
+  }
+  await program.parseAsync([...argv]);
+}

@@ -35,6 +35,9 @@ export function formatVerification(v: PluginVerification): string {
     `  kernel    ${v.kernel} (this kernel: ${KERNEL_VERSION})`,
     `  taps      ${list(v.taps)}`,
     `  services  ${list(v.services)}`,
+    ...(v.initDeps.length > 0 ? [`  init      needs ${v.initDeps.join(', ')}`] : []),
+    ...(v.migrations ? ['  migrations declared'] : []),
+    ...(v.routes ? [`  routes    /_ext/${v.id}`] : []),
   ].join('\n');
 }
 

@@ -1,17 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Replication } from '../replication/index.js';
+import { CliRefusal, defineCliCommand, formatTable, type CliCommandGroup } from '@wharf/sdk';
+import { kernelRefs } from '../kernel/kernel-refs.js';
 import type { Execution } from '../replication/model.js';
 import { executionView, taskView } from '../replication/api.js';
-import { allPages, CliRefusal, formatTable, stdoutLine, withKernel, type KernelCommandOptions } from './plugin-service.js';
 
 /**
- * `wharf replication run|executions|tasks`: the replication engine on the configured database.
+ * `wharf replication run|executions|tasks`: the replication engine on the configured database,
+ * contributed through the same CLI capability plugins use (so the group moves with the engine).
  * The command only records and queues work: the registry's nodes run the jobs (this process
  * starts no job workers), so `run --wait` needs a running `wharf serve` on the same database.
  */
 
-function withReplication(opts: KernelCommandOptions, fn: (replication: Replication) => Promise<number>): Promise<number> {
-  return withKernel(opts, (kernel) => fn(kernel.replication()));
+const deps = { replication: kernelRefs.replication };
+const text = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const json = { flags: '--json', description: 'print JSON instead of a table' };
+
+async function allPages<T>(list: (page: number, pageSize: number) => Promise<{ readonly items: readonly T[]; readonly total: number }>): Promise<T[]> {
+  const out: T[] = [];
+  for (let page = 1; ; page++) {
+    const { items, total } = await list(page, 100);
+    out.push(...items);
+    if (items.length === 0 || out.length >= total) return out;
+  }
 }
 
 const FINAL = ['succeeded', 'failed', 'stopped'];
@@ -21,15 +31,17 @@ function summary(e: Execution): string {
   return `execution ${e.id}: ${e.status} (${t.succeeded} succeeded, ${t.failed} failed, ${t.stopped} stopped, ${t.skipped} skipped of ${t.total}; ${e.bytes} bytes)`;
 }
 
-export interface ReplicationRunOptions extends KernelCommandOptions {
-  readonly wait?: boolean | undefined;
-  /** Seconds `--wait` waits at most. */
-  readonly timeout?: string | undefined;
-  readonly json?: boolean | undefined;
-}
-
-export function replicationRunCommand(policyRef: string, opts: ReplicationRunOptions): Promise<number> {
-  return withReplication(opts, async ({ store, engine }) => {
+const run = defineCliCommand({
+  usage: 'run <policy>',
+  description: 'start an execution of a policy (name or id)',
+  options: [
+    { flags: '--wait', description: 'wait until it finishes; exit 1 unless it succeeded' },
+    { flags: '--timeout <seconds>', description: 'how long --wait waits at most (default 3600)' },
+    { flags: '--json', description: 'print the execution as JSON' },
+  ],
+  deps,
+  async run({ replication: { store, engine } }, { args: [policyRef = ''], options, stdout: stdoutLine }) {
+    const opts = { wait: options['wait'] === true, json: options['json'] === true, timeout: text(options['timeout']) };
     const policy = /^\d+$/.test(policyRef) ? await store.getPolicy(Number(policyRef)) : await store.getPolicyByName(policyRef);
     if (!policy) throw new CliRefusal(undefined, `replication policy ${policyRef} not found`);
     if (!policy.enabled) throw new CliRefusal(undefined, `replication policy ${policy.name} is disabled`);
@@ -50,11 +62,16 @@ export function replicationRunCommand(policyRef: string, opts: ReplicationRunOpt
     }
     stdoutLine(opts.json ? JSON.stringify(executionView(execution), null, 2) : summary(execution));
     return execution.status === 'succeeded' ? 0 : 1;
-  });
-}
+  },
+});
 
-export function replicationExecutionsCommand(opts: KernelCommandOptions & { readonly policy?: string | undefined; readonly json?: boolean | undefined }): Promise<number> {
-  return withReplication(opts, async ({ store }) => {
+const executions = defineCliCommand({
+  usage: 'executions',
+  description: 'list executions, newest first: id, policy, trigger, status, tasks done, bytes',
+  options: [{ flags: '--policy <policy>', description: 'only the executions of this policy (name or id)' }, json],
+  deps,
+  async run({ replication: { store } }, { options, stdout: stdoutLine }) {
+    const opts = { policy: text(options['policy']), json: options['json'] === true };
     let policyId: number | undefined;
     if (opts.policy) {
       const policy = /^\d+$/.test(opts.policy) ? await store.getPolicy(Number(opts.policy)) : await store.getPolicyByName(opts.policy);
@@ -73,11 +90,16 @@ export function replicationExecutionsCommand(opts: KernelCommandOptions & { read
       all.map((e) => [String(e.id), names.get(e.policyId) ?? '', e.trigger, e.status, `${e.tasks.succeeded}/${e.tasks.total}`, String(e.tasks.failed), String(e.bytes), e.startedAt.toISOString()]),
     ));
     return 0;
-  });
-}
+  },
+});
 
-export function replicationTasksCommand(execution: string, opts: KernelCommandOptions & { readonly json?: boolean | undefined }): Promise<number> {
-  return withReplication(opts, async ({ store }) => {
+const tasks = defineCliCommand({
+  usage: 'tasks <execution>',
+  description: 'list the tasks of an execution: source, destination, status, attempts, error',
+  options: [json],
+  deps,
+  async run({ replication: { store } }, { args: [execution = ''], options, stdout: stdoutLine }) {
+    const opts = { json: options['json'] === true };
     if (!/^\d+$/.test(execution)) throw new CliRefusal(undefined, `execution must be a number, got "${execution}"`);
     const id = Number(execution);
     if (!(await store.getExecution(id))) throw new CliRefusal(undefined, `replication execution ${id} not found`);
@@ -91,5 +113,12 @@ export function replicationTasksCommand(execution: string, opts: KernelCommandOp
       all.map((t) => [String(t.id), t.operation, `${t.sourceRepository}:${t.sourceReference}`, `${t.destinationRepository}:${t.destinationReference}`, t.status, String(t.attempts), String(t.bytes), t.error ?? '']),
     ));
     return 0;
-  });
-}
+  },
+});
+
+/** `wharf replication ...`, the kernel's contribution until the engine is a plugin. */
+export const replicationCommands: CliCommandGroup = Object.freeze({
+  name: 'replication',
+  description: 'run replication policies and read their history (the registry nodes do the copying)',
+  commands: [run, executions, tasks],
+});

@@ -1,18 +1,14 @@
-import { isKernelError, type KernelError } from '@wharf/sdk';
+import { isCliRefusal, isKernelError, type KernelError } from '@wharf/sdk';
 import { configProblems } from '../config/load-config.js';
 import { formatProblem } from '../config/validate.js';
-
-/** A mistake in the command line itself (a bad argument): reported in one line, without a stack. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /**
  * How the CLI reports a failure: one clear line per problem for kernel errors (operators
  * need the key and the plugin, not a stack), the stack for anything unexpected.
  */
 export function describeFailure(err: unknown): string[] {
-  if (err instanceof UsageError) return [`error: ${err.message}`];
+  // A refusal (a bad argument, an unknown user): one line, without a stack.
+  if (isCliRefusal(err)) return [err.code ? `error ${err.code}: ${err.message}` : `error: ${err.message}`];
   if (isKernelError(err)) {
     const code = (err as KernelError).code;
     const problems = configProblems(err);

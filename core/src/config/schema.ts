@@ -27,6 +27,11 @@ export const ServerSchema = Type.Object(
     }),
     publicUrl: Type.Optional(Type.String({ format: 'uri', description: 'external base URL; derived from listen when unset' })),
     shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10000, description: 'how long in-flight requests may drain at shutdown' }),
+    bootTimeoutMs: Type.Integer({
+      minimum: 1,
+      default: 60000,
+      description: "longest one plugin's boot step may take (storage health check, init, each lifecycle.ready tap) before boot fails naming it",
+    }),
     trustProxy: Type.Boolean({ default: false, description: 'trust X-Forwarded-* headers' }),
   },
   { ...closed, default: {} },

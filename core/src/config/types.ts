@@ -64,6 +64,7 @@ export interface WharfConfig {
     readonly listen: string;
     readonly publicUrl: string;
     readonly shutdownTimeoutMs: number;
+    readonly bootTimeoutMs: number;
     readonly trustProxy: boolean;
   };
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'json' | 'pretty'; readonly access: boolean };

@@ -1,11 +1,10 @@
-import { asFunction, asValue, createContainer, InjectionMode, type AwilixContainer } from 'awilix';
-import { KernelError, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import { asFunction, createContainer, InjectionMode, type AwilixContainer } from 'awilix';
+import { KernelError, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
 
 /**
- * The awilix container behind the typed service refs. Plugins never see it: they provide
- * factories through `ctx.provide(ref, ...)` and receive resolved dependencies. Strict mode makes
- * awilix refuse a singleton that depends on a scoped service; the kernel checks that earlier,
- * with a message that names the plugins.
+ * The awilix container behind the typed service refs. Nobody else sees it, the kernel included:
+ * services are provided through `provide(ref, ...)` and resolved by ref, never by a string name.
+ * Every service is a singleton (built at boot, disposed at close).
  */
 
 /** `core.storage` -> `coreStorage`, `acme-x.token-signer` -> `acmeXTokenSigner` (stable). */
@@ -22,27 +21,12 @@ interface Provided {
 }
 
 export class ServiceRegistry {
-  readonly container: AwilixContainer;
+  readonly #container: AwilixContainer = createContainer({ strict: true, injectionMode: InjectionMode.PROXY });
   private readonly provided = new Map<string, Provided>();
   private readonly byName = new Map<string, string>();
 
-  constructor() {
-    this.container = createContainer({ strict: true, injectionMode: InjectionMode.PROXY });
-  }
-
-  /** Registers a kernel-internal value under a plain name (`hooks`, `config`). */
-  registerValue(name: string, value: unknown): void {
-    this.container.register(name, asValue(value));
-  }
-
-  /** Registers a kernel-internal singleton built lazily, with an optional disposer. */
-  registerSingleton<T>(name: string, factory: () => T, dispose?: (value: T) => void | Promise<void>): void {
-    const resolver = asFunction(factory).singleton();
-    this.container.register(name, dispose ? resolver.disposer(dispose) : resolver);
-  }
-
   /** Binds a service ref to a factory on behalf of `provider` (a plugin id or `kernel`). */
-  provide<T>(provider: string, ref: ServiceRef<T>, spec: ServiceFactory<T, Record<string, ServiceRef<unknown>>>): void {
+  provide<T, D extends ServiceDeps>(provider: string, ref: ServiceRef<T>, spec: ServiceFactory<T, D>): void {
     if (!ref || ref.$$type !== 'wharf/ServiceRef') {
       throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${provider}" called provide() without a service ref`, { plugin: provider });
     }
@@ -59,10 +43,10 @@ export class ServiceRegistry {
     }
     const name = serviceName(ref.id);
     const clash = this.byName.get(name);
-    if (clash !== undefined || this.container.hasRegistration(name)) {
+    if (clash !== undefined || this.#container.hasRegistration(name)) {
       throw new KernelError('REG_ERR_SERVICE_DUPLICATE', `service ${ref.id} (from "${provider}") collides with ${clash ?? name}`, { plugin: provider });
     }
-    const deps = { ...(spec.deps ?? {}) };
+    const deps: Record<string, ServiceRef<unknown>> = { ...(spec.deps ?? {}) };
     const entry: Provided = { ref: ref as ServiceRef<unknown>, name, provider, deps };
     this.provided.set(ref.id, entry);
     this.byName.set(name, ref.id);
@@ -72,13 +56,12 @@ export class ServiceRegistry {
       for (const [key, dep] of Object.entries(deps)) resolved[key] = cradle[serviceName(dep.id)];
       return spec.factory(resolved as never);
     };
-    let resolver = asFunction(build);
-    resolver = ref.lifetime === 'scoped' ? resolver.scoped() : resolver.singleton();
+    let resolver = asFunction(build).singleton();
     if (spec.dispose) {
       const dispose = spec.dispose;
       resolver = resolver.disposer((value) => dispose(value));
     }
-    this.container.register(name, resolver);
+    this.#container.register(name, resolver);
   }
 
   /** Who provides a ref, if anyone. */
@@ -87,11 +70,11 @@ export class ServiceRegistry {
   }
 
   /** Refs provided so far, with their providers. */
-  list(): { id: string; provider: string; lifetime: 'singleton' | 'scoped' }[] {
-    return [...this.provided.values()].map((p) => ({ id: p.ref.id, provider: p.provider, lifetime: p.ref.lifetime }));
+  list(): { id: string; provider: string }[] {
+    return [...this.provided.values()].map((p) => ({ id: p.ref.id, provider: p.provider }));
   }
 
-  /** Every dependency is provided, and no singleton depends on a scoped service. */
+  /** Every dependency is provided. */
   checkDependencies(): void {
     for (const p of this.provided.values()) {
       for (const [key, dep] of Object.entries(p.deps)) {
@@ -103,13 +86,6 @@ export class ServiceRegistry {
             { plugin: p.provider },
           );
         }
-        if (p.ref.lifetime === 'singleton' && target.ref.lifetime === 'scoped') {
-          throw new KernelError(
-            'REG_ERR_SERVICE_MISSING',
-            `singleton ${p.ref.id} (plugin "${p.provider}") cannot depend on request-scoped ${dep.id} (plugin "${target.provider}")`,
-            { plugin: p.provider },
-          );
-        }
       }
     }
   }
@@ -117,9 +93,8 @@ export class ServiceRegistry {
   /** Builds every singleton now, so a broken factory fails the boot, not the first request. */
   resolveSingletons(): void {
     for (const p of this.provided.values()) {
-      if (p.ref.lifetime !== 'singleton') continue;
       try {
-        this.container.resolve(p.name);
+        this.#container.resolve(p.name);
       } catch (err) {
         throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${p.provider}": building service ${p.ref.id} failed: ${(err as Error).message}`, {
           plugin: p.provider,
@@ -131,10 +106,10 @@ export class ServiceRegistry {
 
   /** Resolves a service by ref (kernel use). */
   resolve<T>(ref: ServiceRef<T>): T {
-    return this.container.resolve<T>(serviceName(ref.id));
+    return this.#container.resolve<T>(serviceName(ref.id));
   }
 
   dispose(): Promise<void> {
-    return this.container.dispose();
+    return this.#container.dispose();
   }
 }

@@ -19,7 +19,6 @@ import {
   type ReplicationStatusEvent,
   type ReplicationTarget,
   type RequestInfo,
-  type ScopedRouter,
 } from '@wharf/sdk';
 import { loadConfig } from '../config/load-config.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
@@ -83,9 +82,6 @@ const first = definePlugin({
     });
     h.replication.target.for('acme').tap('x', () => undefined);
     h.replication.statusChanged.tapPromise('x', slowEvent('statusChanged'));
-    h.http.routes.tap('x', (router) => {
-      calls.push(`routes:a:${router.prefix}`);
-    });
     h.lifecycle.ready.tapPromise('x', async () => {
       calls.push('ready:a');
     });
@@ -134,9 +130,6 @@ const second = definePlugin({
     });
     h.replication.target.for('acme').tap('x', (endpoint) => ({ endpoint: endpoint.url }) as unknown as ReplicationTarget);
     h.replication.statusChanged.tapPromise('x', fastEvent('statusChanged'));
-    h.http.routes.tap('x', (router) => {
-      calls.push(`routes:b:${router.prefix}`);
-    });
     h.lifecycle.ready.tapPromise('x', async () => {
       calls.push('ready:b');
     });
@@ -250,13 +243,6 @@ describe('hook catalogue through the plugin facade', () => {
     assert.equal(hasTaps(kernel.hooks.replication.target), true);
   });
 
-  it('http.routes taps get a router each (called by the app builder)', () => {
-    calls.length = 0;
-    const router = { prefix: '/_ext/test' } as ScopedRouter;
-    kernel.hooks.http.routes.call(router);
-    assert.deepEqual(calls, ['routes:a:/_ext/test', 'routes:b:/_ext/test']);
-  });
-
   it('is sealed after ready: taps and provide throw REG_ERR_PLUGIN_SEALED', () => {
     assert.ok(savedCtx);
     const ctx = savedCtx;
@@ -265,7 +251,7 @@ describe('hook catalogue through the plugin facade', () => {
     sealed(() => ctx.hooks.auth.authenticate.tapPromise('late', async () => undefined));
     sealed(() => ctx.hooks.registry.manifestPushed.tap('late', () => undefined));
     sealed(() => ctx.hooks.replication.target.for('acme').tap('late', () => undefined));
-    sealed(() => ctx.provide({ $$type: 'wharf/ServiceRef', id: 'late.service', lifetime: 'singleton' }, { factory: () => 1 }));
+    sealed(() => ctx.provide({ $$type: 'wharf/ServiceRef', id: 'late.service' }, { factory: () => 1 }));
     assert.equal(kernel.hooks.auth.authenticate.taps.length, 2, 'nothing was added');
   });
 

@@ -2,12 +2,11 @@ import { HookMap } from 'tapable';
 import type { Logger } from 'pino';
 import { KernelError, type KernelHooks, type PluginHooks } from '@wharf/sdk';
 import { createAuthHooks } from './auth.js';
-import { createHttpHooks } from './http.js';
 import { createLifecycleHooks } from './lifecycle.js';
 import { createRbacHooks } from './rbac.js';
 import { createRegistryHooks } from './registry.js';
 import { createReplicationHooks } from './replication.js';
-import type { TapRecord } from './instrument.js';
+import { isReversed, type TapRecord } from './instrument.js';
 
 export { pluginOfError } from './instrument.js';
 
@@ -23,7 +22,6 @@ export function createHooks(options: { logger?: Logger | undefined } = {}): Kern
     rbac: createRbacHooks(o),
     registry: createRegistryHooks(o),
     replication: createReplicationHooks(o),
-    http: createHttpHooks(o),
     lifecycle: createLifecycleHooks(o),
   });
 }
@@ -38,15 +36,25 @@ interface TappableLike {
 
 type TapMethod = 'tap' | 'tapAsync' | 'tapPromise';
 
-function tapOnly(hook: TappableLike, pluginId: string, sealed: () => boolean) {
+/** Plugins beyond this many would share a tap order slot (stages are spaced by 1). */
+const ORDER_SLOTS = 1000;
+
+function tapOnly(hook: TappableLike, pluginId: string, sealed: () => boolean, order: number | undefined) {
   const method = (m: TapMethod) => (options: unknown, fn: unknown) => {
     if (sealed()) {
-      throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${pluginId}" tapped ${hook.name ?? 'a hook'} after the kernel was ready; tap hooks in register()`, { plugin: pluginId });
+      throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${pluginId}" tapped ${hook.name ?? 'a hook'} after the kernel was ready; tap in register() or in the plugin's init`, { plugin: pluginId });
     }
     const target = hook[m];
     if (typeof target !== 'function') throw new TypeError(`${hook.name ?? 'this hook'} has no ${m}()`);
     // The tap name is always the plugin id: logs and errors then say who tapped and who threw.
-    const opts = typeof options === 'object' && options !== null ? { ...(options as object), name: pluginId } : { name: pluginId };
+    const opts: { name: string; stage?: number } =
+      typeof options === 'object' && options !== null ? { ...(options as object), name: pluginId } : { name: pluginId };
+    if (order !== undefined) {
+      // Within a stage, taps run in plugin (config) order whether made in register or in a later
+      // init: the plugin's position goes into the fraction of the stage (reversed for close).
+      const slot = (Math.min(order, ORDER_SLOTS - 2) + 1) / ORDER_SLOTS;
+      opts.stage = (typeof opts.stage === 'number' ? opts.stage : 0) + (isReversed(hook) ? -slot : slot);
+    }
     target.call(hook, opts, fn);
   };
   return Object.freeze({ tap: method('tap'), tapAsync: method('tapAsync'), tapPromise: method('tapPromise') });
@@ -55,17 +63,18 @@ function tapOnly(hook: TappableLike, pluginId: string, sealed: () => boolean) {
 /**
  * The tap-only view a plugin gets in `register(ctx)`: no `call`/`promise`, tap names forced to
  * the plugin id (stage and before are kept), and every tap refused once `sealed()` is true.
+ * With `order` (the plugin's position in the config), taps keep plugin order within a stage.
  */
-export function createPluginHooks(hooks: KernelHooks, pluginId: string, sealed: () => boolean): PluginHooks {
+export function createPluginHooks(hooks: KernelHooks, pluginId: string, sealed: () => boolean, order?: number): PluginHooks {
   const domains: Record<string, unknown> = {};
   for (const [domain, group] of Object.entries(hooks)) {
     const view: Record<string, unknown> = {};
     for (const [name, hook] of Object.entries(group as Record<string, unknown>)) {
       if (hook instanceof HookMap) {
         const map = hook as HookMap<TappableLike>;
-        view[name] = Object.freeze({ for: (key: string) => tapOnly(map.for(key), pluginId, sealed) });
+        view[name] = Object.freeze({ for: (key: string) => tapOnly(map.for(key), pluginId, sealed, order) });
       } else {
-        view[name] = tapOnly(hook as TappableLike, pluginId, sealed);
+        view[name] = tapOnly(hook as TappableLike, pluginId, sealed, order);
       }
     }
     domains[domain] = Object.freeze(view);

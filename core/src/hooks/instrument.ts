@@ -88,6 +88,12 @@ function wrap(tap: TapRecord, hook: string, logger: Logger | undefined): AnyFn {
 }
 
 let sequence = 0;
+const REVERSED = Symbol.for('wharf.hook.reversed');
+
+/** True for a hook whose latest-registered tap runs first (`lifecycle.close`). */
+export function isReversed(hook: object): boolean {
+  return (hook as Record<symbol, unknown>)[REVERSED] === true;
+}
 
 /** Adds the kernel interceptor to `hook` and returns it. */
 export function instrument<H extends InstrumentableHook>(name: string, hook: H, options: InstrumentOptions = {}): H {
@@ -97,12 +103,13 @@ export function instrument<H extends InstrumentableHook>(name: string, hook: H, 
     register(tap) {
       logger?.debug({ hook: name, plugin: tap.name, type: tap.type }, 'hook tapped');
       // tapable orders by stage, then insertion: a falling stage puts later taps first.
-      const stage = reverse ? (tap.stage ?? 0) * 1_000_000 - ++sequence : tap.stage;
+      const stage = reverse ? (tap.stage ?? 0) * 1e9 - ++sequence : tap.stage;
       return { ...tap, ...(stage === undefined ? {} : { stage }), fn: wrap(tap, name, logger) };
     },
   });
   // tapable counts interceptors as "used"; with the kernel's interceptor on every hook that
   // would always be true. Callers ask "did anyone tap this?", so answer that.
   Object.defineProperty(hook, 'isUsed', { value: () => hook.taps.length > 0, configurable: true });
+  if (reverse) Object.defineProperty(hook, REVERSED, { value: true });
   return hook;
 }

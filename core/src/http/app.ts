@@ -1,6 +1,5 @@
 import Koa from 'koa';
 import type { Kernel } from '../kernel/kernel.js';
-import { scopePerRequest } from '../container/scope-per-request.js';
 import { createApiRouter } from './api/api-router.js';
 import { buildOpenApiDocument } from './api/openapi.js';
 import { accessLog } from './middleware/access-log.js';
@@ -13,7 +12,7 @@ import { createV2Router, type V2Deps } from './routes/v2/index.js';
 
 /**
  * The koa application of a booted kernel:
- * request id -> access log -> errors -> request scope -> health -> token service (when enabled)
+ * request id -> access log -> errors -> health -> token service (when enabled)
  * -> /api/v1 (management API) -> /v2/ -> /_ext/<plugin>.
  * Built after boot (the storage and metadata services exist) and after the public URL is known.
  */
@@ -30,7 +29,6 @@ export function createApp(kernel: Kernel): Koa {
   app.use(requestId(logger) as Koa.Middleware);
   if (config.log.access) app.use(accessLog() as Koa.Middleware);
   app.use(errorHandler(logger) as Koa.Middleware);
-  app.use(scopePerRequest(kernel.services.container) as Koa.Middleware);
   app.use(healthRoutes({ storage, metadata, logger }) as Koa.Middleware);
 
   const token = kernel.tokenAuth();
@@ -64,6 +62,6 @@ export function createApp(kernel: Kernel): Koa {
   const v2 = createV2Router(deps);
   app.use(v2.routes() as unknown as Koa.Middleware);
   app.use(v2.allowedMethods() as unknown as Koa.Middleware);
-  for (const mw of extensionRoutes(hooks)) app.use(mw);
+  for (const mw of extensionRoutes(kernel.extensionRoutes)) app.use(mw);
   return app;
 }

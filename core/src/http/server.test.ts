@@ -66,7 +66,7 @@ function ext(id: string, routes: (r: import('@wharf/sdk').ScopedRouter) => void,
     kernel: '^0.1.0',
     configSchema: Type.Object({}),
     register(ctx) {
-      ctx.hooks.http.routes.tap(id, routes);
+      ctx.routes(routes);
     },
     ...extra,
   });
@@ -184,7 +184,7 @@ describe('http shell', () => {
       kernel: '^0.1.0',
       configSchema: Type.Object({}),
       register(ctx) {
-        ctx.hooks.http.routes.tap('slow', (r) =>
+        ctx.routes((r) =>
           r.get('/wait', async (c) => {
             arrived();
             await releaseP;

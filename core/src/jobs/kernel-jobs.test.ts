@@ -110,6 +110,6 @@ describe('kernel jobs service on redis', () => {
       await kernel.close();
       await tmp.cleanup();
     });
-    await assert.rejects(kernel.boot(), (err: Error & { code?: string }) => err.code === 'REG_ERR_DATABASE' && /jobs \(redis\) could not start/.test(err.message));
+    await assert.rejects(kernel.boot(), (err: Error & { code?: string }) => err.code === 'REG_ERR_JOBS_BACKEND' && /jobs \(redis\) could not start/.test(err.message));
   });
 });

@@ -199,6 +199,7 @@ describe('kernel boot', () => {
     );
     const err = await bootError(await makeKernel({ extensions: { unready: {} } }, [p]));
     assert.equal(err.plugin, 'unready');
+    assert.equal(err.code, 'REG_ERR_PLUGIN_INIT');
     assert.match(err.message, /plugin "unready": lifecycle.ready failed: cannot connect/);
   });
 
@@ -247,7 +248,11 @@ describe('kernel boot', () => {
   it('boot twice is refused; close is idempotent', async () => {
     const b = await makeKernel({});
     await b.kernel.boot();
-    await assert.rejects(b.kernel.boot(), /cannot boot: it is ready/);
+    await assert.rejects(b.kernel.boot(), (err: KernelError) => err.code === 'REG_ERR_KERNEL_STATE' && /cannot boot: it is ready/.test(err.message));
+    // Replication is a kernel service: available once booted, refused before (REG_ERR_SERVICE_UNAVAILABLE).
+    assert.ok(b.kernel.replication().engine);
+    const fresh = await makeKernel({});
+    assert.throws(() => fresh.kernel.replication(), (err: KernelError) => err.code === 'REG_ERR_SERVICE_UNAVAILABLE');
     await Promise.all([b.kernel.close(), b.kernel.close()]);
     assert.equal(b.logs.lines().filter((l) => l.msg === 'kernel closed').length, 1);
   });

@@ -7,6 +7,7 @@ import {
   KernelError,
   type KernelHooks,
   type KernelSettings,
+  type ScopedRouter,
   type ServiceRef,
   type StorageDriver,
 } from '@wharf/sdk';
@@ -20,25 +21,29 @@ import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
 import { loginRecorder } from '../events/login-events.js';
-import { createMetadataStore, databaseServiceOf, KnexMetadataStore } from '../metadata/index.js';
 import { createContentServices, type ContentServices } from '../content/index.js';
+import { createDatabaseService, createMetadataStore, createOwnerMigrator, type KnexMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
 import { callRegister, createPluginContext, ownKernelError } from './plugin-context.js';
+import { kernelRefs } from './kernel-refs.js';
+import { checkInitDeps, runInits, runPluginMigrations, runReadyTaps, withTimeout, type DeclaredPlugin } from './plugin-start.js';
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerReplicationOperations } from '../replication/api.js';
 import { registerEventOperations } from '../events/api.js';
 import { createReplication, DEFAULT_ENGINE_SETTINGS, type Replication } from '../replication/index.js';
-import { openSecretBox } from '../replication/secret-box.js';
+import { openSecretBox, type SecretBox } from '../replication/secret-box.js';
 
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
  * each plugin's synchronous `register`, checks the service graph, builds every singleton,
- * checks storage and database, runs migrations and `lifecycle.ready`, then seals the hooks.
- * Any failure stops the boot with an error that names the plugin.
+ * checks storage and database, runs the kernel's and the plugins' migrations, each plugin's
+ * init, then `lifecycle.ready`, and seals the hooks. Any failure stops the boot with an error
+ * that names the plugin.
  */
+
 
 export type KernelState = 'created' | 'booting' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -69,7 +74,14 @@ export interface Kernel {
   readonly state: KernelState;
   /** Per-plugin registration records (after boot). */
   readonly bootRecords: readonly BootRecord[];
+  /** Extension routes declared with `ctx.routes`, by plugin id, in plugin order (after boot). */
+  readonly extensionRoutes: readonly { readonly plugin: string; readonly mount: (router: ScopedRouter) => void }[];
   boot(): Promise<void>;
+  /**
+   * `wharf migrate`: registers the plugins, runs the kernel's and every plugin's migrations
+   * (whatever `database.migrate` says), builds nothing else and leaves the kernel closed.
+   */
+  migrate(): Promise<void>;
   close(): Promise<void>;
   /** The storage driver (after boot). */
   storage(): StorageDriver;
@@ -95,7 +107,7 @@ export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
   };
 }
 
-function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE' | 'REG_ERR_PLUGIN_REGISTER', what: string, err: unknown, plugin?: string): KernelError {
+function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE', what: string, err: unknown, plugin?: string): KernelError {
   if (isKernelError(err)) return ownKernelError(err, plugin ?? pluginOfError(err)?.plugin);
   const culprit = plugin ?? pluginOfError(err)?.plugin;
   const who = culprit ? `plugin "${culprit}": ` : '';
@@ -131,70 +143,60 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   let hooksSealed = false;
   let provideSealed = false;
   const records: BootRecord[] = [];
+  const declaredPlugins: DeclaredPlugin[] = [];
+  const extensionRoutes: { plugin: string; mount: (router: ScopedRouter) => void }[] = [];
   let closing: Promise<void> | undefined;
   let tokenAuth: TokenAuth | undefined;
   let replication: Replication | undefined;
   const replicationReady = (): Replication => {
-    if (!replication) throw new KernelError('REG_ERR_PLUGIN_SEALED', 'replication is not available before the kernel booted');
+    if (!replication) throw new KernelError('REG_ERR_SERVICE_UNAVAILABLE', 'replication is not available before the kernel booted');
     return replication;
   };
 
   // Kernel services, provided like any plugin's so plugins can depend on them by ref.
   services.provide('kernel', coreServices.logger, { factory: () => logger });
   services.provide('kernel', coreServices.settings, { factory: () => settings });
-  services.registerValue('hooks', hooks);
-  services.registerValue('config', config);
-  services.registerSingleton('metadata', () => createMetadataStore(toDatabaseConfig(config.database), logger), (m) => m.close());
+  services.provide('kernel', kernelRefs.metadata, {
+    factory: () => createMetadataStore(toDatabaseConfig(config.database), logger),
+    dispose: (m) => m.close(),
+  });
   // Plugins' tables live in the same database, through the metadata store's pool.
   services.provide('kernel', coreServices.database, {
-    factory: () => databaseServiceOf(services.container.resolve<MetadataStore>('metadata'), logger),
+    deps: { metadata: kernelRefs.metadata },
+    factory: ({ metadata }) => createDatabaseService(metadata.knex),
   });
-  // Jobs: types are defined during register/ready, workers start after ready (see boot/close).
-  services.registerSingleton(
-    'jobs',
-    () =>
-      createJobRuntime({
-        settings: config.jobs,
-        logger,
-        knex: () => {
-          const metadata = services.container.resolve<MetadataStore>('metadata');
-          if (!(metadata instanceof KnexMetadataStore)) throw new TypeError('the embedded jobs backend needs the knex metadata store');
-          return metadata.knex;
-        },
-      }),
-    (jobs) => jobs.stop(),
-  );
-  services.provide('kernel', coreServices.jobs, { factory: () => services.container.resolve<JobRuntime>('jobs') });
+  // Jobs: types are defined during register/init/ready, workers start after ready (see boot/close).
+  services.provide('kernel', kernelRefs.jobs, {
+    deps: { metadata: kernelRefs.metadata },
+    factory: ({ metadata }) => createJobRuntime({ settings: config.jobs, logger, knex: () => metadata.knex }),
+    dispose: (jobs) => jobs.stop(),
+  });
+  services.provide('kernel', coreServices.jobs, { deps: { jobs: kernelRefs.jobs }, factory: ({ jobs }) => jobs });
   // Consumers subscribe during register; the delivery loop starts with the job workers.
   const events = createEventsRuntime({
     knex: () => services.resolve(coreServices.database).knex,
     settings: config.events,
     logger,
     // Pull times ride on the pull events' group commit: one write per batch of pulls.
-    pullTimes: (pulls) => services.container.resolve<MetadataStore>('metadata').recordPulls(pulls),
+    pullTimes: (pulls) => services.resolve(kernelRefs.metadata).recordPulls(pulls),
   });
   services.provide('kernel', coreServices.events, { factory: () => events.service });
   services.provide('kernel', coreServices.repositories, {
-    factory: () => {
-      const metadata = services.container.resolve<MetadataStore>('metadata');
-      return Object.freeze({ list: (namespace: string, page: { page: number; pageSize: number }) => metadata.listNamespaceRepositories(namespace, page) });
-    },
+    deps: { metadata: kernelRefs.metadata },
+    factory: ({ metadata }) =>
+      Object.freeze({ list: (namespace: string, page: { page: number; pageSize: number }) => metadata.listNamespaceRepositories(namespace, page) }),
   });
   // Content services for lifecycle plugins: one set over the metadata store, storage and hooks.
-  let content: ContentServices | undefined;
-  const contentServices = (): ContentServices =>
-    (content ??= createContentServices({
-      metadata: services.container.resolve<MetadataStore>('metadata'),
-      storage: services.resolve(coreServices.storage),
-      hooks,
-      logger: logger.child({ component: 'content' }),
-      registry: config.registry,
-      recorder: events,
-    }));
-  services.provide('kernel', coreServices.artifacts, { factory: () => contentServices().artifacts });
-  services.provide('kernel', coreServices.blobs, { factory: () => contentServices().blobs });
-  services.provide('kernel', coreServices.uploads, { factory: () => contentServices().uploads });
-  services.provide('kernel', coreServices.content, { factory: () => contentServices().content });
+  services.provide('kernel', kernelRefs.content, {
+    deps: { metadata: kernelRefs.metadata, storage: coreServices.storage },
+    factory: ({ metadata, storage }): ContentServices =>
+      createContentServices({ metadata, storage, hooks, logger: logger.child({ component: 'content' }), registry: config.registry, recorder: events }),
+  });
+  const fromContent = <K extends keyof ContentServices>(key: K) => ({ deps: { all: kernelRefs.content }, factory: ({ all }: { all: ContentServices }) => all[key] });
+  services.provide('kernel', coreServices.artifacts, fromContent('artifacts'));
+  services.provide('kernel', coreServices.blobs, fromContent('blobs'));
+  services.provide('kernel', coreServices.uploads, fromContent('uploads'));
+  services.provide('kernel', coreServices.content, fromContent('content'));
   // The kernel's own management API operations (the caller, system info), before any plugin's.
   registerKernelOperations(api.viewFor('kernel'), {
     version: KERNEL_VERSION,
@@ -203,16 +205,38 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   });
   registerReplicationOperations(api.viewFor('kernel'), replicationReady);
   registerEventOperations(api.viewFor('kernel'), events);
+  // A service like the others, so CLI commands get it by ref; the engine starts in boot.
+  let secretBox: SecretBox | undefined;
+  services.provide('kernel', kernelRefs.replication, {
+    deps: { metadata: kernelRefs.metadata, jobs: kernelRefs.jobs, storage: coreServices.storage, database: coreServices.database },
+    factory: ({ metadata, jobs, storage, database }) => {
+      if (!secretBox) throw new KernelError('REG_ERR_KERNEL_STATE', 'the replication secret box is opened before services are built');
+      return createReplication({
+        knex: database.knex,
+        hooks,
+        jobs,
+        events: events.service,
+        recorder: events,
+        metadata,
+        storage,
+        secrets: secretBox,
+        logger: logger.child({ component: 'replication' }),
+        registry: config.registry,
+        settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
+      });
+    },
+  });
 
   function registerPlugins(): void {
-    for (const lp of loaded.plugins) {
+    for (const [order, lp] of loaded.plugins.entries()) {
       const { plugin } = lp;
-      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api, events: events.service }, {
+      const ctx = createPluginContext(lp, { hooks, services, logger, settings, api, order, events: events.service }, {
         hooksSealed: () => hooksSealed,
         provideSealed: () => provideSealed,
       });
       const t0 = performance.now();
       callRegister(lp, ctx);
+      declaredPlugins.push({ id: plugin.id, kind: plugin.kind, declared: ctx.declared });
       const record: BootRecord = { plugin: plugin.id, kind: plugin.kind, version: plugin.version, ms: performance.now() - t0, source: lp.source, provides: [...ctx.provided] };
       records.push(record);
       logger.info({ plugin: record.plugin, kind: record.kind, version: record.version, ms: Math.round(record.ms * 100) / 100 }, 'plugin registered');
@@ -232,6 +256,52 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     }
   }
 
+  /** One route prefix per plugin: two plugins of different kinds may share an id. */
+  function checkRoutes(): void {
+    for (const p of declaredPlugins) {
+      const mount = p.declared.routes;
+      if (!mount) continue;
+      if (extensionRoutes.some((r) => r.plugin === p.id)) {
+        throw new KernelError('REG_ERR_PLUGIN_DUPLICATE', `two plugins with the id "${p.id}" declare routes under /_ext/${p.id}`, { plugin: p.id });
+      }
+      extensionRoutes.push({ plugin: p.id, mount });
+    }
+  }
+
+  async function makeDirectories(): Promise<void> {
+    await mkdir(config.dataDir, { recursive: true });
+    if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
+      await mkdir(path.dirname(config.database.filename), { recursive: true });
+    }
+  }
+
+  async function migrateOnly(): Promise<void> {
+    if (state !== 'created') throw new KernelError('REG_ERR_KERNEL_STATE', `kernel cannot migrate: it is ${state}`);
+    state = 'booting';
+    try {
+      await makeDirectories();
+      registerPlugins();
+      provideSealed = true;
+      const metadata = services.resolve(kernelRefs.metadata);
+      try {
+        await metadata.migrate();
+      } catch (err) {
+        throw wrapStep('REG_ERR_DATABASE', `database (${config.database.client}) migrations failed`, err);
+      }
+      await migratePlugins(metadata);
+      logger.info({ client: config.database.client, plugins: declaredPlugins.filter((p) => p.declared.migrations).map((p) => p.id) }, 'migrations applied');
+    } finally {
+      state = 'closed';
+      hooksSealed = true;
+      await services.dispose();
+    }
+  }
+
+  async function migratePlugins(metadata: KnexMetadataStore): Promise<void> {
+    const migrator = createOwnerMigrator(metadata.knex, logger.child({ component: 'database' }));
+    await runPluginMigrations(declaredPlugins, migrator, createDatabaseService(metadata.knex).dialect);
+  }
+
   async function timed(phases: BootPhase[], phase: string, fn: () => Promise<void>): Promise<void> {
     const t0 = performance.now();
     await fn();
@@ -239,26 +309,29 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   }
 
   async function boot(): Promise<void> {
-    if (state !== 'created') throw new KernelError('REG_ERR_PLUGIN_SEALED', `kernel cannot boot: it is ${state}`);
+    if (state !== 'created') throw new KernelError('REG_ERR_KERNEL_STATE', `kernel cannot boot: it is ${state}`);
     state = 'booting';
     const t0 = performance.now();
     const phases: BootPhase[] = [];
     try {
-      await mkdir(config.dataDir, { recursive: true });
-      if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
-        await mkdir(path.dirname(config.database.filename), { recursive: true });
-      }
+      await makeDirectories();
       registerPlugins();
       provideSealed = true;
-      api.seal();
       checkStorage();
+      checkRoutes();
       services.checkDependencies();
+      checkInitDeps(declaredPlugins, (ref) => services.providerOf(ref));
+      // The replication service's factory needs it; opening may create the key file.
+      secretBox = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
+        throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      });
       services.resolveSingletons();
       const storage = services.resolve(coreServices.storage);
-      const storageOwner = services.providerOf(coreServices.storage);
-      const metadata = services.container.resolve<MetadataStore>('metadata');
+      const storageOwner = services.providerOf(coreServices.storage) ?? 'storage';
+      const metadata = services.resolve(kernelRefs.metadata);
+      const timeoutMs = config.server.bootTimeoutMs;
       await timed(phases, `storage ${storage.name} health check`, () =>
-        storage.healthCheck().catch((err: unknown) => {
+        withTimeout(() => storage.healthCheck(), timeoutMs, storageOwner, 'storage health check').catch((err: unknown) => {
           throw wrapStep('REG_ERR_STORAGE', 'storage health check failed', err, storageOwner);
         }),
       );
@@ -269,6 +342,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         } catch (err) {
           throw wrapStep('REG_ERR_DATABASE', `database (${config.database.client}) not usable`, err);
         }
+        // Plugins' declared migrations, in plugin order, before any init can use their tables.
+        if (config.database.migrate) await migratePlugins(metadata);
       });
       if (config.token.enabled) {
         await timed(phases, 'token keys', async () => {
@@ -287,36 +362,21 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         });
       }
       await timed(phases, 'replication', async () => {
-        const secrets = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
-          throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-        });
-        replication = createReplication({
-          knex: services.resolve(coreServices.database).knex,
-          hooks,
-          jobs: services.resolve(coreServices.jobs),
-          events: events.service,
-          recorder: events,
-          metadata,
-          storage,
-          secrets,
-          logger: logger.child({ component: 'replication' }),
-          registry: config.registry,
-          settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
-        });
+        replication = services.resolve(kernelRefs.replication);
         replication.engine.install();
         await replication.engine.syncAllSchedules();
       });
+      await timed(phases, 'plugin inits', () => runInits(declaredPlugins, (ref) => services.resolve(ref), timeoutMs));
+      // Inits may add API operations; the routes are compiled once they all ran.
+      api.seal();
+      // The retention job is a job type like any other: declared before the workers start.
       events.install(services.resolve(coreServices.jobs));
-      await timed(phases, 'lifecycle.ready', () =>
-        hooks.lifecycle.ready.promise().catch((err: unknown) => {
-          throw wrapStep('REG_ERR_PLUGIN_REGISTER', 'lifecycle.ready failed', err);
-        }),
-      );
+      await timed(phases, 'lifecycle.ready', () => runReadyTaps(hooks.lifecycle.ready, timeoutMs));
       hooksSealed = true;
       // Workers start only once every plugin is ready: no handler runs against a half-booted kernel.
       if (options.runJobs !== false) {
-        await services.container.resolve<JobRuntime>('jobs').start().catch((err: unknown) => {
-          throw new KernelError('REG_ERR_DATABASE', `jobs (${config.jobs.backend}) could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        await services.resolve(kernelRefs.jobs).start().catch((err: unknown) => {
+          throw new KernelError('REG_ERR_JOBS_BACKEND', `jobs (${config.jobs.backend}) could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
         });
         await events.start(services.resolve(coreServices.jobs));
       }
@@ -330,6 +390,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     } catch (err) {
       state = 'failed';
       hooksSealed = true;
+      provideSealed = true;
       await services.dispose().catch((e: unknown) => logger.warn({ err: e }, 'cleanup after failed boot'));
       throw err;
     }
@@ -347,7 +408,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         logger.error({ err }, 'stopping event delivery failed');
       }
       try {
-        await services.container.resolve<JobRuntime>('jobs').stop();
+        await services.resolve(kernelRefs.jobs).stop();
       } catch (err) {
         logger.error({ err }, 'stopping jobs failed');
       }
@@ -381,7 +442,9 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       return state;
     },
     bootRecords: records,
+    extensionRoutes,
     boot,
+    migrate: migrateOnly,
     close() {
       if (state === 'created' || state === 'failed') {
         // A failed boot already disposed what it had built.
@@ -393,7 +456,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       return closing;
     },
     storage: () => services.resolve(coreServices.storage),
-    metadata: () => services.container.resolve<MetadataStore>('metadata'),
+    metadata: () => services.resolve(kernelRefs.metadata),
     resolve: (ref) => services.resolve(ref),
     tokenAuth: () => tokenAuth,
     replication: replicationReady,

@@ -1,41 +1,69 @@
-import { isKernelError, KernelError, type EventConsumer, type KernelHooks, type KernelSettings, type PluginContext, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
+import {
+  isKernelError,
+  KernelError,
+  type KernelHooks,
+  type KernelSettings,
+  type PluginContext,
+  type PluginInit,
+  type PluginMigrations,
+  type EventConsumer,
+  type ScopedRouter,
+  type ServiceDeps,
+  type ServiceFactory,
+  type ServiceRef,
+} from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { ServiceRegistry } from '../container/service-registry.js';
 import type { OperationRegistry } from '../http/api/operation-registry.js';
 import type { LoadedPlugin } from '../config/types.js';
 import { createPluginHooks } from '../hooks/index.js';
+import { ownerMigrationTable } from '../metadata/database-service.js';
 import { pluginLogger } from '../logging/logger.js';
 
 /**
  * What `register(ctx)` receives: narrow capabilities, never the container or the app. Taps are
- * refused once the kernel is ready; `provide` once registration is over (singletons are built
- * right after, so a later service could never be resolved at boot).
+ * refused once the kernel is ready; `provide` and the other declarations once registration is
+ * over (singletons are built right after, so a later service could never be resolved at boot).
  */
 export interface ContextGates {
   readonly hooksSealed: () => boolean;
   readonly provideSealed: () => boolean;
 }
 
+/** What a plugin declared in `register`, besides services, taps and API operations. */
+export interface PluginDeclarations {
+  init?: PluginInit<ServiceDeps>;
+  migrations?: PluginMigrations;
+  routes?: (router: ScopedRouter) => void;
+}
+
+export interface RecordingContext extends PluginContext<Record<string, unknown>> {
+  readonly provided: readonly string[];
+  readonly declared: Readonly<PluginDeclarations>;
+}
+
 export function createPluginContext(
   loaded: LoadedPlugin,
-  deps: {
-    hooks: KernelHooks;
-    services: ServiceRegistry;
-    logger: Logger;
-    settings: KernelSettings;
-    api: OperationRegistry;
-    events: { subscribe(consumer: EventConsumer): void };
-  },
+  deps: { hooks: KernelHooks; services: ServiceRegistry; logger: Logger; settings: KernelSettings; api: OperationRegistry; order?: number; events: { subscribe(consumer: EventConsumer): void } },
   gates: ContextGates,
-): PluginContext<Record<string, unknown>> & { readonly provided: readonly string[] } {
+): RecordingContext {
   const id = loaded.plugin.id;
   const provided: string[] = [];
+  const declared: PluginDeclarations = {};
+  const declaring = (what: string, key: keyof PluginDeclarations, value: unknown, check: (v: unknown) => boolean) => {
+    if (gates.provideSealed()) {
+      throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${id}" called ${what} after registration; declare it in register()`, { plugin: id });
+    }
+    if (declared[key] !== undefined) throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${id}" called ${what} twice; once per plugin`, { plugin: id });
+    if (!check(value)) throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${id}": ${what} got an invalid argument`, { plugin: id });
+    (declared as Record<string, unknown>)[key] = value;
+  };
   return Object.freeze({
     id,
     config: loaded.config,
     logger: pluginLogger(deps.logger, id),
     settings: deps.settings,
-    hooks: createPluginHooks(deps.hooks, id, gates.hooksSealed),
+    hooks: createPluginHooks(deps.hooks, id, gates.hooksSealed, deps.order),
     api: deps.api.viewFor(id),
     events: Object.freeze({
       subscribe(consumer: EventConsumer): void {
@@ -47,12 +75,28 @@ export function createPluginContext(
       },
     }),
     provided,
+    declared,
     provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void {
       if (gates.provideSealed()) {
         throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${id}" called provide(${ref?.id}) after registration; provide services in register()`, { plugin: id });
       }
       deps.services.provide(id, ref, factory as unknown as ServiceFactory<T, Record<string, ServiceRef<unknown>>>);
       provided.push(ref.id);
+    },
+    registerInit<D extends ServiceDeps>(init: PluginInit<D>): void {
+      const valid = (v: unknown) => {
+        const i = v as PluginInit<D> | undefined;
+        return typeof i?.init === 'function' && typeof i.deps === 'object' && i.deps !== null && Object.values(i.deps).every((r) => r?.$$type === 'wharf/ServiceRef');
+      };
+      declaring('registerInit()', 'init', init, valid);
+    },
+    migrations(migrations: PluginMigrations): void {
+      // The owner (`<kind>-<id>`) names the bookkeeping tables: refuse one too long for them now.
+      ownerMigrationTable(`${loaded.plugin.kind}-${id}`);
+      declaring('migrations()', 'migrations', migrations, (v) => Array.isArray(v) || typeof v === 'function');
+    },
+    routes(mount: (router: ScopedRouter) => void): void {
+      declaring('routes()', 'routes', mount, (v) => typeof v === 'function');
     },
   });
 }

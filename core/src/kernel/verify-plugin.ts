@@ -11,6 +11,7 @@ import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { createLogger } from '../logging/logger.js';
 import { KERNEL_VERSION } from '../version.js';
+import { kernelRefs } from './kernel-refs.js';
 import { callRegister, createPluginContext } from './plugin-context.js';
 import { Subscriptions } from '../events/subscriptions.js';
 import { isModuleKey, resolvePlugin } from './plugin-resolver.js';
@@ -19,7 +20,7 @@ import { isModuleKey, resolvePlugin } from './plugin-resolver.js';
  * `verifyPlugin`: one plugin through the production loader, without booting anything. It
  * resolves the specifier like a config key, runs the loader's checks, validates a sample config
  * section against the plugin's schema (defaults applied) and calls `register(ctx)` on a real
- * registration context. Nothing is built, so no I/O happens. The CLI (`wharf plugin verify`)
+ * registration context. Nothing is built and no init runs, so no I/O happens. The CLI (`wharf plugin verify`)
  * and `@wharf/sdk-testing` both call this.
  */
 
@@ -46,6 +47,12 @@ export interface PluginVerification {
   readonly taps: readonly string[];
   /** Ids of the service refs it provides, e.g. `core.storage`. */
   readonly services: readonly string[];
+  /** Ids of the service refs its init depends on (empty without an init). */
+  readonly initDeps: readonly string[];
+  /** Whether it declares database migrations. */
+  readonly migrations: boolean;
+  /** Whether it declares extension routes (under `/_ext/<id>`). */
+  readonly routes: boolean;
   /** Its config section after validation, defaults applied (what `register` received). */
   readonly config: Readonly<Record<string, unknown>>;
 }
@@ -102,7 +109,7 @@ function tapsOf(hooks: KernelHooks, id: string): string[] {
  * API registry (with the kernel's services and operations in place, so clashes show), then the
  * checks that follow registration at boot and need no other plugin.
  */
-function registerAlone(lp: LoadedPlugin, baseDir: string): { taps: string[]; services: string[] } {
+function registerAlone(lp: LoadedPlugin, baseDir: string): Pick<PluginVerification, 'taps' | 'services' | 'initDeps' | 'migrations' | 'routes'> {
   const { plugin } = lp;
   const logger = createLogger({ level: 'silent', format: 'json' });
   const hooks = createHooks({ logger });
@@ -114,13 +121,10 @@ function registerAlone(lp: LoadedPlugin, baseDir: string): { taps: string[]; ser
   const unbuilt = () => {
     throw new Error('services are not built during verification');
   };
-  const kernelRefs: ServiceRef<unknown>[] = [coreServices.logger, coreServices.settings, coreServices.database, coreServices.repositories];
-  kernelRefs.push(coreServices.artifacts, coreServices.blobs, coreServices.uploads, coreServices.content);
-  for (const ref of kernelRefs) {
-    services.provide('kernel', ref, { factory: unbuilt });
-  }
-  // The plain names the kernel registers, so a colliding service ref fails here as at boot.
-  for (const name of ['hooks', 'config', 'metadata']) services.registerValue(name, undefined);
+  // The kernel's refs, its own included, so a plugin providing one of them fails here as at boot
+  // (storage is the storage plugin's to provide).
+  const provided: ServiceRef<unknown>[] = [...Object.values(coreServices), ...Object.values(kernelRefs)].filter((ref) => ref !== coreServices.storage);
+  for (const ref of provided) services.provide('kernel', ref, { factory: unbuilt });
   registerKernelOperations(api.viewFor('kernel'), { version: KERNEL_VERSION, publicUrl: () => publicUrl, token: () => undefined });
 
   let sealed = false;
@@ -135,7 +139,14 @@ function registerAlone(lp: LoadedPlugin, baseDir: string): { taps: string[]; ser
   if (plugin.kind === 'storage' && services.providerOf(coreServices.storage) !== plugin.id) {
     throw new KernelError('REG_ERR_SERVICE_MISSING', `storage plugin "${plugin.id}" did not provide ${coreServices.storage.id}`, { plugin: plugin.id });
   }
-  return { taps: tapsOf(hooks, plugin.id), services: [...ctx.provided] };
+  const { init, migrations, routes } = ctx.declared;
+  return {
+    taps: tapsOf(hooks, plugin.id),
+    services: [...ctx.provided],
+    initDeps: Object.values(init?.deps ?? {}).map((ref) => ref.id),
+    migrations: migrations !== undefined,
+    routes: routes !== undefined,
+  };
 }
 
 /**
@@ -156,7 +167,7 @@ export async function verifyPlugin(specifier: string, options: VerifyPluginOptio
   validateSection(plugin.id, configPath, plugin.configSchema, config);
   deepFreeze(config);
   const lp: LoadedPlugin = { plugin, section, key: specifier, index: PLUGIN_SECTIONS[section].shape === 'list' ? 0 : undefined, configPath, source, config };
-  const { taps, services } = registerAlone(lp, baseDir);
+  const { taps, services, initDeps, migrations, routes } = registerAlone(lp, baseDir);
   return Object.freeze({
     id: plugin.id,
     kind: plugin.kind,
@@ -165,6 +176,9 @@ export async function verifyPlugin(specifier: string, options: VerifyPluginOptio
     packageName: packageNameOf(specifier, source, baseDir),
     taps: Object.freeze(taps),
     services: Object.freeze(services),
+    initDeps: Object.freeze(initDeps),
+    migrations,
+    routes,
     config,
   });
 }

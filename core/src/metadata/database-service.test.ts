@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import type { PluginMigration } from '@wharf/sdk';
-import { createDatabaseService, createKnex, databaseServiceOf, KnexMetadataStore, MIGRATION_TABLE, ownerMigrationTable } from './index.js';
+import { createDatabaseService, createKnex, createOwnerMigrator, KnexMetadataStore, MIGRATION_TABLE, ownerMigrationTable } from './index.js';
 import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore, silentLogger } from './test-support.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -11,6 +11,13 @@ import { MIGRATIONS } from './migrations/index.js';
 const KERNEL_MIGRATIONS = MIGRATIONS.map(([name]) => name);
 
 /** `coreServices.database`: the store's knex, and per-owner migrations that tolerate racing nodes. */
+
+/** The plugins' view and the kernel's migrator over one knex instance, as the kernel builds them. */
+function kernelDatabase(knex: Knex) {
+  const service = createDatabaseService(knex);
+  assert.equal('migrate' in service, false, 'plugins get no migrator: the kernel runs their declared migrations');
+  return { ...service, ...createOwnerMigrator(knex, silentLogger) };
+}
 
 /** Two migrations that would fail if either ran twice (create table, then insert a unique row). */
 function notesMigrations(calls: string[] = []): PluginMigration[] {
@@ -68,7 +75,7 @@ forEachDatabase((name, create) => {
   it('shares the metadata store knex and knows its dialect', async () => {
     const db = await create();
     const store = open(db.config);
-    const service = databaseServiceOf(store, silentLogger);
+    const service = kernelDatabase(store.knex);
     assert.equal(service.knex, store.knex);
     assert.equal(service.dialect, name);
   });
@@ -77,7 +84,7 @@ forEachDatabase((name, create) => {
     const db = await create();
     const store = open(db.config);
     await store.migrate();
-    const service = databaseServiceOf(store, silentLogger);
+    const service = kernelDatabase(store.knex);
     const calls: string[] = [];
     await service.migrate('notes', notesMigrations(calls));
     await service.migrate('notes', notesMigrations(calls));
@@ -97,8 +104,8 @@ forEachDatabase((name, create) => {
 
   it('lets two nodes migrate one owner at once', async () => {
     const db = await create();
-    const a = databaseServiceOf(open(db.config), silentLogger);
-    const b = databaseServiceOf(open(db.config), silentLogger);
+    const a = kernelDatabase(open(db.config).knex);
+    const b = kernelDatabase(open(db.config).knex);
     const calls: string[] = [];
     await Promise.all([a.migrate('race', notesMigrations(calls)), b.migrate('race', notesMigrations(calls)), a.migrate('race', notesMigrations(calls))]);
     assert.deepEqual(calls, ['001', '002']);
@@ -109,7 +116,7 @@ forEachDatabase((name, create) => {
 
   it('reports a failing migration, records none of it and releases the lock', async () => {
     const db = await create();
-    const service = databaseServiceOf(open(db.config), silentLogger);
+    const service = kernelDatabase(open(db.config).knex);
     const broken: PluginMigration[] = [
       { name: '001_ok', up: async (k) => void (await k.schema.createTable('plugin_ok', (t) => t.increments('id'))) },
       { name: '002_broken', up: async (k) => void (await k.raw('select * from no_such_table_here')) },
@@ -123,7 +130,7 @@ forEachDatabase((name, create) => {
 
   it('classifies unique violations', async () => {
     const db = await create();
-    const service = databaseServiceOf(open(db.config), silentLogger);
+    const service = kernelDatabase(open(db.config).knex);
     await service.migrate('uniq', notesMigrations());
     const err = await service.knex('plugin_notes').insert({ text: 'seed' }).then(() => undefined, (e: unknown) => e);
     assert.ok(err, 'the duplicate insert failed');
@@ -135,7 +142,7 @@ forEachDatabase((name, create) => {
     const db = await create();
     const knex = createKnex(db.config);
     try {
-      const service = createDatabaseService(knex, silentLogger);
+      const service = kernelDatabase(knex);
       await assert.rejects(service.migrate('Bad_Owner', []), /owner must be kebab-case/);
       const dup = [...notesMigrations(), ...notesMigrations()];
       await assert.rejects(service.migrate('dup', dup), /"001_notes" is listed twice/);

@@ -94,7 +94,7 @@ describe('wharf-plugin-auth-htpasswd: loading', () => {
       startTestRegistry({ config: { auth: [{ htpasswd: { file: bad } }] }, plugins: [htpasswdAuthPlugin] }),
       (err: unknown) => {
         assert.ok(err instanceof KernelError);
-        assert.equal(err.code, 'REG_ERR_PLUGIN_REGISTER');
+        assert.equal(err.code, 'REG_ERR_PLUGIN_INIT');
         assert.equal(err.plugin, 'htpasswd');
         assert.match(err.message, new RegExp(`^plugin "htpasswd": lifecycle.ready failed: ${bad} line 2: user "bob" has Apache MD5`));
         assert.match(err.message, /only bcrypt entries are supported \(htpasswd -B\)$/);

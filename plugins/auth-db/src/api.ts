@@ -29,10 +29,10 @@ import { MAX_USERNAME_LENGTH, UserDirectoryError, type DbUser, type UserDirector
  */
 
 export interface UsersApiDeps {
-  readonly users: () => UserDirectory;
+  readonly users: UserDirectory;
   readonly externalUsers: ExternalUsers;
   /** The database and events a change and its `management.user.*` event are recorded with. */
-  readonly recorder: () => { readonly database: DatabaseService; readonly events: EventService };
+  readonly recorder: { readonly database: DatabaseService; readonly events: EventService };
 }
 
 const USER_EVENTS = {
@@ -46,7 +46,7 @@ const USER_EVENTS = {
  * password). A change that resolves `false` changed nothing and records nothing.
  */
 function recorded<T>(deps: UsersApiDeps, req: ApiRequest<unknown, unknown, unknown>, action: keyof typeof USER_EVENTS, username: string, changes: Record<string, unknown> | undefined, change: () => Promise<T>): Promise<T> {
-  return recordChange(deps.recorder(), change, (result) => result === false ? undefined : ({
+  return recordChange(deps.recorder, change, (result) => result === false ? undefined : ({
     type: USER_EVENTS[action],
     partition: `user:${username}`,
     data: { resource: 'user', id: username, ...(changes ? { changes } : {}) },
@@ -169,7 +169,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     async handler(req) {
       await req.authorize(usersAccess('list'));
       const filter = req.page.filters.username;
-      const page = await users().list({
+      const page = await users.list({
         page: req.page.page,
         pageSize: req.page.pageSize,
         ...(filter?.op === 'eq' ? { username: filter.value } : {}),
@@ -193,7 +193,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
       await req.authorize(usersAccess('create'));
       const { username, password, admin } = req.body;
       if (admin === true && !req.principal.admin) throw new ApiError('FORBIDDEN', 'only system administrators may create administrators');
-      const user = await mapped(() => recorded(deps, req, 'created', username.toLowerCase(), { admin: admin === true }, () => users().create(username, password, { admin: admin === true })));
+      const user = await mapped(() => recorded(deps, req, 'created', username.toLowerCase(), { admin: admin === true }, () => users.create(username, password, { admin: admin === true })));
       req.setHeader('Location', `/api/v1/users/${encodeURIComponent(user.username)}`);
       req.logger.info({ user: user.username, admin: user.admin, by: req.principal.subject }, 'user created');
       return view(user);
@@ -210,7 +210,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     params: UsernameParams,
     response: UserSchema,
     async handler(req) {
-      return view((await userFor(req, users(), req.params.username, 'read')).user);
+      return view((await userFor(req, users, req.params.username, 'read')).user);
     },
   });
 
@@ -226,7 +226,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     response: UserSchema,
     async handler(req) {
       await req.authorize(usersAccess('update'));
-      const directory = users();
+      const directory = users;
       const { username } = req.params;
       let user = await directory.get(username);
       if (!user) throw new ApiError('NOT_FOUND', `no user "${username}"`);
@@ -255,7 +255,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     params: UsernameParams,
     async handler(req) {
       await req.authorize(usersAccess('delete'));
-      const directory = users();
+      const directory = users;
       const { username } = req.params;
       const user = await directory.get(username);
       if (!user) throw new ApiError('NOT_FOUND', `no user "${username}"`);
@@ -278,7 +278,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     params: UsernameParams,
     body: PasswordBody,
     async handler(req) {
-      const directory = users();
+      const directory = users;
       const { username } = req.params;
       const { oldPassword, newPassword } = req.body;
       const { user, self } = await userFor(req, directory, username, 'update');

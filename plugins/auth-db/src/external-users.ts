@@ -18,7 +18,7 @@ export class ExternalUsers {
   private readonly warned = new Set<string>();
 
   constructor(
-    private readonly users: () => UserDirectory,
+    private readonly users: UserDirectory,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -35,7 +35,7 @@ export class ExternalUsers {
     if (at !== undefined && this.now() - at < TTL_MS) return;
     const user = { username: principal.subject, provider: principal.provider, admin: principal.admin };
     try {
-      const outcome = await this.users().recordExternal(user);
+      const outcome = await this.users.recordExternal(user);
       if (outcome === 'created') this.logger.info({ user: user.username, provider: user.provider }, 'recorded a user of another provider on first login');
       if ((outcome === 'conflict' || outcome === 'invalid') && !this.warned.has(key)) {
         if (this.warned.size >= MAX_ENTRIES) this.warned.clear();

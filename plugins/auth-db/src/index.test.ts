@@ -25,8 +25,12 @@ describe('@wharf/plugin-auth-db', () => {
       version: pkg.version,
       kernel: '^0.1.0',
       packageName: pkg.name,
-      taps: ['auth.active', 'auth.authenticate', 'auth.principal', 'lifecycle.ready'],
+      // Its taps need the user directory: they are made in its init, which verification never runs.
+      taps: [],
       services: [authDbUsersRef.id],
+      initDeps: [authDbUsersRef.id],
+      migrations: true,
+      routes: false,
       config: undefined,
     });
     assert.equal(authDbDefault, authDbPlugin);

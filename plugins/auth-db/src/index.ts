@@ -1,9 +1,10 @@
-import { coreServices, definePlugin, RegistryError, type DatabaseService, type EventService, type Principal } from '@wharf/sdk';
+import { coreServices, definePlugin, RegistryError, type Principal } from '@wharf/sdk';
 import { registerUsersApi } from './api.js';
 import { bootstrapAdmin } from './bootstrap.js';
+import { userCommands } from './cli.js';
 import { dbAuthConfigSchema } from './config.js';
 import { ExternalUsers } from './external-users.js';
-import { LOCAL_PROVIDER } from './migrations.js';
+import { authDbMigrations, LOCAL_PROVIDER } from './migrations.js';
 import { checkPolicy } from './password-policy.js';
 import { authDbUsersRef, KnexUserDirectory } from './user-directory.js';
 import { DB_PLUGIN_VERSION } from './version.js';
@@ -11,8 +12,9 @@ import { DB_PLUGIN_VERSION } from './version.js';
 /**
  * `auth: [{ db: {} }]`: local users in the registry database (Harbor's DB mode). Basic
  * credentials of a user in the `users` table give a principal; names the table does not know go
- * to the next provider of the chain. Provides {@link authDbUsersRef} to manage the users, and the
- * users API (`/api/v1/users`). Users of other providers are recorded on their first login
+ * to the next provider of the chain. Declares its tables' migrations, provides
+ * {@link authDbUsersRef} to manage the users, and, in its init, the users API (`/api/v1/users`)
+ * and its auth taps. Users of other providers are recorded on their first login
  * (`auth.principal`); `auth.active` tells the kernel when a db user's tokens must stop working.
  */
 export const authDbPlugin = definePlugin({
@@ -22,73 +24,54 @@ export const authDbPlugin = definePlugin({
   kernel: '^0.1.0',
   description: 'Local users in the registry database, with scrypt password hashes and a bootstrap administrator',
   configSchema: dbAuthConfigSchema,
+  cli: [userCommands],
   register(ctx) {
     const { passwordPolicy, bootstrapAdmin: bootstrap } = ctx.config;
     checkPolicy(passwordPolicy);
-    // Built by the kernel with the other singletons, before lifecycle.ready runs.
-    let directory: KnexUserDirectory | undefined;
-    const users = (): KnexUserDirectory => {
-      if (!directory) throw new Error('the user directory was not built');
-      return directory;
-    };
-    let recorder: { database: DatabaseService; events: EventService } | undefined;
+    ctx.migrations(authDbMigrations);
     ctx.provide(authDbUsersRef, {
-      deps: { database: coreServices.database, events: coreServices.events },
-      factory: ({ database, events }) => {
-        recorder = { database, events };
-        return (directory = new KnexUserDirectory(database, { policy: passwordPolicy, logger: ctx.logger }));
+      deps: { database: coreServices.database },
+      factory: ({ database }) => new KnexUserDirectory(database, { policy: passwordPolicy, logger: ctx.logger }),
+    });
+
+    // Everything that reads users gets the built directory: the kernel calls init after every
+    // singleton was built and every migration ran.
+    ctx.registerInit({
+      deps: { users: authDbUsersRef, database: coreServices.database, events: coreServices.events },
+      async init({ users, database, events }) {
+        await bootstrapAdmin({ users, username: bootstrap.username, policy: passwordPolicy, dataDir: ctx.settings.dataDir, env: process.env, logger: ctx.logger });
+
+        const externalUsers = new ExternalUsers(users, ctx.logger);
+        registerUsersApi(ctx.api, { users, externalUsers, recorder: { database, events } });
+        ctx.hooks.auth.principal.tapPromise(ctx.id, async (principal) => {
+          await externalUsers.record(principal);
+          return principal;
+        });
+
+        // A db principal from a token or the kernel's credential cache is stale once its user was
+        // deleted or disabled, or got another admin flag or password since: refused, the client
+        // logs in again. Other providers' users are theirs to judge.
+        ctx.hooks.auth.active.tapPromise(ctx.id, async (principal): Promise<boolean | undefined> => {
+          if (principal.kind !== 'user' || principal.provider !== ctx.id) return undefined;
+          const user = await users.get(principal.subject);
+          if (user === undefined || user.provider !== LOCAL_PROVIDER || user.disabled || user.admin !== principal.admin) return false;
+          const changed = principal.claims?.passwordChangedAt;
+          return typeof changed !== 'number' || changed === user.passwordChangedAt.getTime();
+        });
+
+        ctx.hooks.auth.authenticate.tapPromise(ctx.id, async (credentials): Promise<Principal | undefined> => {
+          if (credentials.kind !== 'basic') return undefined;
+          const result = await users.verify(credentials.username, credentials.password);
+          if (result.ok) {
+            // The password's age lets `auth.active` tell a cached login of an old password.
+            const claims = { passwordChangedAt: result.user.passwordChangedAt.getTime() };
+            return { subject: result.user.username, kind: 'user', provider: ctx.id, admin: result.user.admin, groups: [], claims };
+          }
+          if (result.reason === 'unknown-user') return undefined;
+          if (result.reason === 'disabled') ctx.logger.debug({ user: credentials.username }, 'login of a disabled user refused');
+          throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
+        });
       },
-    });
-
-    ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
-      await users().migrate();
-      await bootstrapAdmin({
-        users: users(),
-        username: bootstrap.username,
-        policy: passwordPolicy,
-        dataDir: ctx.settings.dataDir,
-        env: process.env,
-        logger: ctx.logger,
-      });
-    });
-
-    const externalUsers = new ExternalUsers(users, ctx.logger);
-    registerUsersApi(ctx.api, {
-      users,
-      externalUsers,
-      recorder: () => {
-        if (!recorder) throw new Error('the user directory was not built');
-        return recorder;
-      },
-    });
-
-    ctx.hooks.auth.principal.tapPromise(ctx.id, async (principal) => {
-      await externalUsers.record(principal);
-      return principal;
-    });
-
-    // A db principal from a token or the kernel's credential cache is stale once its user was
-    // deleted or disabled, or got another admin flag or password since: refused, the client
-    // logs in again. Other providers' users are theirs to judge.
-    ctx.hooks.auth.active.tapPromise(ctx.id, async (principal): Promise<boolean | undefined> => {
-      if (principal.kind !== 'user' || principal.provider !== ctx.id) return undefined;
-      const user = await users().get(principal.subject);
-      if (user === undefined || user.provider !== LOCAL_PROVIDER || user.disabled || user.admin !== principal.admin) return false;
-      const changed = principal.claims?.passwordChangedAt;
-      return typeof changed !== 'number' || changed === user.passwordChangedAt.getTime();
-    });
-
-    ctx.hooks.auth.authenticate.tapPromise(ctx.id, async (credentials): Promise<Principal | undefined> => {
-      if (credentials.kind !== 'basic') return undefined;
-      const result = await users().verify(credentials.username, credentials.password);
-      if (result.ok) {
-        // The password's age lets `auth.active` tell a cached login of an old password.
-        const claims = { passwordChangedAt: result.user.passwordChangedAt.getTime() };
-        return { subject: result.user.username, kind: 'user', provider: ctx.id, admin: result.user.admin, groups: [], claims };
-      }
-      if (result.reason === 'unknown-user') return undefined;
-      if (result.reason === 'disabled') ctx.logger.debug({ user: credentials.username }, 'login of a disabled user refused');
-      throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
     });
   },
 });
@@ -116,5 +99,6 @@ export {
 export { hashPassword, verifyPassword, isPasswordHash, DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
 export { passwordProblems, generatePassword, checkPolicy } from './password-policy.js';
 export { bootstrapAdmin, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
-export { authDbMigrations, LOCAL_PROVIDER, MIGRATION_OWNER, USERS_TABLE } from './migrations.js';
+export { authDbMigrations, LOCAL_PROVIDER, USERS_TABLE } from './migrations.js';
 export { DB_PLUGIN_VERSION } from './version.js';
+export { userCommands } from './cli.js';

@@ -1,12 +1,12 @@
 import type { DatabaseDialect, Knex, PluginMigration } from '@wharf/sdk';
 
 /**
- * The plugin's tables, migrated through `coreServices.database` under the owner `auth-db`
- * (bookkeeping in `wharf_auth_db_migrations`). Append new migrations; never edit a shipped one.
+ * The plugin's tables, declared with `ctx.migrations` and run by the kernel (bookkeeping in
+ * `wharf_auth_db_migrations`, after the plugin's kind and id). Append new migrations; never edit
+ * a shipped one.
  * Times are BIGINT epoch milliseconds, as in the kernel's tables.
  */
 
-export const MIGRATION_OWNER = 'auth-db';
 export const USERS_TABLE = 'users';
 /** `users.provider` of the plugin's own (password) users: the plugin id. */
 export const LOCAL_PROVIDER = 'db';

@@ -2,12 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type CapturedLogs, captureLogs, startTestRegistry, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
+import { fileURLToPath } from 'node:url';
 import { authDbPlugin } from './index.js';
 import { ADMIN_PASSWORD_ENV } from './bootstrap.js';
 
 /** Helpers shared by the plugin's tests: real registries on real databases. */
 
 export { captureLogs, type CapturedLogs };
+
+/** The `wharf` binary of the distribution, which ships this plugin and its `user` commands. */
+export const WHARF_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../server/bin/wharf.js');
 
 export async function tempDir(prefix = 'wharf-auth-db-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));

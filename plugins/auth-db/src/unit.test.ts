@@ -6,7 +6,7 @@ import { coreServices, RegistryError, type RequestInfo } from '@wharf/sdk';
 import { startTestPlugin } from '@wharf/sdk-testing';
 import { authDbPlugin, authDbUsersRef } from './index.js';
 import { ADMIN_PASSWORD_FILE } from './bootstrap.js';
-import { MIGRATION_OWNER, USERS_TABLE } from './migrations.js';
+import { USERS_TABLE } from './migrations.js';
 import { withAdminPassword } from './test-support.js';
 
 /** The plugin on mocked kernel services (a real SQLite file, captured logs), no kernel booted. */
@@ -19,7 +19,7 @@ describe('auth-db without a kernel (startTestPlugin)', () => {
     try {
       const knex = plugin.get(coreServices.database).knex;
       assert.ok(await knex.schema.hasTable(USERS_TABLE));
-      assert.ok(await knex.schema.hasTable(`wharf_${MIGRATION_OWNER.replace('-', '_')}_migrations`));
+      assert.ok(await knex.schema.hasTable('wharf_auth_db_migrations'));
       const password = (await readFile(path.join(plugin.settings.dataDir, ADMIN_PASSWORD_FILE), 'utf8')).trim();
       assert.ok(password.length >= 8);
       const admin = await plugin.hooks.auth.authenticate.promise({ kind: 'basic', username: 'admin', password }, info);

@@ -1,6 +1,6 @@
 import { createServiceRef, type DatabaseService, type Knex, type Logger } from '@wharf/sdk';
 import { USERNAME_PATTERN, type PasswordPolicy } from './config.js';
-import { authDbMigrations, LOCAL_PROVIDER, MIGRATION_OWNER, USERS_TABLE } from './migrations.js';
+import { LOCAL_PROVIDER, USERS_TABLE } from './migrations.js';
 import { hashPassword, MalformedHashError, verifyNothing, verifyPassword } from './password-hash.js';
 import { passwordProblems } from './password-policy.js';
 
@@ -169,11 +169,6 @@ export class KnexUserDirectory implements UserDirectory {
     this.#policy = options.policy;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-  }
-
-  /** Creates or updates the plugin's tables. */
-  migrate(): Promise<void> {
-    return this.#db.migrate(MIGRATION_OWNER, authDbMigrations(this.#db.dialect));
   }
 
   passwordProblems(password: string): string[] {

@@ -60,6 +60,9 @@ describe('@wharf/plugin-auth-ldap', () => {
       packageName: pkg.name,
       taps: ['auth.authenticate', 'lifecycle.ready'],
       services: [],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: undefined,
     });
     assert.equal(authLdapDefault, authLdapPlugin);

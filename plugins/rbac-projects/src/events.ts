@@ -23,13 +23,13 @@ export const projectsEvents = Object.freeze({
 
 /** Runs `change` and records `type` for what `describe` says changed, in one transaction. */
 export function recorded<T>(
-  service: () => ProjectsService,
+  service: ProjectsService,
   req: ApiRequest<unknown, unknown, unknown>,
   type: EventType<ResourceChangedData>,
   change: () => Promise<T>,
   describe: (result: T) => ResourceChangedData,
 ): Promise<T> {
-  const { database, events } = service();
+  const { database, events } = service;
   return recordChange({ database, events }, change, (result) => {
     const data = describe(result);
     const partition = data.project !== undefined ? `project:${data.project}` : `${data.resource}:${data.id}`;

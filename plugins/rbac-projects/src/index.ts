@@ -1,11 +1,13 @@
 import { coreServices, definePlugin } from '@wharf/sdk';
 import { registerProjectsApi } from './api/index.js';
 import { Authorizer } from './authorizer.js';
+import { projectsCommands } from './cli.js';
 import { projectsConfigSchema } from './config.js';
 import { ProjectStore } from './project-store.js';
 import { robotActivity, robotAuthenticator } from './robot-auth.js';
 import { RobotStore } from './robot-store.js';
-import { projectServiceRef, projectsServiceRef, robotServiceRef, type ProjectsService } from './services.js';
+import { rbacMigrations } from './migrations.js';
+import { projectServiceRef, projectsServiceRef, robotServiceRef } from './services.js';
 import { VERSION } from './version.js';
 
 /** Robots are checked before every other provider (whose taps have the default stage 0). */
@@ -26,14 +28,10 @@ export const rbacProjectsPlugin = definePlugin({
   kernel: '^0.1.0',
   description: "Projects, members with Harbor's five roles, user groups and robot accounts",
   configSchema: projectsConfigSchema,
+  cli: projectsCommands,
   register(ctx) {
     const config = ctx.config;
-    let built: ProjectsService | undefined;
-    // Built by the kernel with the other singletons, before lifecycle.ready runs.
-    const service = (): ProjectsService => {
-      if (!built) throw new Error('the projects service was not built');
-      return built;
-    };
+    ctx.migrations(rbacMigrations);
     ctx.provide(projectsServiceRef, {
       deps: { database: coreServices.database, repositories: coreServices.repositories, events: coreServices.events },
       factory: ({ database, repositories, events }) => {
@@ -43,7 +41,7 @@ export const rbacProjectsPlugin = definePlugin({
         const projects = new ProjectStore(database, changed);
         const robots = new RobotStore(database, config.robotPrefix, changed);
         authorizer = new Authorizer({ projects, robots, config, provider: ctx.id });
-        built = {
+        return {
           projects,
           robots,
           authorizer,
@@ -53,30 +51,29 @@ export const rbacProjectsPlugin = definePlugin({
           events,
           repositoryCount: async (project) => (await repositories.list(project, { page: 1, pageSize: 1 })).total,
         };
-        return built;
       },
     });
     ctx.provide(projectServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.projects });
     ctx.provide(robotServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.robots });
 
-    ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
-      const { projects } = service();
-      await projects.migrate();
-      if (config.defaultProject !== null && (await projects.ensurePublic(config.defaultProject))) {
-        ctx.logger.info({ project: config.defaultProject }, 'created the default public project');
-      }
+    // Taps and operations get the built service: the kernel calls init after every singleton was
+    // built and every migration ran; taps keep config order whichever phase made them.
+    ctx.registerInit({
+      deps: { service: projectsServiceRef },
+      async init({ service }) {
+        if (config.defaultProject !== null && (await service.projects.ensurePublic(config.defaultProject))) {
+          ctx.logger.info({ project: config.defaultProject }, 'created the default public project');
+        }
+        ctx.hooks.rbac.authorize.tapPromise(ctx.id, (principal, access) => service.authorizer.decide(principal, access));
+        const robots = service.robots;
+        ctx.hooks.auth.authenticate.tapPromise(
+          { name: ctx.id, stage: ROBOT_AUTH_STAGE },
+          robotAuthenticator({ robots, prefix: config.robotPrefix, provider: ctx.id, logger: ctx.logger }),
+        );
+        ctx.hooks.auth.active.tapPromise(ctx.id, robotActivity({ robots, provider: ctx.id }));
+        registerProjectsApi(ctx.api, { service, config });
+      },
     });
-
-    ctx.hooks.rbac.authorize.tapPromise(ctx.id, (principal, access) => service().authorizer.decide(principal, access));
-
-    const robots = () => service().robots;
-    ctx.hooks.auth.authenticate.tapPromise(
-      { name: ctx.id, stage: ROBOT_AUTH_STAGE },
-      robotAuthenticator({ robots, prefix: config.robotPrefix, provider: ctx.id, logger: ctx.logger }),
-    );
-    ctx.hooks.auth.active.tapPromise(ctx.id, robotActivity({ robots, provider: ctx.id }));
-
-    registerProjectsApi(ctx.api, { service, config });
   },
 });
 
@@ -111,3 +108,4 @@ export { ProjectsError, type ProjectsErrorCode } from './errors.js';
 export { ROLES, MATRIX, PUBLIC_PROJECT, ROBOT_PERMISSIONS, roleById, roleByName, roleAllows, publicAllows, strongestRole, type RoleId, type RoleName } from './roles.js';
 export { isProjectName, isRobotShortName, projectOf, robotFullName } from './names.js';
 export { VERSION as RBAC_PLUGIN_VERSION } from './version.js';
+export { projectsCommands, parseRobotAccess } from './cli.js';

@@ -1,12 +1,11 @@
 import type { DatabaseDialect, Knex, PluginMigration } from '@wharf/sdk';
 
 /**
- * The plugin's tables, migrated through `coreServices.database` under the owner `rbac-projects`.
- * Append new migrations; never edit a shipped one. Times are BIGINT epoch milliseconds, as in the
+ * The plugin's tables, declared with `ctx.migrations` and run by the kernel (bookkeeping in
+ * `wharf_rbac_projects_migrations`, after the plugin's kind and id). Append new migrations; never edit a shipped one. Times are BIGINT epoch milliseconds, as in the
  * kernel's tables. Names compare byte-wise on every database (collation C / utf8mb4_bin).
  */
 
-export const MIGRATION_OWNER = 'rbac-projects';
 export const TABLES = Object.freeze({
   projects: 'rbac_projects',
   members: 'rbac_members',

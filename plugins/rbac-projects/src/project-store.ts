@@ -1,6 +1,6 @@
 import type { DatabaseService, Knex } from '@wharf/sdk';
 import { ProjectsError } from './errors.js';
-import { MIGRATION_OWNER, rbacMigrations, TABLES } from './migrations.js';
+import { TABLES } from './migrations.js';
 import { isMemberName, isProjectName } from './names.js';
 import { roleById, type RoleId } from './roles.js';
 
@@ -112,11 +112,6 @@ export class ProjectStore {
 
   private get knex(): Knex {
     return this.db.knex;
-  }
-
-  /** Brings the plugin's tables up to date (all of them: projects, members, groups, robots). */
-  migrate(): Promise<void> {
-    return this.db.migrate(MIGRATION_OWNER, rbacMigrations(this.db.dialect));
   }
 
   /** Creates the default public project unless it exists (several nodes may race: fine). */

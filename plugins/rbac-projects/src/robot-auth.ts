@@ -9,7 +9,7 @@ import { isExpired, type RobotStore } from './robot-store.js';
  */
 
 export interface RobotAuthOptions {
-  readonly robots: () => RobotStore;
+  readonly robots: RobotStore;
   readonly prefix: string;
   /** The plugin id, the `provider` of robot principals. */
   readonly provider: string;
@@ -20,7 +20,7 @@ export function robotAuthenticator(options: RobotAuthOptions): (credentials: Cre
   const { prefix, provider, logger } = options;
   return async (credentials) => {
     if (credentials.kind !== 'basic' || !credentials.username.startsWith(prefix)) return undefined;
-    const check = await options.robots().verify(credentials.username, credentials.password);
+    const check = await options.robots.verify(credentials.username, credentials.password);
     if (check.ok) return { subject: check.robot.name, kind: 'robot', provider, admin: false, groups: [] };
     logger.info({ robot: credentials.username, reason: check.reason }, 'robot login refused');
     throw new RegistryError('UNAUTHORIZED', 'invalid robot name or secret, or the robot is disabled or expired');
@@ -31,7 +31,7 @@ export function robotAuthenticator(options: RobotAuthOptions): (credentials: Cre
 export function robotActivity(options: Pick<RobotAuthOptions, 'robots' | 'provider'>): (principal: Principal) => Promise<boolean | undefined> {
   return async (principal) => {
     if (principal.kind !== 'robot' || principal.provider !== options.provider) return undefined;
-    const robot = await options.robots().getByName(principal.subject);
+    const robot = await options.robots.getByName(principal.subject);
     return robot !== undefined && !robot.disabled && !isExpired(robot);
   };
 }

@@ -36,6 +36,9 @@ describe('replicationOciPlugin', () => {
       packageName: pkg.name,
       taps: ['replication.target[oci]'],
       services: [],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: undefined,
     });
     assert.deepEqual(verified.config, { connectTimeoutMs: 10_000, requestTimeoutMs: 120_000, userAgent: 'wharf-replication-oci' }, 'defaults applied');

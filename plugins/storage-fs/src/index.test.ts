@@ -47,6 +47,9 @@ function recordingContext(config: FsConfig, dataDir: string): { ctx: PluginConte
     provide(ref, factory) {
       provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> });
     },
+    registerInit: () => void tapped.push('init'),
+    migrations: () => void tapped.push('migrations'),
+    routes: () => void tapped.push('routes'),
   };
   return { ctx, provided, tapped };
 }
@@ -63,6 +66,9 @@ describe('storageFsPlugin', () => {
       packageName: pkg.name,
       taps: [],
       services: [coreServices.storage.id],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: { fsync: true },
     });
     assert.ok(isWharfPlugin(storageFsPlugin));

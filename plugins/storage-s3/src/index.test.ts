@@ -50,6 +50,9 @@ describe('storageS3Plugin', () => {
       packageName: pkg.name,
       taps: [],
       services: [coreServices.storage.id],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: undefined,
     });
     assert.equal(verified.config['partSize'], 8 * 1024 * 1024, 'defaults applied');
@@ -72,6 +75,9 @@ describe('storageS3Plugin', () => {
       api: { operation: () => assert.fail('no api operations') } as never,
       events: { subscribe: () => assert.fail('no event consumers') },
       provide: (ref, factory) => void provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> }),
+      registerInit: () => assert.fail('the s3 plugin needs no init'),
+      migrations: () => assert.fail('the s3 plugin has no tables'),
+      routes: () => assert.fail('the s3 plugin has no routes'),
     });
     assert.equal(provided.length, 1);
     assert.equal(provided[0]?.ref, coreServices.storage);

@@ -4,8 +4,9 @@ import type { Knex } from 'knex';
  * The database service: plugins keep their own tables in the deployment's database, next to the
  * kernel's metadata, through the same knex instance (one connection pool per node).
  *
- * A plugin depends on {@link DatabaseService} through `coreServices.database`, and creates its
- * tables by calling {@link DatabaseService.migrate} from a `lifecycle.ready` tap.
+ * A plugin depends on {@link DatabaseService} through `coreServices.database`, and declares the
+ * migrations that create its tables with `ctx.migrations(...)` in `register`: the kernel runs
+ * them, at boot and in `wharf migrate`, before any plugin's init.
  *
  * @see docs/architecture/03-services.md
  * @since 0.1.0
@@ -20,7 +21,9 @@ export type DatabaseDialect = 'sqlite' | 'postgres' | 'mysql';
 
 /**
  * One schema change of a plugin. Migrations run in array order, each once per database, and are
- * recorded by `name`: append new ones, never rename, reorder or edit one that has shipped.
+ * recorded by `name` in the table `wharf_<kind>_<id>_migrations` (dashes become underscores),
+ * with its own lock table, so several nodes booting at once migrate once: append new ones,
+ * never rename, reorder or edit one that has shipped.
  * `up` receives a transaction where the database supports transactional DDL (not MySQL).
  * @since 0.1.0
  */
@@ -45,18 +48,6 @@ export interface DatabaseService {
   readonly knex: Knex;
   /** Which database the knex instance talks to. */
   readonly dialect: DatabaseDialect;
-  /**
-   * Runs the pending migrations of `owner`, in order, recording them in the table
-   * `wharf_<owner>_migrations` (dashes become underscores) with its own lock table. Safe when
-   * several nodes boot at once: one node migrates, the others wait for it and find nothing left
-   * to do. Resolves when the owner's schema is up to date. Runs whatever `database.migrate`
-   * says, because the `wharf migrate` command does not load plugins.
-   *
-   * @param owner kebab-case, at most 40 characters; normally the plugin's package short name
-   *   (`auth-db`). Two plugins must not share an owner.
-   * @param migrations every migration of the owner, oldest first.
-   */
-  migrate(owner: string, migrations: readonly PluginMigration[]): Promise<void>;
   /**
    * Runs `fn` in one transaction. While it runs, {@link DatabaseService.knex} (for every call
    * made from `fn`) and `coreServices.events.publish` use that transaction, so a plugin's

@@ -116,12 +116,18 @@ export type KernelErrorCode =
   | 'REG_ERR_PLUGIN_DUPLICATE'
   | 'REG_ERR_PLUGIN_DEPENDENCY'
   | 'REG_ERR_PLUGIN_REGISTER'
+  | 'REG_ERR_PLUGIN_INIT'
+  | 'REG_ERR_PLUGIN_TIMEOUT'
   | 'REG_ERR_PLUGIN_SEALED'
+  | 'REG_ERR_KERNEL_STATE'
   | 'REG_ERR_SERVICE_MISSING'
   | 'REG_ERR_SERVICE_DUPLICATE'
+  | 'REG_ERR_SERVICE_UNAVAILABLE'
   | 'REG_ERR_STORAGE'
   | 'REG_ERR_DATABASE'
-  | 'REG_ERR_EVENTS_CONSUMER';
+  | 'REG_ERR_EVENTS_CONSUMER'
+  | 'REG_ERR_JOBS_BACKEND'
+  | 'REG_ERR_CLI_COMMAND';
 
 /**
  * An error for operators and plugin authors, with a stable code and, where known, the plugin

@@ -5,7 +5,6 @@ import type {
   AsyncSeriesWaterfallHook,
   HookMap,
   SyncBailHook,
-  SyncHook,
 } from 'tapable';
 import type {
   ArtifactPulledEvent,
@@ -16,7 +15,6 @@ import type {
   ManifestPutContext,
   PullContext,
 } from './events.js';
-import type { ScopedRouter } from './http.js';
 import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
 import type { ReplicationEndpoint, ReplicationStatusEvent, ReplicationTarget } from './replication.js';
 
@@ -178,27 +176,17 @@ export interface ReplicationHooks {
   readonly statusChanged: AsyncParallelHook<[ReplicationStatusEvent]>;
 }
 
-/** HTTP extension hooks. */
-export interface HttpHooks {
-  /**
-   * Mounts extension routes. Each tap gets a router scoped to `/_ext/<pluginId>`.
-   * @kind SyncHook
-   * @args router
-   * @result ignored.
-   * @calledBy the kernel, once, when it builds the HTTP application.
-   * @since 0.1.0
-   */
-  readonly routes: SyncHook<[ScopedRouter]>;
-}
-
 /** Lifecycle hooks. */
 export interface LifecycleHooks {
   /**
-   * The kernel is booted: every service resolved, the HTTP server not yet listening.
+   * The kernel is started: every service built, every migration run, every plugin's init
+   * done; the HTTP server is not listening yet. For start work that needs the whole kernel
+   * (background loops, warm-up); what needs only a plugin's own services belongs in its init.
    * @kind AsyncParallelHook
    * @args none
-   * @result ignored; a throw stops boot and names the plugin.
-   * @calledBy the kernel, once.
+   * @result ignored; a throw, or a tap that does not settle within `server.bootTimeoutMs`, stops
+   *   boot and names the plugin.
+   * @calledBy the kernel, once, each tap on its own under the boot timeout.
    * @since 0.1.0
    */
   readonly ready: AsyncParallelHook<[]>;
@@ -222,7 +210,6 @@ export interface KernelHooks {
   readonly rbac: RbacHooks;
   readonly registry: RegistryHooks;
   readonly replication: ReplicationHooks;
-  readonly http: HttpHooks;
   readonly lifecycle: LifecycleHooks;
 }
 

@@ -1,9 +1,12 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { CliCommandGroup } from './cli.js';
+import type { DatabaseDialect, PluginMigration } from './database.js';
 import type { PluginHooks } from './hooks.js';
+import type { ScopedRouter } from './http.js';
 import type { ManagementApi } from './management-api.js';
 import type { EventConsumer } from './durable-events.js';
-import type { KernelSettings, ServiceDeps, ServiceFactory, ServiceRef } from './services.js';
+import type { KernelSettings, ResolvedDeps, ServiceDeps, ServiceFactory, ServiceRef } from './services.js';
 
 /**
  * The plugin contract: what a plugin module exports and what `register(ctx)` receives.
@@ -30,8 +33,15 @@ export interface PluginDefinition<S extends TSchema = TSchema> {
   /** Ids of plugins that must be loaded (and registered) before this one. */
   readonly dependsOn?: readonly string[];
   /**
-   * Declares hooks taps and services. Synchronous and free of I/O: open connections in a
-   * service factory or a `lifecycle.ready` tap.
+   * Commands the plugin adds to the `wharf` CLI (`wharf user add ...`). Declared here rather
+   * than in `register`: the CLI knows its commands before it reads any config.
+   * @see CliCommandGroup
+   */
+  readonly cli?: readonly CliCommandGroup[];
+  /**
+   * Declares what the plugin brings: services, migrations, an init, taps, API operations,
+   * routes. Synchronous and free of I/O: do I/O in the init, a service factory's methods or a
+   * `lifecycle.ready` tap.
    */
   register(ctx: PluginContext<Static<S>>): void;
 }
@@ -54,7 +64,10 @@ export interface PluginContext<C> {
   readonly settings: KernelSettings;
   /** The hook catalogue, tap-only. */
   readonly hooks: PluginHooks;
-  /** Adds operations to the management API (`/api/v1`); during `register` only. */
+  /**
+   * Adds operations to the management API (`/api/v1`): in `register` or in the plugin's init,
+   * refused once the kernel is ready.
+   */
   readonly api: ManagementApi;
   /**
    * Durable event consumers: `subscribe` during `register`, so every node knows the same ones.
@@ -62,9 +75,52 @@ export interface PluginContext<C> {
    * @since 0.2.0
    */
   readonly events: { subscribe(consumer: EventConsumer): void };
-  /** Provides a service. A service ref can be provided once per kernel. */
+  /** Provides a service. A service ref can be provided once per kernel; in `register` only. */
   provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void;
+  /**
+   * Declares the plugin's init: the services it needs and what it does once they are built.
+   * At most once per plugin, in `register` only.
+   * @see PluginInit
+   */
+  registerInit<D extends ServiceDeps>(init: PluginInit<D>): void;
+  /**
+   * Declares the plugin's database migrations. The kernel runs them (when `database.migrate` is
+   * true, and in `wharf migrate`) in plugin order, after its own and before any init, recorded
+   * in `wharf_<kind>_<id>_migrations`. At most once per plugin, in `register` only.
+   * @see PluginMigrations
+   */
+  migrations(migrations: PluginMigrations): void;
+  /**
+   * Declares the plugin's extension routes, mounted under `/_ext/<pluginId>` (the plugin id
+   * must be a path segment). `mount` is called once, when the kernel builds its HTTP
+   * application, after every init. At most once per plugin, in `register` only.
+   */
+  routes(mount: (router: ScopedRouter) => void): void;
 }
+
+/**
+ * A plugin's init, declared with {@link PluginContext.registerInit} (backstage's
+ * `registerInit`). The kernel resolves `deps` (every one must be provided by the kernel or a
+ * plugin, or boot fails naming the plugin), then calls `init` in plugin order once all
+ * singletons are built and all migrations ran, before `lifecycle.ready`. Hook taps and API
+ * operations that need a service belong here, so no handler captures a service that may not
+ * be built yet; taps keep plugin (config) order whichever phase made them. An init that does
+ * not settle within `server.bootTimeoutMs` fails boot.
+ * @since 0.1.0
+ */
+export interface PluginInit<D extends ServiceDeps> {
+  /** The services the init needs, by name. */
+  readonly deps: D;
+  /** Runs once per boot with the resolved services. A throw stops boot and names the plugin. */
+  init(deps: ResolvedDeps<D>): Promise<void> | void;
+}
+
+/**
+ * A plugin's migrations: the list, or a function of the dialect giving it (for SQL that differs
+ * between SQLite, PostgreSQL and MySQL). Oldest first; append, never edit one that shipped.
+ * @since 0.1.0
+ */
+export type PluginMigrations = readonly PluginMigration[] | ((dialect: DatabaseDialect) => readonly PluginMigration[]);
 
 const ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
@@ -84,6 +140,9 @@ export function definePlugin<S extends TSchema>(definition: PluginDefinition<S>)
   if (typeof definition.kernel !== 'string' || !definition.kernel) throw new TypeError(`${where}: kernel range is required`);
   if (!definition.configSchema || typeof definition.configSchema !== 'object') throw new TypeError(`${where}: configSchema is required`);
   if (typeof definition.register !== 'function') throw new TypeError(`${where}: register must be a function`);
+  if (definition.cli !== undefined && (!Array.isArray(definition.cli) || definition.cli.some((g) => typeof g?.name !== 'string' || !Array.isArray(g.commands)))) {
+    throw new TypeError(`${where}: cli must be a list of command groups ({ name, description, commands })`);
+  }
   return Object.freeze({ ...definition, $$type: 'wharf/Plugin', apiVersion: 1 } as const);
 }
 

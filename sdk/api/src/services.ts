@@ -20,20 +20,21 @@ import type { StorageDriver } from './storage.js';
  */
 export interface ServiceRef<TService> {
   readonly $$type: 'wharf/ServiceRef';
-  /** Unique id, `<owner>.<name>`, e.g. `core.storage`. */
+  /** Unique id, `<owner>.<name>`, e.g. `core.storage`. Every service is one instance per kernel. */
   readonly id: string;
-  /** `singleton`: one instance per kernel. `scoped`: one per request. */
-  readonly lifetime: 'singleton' | 'scoped';
   /** Phantom field carrying the service type; never set. */
   readonly T?: TService;
 }
 
-/** Creates a service ref. */
-export function createServiceRef<T>(options: { id: string; lifetime?: 'singleton' | 'scoped' }): ServiceRef<T> {
+/**
+ * Creates a service ref. Services are singletons: built once at boot, disposed at close (what a
+ * request needs to know, its principal and id, comes with the request, not from a service).
+ */
+export function createServiceRef<T>(options: { id: string }): ServiceRef<T> {
   if (!/^[a-z][a-z0-9-]*\.[a-zA-Z][a-zA-Z0-9-]*$/.test(options.id)) {
     throw new TypeError(`service ref id must look like "<owner>.<name>", got "${options.id}"`);
   }
-  return Object.freeze({ $$type: 'wharf/ServiceRef', id: options.id, lifetime: options.lifetime ?? 'singleton' });
+  return Object.freeze({ $$type: 'wharf/ServiceRef', id: options.id });
 }
 
 /** The service type behind a ref. */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createEventsRuntime, createMetadataStore, databaseServiceOf, EmbeddedJobService, type EventsRuntime, type JobRuntime } from '@wharf/core';
+import { createDatabaseService, createEventsRuntime, createMetadataStore, EmbeddedJobService, type EventsRuntime, type JobRuntime } from '@wharf/core';
 import type { DatabaseService, KernelSettings, Logger, RepositoryIndex, StorageDriver } from '@wharf/sdk';
 import { MemoryDriver, MemoryStorage } from './fixtures/memory-driver.js';
 import { captureLogs, type CapturedLogs } from './logs.js';
@@ -90,14 +90,13 @@ export const mockServices = Object.freeze({
         await close();
         throw err;
       }
-      const service = databaseServiceOf(store, logger);
+      const service = createDatabaseService(store.knex);
       return Object.freeze({
         get knex() {
           return service.knex;
         },
         dialect: service.dialect,
         transaction: service.transaction.bind(service),
-        migrate: service.migrate.bind(service),
         isUniqueViolation: service.isUniqueViolation.bind(service),
         filename,
         close,

@@ -1,5 +1,5 @@
-import { createHooks, createPluginHooks } from '@wharf/core';
-import { coreServices, type KernelHooks, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
+import { createHooks, createOwnerMigrator, createPluginHooks, migrationOwner } from '@wharf/core';
+import { coreServices, type KernelHooks, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
 import { Value } from '@sinclair/typebox/value';
 import type { CapturedLogs } from './logs.js';
 import { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
@@ -111,14 +111,29 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
     return own.instance;
   }
 
+  // What register declared besides services: the init, migrations and routes (not mounted here).
+  let init: PluginInit<ServiceDeps> | undefined;
+  let migrations: PluginMigrations | undefined;
+  let hooksSealed = false;
   plugin.register({
     id: plugin.id,
     config: Object.freeze(config) as never,
     logger: logs.logger.child({ plugin: plugin.id }),
     settings,
-    hooks: createPluginHooks(hooks, plugin.id, () => sealed),
+    hooks: createPluginHooks(hooks, plugin.id, () => hooksSealed),
     api: { operation: (op: { readonly operationId: string }) => void operations.push(op.operationId) } as never,
     events: { subscribe: (consumer) => events.service.subscribe(consumer) },
+    registerInit: (declared) => {
+      if (sealed || init) throw new TypeError(`plugin "${plugin.id}" declared its init twice or after register`);
+      init = declared as PluginInit<ServiceDeps>;
+    },
+    migrations: (declared) => {
+      if (sealed || migrations) throw new TypeError(`plugin "${plugin.id}" declared its migrations twice or after register`);
+      migrations = declared;
+    },
+    routes: () => {
+      if (sealed) throw new TypeError(`plugin "${plugin.id}" declared routes after register`);
+    },
     provide: (ref, factory) => {
       if (sealed) throw new TypeError(`plugin "${plugin.id}" provided "${ref.id}" after register`);
       if (provided.some((p) => p.ref.id === ref.id)) throw new TypeError(`plugin "${plugin.id}" provides "${ref.id}" twice`);
@@ -138,8 +153,20 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
       await settings.cleanup();
     })());
   try {
-    // As the kernel does at boot: every singleton is built before ready, so a missing dependency fails here.
+    // As the kernel does at boot: every singleton is built, the plugin's migrations run, then its
+    // init with its resolved deps, then ready; a missing dependency fails here.
     for (const p of provided) await resolve(p.ref, []);
+    if (migrations) {
+      const db = (await kernelService(coreServices.database)) as MockDatabase;
+      const list = typeof migrations === 'function' ? migrations(db.dialect) : migrations;
+      await createOwnerMigrator(db.knex, logs.logger).migrate(migrationOwner(plugin), list);
+    }
+    if (init) {
+      const deps: Record<string, unknown> = {};
+      for (const [name, ref] of Object.entries(init.deps)) deps[name] = await resolve(ref, []);
+      await init.init(deps as never);
+    }
+    hooksSealed = true;
     await hooks.lifecycle.ready.promise();
     if (events.subscriptions.all().length > 0) await kernelService(coreServices.jobs);
     if (jobs) events.install(jobs);

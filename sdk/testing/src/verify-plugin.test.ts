@@ -53,6 +53,9 @@ describe('verifyPlugin: first-party plugins', () => {
       packageName: '@wharf/plugin-storage-fs',
       taps: [],
       services: ['core.storage'],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: { fsync: true },
     });
     assert.match(v.version, /^\d+\.\d+\.\d+/);
@@ -67,11 +70,14 @@ describe('verifyPlugin: first-party plugins', () => {
     assert.deepEqual(byName.config, { fsync: false });
   });
 
-  it('lists the hooks auth db taps and the service it provides', async () => {
+  it('lists the service auth db provides, what its init needs and that it has migrations', async () => {
     const v = await verifyPlugin('db', { kind: 'auth' });
     assert.equal(v.packageName, '@wharf/plugin-auth-db');
-    assert.deepEqual([...v.taps].sort(), ['auth.active', 'auth.authenticate', 'auth.principal', 'lifecycle.ready']);
+    // Its taps are made in its init (they need the built user directory): none at register.
+    assert.deepEqual(v.taps, []);
     assert.deepEqual(v.services, ['auth-db.users']);
+    assert.deepEqual(v.initDeps, ['auth-db.users']);
+    assert.equal(v.migrations, true);
   });
 
   it('names a missing plugin with every package it tried', async () => {
@@ -114,6 +120,9 @@ describe('verifyPlugin: third-party modules', () => {
       packageName: 'wharf-plugin-extension-hello',
       taps: ['replication.target[oci]', 'lifecycle.ready'],
       services: ['hello.greeter'],
+      initDeps: [],
+      migrations: false,
+      routes: false,
       config: { greeting: 'hi' },
     });
   });

@@ -1,16 +1,15 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { Middleware } from 'koa';
-import type { HttpContext, KernelHooks, Principal, RouteHandler, ScopedRouter } from '@wharf/sdk';
+import { KernelError, type HttpContext, type Principal, type RouteHandler, type ScopedRouter } from '@wharf/sdk';
 
 /**
- * Extension routes: each `http.routes` tap gets its own router under `/_ext/<pluginId>` and a
- * narrow view of the request (no app, no container), so a plugin cannot reach outside its prefix.
+ * Extension routes: each plugin that declared `ctx.routes(mount)` gets its own router under
+ * `/_ext/<pluginId>` and a narrow view of the request (no app, no container), so a plugin cannot
+ * reach outside its prefix.
  */
 
 type ExtState = { principal: Principal; requestId: string };
 type Ctx = RouterContext<ExtState>;
-
-const SEGMENT = /^[a-z0-9][a-z0-9-]*$/;
 
 /** The `HttpContext` a plugin handler sees: reads and writes go to the koa context. */
 export function httpView(ctx: Ctx): HttpContext {
@@ -64,15 +63,23 @@ function scoped(router: Router<ExtState>, prefix: string): ScopedRouter {
   });
 }
 
-/** Calls each `http.routes` tap with its own scoped router; returns the middleware to mount. */
-export function extensionRoutes(hooks: KernelHooks): Middleware[] {
+/** A plugin's declared routes: its id (a kebab-case path segment) and its mount function. */
+export interface DeclaredRoutes {
+  readonly plugin: string;
+  readonly mount: (router: ScopedRouter) => void;
+}
+
+/** Calls each plugin's `mount` with its own scoped router; returns the middleware to mount. */
+export function extensionRoutes(declared: readonly DeclaredRoutes[]): Middleware[] {
   const out: Middleware[] = [];
-  // Each tap needs its own router, so the taps are called one by one rather than via call().
-  for (const tap of hooks.http.routes.taps) {
-    if (!SEGMENT.test(tap.name)) throw new TypeError(`http.routes tap "${tap.name}" is not a valid path segment`);
-    const prefix = `/_ext/${tap.name}`;
+  for (const { plugin, mount } of declared) {
+    const prefix = `/_ext/${plugin}`;
     const router = new Router<ExtState>({ prefix });
-    (tap.fn as (r: ScopedRouter) => void)(scoped(router, prefix));
+    try {
+      mount(scoped(router, prefix));
+    } catch (err) {
+      throw new KernelError('REG_ERR_PLUGIN_INIT', `plugin "${plugin}": mounting its routes failed: ${(err as Error)?.message ?? String(err)}`, { plugin, cause: err });
+    }
     out.push(router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware);
   }
   return out;

@@ -5,7 +5,7 @@ import type { ProjectsService } from '../services.js';
 
 /** What every operation module needs. */
 export interface ApiDeps {
-  readonly service: () => ProjectsService;
+  readonly service: ProjectsService;
   readonly config: ProjectsConfig;
 }
 

@@ -71,7 +71,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'list'));
       const page = await mapped(() =>
-        service().projects.listMembers(req.params.project_name, {
+        service.projects.listMembers(req.params.project_name, {
           page: req.page.page,
           pageSize: req.page.pageSize,
           ...(req.page.filters.name ? { name: nameFilter(req.page.filters.name)! } : {}),
@@ -100,7 +100,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
       const roleId = roleOfBody(req.body);
       if ((memberUser === undefined) === (memberGroup === undefined)) throw new ApiError('BAD_REQUEST', 'invalid body: give exactly one of memberUser and memberGroup');
       const member = await mapped(() => recorded(service, req, projectsEvents.member.created,
-        () => memberUser ? service().projects.addMember(project, 'user', memberUser.username, roleId) : service().projects.addMember(project, 'group', memberGroup!.groupName, roleId),
+        () => memberUser ? service.projects.addMember(project, 'user', memberUser.username, roleId) : service.projects.addMember(project, 'group', memberGroup!.groupName, roleId),
         (m) => ({ resource: 'member', id: String(m.id), project, changes: { kind: m.kind, name: m.name, role: m.role } }),
       ));
       req.setHeader('Location', `/api/v1/projects/${project}/members/${member.id}`);
@@ -119,7 +119,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     response: MemberSchema,
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'read'));
-      return view(await mapped(() => service().projects.getMember(req.params.project_name, req.params.member_id)));
+      return view(await mapped(() => service.projects.getMember(req.params.project_name, req.params.member_id)));
     },
   });
 
@@ -136,7 +136,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
       await req.authorize(membersAccess(req.params.project_name, 'update'));
       const roleId = roleOfBody(req.body);
       const member = await mapped(() => recorded(service, req, projectsEvents.member.updated,
-        () => service().projects.setMemberRole(req.params.project_name, req.params.member_id, roleId),
+        () => service.projects.setMemberRole(req.params.project_name, req.params.member_id, roleId),
         (m) => ({ resource: 'member', id: String(m.id), project: req.params.project_name, changes: { kind: m.kind, name: m.name, role: m.role } })));
       req.logger.info({ project: req.params.project_name, member: member.name, role: member.role, by: req.principal.subject }, 'member role changed');
       return view(member);
@@ -153,7 +153,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     async handler(req) {
       await req.authorize(membersAccess(req.params.project_name, 'delete'));
       await mapped(() => recorded(service, req, projectsEvents.member.deleted,
-        () => service().projects.removeMember(req.params.project_name, req.params.member_id),
+        () => service.projects.removeMember(req.params.project_name, req.params.member_id),
         () => ({ resource: 'member', id: String(req.params.member_id), project: req.params.project_name })));
       req.logger.info({ project: req.params.project_name, memberId: req.params.member_id, by: req.principal.subject }, 'member removed');
       return undefined;

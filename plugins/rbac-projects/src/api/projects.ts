@@ -40,7 +40,7 @@ export function memberKeys(principal: Principal): { kind: MemberKind; name: stri
 
 export function registerProjectOperations(api: ManagementApi, { service }: ApiDeps): void {
   const view = async (project: Project, principal: Principal) => {
-    const role = await service().authorizer.roleOf(principal, project);
+    const role = await service.authorizer.roleOf(principal, project);
     return {
       id: project.id,
       name: project.name,
@@ -67,7 +67,7 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
       await req.authorize({ resource: { type: 'system', name: 'project' }, action: 'list' });
       const { name, public: isPublic } = req.page.filters;
       if (isPublic && !['true', 'false'].includes(isPublic.value)) throw new ApiError('BAD_REQUEST', 'invalid query: q: public must be true or false');
-      const page = await service().projects.list({
+      const page = await service.projects.list({
         page: req.page.page,
         pageSize: req.page.pageSize,
         ...(name ? { name: nameFilter(name)! } : {}),
@@ -92,7 +92,7 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
       await req.authorize({ resource: { type: 'system', name: 'project' }, action: 'create' });
       const owner = req.principal.kind === 'user' ? req.principal.subject : null;
       const project = await mapped(() => recorded(service, req, projectsEvents.project.created,
-        () => service().projects.create(req.body.name, { public: req.body.public ?? false, owner }),
+        () => service.projects.create(req.body.name, { public: req.body.public ?? false, owner }),
         (p) => ({ resource: 'project', id: p.name, project: p.name, changes: { public: p.public } })));
       req.setHeader('Location', `/api/v1/projects/${project.name}`);
       req.logger.info({ project: project.name, public: project.public, by: req.principal.subject }, 'project created');
@@ -111,7 +111,7 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     response: ProjectSchema,
     async handler(req) {
       await req.authorize({ resource: { type: 'project', name: req.params.project_name, resource: 'project' }, action: 'read' });
-      return view(await mapped(() => service().projects.require(req.params.project_name)), req.principal);
+      return view(await mapped(() => service.projects.require(req.params.project_name)), req.principal);
     },
   });
 
@@ -127,7 +127,7 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     async handler(req) {
       await req.authorize({ resource: { type: 'project', name: req.params.project_name, resource: 'project' }, action: 'update' });
       const project = await mapped(() => recorded(service, req, projectsEvents.project.updated,
-        () => service().projects.setPublic(req.params.project_name, req.body.public),
+        () => service.projects.setPublic(req.params.project_name, req.body.public),
         (p) => ({ resource: 'project', id: p.name, project: p.name, changes: { public: p.public } })));
       req.logger.info({ project: project.name, public: project.public, by: req.principal.subject }, 'project updated');
       return view(project, req.principal);
@@ -145,10 +145,10 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     async handler(req) {
       const name = req.params.project_name;
       await req.authorize({ resource: { type: 'project', name, resource: 'project' }, action: 'delete' });
-      await mapped(() => service().projects.require(name));
-      const repositories = await service().repositoryCount(name);
+      await mapped(() => service.projects.require(name));
+      const repositories = await service.repositoryCount(name);
       if (repositories > 0) throw new ApiError('PRECONDITION_FAILED', `project "${name}" still holds ${repositories} ${repositories === 1 ? 'repository' : 'repositories'}: delete them first`);
-      await mapped(() => recorded(service, req, projectsEvents.project.deleted, () => service().projects.delete(name), () => ({ resource: 'project', id: name, project: name })));
+      await mapped(() => recorded(service, req, projectsEvents.project.deleted, () => service.projects.delete(name), () => ({ resource: 'project', id: name, project: name })));
       req.logger.info({ project: name, by: req.principal.subject }, 'project deleted');
       return undefined;
     },

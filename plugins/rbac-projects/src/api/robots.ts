@@ -101,7 +101,7 @@ const projectScope: RobotScope = {
   itemParams: Type.Object({ project_name: Type.String({ minLength: 1, maxLength: 255 }), robot_id: Type.Integer({ minimum: 1 }) }),
   access: (req, action) => ({ resource: { type: 'project', name: param(req, 'project_name'), resource: 'robot' }, action }),
   project: async (req, deps) => {
-    const project = await mapped(() => deps.service().projects.require(param(req, 'project_name')));
+    const project = await mapped(() => deps.service.projects.require(param(req, 'project_name')));
     return { id: project.id, name: project.name };
   },
 };
@@ -120,7 +120,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
   const { service } = deps;
   const robotOf = async (req: ApiRequest<unknown, unknown, unknown>) => {
     const project = await scope.project(req, deps);
-    return { project, robot: await mapped(() => service().robots.get(Number(param(req, 'robot_id')), project?.id ?? null)) };
+    return { project, robot: await mapped(() => service.robots.get(Number(param(req, 'robot_id')), project?.id ?? null)) };
   };
   const tag = 'robots';
   const what = scope.level === 'project' ? 'project robot' : 'system robot';
@@ -137,7 +137,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     async handler(req) {
       await req.authorize(scope.access(req, 'list'));
       const project = await scope.project(req, deps);
-      const page = await service().robots.list(project?.id ?? null, { page: req.page.page, pageSize: req.page.pageSize });
+      const page = await service.robots.list(project?.id ?? null, { page: req.page.page, pageSize: req.page.pageSize });
       return { items: page.items.map(view), total: page.total };
     },
   });
@@ -158,14 +158,14 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
       await req.authorize(scope.access(req, 'create'));
       const project = await scope.project(req, deps);
       const { robot, secret } = await mapped(() => recorded(service, req, projectsEvents.robot.created, () =>
-        service().robots.create(
+        service.robots.create(
           {
             level: scope.level,
             ...(project ? { project: project.name } : {}),
             name: req.body.name,
             description: req.body.description ?? '',
             permissions: req.body.permissions as RobotPermission[],
-            durationDays: req.body.duration ?? service().robotDefaultDays,
+            durationDays: req.body.duration ?? service.robotDefaultDays,
             creator: req.principal.subject,
           },
           project?.id ?? null,
@@ -205,7 +205,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
       const { project, robot } = await robotOf(req);
       const { description, disabled, duration, permissions } = req.body;
       const updated = await mapped(() => recorded(service, req, projectsEvents.robot.updated, () =>
-        service().robots.update(robot, project?.name, {
+        service.robots.update(robot, project?.name, {
           ...(description !== undefined ? { description } : {}),
           ...(disabled !== undefined ? { disabled } : {}),
           ...(duration !== undefined ? { durationDays: duration } : {}),
@@ -231,7 +231,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
       await req.authorize(scope.access(req, 'update'));
       const { project, robot } = await robotOf(req);
       const updated = await mapped(() => recorded(service, req, projectsEvents.robot.updated,
-        () => service().robots.update(robot, project?.name, { disabled: req.body.disabled }), () => robotChange(robot.name, project?.name, { disabled: req.body.disabled })));
+        () => service.robots.update(robot, project?.name, { disabled: req.body.disabled }), () => robotChange(robot.name, project?.name, { disabled: req.body.disabled })));
       req.logger.info({ robot: robot.name, disabled: req.body.disabled, by: req.principal.subject }, req.body.disabled ? 'robot disabled' : 'robot enabled');
       return view(updated);
     },
@@ -249,7 +249,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
       await req.authorize(scope.access(req, 'update'));
       const { project, robot } = await robotOf(req);
       // The event says the secret changed; never what it is.
-      const secret = await recorded(service, req, projectsEvents.robot.updated, () => service().robots.refreshSecret(robot), () => robotChange(robot.name, project?.name, { secret: 'refreshed' }));
+      const secret = await recorded(service, req, projectsEvents.robot.updated, () => service.robots.refreshSecret(robot), () => robotChange(robot.name, project?.name, { secret: 'refreshed' }));
       req.logger.info({ robot: robot.name, by: req.principal.subject }, 'robot secret refreshed');
       return { robot: view(robot), secret };
     },
@@ -265,7 +265,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     async handler(req) {
       await req.authorize(scope.access(req, 'delete'));
       const { project, robot } = await robotOf(req);
-      await recorded(service, req, projectsEvents.robot.deleted, () => service().robots.delete(robot), () => robotChange(robot.name, project?.name));
+      await recorded(service, req, projectsEvents.robot.deleted, () => service.robots.delete(robot), () => robotChange(robot.name, project?.name));
       req.logger.info({ robot: robot.name, by: req.principal.subject }, 'robot deleted');
       return undefined;
     },

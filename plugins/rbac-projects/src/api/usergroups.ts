@@ -38,7 +38,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     response: UserGroupSchema,
     async handler(req) {
       await req.authorize(groupsAccess('list'));
-      const page = await service().projects.listGroups({
+      const page = await service.projects.listGroups({
         page: req.page.page,
         pageSize: req.page.pageSize,
         ...(req.page.filters.name ? { name: nameFilter(req.page.filters.name)! } : {}),
@@ -66,7 +66,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     async handler(req) {
       await req.authorize(groupsAccess('create'));
       const group = await mapped(() => recorded(service, req, projectsEvents.userGroup.created,
-        () => service().projects.createGroup(req.body.name, req.body.type ?? 'ldap', req.body.externalId ?? null),
+        () => service.projects.createGroup(req.body.name, req.body.type ?? 'ldap', req.body.externalId ?? null),
         (g) => ({ resource: 'user-group', id: String(g.id), changes: { name: g.name, type: g.type } })));
       req.setHeader('Location', `/api/v1/usergroups/${group.id}`);
       req.logger.info({ group: group.name, type: group.type, by: req.principal.subject }, 'user group created');
@@ -84,7 +84,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     response: UserGroupSchema,
     async handler(req) {
       await req.authorize(groupsAccess('read'));
-      return view(await mapped(() => service().projects.getGroup(req.params.group_id)));
+      return view(await mapped(() => service.projects.getGroup(req.params.group_id)));
     },
   });
 
@@ -108,7 +108,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
       await req.authorize(groupsAccess('update'));
       const { name, externalId } = req.body;
       const group = await mapped(() => recorded(service, req, projectsEvents.userGroup.updated,
-        () => service().projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
+        () => service.projects.updateGroup(req.params.group_id, { ...(name !== undefined ? { name } : {}), ...(externalId !== undefined ? { externalId } : {}) }),
         (g) => ({ resource: 'user-group', id: String(g.id), changes: { name: g.name } })));
       req.logger.info({ group: group.name, by: req.principal.subject }, 'user group updated');
       return view(group);
@@ -125,7 +125,7 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     async handler(req) {
       await req.authorize(groupsAccess('delete'));
       await mapped(() => recorded(service, req, projectsEvents.userGroup.deleted,
-        () => service().projects.deleteGroup(req.params.group_id), () => ({ resource: 'user-group', id: String(req.params.group_id) })));
+        () => service.projects.deleteGroup(req.params.group_id), () => ({ resource: 'user-group', id: String(req.params.group_id) })));
       req.logger.info({ groupId: req.params.group_id, by: req.principal.subject }, 'user group deleted');
       return undefined;
     },

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
-import { KERNEL_VERSION } from '../version.js';
+import { KERNEL_VERSION } from '@wharf/core';
+import { tempDir, WHARF_BIN } from './test-support.js';
 
 /** `wharf plugin verify`: the built binary as a child process, on the first-party plugins. */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+const BIN = WHARF_BIN;
+
 let dir: string;
 let cleanup: () => Promise<void>;
 
@@ -54,11 +55,14 @@ describe('wharf plugin verify', () => {
     const run = await wharf(['db', '--kind', 'auth', '--config', cfg, '--json']);
     assert.equal(run.code, 0, run.stderr);
     const v = JSON.parse(run.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(v), ['id', 'kind', 'version', 'kernel', 'packageName', 'taps', 'services'], 'the section (it may hold secrets) is not printed');
+    assert.deepEqual(Object.keys(v), ['id', 'kind', 'version', 'kernel', 'packageName', 'taps', 'services', 'initDeps', 'migrations', 'routes'], 'the section (it may hold secrets) is not printed');
     assert.equal(v.id, 'db');
     assert.equal(v.packageName, '@wharf/plugin-auth-db');
-    assert.deepEqual([...(v.taps as string[])].sort(), ['auth.active', 'auth.authenticate', 'auth.principal', 'lifecycle.ready']);
+    // Its taps are made in its init, which verification does not run; the init's needs are listed.
+    assert.deepEqual(v.taps, []);
     assert.deepEqual(v.services, ['auth-db.users']);
+    assert.deepEqual(v.initDeps, ['auth-db.users']);
+    assert.equal(v.migrations, true);
   });
 
   it('exits 1 with one line naming a plugin that does not exist', async () => {

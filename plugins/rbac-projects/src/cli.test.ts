@@ -3,16 +3,24 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer } from '../kernel/start-server.js';
-import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
-import { parseRobotAccess } from './project-commands.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '@wharf/core';
+import { parseRobotAccess } from './cli.js';
 
 /**
  * `wharf project create|list` and `wharf robot create|list|delete`: the built binary as a child
  * process on a real SQLite file; a robot it creates then logs in to a real server.
  */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+/** The `wharf` binary of the distribution, which ships this plugin and its commands. */
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../server/bin/wharf.js');
+
+async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const made = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir: made, cleanup: () => rm(made, { recursive: true, force: true }) };
+}
 let dir: string;
 let cleanup: () => Promise<void>;
 

@@ -4,12 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer } from '../kernel/start-server.js';
-import { captureLogs, REPO_ROOT, tempDir } from '../kernel/test-support.js';
+import { startServer } from '@wharf/core';
+import { captureLogs, tempDir, WHARF_BIN } from './test-support.js';
 
 /** `wharf user add|passwd|list`: the built binary as a child process, on a real SQLite file. */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+const BIN = WHARF_BIN;
 
 interface Run {
   code: number | null;

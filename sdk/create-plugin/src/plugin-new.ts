@@ -1,13 +1,11 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
-import { KERNEL_VERSION } from '../version.js';
+import { CliRefusal, PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
 import { authTemplate } from './scaffold/auth.js';
 import { gitignore, packageJson, readme, tsconfigJson, type KindTemplate, type ScaffoldVars } from './scaffold/common.js';
 import { eventsTemplate } from './scaffold/events.js';
 import { rbacTemplate } from './scaffold/rbac.js';
 import { storageTemplate } from './scaffold/storage.js';
-import { UsageError } from './report.js';
 
 /** `wharf plugin new <kind> <name>`: a plugin package that builds and passes its tests as generated. */
 
@@ -26,25 +24,28 @@ const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 export interface PluginNewOptions {
   /** Target directory (default `./wharf-plugin-<kind>-<name>`), relative to the working directory. */
   readonly dir?: string | undefined;
+  /** The kernel the plugin is written for (its SDK version and `kernel` range come from it). */
+  readonly kernelVersion: string;
 }
 
-function usage(message: string): UsageError {
-  return new UsageError(message);
+/** A mistake in the command line: one line, no stack. */
+function usage(message: string): CliRefusal {
+  return new CliRefusal(undefined, message);
 }
 
-export function scaffoldVars(kind: string, name: string): ScaffoldVars {
+export function scaffoldVars(kind: string, name: string, kernelVersion: string): ScaffoldVars {
   if (!(PLUGIN_KINDS as readonly string[]).includes(kind)) {
     throw usage(`plugin new: unknown kind "${kind}"; use one of ${PLUGIN_KINDS.join(', ')}`);
   }
   if (!NAME.test(name) || name.length > 64) {
     throw usage(`plugin new: invalid name "${name}"; use lowercase letters, digits and single dashes, starting with a letter (e.g. my-users)`);
   }
-  const [major, minor] = KERNEL_VERSION.split('.');
+  const [major, minor] = kernelVersion.split('.');
   return {
     kind: kind as PluginKind,
     name,
     packageName: `wharf-plugin-${kind}-${name}`,
-    sdkVersion: KERNEL_VERSION,
+    sdkVersion: kernelVersion,
     // Before 1.0 a minor release may break plugins, so the range pins the minor.
     kernelRange: major === '0' ? `^0.${minor}.0` : `^${major}.0.0`,
   };
@@ -75,7 +76,7 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
 }
 
 export async function pluginNewCommand(kind: string, name: string, opts: PluginNewOptions, out: (text: string) => void): Promise<number> {
-  const vars = scaffoldVars(kind, name);
+  const vars = scaffoldVars(kind, name, opts.kernelVersion);
   const target = path.resolve(process.cwd(), opts.dir ?? vars.packageName);
   if (!(await isEmptyOrMissing(target))) {
     throw usage(`plugin new: ${target} already exists and is not an empty directory; choose another --dir`);

@@ -4,11 +4,12 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
+import { createLogger, createMetadataStore } from '@wharf/core';
+import { tempDir, WHARF_BIN } from './test-support.js';
 
-/** The built `wharf` binary, run as a child process. */
+/** The built `wharf` binary of the distribution, run as a child process. */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+const BIN = WHARF_BIN;
 
 interface Run {
   code: number | null;
@@ -100,11 +101,31 @@ describe('wharf CLI', () => {
     assert.match(run.stdout, /storage:\n {2}fs:\n {4}fsync: true/);
   });
 
-  it('migrate creates the SQLite database and exits 0', async () => {
+  it('migrate creates the SQLite database with the configured plugins\' tables and exits 0', async () => {
     const cfg = await file('migrate.yaml', `dataDir: ${dir}/migrated\nlog:\n  level: warn\n`);
     const run = await wharf(['migrate', '--config', cfg], dir);
     assert.equal(run.code, 0, run.stderr);
-    assert.ok((await stat(path.join(dir, 'migrated', 'wharf.db'))).isFile());
+    const filename = path.join(dir, 'migrated', 'wharf.db');
+    assert.ok((await stat(filename)).isFile());
+    // The default plugins (db auth, projects) declare migrations: `wharf migrate` ran them too.
+    const store = createMetadataStore({ client: 'sqlite', filename }, createLogger({ level: 'silent', format: 'json' }));
+    try {
+      for (const table of ['wharf_migrations', 'users', 'wharf_auth_db_migrations', 'rbac_projects', 'wharf_rbac_projects_migrations']) {
+        assert.equal(await store.knex.schema.hasTable(table), true, table);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('--help lists the kernel commands and those contributed by the shipped plugins and the replication engine', async () => {
+    const run = await wharf(['--help'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    const commands = [...run.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]);
+    for (const name of ['serve', 'migrate', 'config', 'plugin', 'replication', 'user', 'project', 'robot']) assert.ok(commands.includes(name), `${name} in\n${run.stdout}`);
+    const user = await wharf(['user', '--help'], dir);
+    assert.match(user.stdout, /add \[options\] <name>/);
+    assert.match(user.stdout, /passwd \[options\] <name>/);
   });
 
   it('serve boots secure on embedded defaults, answers, and exits 0 on SIGTERM', async (t) => {

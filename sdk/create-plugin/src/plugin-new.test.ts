@@ -4,16 +4,26 @@ import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PLUGIN_KINDS } from '@wharf/sdk';
-import { REPO_ROOT, tempDir } from '../kernel/test-support.js';
-import { KERNEL_VERSION } from '../version.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { KERNEL_VERSION } from '@wharf/core';
+
+/** The repository root (this file runs from sdk/create-plugin/dist). */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const made = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir: made, cleanup: () => rm(made, { recursive: true, force: true }) };
+}
 
 /**
- * `wharf plugin new`, run as the built binary. Each generated package is built and tested as
+ * `wharf plugin new`, run as the built binary of the distribution (which contributes it). Each generated package is built and tested as
  * generated, with the SDK, the kit, TypeScript and @types/node linked into a node_modules above
  * it, the way a plugin author working inside this monorepo would have them.
  */
 
-const BIN = path.join(REPO_ROOT, 'core/bin/wharf.js');
+const BIN = path.join(REPO_ROOT, 'server/bin/wharf.js');
 const MODULES = path.join(REPO_ROOT, 'node_modules');
 const TSC = path.join(MODULES, 'typescript/bin/tsc');
 

@@ -1,0 +1,32 @@
+import { authDbPlugin } from '@wharf/plugin-auth-db';
+import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
+import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
+import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
+import { storageFsPlugin } from '@wharf/plugin-storage-fs';
+import { storageS3Plugin } from '@wharf/plugin-storage-s3';
+import { pluginNewCommand } from '@wharf/create-plugin';
+import type { WharfPlugin } from '@wharf/sdk';
+import { runCli } from '@wharf/core/cli';
+
+/**
+ * `@wharf/server`: the distribution. The kernel (`@wharf/core`) depends on no plugin; this
+ * package ships it with the first-party plugins, the way backstage's backend-defaults ship the
+ * backend system. A config key naming one of these loads it from here, and their CLI commands
+ * (`wharf user`, `project`, `robot`) are the binary's, with `wharf plugin new` from
+ * `@wharf/create-plugin`.
+ */
+
+/** The plugins the `wharf` binary ships, in no particular order (the config file orders them). */
+export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
+  storageFsPlugin,
+  storageS3Plugin,
+  authDbPlugin,
+  authLdapPlugin,
+  rbacProjectsPlugin,
+  replicationOciPlugin,
+] as WharfPlugin[]);
+
+/** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
+export function main(argv: readonly string[]): Promise<void> {
+  return runCli(argv, { plugins: defaultPlugins, pluginNew: pluginNewCommand });
+}
