@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TokenSettings } from '../config/types.js';
 import type { ActivePrincipals } from './active-principals.js';
 import type { Authenticator } from './authenticator.js';
-import { grantScopes } from './grant.js';
+import { grantWithReasons, type Grant } from './grant.js';
 import { createKernelAuth, type KernelAuth } from './kernel-auth.js';
 import { loadTokenKeys, type TokenKeys } from './keys.js';
 import type { LoginThrottleOptions } from './login-throttle.js';
@@ -75,9 +75,9 @@ export class TokenAuth {
     return value;
   }
 
-  /** The intersection of what was asked and what `principal` may do. */
-  grant(principal: Principal, requested: readonly ResourceScope[]): Promise<ResourceScope[]> {
-    return grantScopes(this.hooks.rbac, principal, requested);
+  /** The intersection of what was asked and what `principal` may do, and why the rest was refused. */
+  grant(principal: Principal, requested: readonly ResourceScope[]): Promise<Grant> {
+    return grantWithReasons(this.hooks.rbac, principal, requested);
   }
 }
 
