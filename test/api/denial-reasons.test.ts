@@ -69,6 +69,10 @@ for (const database of selectedDatabases()) {
       assert.equal(res.status, 401, res.text);
       assert.equal(res.body.errors[0].code, 'UNAUTHORIZED');
       assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
+      // A HEAD answer has no body: clients print the challenge's error_description instead.
+      const head = await call(reg.url, 'HEAD', '/v2/nosuch/app/blobs/sha256:' + '0'.repeat(64), { auth: bearer((await token(basic('sam', PASSWORD), 'repository:nosuch/app:pull')).token) });
+      assert.equal(head.status, 401);
+      assert.match(head.headers.get('www-authenticate') ?? '', /,error_description="project 'nosuch' does not exist or you are not a member of it"$/);
       assert.equal(message(res), 'token does not grant the requested access: your role in "demo" is guest: it may pull, not push');
     });
 

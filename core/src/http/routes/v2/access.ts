@@ -120,10 +120,10 @@ export async function authorize(ctx: V2Context, deps: V2Deps, accesses: readonly
 
 async function authorizeWithToken(ctx: V2Context, token: TokenAuth, deps: V2Deps, accesses: readonly AccessRequest[]): Promise<void> {
   const outcome = outcomes.get(ctx) ?? { kind: 'none' };
-  const challenge = (missing: readonly AccessRequest[], error: ChallengeError | undefined, message?: string) =>
+  const challenge = (missing: readonly AccessRequest[], error: ChallengeError | undefined, message?: string, reason?: string) =>
     new RegistryError('UNAUTHORIZED', message, {
       detail: missing.length > 0 ? missing.map(detailOf) : undefined,
-      headers: { 'WWW-Authenticate': token.challenge(scopesFor(accesses), error) },
+      headers: { 'WWW-Authenticate': token.challenge(scopesFor(accesses), error, reason) },
     });
   switch (outcome.kind) {
     case 'bearer': {
@@ -132,7 +132,7 @@ async function authorizeWithToken(ctx: V2Context, token: TokenAuth, deps: V2Deps
       // The token service recorded why it refused; a token that never asked for this access has no reason.
       const why = missing.map((a) => outcome.denied.find((d) => d.type === a.resource.type && d.name === a.resource.name && d.action === a.action)?.reason).find((r) => r !== undefined);
       const reason = why === undefined ? undefined : refused(ctx, ctx.state.principal, missing[0]!, why);
-      throw challenge(missing, 'insufficient_scope', reason === undefined ? 'token does not grant the requested access' : `token does not grant the requested access: ${reason}`);
+      throw challenge(missing, 'insufficient_scope', reason === undefined ? 'token does not grant the requested access' : `token does not grant the requested access: ${reason}`, reason);
     }
     case 'basic': {
       const principal = ctx.state.principal;
