@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TokenSettings } from '../config/types.js';
 import type { ActivePrincipals } from './active-principals.js';
 import type { Authenticator } from './authenticator.js';
-import { grantScopes } from './grant.js';
+import { grantWithReasons, type Grant } from './grant.js';
 import { createKernelAuth, type KernelAuth } from './kernel-auth.js';
 import { loadTokenKeys, type TokenKeys } from './keys.js';
 import type { LoginThrottleOptions } from './login-throttle.js';
@@ -34,6 +34,8 @@ export interface TokenAuthOptions {
 export type ChallengeError = 'invalid_token' | 'insufficient_scope';
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
+/** RFC 6750 3: `error_description` holds printable ASCII without `"` and `\`. */
+const descriptionChars = (value: string) => value.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 
 export class TokenAuth {
   readonly settings: TokenSettings;
@@ -66,18 +68,23 @@ export class TokenAuth {
     return this.settings.realm ?? `${this.publicUrl()}/service/token`;
   }
 
-  /** `Bearer realm="...",service="..."[,scope="..."][,error="..."]`, as distribution sends it. */
-  challenge(scopes: readonly ResourceScope[], error?: ChallengeError): string {
+  /**
+   * `Bearer realm="...",service="..."[,scope="..."][,error="..."][,error_description="..."]`, as
+   * distribution sends it. Clients print `error_description` as the error's message: it is the
+   * only place a refusal can say why on a HEAD request, whose answer has no body.
+   */
+  challenge(scopes: readonly ResourceScope[], error?: ChallengeError, description?: string): string {
     let value = `Bearer realm=${quote(this.realm)},service=${quote(this.service)}`;
     const scope = formatScopes(scopes);
     if (scope) value += `,scope=${quote(scope)}`;
     if (error) value += `,error=${quote(error)}`;
+    if (error && description) value += `,error_description="${descriptionChars(description)}"`;
     return value;
   }
 
-  /** The intersection of what was asked and what `principal` may do. */
-  grant(principal: Principal, requested: readonly ResourceScope[]): Promise<ResourceScope[]> {
-    return grantScopes(this.hooks.rbac, principal, requested);
+  /** The intersection of what was asked and what `principal` may do, and why the rest was refused. */
+  grant(principal: Principal, requested: readonly ResourceScope[]): Promise<Grant> {
+    return grantWithReasons(this.hooks.rbac, principal, requested);
   }
 }
 

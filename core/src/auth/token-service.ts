@@ -4,11 +4,15 @@ import { ANONYMOUS, type Principal } from '@wharf/sdk';
 import type { TokenSettings } from '../config/types.js';
 import { BoundedCache } from './bounded-cache.js';
 import type { TokenKey, TokenKeys } from './keys.js';
+import type { DeniedAccess } from './grant.js';
 import type { ResourceScope } from './scope.js';
 
 /**
  * Issues and verifies the Docker token spec's JWTs. Access tokens carry `iss`, `sub`, `aud`
  * (the service), `exp`, `nbf`, `iat`, `jti` and `access`; the header names the key by `kid`.
+ * A token that grants less than was asked also carries `denied`: why each refused repository
+ * action was refused, so `/v2/` can tell the client when it refuses the request (clients print
+ * the registry's error message, never the token endpoint's answer).
  * Refresh tokens are JWTs of another `typ` and audience, so no check that accepts one kind can
  * accept the other. Verification only trusts the keys it holds, with the algorithm each key
  * implies (never `none`, never a MAC), and caches results until the token expires.
@@ -19,6 +23,9 @@ export const REFRESH_TYP = 'wharf-refresh+jwt';
 const ACCESS_TYP = 'JWT';
 /** A registry sees a handful of live tokens per client; this bounds memory under abuse. */
 const VERIFY_CACHE_SIZE = 10_000;
+/** Bounds on the `denied` claim: a token stays small whatever a client asks for. */
+const MAX_DENIED = 16;
+const MAX_REASON_CHARS = 300;
 
 /** A token was refused; `reason` is for logs and the challenge's error description. */
 export class TokenError extends Error {
@@ -32,6 +39,8 @@ export class TokenError extends Error {
 export interface VerifiedAccess {
   readonly principal: Principal;
   readonly access: readonly ResourceScope[];
+  /** Why the token service refused what the token does not grant (its `denied` claim). */
+  readonly denied: readonly DeniedAccess[];
   /** Expiry, ms since the epoch. */
   readonly expiresAt: number;
 }
@@ -74,6 +83,16 @@ function principalFrom(sub: string, claim: unknown): Principal {
     groups: Object.freeze([]) as readonly string[],
     admin: c.admin === true,
   });
+}
+
+function deniedList(value: unknown): DeniedAccess[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (e: unknown): e is DeniedAccess =>
+      typeof e === 'object' &&
+      e !== null &&
+      ['type', 'name', 'action', 'reason'].every((k) => typeof (e as Record<string, unknown>)[k] === 'string'),
+  );
 }
 
 function isAccessList(value: unknown): value is ResourceScope[] {
@@ -123,13 +142,16 @@ export class TokenService {
       .sign(signing.privateKey);
   }
 
-  /** An access token for `principal` granting exactly `access`. */
-  async issueAccessToken(principal: Principal, access: readonly ResourceScope[]): Promise<IssuedToken> {
+  /** An access token for `principal` granting exactly `access`; `denied` says why the rest was refused. */
+  async issueAccessToken(principal: Principal, access: readonly ResourceScope[], denied: readonly DeniedAccess[] = []): Promise<IssuedToken> {
     const lifetime = this.options.settings.lifetimeSeconds;
     const issuedAt = new Date(seconds(this.now()) * 1000);
     const subject = principal.kind === 'anonymous' ? '' : principal.subject;
     const claims: JWTPayload = { access: access.map((a) => ({ type: a.type, name: a.name, actions: [...a.actions] })) };
     if (principal.kind !== 'anonymous') claims.wharf = principalClaim(principal);
+    if (denied.length > 0) {
+      claims.denied = denied.slice(0, MAX_DENIED).map((d) => ({ type: d.type, name: d.name, action: d.action, reason: d.reason.slice(0, MAX_REASON_CHARS) }));
+    }
     const token = await this.sign(claims, ACCESS_TYP, this.options.settings.service, lifetime, subject);
     return { token, expiresIn: lifetime, issuedAt };
   }
@@ -183,6 +205,7 @@ export class TokenService {
     const verified: VerifiedAccess = Object.freeze({
       principal: principalFrom(payload.sub ?? '', payload.wharf),
       access: Object.freeze(payload.access),
+      denied: Object.freeze(deniedList(payload.denied)),
       expiresAt: (payload.exp ?? 0) * 1000,
     });
     this.cache.set(token, verified, verified.expiresAt + this.options.settings.leewaySeconds * 1000);

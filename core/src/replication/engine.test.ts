@@ -106,6 +106,18 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     assert.deepEqual(await home.kernel.replication().store.credentialsOf(endpointId), { username: 'u', password: 's3cret' });
   });
 
+  it('a ping says what it checked: credentials only when there are some', async () => {
+    const replication = home.kernel.replication();
+    assert.deepEqual(await replication.pingEndpoint((await replication.store.getEndpoint(endpointId))!), { ok: true, message: 'the registry answered and accepted the credentials' });
+    const anonymous = await replication.store.createEndpoint({ name: 'away-anonymous', type: 'loopback', url: 'http://away.invalid' });
+    const answer = await replication.pingEndpoint(anonymous);
+    assert.equal(answer.ok, true);
+    assert.match(answer.message, /^the registry answered an anonymous request \(no credentials are set, so none were checked\)$/);
+    assert.deepEqual(await replication.ping({ name: 'unsaved', type: 'loopback', url: 'http://away.invalid' }), answer);
+    assert.deepEqual(await replication.ping({ name: 'unsaved', type: 'loopback', url: 'http://away.invalid', username: 'u', secret: 's' }), { ok: true, message: 'the registry answered and accepted the credentials' });
+    await replication.store.deleteEndpoint(anonymous.id);
+  });
+
   it('a manual push copies the filtered tags with their digests, and says so in events', async () => {
     const d1 = await pushImage(source, 'team/app', '1.0', 1000);
     await pushImage(source, 'team/app', 'dev', 1000, 'dev');

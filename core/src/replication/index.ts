@@ -59,17 +59,21 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
   keepExecutions: 50,
 });
 
+export const PING_WITH_CREDENTIALS = 'the registry answered and accepted the credentials';
+export const PING_ANONYMOUS = 'the registry answered an anonymous request (no credentials are set, so none were checked)';
+
 export function createReplication(deps: ReplicationDeps): Replication {
   const store = new ReplicationStore(deps.knex, deps.secrets);
   const local = createLocalTarget({ ...deps, ...deps.registry, events: deps.recorder, logger: deps.logger });
   const engine = new ReplicationEngine({ store, jobs: deps.jobs, events: deps.events, hooks: deps.hooks, local, logger: deps.logger, settings: deps.settings });
 
-  async function pingTarget(open: () => ReturnType<ReplicationEngine['open']>): Promise<PingOutcome> {
+  /** Says what was checked: without credentials, only that the registry answers anonymous callers. */
+  async function pingTarget(open: () => ReturnType<ReplicationEngine['open']>, withCredentials: boolean): Promise<PingOutcome> {
     let target;
     try {
       target = await open();
       await target.ping();
-      return { ok: true, message: 'the registry answered and accepted the credentials' };
+      return { ok: true, message: withCredentials ? PING_WITH_CREDENTIALS : PING_ANONYMOUS };
     } catch (err) {
       return { ok: false, message: err instanceof Error ? err.message : String(err) };
     } finally {
@@ -90,7 +94,7 @@ export function createReplication(deps: ReplicationDeps): Replication {
         });
         if (!target) throw new Error(`no replication adapter for endpoint type "${input.type}"`);
         return target;
-      }),
-    pingEndpoint: (endpoint) => pingTarget(() => engine.open(endpoint)),
+      }, Boolean(input.username && input.secret)),
+    pingEndpoint: (endpoint) => pingTarget(() => engine.open(endpoint), endpoint.username !== undefined && endpoint.username !== '' && endpoint.hasSecret),
   };
 }

@@ -130,8 +130,39 @@ forEachDatabase((_name, create) => {
     assert.equal(single.allow, false);
     assert.match(String((single as { reason?: string }).reason), /<project>\/<name>/);
     const missing = await svc.authorizer.decide(user('pa'), { resource: { type: 'repository', name: 'nope/app' }, action: 'push' });
-    assert.deepEqual(missing, { allow: false, reason: 'project "nope" does not exist' });
+    assert.deepEqual(missing, { allow: false, reason: 'project "nope" does not exist or you are not a member of it' });
     assert.equal(await svc.projects.get('nope'), undefined);
+  });
+
+  it('says why it refuses, and tells nobody who may not see a private project that it exists', async () => {
+    const reason = async (p: Principal, access: AccessRequest) => {
+      const decision = await svc.authorizer.decide(p, access);
+      assert.equal(decision.allow, false, JSON.stringify(access));
+      return (decision as { reason?: string }).reason;
+    };
+    const repo = (name: string, action: string): AccessRequest => ({ resource: { type: 'repository', name }, action });
+    assert.equal(await reason(user('g'), repo('priv/app', 'push')), 'your role in "priv" is guest: it may pull, not push');
+    assert.equal(await reason(user('d'), repo('priv/app', 'delete')), 'your role in "priv" is developer: it may pull and push, not delete');
+    assert.equal(await reason(user('g'), accessFor('priv', 'member', 'create')), 'your role in "priv" is guest: it may not create member');
+    assert.match(String(await reason(user('pa'), repo('alpine', 'push'))), /repository "alpine" has no project: name it <project>\/<name>/);
+    assert.equal(await reason(user('stranger'), repo('pub/app', 'push')), 'project "pub" is public: anyone may pull, to push ask for a role in it');
+    assert.equal(await reason(ANONYMOUS, repo('pub/app', 'push')), 'project "pub" is public: anyone may pull, to push log in as a member');
+    // A private project and a missing one read the same to a non-member, a robot of another
+    // project and an anonymous caller, for every action.
+    const { robot: foreign } = await svc.robots.create(
+      { level: 'project', project: 'pub', name: 'reasons', permissions: [{ kind: 'project', namespace: 'pub', access: [{ resource: 'repository', action: 'pull' }] }], durationDays: 30, creator: 'pa' },
+      (await svc.projects.require('pub')).id,
+    );
+    for (const p of [user('stranger'), ANONYMOUS, robot(foreign.name)]) {
+      for (const action of ['pull', 'push', 'delete']) {
+        const existing = await reason(p, repo('priv/app', action));
+        const missing = await reason(p, repo('nosuch/app', action));
+        assert.equal(existing?.replace('"priv"', '"nosuch"'), missing, `${p.subject} ${action}`);
+        assert.match(String(missing), /^project "nosuch" does not exist or /);
+      }
+    }
+    // Administrators see every project: for them a missing one simply does not exist.
+    assert.equal(await reason(user('root', [], true), repo('nosuch/app', 'push')), 'project "nosuch" does not exist');
   });
 
   it('robots get exactly their permissions, in their projects, while enabled and unexpired', async () => {

@@ -3,7 +3,7 @@ import type { ProjectsConfig } from './config.js';
 import { projectOf } from './names.js';
 import type { MemberKind, Project, ProjectStore } from './project-store.js';
 import { isExpired, type Robot, type RobotStore } from './robot-store.js';
-import { publicAllows, roleAllows, strongestRole, type RoleId } from './roles.js';
+import { publicAllows, roleAllows, roleById, strongestRole, type RoleId } from './roles.js';
 import { TtlCache } from './ttl-cache.js';
 
 /**
@@ -16,10 +16,36 @@ import { TtlCache } from './ttl-cache.js';
  *   not even what anonymous callers may do in public projects: Harbor's explicit robot model);
  * - anyone else, anonymous included, may read and pull in a public project;
  * - system resources other than listing and (per config) creating projects are for admins.
+ *
+ * A refusal says why (the kernel hands the reason to the client and the log), but never more
+ * than the caller may know: to anyone who may not see a private project, it reads exactly as
+ * for a project that does not exist.
  */
 
 const deny = (reason: string): Decision => ({ allow: false, reason });
 const ALLOW: Decision = Object.freeze({ allow: true });
+const REGISTRY_ACTIONS = ['pull', 'push', 'delete'] as const;
+
+/**
+ * The refusal for a project the caller cannot see, the same whether it exists or not: only
+ * administrators (who see every project) learn that it does not exist.
+ */
+function unseen(name: string, principal: Principal): string {
+  if (principal.admin) return `project "${name}" does not exist`;
+  if (principal.kind === 'anonymous') return `project "${name}" does not exist or is private: log in`;
+  if (principal.kind === 'robot') return `project "${name}" does not exist or this robot account has no permission in it`;
+  return `project "${name}" does not exist or you are not a member of it`;
+}
+
+/** `your role in "demo" is guest: it may pull, not push`. */
+function roleRefusal(role: RoleId, project: string, resource: string, action: string): string {
+  const name = roleById(role)?.name ?? String(role);
+  if (resource !== 'repository' || !(REGISTRY_ACTIONS as readonly string[]).includes(action)) {
+    return `your role in "${project}" is ${name}: it may not ${action} ${resource}`;
+  }
+  const may = REGISTRY_ACTIONS.filter((a) => roleAllows(role, resource, a));
+  return `your role in "${project}" is ${name}: it may ${may.length > 0 ? may.join(' and ') : 'do nothing here'}, not ${action}`;
+}
 
 export interface AuthorizerOptions {
   readonly projects: ProjectStore;
@@ -106,33 +132,35 @@ export class Authorizer {
     let project = await this.project(name);
     if (!project) {
       const mayAutoCreate = this.options.config.autoCreate && this.mayCreateProjects(principal);
-      if (!mayAutoCreate || !onRegistry) return deny(`project "${name}" does not exist`);
+      if (!mayAutoCreate || !onRegistry) return deny(unseen(name, principal));
       // The token service asks pull before push: refusing it would leave `docker push` with a
       // push-only token that cannot even check which blobs exist. There is nothing to pull yet.
       if (action === 'pull') return ALLOW;
-      if (action !== 'push') return deny(`project "${name}" does not exist`);
+      if (action !== 'push') return deny(unseen(name, principal));
       project = await this.autoCreate(name, principal);
       if (!project) return deny(`"${name}" is not a valid project name: lowercase letters and digits, single . _ or - between them`);
     }
     if (principal.admin) return ALLOW;
     if (principal.kind === 'robot') return this.decideForRobot(principal, project, resource, action);
-    if (principal.kind === 'user') {
-      const role = await this.roleOf(principal, project);
-      if (role !== undefined && roleAllows(role, resource, action)) return ALLOW;
-    }
+    const role = principal.kind === 'user' ? await this.roleOf(principal, project) : undefined;
+    if (role !== undefined && roleAllows(role, resource, action)) return ALLOW;
     if (project.public && publicAllows(resource, action)) return ALLOW;
-    return deny(`${action} on ${resource} of project "${name}" is not allowed`);
+    if (role !== undefined) return deny(roleRefusal(role, name, resource, action));
+    if (!project.public) return deny(unseen(name, principal));
+    const who = principal.kind === 'anonymous' ? 'log in as a member' : 'ask for a role in it';
+    return deny(`project "${name}" is public: anyone may pull, to ${action} ${who}`);
   }
 
   private async decideForRobot(principal: Principal, project: Project, resource: string, action: string): Promise<Decision> {
     if (principal.provider !== this.options.provider) return deny('robot accounts of other providers have no permissions here');
     const robot = await this.robotCache.get(principal.subject, () => this.options.robots.getByName(principal.subject));
     if (!robot || robot.disabled || isExpired(robot, this.options.now?.())) return deny('robot account unknown, disabled or expired');
-    if (robot.level === 'project' && robot.projectId !== project.id) return deny('robot account of another project');
     // A system robot's entries for this project and for `*` add up.
-    const covering = robot.permissions.filter((p) => p.namespace === project.name || p.namespace === '*');
+    const covering = robot.level === 'project' && robot.projectId !== project.id ? [] : robot.permissions.filter((p) => p.namespace === project.name || p.namespace === '*');
     if (covering.some((p) => p.access.some((a) => a.resource === resource && a.action === action))) return ALLOW;
-    return deny(`robot has no ${resource}:${action} permission in "${project.name}"`);
+    // A private project the robot holds nothing in stays invisible to it.
+    if (covering.length === 0) return deny(project.public ? `this robot account has no permission in project "${project.name}"` : unseen(project.name, principal));
+    return deny(`this robot account has no ${resource}:${action} permission in "${project.name}"`);
   }
 
   /** Creates a missing project on first push; a concurrent creator may win the race. */

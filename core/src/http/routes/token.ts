@@ -80,8 +80,8 @@ async function respond(
   requested: readonly ResourceScope[],
   extra: { refresh: boolean; oauth: boolean },
 ): Promise<void> {
-  const granted = await token.grant(principal, requested);
-  const issued = await token.tokens.issueAccessToken(principal, granted);
+  const { granted, denied } = await token.grant(principal, requested);
+  const issued = await token.tokens.issueAccessToken(principal, granted, denied);
   const body: Record<string, unknown> = {
     token: issued.token,
     access_token: issued.token,
@@ -89,8 +89,13 @@ async function respond(
     issued_at: issued.issuedAt.toISOString(),
   };
   if (extra.oauth) body.scope = formatScopes(granted);
+  // Not in the spec, ignored by clients; for people reading the answer (curl) and for logs.
+  if (denied.length > 0) body.denied = denied.map((d) => ({ type: d.type, name: d.name, action: d.action, reason: d.reason }));
   if (extra.refresh && principal.kind !== 'anonymous') body.refresh_token = await token.tokens.issueRefreshToken(principal);
   ctx.state.log?.debug({ subject: principal.subject, requested: formatScopes(requested), granted: formatScopes(granted) }, 'token issued');
+  for (const d of denied) {
+    ctx.state.log?.info({ subject: principal.subject, kind: principal.kind, repository: d.name, action: d.action, reason: d.reason }, 'access not granted');
+  }
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Pragma', 'no-cache');
   ctx.status = 200;

@@ -1,5 +1,5 @@
 import { ANONYMOUS, RegistryError, type AccessRequest, type Principal } from '@wharf/sdk';
-import { covers, mayDo } from '../../../auth/grant.js';
+import { covers, decide, type DeniedAccess } from '../../../auth/grant.js';
 import { scopesFor, type ResourceScope } from '../../../auth/scope.js';
 import type { ChallengeError, TokenAuth } from '../../../auth/token-auth.js';
 import { TokenError } from '../../../auth/token-service.js';
@@ -21,7 +21,7 @@ import { requestInfo, type V2Context, type V2Deps } from './context.js';
 /** How the request authenticated, between `authenticate` and `authorize` (token auth only). */
 type Outcome =
   | { readonly kind: 'none' }
-  | { readonly kind: 'bearer'; readonly access: readonly ResourceScope[] }
+  | { readonly kind: 'bearer'; readonly access: readonly ResourceScope[]; readonly denied: readonly DeniedAccess[] }
   | { readonly kind: 'basic' }
   | { readonly kind: 'invalid'; readonly error: ChallengeError | undefined };
 
@@ -85,7 +85,7 @@ async function authenticateWithToken(ctx: V2Context, token: TokenAuth): Promise<
         ctx.state.log?.info({ user: verified.principal.subject, provider: verified.principal.provider }, 'bearer token of an inactive account refused');
         return record({ kind: 'invalid', error: 'invalid_token' });
       }
-      return record({ kind: 'bearer', access: verified.access }, verified.principal);
+      return record({ kind: 'bearer', access: verified.access, denied: verified.denied }, verified.principal);
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
       ctx.state.log?.info({ reason: err.reason }, 'bearer token refused');
@@ -111,31 +111,37 @@ export async function authorize(ctx: V2Context, deps: V2Deps, accesses: readonly
   for (const access of accesses) {
     const decision = await hook.promise(principal, access);
     if (decision?.allow) continue;
+    const reason = refused(ctx, principal, access, decision?.reason);
     const detail = [detailOf(access)];
-    if (principal.kind === 'anonymous') throw unauthorized(deps, undefined, detail);
-    throw new RegistryError('DENIED', undefined, { detail });
+    if (principal.kind === 'anonymous') throw unauthorized(deps, authenticationRequired(reason), detail);
+    throw new RegistryError('DENIED', denied(reason), { detail });
   }
 }
 
 async function authorizeWithToken(ctx: V2Context, token: TokenAuth, deps: V2Deps, accesses: readonly AccessRequest[]): Promise<void> {
   const outcome = outcomes.get(ctx) ?? { kind: 'none' };
-  const challenge = (missing: readonly AccessRequest[], error: ChallengeError | undefined, message?: string) =>
+  const challenge = (missing: readonly AccessRequest[], error: ChallengeError | undefined, message?: string, reason?: string) =>
     new RegistryError('UNAUTHORIZED', message, {
       detail: missing.length > 0 ? missing.map(detailOf) : undefined,
-      headers: { 'WWW-Authenticate': token.challenge(scopesFor(accesses), error) },
+      headers: { 'WWW-Authenticate': token.challenge(scopesFor(accesses), error, reason) },
     });
   switch (outcome.kind) {
     case 'bearer': {
       const missing = accesses.filter((a) => !covers(outcome.access, a));
-      if (missing.length > 0) throw challenge(missing, 'insufficient_scope', 'token does not grant the requested access');
-      return;
+      if (missing.length === 0) return;
+      // The token service recorded why it refused; a token that never asked for this access has no reason.
+      const why = missing.map((a) => outcome.denied.find((d) => d.type === a.resource.type && d.name === a.resource.name && d.action === a.action)?.reason).find((r) => r !== undefined);
+      const reason = why === undefined ? undefined : refused(ctx, ctx.state.principal, missing[0]!, why);
+      throw challenge(missing, 'insufficient_scope', reason === undefined ? 'token does not grant the requested access' : `token does not grant the requested access: ${reason}`, reason);
     }
     case 'basic': {
       const principal = ctx.state.principal;
       for (const access of accesses) {
-        if (await mayDo(deps.hooks.rbac, principal, access)) continue;
-        if (principal.kind === 'anonymous') throw challenge([access], undefined);
-        throw new RegistryError('DENIED', undefined, { detail: [detailOf(access)] });
+        const decision = await decide(deps.hooks.rbac, principal, access);
+        if (decision.allow) continue;
+        const reason = refused(ctx, principal, access, decision.reason);
+        if (principal.kind === 'anonymous') throw challenge([access], undefined, authenticationRequired(reason));
+        throw new RegistryError('DENIED', denied(reason), { detail: [detailOf(access)] });
       }
       return;
     }
@@ -145,6 +151,16 @@ async function authorizeWithToken(ctx: V2Context, token: TokenAuth, deps: V2Deps
       throw challenge(accesses, undefined);
   }
 }
+
+/** Logs a refusal with its reason and returns the reason (bounded: it came from a plugin). */
+function refused(ctx: V2Context, principal: Principal, access: AccessRequest, reason: string | undefined): string {
+  const why = (reason ?? 'no reason given').slice(0, 300);
+  ctx.state.log?.info({ subject: principal.subject, kind: principal.kind, resource: access.resource.name, action: access.action, reason: why }, 'access denied');
+  return why;
+}
+
+const denied = (reason: string) => `requested access to the resource is denied: ${reason}`;
+const authenticationRequired = (reason: string) => `authentication required: ${reason}`;
 
 function detailOf(access: AccessRequest) {
   return { type: access.resource.type, name: access.resource.name, action: access.action };
