@@ -46,7 +46,7 @@ printf '%s\n' "$open" >"$tmp/b.yaml"
 
 start() { # start NAME PORT
   mkdir -p "$tmp/$1"
-  (cd "$root" && exec node core/bin/wharf.js serve --config "$tmp/$1.yaml" --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &
+  (cd "$root" && exec node server/bin/wharf.js serve --config "$tmp/$1.yaml" --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &
   pids+=($!)
   wait_ready "$1" "http://127.0.0.1:$2/v2/" "${pids[-1]}" "$tmp/$1.log"
 }

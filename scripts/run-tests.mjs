@@ -25,7 +25,10 @@ const filters = args.filter((a) => a !== '--list' && a !== '--quick');
 const QUICK_LEAVES_OUT = [
   { files: 'test/dist/e2e/*', why: 'end-to-end tests with real clients (skopeo, podman, buildah, docker login) and peers' },
   { files: 'plugins/replication-oci/dist/memory.test.js', why: 'moves 256 MiB blobs to bound memory use' },
-  { files: 'core/dist/cli/*', why: 'CLI tests: each command runs the wharf binary as a child process (plugin new also builds with tsc and npm)' },
+  { files: 'server/dist/*', why: 'the wharf binary\'s tests: each command runs it as a child process' },
+  { files: 'plugins/auth-db/dist/cli.test.js', why: 'wharf user commands, each a child process' },
+  { files: 'plugins/rbac-projects/dist/cli.test.js', why: 'wharf project and robot commands, each a child process' },
+  { files: 'sdk/create-plugin/dist/*', why: 'wharf plugin new: scaffolds, builds with tsc and runs npm' },
   { files: 'test/dist/docs/api-report.test.js', why: 'reruns api-extractor (npm run api-report)' },
   { files: 'test/dist/docs/generated-docs.test.js', why: 'reruns the reference generator (npm run docs)' },
 ].map((r) => ({ ...r, covers: (f) => (r.files.endsWith('*') ? f.startsWith(r.files.slice(0, -1)) : f === r.files) }));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { selectedDatabases } from '@wharf/core/test-support';
+import { selectedDatabases } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD, basic, bearer, call, startApiRegistry, type ApiRegistry, type ApiResponse } from './support/api-kit.js';
 
 /**

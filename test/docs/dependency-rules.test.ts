@@ -104,4 +104,24 @@ describe('dependency rules', () => {
     const offenders = DEPENDENCY_FIELDS.flatMap((field) => Object.keys(core[field] ?? {}).filter((name) => name.startsWith('@wharf/plugin-')).map((name) => `${field}: ${name}`));
     assert.deepEqual(offenders, [], 'the wharf distribution package brings the default plugins, not the kernel');
   });
+
+  it('every workspace package carries lerna.json\'s one version (fixed mode, ADR 0020)', async () => {
+    const lerna = JSON.parse(await readFile(path.join(root, 'lerna.json'), 'utf8')) as { version?: string };
+    assert.match(lerna.version ?? '', /^\d+\.\d+\.\d+/, 'lerna.json has a fixed version');
+    const rootPkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
+    const dirs: string[] = [];
+    for (const pattern of rootPkg.workspaces) {
+      if (pattern.endsWith('/*')) {
+        const parent = path.join(root, pattern.slice(0, -2));
+        for (const e of await readdir(parent, { withFileTypes: true })) if (e.isDirectory() && existsSync(path.join(parent, e.name, 'package.json'))) dirs.push(path.join(parent, e.name));
+      } else dirs.push(path.join(root, pattern));
+    }
+    const off: string[] = [];
+    for (const dir of dirs) {
+      const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { name: string; version?: string; private?: boolean };
+      if (pkg.version !== lerna.version) off.push(`${pkg.name}@${pkg.version ?? '(none)'}`);
+    }
+    assert.ok(dirs.length >= 10, `found ${dirs.length} workspace packages`);
+    assert.deepEqual(off, [], `packages not at ${lerna.version}: ${off.join(', ')}`);
+  });
 });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '@wharf/core/test-support';
+import { createTestDatabase, type TestDatabase } from '@wharf/sdk-testing';
 import { startS3rver, type S3rverHandle } from '@wharf/plugin-storage-s3/test-support';
 import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
 import { registryTest } from '../helpers/e2e.js';
