@@ -61,7 +61,7 @@ describe('wharf plugin verify', () => {
     // Its taps are made in its init, which verification does not run; the init's needs are listed.
     assert.deepEqual(v.taps, []);
     assert.deepEqual(v.services, ['auth-db.users']);
-    assert.deepEqual(v.initDeps, ['auth-db.users']);
+    assert.deepEqual(v.initDeps, ['auth-db.users', 'core.database', 'core.events']);
     assert.equal(v.migrations, true);
   });
 

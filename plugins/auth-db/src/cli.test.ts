@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer } from '@wharf/core';
+import { startTestRegistry } from '@wharf/sdk-testing';
 import { captureLogs, tempDir, WHARF_BIN } from './test-support.js';
 
 /** `wharf user add|passwd|list`: the built binary as a child process, on a real SQLite file. */
@@ -154,7 +154,8 @@ describe('wharf user', () => {
     assert.equal(run.stdout, 'password of alice changed\n');
     noLeak(run, PASSWORD_2);
     const logs = captureLogs();
-    const server = await startServer({ config, listen: '127.0.0.1:0', env: cleanEnv(), logDestination: logs.stream });
+    // The same data the commands wrote, served as the plugin's tests serve it.
+    const server = await startTestRegistry({ dataDir: `${dir}/data`, config: { auth: [{ db: {} }], log: { level: 'info', format: 'json' } }, logDestination: logs.stream });
     try {
       assert.equal(await getV2(server.url, 'alice', PASSWORD_2), 200);
       assert.equal(await getV2(server.url, 'alice', PASSWORD_1), 401);

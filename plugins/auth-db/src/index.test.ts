@@ -28,7 +28,7 @@ describe('@wharf/plugin-auth-db', () => {
       // Its taps need the user directory: they are made in its init, which verification never runs.
       taps: [],
       services: [authDbUsersRef.id],
-      initDeps: [authDbUsersRef.id],
+      initDeps: [authDbUsersRef.id, 'core.database', 'core.events'],
       migrations: true,
       routes: false,
       config: undefined,

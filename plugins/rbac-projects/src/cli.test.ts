@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '@wharf/core';
+import { startTestRegistry } from '@wharf/sdk-testing';
 import { parseRobotAccess } from './cli.js';
 
 /**
@@ -74,7 +74,7 @@ describe('wharf project and robot', () => {
     assert.match(listed.stdout, /robot\$team\+ci\s+team:pull,push\s/);
     assert.doesNotMatch(listed.stdout, new RegExp(secret));
 
-    const server = await startServer({ config: { dataDir: path.join(dir, 'data'), log: { level: 'silent' }, auth: [{ db: {} }], rbac: { projects: {} }, token: { enabled: true } }, listen: '127.0.0.1:0', env: {} });
+    const server = await startTestRegistry({ dataDir: path.join(dir, 'data'), config: { auth: [{ db: {} }], rbac: { projects: {} }, token: { enabled: true } } });
     try {
       const auth = (s: string) => ({ authorization: `Basic ${Buffer.from(`${name}:${s}`).toString('base64')}` });
       assert.equal((await fetch(`${server.url}/v2/team/app/tags/list`, { headers: auth(secret) })).status, 404, 'allowed: the repository is just empty');

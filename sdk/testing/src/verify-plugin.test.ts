@@ -76,7 +76,7 @@ describe('verifyPlugin: first-party plugins', () => {
     // Its taps are made in its init (they need the built user directory): none at register.
     assert.deepEqual(v.taps, []);
     assert.deepEqual(v.services, ['auth-db.users']);
-    assert.deepEqual(v.initDeps, ['auth-db.users']);
+    assert.deepEqual(v.initDeps, ['auth-db.users', 'core.database', 'core.events']);
     assert.equal(v.migrations, true);
   });
 
