@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RegistryError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
+import { RegistryError, UploadNotFoundError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { MetadataStore, UploadRecord } from '../metadata/types.js';
 import { MeteredStream, digestStream } from './streams.js';
@@ -50,9 +50,9 @@ export class UploadService {
 
   /** Appends one chunk (PATCH, or the body of the final PUT). */
   async append(repository: string, id: string, body: Readable, chunk: ChunkInfo): Promise<UploadRecord> {
-    return this.#withLease(id, async () => {
+    return this.#withLease(id, async (lease) => {
       const upload = await this.get(repository, id);
-      return this.#appendLocked(upload, body, chunk);
+      return this.#appendLocked(upload, body, chunk).catch((err: unknown) => this.#lostData(upload, err, lease));
     });
   }
 
@@ -60,24 +60,49 @@ export class UploadService {
   async finish(repository: string, id: string, digest: Digest, body: Readable | undefined, chunk: ChunkInfo): Promise<{ size: number }> {
     return this.#withLease(id, async (lease) => {
       let upload = await this.get(repository, id);
-      if (body) upload = await this.#appendLocked(upload, body, chunk);
-      const { storage, metadata } = this.deps;
-      const actual = await this.#digestOf(upload, digest);
-      if (actual !== digest) {
-        await this.#discard(upload);
-        lease.gone();
-        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-          detail: { expected: digest, size: upload.state.size },
-        });
+      const started = upload;
+      try {
+        if (body) upload = await this.#appendLocked(upload, body, chunk);
+        return await this.#commit(upload, digest, lease);
+      } catch (err) {
+        return this.#lostData(started, err, lease);
       }
-      // Committing a digest that is already stored (a concurrent or earlier push of the same
-      // content) is fine by the driver contract: no need to ask storage first.
-      await storage.commit(id, upload.state, digest);
-      await metadata.linkBlob(repository, digest, upload.state.size);
-      await metadata.deleteUpload(id);
-      lease.gone();
-      return { size: upload.state.size };
     });
+  }
+
+  /** Verifies the digest and commits the upload (the caller holds the lease). */
+  async #commit(upload: UploadRecord, digest: Digest, lease: { gone(): void }): Promise<{ size: number }> {
+    const { repository, id } = upload;
+    const { storage, metadata } = this.deps;
+    const actual = await this.#digestOf(upload, digest);
+    if (actual !== digest) {
+      await this.#discard(upload);
+      lease.gone();
+      throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+        detail: { expected: digest, size: upload.state.size },
+      });
+    }
+    // Committing a digest that is already stored (a concurrent or earlier push of the same
+    // content) is fine by the driver contract: no need to ask storage first.
+    await storage.commit(id, upload.state, digest);
+    await metadata.linkBlob(repository, digest, upload.state.size);
+    await metadata.deleteUpload(id);
+    lease.gone();
+    return { size: upload.state.size };
+  }
+
+  /**
+   * The storage lost the upload's data (an outside cleanup, a lost disk): the upload is gone
+   * for good, so its record goes too and the client hears `BLOB_UPLOAD_UNKNOWN`. Other errors
+   * pass through.
+   */
+  async #lostData(upload: UploadRecord, err: unknown, lease: { gone(): void }): Promise<never> {
+    if (!(err instanceof UploadNotFoundError)) throw err;
+    this.deps.logger.warn({ uploadId: upload.id, repository: upload.repository }, 'upload data missing from storage: upload forgotten');
+    this.#hashes.forget(upload.id);
+    await this.deps.metadata.deleteUpload(upload.id);
+    lease.gone();
+    throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'the upload data is gone from storage', { detail: { uuid: upload.id } });
   }
 
   /** Cancels an upload (DELETE). */
@@ -142,7 +167,10 @@ export class UploadService {
 
   async #discard(upload: UploadRecord): Promise<void> {
     this.#hashes.forget(upload.id);
-    await this.deps.storage.abort(upload.id, upload.state);
+    // Data already gone is as good as aborted.
+    await this.deps.storage.abort(upload.id, upload.state).catch((err: unknown) => {
+      if (!(err instanceof UploadNotFoundError)) throw err;
+    });
     await this.deps.metadata.deleteUpload(upload.id);
   }
 

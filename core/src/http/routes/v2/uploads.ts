@@ -2,6 +2,7 @@ import { RegistryError, type Digest } from '@wharf/sdk';
 import { assertRepositoryName, requireDigest } from '../../../registry/names.js';
 import { uploadHeaders, type ChunkInfo } from '../../../registry/upload-service.js';
 import { actorOf, emit, logOf, respondEmpty, type RouteArgs, type V2Context } from './context.js';
+import { announcesBody } from '../../integers.js';
 import { contentLength, parseContentRange } from './http-ranges.js';
 
 function singleQuery(ctx: V2Context, key: string): string | undefined {
@@ -16,9 +17,7 @@ function chunkOf(ctx: V2Context): ChunkInfo {
 
 /** True when the request carries a body (a length above zero, or chunked transfer encoding). */
 function hasBody(ctx: V2Context): boolean {
-  const length = ctx.get('content-length');
-  if (length !== '') return Number(length) > 0;
-  return ctx.get('transfer-encoding') !== '';
+  return announcesBody(ctx.get('content-length'), ctx.get('transfer-encoding'));
 }
 
 function committed(args: RouteArgs, digest: Digest, size: number, mounted: boolean): void {
