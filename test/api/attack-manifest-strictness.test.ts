@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, type S3rverHandle } from '@wharf/plugin-storage-s3/test-support';
 import { assertOciError, withQuery } from './support/client.js';
 import { DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, descriptorOf, imageParts, manifestBody, sha256 } from './support/oci.js';
 import { startTestRegistry, testDatabaseNames, type TestRegistry } from './support/server.js';
@@ -142,3 +144,41 @@ for (const database of testDatabaseNames()) {
     });
   });
 }
+
+describe('attack: an upload whose data vanished from S3 storage (sqlite)', () => {
+  const bucket = 'lost-uploads';
+  let s3: S3rverHandle;
+  let reg: TestRegistry;
+  let client: S3Client;
+  before(async () => {
+    s3 = await startS3rver();
+    await s3.createBucket(bucket);
+    const options = s3.options(bucket);
+    client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: options.accessKeyId!, secretAccessKey: options.secretAccessKey! } });
+    reg = await startTestRegistry('sqlite', {
+      storage: { s3: { bucket, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, prefix: 'registry/' } },
+    });
+  });
+  after(async () => {
+    await reg?.close();
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  it('answers 404 BLOB_UPLOAD_UNKNOWN, never 500, after the upload objects were deleted', async () => {
+    const repo = 'strict/s3';
+    const start = await reg.client.fetch(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    assert.equal(start.status, 202);
+    const location = start.headers.get('location') ?? '';
+    const id = start.headers.get('docker-upload-uuid') ?? '';
+    const first = await reg.client.fetch(location, { method: 'PATCH', body: Buffer.from('s3 bytes'), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(first.status, 202);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'registry/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k.includes(id));
+    assert.ok(keys.length > 0, 'the upload has objects');
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+    const more = await reg.client.fetch(location, { method: 'PATCH', body: Buffer.from('more'), headers: { 'content-type': 'application/octet-stream' } });
+    await assertOciError(more, 404, 'BLOB_UPLOAD_UNKNOWN');
+    await assertOciError(await reg.client.fetch(location), 404, 'BLOB_UPLOAD_UNKNOWN');
+  });
+});
