@@ -208,7 +208,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     const t0 = performance.now();
     const phases: BootPhase[] = [];
     try {
-      await mkdir(config.dataDir, { recursive: true });
+      await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
       if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
         await mkdir(path.dirname(config.database.filename), { recursive: true });
       }

@@ -51,6 +51,11 @@ export function ociErrorResponse(err: unknown): OciErrorResponse {
   if (isRegistryError(err)) {
     return { status: err.status, headers: { ...err.headers }, body: body(err.code, err.message, err.detail), internal: err.status >= 500 };
   }
+  // Node's HTTP parser refused the request (a broken body, bytes that are not HTTP): the client's fault.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('HPE_')) {
+    return { status: 400, headers: {}, body: body('UNKNOWN', 'malformed HTTP request', undefined), internal: false };
+  }
   const missing = storageNotFound(err);
   if (missing) return { status: 404, headers: {}, body: body(missing, 'not found in storage', undefined), internal: false };
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpErrorLike;
