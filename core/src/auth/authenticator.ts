@@ -61,7 +61,8 @@ export class Authenticator {
     const id = cache.idOf(username, password);
     const cached = cache.get(id);
     if (cached) {
-      if (!this.options.active || (await this.options.active.isActive(cached))) return { ok: true, principal: cached };
+      // Fresh: a password or secret changed since must not live on in this node's cache.
+      if (!this.options.active || (await this.options.active.isActive(cached, { fresh: true }))) return { ok: true, principal: cached };
       cache.delete(id);
     }
 

@@ -132,8 +132,9 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
         ctx.state.log?.warn({ reason: err.reason, ip: info.ip }, 'refresh token refused');
         throw loginFailed('invalid refresh token');
       }
-      // The account may have been deleted or disabled since the refresh token was issued.
-      if (!(await token.active.isActive(principal))) {
+      // The account may have been deleted or disabled, its password or secret changed, since the
+      // refresh token was issued: asked fresh, so the change counts at once on every node.
+      if (!(await token.active.isActive(principal, { fresh: true }))) {
         ctx.state.log?.warn({ user: principal.subject, provider: principal.provider, ip: info.ip }, 'refresh token of an inactive account refused');
         throw loginFailed('invalid refresh token');
       }
