@@ -105,7 +105,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   const services = new ServiceRegistry();
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
-  const auth = createKernelAuth({ hooks: hooks.auth, settings: config.token, logger: logger.child({ component: 'auth' }) });
+  const auth = createKernelAuth({ hooks: hooks.auth, settings: config.token, logger: logger.child({ component: 'auth' }), database: () => services.resolve(coreServices.database).knex });
   let publicUrl = config.server.publicUrl;
   const settings: KernelSettings = Object.freeze({
     get dataDir() {

@@ -19,6 +19,8 @@ export interface UploadServiceDeps {
   readonly logger: Logger;
   /** How long one writer may hold an upload without renewing its lease. */
   readonly leaseMs: number;
+  /** Bounds on open uploads (none when absent). */
+  readonly limits?: { readonly perRepository: number; readonly perOwner: number } | undefined;
 }
 
 /**
@@ -31,10 +33,25 @@ export class UploadService {
 
   constructor(private readonly deps: UploadServiceDeps) {}
 
-  async start(repository: string): Promise<UploadRecord> {
+  /**
+   * Opens an upload for `owner` (who asks: a principal, or an anonymous client's address).
+   * Beyond the configured bounds on open uploads, `TOOMANYREQUESTS`: one caller must not hold
+   * storage and rows without limit. Across nodes the count may overshoot by the uploads being
+   * opened at the same moment, never by more.
+   */
+  async start(repository: string, owner?: string): Promise<UploadRecord> {
+    const { limits, metadata } = this.deps;
+    if (limits) {
+      if ((await metadata.countOpenUploads({ repository })) >= limits.perRepository) {
+        throw tooManyUploads(`repository ${repository} has ${limits.perRepository} open uploads`, limits.perRepository);
+      }
+      if (owner !== undefined && (await metadata.countOpenUploads({ owner })) >= limits.perOwner) {
+        throw tooManyUploads(`you hold ${limits.perOwner} open uploads`, limits.perOwner);
+      }
+    }
     const id = randomUUID();
     const state = await this.deps.storage.createUpload(id);
-    await this.deps.metadata.createUpload({ id, repository, state });
+    await metadata.createUpload({ id, repository, state, owner });
     const now = new Date();
     return { id, repository, state, createdAt: now, updatedAt: now };
   }
@@ -199,6 +216,14 @@ export class UploadService {
       if (!deleted) await metadata.releaseUploadLease(id, holder).catch(() => undefined);
     }
   }
+}
+
+function tooManyUploads(what: string, limit: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', `too many open uploads: ${what}; finish or cancel some first`, {
+    status: 429,
+    headers: { 'Retry-After': '60' },
+    detail: { limit },
+  });
 }
 
 /** Headers every upload response carries: where to continue, and what the registry has. */

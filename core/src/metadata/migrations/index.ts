@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as registry001 from './001_registry.js';
 import * as jobs002 from './002_jobs.js';
 import * as replication003 from './003_replication.js';
+import * as loginAttempts004 from './004_login_attempts.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -11,4 +12,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['001_registry', registry001],
   ['002_jobs', jobs002],
   ['003_replication', replication003],
+  ['004_login_attempts', loginAttempts004],
 ];

@@ -71,7 +71,13 @@ export function createV2Router(deps: V2Deps): Router {
   const services: V2Services = {
     deps,
     manifests: new ManifestService({ metadata: deps.metadata, hooks: deps.hooks, deleteEnabled: deps.registry.deleteEnabled }),
-    uploads: new UploadService({ storage: deps.storage, metadata: deps.metadata, logger: deps.logger, leaseMs: deps.registry.uploadLeaseMs }),
+    uploads: new UploadService({
+      storage: deps.storage,
+      metadata: deps.metadata,
+      logger: deps.logger,
+      leaseMs: deps.registry.uploadLeaseMs,
+      limits: { perRepository: deps.registry.maxOpenUploadsPerRepository, perOwner: deps.registry.maxOpenUploadsPerUser },
+    }),
   };
   const router = new Router();
 

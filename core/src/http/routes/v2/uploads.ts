@@ -20,6 +20,12 @@ function hasBody(ctx: V2Context): boolean {
   return announcesBody(ctx.get('content-length'), ctx.get('transfer-encoding'));
 }
 
+/** Who holds an upload, for the per-user bound: the principal, or an anonymous client's address. */
+function ownerOf(ctx: V2Context): string {
+  const { principal, request } = actorOf(ctx);
+  return principal.kind === 'anonymous' ? `anonymous@${request.ip}` : `${principal.provider}:${principal.subject}`;
+}
+
 function committed(args: RouteArgs, digest: Digest, size: number, mounted: boolean): void {
   const { ctx, name, services } = args;
   respondEmpty(ctx, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
@@ -48,7 +54,7 @@ export async function startUpload(args: RouteArgs): Promise<void> {
   }
   if (digestParam !== undefined) {
     const digest = requireDigest(digestParam);
-    const upload = await services.uploads.start(name);
+    const upload = await services.uploads.start(name, ownerOf(ctx));
     try {
       const { size } = await services.uploads.finish(name, upload.id, digest, hasBody(ctx) ? ctx.req : undefined, chunkOf(ctx));
       return committed(args, digest, size, false);
@@ -57,7 +63,7 @@ export async function startUpload(args: RouteArgs): Promise<void> {
       throw err;
     }
   }
-  const upload = await services.uploads.start(name);
+  const upload = await services.uploads.start(name, ownerOf(ctx));
   respondEmpty(ctx, 202, uploadHeaders(upload));
 }
 
