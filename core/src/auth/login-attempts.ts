@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { toNumber } from '../metadata/sql.js';
 import { BoundedCache } from './bounded-cache.js';
 
 /**
@@ -92,7 +93,7 @@ export class KnexLoginAttempts implements LoginAttemptStore {
     const out = new Map<string, Score>();
     for (const r of rows) {
       const key = byHash.get(String(r.key));
-      if (key !== undefined) out.set(key, { value: Number(r.score), at: Number(r.at) });
+      if (key !== undefined) out.set(key, { value: toNumber(r.score), at: toNumber(r.at) });
     }
     return out;
   }
@@ -128,12 +129,12 @@ export class KnexLoginAttempts implements LoginAttemptStore {
       for (const s of slots) {
         const key = hashKey(s.key);
         const [inserted] = (await knex(LOGIN_SLOTS_TABLE).insert({ key, expires_at: now + ttlMs }, ['id'])) as unknown[];
-        const id = Number(typeof inserted === 'object' && inserted !== null ? (inserted as { id: unknown }).id : inserted);
+        const id = toNumber(typeof inserted === 'object' && inserted !== null ? (inserted as { id: unknown }).id : inserted);
         ids.push(id);
         const row = (await knex(LOGIN_SLOTS_TABLE).where({ key }).andWhere('expires_at', '>', now).andWhere('id', '<=', id).count({ n: '*' }).first()) as
           | { n: unknown }
           | undefined;
-        if (Number(row?.n ?? 0) > s.limit) {
+        if (toNumber(row?.n ?? 0) > s.limit) {
           await release();
           return { ok: false, key: s.key };
         }
