@@ -101,6 +101,37 @@ describe('wharf CLI', () => {
     assert.match(run.stdout, /storage:\n {2}fs:\n {4}fsync: true/);
   });
 
+  it('config print masks passwords in URL query strings and userinfo, marked secret or not', async () => {
+    const cfg = await file(
+      'url-secrets.yaml',
+      [
+        'database:',
+        '  client: postgres',
+        '  connection: "postgres://wharf@db:5432/wharf?sslmode=require&password=pg-query-secret-1"',
+        'jobs:',
+        '  backend: redis',
+        '  redis:',
+        '    url: "redis://:redis-userinfo-pw-2@cache:6379/0?password=redis-query-pw-3"',
+        'auth:',
+        '  - ldap:',
+        '      url: "ldap://reader:ldap-userinfo-pw-4@ldap.example:389"',
+        '      bindDN: cn=reader,dc=example,dc=org',
+        '      bindPassword: bind-pw-5',
+        '      userBase: ou=people,dc=example,dc=org',
+        '',
+      ].join('\n'),
+    );
+    const run = await wharf(['config', 'print', '--config', cfg], dir);
+    assert.equal(run.code, 0, run.stderr);
+    for (const secret of ['pg-query-secret-1', 'redis-userinfo-pw-2', 'redis-query-pw-3', 'ldap-userinfo-pw-4', 'bind-pw-5']) {
+      assert.ok(!run.stdout.includes(secret), `${secret} printed:\n${run.stdout}`);
+    }
+    // What is not secret stays readable: hosts, users, other parameters.
+    assert.match(run.stdout, /postgres:\/\/wharf@db:5432\/wharf\?sslmode=require&password=\[redacted\]/);
+    assert.match(run.stdout, /ldap:\/\/reader:\[redacted\]@ldap\.example:389/);
+    assert.match(run.stdout, /redis:\/\/:\[redacted\]@cache:6379\/0\?password=\[redacted\]/);
+  });
+
   it('migrate creates the SQLite database with the configured plugins\' tables and exits 0', async () => {
     const cfg = await file('migrate.yaml', `dataDir: ${dir}/migrated\nlog:\n  level: warn\n`);
     const run = await wharf(['migrate', '--config', cfg], dir);

@@ -184,6 +184,10 @@ for (const database of testDatabaseNames()) {
 
       assertEnvelope(await call(url, 'POST', '/api/v1/test/things/abc', { auth: admin, body: { name: 'x' } }), 400, 'BAD_REQUEST', /path parameter: \/thing_id: must be integer/);
       assertEnvelope(await call(url, 'POST', '/api/v1/test/things/0', { auth: admin, body: { name: 'x' } }), 400, 'BAD_REQUEST', /\/thing_id: must be >= 1/);
+      // Only plain decimal digits: what Number() would also read as 1 (or Infinity) is refused.
+      for (const id of ['0x1', '1e0', '%201', '1.0', '1e400', '+1', '99999999999999999999']) {
+        assertEnvelope(await call(url, 'POST', `/api/v1/test/things/${id}`, { auth: admin, body: { name: 'x' } }), 400, 'BAD_REQUEST', /\/thing_id: must be integer \(plain decimal digits\)/);
+      }
       assertEnvelope(await call(url, 'POST', '/api/v1/test/things/1?verbose=perhaps', { auth: admin, body: { name: 'x' } }), 400, 'BAD_REQUEST', /query parameter: \/verbose: must be boolean/);
       assertEnvelope(await call(url, 'POST', '/api/v1/test/things/1', { auth: admin, body: {} }), 400, 'BAD_REQUEST', /body: \/name: is required/);
       assertEnvelope(await call(url, 'POST', '/api/v1/test/things/1', { auth: admin, body: { name: 'x', extra: 1 } }), 400, 'BAD_REQUEST', /\/extra: is not allowed/);

@@ -237,6 +237,23 @@ registryTest('the LDAP user pulls it as a member through his LDAP group, but can
   assert.match(push.stderr, /denied|unauthorized/i, describeRun(push));
 });
 
+registryTest("after docker login, the LDAP user's stored identity token keeps his group access in skopeo and podman", srv, async () => {
+  // docker keeps the refresh token (identitytoken) in config.json; clients then use the refresh
+  // grant, which must resolve LDAP groups as the password grant does.
+  const config = await mkdtemp(join(work, 'docker-identity-'));
+  const env = { ...process.env, DOCKER_CONFIG: config };
+  assertOk(await run('docker', ['login', '-u', LDAP_USER.username, '--password-stdin', srv().host], { env, timeoutMs: 30_000, input: `${LDAP_USER.password}\n` }));
+  const file = join(config, 'config.json');
+  const auths = (JSON.parse(await readFile(file, 'utf8')) as { auths: Record<string, { identitytoken?: string }> }).auths;
+  const entry = Object.entries(auths).find(([host]) => host.replace(/^http:\/\//, '') === srv().host)?.[1];
+  assert.ok(entry?.identitytoken, `docker stored no identity token: ${JSON.stringify(Object.keys(auths))}`);
+
+  const sandbox = await newSandbox();
+  const withDockerConfig = { env: { REGISTRY_AUTH_FILE: file } };
+  assertOk(await sandbox.skopeo(['copy', '--src-tls-verify=false', ref('v1'), `oci:${join(work, 'pulled-by-identity')}:v1`], withDockerConfig));
+  assertOk(await sandbox.podman(['pull', '--tls-verify=false', `${srv().host}/${REPO}:v1`], { ...withDockerConfig, timeoutMs: 120_000 }));
+});
+
 registryTest('a database user who is no member is denied pulling from the private project', srv, async () => {
   const sandbox = await newSandbox();
   await sandbox.login(srv().host, DB_USER);

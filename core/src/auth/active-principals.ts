@@ -7,8 +7,9 @@ import { BoundedCache } from './bounded-cache.js';
  * its admin flag or password changed, since. Answers are cached per principal (provider,
  * subject, admin flag and claims: a provider may compare them with what it stores) for
  * `ttlSeconds`, so a push that sends the same token a hundred times asks the provider once.
- * That window is how late a revocation can be noticed; with many nodes each node keeps its own
- * cache, so the bound stays the same.
+ * That window is how late a revocation can be noticed on a Bearer token; with many nodes each
+ * node keeps its own cache, so the bound stays the same. Refresh grants and logins answered from
+ * the credential cache ask `fresh`: a changed password or robot secret stops them at once.
  */
 
 export interface ActivePrincipalsOptions {
@@ -35,12 +36,13 @@ export class ActivePrincipals {
    * claims, stay active. A tap that throws fails the request (an outage must not let a revoked
    * token through, nor be mistaken for a revocation).
    */
-  async isActive(principal: Principal): Promise<boolean> {
+  async isActive(principal: Principal, options: { readonly fresh?: boolean } = {}): Promise<boolean> {
     const { active } = this.options.hooks;
     if (principal.kind === 'anonymous' || !active.isUsed()) return true;
     const key = keyOf(principal);
-    const cached = this.cache.get(key);
+    const cached = options.fresh ? undefined : this.cache.get(key);
     if (cached !== undefined) return cached;
+    // Concurrent questions share one answer; it may be a few ms old, never a cached one.
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = active

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { RegistryError, type Credentials, type RequestInfo } from '@wharf/sdk';
 import { createHooks } from '../hooks/index.js';
 import { ActivePrincipals } from './active-principals.js';
-import { Authenticator } from './authenticator.js';
+import { Authenticator, RefusalTiming } from './authenticator.js';
 import { CredentialCache } from './credential-cache.js';
 import { LoginThrottle } from './login-throttle.js';
 
@@ -145,5 +145,16 @@ describe('authenticator', () => {
     assert.deepEqual(calls, ['first-pw', 'first-pw']);
     active = true;
     assert.ok((await auth.authenticate(basic('kim', 'second-pw'), info())).ok);
+  });
+});
+
+describe('refusal timing', () => {
+  it('pads a refusal to the slowest recent one, at least the floor, at most the cap', () => {
+    const t = new RefusalTiming(100, 1000);
+    assert.equal(t.padFor(10), 90, 'the floor');
+    assert.equal(t.padFor(300), 0, 'a slow refusal waits for nothing');
+    assert.equal(t.padFor(10), 290, 'later quick refusals take as long as the slow one');
+    assert.equal(t.padFor(5000), 0);
+    assert.equal(t.padFor(0), 1000, 'never more than the cap');
   });
 });

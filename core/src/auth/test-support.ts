@@ -14,6 +14,10 @@ export function tokenSettings(overrides: Partial<TokenSettings> = {}): TokenSett
     credentialCacheSeconds: 30,
     credentialCacheSize: 1000,
     activeCacheSeconds: 5,
+    loginConcurrencyPerUser: 4,
+    loginConcurrencyPerAddress: 16,
+    failedLoginMinMs: 250,
+    maxScopesPerRequest: 50,
     ...overrides,
   };
 }

@@ -52,12 +52,20 @@ export interface IssuedToken {
   readonly issuedAt: Date;
 }
 
-/** Principal facts carried by tokens beyond `sub` (groups stay out: they can be large). */
+/**
+ * Principal facts carried by tokens beyond `sub` (groups stay out: they can be large). The
+ * provider's `claims` (never secrets: a password's age, a robot secret's fingerprint, a DN) ride
+ * along, so `auth.active` can tell a token of a replaced credential and refuse it.
+ */
 interface PrincipalClaim {
   kind: Principal['kind'];
   provider: string;
   admin: boolean;
+  claims?: Record<string, unknown>;
 }
+
+/** Claims larger than this stay out of tokens (a provider that would need them refuses such tokens). */
+export const MAX_CARRIED_CLAIMS_BYTES = 1024;
 
 export interface TokenServiceOptions {
   readonly settings: TokenSettings;
@@ -69,19 +77,23 @@ export interface TokenServiceOptions {
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 function principalClaim(p: Principal): PrincipalClaim {
-  return { kind: p.kind, provider: p.provider, admin: p.admin };
+  const claim: PrincipalClaim = { kind: p.kind, provider: p.provider, admin: p.admin };
+  if (p.claims !== undefined && Buffer.byteLength(JSON.stringify(p.claims)) <= MAX_CARRIED_CLAIMS_BYTES) claim.claims = { ...p.claims };
+  return claim;
 }
 
 function principalFrom(sub: string, claim: unknown): Principal {
   if (sub === '') return ANONYMOUS;
   const c = (typeof claim === 'object' && claim !== null ? claim : {}) as Partial<PrincipalClaim>;
   const kind = c.kind === 'robot' || c.kind === 'system' ? c.kind : 'user';
+  const claims = typeof c.claims === 'object' && c.claims !== null && !Array.isArray(c.claims) ? Object.freeze({ ...c.claims }) : undefined;
   return Object.freeze({
     subject: sub,
     kind,
     provider: typeof c.provider === 'string' ? c.provider : 'token',
     groups: Object.freeze([]) as readonly string[],
     admin: c.admin === true,
+    ...(claims ? { claims } : {}),
   });
 }
 

@@ -85,6 +85,16 @@ export const RegistrySchema = Type.Object(
       default: 15000,
       description: 'how long one writer holds an upload without renewing; a crashed writer blocks resuming that long',
     }),
+    maxOpenUploadsPerRepository: Type.Integer({
+      minimum: 1,
+      default: 256,
+      description: 'most blob uploads open at once in one repository; a POST beyond gets 429 TOOMANYREQUESTS until some finish, are cancelled or expire',
+    }),
+    maxOpenUploadsPerUser: Type.Integer({
+      minimum: 1,
+      default: 64,
+      description: 'most blob uploads one user (or, anonymous, one client address) holds open at once; a POST beyond gets 429 TOOMANYREQUESTS',
+    }),
   },
   { ...closed, default: {} },
 );
@@ -133,6 +143,28 @@ export const TokenSchema = Type.Object(
       maximum: 300,
       default: 5,
       description: 'how long an `auth.active` answer (is the account behind a token still there?) is reused; a deleted or disabled user\'s tokens stop working within this time; 0 asks every time',
+    }),
+    loginConcurrencyPerUser: Type.Integer({
+      minimum: 0,
+      default: 4,
+      description: 'most credential checks of one user name running at once, across all nodes sharing the database; more get 429 with Retry-After; 0: no limit',
+    }),
+    loginConcurrencyPerAddress: Type.Integer({
+      minimum: 0,
+      default: 16,
+      description: 'most credential checks from one client address running at once, across all nodes; more get 429 with Retry-After; 0: no limit',
+    }),
+    failedLoginMinMs: Type.Integer({
+      minimum: 0,
+      maximum: 5000,
+      default: 250,
+      description: 'a refused login takes at least this long, and as long as recent refusals took, so answer times do not tell which provider knows a user name',
+    }),
+    maxScopesPerRequest: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 50,
+      description: 'most `scope` values one token request may carry (each becomes a claim in the token); more get 400',
     }),
   },
   { ...closed, default: {} },

@@ -90,6 +90,63 @@ function getAt(root: unknown, path: string): unknown {
   return node;
 }
 
+/** Query parameters of connection URLs that carry secrets (`?password=`, `?sslpassword=`, `?token=`). */
+const SECRET_QUERY_KEY = /pass|secret|token|key|credential|auth|sig/i;
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+const PLACEHOLDER = 'wharf-redacted-9f2c';
+
+function parseUrl(value: string): URL | undefined {
+  if (!URL_LIKE.test(value)) return undefined;
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The secrets inside a URL: the userinfo password and the values of secret query parameters. */
+function urlSecrets(value: string): string[] {
+  const u = parseUrl(value);
+  if (!u) return [];
+  const out: string[] = [];
+  if (u.password) out.push(u.password, safeDecode(u.password));
+  for (const [key, v] of u.searchParams) if (SECRET_QUERY_KEY.test(key) && v) out.push(v, encodeURIComponent(v));
+  return out;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** A URL with its password and secret query values masked; `undefined` when it holds none. */
+export function redactUrl(value: string): string | undefined {
+  const u = parseUrl(value);
+  if (!u) return undefined;
+  let changed = false;
+  if (u.password) {
+    u.password = PLACEHOLDER;
+    changed = true;
+  }
+  for (const key of [...new Set(u.searchParams.keys())]) {
+    if (SECRET_QUERY_KEY.test(key)) {
+      u.searchParams.set(key, PLACEHOLDER);
+      changed = true;
+    }
+  }
+  return changed ? u.toString().split(PLACEHOLDER).join(REDACTED) : undefined;
+}
+
+/** Every string in `value`, with its path. */
+function eachString(value: unknown, path: string, fn: (v: string, path: string) => void): void {
+  if (typeof value === 'string') fn(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => eachString(v, joinPath(path, i), fn));
+  else if (isObject(value)) for (const [k, v] of Object.entries(value)) eachString(v, joinPath(path, k), fn);
+}
+
 /** The password of a URL string, if it has one. */
 function urlPassword(value: string): string | undefined {
   try {
@@ -118,22 +175,33 @@ export function collectSecrets(schema: unknown, config: unknown): SecretInfo {
       values.add(decodeURIComponent(pw));
     }
   }
+  // Passwords in any URL (a database or Redis URL, an LDAP url with userinfo), marked or not.
+  eachString(config, '', (v) => {
+    for (const secret of urlSecrets(v)) if (secret.length >= 4) values.add(secret);
+  });
   return { paths: [...paths].sort(), values: [...values], keys: [...keys].sort() };
 }
 
-/** Masks a secret for printing: URLs keep everything but the password. */
+/** Masks a secret for printing: URLs keep everything but their password and secret query values. */
 function mask(value: unknown): unknown {
-  if (typeof value === 'string' && urlPassword(value)) {
-    const u = new URL(value);
-    u.password = 'redacted';
-    return u.toString().replace(':redacted@', `:${REDACTED}@`);
-  }
-  return REDACTED;
+  return (typeof value === 'string' ? redactUrl(value) : undefined) ?? REDACTED;
 }
 
-/** A deep copy of `config` with every secret replaced by `[redacted]`, for printing. */
+/**
+ * A deep copy of `config` with every secret replaced by `[redacted]`, for printing; secrets
+ * inside any URL (userinfo passwords, `?password=`) are masked whether or not a schema marked
+ * the key.
+ */
 export function redactConfig<T>(config: T, secrets: Pick<SecretInfo, 'paths'>): T {
   const copy = structuredClone(config) as unknown;
+  eachString(copy, '', (v, p) => {
+    const masked = redactUrl(v);
+    if (masked === undefined) return;
+    const keys = splitPath(p);
+    const last = keys.pop();
+    const parent = getAt(copy, keys.reduce<string>((acc, k) => joinPath(acc, k), ''));
+    if (last !== undefined && parent !== null && typeof parent === 'object') (parent as Record<string | number, unknown>)[last] = masked;
+  });
   for (const p of secrets.paths) {
     const keys = splitPath(p);
     const last = keys.pop();

@@ -35,6 +35,10 @@ export interface TokenSettings {
   readonly credentialCacheSeconds: number;
   readonly credentialCacheSize: number;
   readonly activeCacheSeconds: number;
+  readonly loginConcurrencyPerUser: number;
+  readonly loginConcurrencyPerAddress: number;
+  readonly failedLoginMinMs: number;
+  readonly maxScopesPerRequest: number;
 }
 
 /** The `jobs` section: the durable jobs service (`coreServices.jobs`). */
@@ -69,7 +73,13 @@ export interface WharfConfig {
   };
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'json' | 'pretty'; readonly access: boolean };
   readonly database: DatabaseSettings;
-  readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
+  readonly registry: {
+    readonly deleteEnabled: boolean;
+    readonly maxManifestBytes: number;
+    readonly uploadLeaseMs: number;
+    readonly maxOpenUploadsPerRepository: number;
+    readonly maxOpenUploadsPerUser: number;
+  };
   readonly token: TokenSettings;
   readonly jobs: JobsSettings;
   readonly events: EventsSettings;

@@ -7,12 +7,13 @@ import { errorHandler, ociOnError } from './middleware/error-handler.js';
 import { extensionRoutes } from './middleware/extension-routes.js';
 import { healthRoutes } from './middleware/health.js';
 import { requestId } from './middleware/request-id.js';
+import { securityHeaders } from './middleware/security-headers.js';
 import { createTokenRouter } from './routes/token.js';
 import { createV2Router, type V2Deps } from './routes/v2/index.js';
 
 /**
  * The koa application of a booted kernel:
- * request id -> access log -> errors -> health -> token service (when enabled)
+ * request id -> security headers -> access log -> errors -> health -> token service (when enabled)
  * -> /api/v1 (management API) -> /v2/ -> /_ext/<plugin>.
  * Built after boot (the storage and metadata services exist) and after the public URL is known.
  */
@@ -27,6 +28,7 @@ export function createApp(kernel: Kernel): Koa {
   const storage = kernel.storage();
   const metadata = kernel.metadata();
   app.use(requestId(logger) as Koa.Middleware);
+  app.use(securityHeaders());
   if (config.log.access) app.use(accessLog() as Koa.Middleware);
   app.use(errorHandler(logger) as Koa.Middleware);
   app.use(healthRoutes({ storage, metadata, logger }) as Koa.Middleware);

@@ -127,6 +127,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     hooks: hooks.auth,
     settings: config.token,
     logger: logger.child({ component: 'auth' }),
+    database: () => services.resolve(coreServices.database).knex,
     onLogin: loginRecorder(() => events.service, logger.child({ component: 'auth' })),
   });
   let publicUrl = config.server.publicUrl;
@@ -269,7 +270,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   }
 
   async function makeDirectories(): Promise<void> {
-    await mkdir(config.dataDir, { recursive: true });
+    // Not readable by other local users, as the database and keys already are.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
     if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
       await mkdir(path.dirname(config.database.filename), { recursive: true });
     }

@@ -2,12 +2,14 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import prettyModule from 'pino-pretty';
 import type { LogLevel } from '../config/types.js';
 import { REDACTED, type SecretInfo } from '../config/secrets.js';
+import { capLogArguments, sanitizeLogObject, serializeError } from './log-hygiene.js';
 
 /**
  * The root pino logger. JSON by default; pretty (pino-pretty as an in-process stream) when
  * asked, or in `auto` mode on a TTY. Secrets are removed twice: by path (pino redaction of the
  * usual keys and every key marked `secret` in a schema) and by value (every configured secret
- * string is scrubbed from each written line, whatever key a careless log call used).
+ * string is scrubbed from each written line, whatever key a careless log call used). Every
+ * line is also kept free of raw request bytes and bounded in size (`log-hygiene.ts`).
  */
 
 type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
@@ -79,7 +81,15 @@ export function createLogger(options: LoggerOptions): Logger {
   const opts = {
     level: options.level,
     redact: { paths: redactPaths(options.secrets?.keys), censor: REDACTED },
-    ...(scrub ? { hooks: { streamWrite: scrub } } : {}),
+    formatters: { log: sanitizeLogObject },
+    // `formatters.log` already turned errors into safe objects; pino's own serializer would redo it.
+    serializers: { err: (e: unknown) => (e instanceof Error ? serializeError(e) : e) },
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, capLogArguments(args));
+      },
+      ...(scrub ? { streamWrite: scrub } : {}),
+    },
   };
   let destination = options.destination as DestinationStream | undefined;
   if (usePretty(options.format, (options.destination as { isTTY?: boolean } | undefined) ?? process.stdout)) {

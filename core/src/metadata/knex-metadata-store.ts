@@ -132,8 +132,12 @@ export class KnexMetadataStore implements MetadataStore {
     return referrers.listReferrers(this.#ctx, repository, subject, artifactType);
   }
 
-  createUpload(upload: { id: string; repository: string; state: UploadRecord['state'] }): Promise<void> {
+  createUpload(upload: { id: string; repository: string; state: UploadRecord['state']; owner?: string | undefined }): Promise<void> {
     return uploads.createUpload(this.#ctx, upload);
+  }
+
+  countOpenUploads(where: { repository: string } | { owner: string }): Promise<number> {
+    return uploads.countOpenUploads(this.#ctx, where);
   }
 
   getUpload(id: string): Promise<UploadRecord | undefined> {

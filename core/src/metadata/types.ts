@@ -144,7 +144,10 @@ export interface MetadataStore {
   listReferrers(repository: string, subject: Digest, artifactType: string | undefined): Promise<ReferrerRecord[]>;
 
   // Uploads
-  createUpload(upload: { id: string; repository: string; state: UploadRecord['state'] }): Promise<void>;
+  /** `owner` names who opened it (bounded per owner, see `countOpenUploads`). */
+  createUpload(upload: { id: string; repository: string; state: UploadRecord['state']; owner?: string | undefined }): Promise<void>;
+  /** How many uploads are open in a repository, or held by an owner. */
+  countOpenUploads(where: { repository: string } | { owner: string }): Promise<number>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /**
    * Replaces an upload's state only if its recorded size is still `expectedSize`

@@ -38,7 +38,7 @@ function toRecord(row: UploadRow): UploadRecord {
 
 export async function createUpload(
   ctx: StoreContext,
-  upload: { id: string; repository: string; state: UploadState },
+  upload: { id: string; repository: string; state: UploadState; owner?: string | undefined },
 ): Promise<void> {
   checkLength('upload id', upload.id, MAX_UPLOAD_ID);
   checkLength('repository name', upload.repository, MAX_REPOSITORY_NAME);
@@ -47,6 +47,7 @@ export async function createUpload(
   await ctx.knex('uploads').insert({
     id: upload.id,
     repository: upload.repository,
+    owner: upload.owner === undefined ? null : upload.owner.slice(0, 255),
     state: JSON.stringify(upload.state),
     size: upload.state.size,
     lease_holder: null,
@@ -54,6 +55,14 @@ export async function createUpload(
     created_at: now,
     updated_at: now,
   });
+}
+
+/** How many uploads are open in a repository, or held by an owner. */
+export async function countOpenUploads(ctx: StoreContext, where: { repository: string } | { owner: string }): Promise<number> {
+  const row = (await ctx.knex('uploads').where('repository' in where ? { repository: where.repository } : { owner: where.owner.slice(0, 255) }).count({ n: '*' }).first()) as
+    | { n: unknown }
+    | undefined;
+  return toNumber(row?.n ?? 0);
 }
 
 export async function getUpload(ctx: StoreContext, id: string): Promise<UploadRecord | undefined> {

@@ -36,14 +36,33 @@ describe('parseManifest', () => {
     assert.equal(parseManifest(body({ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: [] }), undefined).mediaType, MediaTypes.dockerManifestList);
   });
 
-  it('records descriptors of artifact manifests of unknown types', () => {
-    const parsed = parseManifest(body({ blobs: [desc('a')], config: desc('b') }), 'application/vnd.example+json');
+  it('records the blobs of an OCI artifact manifest, with their sizes', () => {
+    const parsed = parseManifest(body({ mediaType: MediaTypes.ociArtifactManifest, blobs: [desc('a')], config: desc('b') }), MediaTypes.ociArtifactManifest);
     assert.deepEqual(parsed.blobRefs, [d('b'), d('a')]);
+    assert.deepEqual(parsed.sizes, [{ digest: d('b'), size: 1 }, { digest: d('a'), size: 1 }]);
+  });
+
+  it('refuses media types that are not manifest types, and Content-Types the body contradicts', () => {
+    const image = { schemaVersion: 2, config: desc('a'), layers: [desc('b')] };
+    assert.equal(code(() => parseManifest(body({ blobs: [desc('a')] }), 'application/vnd.example+json')), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body(image), 'text/plain')), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body({ ...image, mediaType: 'text/plain' }), undefined)), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body({ ...image, mediaType: MediaTypes.ociManifest }), MediaTypes.dockerManifest)), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body(image), MediaTypes.dockerManifest)), 'MANIFEST_INVALID');
+    assert.equal(parseManifest(body(image), `${MediaTypes.ociManifest}; charset=utf-8`).mediaType, MediaTypes.ociManifest);
+  });
+
+  it('refuses ambiguous documents: an image with manifests, an index with config or layers', () => {
+    const both = { schemaVersion: 2, config: desc('a'), layers: [desc('b')], manifests: [desc('c')] };
+    assert.equal(code(() => parseManifest(body(both), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body(both), MediaTypes.ociIndex)), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body({ schemaVersion: 2, manifests: [], layers: [] }), MediaTypes.ociIndex)), 'MANIFEST_INVALID');
+    assert.equal(code(() => parseManifest(body({ schemaVersion: 2, manifests: [], config: desc('a') }), MediaTypes.dockerManifestList)), 'MANIFEST_INVALID');
   });
 
   it('skips foreign layers that point elsewhere', () => {
     const foreign = { ...desc('f', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'), urls: ['https://example.com/l'] };
-    const parsed = parseManifest(body({ schemaVersion: 2, config: desc('a'), layers: [foreign, desc('b')] }), MediaTypes.dockerManifest);
+    const parsed = parseManifest(body({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: desc('a'), layers: [foreign, desc('b')] }), MediaTypes.dockerManifest);
     assert.deepEqual(parsed.blobRefs, [d('a'), d('b')]);
   });
 

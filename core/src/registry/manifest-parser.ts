@@ -1,5 +1,11 @@
 import { RegistryError, parseDigest, type Digest } from '@wharf/sdk';
-import { MediaTypes, isForeignLayer, isImageMediaType, isIndexMediaType } from './media-types.js';
+import { MediaTypes, isDockerMediaType, isForeignLayer, isImageMediaType, isIndexMediaType, isManifestMediaType } from './media-types.js';
+
+/** A referenced blob or manifest and the size the manifest claims for it. */
+export interface SizedReference {
+  readonly digest: Digest;
+  readonly size: number;
+}
 
 /** What the registry needs to know about a manifest to store and index it. */
 export interface ParsedManifest {
@@ -10,6 +16,8 @@ export interface ParsedManifest {
   readonly annotations: Record<string, string> | undefined;
   readonly blobRefs: Digest[];
   readonly manifestRefs: Digest[];
+  /** Every stored blob and child manifest with its claimed size, checked against storage before indexing. */
+  readonly sizes: SizedReference[];
 }
 
 interface Descriptor {
@@ -52,10 +60,44 @@ function annotations(value: unknown): Record<string, string> | undefined {
 }
 
 /**
- * Parses a manifest body. The media type comes from the request's `Content-Type`; when the body
- * names one too they must agree. Known image and index types are checked against their schema's
- * required fields; any other media type is an artifact whose descriptors (`config`, `layers`,
- * `blobs`, `manifests`) are recorded as references when present.
+ * Fields that make a manifest ambiguous when they appear in a document of the other kind: a body
+ * that is an image manifest to one reader and an index to another (CVE-2021-41190). Refused as
+ * patched distribution refuses them.
+ */
+const FOREIGN_FIELDS: Readonly<Record<'image' | 'index', readonly string[]>> = {
+  image: ['manifests'],
+  index: ['config', 'layers'],
+};
+
+function refuseForeignFields(doc: Record<string, unknown>, kind: 'image' | 'index'): void {
+  const found = FOREIGN_FIELDS[kind].filter((field) => doc[field] !== undefined);
+  if (found.length > 0) throw invalid(`an ${kind === 'image' ? 'image manifest' : 'index'} must not have ${found.join(' or ')}`, { fields: found });
+}
+
+/** The media type of a PUT: the Content-Type, which must be a manifest type and agree with the body. */
+function mediaTypeOf(doc: Record<string, unknown>, contentType: string | undefined): string {
+  if (doc.mediaType !== undefined && typeof doc.mediaType !== 'string') throw invalid('mediaType must be a string');
+  const declared = doc.mediaType as string | undefined;
+  const headerType = contentType?.split(';')[0]?.trim().toLowerCase() || undefined;
+  const mediaType = headerType ?? declared;
+  if (!mediaType) throw invalid('manifest media type unknown: send Content-Type');
+  if (mediaType === MediaTypes.dockerSchema1 || mediaType === MediaTypes.dockerSchema1Signed) {
+    throw new RegistryError('MANIFEST_INVALID', 'Docker schema 1 manifests are not supported', { detail: { mediaType } });
+  }
+  if (!isManifestMediaType(mediaType)) throw invalid('unsupported manifest media type', { mediaType: mediaType.slice(0, 200) });
+  if (declared !== undefined && declared !== mediaType) {
+    throw invalid('mediaType in the manifest does not match Content-Type', { mediaType: declared.slice(0, 200), contentType: mediaType });
+  }
+  // Docker's schema 2 formats always name themselves; only OCI documents may leave it out.
+  if (declared === undefined && isDockerMediaType(mediaType)) throw invalid('a Docker manifest must declare its mediaType');
+  return mediaType;
+}
+
+/**
+ * Parses a manifest body. The media type comes from the request's `Content-Type`, must be one
+ * of the manifest types the registry knows, and must equal the body's `mediaType` when it has
+ * one. Image and index documents are checked against their schema's required fields and must
+ * not carry the other kind's fields; the OCI artifact manifest records its `blobs`.
  */
 export function parseManifest(payload: Buffer, contentType: string | undefined): ParsedManifest {
   let doc: unknown;
@@ -65,37 +107,33 @@ export function parseManifest(payload: Buffer, contentType: string | undefined):
     throw invalid('manifest is not valid JSON');
   }
   if (!isRecord(doc)) throw invalid('manifest must be a JSON object');
-  const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  const headerType = contentType?.split(';')[0]?.trim() || undefined;
-  const mediaType = headerType ?? declared;
-  if (!mediaType) throw invalid('manifest media type unknown: send Content-Type');
-  if (declared !== undefined && headerType !== undefined && declared !== headerType) {
-    throw invalid('mediaType in the manifest does not match Content-Type', { mediaType: declared, contentType: headerType });
-  }
-  if (mediaType === MediaTypes.dockerSchema1 || mediaType === MediaTypes.dockerSchema1Signed) {
-    throw new RegistryError('MANIFEST_INVALID', 'Docker schema 1 manifests are not supported', { detail: { mediaType } });
-  }
+  const mediaType = mediaTypeOf(doc, contentType);
   if (doc.artifactType !== undefined && typeof doc.artifactType !== 'string') throw invalid('artifactType must be a string');
 
   const subject = doc.subject === undefined ? undefined : descriptor(doc.subject, 'subject').digest;
-  const known = isImageMediaType(mediaType) || isIndexMediaType(mediaType);
-  if (known && doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
+  const isImage = isImageMediaType(mediaType);
+  if ((isImage || isIndexMediaType(mediaType)) && doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
 
   if (isIndexMediaType(mediaType)) {
+    refuseForeignFields(doc, 'index');
     const children = descriptors(doc.manifests, 'manifests', true);
     return { mediaType, artifactType: doc.artifactType as string | undefined, subject, annotations: annotations(doc.annotations),
-      blobRefs: [], manifestRefs: unique(children.map((d) => d.digest)) };
+      blobRefs: [], manifestRefs: unique(children.map((d) => d.digest)), sizes: children.map(sized) };
   }
 
-  const config = doc.config === undefined && !isImageMediaType(mediaType) ? undefined : descriptor(doc.config, 'config');
-  const layers = descriptors(doc.layers, 'layers', isImageMediaType(mediaType));
+  // The artifact manifest has `blobs` and no children either.
+  refuseForeignFields(doc, 'image');
+  const config = doc.config === undefined && !isImage ? undefined : descriptor(doc.config, 'config');
+  const layers = descriptors(doc.layers, 'layers', isImage);
   const blobs = descriptors(doc.blobs, 'blobs', false);
-  const children = isImageMediaType(mediaType) ? [] : descriptors(doc.manifests, 'manifests', false);
-  const stored = [...layers, ...blobs].filter((d) => !(isForeignLayer(d.mediaType) && d.urls?.length));
-  const blobRefs = [...(config ? [config.digest] : []), ...stored.map((d) => d.digest)];
-  const artifactType = (doc.artifactType as string | undefined) ?? (isImageMediaType(mediaType) ? config?.mediaType : undefined);
-  return { mediaType, artifactType, subject, annotations: annotations(doc.annotations), blobRefs: unique(blobRefs),
-    manifestRefs: unique(children.map((d) => d.digest)) };
+  const stored = [...(config ? [config] : []), ...[...layers, ...blobs].filter((d) => !(isForeignLayer(d.mediaType) && d.urls?.length))];
+  const artifactType = (doc.artifactType as string | undefined) ?? (isImage ? config?.mediaType : undefined);
+  return { mediaType, artifactType, subject, annotations: annotations(doc.annotations), blobRefs: unique(stored.map((d) => d.digest)),
+    manifestRefs: [], sizes: stored.map(sized) };
+}
+
+function sized(d: Descriptor): SizedReference {
+  return { digest: d.digest, size: d.size };
 }
 
 function unique<T>(values: T[]): T[] {

@@ -3,7 +3,7 @@ import { RegistryError, parseDigest, type Digest, type KernelHooks, type Princip
 import type { EventRecorder } from '../events/events-runtime.js';
 import { registryDrafts } from '../events/registry-drafts.js';
 import type { ManifestRecord, MetadataStore, ReferrerRecord } from '../metadata/types.js';
-import { parseManifest } from './manifest-parser.js';
+import { parseManifest, type ParsedManifest } from './manifest-parser.js';
 import type { Reference } from './names.js';
 
 export interface ManifestServiceDeps {
@@ -47,6 +47,7 @@ export class ManifestService {
         detail: { expected: reference.digest, actual: digest },
       });
     }
+    await this.checkSizes(repository, parsed);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
     await this.deps.hooks.registry.beforeManifestPut.promise({
       repository, tag, digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, size: payload.length,
@@ -65,6 +66,28 @@ export class ManifestService {
       });
     }
     return { digest, tag, parsed, size: payload.length };
+  }
+
+  /**
+   * Every descriptor's `size` must be the stored size of what it names: a client must not learn
+   * to trust a length the registry never checked. Content not stored yet is left to the
+   * reference check of `putManifest` (`MANIFEST_BLOB_UNKNOWN`).
+   */
+  private async checkSizes(repository: string, parsed: ParsedManifest): Promise<void> {
+    const { metadata } = this.deps;
+    const children = new Set<string>(parsed.manifestRefs);
+    const checked = new Set<string>();
+    for (const { digest, size } of parsed.sizes) {
+      const key = `${digest}:${size}`;
+      if (checked.has(key)) continue;
+      checked.add(key);
+      const stored = children.has(digest) ? await metadata.getManifest(repository, digest) : await metadata.getLinkedBlob(repository, digest);
+      if (stored !== undefined && stored.size !== size) {
+        throw new RegistryError('MANIFEST_INVALID', 'a descriptor size does not match the stored content', {
+          detail: { digest, size, stored: stored.size },
+        });
+      }
+    }
   }
 
   /** Deletes a manifest by digest (with its tags) or a single tag. */

@@ -1,4 +1,4 @@
-/** Media types the registry treats specially. Any other manifest media type is an artifact. */
+/** Manifest media types: the only ones a manifest PUT may use. */
 export const MediaTypes = Object.freeze({
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -29,4 +29,14 @@ export function isForeignLayer(mediaType: string | undefined): boolean {
     mediaType === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' ||
     (mediaType?.startsWith('application/vnd.oci.image.layer.nondistributable.') ?? false)
   );
+}
+
+/** Docker's schema 2 formats, which always carry their `mediaType`. */
+export function isDockerMediaType(mediaType: string): boolean {
+  return mediaType === MediaTypes.dockerManifest || mediaType === MediaTypes.dockerManifestList;
+}
+
+/** The manifest types a PUT may use; anything else (`text/plain`, made-up types) is refused. */
+export function isManifestMediaType(mediaType: string): boolean {
+  return isImageMediaType(mediaType) || isIndexMediaType(mediaType) || mediaType === MediaTypes.ociArtifactManifest;
 }

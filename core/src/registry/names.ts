@@ -48,3 +48,16 @@ export function parseReference(value: string): Reference {
   if (!isTag(value)) throw new RegistryError('TAG_INVALID', 'invalid tag', { status: 400, detail: { tag: value.slice(0, 200) } });
   return { kind: 'tag', tag: value };
 }
+
+/**
+ * Parses the reference of a manifest GET or HEAD. A reference that is neither a tag nor a
+ * digest names nothing that could exist: `MANIFEST_UNKNOWN` (404), as distribution and zot
+ * answer, so clients take it for "not there". A PUT keeps its 400 (`TAG_INVALID`).
+ */
+export function parseReadReference(value: string): Reference {
+  try {
+    return parseReference(value);
+  } catch {
+    throw new RegistryError('MANIFEST_UNKNOWN', 'no manifest can have this reference', { detail: { reference: value.slice(0, 200) } });
+  }
+}

@@ -27,19 +27,28 @@ export class MeteredStream extends Transform {
   }
 }
 
-/** Reads a stream fully into a Buffer, refusing more than `limit` bytes (manifests only). */
+/** How much more than the limit is read and thrown away so the client still gets its answer. */
+export const DRAIN_FACTOR = 4;
+
+/**
+ * Reads a stream fully into a Buffer, refusing more than `limit` bytes (manifests only). Past
+ * the limit the rest is read and discarded (up to {@link DRAIN_FACTOR} times the limit), so a
+ * chunked body without Content-Length gets its 413 instead of a dropped connection; a sender
+ * that goes on beyond that is cut off.
+ */
 export async function readLimited(stream: Readable, limit: number, tooLarge: () => Error): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of stream) {
     const buf = chunk as Buffer;
     total += buf.length;
-    if (total > limit) {
+    if (total > limit * DRAIN_FACTOR) {
       stream.destroy();
       throw tooLarge();
     }
-    chunks.push(buf);
+    if (total <= limit) chunks.push(buf);
   }
+  if (total > limit) throw tooLarge();
   return Buffer.concat(chunks, total);
 }
 

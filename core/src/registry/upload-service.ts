@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RegistryError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
+import { RegistryError, UploadNotFoundError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { EventRecorder } from '../events/events-runtime.js';
 import { registryDrafts, type ActorInfo } from '../events/registry-drafts.js';
@@ -23,6 +23,8 @@ export interface UploadServiceDeps {
   readonly leaseMs: number;
   /** Durable events, written in the same transaction as the blob link. */
   readonly events: EventRecorder;
+  /** Bounds on open uploads (none when absent). */
+  readonly limits?: { readonly perRepository: number; readonly perOwner: number } | undefined;
 }
 
 /**
@@ -35,10 +37,25 @@ export class UploadService {
 
   constructor(private readonly deps: UploadServiceDeps) {}
 
-  async start(repository: string): Promise<UploadRecord> {
+  /**
+   * Opens an upload for `owner` (who asks: a principal, or an anonymous client's address).
+   * Beyond the configured bounds on open uploads, `TOOMANYREQUESTS`: one caller must not hold
+   * storage and rows without limit. Across nodes the count may overshoot by the uploads being
+   * opened at the same moment, never by more.
+   */
+  async start(repository: string, owner?: string): Promise<UploadRecord> {
+    const { limits, metadata } = this.deps;
+    if (limits) {
+      if ((await metadata.countOpenUploads({ repository })) >= limits.perRepository) {
+        throw tooManyUploads(`repository ${repository} has ${limits.perRepository} open uploads`, limits.perRepository);
+      }
+      if (owner !== undefined && (await metadata.countOpenUploads({ owner })) >= limits.perOwner) {
+        throw tooManyUploads(`you hold ${limits.perOwner} open uploads`, limits.perOwner);
+      }
+    }
     const id = randomUUID();
     const state = await this.deps.storage.createUpload(id);
-    await this.deps.metadata.createUpload({ id, repository, state });
+    await metadata.createUpload({ id, repository, state, owner });
     const now = new Date();
     return { id, repository, state, createdAt: now, updatedAt: now };
   }
@@ -54,9 +71,9 @@ export class UploadService {
 
   /** Appends one chunk (PATCH, or the body of the final PUT). */
   async append(repository: string, id: string, body: Readable, chunk: ChunkInfo): Promise<UploadRecord> {
-    return this.#withLease(id, async () => {
+    return this.#withLease(id, async (lease) => {
       const upload = await this.get(repository, id);
-      return this.#appendLocked(upload, body, chunk);
+      return this.#appendLocked(upload, body, chunk).catch((err: unknown) => this.#lostData(upload, err, lease));
     });
   }
 
@@ -64,25 +81,50 @@ export class UploadService {
   async finish(repository: string, id: string, digest: Digest, body: Readable | undefined, chunk: ChunkInfo, actor?: ActorInfo): Promise<{ size: number }> {
     return this.#withLease(id, async (lease) => {
       let upload = await this.get(repository, id);
-      if (body) upload = await this.#appendLocked(upload, body, chunk);
-      const { storage, metadata } = this.deps;
-      const actual = await this.#digestOf(upload, digest);
-      if (actual !== digest) {
-        await this.#discard(upload);
-        lease.gone();
-        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-          detail: { expected: digest, size: upload.state.size },
-        });
+      const started = upload;
+      try {
+        if (body) upload = await this.#appendLocked(upload, body, chunk);
+        return await this.#commit(upload, digest, lease, actor);
+      } catch (err) {
+        return this.#lostData(started, err, lease);
       }
-      // Committing a digest that is already stored (a concurrent or earlier push of the same
-      // content) is fine by the driver contract: no need to ask storage first.
-      await storage.commit(id, upload.state, digest);
-      const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
-      await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]));
-      await metadata.deleteUpload(id);
-      lease.gone();
-      return { size: upload.state.size };
     });
+  }
+
+  /** Verifies the digest and commits the upload (the caller holds the lease). */
+  async #commit(upload: UploadRecord, digest: Digest, lease: { gone(): void }, actor: ActorInfo | undefined): Promise<{ size: number }> {
+    const { repository, id } = upload;
+    const { storage, metadata } = this.deps;
+    const actual = await this.#digestOf(upload, digest);
+    if (actual !== digest) {
+      await this.#discard(upload);
+      lease.gone();
+      throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+        detail: { expected: digest, size: upload.state.size },
+      });
+    }
+    // Committing a digest that is already stored (a concurrent or earlier push of the same
+    // content) is fine by the driver contract: no need to ask storage first.
+    await storage.commit(id, upload.state, digest);
+    const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
+    await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]));
+    await metadata.deleteUpload(id);
+    lease.gone();
+    return { size: upload.state.size };
+  }
+
+  /**
+   * The storage lost the upload's data (an outside cleanup, a lost disk): the upload is gone
+   * for good, so its record goes too and the client hears `BLOB_UPLOAD_UNKNOWN`. Other errors
+   * pass through.
+   */
+  async #lostData(upload: UploadRecord, err: unknown, lease: { gone(): void }): Promise<never> {
+    if (!(err instanceof UploadNotFoundError)) throw err;
+    this.deps.logger.warn({ uploadId: upload.id, repository: upload.repository }, 'upload data missing from storage: upload forgotten');
+    this.#hashes.forget(upload.id);
+    await this.deps.metadata.deleteUpload(upload.id);
+    lease.gone();
+    throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'the upload data is gone from storage', { detail: { uuid: upload.id } });
   }
 
   /** Cancels an upload (DELETE). */
@@ -148,7 +190,10 @@ export class UploadService {
 
   async #discard(upload: UploadRecord): Promise<void> {
     this.#hashes.forget(upload.id);
-    await this.deps.storage.abort(upload.id, upload.state);
+    // Data already gone is as good as aborted.
+    await this.deps.storage.abort(upload.id, upload.state).catch((err: unknown) => {
+      if (!(err instanceof UploadNotFoundError)) throw err;
+    });
     await this.deps.metadata.deleteUpload(upload.id);
   }
 
@@ -177,6 +222,14 @@ export class UploadService {
       if (!deleted) await metadata.releaseUploadLease(id, holder).catch(() => undefined);
     }
   }
+}
+
+function tooManyUploads(what: string, limit: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', `too many open uploads: ${what}; finish or cancel some first`, {
+    status: 429,
+    headers: { 'Retry-After': '60' },
+    detail: { limit },
+  });
 }
 
 /** Headers every upload response carries: where to continue, and what the registry has. */

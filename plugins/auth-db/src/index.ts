@@ -55,8 +55,9 @@ export const authDbPlugin = definePlugin({
           if (principal.kind !== 'user' || principal.provider !== ctx.id) return undefined;
           const user = await users.get(principal.subject);
           if (user === undefined || user.provider !== LOCAL_PROVIDER || user.disabled || user.admin !== principal.admin) return false;
-          const changed = principal.claims?.passwordChangedAt;
-          return typeof changed !== 'number' || changed === user.passwordChangedAt.getTime();
+          // A principal without the claim comes from no password of this user (a token minted before
+          // the claim was carried, or by hand): refused, so a password change revokes everything.
+          return principal.claims?.passwordChangedAt === user.passwordChangedAt.getTime();
         });
 
         ctx.hooks.auth.authenticate.tapPromise(ctx.id, async (credentials): Promise<Principal | undefined> => {

@@ -58,7 +58,7 @@ describe('@wharf/plugin-auth-ldap', () => {
       version: pkg.version,
       kernel: '^0.1.0',
       packageName: pkg.name,
-      taps: ['auth.authenticate', 'lifecycle.ready'],
+      taps: ['auth.authenticate', 'auth.principal', 'lifecycle.ready'],
       services: [],
       initDeps: [],
       migrations: false,
@@ -87,6 +87,31 @@ describe('@wharf/plugin-auth-ldap', () => {
       await server.close();
     }
     for (const secret of ['alicepw', 'bad-password-123', SEARCH_PASSWORD]) assert.ok(!logs.text().includes(secret), `log contains ${secret}`);
+  });
+
+  it('gives a principal restored from a token the same groups and admin flag as a password login', async () => {
+    const server = await boot(ldapSection(), dataDir);
+    try {
+      const info = { requestId: 't', ip: '127.0.0.1', method: 'POST', path: '/service/token', userAgent: undefined };
+      const { auth } = server.hooks;
+      const login = await auth.authenticate.promise({ kind: 'basic', username: 'alice', password: 'alicepw' }, info);
+      assert.ok(login);
+      const fresh = await auth.principal.promise(login, info);
+      assert.deepEqual([...fresh.groups].sort(), ['devs', 'registry-admins']);
+      assert.equal(fresh.admin, true);
+      // What a refresh token restores: subject, provider, flags and claims, no groups.
+      const restored = { subject: 'bob', kind: 'user' as const, provider: 'ldap', groups: [], admin: true, claims: { dn: `uid=bob,${PEOPLE_DN}` } };
+      const enriched = await auth.principal.promise(restored, info);
+      assert.deepEqual(enriched.groups, ['devs']);
+      assert.equal(enriched.admin, false, 'the admin flag follows the directory, not the token');
+      // A user the directory no longer has is refused.
+      await assert.rejects(auth.principal.promise({ ...restored, subject: 'mallory' }, info), /no longer in the directory/);
+      // Other providers' principals pass unchanged.
+      const other = { ...restored, provider: 'db' };
+      assert.deepEqual(await auth.principal.promise(other, info), other);
+    } finally {
+      await server.close();
+    }
   });
 
   it('rejects an invalid section at boot, naming the key', async () => {

@@ -1,4 +1,4 @@
-import { definePlugin } from '@wharf/sdk';
+import { RegistryError, definePlugin } from '@wharf/sdk';
 import { ldapConfigSchema } from './config.js';
 import { LdapAuthenticator } from './ldap-authenticator.js';
 import { LDAP_PLUGIN_VERSION } from './version.js';
@@ -6,7 +6,9 @@ import { LDAP_PLUGIN_VERSION } from './version.js';
 /**
  * `auth: [{ ldap: {...} }]`: Basic credentials checked against an LDAP directory (Harbor's LDAP
  * mode). Users not in the directory, and every directory outage, fall through to the next
- * provider of the chain.
+ * provider of the chain. Groups come from the directory for every principal of this provider,
+ * fresh from a login or restored from a token (a refresh grant, a Bearer call), so every grant
+ * sees the same memberships.
  */
 export const authLdapPlugin = definePlugin({
   id: 'ldap',
@@ -24,6 +26,15 @@ export const authLdapPlugin = definePlugin({
     ctx.hooks.auth.authenticate.tapPromise(ctx.id, async (credentials) => {
       if (credentials.kind !== 'basic') return undefined;
       return authenticator.authenticate(credentials.username, credentials.password);
+    });
+    // Tokens carry no groups: a principal restored from one gets them from the directory again.
+    ctx.hooks.auth.principal.tapPromise(ctx.id, async (principal) => {
+      if (principal.provider !== ctx.id || principal.kind !== 'user' || authenticator.isFresh(principal)) return principal;
+      const groups = await authenticator.groupsOf(principal.subject);
+      if (groups === 'gone') throw new RegistryError('UNAUTHORIZED', 'the user is no longer in the directory');
+      // The directory cannot be asked: no groups and no admin flag rather than stale ones.
+      if (groups === undefined) return { ...principal, groups: [], admin: false };
+      return { ...principal, groups: groups.names, admin: groups.admin };
     });
   },
 });

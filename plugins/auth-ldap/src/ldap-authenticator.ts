@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { RegistryError, isRegistryError, type Logger, type Principal } from '@wharf/sdk';
 import { isAcceptableUsername } from './escape.js';
 import { buildFilter } from './filter.js';
-import { resolveGroups, userAttributesForGroups } from './groups.js';
+import { resolveGroups, userAttributesForGroups, type UserGroups } from './groups.js';
 import { LdapConnection, attributeValues, isInvalidCredentials, type LdapEntry } from './ldap-connection.js';
 import { loadTlsOptions, resolveSettings, type LdapConfigInput, type LdapSettings } from './settings.js';
 
@@ -40,6 +40,10 @@ export class LdapAuthenticator {
   private readonly baseDir: string;
   private readonly provider: string;
   private tls: Promise<ConnectionOptions> | undefined;
+  /** Principals this authenticator just built from a password check: their groups are fresh. */
+  private readonly fresh = new WeakSet<Principal>();
+  /** Recent group lookups of restored principals, so a burst of Bearer calls asks once. */
+  private readonly lookups = new Map<string, { at: number; groups: Promise<UserGroups | 'gone' | undefined> }>();
 
   constructor(config: LdapConfigInput, options: LdapAuthenticatorOptions) {
     this.settings = resolveSettings(config);
@@ -105,7 +109,7 @@ export class LdapAuthenticator {
       const groups = await resolveGroups(connection, user, subject, s, this.logger);
       const displayName = attributeValues(user, s.displayNameAttribute)[0];
       this.logger.debug({ username: subject, groups: groups.names.length, admin: groups.admin, ms: Date.now() - started }, 'ldap login');
-      return {
+      const principal: Principal = {
         subject,
         kind: 'user',
         provider: this.provider,
@@ -114,9 +118,60 @@ export class LdapAuthenticator {
         ...(displayName !== undefined ? { displayName } : {}),
         claims: { dn: user.dn },
       };
+      this.fresh.add(principal);
+      return principal;
     } catch (err) {
       if (isRegistryError(err)) throw err;
       this.logger.error({ error: describe(err), username, url: this.settings.url, ms: Date.now() - started }, 'ldap login failed: directory error');
+      return undefined;
+    } finally {
+      connection?.close();
+    }
+  }
+
+  /** True for a principal this authenticator returned from a password check (groups already read). */
+  isFresh(principal: Principal): boolean {
+    return this.fresh.has(principal);
+  }
+
+  /**
+   * The current groups (and admin flag) of a user restored from a token, resolved exactly as at
+   * login, through the search account: a refresh grant must see the same memberships as the
+   * password grant. `gone` when the directory no longer has the user; `undefined` when it
+   * cannot be asked. Answers are reused for `cacheMs`.
+   */
+  groupsOf(subject: string, cacheMs = 30_000): Promise<UserGroups | 'gone' | undefined> {
+    const now = Date.now();
+    const cached = this.lookups.get(subject);
+    if (cached && now - cached.at < cacheMs) return cached.groups;
+    const groups = this.lookupGroups(subject);
+    this.lookups.set(subject, { at: now, groups });
+    // A bounded memory: the oldest lookups go first.
+    while (this.lookups.size > 1000) this.lookups.delete(this.lookups.keys().next().value as string);
+    groups.then((g) => g === undefined && this.lookups.delete(subject), () => this.lookups.delete(subject));
+    return groups;
+  }
+
+  private async lookupGroups(subject: string): Promise<UserGroups | 'gone' | undefined> {
+    if (!isAcceptableUsername(subject)) return 'gone';
+    let connection: LdapConnection | undefined;
+    try {
+      const s = this.settings;
+      connection = await LdapConnection.open({
+        url: s.url,
+        startTLS: s.startTLS,
+        tls: await this.prepare(),
+        connectTimeoutMs: s.connectTimeoutMs,
+        timeoutMs: s.timeoutMs,
+        onLateError: (err) => this.logger.debug({ error: describe(err) }, 'ldap connection error after the fact'),
+      });
+      await connection.bind(s.bindDN, s.bindPassword);
+      const user = await this.findUser(connection, subject);
+      if (user === undefined) return 'gone';
+      return await resolveGroups(connection, user, this.subjectOf(user, subject), s, this.logger);
+    } catch (err) {
+      if (isRegistryError(err)) return 'gone';
+      this.logger.error({ error: describe(err), username: subject, url: this.settings.url }, 'ldap group lookup failed: directory error');
       return undefined;
     } finally {
       connection?.close();

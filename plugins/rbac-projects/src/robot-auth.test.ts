@@ -94,13 +94,15 @@ forEachDatabase((_name, create) => {
     const bearer = `Bearer ${body.token as string}`;
     assert.equal(await v2(bearer, '/v2/team/app/tags/list'), 404);
     const active = (p: Principal) => booted.server.hooks.auth.active.promise(p);
-    assert.equal(await active(robot('robot$team+writer')), true);
-
     const writer = (await svc.robots.getByName('robot$team+writer'))!;
+    const bound = { ...robot(writer.name), claims: { secret: writer.secretFingerprint } };
+    assert.equal(await active(bound), true);
+    assert.equal(await active(robot(writer.name)), false, 'a principal bound to no secret');
+
     await svc.robots.update(writer, 'team', { disabled: true });
     assert.equal(await v2(auth), 401);
     assert.equal(await v2(bearer, '/v2/team/app/tags/list'), 401);
-    assert.equal(await active(robot('robot$team+writer')), false);
+    assert.equal(await active(bound), false);
 
     const enabled = await svc.robots.update(writer, 'team', { disabled: false });
     assert.equal(await v2(auth), 200);
@@ -110,15 +112,16 @@ forEachDatabase((_name, create) => {
     await database.knex('rbac_robots').where({ id: enabled.id }).update({ expires_at: Date.now() - 1 });
     assert.equal(await v2(auth), 401);
     assert.equal(await v2(bearer, '/v2/team/app/tags/list'), 401);
-    assert.equal(await active(robot('robot$team+writer')), false);
+    assert.equal(await active(bound), false);
   });
 
   it('answers auth.active for its own robots only; deleted robots are inactive', async () => {
     const active = (p: Principal) => booted.server.hooks.auth.active.promise(p);
     const spare = (await svc.robots.getByName('robot$team+spare'))!;
-    assert.equal(await active(robot(spare.name)), true);
+    const bound = { ...robot(spare.name), claims: { secret: spare.secretFingerprint } };
+    assert.equal(await active(bound), true);
     await svc.robots.delete(spare);
-    assert.equal(await active(robot(spare.name)), false);
+    assert.equal(await active(bound), false);
     assert.equal(await v2(basic(spare.name, secrets[spare.name]!)), 401);
     assert.equal(await active({ ...robot(spare.name), provider: 'elsewhere' }), undefined);
     assert.equal(await active({ subject: 'x', kind: 'user', provider: 'elsewhere', groups: [], admin: false }), undefined);

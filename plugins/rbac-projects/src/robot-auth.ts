@@ -21,17 +21,26 @@ export function robotAuthenticator(options: RobotAuthOptions): (credentials: Cre
   return async (credentials) => {
     if (credentials.kind !== 'basic' || !credentials.username.startsWith(prefix)) return undefined;
     const check = await options.robots.verify(credentials.username, credentials.password);
-    if (check.ok) return { subject: check.robot.name, kind: 'robot', provider, admin: false, groups: [] };
+    if (check.ok) {
+      // The secret's fingerprint binds tokens and cached logins to this secret (see robotActivity).
+      return { subject: check.robot.name, kind: 'robot', provider, admin: false, groups: [], claims: { secret: check.robot.secretFingerprint } };
+    }
     logger.info({ robot: credentials.username, reason: check.reason }, 'robot login refused');
     throw new RegistryError('UNAUTHORIZED', 'invalid robot name or secret, or the robot is disabled or expired');
   };
 }
 
-/** `false` for robots deleted, disabled or expired since their token was issued; others are not ours. */
+/**
+ * `false` for robots deleted, disabled or expired since their token was issued, and for a
+ * principal of another secret than the robot's current one (refreshed since: its refresh tokens
+ * and cached logins die with it, on every node, since the answer comes from the database).
+ * Others are not ours.
+ */
 export function robotActivity(options: Pick<RobotAuthOptions, 'robots' | 'provider'>): (principal: Principal) => Promise<boolean | undefined> {
   return async (principal) => {
     if (principal.kind !== 'robot' || principal.provider !== options.provider) return undefined;
     const robot = await options.robots.getByName(principal.subject);
-    return robot !== undefined && !robot.disabled && !isExpired(robot);
+    if (robot === undefined || robot.disabled || isExpired(robot)) return false;
+    return principal.claims?.secret === robot.secretFingerprint;
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hashSecret, MalformedHashError, verifyNothing, verifySecret, type DatabaseService, type Knex } from '@wharf/sdk';
 import { ProjectsError } from './errors.js';
 import { TABLES } from './migrations.js';
@@ -39,6 +39,11 @@ export interface Robot {
   readonly creator: string;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /**
+   * Names the current secret without revealing it (a hash of its stored hash): logins carry it
+   * as a claim, so tokens and cached logins of a replaced secret are told apart and refused.
+   */
+  readonly secretFingerprint: string;
 }
 
 export interface CreateRobotInput {
@@ -72,7 +77,12 @@ function toRobot(r: Row): Robot {
     creator: String(r.creator),
     createdAt: new Date(Number(r.created_at)),
     updatedAt: new Date(Number(r.updated_at)),
+    secretFingerprint: secretFingerprint(String(r.secret_hash ?? '')),
   };
+}
+
+export function secretFingerprint(storedHash: string): string {
+  return createHash('sha256').update('wharf-robot-secret:').update(storedHash).digest('base64url').slice(0, 22);
 }
 
 export function isExpired(robot: Robot, now = Date.now()): boolean {

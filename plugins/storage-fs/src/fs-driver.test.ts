@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -102,7 +102,7 @@ describe('fs driver specifics', () => {
     });
   });
 
-  it('creates files 0644 and directories 0755 or stricter', async () => {
+  it('creates files 0640 and directories 0750 or stricter: other local users read nothing', async () => {
     await withDriver(async (driver, dir) => {
       const bytes = Buffer.from('permissions');
       const id = 'perm-upload-1';
@@ -117,17 +117,30 @@ describe('fs driver specifics', () => {
           const mode = (await stat(full)).mode & 0o777;
           if (entry.isDirectory()) {
             seen.dirs++;
-            assert.equal(mode & ~0o755, 0, `${full} is ${mode.toString(8)}`);
+            assert.equal(mode & ~0o750, 0, `${full} is ${mode.toString(8)}`);
             await walk(full);
           } else {
             seen.files++;
-            assert.equal(mode & ~0o644, 0, `${full} is ${mode.toString(8)}`);
+            assert.equal(mode & ~0o640, 0, `${full} is ${mode.toString(8)}`);
           }
         }
       };
       await walk(dir);
       assert.ok(seen.files >= 2 && seen.dirs >= 5, `walked ${seen.files} files and ${seen.dirs} dirs`);
     });
+  });
+
+  it('takes access for other users away from an existing root that grants it', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'wharf-fs-open-'));
+    try {
+      const root = path.join(parent, 'root');
+      await mkdir(root);
+      await chmod(root, 0o755);
+      await new FsStorageDriver({ root }).healthCheck();
+      assert.equal((await stat(root)).mode & 0o777, 0o750);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   it('stores a committed blob at blobs/<alg>/<two hex>/<hex> and lists only valid digest paths', async () => {

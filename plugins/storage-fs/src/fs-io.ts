@@ -15,10 +15,13 @@ import {
 // API: a FileHandle costs an object, a promise per call and a finalizer, and every call is a
 // trip through libuv's thread pool anyway. These wrappers keep that to one promise per call.
 
-/** Mode of files the driver creates (before the umask). */
-export const FILE_MODE = 0o644;
+/**
+ * Mode of files the driver creates (before the umask): blobs of private projects must not be
+ * readable by other local users, as the database and keys are not.
+ */
+export const FILE_MODE = 0o640;
 /** Mode of directories the driver creates (before the umask). */
-export const DIR_MODE = 0o755;
+export const DIR_MODE = 0o750;
 
 /** The code of a Node system error (`ENOENT`...), if `err` is one. */
 export function errorCode(err: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KernelError } from '@wharf/sdk';
 import { DIR_MODE, FILE_MODE, errorCode } from './fs-io.js';
@@ -38,6 +38,14 @@ export async function checkFsRoot(layout: FsLayout): Promise<void> {
     } catch (err) {
       throw unusable(layout, 'create directory', dir, err);
     }
+  }
+
+  // A root made before (or by hand) may let other users in; closing it closes everything below.
+  try {
+    const mode = (await stat(layout.root)).mode & 0o777;
+    if ((mode & 0o007) !== 0) await chmod(layout.root, mode & ~0o007);
+  } catch (err) {
+    throw unusable(layout, 'restrict the permissions of', layout.root, err);
   }
 
   const probe = path.join(layout.uploadsDir, `.probe-${randomBytes(8).toString('hex')}`);

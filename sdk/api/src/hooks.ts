@@ -61,9 +61,11 @@ export interface AuthHooks {
    * @args principal
    * @result `true` (still active) or `false` (refuse the token) ends the chain; `undefined` for
    *   "not mine". When no tap answers, the principal is accepted.
-   * @calledBy the token service on a refresh-token grant, Bearer verification on `/v2/` and
-   *   `/api/v1`, and the authenticator on a credential-cache hit (answers are cached per
-   *   principal for `token.activeCacheSeconds`).
+   * @calledBy the token service on a refresh-token grant and the authenticator on a
+   *   credential-cache hit (both asked fresh, so a changed password or secret counts at once),
+   *   and Bearer verification on `/v2/` and `/api/v1` (answers cached per principal for
+   *   `token.activeCacheSeconds`). Tokens carry the principal's `claims`, so a provider can
+   *   refuse a principal of a replaced credential.
    * @since 0.1.0
    */
   readonly active: AsyncSeriesBailHook<[Principal], boolean | undefined>;

@@ -72,6 +72,9 @@ export function envelopeOf(err: unknown, requestId: string, challenge: string): 
   }
   const headers: Record<string, string> = {};
   if (status === 401) headers['WWW-Authenticate'] = challenge;
+  // A login refused for too many concurrent attempts says when to come back.
+  const retryAfter = isRegistryError(err) ? err.headers['Retry-After'] : undefined;
+  if (status === 429 && retryAfter !== undefined) headers['Retry-After'] = retryAfter;
   return { status, code, body: envelopeBody(code, message), headers, internal };
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { ApiError } from '@wharf/sdk';
+import { announcesBody, parseDecimal } from '../integers.js';
 
 /**
  * Reads a management API request's JSON body: `application/json` (or a `+json` type) in UTF-8
@@ -9,11 +10,8 @@ import { ApiError } from '@wharf/sdk';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Whether the request announces a body (RFC 9112: a length, or a transfer coding). */
 function hasBody(ctx: Context): boolean {
-  const length = ctx.get('content-length');
-  if (length !== '') return Number(length) > 0;
-  return ctx.get('transfer-encoding') !== '';
+  return announcesBody(ctx.get('content-length'), ctx.get('transfer-encoding'));
 }
 
 export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promise<unknown> {
@@ -26,8 +24,8 @@ export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promis
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `the body must be UTF-8, not ${charset.slice(0, 40)}`);
   }
   const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`);
-  const declared = Number(ctx.get('content-length') || '0');
-  if (declared > limit) throw tooLarge();
+  const declared = parseDecimal(ctx.get('content-length') || '0');
+  if (declared === undefined || declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {

@@ -1,4 +1,5 @@
 import { ApiError, type ApiFilter, type ApiPageRequest } from '@wharf/sdk';
+import { parseDecimal } from '../integers.js';
 
 /**
  * Pagination and `q=` filters of list operations, as Harbor's API has them:
@@ -27,8 +28,8 @@ function single(name: string, value: QueryValue): string | undefined {
 function integer(name: string, value: QueryValue, fallback: number, max: number): number {
   const raw = single(name, value);
   if (raw === undefined) return fallback;
-  const n = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= max)) {
+  const n = parseDecimal(raw);
+  if (n === undefined || n < 1 || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? 'from 1' : `from 1 to ${max}`;
     throw new ApiError('BAD_REQUEST', `invalid query parameter: /${name}: must be an integer ${range}`);
   }

@@ -2,11 +2,13 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
 import { ApiError } from '@wharf/sdk';
+import { parseDecimal, parseDecimalNumber } from '../integers.js';
 
 /**
  * Request validation of management API operations with ajv. Path and query parameters arrive
  * as strings and are coerced to their schema's types (`?admin=true` becomes `true`, a repeated
- * key becomes an array where the schema wants one); JSON bodies are taken as sent. Defaults of
+ * key becomes an array where the schema wants one); numbers must be written as plain decimals
+ * (ajv's coercion would take `0x1`, `1e0` or `1e400`); JSON bodies are taken as sent. Defaults of
  * the schemas are filled in. Problems become one 400 `BAD_REQUEST` naming each field by JSON
  * pointer and the reason.
  */
@@ -40,9 +42,49 @@ export class RequestValidators {
   compile(part: RequestPart, schema: TSchema): RequestValidator {
     const validate = (part === 'body' ? this.exact : this.coercing).compile(schema);
     return (value: unknown) => {
+      if (part !== 'body') strictNumbers(part, schema, value);
       if (validate(value)) return value;
       throw new ApiError('BAD_REQUEST', describeErrors(part, validate));
     };
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function numericType(schema: unknown): 'integer' | 'number' | undefined {
+  if (!isObject(schema)) return undefined;
+  return schema.type === 'integer' || schema.type === 'number' ? schema.type : undefined;
+}
+
+/** A string as the number it plainly spells, or `undefined`. */
+function strictNumber(type: 'integer' | 'number', raw: string): number | undefined {
+  const negative = raw.startsWith('-');
+  if (type === 'integer') {
+    const n = parseDecimal(negative ? raw.slice(1) : raw);
+    return n === undefined ? undefined : negative ? -n : n;
+  }
+  return parseDecimalNumber(raw);
+}
+
+/**
+ * Converts the numeric path or query parameters of `value` in place, refusing any spelling but
+ * plain decimals before ajv's lenient coercion could see them.
+ */
+function strictNumbers(part: RequestPart, schema: TSchema, value: unknown): void {
+  if (!isObject(value) || !isObject(schema.properties)) return;
+  for (const [key, propSchema] of Object.entries(schema.properties as Json)) {
+    const raw = value[key];
+    const items = isObject(propSchema) && propSchema.type === 'array' ? propSchema.items : undefined;
+    const type = numericType(propSchema) ?? numericType(items);
+    if (type === undefined || raw === undefined) continue;
+    const convert = (v: unknown): unknown => {
+      if (typeof v !== 'string') return v;
+      const n = strictNumber(type, v);
+      if (n === undefined) throw new ApiError('BAD_REQUEST', `invalid ${part}: /${escapeKey(key)}: must be ${type} (plain decimal digits)`);
+      return n;
+    };
+    value[key] = Array.isArray(raw) ? raw.map(convert) : convert(raw);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { parseDecimal } from '../integers.js';
 
 /**
  * One line per request at info: method, url (secret query values masked), status, ms, bytes,
@@ -25,13 +26,13 @@ export function accessLog(): Middleware<{ log: Logger }> {
       if (written) return;
       written = true;
       const res = ctx.res;
-      const length = Number(res.getHeader('content-length'));
+      const length = parseDecimal(String(res.getHeader('content-length') ?? ''));
       const fields = {
         method: ctx.method,
         url: safeUrl(ctx.originalUrl),
         status: res.statusCode,
         ms: Number((process.hrtime.bigint() - start) / 10_000n) / 100,
-        bytes: ctx.method === 'HEAD' || !Number.isFinite(length) ? 0 : length,
+        bytes: ctx.method === 'HEAD' || length === undefined ? 0 : length,
         ...(res.writableFinished ? {} : { aborted: true }),
       };
       ctx.state.log.info(fields, 'request');

@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { pluginOfError } from '../../hooks/index.js';
 import { ociErrorResponse } from './oci-error.js';
+import { applySecurityHeaders } from './security-headers.js';
 
 /**
  * Turns errors into OCI error bodies. Internal errors are logged with their stack and, when a
@@ -66,6 +67,7 @@ export function ociOnError(fallback: Logger) {
     for (const name of this.res.getHeaderNames()) this.res.removeHeader(name);
     if (requestId !== undefined) this.res.setHeader('X-Request-Id', requestId);
     for (const [k, v] of Object.entries(res.headers)) this.res.setHeader(k, v);
+    applySecurityHeaders(this.res);
     this.res.statusCode = res.status;
     this.res.setHeader('Content-Type', 'application/json');
     this.res.setHeader('Content-Length', Buffer.byteLength(res.body));

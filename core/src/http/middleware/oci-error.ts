@@ -1,9 +1,10 @@
-import { isRegistryError, type OciErrorCode } from '@wharf/sdk';
+import { BlobNotFoundError, UploadNotFoundError, isRegistryError, type OciErrorCode } from '@wharf/sdk';
 
 /**
  * Maps anything thrown while serving a request to an OCI error response. Registry errors keep
  * their code and status; client errors from koa or body parsers (status < 500) become the OCI
- * code for their status, never a 500; everything else is `UNKNOWN` 500 without internals.
+ * code for their status, never a 500; a storage driver's "not found" is the OCI "unknown" of
+ * what was asked for (404); everything else is `UNKNOWN` 500 without internals.
  */
 
 export interface OciErrorResponse {
@@ -39,10 +40,24 @@ interface HttpErrorLike {
   headers?: unknown;
 }
 
+/** A driver's missing upload or blob; by name too, for a driver built against another copy of the SDK. */
+function storageNotFound(err: unknown): OciErrorCode | undefined {
+  if (err instanceof UploadNotFoundError || (err as Error | undefined)?.name === 'UploadNotFoundError') return 'BLOB_UPLOAD_UNKNOWN';
+  if (err instanceof BlobNotFoundError || (err as Error | undefined)?.name === 'BlobNotFoundError') return 'BLOB_UNKNOWN';
+  return undefined;
+}
+
 export function ociErrorResponse(err: unknown): OciErrorResponse {
   if (isRegistryError(err)) {
     return { status: err.status, headers: { ...err.headers }, body: body(err.code, err.message, err.detail), internal: err.status >= 500 };
   }
+  // Node's HTTP parser refused the request (a broken body, bytes that are not HTTP): the client's fault.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('HPE_')) {
+    return { status: 400, headers: {}, body: body('UNKNOWN', 'malformed HTTP request', undefined), internal: false };
+  }
+  const missing = storageNotFound(err);
+  if (missing) return { status: 404, headers: {}, body: body(missing, 'not found in storage', undefined), internal: false };
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpErrorLike;
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {

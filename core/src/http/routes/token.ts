@@ -67,6 +67,21 @@ async function readForm(ctx: Ctx): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/**
+ * The scopes of one request, bounded by `token.maxScopesPerRequest`: each granted scope becomes
+ * a claim of the token, so 600 scopes would make a 49 KB token (and 600 RBAC questions).
+ */
+function requestedScopes(token: TokenAuth, values: readonly string[]): ResourceScope[] {
+  const max = token.settings.maxScopesPerRequest;
+  // Counted before parsing too: a huge list is refused without the work of merging it.
+  const raw = values.reduce((n, v) => n + v.split(/\s+/).filter(Boolean).length, 0);
+  const scopes = raw > max ? undefined : parseScopes(values);
+  if (scopes === undefined || scopes.length > max) {
+    throw badRequest(`too many scopes in one token request: ${raw} (at most ${max}, token.maxScopesPerRequest)`);
+  }
+  return scopes;
+}
+
 async function authenticateOrFail(token: TokenAuth, credentials: Credentials, info: RequestInfo): Promise<Principal> {
   const outcome = await token.authenticator.authenticate(credentials, info);
   if (!outcome.ok) throw loginFailed();
@@ -108,15 +123,16 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
   router.get('/service/token', async (ctx) => {
     const q = ctx.query;
     checkService(token, first(q.service));
+    const scopes = requestedScopes(token, all(q.scope));
     const principal = await authenticateOrFail(token, credentialsOf(ctx), requestInfo(ctx));
-    await respond(ctx, token, principal, parseScopes(all(q.scope)), { refresh: first(q.offline_token) === 'true', oauth: false });
+    await respond(ctx, token, principal, scopes, { refresh: first(q.offline_token) === 'true', oauth: false });
   });
 
   router.post('/service/token', async (ctx) => {
     const form = await readForm(ctx);
     checkService(token, form.get('service') ?? undefined);
     const info = requestInfo(ctx);
-    const scopes = parseScopes(form.getAll('scope'));
+    const scopes = requestedScopes(token, form.getAll('scope'));
     const grantType = form.get('grant_type');
     if (grantType === 'password') {
       const username = form.get('username');
@@ -137,8 +153,9 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
         ctx.state.log?.warn({ reason: err.reason, ip: info.ip }, 'refresh token refused');
         throw loginFailed('invalid refresh token');
       }
-      // The account may have been deleted or disabled since the refresh token was issued.
-      if (!(await token.active.isActive(principal))) {
+      // The account may have been deleted or disabled, its password or secret changed, since the
+      // refresh token was issued: asked fresh, so the change counts at once on every node.
+      if (!(await token.active.isActive(principal, { fresh: true }))) {
         ctx.state.log?.warn({ user: principal.subject, provider: principal.provider, ip: info.ip }, 'refresh token of an inactive account refused');
         throw loginFailed('invalid refresh token');
       }

@@ -4,6 +4,7 @@ import * as jobs002 from './002_jobs.js';
 import * as replication003 from './003_replication.js';
 import * as events004 from './004_events.js';
 import * as content005 from './005_content.js';
+import * as loginAttempts006 from './006_login_attempts.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -15,4 +16,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['003_replication', replication003],
   ['004_events', events004],
   ['005_content', content005],
+  ['006_login_attempts', loginAttempts006],
 ];

@@ -80,6 +80,8 @@ function view(robot: Robot) {
 
 /** A path parameter (validated by the kernel against the scope's schema). */
 const param = (req: ApiRequest<unknown, unknown, unknown>, name: string): string => String((req.params as Record<string, unknown>)[name]);
+/** A path parameter the kernel already validated (and converted) as an integer. */
+const idParam = (req: ApiRequest<unknown, unknown, unknown>, name: string): number => (req.params as Record<string, number>)[name] as number;
 
 /** Where robots of one level live: the path, the access to ask, the project (if any). */
 interface RobotScope {
@@ -120,7 +122,7 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
   const { service } = deps;
   const robotOf = async (req: ApiRequest<unknown, unknown, unknown>) => {
     const project = await scope.project(req, deps);
-    return { project, robot: await mapped(() => service.robots.get(Number(param(req, 'robot_id')), project?.id ?? null)) };
+    return { project, robot: await mapped(() => service.robots.get(idParam(req, 'robot_id'), project?.id ?? null)) };
   };
   const tag = 'robots';
   const what = scope.level === 'project' ? 'project robot' : 'system robot';

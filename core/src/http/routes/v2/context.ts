@@ -13,7 +13,13 @@ export interface V2Deps {
   readonly hooks: KernelHooks;
   readonly storage: StorageDriver;
   readonly metadata: MetadataStore;
-  readonly registry: { readonly deleteEnabled: boolean; readonly maxManifestBytes: number; readonly uploadLeaseMs: number };
+  readonly registry: {
+    readonly deleteEnabled: boolean;
+    readonly maxManifestBytes: number;
+    readonly uploadLeaseMs: number;
+    readonly maxOpenUploadsPerRepository: number;
+    readonly maxOpenUploadsPerUser: number;
+  };
   readonly logger: Logger;
   readonly publicUrl: string;
   /** The kernel's one authenticator (credential cache, failed-login slowdown), for Basic credentials. */

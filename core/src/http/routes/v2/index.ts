@@ -71,7 +71,14 @@ export function createV2Router(deps: V2Deps): Router {
   const services: V2Services = {
     deps,
     manifests: new ManifestService({ metadata: deps.metadata, hooks: deps.hooks, deleteEnabled: deps.registry.deleteEnabled, events: deps.events }),
-    uploads: new UploadService({ storage: deps.storage, metadata: deps.metadata, logger: deps.logger, leaseMs: deps.registry.uploadLeaseMs, events: deps.events }),
+    uploads: new UploadService({
+      storage: deps.storage,
+      metadata: deps.metadata,
+      logger: deps.logger,
+      leaseMs: deps.registry.uploadLeaseMs,
+      events: deps.events,
+      limits: { perRepository: deps.registry.maxOpenUploadsPerRepository, perOwner: deps.registry.maxOpenUploadsPerUser },
+    }),
   };
   const router = new Router();
 

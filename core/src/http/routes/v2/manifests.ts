@@ -2,14 +2,14 @@ import { RegistryError, type Digest } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import { registryDrafts, type ActorInfo } from '../../../events/registry-drafts.js';
 import { acceptedManifestTypes, negotiate } from '../../../registry/content-negotiation.js';
-import { parseReference } from '../../../registry/names.js';
+import { parseReadReference, parseReference } from '../../../registry/names.js';
 import { readLimited } from '../../../registry/streams.js';
 import { actorOf, emit, logOf, respondEmpty, type RouteArgs } from './context.js';
 import { contentLength } from './http-ranges.js';
 
 /** GET and HEAD `/v2/<name>/manifests/<reference>`. */
 export async function getManifest({ ctx, name, params, services }: RouteArgs): Promise<void> {
-  const reference = parseReference(params[0] ?? '');
+  const reference = parseReadReference(params[0] ?? '');
   let manifest = await services.manifests.resolve(name, reference);
   const choice = negotiate(manifest.mediaType, manifest.payload, acceptedManifestTypes(ctx.get('accept') || undefined));
   if (choice.kind === 'child') manifest = await services.manifests.resolve(name, { kind: 'digest', digest: choice.digest });

@@ -1,5 +1,6 @@
 import { RegistryError } from '@wharf/sdk';
 import type { PageRequest } from '../../../metadata/types.js';
+import { parseDecimal } from '../../integers.js';
 import type { V2Context } from './context.js';
 
 /** Upper bound of one page, so a huge repository can't be listed in one response. */
@@ -12,9 +13,9 @@ export function pageOf(ctx: V2Context): PageRequest {
   if (Array.isArray(rawN) || Array.isArray(rawLast)) throw new RegistryError('UNSUPPORTED', 'n and last may be given once', { status: 400 });
   let n = MAX_PAGE;
   if (rawN !== undefined && rawN !== '') {
-    n = Number(rawN);
-    if (!Number.isSafeInteger(n) || n < 0) throw new RegistryError('UNSUPPORTED', 'n must be a non-negative integer', { status: 400 });
-    n = Math.min(n, MAX_PAGE);
+    const parsed = parseDecimal(rawN);
+    if (parsed === undefined) throw new RegistryError('UNSUPPORTED', 'n must be a non-negative decimal integer', { status: 400 });
+    n = Math.min(parsed, MAX_PAGE);
   }
   return { n, last: rawLast === '' ? undefined : rawLast };
 }

@@ -2,6 +2,7 @@ import { RegistryError, type Digest } from '@wharf/sdk';
 import { assertRepositoryName, requireDigest } from '../../../registry/names.js';
 import { uploadHeaders, type ChunkInfo } from '../../../registry/upload-service.js';
 import { actorOf, emit, logOf, respondEmpty, type RouteArgs, type V2Context } from './context.js';
+import { announcesBody } from '../../integers.js';
 import { contentLength, parseContentRange } from './http-ranges.js';
 
 function singleQuery(ctx: V2Context, key: string): string | undefined {
@@ -16,9 +17,13 @@ function chunkOf(ctx: V2Context): ChunkInfo {
 
 /** True when the request carries a body (a length above zero, or chunked transfer encoding). */
 function hasBody(ctx: V2Context): boolean {
-  const length = ctx.get('content-length');
-  if (length !== '') return Number(length) > 0;
-  return ctx.get('transfer-encoding') !== '';
+  return announcesBody(ctx.get('content-length'), ctx.get('transfer-encoding'));
+}
+
+/** Who holds an upload, for the per-user bound: the principal, or an anonymous client's address. */
+function ownerOf(ctx: V2Context): string {
+  const { principal, request } = actorOf(ctx);
+  return principal.kind === 'anonymous' ? `anonymous@${request.ip}` : `${principal.provider}:${principal.subject}`;
 }
 
 function committed(args: RouteArgs, digest: Digest, size: number, mounted: boolean): void {
@@ -49,7 +54,7 @@ export async function startUpload(args: RouteArgs): Promise<void> {
   }
   if (digestParam !== undefined) {
     const digest = requireDigest(digestParam);
-    const upload = await services.uploads.start(name);
+    const upload = await services.uploads.start(name, ownerOf(ctx));
     try {
       const { size } = await services.uploads.finish(name, upload.id, digest, hasBody(ctx) ? ctx.req : undefined, chunkOf(ctx), actorOf(ctx));
       return committed(args, digest, size, false);
@@ -58,7 +63,7 @@ export async function startUpload(args: RouteArgs): Promise<void> {
       throw err;
     }
   }
-  const upload = await services.uploads.start(name);
+  const upload = await services.uploads.start(name, ownerOf(ctx));
   respondEmpty(ctx, 202, uploadHeaders(upload));
 }
 
