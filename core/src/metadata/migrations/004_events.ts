@@ -39,9 +39,10 @@ export async function up(knex: Knex): Promise<void> {
     epochMs(t, 'created_at').notNullable();
     epochMs(t, 'finished_at');
     t.primary(['consumer', 'seq']);
-    // Claims scan a consumer's open rows; the order check looks up earlier rows of a partition.
+    // Claims scan a consumer's open rows; the order check looks up earlier *open* rows of a
+    // partition, so status sits before seq: delivered rows of a hot partition are never walked.
     t.index(['consumer', 'status', 'seq'], 'event_deliveries_open');
-    t.index(['consumer', 'partition_key', 'seq'], 'event_deliveries_partition');
+    t.index(['consumer', 'partition_key', 'status', 'seq'], 'event_deliveries_partition');
     t.index(['status', 'finished_at'], 'event_deliveries_finished');
     t.index(['seq'], 'event_deliveries_seq');
   });
