@@ -96,7 +96,7 @@ describe('durable events over HTTP', () => {
         assert.deepEqual(retried.body, { retried: 1 });
         await until(() => received.some((e) => e.type === 'registry.artifact.pulled'));
         const pull = received.find((e) => e.type === 'registry.artifact.pulled')!;
-        assert.deepEqual(pull.data, { repository: repo, digest, reference: 'v1', mediaType: OCI_MANIFEST });
+        assert.deepEqual(pull.data, { repository: repo, digest, reference: 'v1', mediaType: OCI_MANIFEST, count: 1 });
       });
 
       it('records user management events and logins, with the actor, never a password', async () => {

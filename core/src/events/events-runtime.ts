@@ -85,7 +85,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
   const writePulls = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
     const at = new Date(now());
     const times = deps.pullTimes?.(drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at })));
-    await Promise.all([writeAlone(drafts), times]);
+    await Promise.all([writeAlone(coalescePulls(drafts)), times]);
   };
   const pulls = new PullRecorder(writePulls, settings.pullBatchSize);
 
@@ -156,4 +156,21 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
       dispatcher = undefined;
     },
   };
+}
+
+/**
+ * Identical pulls of one batch (same manifest and reference, actor, address and user agent: a
+ * CI fleet pulling one image) become one event with their count, so a hot image costs one event
+ * per batch, not one per pull. Pulls that differ in any of these stay apart.
+ */
+export function coalescePulls(drafts: ReadonlyArray<EventDraft<unknown>>): EventDraft<unknown>[] {
+  const byKey = new Map<string, EventDraft<unknown>>();
+  for (const draft of drafts) {
+    const data = draft.data as ArtifactPulledData;
+    const key = JSON.stringify([draft.partition, data.digest, data.reference, draft.actor?.subject, draft.actor?.provider, draft.request?.ip, draft.request?.userAgent]);
+    const seen = byKey.get(key);
+    if (seen) byKey.set(key, { ...seen, data: { ...(seen.data as ArtifactPulledData), count: (seen.data as ArtifactPulledData).count + data.count } });
+    else byKey.set(key, draft);
+  }
+  return [...byKey.values()];
 }

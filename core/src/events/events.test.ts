@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineEventType, type DeliveryContext, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
+import { defineEventType, registryEvents, type DeliveryContext, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
 import type { Knex } from 'knex';
 import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore, silentLogger } from '../metadata/test-support.js';
@@ -213,6 +213,23 @@ forEachDatabase((_name, create) => {
     await until('delivered', async () => (await n.runtime.store.list('orphaned', 'delivered', { limit: 1 })).length === 1);
     const delivered = await n.runtime.store.list('orphaned', 'delivered', { limit: 1 });
     assert.equal(delivered[0]!.attempts, 2);
+    await n.runtime.stop();
+  });
+
+  it('records identical pulls of one batch as one event with their count, and different ones apart', async () => {
+    const n = await start(node(knex, [{ name: 'pulls', types: [registryEvents.artifactPulled] }]));
+    const pull = (ip: string) => ({
+      type: registryEvents.artifactPulled, partition: 'lib/hot',
+      data: { repository: 'lib/hot', digest: 'sha256:' + 'a'.repeat(64), reference: 'v1', mediaType: 'application/vnd.oci.image.manifest.v1+json', count: 1 },
+      actor: { subject: 'robot$ci', kind: 'robot' as const, provider: 'projects' },
+      request: { requestId: `r-${ip}-${Math.random()}`, ip, userAgent: 'containerd/1.7' },
+    });
+    // Twenty identical pulls and one from another address, all while one batch is open.
+    await Promise.all([...Array.from({ length: 20 }, () => n.runtime.recordPull(pull('10.0.0.1'))), n.runtime.recordPull(pull('10.0.0.2'))]);
+    await until('two events', () => n.seen.filter((e) => e.type === 'registry.artifact.pulled').length === 2);
+    await sleep(200);
+    const counts = n.seen.filter((e) => e.type === 'registry.artifact.pulled').map((e) => [e.request?.ip, (e.data as { count: number }).count]);
+    assert.deepEqual(counts.sort(), [['10.0.0.1', 20], ['10.0.0.2', 1]]);
     await n.runtime.stop();
   });
 

@@ -210,6 +210,12 @@ export interface ArtifactPulledData {
   /** The tag or digest the client asked for. */
   readonly reference: string;
   readonly mediaType: string;
+  /**
+   * How many pulls the event stands for: identical pulls (same manifest and reference, same
+   * actor, address and user agent) recorded in one batch are one event. The request id is the
+   * first pull's.
+   */
+  readonly count: number;
 }
 
 /** Data of `registry.repository.deleted`. @since 0.2.0 */

@@ -40,7 +40,7 @@ export async function getManifest({ ctx, name, params, services }: RouteArgs): P
  * availability risk for reads.
  */
 async function recordPull(services: RouteArgs['services'], repository: string, reference: string, manifest: { digest: Digest; mediaType: string }, actor: ActorInfo, log: Logger): Promise<void> {
-  const draft = registryDrafts.artifactPulled({ repository, digest: manifest.digest, reference, mediaType: manifest.mediaType }, actor);
+  const draft = registryDrafts.artifactPulled({ repository, digest: manifest.digest, reference, mediaType: manifest.mediaType, count: 1 }, actor);
   await services.deps.events.recordPull(draft).catch((err: unknown) => log.error({ err, repository }, 'could not record a pull event'));
 }
 
