@@ -73,14 +73,7 @@ export class LdapAuthenticator {
     let connection: LdapConnection | undefined;
     try {
       const s = this.settings;
-      connection = await LdapConnection.open({
-        url: s.url,
-        startTLS: s.startTLS,
-        tls: await this.prepare(),
-        connectTimeoutMs: s.connectTimeoutMs,
-        timeoutMs: s.timeoutMs,
-        onLateError: (err) => this.logger.debug({ error: describe(err) }, 'ldap connection error after the fact'),
-      });
+      connection = await this.connect();
       try {
         await connection.bind(s.bindDN, s.bindPassword);
       } catch (err) {
@@ -152,19 +145,25 @@ export class LdapAuthenticator {
     return groups;
   }
 
+  /** A connection with the configured TLS and timeouts (the caller binds and closes it). */
+  private async connect(): Promise<LdapConnection> {
+    const s = this.settings;
+    return LdapConnection.open({
+      url: s.url,
+      startTLS: s.startTLS,
+      tls: await this.prepare(),
+      connectTimeoutMs: s.connectTimeoutMs,
+      timeoutMs: s.timeoutMs,
+      onLateError: (err) => this.logger.debug({ error: describe(err) }, 'ldap connection error after the fact'),
+    });
+  }
+
   private async lookupGroups(subject: string): Promise<UserGroups | 'gone' | undefined> {
     if (!isAcceptableUsername(subject)) return 'gone';
     let connection: LdapConnection | undefined;
     try {
       const s = this.settings;
-      connection = await LdapConnection.open({
-        url: s.url,
-        startTLS: s.startTLS,
-        tls: await this.prepare(),
-        connectTimeoutMs: s.connectTimeoutMs,
-        timeoutMs: s.timeoutMs,
-        onLateError: (err) => this.logger.debug({ error: describe(err) }, 'ldap connection error after the fact'),
-      });
+      connection = await this.connect();
       await connection.bind(s.bindDN, s.bindPassword);
       const user = await this.findUser(connection, subject);
       if (user === undefined) return 'gone';
