@@ -3,10 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type RunningServer } from '@wharf/core';
+import type { RunningServer } from '@wharf/core';
 import { createTestDatabase, type TestDatabase } from '@wharf/sdk-testing';
 import { PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, GROUPS_DN, startSlapd, type Slapd } from '@wharf/plugin-auth-ldap/test-support/slapd';
 import { ADMIN_PASSWORD, basic } from './support/api-kit.js';
+import { startNode } from './support/node.js';
 import { testDatabaseNames } from './support/server.js';
 
 /**
@@ -16,20 +17,7 @@ import { testDatabaseNames } from './support/server.js';
  * Then, with LDAP before the database, the answer time does not tell which provider knows a name.
  */
 
-async function startNode(dataDir: string, db: TestDatabase, auth: unknown[] = [{ db: {} }]): Promise<RunningServer> {
-  const before = process.env.WHARF_ADMIN_PASSWORD;
-  process.env.WHARF_ADMIN_PASSWORD = ADMIN_PASSWORD;
-  try {
-    return await startServer({
-      listen: '127.0.0.1:0',
-      dataDir,
-      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, server: { trustProxy: true }, auth, rbac: {} },
-    });
-  } finally {
-    if (before === undefined) delete process.env.WHARF_ADMIN_PASSWORD;
-    else process.env.WHARF_ADMIN_PASSWORD = before;
-  }
-}
+const node = (dataDir: string, db: TestDatabase, auth: unknown[] = [{ db: {} }]) => startNode(dataDir, db, { auth, rbac: {} });
 
 interface Attempt {
   readonly status: number;
@@ -53,8 +41,8 @@ for (const database of testDatabaseNames()) {
     before(async () => {
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-brute-'));
       db = await createTestDatabase(database);
-      a = await startNode(dataDir, db);
-      b = await startNode(dataDir, db);
+      a = await node(dataDir, db);
+      b = await node(dataDir, db);
     });
     after(async () => {
       await a?.close();
@@ -108,7 +96,7 @@ describe('attack: which provider knows a user name, by answer time (LDAP before 
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-oracle-'));
     db = await createTestDatabase('sqlite');
     const ldap = { url: slapd.url, bindDN: SEARCH_DN, bindPassword: SEARCH_PASSWORD, userBase: PEOPLE_DN, groups: { mode: 'search', base: GROUPS_DN } };
-    reg = await startNode(dataDir, db, [{ ldap }, { db: {} }]);
+    reg = await node(dataDir, db, [{ ldap }, { db: {} }]);
   });
   after(async () => {
     await reg?.close();

@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type RunningServer } from '@wharf/core';
+import type { RunningServer } from '@wharf/core';
 import { createTestDatabase, type TestDatabase } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD, basic, call, fetchToken, refresh } from './support/api-kit.js';
+import { startNode } from './support/node.js';
 import { testDatabaseNames } from './support/server.js';
 
 /**
@@ -18,26 +19,7 @@ import { testDatabaseNames } from './support/server.js';
 const ADMIN = basic('admin', ADMIN_PASSWORD);
 const SCOPE = 'repository:revoke/app:pull,push';
 
-async function startNode(dataDir: string, db: TestDatabase): Promise<RunningServer> {
-  const before = process.env.WHARF_ADMIN_PASSWORD;
-  process.env.WHARF_ADMIN_PASSWORD = ADMIN_PASSWORD;
-  try {
-    return await startServer({
-      listen: '127.0.0.1:0',
-      dataDir,
-      overrides: {
-        log: { level: process.env.WHARF_TEST_LOG ?? 'silent' },
-        database: db.config,
-        server: { trustProxy: true },
-        auth: [{ db: {} }],
-        rbac: { projects: {} },
-      },
-    });
-  } finally {
-    if (before === undefined) delete process.env.WHARF_ADMIN_PASSWORD;
-    else process.env.WHARF_ADMIN_PASSWORD = before;
-  }
-}
+const node = (dataDir: string, db: TestDatabase) => startNode(dataDir, db, { auth: [{ db: {} }], rbac: { projects: {} } });
 
 /** What a token request answers: status and granted actions. */
 async function grant(url: string, auth: string): Promise<{ status: number; actions: string[] }> {
@@ -58,8 +40,8 @@ for (const database of testDatabaseNames()) {
     before(async () => {
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-revoke-'));
       db = await createTestDatabase(database);
-      a = await startNode(dataDir, db);
-      b = await startNode(dataDir, db);
+      a = await node(dataDir, db);
+      b = await node(dataDir, db);
       assert.equal((await call(a.url, 'POST', '/api/v1/projects', { auth: ADMIN, body: { name: 'revoke', public: false } })).status, 201);
     });
     after(async () => {
@@ -116,7 +98,7 @@ for (const database of testDatabaseNames()) {
         assert.equal((await grant(node.url, oldAuth)).status, 401, `old password on ${node.url}`);
       }
       await b.close();
-      b = await startNode(dataDir, db);
+      b = await node(dataDir, db);
       assert.equal(await refresh(b.url, token), 401, 'after a restart');
       const fresh = (await fetchToken(b.url, 'rhea', 'Rhea-Pass-2', { offline: true })).refresh_token ?? '';
       assert.equal(await refresh(a.url, fresh), 200);
