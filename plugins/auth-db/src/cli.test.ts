@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestRegistry } from '@wharf/sdk-testing';
+import { runCommand, startTestRegistry } from '@wharf/sdk-testing';
 import { captureLogs, tempDir, WHARF_BIN } from './test-support.js';
 
 /** `wharf user add|passwd|list`: the built binary as a child process, on a real SQLite file. */
@@ -22,19 +22,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs `wharf` with `input` written to its stdin (then closed). */
-function wharf(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: cleanEnv() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined); // the CLI may exit before reading
-    child.stdin.end(input);
-  });
-}
+const wharf = (args: string[], input = ''): Promise<Run> => runCommand(process.execPath, [BIN, ...args], { cwd: dir, input });
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { startTestRegistry } from '@wharf/sdk-testing';
+import { runCommand, startTestRegistry } from '@wharf/sdk-testing';
 import { parseRobotAccess } from './cli.js';
 
 /**
@@ -24,18 +23,7 @@ async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Pr
 let dir: string;
 let cleanup: () => Promise<void>;
 
-function wharf(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--config', 'wharf.yaml'], { cwd: dir, env: { ...env, WHARF_ADMIN_PASSWORD: 'Cli-Admin-Passw0rd' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const wharf = (args: string[]) => runCommand(process.execPath, [BIN, ...args, '--config', 'wharf.yaml'], { cwd: dir, env: { WHARF_ADMIN_PASSWORD: 'Cli-Admin-Passw0rd' } });
 
 describe('wharf project and robot', () => {
   before(async () => {

@@ -58,3 +58,4 @@ export {
 } from './databases/index.js';
 export { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
 export { startTestPlugin, type TestPlugin, type TestPluginOptions } from './test-plugin.js';
+export { runCommand, type CommandRun, type RunCommandOptions } from './run-command.js';
