@@ -15,7 +15,9 @@ export function createArtifactService(metadata: MetadataStore): ArtifactService 
   const service: ArtifactService = {
     listRepositories: (page) => metadata.listRepositorySummaries(page),
     getRepository: (name) => metadata.getRepositorySummary(name),
+    findRepositories: (search) => metadata.findRepositorySummaries(search),
     listArtifacts: (repository, page) => metadata.listArtifacts(repository, page),
+    findArtifacts: (repository, page) => metadata.findArtifacts(repository, page),
     async getArtifact(repository, reference) {
       const digest = await digestOf(repository, reference);
       return digest === undefined ? undefined : metadata.getArtifact(repository, digest);

@@ -14,6 +14,7 @@ import { ManifestService } from '../registry/manifest-service.js';
 import { assertRepositoryName, parseReference, requireDigest } from '../registry/names.js';
 import { UploadService } from '../registry/upload-service.js';
 import { contentEvents } from './events.js';
+import { deleteRepository } from './delete-repository.js';
 
 /**
  * `coreServices.content`: writes into the registry through the services the OCI routes use
@@ -115,6 +116,14 @@ export function createContentService(deps: ContentServiceDeps): ContentService {
       const deleted = await manifests.delete(repository, ref, w);
       events.manifestDeleted({ repository, actor: w.principal, request: w.request, digest: deleted.digest, tag: ref.tag });
       return { digest: deleted.digest };
+    },
+
+    async deleteRepository(repository, actor) {
+      assertRepositoryName(repository);
+      const w = who(actor, 'DELETE', `/api/v1/repositories/${repository}`);
+      const digests = await deleteRepository({ metadata, hooks, recorder, manifests }, repository, w);
+      for (const digest of digests) events.manifestDeleted({ repository, actor: w.principal, request: w.request, digest, tag: undefined });
+      return { artifacts: digests.length };
     },
   };
   return Object.freeze(service);

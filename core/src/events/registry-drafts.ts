@@ -24,4 +24,5 @@ export const registryDrafts = {
     draft(data.tag === undefined ? 'manifestDeleted' : 'tagDeleted', data.repository, data, actor),
   blobCommitted: (data: Data<typeof registryEvents.blobCommitted>, actor?: ActorInfo) => draft('blobCommitted', data.repository, data, actor),
   artifactPulled: (data: Data<typeof registryEvents.artifactPulled>, actor?: ActorInfo) => draft('artifactPulled', data.repository, data, actor),
+  repositoryDeleted: (data: Data<typeof registryEvents.repositoryDeleted>, actor?: ActorInfo) => draft('repositoryDeleted', data.repository, data, actor),
 };

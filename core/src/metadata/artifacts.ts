@@ -9,7 +9,7 @@ import { toNumber, type StoreContext } from './sql.js';
  * manifests, then tags, blob sizes and children for all of them at once.
  */
 
-interface ManifestRow {
+export interface ManifestRow {
   id: unknown;
   digest: string;
   media_type: string;
@@ -20,7 +20,7 @@ interface ManifestRow {
   pulled_at: unknown;
 }
 
-const MANIFEST_COLUMNS = ['id', 'digest', 'media_type', 'artifact_type', 'size', 'subject_digest', 'created_at', 'pulled_at'];
+export const MANIFEST_COLUMNS = ['id', 'digest', 'media_type', 'artifact_type', 'size', 'subject_digest', 'created_at', 'pulled_at'];
 
 export async function listArtifacts(ctx: StoreContext, repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<ArtifactInfo>> {
   const limit = contentLimit(page);
@@ -45,7 +45,7 @@ export async function getArtifact(ctx: StoreContext, repository: string, digest:
   return artifact;
 }
 
-async function describe(ctx: StoreContext, repository: string, rows: readonly ManifestRow[]): Promise<ArtifactInfo[]> {
+export async function describe(ctx: StoreContext, repository: string, rows: readonly ManifestRow[]): Promise<ArtifactInfo[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => toNumber(r.id));
   const { knex } = ctx;

@@ -15,11 +15,13 @@ import type {
   ManifestInput,
   ManifestRecord,
   MetadataStore,
+  NumberedPage,
   PageRequest,
   PullRecord,
   PutManifestResult,
   RecordInTransaction,
   ReferrerRecord,
+  RepositorySearch,
   UploadRecord,
 } from './types.js';
 import { dialectOf } from './connection.js';
@@ -33,6 +35,8 @@ import * as summaries from './repository-summaries.js';
 import * as artifacts from './artifacts.js';
 import * as blobIndex from './blob-index.js';
 import { recordPulls } from './pulls.js';
+import { findArtifacts } from './artifact-listing.js';
+import { deleteRepository, type DeleteRepositoryResult } from './repository-delete.js';
 
 export interface KnexMetadataStoreOptions extends MigrateOptions {
   /** Called when the store closes, instead of destroying the knex instance itself. */
@@ -170,6 +174,18 @@ export class KnexMetadataStore implements MetadataStore {
 
   getRepositorySummary(name: string): Promise<RepositoryInfo | undefined> {
     return summaries.getRepositorySummary(this.#ctx, name);
+  }
+
+  findRepositorySummaries(query: RepositorySearch): Promise<{ items: RepositoryInfo[]; total: number }> {
+    return summaries.findRepositorySummaries(this.#ctx, query);
+  }
+
+  findArtifacts(repository: string, page: NumberedPage): Promise<{ items: ArtifactInfo[]; total: number }> {
+    return findArtifacts(this.#ctx, repository, page);
+  }
+
+  deleteRepository(name: string, expected: readonly Digest[], record?: RecordInTransaction): Promise<DeleteRepositoryResult> {
+    return deleteRepository(this.#ctx, name, expected, record);
   }
 
   listArtifacts(repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<ArtifactInfo>> {

@@ -1,7 +1,7 @@
 import type { ContentPage, ContentPageRequest, RepositoryInfo, TagInfo } from '@wharf/sdk';
 import { contentLimit, pageOf } from './content-pages.js';
 import { repositoryId } from './repositories-blobs.js';
-import { toNumber, type StoreContext } from './sql.js';
+import { MAX_REPOSITORY_NAME, checkLength, toNumber, type StoreContext } from './sql.js';
 
 /**
  * Repositories with counts and sizes, and tags with their manifests, for `coreServices.artifacts`.
@@ -30,6 +30,46 @@ export async function getRepositorySummary(ctx: StoreContext, name: string): Pro
   if (!row) return undefined;
   const [summary] = await summarize(ctx, [row]);
   return summary;
+}
+
+/** `LIKE` text matching `value` literally, `!` escaping the wildcards (as `prefixPattern`). */
+const literal = (value: string): string => value.replace(/[!%_]/g, (c) => `!${c}`);
+
+/**
+ * Repositories named `<namespace>/...` whose name after the namespace contains `contains` (when
+ * given), one numbered page in byte-wise order with the total: what a person pages through in
+ * the management API. One `LIKE` states the match; the range on the prefix (`'ns/' <= name <
+ * 'ns0'`) lets every database use the unique index on `name` and keeps SQLite (whose `LIKE`
+ * ignores ASCII case) exact on the namespace.
+ */
+export async function findRepositorySummaries(
+  ctx: StoreContext,
+  query: { readonly namespace: string; readonly contains?: string | undefined; readonly page: number; readonly pageSize: number },
+): Promise<{ items: RepositoryInfo[]; total: number }> {
+  const { namespace, contains, page, pageSize } = query;
+  if (typeof namespace !== 'string' || namespace === '' || namespace.endsWith('/')) throw new RangeError(`invalid namespace "${String(namespace)}"`);
+  if (!Number.isInteger(page) || page < 1) throw new RangeError('page must be an integer from 1');
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new RangeError('pageSize must be an integer from 1 to 1000');
+  const prefix = `${namespace}/`;
+  checkLength('namespace', prefix, MAX_REPOSITORY_NAME);
+  if (contains !== undefined) checkLength('search text', contains, MAX_REPOSITORY_NAME);
+  // Names are lowercase by the OCI grammar: a lowercased search is case-insensitive on every database.
+  const pattern = `${literal(prefix)}%${contains ? `${literal(contains.toLowerCase())}%` : ''}`;
+  const matching = () =>
+    ctx
+      .knex('repositories')
+      .whereRaw(`name like ? escape '!'`, [pattern])
+      .andWhere('name', '>=', prefix)
+      .andWhere('name', '<', `${namespace}0`);
+  const [counted] = (await matching().count({ n: '*' })) as Array<{ n: unknown }>;
+  const total = toNumber(counted?.n ?? 0);
+  if (total === 0 || (page - 1) * pageSize >= total) return { items: [], total };
+  const rows = (await matching()
+    .select('id', 'name', 'created_at')
+    .orderBy('name')
+    .limit(pageSize)
+    .offset((page - 1) * pageSize)) as RepositoryRow[];
+  return { items: await summarize(ctx, rows), total };
 }
 
 async function summarize(ctx: StoreContext, rows: readonly RepositoryRow[]): Promise<RepositoryInfo[]> {

@@ -11,6 +11,19 @@ import type {
   TagInfo,
 } from '@wharf/sdk';
 import type { PullRecord } from './pulls.js';
+import type { DeleteRepositoryResult } from './repository-delete.js';
+
+/** A numbered page (1-based) of at most 1000 items, for listings a person pages through. */
+export interface NumberedPage {
+  readonly page: number;
+  readonly pageSize: number;
+}
+
+/** Repositories under `<namespace>/`, optionally whose name after it contains `contains`. */
+export interface RepositorySearch extends NumberedPage {
+  readonly namespace: string;
+  readonly contains?: string | undefined;
+}
 
 /**
  * The metadata store: the database is the index, storage holds the bytes. Every fact a registry
@@ -168,6 +181,15 @@ export interface MetadataStore {
   /** Repositories with counts, sizes and times, in byte-wise name order. */
   listRepositorySummaries(page: ContentPageRequest | undefined): Promise<ContentPage<RepositoryInfo>>;
   getRepositorySummary(name: string): Promise<RepositoryInfo | undefined>;
+  /** Repositories of a namespace (optionally matching a search), one numbered page with the total. */
+  findRepositorySummaries(query: RepositorySearch): Promise<{ items: RepositoryInfo[]; total: number }>;
+  /** A repository's artifacts, newest push first, one numbered page with the total. */
+  findArtifacts(repository: string, page: NumberedPage): Promise<{ items: ArtifactInfo[]; total: number }>;
+  /**
+   * Deletes a repository (tags, manifests, references, blob links, the row) when it holds
+   * exactly the manifests `expected`; `record` runs in the same transaction. Blobs stay for GC.
+   */
+  deleteRepository(name: string, expected: readonly Digest[], record?: RecordInTransaction): Promise<DeleteRepositoryResult>;
   /** The manifests of a repository in digest order, with tags, sizes, children and times. */
   listArtifacts(repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<ArtifactInfo>>;
   getArtifact(repository: string, digest: Digest): Promise<ArtifactInfo | undefined>;

@@ -36,6 +36,34 @@ export interface ContentPage<TItem> {
 }
 
 /**
+ * A numbered page (from 1) of at most `pageSize` items (1 to 1000), and what comes back: the
+ * items and the total over all pages. For listings a person pages through (the management
+ * API's `page` and `page_size`); walks over whole tables use the keyset pages above.
+ * @since 0.2.0
+ */
+export interface NumberedPageRequest {
+  readonly page: number;
+  readonly pageSize: number;
+}
+
+/** One numbered page and the total. @since 0.2.0 */
+export interface NumberedPage<TItem> {
+  readonly items: readonly TItem[];
+  readonly total: number;
+}
+
+/**
+ * Which repositories {@link ArtifactService.findRepositories} lists: those named
+ * `<namespace>/...` (a project's), optionally only those whose name after `<namespace>/`
+ * contains `contains` (case-insensitive).
+ * @since 0.2.0
+ */
+export interface RepositorySearch extends NumberedPageRequest {
+  readonly namespace: string;
+  readonly contains?: string | undefined;
+}
+
+/**
  * A repository with its counts and sizes.
  * @since 0.2.0
  */
@@ -132,8 +160,15 @@ export interface ArtifactService {
   /** Repositories in byte-wise name order, with counts and sizes. */
   listRepositories(page?: ContentPageRequest): Promise<ContentPage<RepositoryInfo>>;
   getRepository(name: string): Promise<RepositoryInfo | undefined>;
+  /**
+   * The repositories of a namespace, optionally matching a search, in byte-wise name order: one
+   * numbered page with the total. A `RangeError` for a bad namespace or page.
+   */
+  findRepositories(search: RepositorySearch): Promise<NumberedPage<RepositoryInfo>>;
   /** The manifests of a repository in digest order, with tags, sizes and times. */
   listArtifacts(repository: string, page?: ContentPageRequest): Promise<ContentPage<ArtifactInfo>>;
+  /** The manifests of a repository, newest push first: one numbered page with the total. */
+  findArtifacts(repository: string, page: NumberedPageRequest): Promise<NumberedPage<ArtifactInfo>>;
   /** One artifact by tag or digest. */
   getArtifact(repository: string, reference: string): Promise<ArtifactInfo | undefined>;
   /** A manifest's exact bytes by tag or digest (what a pull would get, without negotiation). */
@@ -287,4 +322,14 @@ export interface ContentService {
   deleteManifest(repository: string, digest: Digest, actor?: ContentActor): Promise<void>;
   /** Deletes one tag; the manifest stays. Same failures as {@link ContentService.deleteManifest}. */
   deleteTag(repository: string, tag: string, actor?: ContentActor): Promise<{ readonly digest: Digest }>;
+  /**
+   * Deletes a repository: every manifest and tag, its blob links and the repository itself, in
+   * one transaction that records `registry.manifest.deleted` for each manifest and
+   * `registry.repository.deleted`. `registry.beforeDelete` is asked about each manifest first;
+   * one refusal deletes nothing. Blobs stay for garbage collection. Fails with `NAME_UNKNOWN`
+   * when the repository does not exist, `UNSUPPORTED` when deletes are disabled, and `DENIED`
+   * (409) when a push added a manifest meanwhile (nothing deleted; try again).
+   * @since 0.2.0
+   */
+  deleteRepository(repository: string, actor?: ContentActor): Promise<{ readonly artifacts: number }>;
 }
