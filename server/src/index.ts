@@ -1,4 +1,5 @@
 import { authDbPlugin } from '@wharf/plugin-auth-db';
+import { repositoriesPlugin } from '@wharf/plugin-extension-repositories';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
@@ -24,6 +25,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   authLdapPlugin,
   rbacProjectsPlugin,
   replicationOciPlugin,
+  repositoriesPlugin,
 ] as WharfPlugin[]);
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
