@@ -17,7 +17,7 @@ describe('@wharf/plugin-extension-repositories', () => {
     const verified = await verifyPlugin('repositories', { kind: 'extension' });
     assert.equal(verified.packageName, pkg.name, 'extensions.repositories resolves to this package');
     assert.equal(verified.version, pkg.version);
-    assert.deepEqual([...verified.initDeps].sort(), ['core.artifacts', 'core.blobs', 'core.content']);
+    assert.deepEqual([...verified.initDeps].sort(), ['core.artifacts', 'core.content']);
     assert.equal(repositoriesDefault, repositoriesPlugin);
     assert.equal(REPOSITORIES_PLUGIN_VERSION, pkg.version);
     assert.deepEqual(repositoriesPlugin.cli?.map((g) => `${g.name}: ${g.commands.map((c) => c.usage.split(' ')[0]).join(',')}`), ['repo: list,delete', 'artifact: list,delete']);

@@ -23,7 +23,7 @@ export const repositoriesPlugin = definePlugin({
   cli: repositoriesCommands,
   register(ctx) {
     ctx.registerInit({
-      deps: { artifacts: coreServices.artifacts, blobs: coreServices.blobs, content: coreServices.content },
+      deps: { artifacts: coreServices.artifacts, content: coreServices.content },
       async init(services) {
         registerRepositoriesApi(ctx.api, services);
       },

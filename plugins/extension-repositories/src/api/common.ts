@@ -1,9 +1,8 @@
-import { Type, type AccessRequest, type ApiRequest, type ArtifactService, type BlobService, type ContentActor, type ContentService } from '@wharf/sdk';
+import { Type, type AccessRequest, type ApiRequest, type ArtifactService, type ContentActor, type ContentService } from '@wharf/sdk';
 
 /** What the operations need: the kernel's content services. */
 export interface ApiDeps {
   readonly artifacts: ArtifactService;
-  readonly blobs: BlobService;
   readonly content: ContentService;
 }
 
