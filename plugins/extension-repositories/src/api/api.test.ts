@@ -22,6 +22,8 @@ const SIGNATURE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 /** Every repository event a durable consumer received, and a gate refusing deletes in `team/locked`. */
 const received: EventEnvelope[] = [];
 let locked = true;
+/** Run once by the gate while `team/racy` is being deleted: a push landing between the gates and the delete. */
+let racingPush: (() => Promise<void>) | undefined;
 const observer = definePlugin({
   id: 'observer',
   kind: 'extension',
@@ -38,6 +40,9 @@ const observer = definePlugin({
     });
     ctx.hooks.registry.beforeDelete.tapPromise(ctx.id, async ({ repository }) => {
       if (locked && repository === 'team/locked') throw new RegistryError('DENIED', 'team/locked is protected by policy');
+      const push = repository === 'team/racy' ? racingPush : undefined;
+      racingPush = undefined;
+      await push?.();
     });
   },
 });
@@ -136,6 +141,7 @@ describe('repository management with roles', () => {
     await pushImage(url, 'team/app/web', 'v1', tinyImage({ text: 'web\n' }), bob);
     await pushImage(url, 'team/tools', 'v1', tinyImage({ text: 'tools\n' }), bob);
     await pushImage(url, 'team/locked', 'v1', tinyImage({ text: 'locked\n' }), bob);
+    await pushImage(url, 'team/racy', 'v1', tinyImage({ text: 'racy v1\n' }), bob);
     indexDigest = await pushIndex(url, 'team/multi', 'latest', as.bob!);
     signatureDigest = await pushSignature(url, 'team/app', v1.manifest, as.bob!);
     await pushImage(url, 'open/pub', 'v1', tinyImage({ text: 'public\n' }), { authorization: as.alice });
@@ -151,8 +157,8 @@ describe('repository management with roles', () => {
       for (const who of [as.alice, as.mona, as.bob, as.gina, robotReader, admin]) {
         const res = await api('GET', '/projects/team/repositories', who);
         assert.equal(res.status, 200, res.text);
-        assert.deepEqual(names(res), ['team/app', 'team/app/web', 'team/locked', 'team/multi', 'team/tools']);
-        assert.equal(res.headers.get('x-total-count'), '5');
+        assert.deepEqual(names(res), ['team/app', 'team/app/web', 'team/locked', 'team/multi', 'team/racy', 'team/tools']);
+        assert.equal(res.headers.get('x-total-count'), '6');
       }
       const app = (await api('GET', '/projects/team/repositories', as.gina)).body[0];
       assert.equal(app.project, 'team');
@@ -181,7 +187,7 @@ describe('repository management with roles', () => {
     it('pages and searches (case-insensitive substring; exact name)', async () => {
       const page2 = await api('GET', '/projects/team/repositories?page=2&page_size=2', as.gina);
       assert.deepEqual(names(page2), ['team/locked', 'team/multi']);
-      assert.equal(page2.headers.get('x-total-count'), '5');
+      assert.equal(page2.headers.get('x-total-count'), '6');
       assert.match(page2.headers.get('link') ?? '', /rel="prev".*rel="next"/);
       assert.deepEqual(names(await api('GET', '/projects/team/repositories?q=name%3D~APP', as.gina)), ['team/app', 'team/app/web']);
       assert.deepEqual(names(await api('GET', '/projects/team/repositories?q=name%3D~_', as.gina)), [], 'a LIKE wildcard is matched literally');
@@ -319,6 +325,15 @@ describe('repository management with roles', () => {
       assert.equal((await api('GET', '/projects/team/repositories/locked', as.gina)).body.artifactCount, 1, 'nothing was deleted');
       assertError(await api('DELETE', '/projects/team/repositories/nothing', as.mona), 404, 'NOT_FOUND');
       assertError(await api('DELETE', '/projects/team/repositories/Bad', as.mona), 400, 'BAD_REQUEST');
+    });
+
+    it('deletes nothing when a push lands between the gates and the delete (409), and everything when tried again', async () => {
+      racingPush = () => pushImage(url, 'team/racy', 'v2', tinyImage({ text: 'racy v2\n' }), { authorization: as.bob }).then(() => undefined);
+      assertError(await api('DELETE', '/projects/team/repositories/racy', as.mona), 409, 'CONFLICT', /changed while it was being deleted/);
+      assert.equal(racingPush, undefined, 'the push ran');
+      const kept = await api('GET', '/projects/team/repositories/racy', as.gina);
+      assert.equal(kept.body.artifactCount, 2, 'v1 kept, v2 added');
+      assert.equal((await api('DELETE', '/projects/team/repositories/racy', as.mona)).status, 204);
     });
 
     it('deletes every artifact and tag, records the durable events, and the blobs stay for garbage collection', async () => {
