@@ -7,23 +7,17 @@ import type {
   ContentPageRequest,
   Digest,
   ManifestReference,
+  NumberedPageRequest,
   RepositoryInfo,
+  RepositorySearch,
   TagInfo,
 } from '@wharf/sdk';
 import type { PullRecord } from './pulls.js';
 import type { DeleteRepositoryResult } from './repository-delete.js';
 
-/** A numbered page (1-based) of at most 1000 items, for listings a person pages through. */
-export interface NumberedPage {
-  readonly page: number;
-  readonly pageSize: number;
-}
-
-/** Repositories under `<namespace>/`, optionally whose name after it contains `contains`. */
-export interface RepositorySearch extends NumberedPage {
-  readonly namespace: string;
-  readonly contains?: string | undefined;
-}
+/** A numbered page request (the SDK's shape): for listings a person pages through. */
+export type NumberedPage = NumberedPageRequest;
+export type { RepositorySearch };
 
 /**
  * The metadata store: the database is the index, storage holds the bytes. Every fact a registry
