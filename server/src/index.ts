@@ -1,5 +1,6 @@
 import { authDbPlugin } from '@wharf/plugin-auth-db';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
+import { metricsPlugin } from '@wharf/plugin-metrics';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
@@ -24,9 +25,17 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   authLdapPlugin,
   rbacProjectsPlugin,
   replicationOciPlugin,
+  metricsPlugin,
 ] as WharfPlugin[]);
+
+/**
+ * Sections the binary fills in when the config file leaves them out: Prometheus metrics are on
+ * (`/metrics`, system administrators only). A file with an `extensions` section lists what it
+ * wants, `metrics` included, like every other section.
+ */
+export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { metrics: {} } });
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
 export function main(argv: readonly string[]): Promise<void> {
-  return runCli(argv, { plugins: defaultPlugins, pluginNew: pluginNewCommand });
+  return runCli(argv, { plugins: defaultPlugins, sectionDefaults: { ...defaultSections }, pluginNew: pluginNewCommand });
 }
