@@ -77,8 +77,8 @@ function scoped(router: Router<ExtState>, prefix: string, plugin: string, top: R
     patch: (path: string, ...h: RouteHandler[]) => void router.patch(path, ...adapt(h)),
     delete: (path: string, ...h: RouteHandler[]) => void router.delete(path, ...adapt(h)),
     getTopLevel(path: string, ...h: RouteHandler[]) {
-      if (typeof path !== 'string' || !TOP_LEVEL.test(path)) throw new TypeError(`top-level path "${String(path)}" must be one literal segment, like /metrics`);
       if (KERNEL_PATHS.has(path)) throw new TypeError(`top-level path ${path} belongs to the kernel`);
+      if (typeof path !== 'string' || !TOP_LEVEL.test(path)) throw new TypeError(`top-level path "${String(path)}" must be one literal segment, like /metrics`);
       const owner = claims.get(path);
       if (owner !== undefined) throw new TypeError(`top-level path ${path} is already served by plugin "${owner}"`);
       claims.set(path, plugin);
