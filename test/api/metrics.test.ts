@@ -51,6 +51,7 @@ describe('metrics plugin', () => {
   let reg: ApiRegistry;
   let url: string;
   let robot: string;
+  const logs: string[] = [];
   const image = imageParts('metrics');
 
   const scrape = async (auth?: string) => call(url, 'GET', '/metrics', auth ? { auth } : {});
@@ -58,6 +59,7 @@ describe('metrics plugin', () => {
   before(async () => {
     reg = await startApiRegistry('sqlite', {
       plugins: [metricsPlugin],
+      logs,
       overrides: {
         rbac: { projects: {} },
         extensions: { metrics: { scrapeToken: SCRAPE_TOKEN, listen: '127.0.0.1:0', processMetrics: true } },
@@ -115,6 +117,8 @@ describe('metrics plugin', () => {
       assert.equal((await scrape(bearer(SCRAPE_TOKEN))).status, 200);
       assert.equal((await scrape(bearer(`${SCRAPE_TOKEN}x`))).status, 401);
       assert.equal((await scrape(bearer('x'.repeat(SCRAPE_TOKEN.length)))).status, 401);
+      assert.ok(logs.length > 0, 'logs are captured');
+      for (const line of logs) assert.ok(!line.includes(SCRAPE_TOKEN), `a log line holds the scrape token: ${line}`);
     });
 
     it('refuses anonymous callers (401 with a challenge), a normal user and a robot (403)', async () => {
