@@ -8,7 +8,7 @@
 # which on a shared machine varies more from minute to minute than anything measured here.
 # M without scraping against O shows what the observation hooks themselves cost (no target).
 #
-# env: ROUNDS=8 DURATION=5 CONCURRENCY=32 M_PORT=5105 O_PORT=5106 SHARED=DIR BENCH_TMPDIR=DIR
+# env: ROUNDS=8 DURATION=5 CONCURRENCY=32 M_PORT=5125 O_PORT=5126 SHARED=DIR BENCH_TMPDIR=DIR
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,7 +22,7 @@ fi
 [[ -f $root/core/dist/cli/main.js ]] || { echo "bench-metrics: Wharf is not built: run npm run build" >&2; exit 2; }
 
 ROUNDS=${ROUNDS:-8} DURATION=${DURATION:-5} CONCURRENCY=${CONCURRENCY:-32}
-M_PORT=${M_PORT:-5105} O_PORT=${O_PORT:-5106}
+M_PORT=${M_PORT:-5125} O_PORT=${O_PORT:-5126}
 SCRAPE_TOKEN="bench-scrape-$(node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))')"
 tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/wharf-bench-metrics.XXXXXX")
 pids=()
@@ -49,6 +49,9 @@ printf '%s\nextensions: { metrics: {} }\n' "$common" >"$tmp/m.yaml"
 printf '%s\nextensions: {}\n' "$common" >"$tmp/o.yaml"
 
 start() { # start NAME PORT
+  if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/") != 000 ]]; then
+    echo "bench-metrics: port $2 is taken by another process (set M_PORT/O_PORT)" >&2; return 1
+  fi
   mkdir -p "$tmp/$1"
   (cd "$root" && WHARF_EXTENSIONS__METRICS__SCRAPE_TOKEN=$SCRAPE_TOKEN exec node server/bin/wharf.js serve --config "$tmp/$1.yaml" \
     --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &

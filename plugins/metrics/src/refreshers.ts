@@ -112,7 +112,7 @@ export function watchPool(m: WharfMetrics, database: DatabaseService): void {
 }
 
 /** Runs `refresh` now and every `seconds`, one run at a time; failures are logged. */
-export function every(seconds: number, name: string, refresh: () => Promise<void>, logger: Logger): { stop(): Promise<void>; first: Promise<void> } {
+export function every(seconds: number, name: string, refresh: () => Promise<void>, logger: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const run = () => {
     running ??= refresh()
@@ -120,11 +120,10 @@ export function every(seconds: number, name: string, refresh: () => Promise<void
       .finally(() => (running = undefined));
     return running;
   };
-  const first = run();
+  void run();
   const timer = setInterval(run, seconds * 1000);
   timer.unref();
   return {
-    first,
     // Waits for a run in progress: it must not query a database the kernel is closing.
     stop: async () => {
       clearInterval(timer);
