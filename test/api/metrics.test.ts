@@ -97,6 +97,16 @@ describe('metrics plugin', () => {
     for (const id of ids) {
       for (let i = 0; i < 200 && !['succeeded', 'failed'].includes((await jobs.get(id))?.status ?? ''); i++) await new Promise((r) => setTimeout(r, 25));
     }
+    // Replication status as the engine reports it (running a replication needs a second registry;
+    // the engine's own tests cover that it calls the hook).
+    const status = (kind: 'task' | 'execution', state: 'running' | 'succeeded' | 'failed', taskId?: number) =>
+      reg.server.kernel.hooks.replication.statusChanged.promise({
+        id: `e-${kind}-${state}-${taskId ?? 0}`, timestamp: new Date(), kind, policyId: 1, policyName: 'nightly', executionId: 1, status: state, ...(taskId ? { taskId } : {}),
+      });
+    await status('task', 'running', 1);
+    await status('task', 'succeeded', 1);
+    await status('task', 'failed', 2);
+    await status('execution', 'failed');
     await reg.server.kernel.resolve(metricsServiceRef).refresh();
   });
 
@@ -196,6 +206,13 @@ describe('metrics plugin', () => {
       assert.equal(types.get('wharf_jobs_queue_depth'), 'gauge');
       assert.ok(samples.some((s) => s.name === 'wharf_events_consumer_lag_seconds' && s.labels.consumer), 'a durable consumer\'s lag');
       assert.equal(total(samples, 'wharf_database_pool_connections', { state: 'max' }), 1, 'SQLite: one connection');
+    });
+
+    it('counts finished replication tasks and executions by policy and status', () => {
+      assert.equal(total(samples, 'wharf_replication_tasks_total', { policy: 'nightly', status: 'succeeded' }), 1);
+      assert.equal(total(samples, 'wharf_replication_tasks_total', { policy: 'nightly', status: 'failed' }), 1);
+      assert.equal(total(samples, 'wharf_replication_tasks_total', { status: 'running' }), 0, 'only final statuses');
+      assert.equal(total(samples, 'wharf_replication_executions_total', { policy: 'nightly', status: 'failed' }), 1);
     });
 
     it('has Harbor-exporter-like inventory gauges per project', () => {
