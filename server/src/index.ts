@@ -1,6 +1,7 @@
 import { authDbPlugin } from '@wharf/plugin-auth-db';
 import { repositoriesPlugin } from '@wharf/plugin-extension-repositories';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
+import { metricsPlugin } from '@wharf/plugin-metrics';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
@@ -26,9 +27,18 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   rbacProjectsPlugin,
   replicationOciPlugin,
   repositoriesPlugin,
+  metricsPlugin,
 ] as WharfPlugin[]);
+
+/**
+ * Sections the binary fills in when the config file leaves them out: the extensions an operator
+ * of Harbor expects (Prometheus metrics at `/metrics` for system administrators, repository and
+ * artifact management). The kernel names no extension; this distribution does. A file with an
+ * `extensions` section lists what it wants, these included, like every other section.
+ */
+export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { metrics: {}, repositories: {} } });
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
 export function main(argv: readonly string[]): Promise<void> {
-  return runCli(argv, { plugins: defaultPlugins, pluginNew: pluginNewCommand });
+  return runCli(argv, { plugins: defaultPlugins, sectionDefaults: { ...defaultSections }, pluginNew: pluginNewCommand });
 }

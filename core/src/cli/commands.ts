@@ -13,6 +13,8 @@ import { createKernel } from '../kernel/kernel.js';
 
 export interface CommandContext {
   readonly plugins?: readonly WharfPlugin[] | undefined;
+  /** The distribution's section defaults (see `LoadConfigOptions.sectionDefaults`). */
+  readonly sectionDefaults?: Record<string, unknown> | undefined;
 }
 
 export interface ServeOptions {
@@ -25,7 +27,7 @@ export async function serveCommand(opts: ServeOptions, context: CommandContext =
   const overrides: Record<string, unknown> = {};
   if (opts.listen) overrides.server = { listen: opts.listen };
   if (opts.dataDir) overrides.dataDir = opts.dataDir;
-  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: context.plugins });
+  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: context.plugins, sectionDefaults: context.sectionDefaults });
   const kernel = createKernel(loaded);
   await kernel.boot();
   let handle;
@@ -41,20 +43,20 @@ export async function serveCommand(opts: ServeOptions, context: CommandContext =
 
 /** The kernel's migrations and those every configured plugin declares; nothing else boots. */
 export async function migrateCommand(opts: { config?: string }, context: CommandContext = {}): Promise<number> {
-  const loaded = await loadConfig({ file: opts.config, plugins: context.plugins });
+  const loaded = await loadConfig({ file: opts.config, plugins: context.plugins, sectionDefaults: context.sectionDefaults });
   await createKernel(loaded).migrate();
   return 0;
 }
 
 /** Loads the plugins and validates the whole file as boot would; touches nothing else. */
 export async function configCheckCommand(file: string, out: (line: string) => void, context: CommandContext = {}): Promise<number> {
-  await loadConfig({ file, plugins: context.plugins });
+  await loadConfig({ file, plugins: context.plugins, sectionDefaults: context.sectionDefaults });
   out('ok');
   return 0;
 }
 
 export async function configPrintCommand(opts: { config?: string }, out: (text: string) => void, context: CommandContext = {}): Promise<number> {
-  const loaded = await loadConfig({ file: opts.config, plugins: context.plugins });
+  const loaded = await loadConfig({ file: opts.config, plugins: context.plugins, sectionDefaults: context.sectionDefaults });
   out(stringify(redactConfig(loaded.config, loaded.secrets)));
   return 0;
 }

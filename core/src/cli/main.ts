@@ -23,6 +23,11 @@ export interface CliOptions {
    * one of them loads it from here.
    */
   readonly plugins?: readonly WharfPlugin[] | undefined;
+  /**
+   * Whole config sections the distribution turns on when the file leaves them out (`serve`,
+   * `migrate`, `config check|print`).
+   */
+  readonly sectionDefaults?: Record<string, unknown> | undefined;
 }
 
 function run(action: () => Promise<number | undefined>): Promise<void> {

@@ -29,6 +29,12 @@ export interface LoadConfigOptions {
   readonly overrides?: Record<string, unknown> | undefined;
   /** Plugins given in code; used for a config key with the same kind and id instead of a package. */
   readonly plugins?: readonly WharfPlugin[] | undefined;
+  /**
+   * A distribution's defaults for whole top-level sections (the `wharf` binary's
+   * `extensions: { metrics: {} }`): used for a section the file (and environment) leaves out,
+   * replaced whole by one it gives, like the kernel's own section defaults.
+   */
+  readonly sectionDefaults?: Record<string, unknown> | undefined;
   readonly cwd?: string | undefined;
 }
 
@@ -131,6 +137,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const overrides = parseEnvOverrides(env);
   const deferred = applyEnvOverrides(raw, overrides, KernelConfigSchema as unknown as Json, { stopAtPlugins: true });
   if (options.overrides) raw = deepMerge(raw, options.overrides);
+  for (const [section, value] of Object.entries(options.sectionDefaults ?? {})) if (raw[section] === undefined) raw[section] = structuredClone(value);
   normaliseSections(raw);
 
   // Structure pass: kernel keys and the shape of plugin sections, so plugin keys can be trusted.

@@ -280,8 +280,6 @@ export const DEFAULT_AUTH = Object.freeze([Object.freeze({ db: Object.freeze({})
 export const DEFAULT_RBAC = Object.freeze({ projects: Object.freeze({}) });
 /** Replication to and from any OCI registry works out of the box, as in Harbor. */
 export const DEFAULT_REPLICATION = Object.freeze({ oci: Object.freeze({}) });
-/** Repository and artifact management (`/api/v1/projects/{p}/repositories`, `wharf repo`), as Harbor has it. */
-export const DEFAULT_EXTENSIONS = Object.freeze({ repositories: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
@@ -342,7 +340,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         rbac: mapWith('rbac', of('rbac'), { max: 1, default: DEFAULT_RBAC }),
         replication: mapWith('replication', of('replication'), { default: DEFAULT_REPLICATION }),
         logging: mapWith('logging', of('logging'), { default: {} }),
-        extensions: mapWith('extension', of('extensions'), { default: DEFAULT_EXTENSIONS }),
+        extensions: mapWith('extension', of('extensions'), { default: {} }),
       }
     : {
         storage: pluginMap('storage', { min: 1, max: 1, default: { fs: {} } }),
@@ -350,7 +348,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         rbac: pluginMap('rbac', { max: 1, default: DEFAULT_RBAC }),
         replication: pluginMap('replication', { default: DEFAULT_REPLICATION }),
         logging: pluginMap('logging', { default: {} }),
-        extensions: pluginMap('extension', { default: DEFAULT_EXTENSIONS }),
+        extensions: pluginMap('extension', { default: {} }),
       };
   return Type.Object(
     {

@@ -24,6 +24,16 @@ export class ServiceRegistry {
   readonly #container: AwilixContainer = createContainer({ strict: true, injectionMode: InjectionMode.PROXY });
   private readonly provided = new Map<string, Provided>();
   private readonly byName = new Map<string, string>();
+  private readonly decorators = new Map<string, (service: unknown) => unknown>();
+
+  /**
+   * Kernel only: consumers of `ref` get `decorate(service)` instead of what the provider built
+   * (the kernel times the storage driver this way). The provider's disposer still gets its own
+   * instance. Call before the service is built.
+   */
+  decorate<T>(ref: ServiceRef<T>, decorate: (service: T) => T): void {
+    this.decorators.set(ref.id, decorate as (service: unknown) => unknown);
+  }
 
   /** Binds a service ref to a factory on behalf of `provider` (a plugin id or `kernel`). */
   provide<T, D extends ServiceDeps>(provider: string, ref: ServiceRef<T>, spec: ServiceFactory<T, D>): void {
@@ -51,15 +61,18 @@ export class ServiceRegistry {
     this.provided.set(ref.id, entry);
     this.byName.set(name, ref.id);
 
+    let built: T | undefined;
     const build = (cradle: Record<string, unknown>) => {
       const resolved: Record<string, unknown> = {};
       for (const [key, dep] of Object.entries(deps)) resolved[key] = cradle[serviceName(dep.id)];
-      return spec.factory(resolved as never);
+      built = spec.factory(resolved as never);
+      const decorate = this.decorators.get(ref.id);
+      return decorate ? decorate(built) : built;
     };
     let resolver = asFunction(build).singleton();
     if (spec.dispose) {
       const dispose = spec.dispose;
-      resolver = resolver.disposer((value) => dispose(value));
+      resolver = resolver.disposer(() => dispose(built as T));
     }
     this.#container.register(name, resolver);
   }

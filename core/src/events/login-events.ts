@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 
 const MAX_NAME = 128;
 
-function via(path: string): string {
+/** Where credentials came in, from the request path. */
+export function loginVia(path: string): 'token' | 'v2' | 'api' | 'other' {
   if (path.startsWith('/service/token')) return 'token';
   if (path.startsWith('/v2')) return 'v2';
   if (path.startsWith('/api/')) return 'api';
@@ -27,7 +28,7 @@ export function loginRecorder(events: () => EventService, logger: Logger) {
       await events().publish({
         type: login.ok ? authEvents.loginSucceeded : authEvents.loginFailed,
         partition: `user:${username}`,
-        data: { username, provider: login.principal?.provider, via: via(info.path), ...(login.reason ? { reason: login.reason } : {}) },
+        data: { username, provider: login.principal?.provider, via: loginVia(info.path), ...(login.reason ? { reason: login.reason } : {}) },
         ...context,
       });
     } catch (err) {

@@ -1,6 +1,7 @@
 import { AsyncSeriesBailHook, AsyncSeriesWaterfallHook } from 'tapable';
-import type { AuthHooks, Credentials, Principal, RequestInfo } from '@wharf/sdk';
+import type { AuthHooks, Credentials, LoginAttempt, Principal, RequestInfo, TokenIssued } from '@wharf/sdk';
 import { instrument, type InstrumentOptions } from './instrument.js';
+import { observationHook } from './observe.js';
 
 /** Identity hooks: providers in config order, then enrichment. */
 export function createAuthHooks(options: InstrumentOptions): AuthHooks {
@@ -16,5 +17,7 @@ export function createAuthHooks(options: InstrumentOptions): AuthHooks {
       options,
     ),
     active: instrument('auth.active', new AsyncSeriesBailHook<[Principal], boolean | undefined>(['principal'], 'auth.active'), options),
+    loginAttempted: observationHook<LoginAttempt>('auth.loginAttempted', options),
+    tokenIssued: observationHook<TokenIssued>('auth.tokenIssued', options),
   });
 }

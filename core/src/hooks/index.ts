@@ -7,8 +7,10 @@ import { createRbacHooks } from './rbac.js';
 import { createRegistryHooks } from './registry.js';
 import { createReplicationHooks } from './replication.js';
 import { isReversed, type TapRecord } from './instrument.js';
+import { createHttpHooks, createJobsHooks, createStorageHooks } from './observe.js';
 
 export { pluginOfError } from './instrument.js';
+export { observe } from './observe.js';
 
 /**
  * The hook catalogue: one frozen object of domains, each a frozen object of tapable hooks.
@@ -23,6 +25,9 @@ export function createHooks(options: { logger?: Logger | undefined } = {}): Kern
     registry: createRegistryHooks(o),
     replication: createReplicationHooks(o),
     lifecycle: createLifecycleHooks(o),
+    http: createHttpHooks(o),
+    storage: createStorageHooks(o),
+    jobs: createJobsHooks(o),
   });
 }
 

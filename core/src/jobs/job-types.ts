@@ -1,4 +1,4 @@
-import type { JobHandler, JobTypeOptions } from '@wharf/sdk';
+import { isPermanentJobError, type JobAttempt, type JobHandler, type JobTypeOptions } from '@wharf/sdk';
 import type { JobType } from './types.js';
 
 /**
@@ -23,9 +23,27 @@ function positiveInt(type: string, name: string, value: number | undefined, fall
   return value;
 }
 
+/** Reports each run of `handler` (the `jobs.attemptFinished` hook); the handler's outcome is unchanged. */
+function observed(type: string, handler: JobHandler<unknown>, observe: (attempt: JobAttempt) => void): JobHandler<unknown> {
+  return async (ctx) => {
+    const started = performance.now();
+    try {
+      await handler(ctx);
+      observe({ type, outcome: 'succeeded', attempt: ctx.attempt, durationMs: performance.now() - started });
+    } catch (err) {
+      const last = isPermanentJobError(err) || ctx.attempt >= ctx.maxAttempts;
+      observe({ type, outcome: last ? 'failed' : 'retry', attempt: ctx.attempt, durationMs: performance.now() - started });
+      throw err;
+    }
+  };
+}
+
 export class JobTypes {
   private readonly types = new Map<string, JobType>();
   private readonly listeners: ((t: JobType) => void)[] = [];
+
+  /** `observe`: told of every handler run (the kernel's `jobs.attemptFinished`). */
+  constructor(private readonly observe?: (attempt: JobAttempt) => void) {}
 
   define<P>(type: string, handler: JobHandler<P>, options: JobTypeOptions = {}): JobType {
     checkTypeName(type);
@@ -34,7 +52,7 @@ export class JobTypes {
     const backoffMs = positiveInt(type, 'backoffMs', options.backoffMs, DEFAULTS.backoffMs, 0);
     const def: JobType = Object.freeze({
       type,
-      handler: handler as JobHandler<unknown>,
+      handler: this.observe ? observed(type, handler as JobHandler<unknown>, this.observe) : (handler as JobHandler<unknown>),
       concurrency: positiveInt(type, 'concurrency', options.concurrency, DEFAULTS.concurrency, 1),
       maxAttempts: positiveInt(type, 'maxAttempts', options.maxAttempts, DEFAULTS.maxAttempts, 1),
       backoffMs,

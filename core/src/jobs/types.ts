@@ -1,4 +1,4 @@
-import type { JobHandler, JobService, JobTypeOptions } from '@wharf/sdk';
+import type { JobAttempt, JobHandler, JobService, JobTypeOptions } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { JobsSettings } from '../config/types.js';
 
@@ -30,6 +30,8 @@ export interface JobRuntimeOptions {
   readonly nodeId?: string;
   /** How often finished jobs beyond the history bounds are deleted (default 60 s). */
   readonly sweepIntervalMs?: number;
+  /** Told of every handler run on this node (the kernel calls `jobs.attemptFinished`). */
+  readonly observe?: (attempt: JobAttempt) => void;
 }
 
 export type { JobTypeOptions };

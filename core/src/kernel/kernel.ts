@@ -14,13 +14,14 @@ import {
 import type { DestinationStream, Logger } from 'pino';
 import { ServiceRegistry } from '../container/service-registry.js';
 import type { DatabaseSettings, LoadedConfig, WharfConfig } from '../config/types.js';
-import { createHooks, hasTaps, pluginOfError } from '../hooks/index.js';
+import { createHooks, hasTaps, observe, pluginOfError } from '../hooks/index.js';
 import { createLogger, usePretty } from '../logging/logger.js';
 import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
-import { loginRecorder } from '../events/login-events.js';
+import { loginRecorder, loginVia } from '../events/login-events.js';
+import { timedStorage } from './timed-storage.js';
 import { createContentServices, type ContentServices } from '../content/index.js';
 import { createDatabaseService, createMetadataStore, createOwnerMigrator, type KnexMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
@@ -121,6 +122,9 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets, destination: options.logDestination });
   const hooks = createHooks({ logger });
   const services = new ServiceRegistry();
+  // Everyone but the storage plugin itself sees the driver timed (`storage.operationFinished`).
+  services.decorate(coreServices.storage, (driver) => timedStorage(driver, hooks.storage, logger));
+  const recordLogin = loginRecorder(() => events.service, logger.child({ component: 'auth' }));
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
   const auth = createKernelAuth({
@@ -128,7 +132,10 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     settings: config.token,
     logger: logger.child({ component: 'auth' }),
     database: () => services.resolve(coreServices.database).knex,
-    onLogin: loginRecorder(() => events.service, logger.child({ component: 'auth' })),
+    onLogin: (login, info) => {
+      observe(hooks.auth.loginAttempted, () => ({ ok: login.ok, provider: login.principal?.provider, via: loginVia(info.path) }), logger);
+      return recordLogin(login, info);
+    },
   });
   let publicUrl = config.server.publicUrl;
   const settings: KernelSettings = Object.freeze({
@@ -169,7 +176,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   // Jobs: types are defined during register/init/ready, workers start after ready (see boot/close).
   services.provide('kernel', kernelRefs.jobs, {
     deps: { metadata: kernelRefs.metadata },
-    factory: ({ metadata }) => createJobRuntime({ settings: config.jobs, logger, knex: () => metadata.knex }),
+    factory: ({ metadata }) =>
+      createJobRuntime({ settings: config.jobs, logger, knex: () => metadata.knex, observe: (attempt) => observe(hooks.jobs.attemptFinished, () => attempt, logger) }),
     dispose: (jobs) => jobs.stop(),
   });
   services.provide('kernel', coreServices.jobs, { deps: { jobs: kernelRefs.jobs }, factory: ({ jobs }) => jobs });

@@ -5,6 +5,7 @@ import type {
   AsyncSeriesWaterfallHook,
   HookMap,
   SyncBailHook,
+  SyncHook,
 } from 'tapable';
 import type {
   ArtifactPulledEvent,
@@ -15,6 +16,7 @@ import type {
   ManifestPutContext,
   PullContext,
 } from './events.js';
+import type { HttpRequestFinished, HttpRequestStarted, JobAttempt, LoginAttempt, StorageOperation, TokenIssued } from './observations.js';
 import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
 import type { ReplicationEndpoint, ReplicationStatusEvent, ReplicationTarget } from './replication.js';
 
@@ -69,6 +71,27 @@ export interface AuthHooks {
    * @since 0.1.0
    */
   readonly active: AsyncSeriesBailHook<[Principal], boolean | undefined>;
+  /**
+   * The authenticator asked the providers about credentials, with this result (an observation,
+   * for metrics: the user name and password are not in it).
+   * @kind SyncHook
+   * @args attempt
+   * @result ignored. Taps must be quick and must not throw (a throw is logged and ignored).
+   * @calledBy the kernel's authenticator after the providers answered (not for answers from its
+   *   credential cache), before the login is answered.
+   * @since 0.2.0
+   */
+  readonly loginAttempted: SyncHook<[LoginAttempt]>;
+  /**
+   * The token service issued an access or refresh token (an observation, for metrics; the token
+   * is not in it).
+   * @kind SyncHook
+   * @args issued
+   * @result ignored. Taps must be quick and must not throw (a throw is logged and ignored).
+   * @calledBy the token endpoint (`/service/token`), for each token it returns.
+   * @since 0.2.0
+   */
+  readonly tokenIssued: SyncHook<[TokenIssued]>;
 }
 
 /** Authorization hooks. */
@@ -204,6 +227,59 @@ export interface LifecycleHooks {
 }
 
 /**
+ * Observations of the HTTP layer, for metrics: every request's start and end. Only the method
+ * and the route template are reported, never the raw path (which holds repository names and
+ * digests).
+ */
+export interface HttpHooks {
+  /**
+   * A request arrived.
+   * @kind SyncHook
+   * @args request
+   * @result ignored. Taps must be quick and must not throw (a throw is logged and ignored).
+   * @calledBy the kernel's HTTP layer, first thing for every request of the main listener.
+   * @since 0.2.0
+   */
+  readonly requestStarted: SyncHook<[HttpRequestStarted]>;
+  /**
+   * A response was finished, or the connection closed first: exactly once per `requestStarted`.
+   * @kind SyncHook
+   * @args request
+   * @result ignored. Taps must be quick and must not throw (a throw is logged and ignored).
+   * @calledBy the kernel's HTTP layer, when the response ends.
+   * @since 0.2.0
+   */
+  readonly requestFinished: SyncHook<[HttpRequestFinished]>;
+}
+
+/** Observations of the storage driver, for metrics. */
+export interface StorageHooks {
+  /**
+   * A call of the storage driver settled.
+   * @kind SyncHook
+   * @args operation
+   * @result ignored. Taps must be quick and must not throw (a throw is logged and ignored).
+   * @calledBy the kernel's wrapper around the storage service, for every call by the kernel or
+   *   a plugin (`coreServices.storage` is the wrapped driver).
+   * @since 0.2.0
+   */
+  readonly operationFinished: SyncHook<[StorageOperation]>;
+}
+
+/** Observations of the jobs service, for metrics. */
+export interface JobsHooks {
+  /**
+   * A job handler's run finished on this node.
+   * @kind SyncHook
+   * @args attempt
+   * @result ignored. Taps must be quick and must not throw (a throw is logged and ignored).
+   * @calledBy both jobs backends (embedded and Redis), after each handler run.
+   * @since 0.2.0
+   */
+  readonly attemptFinished: SyncHook<[JobAttempt]>;
+}
+
+/**
  * The whole catalogue, as the kernel holds it.
  * @since 0.1.0
  */
@@ -213,6 +289,12 @@ export interface KernelHooks {
   readonly registry: RegistryHooks;
   readonly replication: ReplicationHooks;
   readonly lifecycle: LifecycleHooks;
+  /** @since 0.2.0 */
+  readonly http: HttpHooks;
+  /** @since 0.2.0 */
+  readonly storage: StorageHooks;
+  /** @since 0.2.0 */
+  readonly jobs: JobsHooks;
 }
 
 /** The tap side of a tapable hook: what a plugin may do with it. */

@@ -16,6 +16,15 @@ export interface HttpContext {
   body: unknown;
   set(field: string, value: string): void;
   readonly state: { readonly principal: Principal; readonly requestId: string };
+  /**
+   * Checks the request's `Authorization` header with the kernel's own authentication, as the
+   * management API does: `Basic` through the auth providers (credential cache, failed-login
+   * slowdown), `Bearer` a token of the token service. Resolves the principal (the anonymous one
+   * without a header), or `undefined` when the credentials do not check out. Extension routes
+   * are not authenticated unless they ask: `state.principal` stays anonymous.
+   * @since 0.2.0
+   */
+  authenticate(): Promise<Principal | undefined>;
 }
 
 /** A route handler for an extension route. */
@@ -34,4 +43,13 @@ export interface ScopedRouter {
   put(path: string, ...handlers: RouteHandler[]): void;
   patch(path: string, ...handlers: RouteHandler[]): void;
   delete(path: string, ...handlers: RouteHandler[]): void;
+  /**
+   * A GET (and HEAD) route at a top-level path outside the prefix, for the few well-known paths
+   * tools expect at the root (Prometheus scrapes `/metrics`). The path must be one literal
+   * segment (`/metrics`) and not one of the kernel's (`/v2`, `/api`, `/service`, `/_ext`,
+   * `/healthz`, `/readyz`); two plugins may not claim the same path. A violation fails the start
+   * of the HTTP server naming the plugin.
+   * @since 0.2.0
+   */
+  getTopLevel(path: string, ...handlers: RouteHandler[]): void;
 }

@@ -14,6 +14,7 @@ export * from './digest.js';
 export * from './secret-hash.js';
 export * from './principal.js';
 export * from './events.js';
+export * from './observations.js';
 export * from './durable-events.js';
 export * from './http.js';
 export * from './management-api.js';

@@ -126,4 +126,11 @@ export interface JobService {
   get(id: string): Promise<JobRecord | undefined>;
   /** The job's log lines, oldest first. */
   log(id: string): Promise<JobLogLine[]>;
+  /**
+   * Jobs waiting to run (queued, delayed or waiting for a retry), by type. The embedded backend
+   * counts every type in the database; the Redis backend the types this node defined. Types
+   * with nothing waiting may be missing.
+   * @since 0.2.0
+   */
+  queueDepth(): Promise<Readonly<Record<string, number>>>;
 }

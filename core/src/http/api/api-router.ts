@@ -38,6 +38,8 @@ interface ApiState {
   requestId: string;
   log?: Logger;
   principal: Principal;
+  /** The matched operation's route template, for the request observation hooks. */
+  route?: string;
 }
 
 type ApiContext = Context & { state: ApiState };
@@ -112,6 +114,7 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
   async function serve(ctx: ApiContext, log: Logger): Promise<void> {
     const sub = ctx.path.slice(API_PREFIX.length).replace(/(.)\/$/, '$1') || '/';
     if (sub === '/openapi.json') {
+      ctx.state.route = `${API_PREFIX}/openapi.json`;
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new MethodNotAllowed(ctx.method, ['GET']);
       ctx.status = 200;
       ctx.type = 'application/json';
@@ -121,6 +124,7 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
     }
     const { route, params } = matchRoute(deps.routes, ctx.method, sub);
     const { operation } = route;
+    ctx.state.route = `${API_PREFIX}${operation.path}`;
     const info = requestInfo(ctx);
     const principal = await authenticateApiRequest(ctx.get('authorization'), info, { hooks: deps.hooks.auth, auth: deps.auth, token: deps.token }, log);
     ctx.state.principal = principal;

@@ -11,8 +11,15 @@ import { KernelError, type HttpContext, type Principal, type RouteHandler, type 
 type ExtState = { principal: Principal; requestId: string };
 type Ctx = RouterContext<ExtState>;
 
+/** The kernel's authentication of a request's `Authorization` header (the management API's). */
+export type AuthenticateRequest = (ctx: Ctx) => Promise<Principal | undefined>;
+
+/** Top-level paths a plugin may not claim: the kernel's own. */
+const KERNEL_PATHS = new Set(['/v2', '/api', '/service', '/_ext', '/healthz', '/readyz']);
+const TOP_LEVEL = /^\/[a-z0-9][a-z0-9._-]*$/;
+
 /** The `HttpContext` a plugin handler sees: reads and writes go to the koa context. */
-export function httpView(ctx: Ctx): HttpContext {
+export function httpView(ctx: Ctx, authenticate?: AuthenticateRequest): HttpContext {
   return {
     get method() {
       return ctx.method;
@@ -47,11 +54,20 @@ export function httpView(ctx: Ctx): HttpContext {
     get state() {
       return { principal: ctx.state.principal, requestId: ctx.state.requestId };
     },
+    async authenticate() {
+      if (!authenticate) return undefined;
+      const principal = await authenticate(ctx);
+      if (principal) ctx.state.principal = principal;
+      return principal;
+    },
   };
 }
 
-function scoped(router: Router<ExtState>, prefix: string): ScopedRouter {
-  const adapt = (handlers: RouteHandler[]) => handlers.map((h) => (ctx: Ctx, next: () => Promise<void>) => h(httpView(ctx), next));
+/** Who claimed which top-level path, across plugins. */
+type TopLevelClaims = Map<string, string>;
+
+function scoped(router: Router<ExtState>, prefix: string, plugin: string, top: Router<ExtState>, claims: TopLevelClaims, authenticate: AuthenticateRequest | undefined): ScopedRouter {
+  const adapt = (handlers: RouteHandler[]) => handlers.map((h) => (ctx: Ctx, next: () => Promise<void>) => h(httpView(ctx, authenticate), next));
   return Object.freeze({
     prefix,
     get: (path: string, ...h: RouteHandler[]) => void router.get(path, ...adapt(h)),
@@ -60,6 +76,14 @@ function scoped(router: Router<ExtState>, prefix: string): ScopedRouter {
     put: (path: string, ...h: RouteHandler[]) => void router.put(path, ...adapt(h)),
     patch: (path: string, ...h: RouteHandler[]) => void router.patch(path, ...adapt(h)),
     delete: (path: string, ...h: RouteHandler[]) => void router.delete(path, ...adapt(h)),
+    getTopLevel(path: string, ...h: RouteHandler[]) {
+      if (KERNEL_PATHS.has(path)) throw new TypeError(`top-level path ${path} belongs to the kernel`);
+      if (typeof path !== 'string' || !TOP_LEVEL.test(path)) throw new TypeError(`top-level path "${String(path)}" must be one literal segment, like /metrics`);
+      const owner = claims.get(path);
+      if (owner !== undefined) throw new TypeError(`top-level path ${path} is already served by plugin "${owner}"`);
+      claims.set(path, plugin);
+      top.get(path, ...adapt(h));
+    },
   });
 }
 
@@ -69,18 +93,24 @@ export interface DeclaredRoutes {
   readonly mount: (router: ScopedRouter) => void;
 }
 
-/** Calls each plugin's `mount` with its own scoped router; returns the middleware to mount. */
-export function extensionRoutes(declared: readonly DeclaredRoutes[]): Middleware[] {
+/**
+ * Calls each plugin's `mount` with its own scoped router; returns the middleware to mount (the
+ * top-level routes plugins claimed come last). `authenticate` backs `HttpContext.authenticate`.
+ */
+export function extensionRoutes(declared: readonly DeclaredRoutes[], authenticate?: AuthenticateRequest): Middleware[] {
   const out: Middleware[] = [];
+  const top = new Router<ExtState>();
+  const claims: TopLevelClaims = new Map();
   for (const { plugin, mount } of declared) {
     const prefix = `/_ext/${plugin}`;
     const router = new Router<ExtState>({ prefix });
     try {
-      mount(scoped(router, prefix));
+      mount(scoped(router, prefix, plugin, top, claims, authenticate));
     } catch (err) {
       throw new KernelError('REG_ERR_PLUGIN_INIT', `plugin "${plugin}": mounting its routes failed: ${(err as Error)?.message ?? String(err)}`, { plugin, cause: err });
     }
     out.push(router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware);
   }
+  if (claims.size > 0) out.push(top.routes() as unknown as Middleware, top.allowedMethods() as unknown as Middleware);
   return out;
 }

@@ -28,9 +28,10 @@ async function check(name: string, fn: () => Promise<void>, log: Logger): Promis
   }
 }
 
-export function healthRoutes(deps: { storage: StorageDriver; metadata: MetadataStore; logger: Logger }): Middleware<{ log?: Logger }> {
+export function healthRoutes(deps: { storage: StorageDriver; metadata: MetadataStore; logger: Logger }): Middleware<{ log?: Logger; route?: string }> {
   return async function healthMiddleware(ctx, next) {
     if (ctx.path !== '/healthz' && ctx.path !== '/readyz') return next();
+    ctx.state.route = ctx.path;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       throw new RegistryError('UNSUPPORTED', 'method not allowed', { status: 405, headers: { Allow: 'GET, HEAD' } });
     }

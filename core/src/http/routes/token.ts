@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
-import { RegistryError, type Credentials, type Principal, type RequestInfo } from '@wharf/sdk';
+import { RegistryError, type AuthHooks, type Credentials, type Principal, type RequestInfo } from '@wharf/sdk';
+import { observe } from '../../hooks/index.js';
 import type { Logger } from 'pino';
 import { parseScopes, formatScopes, type ResourceScope } from '../../auth/scope.js';
 import type { TokenAuth } from '../../auth/token-auth.js';
@@ -94,9 +95,11 @@ async function respond(
   principal: Principal,
   requested: readonly ResourceScope[],
   extra: { refresh: boolean; oauth: boolean },
+  hooks: Pick<AuthHooks, 'tokenIssued'> | undefined,
 ): Promise<void> {
   const { granted, denied } = await token.grant(principal, requested);
   const issued = await token.tokens.issueAccessToken(principal, granted, denied);
+  if (hooks) observe(hooks.tokenIssued, () => ({ kind: 'access' as const, principalKind: principal.kind }), ctx.state.log);
   const body: Record<string, unknown> = {
     token: issued.token,
     access_token: issued.token,
@@ -106,7 +109,10 @@ async function respond(
   if (extra.oauth) body.scope = formatScopes(granted);
   // Not in the spec, ignored by clients; for people reading the answer (curl) and for logs.
   if (denied.length > 0) body.denied = denied.map((d) => ({ type: d.type, name: d.name, action: d.action, reason: d.reason }));
-  if (extra.refresh && principal.kind !== 'anonymous') body.refresh_token = await token.tokens.issueRefreshToken(principal);
+  if (extra.refresh && principal.kind !== 'anonymous') {
+    body.refresh_token = await token.tokens.issueRefreshToken(principal);
+    if (hooks) observe(hooks.tokenIssued, () => ({ kind: 'refresh' as const, principalKind: principal.kind }), ctx.state.log);
+  }
   ctx.state.log?.debug({ subject: principal.subject, requested: formatScopes(requested), granted: formatScopes(granted) }, 'token issued');
   for (const d of denied) {
     ctx.state.log?.info({ subject: principal.subject, kind: principal.kind, repository: d.name, action: d.action, reason: d.reason }, 'access not granted');
@@ -117,7 +123,8 @@ async function respond(
   ctx.body = body;
 }
 
-export function createTokenRouter(token: TokenAuth): Router<TokenState> {
+/** `hooks`: where issued tokens are reported (`auth.tokenIssued`). */
+export function createTokenRouter(token: TokenAuth, hooks?: Pick<AuthHooks, 'tokenIssued'>): Router<TokenState> {
   const router = new Router<TokenState>();
 
   router.get('/service/token', async (ctx) => {
@@ -125,7 +132,7 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
     checkService(token, first(q.service));
     const scopes = requestedScopes(token, all(q.scope));
     const principal = await authenticateOrFail(token, credentialsOf(ctx), requestInfo(ctx));
-    await respond(ctx, token, principal, scopes, { refresh: first(q.offline_token) === 'true', oauth: false });
+    await respond(ctx, token, principal, scopes, { refresh: first(q.offline_token) === 'true', oauth: false }, hooks);
   });
 
   router.post('/service/token', async (ctx) => {
@@ -139,7 +146,7 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
       const password = form.get('password');
       if (!username || password === null) throw badRequest('grant_type=password needs username and password');
       const principal = await authenticateOrFail(token, { kind: 'basic', username, password }, info);
-      await respond(ctx, token, principal, scopes, { refresh: form.get('access_type') === 'offline', oauth: true });
+      await respond(ctx, token, principal, scopes, { refresh: form.get('access_type') === 'offline', oauth: true }, hooks);
       return;
     }
     if (grantType === 'refresh_token') {
@@ -159,7 +166,7 @@ export function createTokenRouter(token: TokenAuth): Router<TokenState> {
         ctx.state.log?.warn({ user: principal.subject, provider: principal.provider, ip: info.ip }, 'refresh token of an inactive account refused');
         throw loginFailed('invalid refresh token');
       }
-      await respond(ctx, token, await token.authenticator.enrich(principal, info), scopes, { refresh: false, oauth: true });
+      await respond(ctx, token, await token.authenticator.enrich(principal, info), scopes, { refresh: false, oauth: true }, hooks);
       return;
     }
     throw badRequest(`unsupported grant_type "${String(grantType).slice(0, 50)}"`);

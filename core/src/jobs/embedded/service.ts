@@ -31,7 +31,7 @@ const DEFAULT_SWEEP_MS = 60_000;
 export class EmbeddedJobService implements JobRuntime {
   readonly backend = 'embedded' as const;
   private readonly store: JobStore;
-  private readonly types = new JobTypes();
+  private readonly types: JobTypes;
   private readonly running = new Map<string, Running>();
   private readonly owner: string;
   private readonly leaseMs: number;
@@ -46,6 +46,7 @@ export class EmbeddedJobService implements JobRuntime {
     knex: Knex,
     private readonly options: JobRuntimeOptions,
   ) {
+    this.types = new JobTypes(options.observe);
     this.store = new JobStore(knex);
     this.owner = options.nodeId ?? defaultNodeId(os.hostname());
     this.leaseMs = options.settings.leaseSeconds * 1000;
@@ -96,6 +97,10 @@ export class EmbeddedJobService implements JobRuntime {
 
   log(id: string): Promise<JobLogLine[]> {
     return this.store.log(id);
+  }
+
+  async queueDepth(): Promise<Readonly<Record<string, number>>> {
+    return this.store.queuedByType();
   }
 
   /** Deletes finished jobs beyond the history bounds (runs periodically; exposed for tests). */

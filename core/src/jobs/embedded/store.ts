@@ -214,6 +214,12 @@ export class JobStore {
     };
   }
 
+  /** Jobs waiting to run (queued, delayed, or waiting for a retry), by type. */
+  async queuedByType(): Promise<Record<string, number>> {
+    const rows = (await this.knex('jobs').where({ status: 'queued' }).select('type').count({ n: '*' }).groupBy('type')) as { type: string; n: number | string }[];
+    return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+  }
+
   async appendLog(id: string, message: string): Promise<void> {
     const n = rowId(id);
     if (n === undefined) return;

@@ -31,7 +31,7 @@ interface Active {
 
 export class RedisJobService implements JobRuntime {
   readonly backend = 'redis' as const;
-  private readonly types = new JobTypes();
+  private readonly types: JobTypes;
   private readonly keys: ReturnType<typeof wharfKeys>;
   /** Commands and queues: fail after a few retries rather than hang a request while Redis is down. */
   private readonly client: Redis;
@@ -46,6 +46,7 @@ export class RedisJobService implements JobRuntime {
   private readonly nodeId: string;
 
   constructor(private readonly options: JobRuntimeOptions) {
+    this.types = new JobTypes(options.observe);
     const { url, prefix } = options.settings.redis;
     if (!url) throw new TypeError('jobs.redis.url is required when jobs.backend is redis');
     this.keys = wharfKeys(prefix);
@@ -211,6 +212,15 @@ export class RedisJobService implements JobRuntime {
       createdAt: new Date(job.timestamp),
       finishedAt: job.finishedOn ? new Date(job.finishedOn) : undefined,
     };
+  }
+
+  async queueDepth(): Promise<Readonly<Record<string, number>>> {
+    const out: Record<string, number> = {};
+    for (const def of this.types.all()) {
+      const counts = await this.queue(def.type).getJobCounts('wait', 'delayed', 'prioritized');
+      out[def.type] = Object.values(counts).reduce((a, b) => a + b, 0);
+    }
+    return out;
   }
 
   async log(id: string): Promise<JobLogLine[]> {

@@ -67,6 +67,18 @@ export function jobServiceBehaviour(harness: () => JobsHarness): void {
     assert.equal(await node.get(`${id}9999`), undefined);
   });
 
+  it('counts waiting jobs (queued and delayed) by type in queueDepth', async () => {
+    const node = (await space())();
+    const type = unique('depth');
+    node.define(type, async () => undefined);
+    // Not started: the jobs wait.
+    await node.enqueue(type, {});
+    await node.enqueue(type, {}, { delayMs: 60_000 });
+    assert.equal((await node.queueDepth())[type], 2);
+    await node.start();
+    await waitFor(`one ${type} job run`, async () => ((await node.queueDepth())[type] ?? 0) === 1 || undefined);
+  });
+
   it('retries with doubling backoff, then succeeds', async () => {
     const node = (await space())();
     const type = unique('retry');

@@ -35,6 +35,8 @@ export interface V2State {
   requestId: string;
   principal: Principal;
   log?: Logger;
+  /** The matched endpoint's route template, for the request observation hooks. */
+  route?: string;
 }
 
 export type V2Context = ParameterizedContext<V2State>;

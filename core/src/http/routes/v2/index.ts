@@ -16,14 +16,17 @@ type Handler = (args: RouteArgs) => Promise<void>;
 
 /** One OCI endpoint: a path pattern whose first group is the repository name, and its methods. */
 interface Endpoint {
+  /** The route template metrics and traces see instead of the path (which holds names and digests). */
+  readonly route: string;
   readonly pattern: RegExp;
   readonly methods: Readonly<Record<string, { handler: Handler; action: 'pull' | 'push' | 'delete' }>>;
 }
 
 // Names may contain slashes, so each pattern anchors on the fixed suffix after a greedy name.
 const ENDPOINTS: readonly Endpoint[] = [
-  { pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, methods: { POST: { handler: startUpload, action: 'push' } } },
+  { route: '/v2/{name}/blobs/uploads/', pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, methods: { POST: { handler: startUpload, action: 'push' } } },
   {
+    route: '/v2/{name}/blobs/uploads/{uuid}',
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
     methods: {
       GET: { handler: uploadStatus, action: 'push' },
@@ -33,10 +36,12 @@ const ENDPOINTS: readonly Endpoint[] = [
     },
   },
   {
+    route: '/v2/{name}/blobs/{digest}',
     pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
     methods: { GET: { handler: getBlob, action: 'pull' }, HEAD: { handler: getBlob, action: 'pull' }, DELETE: { handler: deleteBlob, action: 'delete' } },
   },
   {
+    route: '/v2/{name}/manifests/{reference}',
     pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
     methods: {
       GET: { handler: getManifest, action: 'pull' },
@@ -45,8 +50,8 @@ const ENDPOINTS: readonly Endpoint[] = [
       DELETE: { handler: deleteManifest, action: 'delete' },
     },
   },
-  { pattern: /^\/v2\/(.+)\/tags\/list$/, methods: { GET: { handler: listTags, action: 'pull' } } },
-  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: { GET: { handler: listReferrers, action: 'pull' } } },
+  { route: '/v2/{name}/tags/list', pattern: /^\/v2\/(.+)\/tags\/list$/, methods: { GET: { handler: listTags, action: 'pull' } } },
+  { route: '/v2/{name}/referrers/{digest}', pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: { GET: { handler: listReferrers, action: 'pull' } } },
 ];
 
 function repositoryAccess(name: string, action: string): AccessRequest {
@@ -87,6 +92,7 @@ export function createV2Router(deps: V2Deps): Router {
     ctx.state.principal = await authenticate(ctx, deps);
     const path = ctx.path;
     if (path === '/v2/' || path === '/v2') {
+      ctx.state.route = '/v2/';
       if (!['GET', 'HEAD'].includes(ctx.method)) throw methodNotAllowed(['GET', 'HEAD']);
       await authorize(ctx, deps, []);
       ctx.status = 200;
@@ -95,6 +101,7 @@ export function createV2Router(deps: V2Deps): Router {
       return;
     }
     if (path === '/v2/_catalog') {
+      ctx.state.route = '/v2/_catalog';
       if (ctx.method !== 'GET') throw methodNotAllowed(['GET']);
       await authorize(ctx, deps, [{ resource: { type: 'registry', name: 'catalog' }, action: '*' }]);
       return listCatalog(ctx, deps);
@@ -102,6 +109,7 @@ export function createV2Router(deps: V2Deps): Router {
     for (const endpoint of ENDPOINTS) {
       const match = endpoint.pattern.exec(path);
       if (!match) continue;
+      ctx.state.route = endpoint.route;
       const name = assertRepositoryName(match[1] ?? '');
       const method = endpoint.methods[ctx.method];
       if (!method) throw methodNotAllowed(Object.keys(endpoint.methods));
