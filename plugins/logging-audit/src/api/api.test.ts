@@ -72,7 +72,7 @@ forEachDatabase((_name, create) => {
     const out = [];
     let cursor: string | null = null;
     do {
-      const res = await api('GET', `${path}?page_size=100${query}${cursor ? `&cursor=${cursor}` : ''}`, admin);
+      const res = await api('GET', `${path}?limit=100${query}${cursor ? `&cursor=${cursor}` : ''}`, admin);
       assert.equal(res.status, 200, res.text);
       out.push(...res.body.items);
       cursor = res.body.next;
@@ -196,7 +196,7 @@ forEachDatabase((_name, create) => {
 
   describe('filters, pages, exports', () => {
     it('refuses bad filters in the error envelope, never a 500', async () => {
-      for (const query of ['from=yesterday', 'to=2026-13-45T00:00:00Z', 'from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z', 'operation=explode', 'cursor=bm9wZQ', 'cursor=%2F%2F', 'page_size=101', 'page_size=0', 'colour=red', 'result=maybe', `actor=${'a'.repeat(300)}`]) {
+      for (const query of ['from=yesterday', 'to=2026-13-45T00:00:00Z', 'from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z', 'operation=explode', 'cursor=bm9wZQ', 'cursor=%2F%2F', 'limit=101', 'limit=0', 'colour=red', 'result=maybe', `actor=${'a'.repeat(300)}`]) {
         refused(await api('GET', `/audit-logs?${query}`, admin), 400, 'BAD_REQUEST');
       }
       refused(await api('GET', '/audit-logs/export?format=xml', admin), 400, 'BAD_REQUEST');
@@ -209,7 +209,7 @@ forEachDatabase((_name, create) => {
       const seen = [];
       let cursor: string | null = null;
       do {
-        const res = await api('GET', `/audit-logs?project=team&page_size=3${cursor ? `&cursor=${cursor}` : ''}`, admin);
+        const res = await api('GET', `/audit-logs?project=team&limit=3${cursor ? `&cursor=${cursor}` : ''}`, admin);
         assert.ok(res.body.items.length <= 3);
         seen.push(...res.body.items.map((e: { id: number }) => e.id));
         cursor = res.body.next;

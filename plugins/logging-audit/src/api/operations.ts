@@ -56,10 +56,10 @@ function notStored(service: AuditService): void {
 }
 
 export function registerAuditApi(api: ManagementApi, service: AuditService): void {
-  const page = async (req: ApiRequest<unknown, FilterQuery & { page_size?: number; cursor?: string }, unknown>, project?: string) => {
+  const page = async (req: ApiRequest<unknown, FilterQuery & { limit?: number; cursor?: string }, unknown>, project?: string) => {
     notStored(service);
     const filter = filterOf(req.query, project);
-    const result = await service.store.page(filter, req.query.page_size ?? 20, decodeCursor(req.query.cursor));
+    const result = await service.store.page(filter, req.query.limit ?? 20, decodeCursor(req.query.cursor));
     return { items: result.items.map(viewOf), next: result.next ? encodeCursor(result.next) : null };
   };
   const exported = (query: FilterQuery & { format?: 'csv' | 'json' }, project?: string) => {
@@ -74,7 +74,7 @@ export function registerAuditApi(api: ManagementApi, service: AuditService): voi
   };
 
   api.operation({
-    operationId: 'listAuditLogs',
+    operationId: 'getAuditLogs',
     method: 'GET',
     path: '/audit-logs',
     tag: 'audit',
@@ -104,7 +104,7 @@ export function registerAuditApi(api: ManagementApi, service: AuditService): voi
   });
 
   api.operation({
-    operationId: 'listProjectAuditLogs',
+    operationId: 'getProjectAuditLogs',
     method: 'GET',
     path: '/projects/{project_name}/audit-logs',
     tag: 'audit',

@@ -17,7 +17,7 @@ const filterProperties = {
 };
 
 const pageProperties = {
-  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Entries per page, 1 to 100.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Entries per page, 1 to 100.' })),
   cursor: text(100, 'Where to go on: the `next` of the previous page.'),
 };
 
