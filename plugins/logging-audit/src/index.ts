@@ -27,6 +27,8 @@ export const auditPlugin = definePlugin({
       ctx.logger.warn('logging.audit: store and forward are both off, so nothing is recorded; remove the section to say so, or turn one on');
     }
     ctx.migrations(auditMigrations);
+    // Consumers subscribe in register (every node must know the same set), before services
+    // exist; deliveries only start once the kernel is ready, when the factory below has run.
     let service: AuditService | undefined;
     ctx.provide(auditServiceRef, {
       deps: { database: coreServices.database, jobs: coreServices.jobs },
