@@ -17,7 +17,7 @@ const ADMIN_PASSWORD = 'Admin-Passw0rd';
 const PASSWORD = 'Member-Pass-1';
 const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 const admin = basic('admin', ADMIN_PASSWORD);
-const MEMBERS = ['alice', 'mona', 'bob', 'gina'];
+const MEMBERS = ['alice', 'mona', 'bob', 'gina', 'lee'];
 
 /** Stands in for a directory (no password hashing to wait for): the project's members log in here. */
 const directory = definePlugin({
@@ -111,7 +111,7 @@ forEachDatabase((_name, create) => {
     const created = await api('POST', '/projects', as.alice, { name: 'team' }, '198.51.100.23');
     assert.equal(created.status, 201, created.text);
     createdRequestId = created.headers.get('x-request-id') ?? '';
-    for (const [username, roleId] of [['mona', 4], ['bob', 2], ['gina', 3]] as const) {
+    for (const [username, roleId] of [['mona', 4], ['bob', 2], ['gina', 3], ['lee', 5]] as const) {
       assert.equal((await api('POST', '/projects/team/members', as.alice, { memberUser: { username }, roleId })).status, 201);
     }
     const bot = await api('POST', '/projects/team/robots', as.alice, { name: 'ci', permissions: [{ kind: 'project', namespace: 'team', access: [{ resource: 'repository', action: 'pull' }] }] });
@@ -151,7 +151,7 @@ forEachDatabase((_name, create) => {
       assert.equal(project.clientAddress, '198.51.100.23');
       assert.equal(project.requestId, createdRequestId);
       const members = await entries('&resource_type=member&project=team');
-      assert.equal(members.length, 3);
+      assert.equal(members.length, 4);
       const users = await entries('&resource_type=user&operation=create');
       assert.deepEqual([users.length, users[0].resource, users[0].actor, users[0].actorProvider], [1, 'olaf', 'admin', 'db']);
       const robots = await entries('&resource_type=robot');
@@ -170,13 +170,13 @@ forEachDatabase((_name, create) => {
   describe('who may read it', () => {
     it('the whole log: system administrators only', async () => {
       assert.equal((await api('GET', '/audit-logs', admin)).status, 200);
-      for (const who of ['alice', 'mona', 'bob', 'gina', 'olaf']) refused(await api('GET', '/audit-logs', as[who]), 403, 'FORBIDDEN');
+      for (const who of ['alice', 'mona', 'bob', 'gina', 'lee', 'olaf']) refused(await api('GET', '/audit-logs', as[who]), 403, 'FORBIDDEN');
       refused(await api('GET', '/audit-logs', robot), 403, 'FORBIDDEN');
       refused(await api('GET', '/audit-logs'), 401, 'UNAUTHORIZED');
       refused(await api('GET', '/audit-logs/export', as.alice), 403, 'FORBIDDEN');
     });
 
-    it("a project's log: its Project Admins and Maintainers; not developers, guests, others, anonymous or robots", async () => {
+    it("a project's log: its Project Admins and Maintainers; not developers, guests, limited guests, others, anonymous or robots", async () => {
       for (const who of ['alice', 'mona']) {
         const res = await api('GET', '/projects/team/audit-logs', as[who]);
         assert.equal(res.status, 200, `${who}: ${res.text}`);
@@ -185,7 +185,7 @@ forEachDatabase((_name, create) => {
         assert.equal((await api('GET', '/projects/team/audit-logs/export', as[who])).status, 200);
       }
       assert.equal((await api('GET', '/projects/team/audit-logs', admin)).status, 200);
-      for (const who of ['bob', 'gina', 'olaf']) refused(await api('GET', '/projects/team/audit-logs', as[who]), 403, 'FORBIDDEN');
+      for (const who of ['bob', 'gina', 'lee', 'olaf']) refused(await api('GET', '/projects/team/audit-logs', as[who]), 403, 'FORBIDDEN');
       refused(await api('GET', '/projects/team/audit-logs/export', as.bob), 403, 'FORBIDDEN');
       refused(await api('GET', '/projects/team/audit-logs', robot), 403, 'FORBIDDEN');
       refused(await api('GET', '/projects/team/audit-logs'), 401, 'UNAUTHORIZED');
