@@ -2,6 +2,7 @@ import { authDbPlugin } from '@wharf/plugin-auth-db';
 import { repositoriesPlugin } from '@wharf/plugin-extension-repositories';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
 import { metricsPlugin } from '@wharf/plugin-metrics';
+import { auditPlugin } from '@wharf/plugin-logging-audit';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
@@ -28,6 +29,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   replicationOciPlugin,
   repositoriesPlugin,
   metricsPlugin,
+  auditPlugin,
 ] as WharfPlugin[]);
 
 /**

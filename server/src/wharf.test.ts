@@ -138,10 +138,10 @@ describe('wharf CLI', () => {
     assert.equal(run.code, 0, run.stderr);
     const filename = path.join(dir, 'migrated', 'wharf.db');
     assert.ok((await stat(filename)).isFile());
-    // The default plugins (db auth, projects) declare migrations: `wharf migrate` ran them too.
+    // The default plugins (db auth, projects, the audit log) declare migrations: `wharf migrate` ran them too.
     const store = createMetadataStore({ client: 'sqlite', filename }, createLogger({ level: 'silent', format: 'json' }));
     try {
-      for (const table of ['wharf_migrations', 'users', 'wharf_auth_db_migrations', 'rbac_projects', 'wharf_rbac_projects_migrations']) {
+      for (const table of ['wharf_migrations', 'users', 'wharf_auth_db_migrations', 'rbac_projects', 'wharf_rbac_projects_migrations', 'audit_log_entries', 'wharf_logging_audit_migrations']) {
         assert.equal(await store.knex.schema.hasTable(table), true, table);
       }
     } finally {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiError, Type, coreServices, definePlugin } from '@wharf/sdk';
+import { ApiError, Type, apiStream, coreServices, definePlugin } from '@wharf/sdk';
 import { ADMIN_PASSWORD, assertEnvelope, basic, bearer, call, fetchToken, startApiRegistry, type ApiRegistry } from './support/api-kit.js';
 import { testDatabaseNames } from './support/server.js';
 
@@ -81,6 +81,28 @@ const testOperations = definePlugin({
       },
     });
     ctx.api.operation({
+      operationId: 'exportThings',
+      method: 'GET',
+      path: '/test/things/export',
+      tag: 'test',
+      summary: 'Streams the things as CSV; fails before or after the first chunk on request',
+      anonymous: true,
+      query: Type.Object({ fail: Type.Optional(Type.Union([Type.Literal('early'), Type.Literal('late')])) }),
+      produces: ['text/csv'],
+      async handler(req) {
+        const fail = req.query.fail;
+        async function* chunks() {
+          if (fail === 'early') throw new Error(SECRET);
+          yield 'name,color\n';
+          for (const t of THINGS) {
+            if (fail === 'late' && t.name === 'thing-10') throw new Error(SECRET);
+            yield `${t.name},${t.color}\n`;
+          }
+        }
+        return apiStream({ contentType: 'text/csv; charset=utf-8', filename: 'things.csv', chunks: chunks() });
+      },
+    });
+    ctx.api.operation({
       operationId: 'conflictAlways',
       method: 'DELETE',
       path: '/test/things/{thing_id}',
@@ -107,7 +129,8 @@ for (const database of testDatabaseNames()) {
       reg = await startApiRegistry(database, {
         plugins: [testOperations],
         logs,
-        overrides: { extensions: { 'api-test': {} }, token: { enabled: true } },
+        // The audit log's operations (keyset pages, streamed exports) are checked by the OpenAPI test too.
+        overrides: { extensions: { 'api-test': {} }, token: { enabled: true }, logging: { audit: {} } },
       });
       url = reg.url;
       const created = await call(url, 'POST', '/api/v1/users', { auth: admin, body: { username: 'pat', password: 'Pat-Pass-123' } });
@@ -309,6 +332,23 @@ for (const database of testDatabaseNames()) {
       const repositories = kernel.resolve(coreServices.repositories);
       assert.deepEqual(await repositories.list('lib', { page: 1, pageSize: 10 }), { items: ['lib/one', 'lib/two/deep'], total: 2 });
       assert.deepEqual(await repositories.list('lib', { page: 2, pageSize: 1 }), { items: ['lib/two/deep'], total: 2 });
+    });
+
+    it('streams an operation\'s answer; a failure before the first chunk is an envelope, a later one cuts the connection', async () => {
+      const res = await fetch(`${url}/api/v1/test/things/export`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/csv; charset=utf-8');
+      assert.equal(res.headers.get('content-disposition'), 'attachment; filename="things.csv"');
+      assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+      const lines = (await res.text()).trimEnd().split('\n');
+      assert.deepEqual([lines.length, lines[0], lines[25]], [26, 'name,color', 'thing-25,cyan']);
+      const early = await call(url, 'GET', '/api/v1/test/things/export?fail=early');
+      assertEnvelope(early, 500, 'INTERNAL_SERVER_ERROR');
+      assert.ok(!early.text.includes('hunter2'));
+      const late = await fetch(`${url}/api/v1/test/things/export?fail=late`);
+      assert.equal(late.status, 200, 'the status went out with the first chunk');
+      await assert.rejects(late.text(), 'a body cut short is an error for the client, never a short file');
+      assertEnvelope(await call(url, 'GET', '/api/v1/test/things/export?fail=never'), 400, 'BAD_REQUEST');
     });
 
     it('serves an OpenAPI 3.1 document of every registered operation', async () => {

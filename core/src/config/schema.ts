@@ -280,6 +280,8 @@ export const DEFAULT_AUTH = Object.freeze([Object.freeze({ db: Object.freeze({})
 export const DEFAULT_RBAC = Object.freeze({ projects: Object.freeze({}) });
 /** Replication to and from any OCI registry works out of the box, as in Harbor. */
 export const DEFAULT_REPLICATION = Object.freeze({ oci: Object.freeze({}) });
+/** The audit log records from the first boot (Harbor's is always on); `logging: {}` turns it off. */
+export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
@@ -339,7 +341,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         auth: listWith('auth', of('auth')),
         rbac: mapWith('rbac', of('rbac'), { max: 1, default: DEFAULT_RBAC }),
         replication: mapWith('replication', of('replication'), { default: DEFAULT_REPLICATION }),
-        logging: mapWith('logging', of('logging'), { default: {} }),
+        logging: mapWith('logging', of('logging'), { default: DEFAULT_LOGGING }),
         extensions: mapWith('extension', of('extensions'), { default: {} }),
       }
     : {
@@ -347,7 +349,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         auth: pluginList('auth', { default: DEFAULT_AUTH }),
         rbac: pluginMap('rbac', { max: 1, default: DEFAULT_RBAC }),
         replication: pluginMap('replication', { default: DEFAULT_REPLICATION }),
-        logging: pluginMap('logging', { default: {} }),
+        logging: pluginMap('logging', { default: DEFAULT_LOGGING }),
         extensions: pluginMap('extension', { default: {} }),
       };
   return Type.Object(

@@ -102,6 +102,7 @@ export function baseConfig(dir: string, extra: Record<string, unknown> = {}): Re
     log: { level: 'debug', format: 'json' },
     storage: { fs: { fsync: false } },
     ...OPEN_REGISTRY,
+    logging: {},
     ...extra,
   };
 }

@@ -16,7 +16,7 @@ const HARBOR: Record<string, Record<string, string>> = {
   project: { pa: 'RUD', m: 'R', d: 'R', g: 'R', lg: 'R' },
   member: { pa: 'CRUDL', m: 'RL', d: 'RL', g: 'RL', lg: '' },
   metadata: { pa: 'CRUD', m: 'R', d: '', g: '', lg: '' },
-  log: { pa: 'L', m: '', d: '', g: '', lg: '' },
+  log: { pa: 'L', m: 'L', d: '', g: '', lg: '' },
   repository: { pa: 'CRUDL pull push delete', m: 'CRUDL pull push delete', d: 'CRUL pull push', g: 'RL pull', lg: 'RL pull' },
   robot: { pa: 'CRUDL', m: 'RL', d: 'RL', g: 'RL', lg: '' },
   artifact: { pa: 'CRDL', m: 'CRDL', d: 'CRL', g: 'RL', lg: 'RL' },

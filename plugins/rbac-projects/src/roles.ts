@@ -53,7 +53,9 @@ export const MATRIX: Matrix = Object.freeze({
   project: { 1: [R, U, D], 4: [R], 2: [R], 3: [R], 5: [R] },
   member: { 1: [C, R, U, D, L], 4: [R, L], 2: [R, L], 3: [R, L], 5: [] },
   metadata: { 1: [C, R, U, D], 4: [R], 2: [], 3: [], 5: [] },
-  log: { 1: [L], 4: [], 2: [], 3: [], 5: [] },
+  // Harbor lets only Project Admins read the project's log; Maintainers, who push and delete
+  // there, may read it too (what was done in the project, by whom).
+  log: { 1: [L], 4: [L], 2: [], 3: [], 5: [] },
   repository: {
     1: [C, R, U, D, L, 'pull', 'push', 'delete'],
     4: [C, R, U, D, L, 'pull', 'push', 'delete'],

@@ -142,7 +142,52 @@ export interface ApiListOperation<P extends TSchema = TSchema, Q extends TSchema
   readonly handler: (req: ApiRequest<Static<P>, Static<Q>, undefined>) => Promise<ApiPage<Static<R>>>;
 }
 
-export type ApiOperation = ApiItemOperation<any, any, any, any> | ApiListOperation<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * A streamed success body (an export): the kernel writes each chunk as the iterable yields it,
+ * so a large answer is never held whole. Make one with {@link apiStream}.
+ * @since 0.2.0
+ */
+export interface ApiStreamBody {
+  readonly $$type: 'wharf/ApiStreamBody';
+  /** `Content-Type` of the answer, one of the operation's `produces`. */
+  readonly contentType: string;
+  /** Sent as `Content-Disposition: attachment; filename="..."` when set (letters, digits, `.`, `_`, `-`). */
+  readonly filename?: string | undefined;
+  readonly chunks: AsyncIterable<string | Uint8Array>;
+}
+
+const FILENAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * A streamed answer for an {@link ApiStreamOperation}. The kernel waits for the first chunk
+ * before it sends the status, so a failure before any byte is still an error envelope; a
+ * failure after that cuts the connection (the client sees an incomplete answer, never a short
+ * one that looks whole).
+ * @since 0.2.0
+ */
+export function apiStream(body: { contentType: string; filename?: string | undefined; chunks: AsyncIterable<string | Uint8Array> }): ApiStreamBody {
+  if (body.filename !== undefined && !FILENAME.test(body.filename)) throw new TypeError(`apiStream: filename "${body.filename}" must be letters, digits, ".", "_" or "-"`);
+  return Object.freeze({ $$type: 'wharf/ApiStreamBody', contentType: body.contentType, filename: body.filename, chunks: body.chunks });
+}
+
+/** True for a value made by {@link apiStream}. @since 0.2.0 */
+export function isApiStream(value: unknown): value is ApiStreamBody {
+  return typeof value === 'object' && value !== null && (value as { $$type?: unknown }).$$type === 'wharf/ApiStreamBody';
+}
+
+/**
+ * An operation whose answer is streamed (CSV or JSON exports): a `GET` whose handler returns
+ * {@link apiStream}. No pagination: the stream is the whole answer.
+ * @since 0.2.0
+ */
+export interface ApiStreamOperation<P extends TSchema = TSchema, Q extends TSchema = TSchema> extends ApiOperationBase<P, Q, TSchema> {
+  readonly list?: false;
+  /** The media types the answer may have (for the OpenAPI document), e.g. `['text/csv', 'application/json']`. */
+  readonly produces: readonly string[];
+  readonly handler: (req: ApiRequest<Static<P>, Static<Q>, undefined>) => Promise<ApiStreamBody>;
+}
+
+export type ApiOperation = ApiItemOperation<any, any, any, any> | ApiListOperation<any, any, any> | ApiStreamOperation<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
  * Where plugins add operations, during `register` only.
@@ -151,4 +196,6 @@ export type ApiOperation = ApiItemOperation<any, any, any, any> | ApiListOperati
 export interface ManagementApi {
   operation<P extends TSchema, Q extends TSchema, B extends TSchema, R extends TSchema>(op: ApiItemOperation<P, Q, B, R>): void;
   operation<P extends TSchema, Q extends TSchema, R extends TSchema>(op: ApiListOperation<P, Q, R>): void;
+  /** A streamed answer (exports). @since 0.2.0 */
+  operation<P extends TSchema, Q extends TSchema>(op: ApiStreamOperation<P, Q>): void;
 }

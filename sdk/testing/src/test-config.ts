@@ -6,7 +6,8 @@ import type { WharfPlugin } from '@wharf/sdk';
 
 /**
  * The config a test kernel or registry boots with: quiet, fs storage without fsync, SQLite in a
- * data dir of its own, and open (no tokens, no auth, no RBAC) unless the test says otherwise.
+ * data dir of its own, and open (no tokens, no auth, no RBAC) and without the audit log unless
+ * the test says otherwise.
  */
 
 /**
@@ -42,6 +43,8 @@ export const TEST_DEFAULTS = Object.freeze({
   token: { enabled: false },
   auth: [],
   rbac: {},
+  // No audit log unless a test names it: it would add a consumer and tables to every kernel.
+  logging: {},
 });
 
 type Json = Record<string, unknown>;

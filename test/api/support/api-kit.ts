@@ -50,6 +50,8 @@ export async function startApiRegistry(database: TestDatabaseName, options: ApiR
         // No RBAC plugin unless a test brings its own rules: these tests are about the kernel's
         // defaults and the users API, not project roles.
         rbac: {},
+        // Nor the audit log, unless a test names it.
+        logging: {},
         ...options.overrides,
       },
     });

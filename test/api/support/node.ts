@@ -14,7 +14,7 @@ export async function startNode(dataDir: string, db: TestDatabase, overrides: Re
     return await startServer({
       listen: '127.0.0.1:0',
       dataDir,
-      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, server: { trustProxy: true }, ...overrides },
+      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, server: { trustProxy: true }, logging: {}, ...overrides },
     });
   } finally {
     if (before === undefined) delete process.env.WHARF_ADMIN_PASSWORD;

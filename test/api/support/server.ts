@@ -32,7 +32,8 @@ export async function startTestRegistry(database: TestDatabaseName, overrides: R
     const server = await startServer({
       listen: '127.0.0.1:0',
       dataDir,
-      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, ...OPEN_REGISTRY, ...overrides },
+      // No audit log unless a test names it (`logging: { audit: {} }`): these tests are about the kernel.
+      overrides: { log: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, database: db.config, ...OPEN_REGISTRY, logging: {}, ...overrides },
     });
     return {
       url: server.url,

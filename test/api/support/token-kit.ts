@@ -65,6 +65,7 @@ export async function startTokenRegistry(token: Record<string, unknown> = {}, da
       // Only the static users and rules below decide: no db users or projects.
       auth: [],
       rbac: {},
+      logging: {},
       extensions: { 'token-test-users': {} },
       token: { enabled: true, ...token },
     },

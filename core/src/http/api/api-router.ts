@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import type { Context, Middleware } from 'koa';
-import { ApiError, type AccessRequest, type ApiPageRequest, type ApiRequest, type KernelHooks, type Principal, type RequestInfo } from '@wharf/sdk';
+import { ApiError, isApiStream, type AccessRequest, type ApiStreamBody, type ApiPageRequest, type ApiRequest, type KernelHooks, type Principal, type RequestInfo } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import { mayManage } from '../../auth/grant.js';
 import type { KernelAuth } from '../../auth/kernel-auth.js';
@@ -169,6 +170,12 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
         if (typeof err === 'object' && err !== null) handlerOwners.set(err, route.owner);
         throw err;
       });
+    if ('produces' in operation) {
+      const result = await run(() => operation.handler(request as never));
+      if (!isApiStream(result)) throw new Error(`api operation "${operation.operationId}" must answer with apiStream()`);
+      await sendStream(ctx, result, log, route.owner, run);
+      return;
+    }
     if (operation.list) {
       const result = await run(() => operation.handler(request as never));
       ctx.set('X-Total-Count', String(result.total));
@@ -206,6 +213,39 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
 }
 
 const handlerOwners = new WeakMap<object, string>();
+
+/**
+ * Streams an export. The first chunk is awaited before the status goes out, so a failure before
+ * any byte is an envelope; a later failure is logged and cuts the connection, so a client never
+ * takes a truncated answer for a whole one. A client that goes away ends the iterator (its
+ * `finally` blocks run), releasing whatever it held.
+ */
+async function sendStream(ctx: ApiContext, body: ApiStreamBody, log: Logger, owner: string, run: <T>(fn: () => Promise<T>) => Promise<T>): Promise<void> {
+  const iterator = body.chunks[Symbol.asyncIterator]();
+  const first = await run(() => iterator.next());
+  async function* chunks(): AsyncGenerator<string | Uint8Array> {
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  const stream = Readable.from(chunks(), { objectMode: false });
+  stream.once('error', (err) => {
+    log.error({ err, ...(owner === 'kernel' ? {} : { plugin: owner }) }, 'api stream failed after it started');
+    ctx.res.destroy();
+  });
+  ctx.status = 200;
+  ctx.type = body.contentType;
+  if (body.filename) ctx.set('Content-Disposition', `attachment; filename="${body.filename}"`);
+  ctx.body = stream;
+}
 
 function sendError(ctx: ApiContext, err: unknown, log: Logger, challenge: string): void {
   const res = envelopeOf(err, ctx.state.requestId, challenge);

@@ -103,7 +103,12 @@ const errorRef = (status: string): Json => ({ $ref: `#/components/responses/Erro
 
 function responses(op: ApiOperation, schemas: Record<string, Json>): JsonObject {
   const out: JsonObject = {};
-  if (op.list) {
+  if ('produces' in op) {
+    out['200'] = {
+      description: 'The whole answer, streamed.',
+      content: Object.fromEntries(op.produces.map((type) => [type, { schema: { type: 'string' } }])),
+    };
+  } else if (op.list) {
     out['200'] = {
       description: 'One page of items.',
       headers: { 'X-Total-Count': { $ref: '#/components/headers/X-Total-Count' }, Link: { $ref: '#/components/headers/Link' } },

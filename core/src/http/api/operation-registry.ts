@@ -51,6 +51,11 @@ export class OperationRegistry {
     }
     if (!operation.list && operation.body && operation.method === 'GET') throw refuse('is a GET with a body');
     if (operation.list && (operation.method !== 'GET' || !operation.response)) throw refuse('is a list: it must be a GET with a response item schema');
+    if ('produces' in operation) {
+      if (operation.method !== 'GET' || operation.list || !Array.isArray(operation.produces) || operation.produces.length === 0) {
+        throw refuse('streams: it must be a GET (not a list) naming at least one media type in produces');
+      }
+    }
     for (const other of this.operations) {
       if (other.operation.operationId === operation.operationId) throw refuse(`duplicates an operation id of ${other.owner}`);
       if (other.operation.method === operation.method && samePath(other.operation.path, operation.path)) {
