@@ -25,7 +25,7 @@ export interface CliOptions {
   readonly plugins?: readonly WharfPlugin[] | undefined;
 }
 
-function run(action: () => Promise<number | undefined>): Promise<void> {
+function run(action: () => Promise<number | undefined>, options: { exitOnFailure?: boolean } = {}): Promise<void> {
   // A refusal or failure is printed once, as one line; the exit code tells scripts.
   return action().then(
     (code) => {
@@ -34,6 +34,8 @@ function run(action: () => Promise<number | undefined>): Promise<void> {
     (err: unknown) => {
       printFailure(err);
       process.exitCode = 1;
+      // A failed boot exits now: a half-open pool or timer must not keep the process up.
+      if (options.exitOnFailure) process.exit(1);
     },
   );
 }
@@ -49,13 +51,14 @@ export function createProgram(options: CliOptions = {}): Command {
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
     .option('--listen <host:port>', 'address to listen on')
     .option('--data-dir <dir>', 'data directory')
-    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts, options)));
+    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts, options), { exitOnFailure: true }));
 
   program
     .command('migrate')
     .description("run the kernel's and the configured plugins' database migrations and exit")
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
-    .action((opts: { config?: string }) => run(() => migrateCommand(opts, options)));
+    .option('--data-dir <dir>', 'data directory')
+    .action((opts: { config?: string; dataDir?: string }) => run(() => migrateCommand(opts, options)));
 
   const config = program.command('config').description('inspect configuration');
   config

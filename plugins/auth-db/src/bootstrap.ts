@@ -37,6 +37,22 @@ export interface BootstrapOptions {
   readonly logger: Logger;
 }
 
+/**
+ * The policy problems of `WHARF_ADMIN_PASSWORD`, checked at register: a password the boot would
+ * refuse stops it before any table or file is created.
+ */
+export function checkAdminPasswordEnv(policy: PasswordPolicy, env: NodeJS.ProcessEnv): void {
+  const fromEnv = env[ADMIN_PASSWORD_ENV];
+  if (fromEnv === undefined || fromEnv === '') return;
+  const problems = passwordProblems(policy, fromEnv);
+  // Refusing the boot beats creating an administrator with a weak password.
+  if (problems.length > 0) throw new Error(weakPasswordMessage(problems));
+}
+
+function weakPasswordMessage(problems: readonly string[]): string {
+  return `${ADMIN_PASSWORD_ENV} does not meet the password policy (${problems.join('; ')}); set a stronger one or unset it to have a password generated`;
+}
+
 export async function bootstrapAdmin(options: BootstrapOptions): Promise<BootstrapOutcome> {
   const { users, username, logger } = options;
   const fromEnv = options.env[ADMIN_PASSWORD_ENV];
@@ -48,8 +64,7 @@ export async function bootstrapAdmin(options: BootstrapOptions): Promise<Bootstr
   if (hasEnvPassword) {
     const problems = passwordProblems(options.policy, fromEnv);
     if (problems.length > 0) {
-      // Refusing the boot beats creating an administrator with a weak password.
-      throw new Error(`${ADMIN_PASSWORD_ENV} does not meet the password policy (${problems.join('; ')}); set a stronger one or unset it to have a password generated`);
+      throw new Error(weakPasswordMessage(problems));
     }
     return (await createAdmin(options, fromEnv)) ? logCreated(logger, username, 'created-from-env') : taken(options);
   }
