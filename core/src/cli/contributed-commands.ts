@@ -4,6 +4,7 @@ import { deepMerge, loadConfig } from '../config/load-config.js';
 import { PLUGIN_SECTIONS } from '../config/schema.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
+import { assertRegistryExists } from './existing-registry.js';
 
 /**
  * Commands contributed through the SDK's CLI capability (`cli: [...]` in a plugin definition,
@@ -31,7 +32,7 @@ const stdoutLine = (line: string): void => void process.stdout.write(`${line}\n`
 
 /**
  * Boots the kernel from the configured file without listening and without job workers (the
- * serving nodes run jobs), hands it to `fn`, prints a refusal as one line (exit 1), always closes.
+ * serving nodes run jobs) on an existing registry (never a new one), hands it to `fn`, prints a refusal as one line (exit 1), always closes.
  */
 export async function withKernel(opts: KernelCommandOptions, fn: (kernel: Kernel) => Promise<number>, checkConfig?: (loaded: LoadedConfig) => void): Promise<number> {
   const overrides: Record<string, unknown> = {};
@@ -41,6 +42,8 @@ export async function withKernel(opts: KernelCommandOptions, fn: (kernel: Kernel
   const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: opts.plugins });
   // Before booting, so a command that cannot work says so without the boot's log lines.
   checkConfig?.(loaded);
+  // Only serve and migrate create a registry: anything else refuses a missing or empty database.
+  await assertRegistryExists(loaded.config.database);
   // Logs go to stderr: stdout carries only the result (`--json` output stays parseable).
   const kernel = createKernel(loaded, { logDestination: process.stderr, runJobs: false });
   try {
