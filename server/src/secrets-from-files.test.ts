@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configProblems, loadConfig } from '@wharf/core';
@@ -108,6 +109,18 @@ describe('secrets from files', () => {
       'warning: auth[0].ldap.bindPassword: holds a ${...} placeholder, which Wharf does not expand (the text is used as it is); ' +
         'set the value with the environment variable WHARF_AUTH__0__LDAP__BIND_PASSWORD or bindPasswordFile: <file> (plugin ldap)\n',
     );
+    // serve logs the same warning (here it then stops at once: the port is taken).
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const serve = await runCommand(process.execPath, [WHARF_BIN, 'serve', '--config', cfg, '--listen', `127.0.0.1:${port}`], { cwd: dir });
+      assert.equal(serve.code, 1);
+      assert.match(serve.stdout, /"level":40,.*"path":"auth\[0\]\.ldap\.bindPassword".*"msg":"config: auth\[0\]\.ldap\.bindPassword: holds a \$\{\.\.\.\} placeholder, which Wharf does not expand/);
+      assert.match(serve.stderr, /^error REG_ERR_LISTEN: /);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
     await secret('printed-never', 'printed-never-from-file-4\n');
     const fromFile = path.join(dir, 'from-file.yaml');
     await writeFile(fromFile, 'auth:\n  - ldap:\n      url: ldap://127.0.0.1:1\n      bindDN: cn=r,dc=example,dc=org\n      bindPasswordFile: printed-never\n      userBase: ou=people,dc=example,dc=org\n');

@@ -31,10 +31,13 @@ export async function serveCommand(opts: ServeOptions, context: CommandContext =
   if (opts.listen) overrides.server = { listen: opts.listen };
   if (opts.dataDir) overrides.dataDir = opts.dataDir;
   const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: context.plugins });
-  // The address first: a taken port fails before migrations, keys or the administrator exist.
-  const bound = await bindServer(loaded.config.server.listen);
   const kernel = createKernel(loaded);
   logConfigWarnings(loaded, kernel.logger);
+  // The address before booting: a taken port fails before migrations, keys or the administrator exist.
+  const bound = await bindServer(loaded.config.server.listen).catch(async (err: unknown) => {
+    await kernel.close();
+    throw err;
+  });
   let handle;
   try {
     await kernel.boot();
