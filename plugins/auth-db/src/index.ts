@@ -100,7 +100,7 @@ export {
 } from './user-directory.js';
 export { hashPassword, verifyPassword, isPasswordHash, DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
 export { passwordProblems, generatePassword, checkPolicy } from './password-policy.js';
-export { bootstrapAdmin, checkAdminPasswordEnv, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
+export { bootstrapAdmin, checkAdminPasswordEnv, adminPasswordFromEnv, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
 export { authDbMigrations, LOCAL_PROVIDER, USERS_TABLE } from './migrations.js';
 export { DB_PLUGIN_VERSION } from './version.js';
 export { userCommands } from './cli.js';
