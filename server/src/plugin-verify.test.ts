@@ -90,7 +90,7 @@ describe('wharf plugin verify', () => {
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.deepEqual(run.stderr.trim().split('\n').sort(), [
-      'error REG_ERR_CONFIG_INVALID: storage.fs.fsyn: is not a known key (plugin fs)',
+      'error REG_ERR_CONFIG_INVALID: storage.fs.fsyn: is not a known key; did you mean "fsync"? (plugin fs)',
       'error REG_ERR_CONFIG_INVALID: storage.fs.root: must be string (plugin fs)',
     ]);
   });

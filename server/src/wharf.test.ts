@@ -101,6 +101,28 @@ describe('wharf CLI', () => {
     assert.match(run.stdout, /storage:\n {2}fs:\n {4}fsync: true/);
   });
 
+  it('config print shows the defaults derived at boot too, marked, and never for a key given', async () => {
+    const run = await wharf(['config', 'print'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    const data = path.join(dir, 'data');
+    assert.match(run.stdout, new RegExp(`\n {4}root: ${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} # default\n`));
+    assert.match(run.stdout, /\n {2}realm: http:\/\/127\.0\.0\.1:5000\/service\/token # default\n/);
+    assert.ok(run.stdout.includes(`signingKeyFile: ${path.join(data, 'token', 'signing.pem')} # default`), run.stdout);
+    // A key given is printed as given; a default made moot by another key is not printed.
+    const cfg = await file('given.yaml', 'storage:\n  fs:\n    root: /srv/blobs\ntoken:\n  realm: https://reg.example/token\n  keys:\n    signingKey: not-checked-here\n');
+    const given = await wharf(['config', 'print', '--config', cfg], dir);
+    // The inline key is unusable, so load refuses before printing: use one that parses.
+    assert.equal(given.code, 1);
+    assert.match(given.stderr, /token\.keys\.signingKey: is not a PEM private key/);
+    const withFile = await file('given-file.yaml', 'storage:\n  fs:\n    root: /srv/blobs\ntoken:\n  enabled: false\n  realm: https://reg.example/token\n  keys:\n    signingKey: not-a-key-but-token-is-off\n');
+    const printed = await wharf(['config', 'print', '--config', withFile], dir);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /\n {4}root: \/srv\/blobs\n/);
+    assert.match(printed.stdout, /\n {2}realm: https:\/\/reg\.example\/token\n/);
+    assert.doesNotMatch(printed.stdout, /signingKeyFile/);
+    assert.match(printed.stdout, /signingKey: "?\[redacted\]"?/);
+  });
+
   it('config print masks passwords in URL query strings and userinfo, marked secret or not', async () => {
     const cfg = await file(
       'url-secrets.yaml',

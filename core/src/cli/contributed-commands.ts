@@ -4,6 +4,7 @@ import { deepMerge, loadConfig } from '../config/load-config.js';
 import { PLUGIN_SECTIONS } from '../config/schema.js';
 import type { LoadedConfig } from '../config/types.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
+import { assertRegistryExists } from './existing-registry.js';
 
 /**
  * Commands contributed through the SDK's CLI capability (`cli: [...]` in a plugin definition,
@@ -24,6 +25,8 @@ export interface KernelCommandOptions {
   readonly dataDir?: string | undefined;
   /** Plugins the binary ships, loaded from here when the config names them. */
   readonly plugins?: readonly WharfPlugin[] | undefined;
+  /** The binary's defaults for whole sections (its extensions), as `serve` uses them. */
+  readonly sectionDefaults?: Record<string, unknown> | undefined;
 }
 
 const stderrLine = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -31,16 +34,18 @@ const stdoutLine = (line: string): void => void process.stdout.write(`${line}\n`
 
 /**
  * Boots the kernel from the configured file without listening and without job workers (the
- * serving nodes run jobs), hands it to `fn`, prints a refusal as one line (exit 1), always closes.
+ * serving nodes run jobs) on an existing registry (never a new one), hands it to `fn`, prints a refusal as one line (exit 1), always closes.
  */
 export async function withKernel(opts: KernelCommandOptions, fn: (kernel: Kernel) => Promise<number>, checkConfig?: (loaded: LoadedConfig) => void): Promise<number> {
   const overrides: Record<string, unknown> = {};
   if (opts.dataDir) overrides.dataDir = opts.dataDir;
   // Quiet by default so the output is the command's; WHARF_LOG__LEVEL still wins for debugging.
   if (!Object.keys(process.env).some((k) => k.toUpperCase() === 'WHARF_LOG__LEVEL')) overrides.log = { level: 'warn' };
-  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: opts.plugins });
+  const loaded = await loadConfig({ file: opts.config, overrides: deepMerge({}, overrides), plugins: opts.plugins, sectionDefaults: opts.sectionDefaults });
   // Before booting, so a command that cannot work says so without the boot's log lines.
   checkConfig?.(loaded);
+  // Only serve and migrate create a registry: anything else refuses a missing or empty database.
+  await assertRegistryExists(loaded.config.database);
   // Logs go to stderr: stdout carries only the result (`--json` output stays parseable).
   const kernel = createKernel(loaded, { logDestination: process.stderr, runJobs: false });
   try {
@@ -72,12 +77,12 @@ export function runContributed(
   command: CliCommand,
   args: readonly string[],
   opts: Record<string, unknown>,
-  plugins?: readonly WharfPlugin[],
+  binary: Pick<KernelCommandOptions, 'plugins' | 'sectionDefaults'> = {},
 ): Promise<number> {
   const { plugin } = source;
   const { config, dataDir, ...options } = opts as { config?: string; dataDir?: string } & Record<string, string | boolean | undefined>;
   return withKernel(
-    { config, dataDir, plugins },
+    { config, dataDir, ...binary },
     async (kernel) => {
       const deps: Record<string, unknown> = {};
       for (const [key, ref] of Object.entries(command.deps) as [string, ServiceRef<unknown>][]) {
@@ -100,7 +105,7 @@ export function addContributedCommands(
   program: Command,
   sources: readonly CommandSource[],
   run: (action: () => Promise<number>) => Promise<void>,
-  plugins?: readonly WharfPlugin[],
+  binary: Pick<KernelCommandOptions, 'plugins' | 'sectionDefaults'> = {},
 ): void {
   const taken = new Set(program.commands.map((c) => c.name()));
   for (const source of sources) {
@@ -122,7 +127,7 @@ export function addContributedCommands(
           // commander passes the positional arguments, then the options, then the command.
           const opts = received[received.length - 2] as Record<string, unknown>;
           const args = received.slice(0, -2).map((a) => String(a));
-          return run(() => runContributed(source, command, args, opts, plugins));
+          return run(() => runContributed(source, command, args, opts, binary));
         });
       }
     }

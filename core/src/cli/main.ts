@@ -30,7 +30,7 @@ export interface CliOptions {
   readonly sectionDefaults?: Record<string, unknown> | undefined;
 }
 
-function run(action: () => Promise<number | undefined>): Promise<void> {
+function run(action: () => Promise<number | undefined>, options: { exitOnFailure?: boolean } = {}): Promise<void> {
   // A refusal or failure is printed once, as one line; the exit code tells scripts.
   return action().then(
     (code) => {
@@ -39,6 +39,8 @@ function run(action: () => Promise<number | undefined>): Promise<void> {
     (err: unknown) => {
       printFailure(err);
       process.exitCode = 1;
+      // A failed boot exits now: a half-open pool or timer must not keep the process up.
+      if (options.exitOnFailure) process.exit(1);
     },
   );
 }
@@ -54,13 +56,14 @@ export function createProgram(options: CliOptions = {}): Command {
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
     .option('--listen <host:port>', 'address to listen on')
     .option('--data-dir <dir>', 'data directory')
-    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts, options)));
+    .action((opts: { config?: string; listen?: string; dataDir?: string }) => run(() => serveCommand(opts, options), { exitOnFailure: true }));
 
   program
     .command('migrate')
     .description("run the kernel's and the configured plugins' database migrations and exit")
     .option('-c, --config <file>', 'YAML config file (default: $WHARF_CONFIG)')
-    .action((opts: { config?: string }) => run(() => migrateCommand(opts, options)));
+    .option('--data-dir <dir>', 'data directory')
+    .action((opts: { config?: string; dataDir?: string }) => run(() => migrateCommand(opts, options)));
 
   const config = program.command('config').description('inspect configuration');
   config
@@ -94,7 +97,7 @@ export function createProgram(options: CliOptions = {}): Command {
     { groups: [replicationCommands] },
     ...(options.plugins ?? []).map((p) => ({ plugin: { id: p.id, kind: p.kind }, groups: p.cli ?? [] })),
   ];
-  addContributedCommands(program, sources, run, options.plugins);
+  addContributedCommands(program, sources, run, { plugins: options.plugins, sectionDefaults: options.sectionDefaults });
   return program;
 }
 

@@ -1,11 +1,17 @@
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PLUGIN_SECTION_MARK } from './schema.js';
+import { readSecretFile } from './secret-files.js';
+import { joinPath, type ConfigProblem } from './validate.js';
 
 /**
  * Environment overrides: `WHARF_SERVER__LISTEN=0.0.0.0:5000` sets `server.listen`. Nested keys
  * are joined by `__`; each segment matches a schema key case-insensitively with underscores and
  * dashes ignored (`DELETE_ENABLED` -> `deleteEnabled`); numeric segments index arrays
  * (`WHARF_AUTH__0__LDAP__URL`). Values are YAML scalars unless the schema says string.
+ *
+ * A variable ending in `_FILE` whose name without it is a key names a file holding the value
+ * (`WHARF_SECRET_KEY_FILE=/run/secrets/wharf-key`), as container platforms mount secrets.
  *
  * Plugin schemas are unknown until the plugins are loaded, so overrides reaching into a plugin's
  * section are applied in two phases: the kernel part first (which may name a new plugin key),
@@ -101,6 +107,36 @@ function parseValue(raw: string, schema: SchemaNode): unknown {
   }
 }
 
+export interface ApplyEnvOptions {
+  readonly stopAtPlugins: boolean;
+  /** `WHARF_..._FILE` paths resolve from here (default: the working directory). */
+  readonly cwd?: string | undefined;
+  /** Receives the problems of `_FILE` variables (unreadable or empty file). */
+  readonly problems?: ConfigProblem[] | undefined;
+}
+
+const FILE_SUFFIX = /_FILE$/i;
+
+/**
+ * `WHARF_AUTH__0__LDAP__BIND_PASSWORD_FILE=/run/secrets/ldap`: the last segment names no key
+ * but, without `_FILE`, does. Returns that key. A key whose own name ends in `File`
+ * (`token.keys.signingKeyFile`) matched as itself before this is asked.
+ */
+function fileTarget(schema: SchemaNode, node: Json, segment: string): string | undefined {
+  if (!FILE_SUFFIX.test(segment)) return undefined;
+  return matchKey(schema, node, segment.replace(FILE_SUFFIX, ''));
+}
+
+/** The container-secret convention: the variable names a file holding the value. */
+function setFromFile(node: Json, key: string, schema: SchemaNode, ov: EnvOverride, at: string, options: ApplyEnvOptions): void {
+  const read = readSecretFile(path.resolve(options.cwd ?? process.cwd(), ov.raw));
+  if ('problem' in read) {
+    options.problems?.push({ path: at, message: `${ov.name}: ${read.problem}` });
+    return;
+  }
+  node[key] = parseValue(read.value, schema);
+}
+
 /**
  * Applies overrides to `target` in place. With `stopAtPlugins`, overrides that go below a plugin
  * key are not applied (the plugin key is created) and returned, to be applied with the
@@ -110,7 +146,7 @@ export function applyEnvOverrides(
   target: Json,
   overrides: readonly EnvOverride[],
   schema: Json,
-  options: { stopAtPlugins: boolean },
+  options: ApplyEnvOptions,
 ): EnvOverride[] {
   const deferred: EnvOverride[] = [];
   for (const ov of overrides) {
@@ -118,6 +154,7 @@ export function applyEnvOverrides(
     let sch: SchemaNode = schema;
     let atPluginKeys = false;
     let pendingPluginKeys = false;
+    let at = '';
     for (let i = 0; i < ov.segments.length; i++) {
       const seg = ov.segments[i] as string;
       const last = i === ov.segments.length - 1;
@@ -127,9 +164,15 @@ export function applyEnvOverrides(
         key = Number(seg);
       } else {
         const found = matchKey(sch, node, seg);
+        const fromFile = last && found === undefined ? fileTarget(sch, node, seg) : undefined;
+        if (fromFile !== undefined) {
+          setFromFile(node, fromFile, childSchema(sch, fromFile), ov, joinPath(at, fromFile), options);
+          break;
+        }
         if (found === undefined && i === 0) break; // not a kernel key: some other WHARF_ variable
         key = found ?? (atPluginKeys ? seg.toLowerCase().replace(/_/g, '-') : seg.toLowerCase());
       }
+      at = joinPath(at, key);
       const next = childSchema(sch, key);
       if (last) {
         (node as Json)[key as string] = parseValue(ov.raw, next);

@@ -8,6 +8,8 @@ import { resolvePlugin } from '../kernel/plugin-resolver.js';
 import { applyEnvOverrides, parseEnvOverrides } from './env.js';
 import { deepFreeze, resolveConfig, semanticProblems } from './resolve.js';
 import { buildConfigSchema, KernelConfigSchema, PLUGIN_SECTIONS, type PluginSchemaSlot, type PluginSectionName } from './schema.js';
+import { preflightProblems } from './preflight.js';
+import { placeholderWarnings, resolveSecretFiles } from './secret-files.js';
 import { collectSecrets } from './secrets.js';
 import type { LoadedConfig, LoadedPlugin, PluginSectionConfig } from './types.js';
 import { formatProblem, joinPath, validateConfig, type ConfigProblem } from './validate.js';
@@ -63,6 +65,12 @@ export function configInvalid(problems: readonly ConfigProblem[], file: string |
 /** The problems behind a `REG_ERR_CONFIG_INVALID` error. */
 export function configProblems(err: unknown): readonly ConfigProblem[] {
   return ((err as { problems?: ConfigProblem[] } | undefined)?.problems ?? []) as readonly ConfigProblem[];
+}
+
+function withPlugin(problem: ConfigProblem, pluginAt: (path: string) => string | undefined): ConfigProblem {
+  if (problem.plugin !== undefined) return problem;
+  const plugin = pluginAt(problem.path);
+  return plugin === undefined ? problem : { ...problem, plugin };
 }
 
 async function readConfigFile(file: string): Promise<Json> {
@@ -135,7 +143,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
   let raw: Json = file ? await readConfigFile(file) : structuredClone(options.config ?? {});
   const overrides = parseEnvOverrides(env);
-  const deferred = applyEnvOverrides(raw, overrides, KernelConfigSchema as unknown as Json, { stopAtPlugins: true });
+  const fileProblems: ConfigProblem[] = [];
+  const deferred = applyEnvOverrides(raw, overrides, KernelConfigSchema as unknown as Json, { stopAtPlugins: true, cwd, problems: fileProblems });
   if (options.overrides) raw = deepMerge(raw, options.overrides);
   for (const [section, value] of Object.entries(options.sectionDefaults ?? {})) if (raw[section] === undefined) raw[section] = structuredClone(value);
   normaliseSections(raw);
@@ -164,17 +173,26 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     schema: f.plugin.configSchema as TSchema,
   }));
   const schema = buildConfigSchema(schemaSlots);
-  applyEnvOverrides(raw, deferred, schema as unknown as Json, { stopAtPlugins: false });
-  if (options.overrides && deferred.length > 0) raw = deepMerge(raw, options.overrides);
-
   const owners = found.map((f) => ({ prefix: f.configPath, id: f.plugin.id }));
   const pluginAt = (p: string) =>
     owners.find((o) => p === o.prefix || p.startsWith(`${o.prefix}.`) || p.startsWith(`${o.prefix}[`))?.id;
+  applyEnvOverrides(raw, deferred, schema as unknown as Json, { stopAtPlugins: false, cwd, problems: fileProblems });
+  if (options.overrides && deferred.length > 0) raw = deepMerge(raw, options.overrides);
+  // `bindPasswordFile: /run/secrets/ldap` becomes `bindPassword` before validation (ADR 0027).
+  fileProblems.push(...resolveSecretFiles(raw, schema, baseDir));
+  // An unreadable secret file would also read as a missing key: report the file alone.
+  if (fileProblems.length > 0) throw configInvalid(fileProblems.map((p) => withPlugin(p, pluginAt)), file);
+
   const problems = [...validateConfig(schema, raw, pluginAt), ...semanticProblems(raw)];
-  if (problems.length > 0) throw configInvalid(problems, file);
+  if (problems.length > 0) throw configInvalid(problems.map((p) => withPlugin(p, pluginAt)), file);
 
   const config = resolveConfig(raw, cwd);
+  // Local files the boot would read (token keys) and the secret key's format: failing here
+  // stops `serve` before it migrates or writes anything, and `config check` reports them.
+  const local = preflightProblems(config, baseDir);
+  if (local.length > 0) throw configInvalid(local, file);
   const secrets = collectSecrets(schema, config);
+  const warnings = placeholderWarnings(config, secrets.paths).map((p) => withPlugin(p, pluginAt));
   const plugins: LoadedPlugin[] = ordered.map((f) => ({
     plugin: f.plugin,
     section: f.section,
@@ -185,5 +203,5 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     config: sectionOf(config as unknown as Json, f),
   }));
   deepFreeze(config);
-  return Object.freeze({ config, plugins: Object.freeze(plugins), file, baseDir, schema, secrets });
+  return Object.freeze({ config, plugins: Object.freeze(plugins), file, baseDir, schema, secrets, warnings: Object.freeze(warnings) });
 }

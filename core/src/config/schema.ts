@@ -17,6 +17,13 @@ const closed = { additionalProperties: false } as const;
 /** A human description of what a `pattern` accepts, used in error messages. */
 export const HINT = 'x-hint';
 
+/**
+ * A default derived at boot, for `wharf config print` (see effective.ts): a template with
+ * `{dataDir}` and `{publicUrl}`; `DEFAULT_UNLESS` names a sibling key that makes it moot.
+ */
+export const DEFAULT_FROM = 'x-default-from';
+export const DEFAULT_UNLESS = 'x-default-unless';
+
 export const ServerSchema = Type.Object(
   {
     listen: Type.String({
@@ -105,7 +112,12 @@ export const TOKEN_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
 export const TokenKeysSchema = Type.Object(
   {
     signingKeyFile: Type.Optional(
-      Type.String({ minLength: 1, description: 'PEM private key to sign with (relative to the config file); default: generated `<dataDir>/token/signing.pem`' }),
+      Type.String({
+        minLength: 1,
+        description: 'PEM private key to sign with (relative to the config file); default: generated `<dataDir>/token/signing.pem`',
+        [DEFAULT_FROM]: '{dataDir}/token/signing.pem',
+        [DEFAULT_UNLESS]: 'signingKey',
+      }),
     ),
     signingKey: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'PEM private key given inline instead of signingKeyFile' })),
     verificationKeyFiles: Type.Array(Type.String({ minLength: 1 }), {
@@ -121,7 +133,7 @@ export const TokenSchema = Type.Object(
     enabled: Type.Boolean({ default: true, description: 'Docker token auth: /v2/ needs a Bearer token from /service/token (Basic is accepted too). Secure by default; false only for an open registry or another token issuer.' }),
     service: Type.String({ minLength: 1, default: 'wharf', description: 'the service name clients ask tokens for; the audience of the tokens' }),
     issuer: Type.String({ minLength: 1, default: 'wharf-token-issuer', description: 'the `iss` claim written and required' }),
-    realm: Type.Optional(Type.String({ format: 'uri', description: 'token endpoint URL sent in challenges; default `<publicUrl>/service/token`' })),
+    realm: Type.Optional(Type.String({ format: 'uri', description: 'token endpoint URL sent in challenges; default `<publicUrl>/service/token`', [DEFAULT_FROM]: '{publicUrl}/service/token' })),
     lifetimeSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 300, description: 'lifetime of access tokens' }),
     algorithm: Type.Union(TOKEN_ALGORITHMS.map((a) => Type.Literal(a)), { default: 'RS256', description: 'signature algorithm of issued tokens' }),
     keys: TokenKeysSchema,

@@ -1,3 +1,4 @@
+import type { ConfigProblem } from './validate.js';
 import type { WharfPlugin } from '@wharf/sdk';
 import type { JOB_BACKENDS, LOG_LEVELS, PluginSectionName, TOKEN_ALGORITHMS } from './schema.js';
 import type { SecretInfo } from './secrets.js';
@@ -126,5 +127,11 @@ export interface LoadedConfig {
   readonly baseDir: string;
   /** The composite JSON schema the file was validated against. */
   readonly schema: unknown;
+  /**
+   * Secret paths and values for redaction, the ones read from `<key>File` and `WHARF_..._FILE`
+   * included (at the secret key's own path, `auth[0].ldap.bindPassword`).
+   */
   readonly secrets: SecretInfo;
+  /** What is valid but likely wrong (a `${VAR}` placeholder used literally); `config check` prints, `serve` logs them. */
+  readonly warnings: readonly ConfigProblem[];
 }

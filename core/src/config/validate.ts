@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import formatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
-import { HINT } from './schema.js';
+import { distance } from 'fastest-levenshtein';
+import { HINT, PLUGIN_SECTION_MARK, PLUGIN_SECTIONS } from './schema.js';
 
 /**
  * Validates a config object against a (composite) schema with ajv and turns ajv's errors into
@@ -55,8 +56,15 @@ function describe(err: ErrorObject): { path: string; message: string } {
   switch (err.keyword) {
     case 'required':
       return { path: joinPath(path, String(params.missingProperty)), message: 'is required' };
-    case 'additionalProperties':
-      return { path: joinPath(path, String(params.additionalProperty)), message: 'is not a known key' };
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const known = Object.keys(((err.parentSchema as Record<string, unknown> | undefined)?.properties ?? {}) as object);
+      const guess = closestKey(key, known);
+      return { path: joinPath(path, key), message: guess === undefined ? 'is not a known key' : `is not a known key; did you mean "${guess}"?` };
+    }
+    case 'maxProperties':
+    case 'minProperties':
+      return { path, message: propertiesCount(err, path) };
     case 'enum':
       return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'pattern': {
@@ -70,11 +78,50 @@ function describe(err: ErrorObject): { path: string; message: string } {
   }
 }
 
+/** The known key a misspelt one most likely meant: same letters in another case, or a close edit. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const sameLetters = known.find((k) => k.toLowerCase() === lower);
+  if (sameLetters !== undefined) return sameLetters;
+  // A third of the name may differ (at least two edits): `publicUrll`, `pubicUrl`, `listn`.
+  const limit = Math.max(2, Math.floor(key.length / 3));
+  let best: { key: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(lower, k.toLowerCase());
+    if (d <= limit && (best === undefined || d < best.d)) best = { key: k, d };
+  }
+  return best?.key;
+}
+
+const listWords = (items: readonly string[]): string =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+
+/**
+ * `maxProperties`/`minProperties` in words. Plugin sections say what to choose
+ * (`storage: choose one storage plugin, found fs and s3`), an `auth` entry that it names one.
+ */
+function propertiesCount(err: ErrorObject, path: string): string {
+  const schema = (err.parentSchema ?? {}) as Record<string, unknown>;
+  const found = err.data !== null && typeof err.data === 'object' ? Object.keys(err.data as object) : [];
+  const limit = Number((err.params as { limit?: unknown }).limit);
+  const kind = schema[PLUGIN_SECTION_MARK];
+  const entryOf = /^([A-Za-z]+)\[\d+\]$/.exec(path)?.[1];
+  const listKind = entryOf !== undefined && entryOf in PLUGIN_SECTIONS ? PLUGIN_SECTIONS[entryOf as keyof typeof PLUGIN_SECTIONS].kind : undefined;
+  if (typeof kind === 'string' || listKind !== undefined) {
+    const what = `${typeof kind === 'string' ? kind : listKind} plugin`;
+    if (listKind !== undefined) return found.length === 0 ? `name one ${what} per entry, e.g. - db: {}` : `name one ${what} per entry, found ${listWords(found)}`;
+    if (err.keyword === 'minProperties') return `choose one ${what}, e.g. ${kind === 'storage' ? 'fs: {}' : '<id>: {}'}`;
+    return `${limit === 1 ? `choose ${schema.minProperties === 1 ? 'one' : 'at most one'}` : `choose at most ${limit}`} ${what}${limit === 1 ? '' : 's'}, found ${listWords(found)}`;
+  }
+  if (err.keyword === 'minProperties') return `must have at least ${limit} key${limit === 1 ? '' : 's'}`;
+  return `must have at most ${limit} key${limit === 1 ? '' : 's'}, found ${listWords(found)}`;
+}
+
 /**
  * ajv reports every failed branch of an `anyOf`: fold them into one readable line
  * ("must be string or object", or the literal choices) unless a branch failed deeper inside.
  */
-function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
+export function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
   const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
   if (anyOfs.length === 0) return errors;
   const drop = new Set<ErrorObject>();
@@ -86,6 +133,13 @@ function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
     if (deeper.length > 0) {
       // A branch matched the type and failed inside: its errors are the useful ones.
       for (const b of branches) if (b.instancePath === any.instancePath) drop.add(b);
+      drop.add(any);
+      continue;
+    }
+    // A branch of the right type that failed a rule (minimum, minLength...) says what is wrong.
+    const ofRightType = branches.filter((b) => !['type', 'const', 'enum'].includes(b.keyword));
+    if (ofRightType.length > 0) {
+      for (const b of branches) if (!ofRightType.includes(b)) drop.add(b);
       drop.add(any);
       continue;
     }

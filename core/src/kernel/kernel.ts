@@ -83,6 +83,11 @@ export interface Kernel {
    * (whatever `database.migrate` says), builds nothing else and leaves the kernel closed.
    */
   migrate(): Promise<void>;
+  /**
+   * `wharf config check`: calls every plugin's register() and checks the service graph as boot
+   * would, touching no file, database or network; leaves the kernel closed.
+   */
+  check(): Promise<void>;
   close(): Promise<void>;
   /** The storage driver (after boot). */
   storage(): StorageDriver;
@@ -285,13 +290,36 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     }
   }
 
+  /** Every plugin's register() and the checks of the service graph; no I/O. */
+  function checkRegistration(): void {
+    registerPlugins();
+    provideSealed = true;
+    checkStorage();
+    checkRoutes();
+    services.checkDependencies();
+    checkInitDeps(declaredPlugins, (ref) => services.providerOf(ref));
+  }
+
+  /** `wharf config check`: registers the plugins as boot would, builds nothing, leaves the kernel closed. */
+  async function checkOnly(): Promise<void> {
+    if (state !== 'created') throw new KernelError('REG_ERR_KERNEL_STATE', `kernel cannot check: it is ${state}`);
+    state = 'booting';
+    try {
+      checkRegistration();
+    } finally {
+      state = 'closed';
+      hooksSealed = true;
+      await services.dispose();
+    }
+  }
+
   async function migrateOnly(): Promise<void> {
     if (state !== 'created') throw new KernelError('REG_ERR_KERNEL_STATE', `kernel cannot migrate: it is ${state}`);
     state = 'booting';
     try {
-      await makeDirectories();
       registerPlugins();
       provideSealed = true;
+      await makeDirectories();
       const metadata = services.resolve(kernelRefs.metadata);
       try {
         await metadata.migrate();
@@ -324,13 +352,10 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     const t0 = performance.now();
     const phases: BootPhase[] = [];
     try {
+      // Registration and the graph checks touch nothing: a plugin refusing its settings fails
+      // the boot before any directory, key or table is created.
+      checkRegistration();
       await makeDirectories();
-      registerPlugins();
-      provideSealed = true;
-      checkStorage();
-      checkRoutes();
-      services.checkDependencies();
-      checkInitDeps(declaredPlugins, (ref) => services.providerOf(ref));
       // The replication service's factory needs it; opening may create the key file.
       secretBox = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
         throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -455,6 +480,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     extensionRoutes,
     boot,
     migrate: migrateOnly,
+    check: checkOnly,
     close() {
       if (state === 'created' || state === 'failed') {
         // A failed boot already disposed what it had built.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createTestDatabase, forEachDatabase, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
@@ -69,6 +69,32 @@ describe('bootstrap administrator', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('reads the password from the file WHARF_ADMIN_PASSWORD_FILE names (a mounted secret), newline dropped', async () => {
+    const [db, dir, logs] = [await sqlite(), await dataDir(), captureLogs()];
+    const secretFile = path.join(await dataDir(), 'admin-secret');
+    await writeFile(secretFile, 'File-Admin-Pass-3\n', { mode: 0o600 });
+    const before = process.env.WHARF_ADMIN_PASSWORD_FILE;
+    process.env.WHARF_ADMIN_PASSWORD_FILE = secretFile;
+    try {
+      const server = await withAdminPassword(undefined, () => bootRegistry({ db, dataDir: dir, logs }));
+      try {
+        assert.deepEqual(await admins(server), ['admin']);
+        assert.equal((await getV2(server.url, 'admin', 'File-Admin-Pass-3')).status, 200);
+        await assert.rejects(stat(path.join(dir, ADMIN_PASSWORD_FILE)), { code: 'ENOENT' });
+      } finally {
+        await server.close();
+      }
+      // Both forms at once is a mistake, refused at register.
+      await withAdminPassword('Env-Admin-Pass-1', async () => {
+        await assert.rejects(bootRegistry({ db: await sqlite(), dataDir: await dataDir() }), /set either WHARF_ADMIN_PASSWORD or WHARF_ADMIN_PASSWORD_FILE, not both/);
+      });
+    } finally {
+      if (before === undefined) delete process.env.WHARF_ADMIN_PASSWORD_FILE;
+      else process.env.WHARF_ADMIN_PASSWORD_FILE = before;
+    }
+    assert.ok(!logs.text().includes('File-Admin-Pass-3'), 'the log holds the password');
   });
 
   it('generates a password into <dataDir>/admin-password (0600) once, and never rewrites it', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@wharf/sdk';
@@ -14,6 +15,8 @@ import { UserDirectoryError, type UserDirectory } from './user-directory.js';
  */
 
 export const ADMIN_PASSWORD_ENV = 'WHARF_ADMIN_PASSWORD';
+/** A file holding the password instead (a mounted container secret); trailing newlines dropped. */
+export const ADMIN_PASSWORD_FILE_ENV = 'WHARF_ADMIN_PASSWORD_FILE';
 export const ADMIN_PASSWORD_FILE = 'admin-password';
 
 export type BootstrapOutcome =
@@ -37,10 +40,47 @@ export interface BootstrapOptions {
   readonly logger: Logger;
 }
 
+/**
+ * The policy problems of `WHARF_ADMIN_PASSWORD`, checked at register: a password the boot would
+ * refuse stops it before any table or file is created.
+ */
+export function checkAdminPasswordEnv(policy: PasswordPolicy, env: NodeJS.ProcessEnv): void {
+  const fromEnv = adminPasswordFromEnv(env);
+  if (fromEnv === undefined) return;
+  const problems = passwordProblems(policy, fromEnv);
+  // Refusing the boot beats creating an administrator with a weak password.
+  if (problems.length > 0) throw new Error(weakPasswordMessage(problems));
+}
+
+/**
+ * The bootstrap password from `WHARF_ADMIN_PASSWORD`, or from the file `WHARF_ADMIN_PASSWORD_FILE`
+ * names (ADR 0027); `undefined` when neither is set. Both set, or an unreadable or empty file,
+ * is an error.
+ */
+export function adminPasswordFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const inline = env[ADMIN_PASSWORD_ENV];
+  const file = env[ADMIN_PASSWORD_FILE_ENV];
+  if (file === undefined || file === '') return inline === '' ? undefined : inline;
+  if (inline !== undefined && inline !== '') throw new Error(`set either ${ADMIN_PASSWORD_ENV} or ${ADMIN_PASSWORD_FILE_ENV}, not both`);
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(file), 'utf8');
+  } catch (err) {
+    throw new Error(`${ADMIN_PASSWORD_FILE_ENV}: cannot read ${path.resolve(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const password = text.replace(/[\r\n]+$/, '');
+  if (password === '') throw new Error(`${ADMIN_PASSWORD_FILE_ENV}: ${path.resolve(file)} is empty`);
+  return password;
+}
+
+function weakPasswordMessage(problems: readonly string[]): string {
+  return `${ADMIN_PASSWORD_ENV} does not meet the password policy (${problems.join('; ')}); set a stronger one or unset it to have a password generated`;
+}
+
 export async function bootstrapAdmin(options: BootstrapOptions): Promise<BootstrapOutcome> {
   const { users, username, logger } = options;
-  const fromEnv = options.env[ADMIN_PASSWORD_ENV];
-  const hasEnvPassword = fromEnv !== undefined && fromEnv !== '';
+  const fromEnv = adminPasswordFromEnv(options.env);
+  const hasEnvPassword = fromEnv !== undefined;
   if (await users.hasAdmin()) {
     if (hasEnvPassword) logger.info(`${ADMIN_PASSWORD_ENV} is ignored: an administrator exists`);
     return 'exists';
@@ -48,8 +88,7 @@ export async function bootstrapAdmin(options: BootstrapOptions): Promise<Bootstr
   if (hasEnvPassword) {
     const problems = passwordProblems(options.policy, fromEnv);
     if (problems.length > 0) {
-      // Refusing the boot beats creating an administrator with a weak password.
-      throw new Error(`${ADMIN_PASSWORD_ENV} does not meet the password policy (${problems.join('; ')}); set a stronger one or unset it to have a password generated`);
+      throw new Error(weakPasswordMessage(problems));
     }
     return (await createAdmin(options, fromEnv)) ? logCreated(logger, username, 'created-from-env') : taken(options);
   }

@@ -88,6 +88,9 @@ describe('wharf user', () => {
     ({ dir, cleanup } = await tempDir('wharf-user-cli-'));
     config = path.join(dir, 'wharf.yaml');
     await writeFile(config, `dataDir: ${dir}/data\nstorage:\n  fs:\n    fsync: false\nauth:\n  - db: {}\n`);
+    // The user commands work on an existing registry only (`wharf migrate` or `serve` create one).
+    const migrated = await wharf(['migrate', '--config', config]);
+    assert.equal(migrated.code, 0, migrated.stderr);
   });
   after(() => cleanup());
 
@@ -219,8 +222,9 @@ describe('wharf user', () => {
       assert.match(run.stderr.trim(), /^error REG_ERR_SERVICE_MISSING: the db auth plugin is not configured/);
       noLeak(run, PASSWORD_1);
     }
-    // Without a config file the embedded defaults include the db plugin: the administrator is
-    // bootstrapped into the --data-dir given, and listed.
+    // Without a config file the embedded defaults include the db plugin: once `wharf migrate`
+    // created the registry in the --data-dir given, the administrator is bootstrapped and listed.
+    assert.equal((await wharf(['migrate', '--data-dir', path.join(dir, 'defaults')])).code, 0);
     const defaults = await wharf(['user', 'list', '--data-dir', path.join(dir, 'defaults')]);
     assert.equal(defaults.code, 0, defaults.stderr);
     assert.match(defaults.stdout, /^admin\s+yes\s+no\s/m);
@@ -228,6 +232,7 @@ describe('wharf user', () => {
 
   it('--data-dir selects the database', async () => {
     const other = path.join(dir, 'other-data');
+    assert.equal((await wharf(['migrate', '--config', config, '--data-dir', other])).code, 0);
     const add = await wharf(['user', 'add', 'erin', '--config', config, '--data-dir', other, '--password-stdin'], `${PASSWORD_1}\n`);
     assert.equal(add.code, 0, add.stderr);
     const there = await wharf(['user', 'list', '--json', '--config', config, '--data-dir', other]);

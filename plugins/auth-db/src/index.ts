@@ -1,6 +1,6 @@
 import { coreServices, definePlugin, RegistryError, type Principal } from '@wharf/sdk';
 import { registerUsersApi } from './api.js';
-import { bootstrapAdmin } from './bootstrap.js';
+import { bootstrapAdmin, checkAdminPasswordEnv } from './bootstrap.js';
 import { userCommands } from './cli.js';
 import { dbAuthConfigSchema } from './config.js';
 import { ExternalUsers } from './external-users.js';
@@ -28,6 +28,7 @@ export const authDbPlugin = definePlugin({
   register(ctx) {
     const { passwordPolicy, bootstrapAdmin: bootstrap } = ctx.config;
     checkPolicy(passwordPolicy);
+    checkAdminPasswordEnv(passwordPolicy, process.env);
     ctx.migrations(authDbMigrations);
     ctx.provide(authDbUsersRef, {
       deps: { database: coreServices.database },
@@ -99,7 +100,7 @@ export {
 } from './user-directory.js';
 export { hashPassword, verifyPassword, isPasswordHash, DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
 export { passwordProblems, generatePassword, checkPolicy } from './password-policy.js';
-export { bootstrapAdmin, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
+export { bootstrapAdmin, checkAdminPasswordEnv, adminPasswordFromEnv, ADMIN_PASSWORD_ENV, ADMIN_PASSWORD_FILE_ENV, ADMIN_PASSWORD_FILE, type BootstrapOptions, type BootstrapOutcome } from './bootstrap.js';
 export { authDbMigrations, LOCAL_PROVIDER, USERS_TABLE } from './migrations.js';
 export { DB_PLUGIN_VERSION } from './version.js';
 export { userCommands } from './cli.js';

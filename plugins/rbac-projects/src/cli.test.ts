@@ -29,14 +29,22 @@ describe('wharf project and robot', () => {
   before(async () => {
     ({ dir, cleanup } = await tempDir('wharf-cli-projects-'));
     await writeFile(path.join(dir, 'wharf.yaml'), 'dataDir: ./data\nauth: [ { db: {} } ]\nrbac: { projects: {} }\ntoken: { enabled: true }\n');
+    // The project commands work on an existing registry only (`wharf migrate` or `serve` create one).
+    const migrated = await wharf(['migrate']);
+    assert.equal(migrated.code, 0, migrated.stderr);
   });
   after(() => cleanup());
 
   it('creates and lists projects; the default library project is there', async () => {
     const created = await wharf(['project', 'create', 'team']);
     assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stdout, /project team created \(private\)/);
-    assert.equal((await wharf(['project', 'create', 'open-source', '--public'])).code, 0);
+    assert.match(created.stdout, /project team created \(private, owner admin\)/);
+    const open = await wharf(['project', 'create', 'open-source', '--public', '--owner', 'alice']);
+    assert.equal(open.code, 0, open.stderr);
+    assert.match(open.stdout, /project open-source created \(public, owner alice\)/);
+    const badOwner = await wharf(['project', 'create', 'x1', '--owner', 'Not A User']);
+    assert.equal(badOwner.code, 1);
+    assert.match(badOwner.stderr, /^error PROJECT_OWNER_INVALID: --owner "Not A User" is not a user name$/m);
     const dup = await wharf(['project', 'create', 'team']);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /^error PROJECT_EXISTS: project "team" already exists/m);
@@ -45,8 +53,10 @@ describe('wharf project and robot', () => {
     assert.match(bad.stderr, /PROJECT_NAME_INVALID/);
     const list = await wharf(['project', 'list', '--json']);
     assert.equal(list.code, 0, list.stderr);
-    const names = (JSON.parse(list.stdout) as { name: string; public: boolean }[]).map((p) => `${p.name}:${p.public}`);
-    assert.deepEqual(names, ['library:true', 'open-source:true', 'team:false']);
+    const names = (JSON.parse(list.stdout) as { name: string; public: boolean; owner: string | null }[]).map((p) => `${p.name}:${p.public}:${p.owner}`);
+    // A project the CLI creates has an owner (the administrator by default); only the default
+    // project, created by the plugin itself, has none.
+    assert.deepEqual(names, ['library:true:null', 'open-source:true:alice', 'team:false:admin']);
   });
 
   it('creates a robot whose secret logs in, lists and deletes it', async () => {
@@ -67,6 +77,10 @@ describe('wharf project and robot', () => {
       const auth = (s: string) => ({ authorization: `Basic ${Buffer.from(`${name}:${s}`).toString('base64')}` });
       assert.equal((await fetch(`${server.url}/v2/team/app/tags/list`, { headers: auth(secret) })).status, 404, 'allowed: the repository is just empty');
       assert.equal((await fetch(`${server.url}/v2/team/app/tags/list`, { headers: auth('wrong') })).status, 401);
+      // The owner `project create --owner` recorded is the project's admin, as through the API.
+      const admin = { authorization: `Basic ${Buffer.from('admin:Cli-Admin-Passw0rd').toString('base64')}` };
+      const members = (await (await fetch(`${server.url}/api/v1/projects/open-source/members`, { headers: admin })).json()) as { name: string; roleName: string }[];
+      assert.deepEqual(members.map((m) => `${m.name}:${m.roleName}`), ['alice:projectAdmin']);
     } finally {
       await server.close();
     }

@@ -32,6 +32,9 @@ async function allPages<T>(list: (page: number, pageSize: number) => Promise<{ r
   }
 }
 
+/** The bootstrap administrator's default name (`auth: [{ db: { bootstrapAdmin: { username } } }]`). */
+export const DEFAULT_CLI_OWNER = 'admin';
+
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 const json = { flags: '--json', description: 'print JSON instead of a table' };
 const deps = { svc: projectsServiceRef };
@@ -53,12 +56,23 @@ export function parseRobotAccess(list: string): RobotAccess[] {
 
 const projectCreate = defineCliCommand({
   usage: 'create <name>',
-  description: 'create a project (private unless --public)',
-  options: [{ flags: '--public', description: 'anyone, anonymous included, may pull' }],
+  description: 'create a project (private unless --public), owned by an administrator',
+  options: [
+    { flags: '--public', description: 'anyone, anonymous included, may pull' },
+    {
+      flags: '--owner <user>',
+      description: `the administrator recorded as its owner, who becomes its project admin (default: ${DEFAULT_CLI_OWNER}, the bootstrapped administrator)`,
+      default: DEFAULT_CLI_OWNER,
+    },
+  ],
   deps,
   run: refusing(async (svc, { args: [name = ''], options, stdout }) => {
-    const project = await svc.projects.create(name, { public: options['public'] === true });
-    stdout(`project ${project.name} created (${project.public ? 'public' : 'private'})`);
+    const owner = text(options['owner']) ?? DEFAULT_CLI_OWNER;
+    // The CLI runs on the registry's host, as its operator: a project it creates is owned like
+    // one an administrator creates through the API (owner and project admin), never by nobody.
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(owner)) throw new CliRefusal('PROJECT_OWNER_INVALID', `--owner "${owner.slice(0, 100)}" is not a user name`);
+    const project = await svc.projects.create(name, { public: options['public'] === true, owner });
+    stdout(`project ${project.name} created (${project.public ? 'public' : 'private'}, owner ${owner})`);
     return 0;
   }),
 });

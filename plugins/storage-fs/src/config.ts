@@ -9,6 +9,8 @@ export const fsConfigSchema = Type.Object(
         description:
           'Directory holding blobs/ and uploads/. Defaults to the kernel data directory; a relative path is resolved against it. ' +
           'Must be one filesystem (commits rename uploads into blobs/). Several Wharf nodes may share it over a POSIX filesystem.',
+        // `wharf config print` shows the effective root.
+        'x-default-from': '{dataDir}',
       }),
     ),
     fsync: Type.Boolean({

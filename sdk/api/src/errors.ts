@@ -127,7 +127,8 @@ export type KernelErrorCode =
   | 'REG_ERR_DATABASE'
   | 'REG_ERR_EVENTS_CONSUMER'
   | 'REG_ERR_JOBS_BACKEND'
-  | 'REG_ERR_CLI_COMMAND';
+  | 'REG_ERR_CLI_COMMAND'
+  | 'REG_ERR_LISTEN';
 
 /**
  * An error for operators and plugin authors, with a stable code and, where known, the plugin

@@ -88,8 +88,9 @@ describe('wharf plugin new: every kind builds and passes its own tests as genera
       assert.equal(pkg.name, packageName);
       assert.equal(pkg.type, 'module');
       assert.deepEqual(pkg.peerDependencies, { '@wharf/sdk': `^${KERNEL_VERSION}` });
-      assert.equal(pkg.devDependencies['@wharf/sdk'], KERNEL_VERSION);
-      assert.equal(pkg.devDependencies['@wharf/sdk-testing'], KERNEL_VERSION);
+      // Not on the npm registry: linked from this installation (the next steps test installs them).
+      assert.equal(pkg.devDependencies['@wharf/sdk'], `file:${path.join(REPO_ROOT, 'sdk/api')}`);
+      assert.equal(pkg.devDependencies['@wharf/sdk-testing'], `file:${path.join(REPO_ROOT, 'sdk/testing')}`);
       assert.ok(pkg.scripts.build && pkg.scripts.test);
       const readme = await readFile(path.join(pkgDir, 'README.md'), 'utf8');
       assert.match(readme, new RegExp(`\n {2}(- )?${name}:\n`), 'the README shows the wharf.yaml section');
@@ -106,6 +107,55 @@ describe('wharf plugin new: every kind builds and passes its own tests as genera
       assert.match(verified.stdout, new RegExp(`^ok: ${kind} plugin "${name}" 0\\.1\\.0 from ${packageName}\n`));
     });
   }
+});
+
+/** The commands of the printed next steps, comments dropped: `cd x`, `npm install`... */
+function nextSteps(stdout: string): string[] {
+  const lines = stdout.split('\n');
+  return lines
+    .slice(lines.indexOf('next steps:') + 1)
+    .map((l) => l.replace(/\s+# .*$/, '').trim())
+    .filter((l) => l !== '');
+}
+
+function sh(command: string, cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], { cwd, env: cleanEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('wharf plugin new: the printed next steps work as printed, with only the npm registry', () => {
+  it('cd, npm install, npm test, plugin verify, npm pack', async () => {
+    // A directory with no node_modules above it: everything comes from the steps themselves.
+    const { dir: alone, cleanup: done } = await tempDir('wharf-scaffold-steps-');
+    try {
+      const created = await wharf(['plugin', 'new', 'auth', 'steps'], alone);
+      assert.equal(created.code, 0, created.stderr);
+      const steps = nextSteps(created.stdout);
+      assert.deepEqual(steps.map((s) => s.split(' ')[0]), ['cd', 'npm', 'npm', 'node', 'npm']);
+      const readme = await readFile(path.join(alone, 'wharf-plugin-auth-steps', 'README.md'), 'utf8');
+      for (const step of steps.slice(1)) assert.ok(readme.includes(`\n${step}    # `), `the README shows "${step}"`);
+      let cwd = alone;
+      for (const step of steps) {
+        if (step.startsWith('cd ')) {
+          cwd = path.resolve(cwd, step.slice(3));
+          continue;
+        }
+        const run = await sh(step, cwd);
+        assert.equal(run.code, 0, `${step}:\n${run.stdout}${run.stderr}`);
+        if (step === 'npm test') assert.equal(tapCount(run.stdout, 'fail'), 0);
+      }
+      assert.ok((await stat(path.join(cwd, 'wharf-plugin-auth-steps-0.1.0.tgz'))).isFile());
+    } finally {
+      await done();
+    }
+  });
 });
 
 describe('wharf plugin new: refusals', () => {

@@ -2,7 +2,8 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CliRefusal, PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
 import { authTemplate } from './scaffold/auth.js';
-import { gitignore, packageJson, readme, tsconfigJson, type KindTemplate, type ScaffoldVars } from './scaffold/common.js';
+import { buildSteps, gitignore, packageJson, readme, tsconfigJson, type KindTemplate, type ScaffoldVars } from './scaffold/common.js';
+import { packageDir, shellQuote, wharfCommand } from './local-packages.js';
 import { eventsTemplate } from './scaffold/events.js';
 import { rbacTemplate } from './scaffold/rbac.js';
 import { storageTemplate } from './scaffold/storage.js';
@@ -42,6 +43,9 @@ export function scaffoldVars(kind: string, name: string, kernelVersion: string):
   }
   const [major, minor] = kernelVersion.split('.');
   return {
+    sdkDir: packageDir('@wharf/sdk'),
+    sdkTestingDir: packageDir('@wharf/sdk-testing'),
+    wharf: wharfCommand(),
     kind: kind as PluginKind,
     name,
     packageName: `wharf-plugin-${kind}-${name}`,
@@ -89,13 +93,8 @@ export async function pluginNewCommand(kind: string, name: string, opts: PluginN
   }
   const relative = path.relative(process.cwd(), target);
   const shown = relative === '' ? '.' : relative.startsWith('..') ? target : relative;
-  const steps: Array<[string, string]> = [
-    [`cd ${shown}`, ''],
-    ['npm install', 'the SDK, the testing kit, TypeScript'],
-    ['npm test', 'builds, then runs node --test dist/'],
-    [`npx wharf plugin verify ./ --kind ${vars.kind}`, "the kernel loader's checks"],
-    ['npm pack', 'then npm install the .tgz next to your wharf.yaml'],
-  ];
+  // The same commands as the README's, runnable as printed (the create-plugin test runs them).
+  const steps: Array<[string, string]> = [[`cd ${shellQuote(shown)}`, ''], ...buildSteps(vars)];
   const width = Math.max(...steps.map(([cmd]) => cmd.length));
   out(
     [

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
+import { foldAnyOf } from '../../config/validate.js';
 import type { TSchema } from '@sinclair/typebox';
 import { ApiError } from '@wharf/sdk';
 import { parseDecimal, parseDecimalNumber } from '../integers.js';
@@ -91,7 +92,8 @@ function strictNumbers(part: RequestPart, schema: TSchema, value: unknown): void
 /** One line naming every problem: `invalid body: /username: is required; /admin: must be boolean`. */
 export function describeErrors(part: RequestPart, validate: ValidateFunction): string {
   const problems: string[] = [];
-  for (const err of validate.errors ?? []) {
+  // A bad value of a union says once what is allowed, not once per branch.
+  for (const err of foldAnyOf([...(validate.errors ?? [])])) {
     const line = describe(err);
     if (!problems.includes(line)) problems.push(line);
     if (problems.length === 10) break;

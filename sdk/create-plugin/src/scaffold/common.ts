@@ -1,4 +1,5 @@
 import type { PluginKind } from '@wharf/sdk';
+import { shellQuote } from '../local-packages.js';
 
 /** What every template gets: the names and versions of the plugin being scaffolded. */
 export interface ScaffoldVars {
@@ -11,6 +12,11 @@ export interface ScaffoldVars {
   readonly sdkVersion: string;
   /** The `kernel` range the plugin declares, e.g. `^0.1.0`. */
   readonly kernelRange: string;
+  /** Directories of `@wharf/sdk` and `@wharf/sdk-testing` to link (`file:`): they are not on npm. */
+  readonly sdkDir: string;
+  readonly sdkTestingDir: string;
+  /** How the next steps run `wharf` (`node /opt/wharf/server/bin/wharf.js`). */
+  readonly wharf: string;
 }
 
 /** The kind-specific part of a scaffold: three files' worth of text. */
@@ -65,10 +71,12 @@ export function packageJson(v: ScaffoldVars): string {
     // A peer dependency: the plugin must share the kernel's copy of the SDK (its error classes,
     // its hook types), so the host installation provides it.
     peerDependencies: { '@wharf/sdk': `^${v.sdkVersion}` },
+    // The SDK and the kit are not on the npm registry: linked from the wharf that scaffolded
+    // this package (the same version), so `npm install` works with only the registry at hand.
     devDependencies: {
       '@types/node': '^20.19.0',
-      '@wharf/sdk': v.sdkVersion,
-      '@wharf/sdk-testing': v.sdkVersion,
+      '@wharf/sdk': `file:${v.sdkDir}`,
+      '@wharf/sdk-testing': `file:${v.sdkTestingDir}`,
       typescript: '^5.9.0',
     },
   };
@@ -98,6 +106,16 @@ export function tsconfigJson(): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
+/** The commands that build, test, check and pack the package, with why; the README and the printed next steps show these. */
+export function buildSteps(v: ScaffoldVars): Array<[string, string]> {
+  return [
+    ['npm install', 'TypeScript from the registry; the SDK and the testing kit linked from this Wharf'],
+    ['npm test', 'builds (tsc), then runs node --test dist/'],
+    [`${v.wharf} plugin verify ./ --kind ${v.kind}`, "the kernel loader's checks, for CI"],
+    ['npm pack', `→ ${v.packageName}-0.1.0.tgz`],
+  ];
+}
+
 export function gitignore(): string {
   return 'node_modules/\ndist/\n*.tgz\n';
 }
@@ -107,7 +125,7 @@ export function readme(v: ScaffoldVars, t: KindTemplate): string {
 
 A Wharf \`${v.kind}\` plugin with id \`${v.name}\`: ${t.summary}
 
-Scaffolded by \`npx wharf plugin new ${v.kind} ${v.name}\` against \`@wharf/sdk\` ${v.sdkVersion};
+Scaffolded by \`wharf plugin new ${v.kind} ${v.name}\` against \`@wharf/sdk\` ${v.sdkVersion};
 the plugin declares the kernel range \`${v.kernelRange}\`. See the guide "Writing a plugin"
 (docs/guides/writing-a-plugin.md in the Wharf repository) for the whole contract.
 
@@ -117,11 +135,13 @@ ${t.readmeConfig(v)}
 
 ## Build and test
 
+\`@wharf/sdk\` and \`@wharf/sdk-testing\` are not published on the npm registry:
+\`package.json\` links them (\`file:\`) from the Wharf installation that scaffolded this package
+(\`${v.sdkDir}\` and \`${v.sdkTestingDir}\`). Only TypeScript and \`@types/node\` come from
+the registry. Moved elsewhere, point those two entries at another Wharf installation.
+
 \`\`\`sh
-npm install
-npm run build      # tsc -p tsconfig.json → dist/
-npm test           # builds, then node --test dist/
-npx wharf plugin verify ./ --kind ${v.kind}    # the production loader's checks, for CI
+${buildSteps(v).map(([cmd, why]) => (why ? `${cmd}    # ${why}` : cmd)).join('\n')}
 \`\`\`
 
 The tests use \`@wharf/sdk-testing\`, which boots the real kernel: nothing is mocked.
@@ -129,12 +149,12 @@ The tests use \`@wharf/sdk-testing\`, which boots the real kernel: nothing is mo
 ## Load it in wharf.yaml
 
 Install the package next to your \`wharf.yaml\` (the kernel resolves plugins from the config
-file's directory first):
+file's directory first), with the SDK it shares with the kernel:
 
 \`\`\`sh
 npm pack                                   # → ${v.packageName}-0.1.0.tgz
-cd /etc/wharf && npm install @wharf/core /path/to/${v.packageName}-0.1.0.tgz
-npx wharf config check wharf.yaml
+cd /etc/wharf && npm install ${shellQuote(v.sdkDir)} /path/to/${v.packageName}-0.1.0.tgz
+${v.wharf} config check wharf.yaml
 \`\`\`
 
 The config key \`${v.name}\` under the \`${v.kind === 'extension' ? 'extensions' : v.kind}\` section makes the kernel look for
