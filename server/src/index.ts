@@ -1,5 +1,6 @@
 import { authDbPlugin } from '@wharf/plugin-auth-db';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
+import { loggingSyslogPlugin } from '@wharf/plugin-logging-syslog';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
@@ -24,6 +25,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   authLdapPlugin,
   rbacProjectsPlugin,
   replicationOciPlugin,
+  loggingSyslogPlugin,
 ] as WharfPlugin[]);
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
