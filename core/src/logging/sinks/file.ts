@@ -5,7 +5,7 @@ import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 /**
  * The `file` sink: JSON lines appended to a file that rotates by size and by time
  * (rotating-file-stream). Rotated files are named `<file>.<UTC yyyymmddThhmmss>.<n>` and the
- * oldest are removed beyond `maxFiles`.
+ * oldest are removed beyond `maxFiles` (listed in `<file>.history`).
  */
 
 export const FileSinkOptions = Type.Object(
@@ -32,6 +32,8 @@ export function createFileSink(context: LogSinkContext): LogSink {
     const stream = createStream((time: number | Date | null, index?: number) => (time ? `${name}.${stamp(time)}.${index ?? 1}${options.compress ? '.gz' : ''}` : name), {
       path: path.dirname(file),
       maxFiles: options.maxFiles,
+      // rotating-file-stream lists the rotated files here to know which to remove.
+      history: `${name}.history`,
       ...(options.maxSize ? { size: options.maxSize } : {}),
       ...(options.interval ? { interval: options.interval } : {}),
       ...(options.compress ? { compress: 'gzip' as const } : {}),
