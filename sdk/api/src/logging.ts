@@ -1,4 +1,4 @@
-import type { TSchema, Static } from '@sinclair/typebox';
+import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { KernelError } from './errors.js';
 
@@ -91,11 +91,13 @@ export interface LogSinkContext {
 
 /**
  * Checks a sink entry's type-specific options against a TypeBox schema (defaults applied) and
- * returns them typed; a problem throws `REG_ERR_CONFIG_INVALID` naming the key, e.g.
+ * returns them typed (formats: `uri`); a problem throws `REG_ERR_CONFIG_INVALID` naming the key, e.g.
  * `log.sinks[2].port: must be integer`, which stops the boot.
  * @since 0.2.0
  */
 export function checkSinkOptions<S extends TSchema>(schema: S, context: LogSinkContext): Static<S> {
+  // TypeBox checks formats it knows; `uri` is the one sink options need (endpoints).
+  if (!FormatRegistry.Has('uri')) FormatRegistry.Set('uri', (v) => URL.canParse(v) && /^[a-z][a-z0-9+.-]*:/i.test(v));
   const value = Value.Default(schema, structuredClone(context.options)) as unknown;
   const problems = [...Value.Errors(schema, value)].map((e) => {
     const key = e.path.replace(/^\//, '').replace(/\//g, '.');
