@@ -57,7 +57,7 @@ describe('management API parameters', () => {
  */
 const NOT_REQUEST_INPUT: readonly string[] = [
   // Elapsed time from a bigint, in the access log.
-  'ms: Number((process.hrtime.bigint() - start) / 10_000n) / 100',
+  'durationMs: Number((process.hrtime.bigint() - start) / 10_000n) / 100',
 ];
 
 async function sourceFiles(dir: string): Promise<string[]> {
