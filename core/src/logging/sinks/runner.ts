@@ -63,14 +63,17 @@ export class SinkRunner {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  /** Stops taking records, waits up to `timeoutMs` for the queue to drain, closes the sink. */
+  /** Waits up to `timeoutMs` for the queue to drain, then closes the sink and stops taking records. */
   async close(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.drained(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
+    // A sink with nothing to release (stdout) keeps writing: the last lines of a shutdown
+    // ("shutdown failed") come after the kernel closed.
+    if (!this.sink?.close) return;
     this.closed = true;
     this.queue.length = 0;
-    await this.sink?.close?.();
+    await this.sink.close();
   }
 
   private drop(count: number, reason: string): void {
