@@ -4,6 +4,7 @@ import { CliRefusal, PLUGIN_KINDS, type PluginKind } from '@wharf/sdk';
 import { authTemplate } from './scaffold/auth.js';
 import { gitignore, packageJson, readme, tsconfigJson, type KindTemplate, type ScaffoldVars } from './scaffold/common.js';
 import { eventsTemplate } from './scaffold/events.js';
+import { loggingTemplate } from './scaffold/logging.js';
 import { rbacTemplate } from './scaffold/rbac.js';
 import { storageTemplate } from './scaffold/storage.js';
 
@@ -14,7 +15,7 @@ const TEMPLATES: Readonly<Record<PluginKind, KindTemplate>> = {
   auth: authTemplate,
   rbac: rbacTemplate,
   extension: eventsTemplate,
-  logging: eventsTemplate,
+  logging: loggingTemplate,
   replication: eventsTemplate,
 };
 
