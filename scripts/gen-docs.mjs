@@ -182,6 +182,8 @@ function walkSchema(schema, pathParts, rows, options = {}) {
       });
     }
     if (objectBranch) walkSchema(objectBranch, parts, rows);
+    // Lists of objects (`log.sinks`): their keys as `list[i].key`.
+    if (s.type === 'array' && s.items?.properties) walkSchema(s.items, [...parts, '[i]'], rows);
   }
   return rows;
 }
@@ -213,6 +215,27 @@ const SHAPES = {
   list: 'ordered list of one-key objects; order is the chain order',
   map: 'any number of plugin keys',
 };
+
+/** Sink types with their own `log.sinks[i]` keys: the kernel's `file`, and each logging plugin's. */
+const sinkTypes = [];
+
+async function sinkTypesSection(core) {
+  const out = ['', '## Log sink types', '', 'Keys of a `log.sinks` entry beside the common ones above, by `type` (see [architecture/19-logging.md](../architecture/19-logging.md)). `stdout` has none.'];
+  const all = [{ type: 'file', schema: core.FileSinkOptions, source: 'built in' }];
+  for (const { type } of sinkTypes) {
+    const dir = path.join(root, 'plugins', `logging-${type}`);
+    const mod = await importBuilt(`plugins/logging-${type}/dist/index.js`);
+    const schema = Object.entries(mod).find(([name]) => name.endsWith('SinkSchema'))?.[1];
+    // A logging plugin that is no sink type (the audit log) exports no sink schema.
+    if (!schema) continue;
+    all.push({ type, schema, source: `plugin \`${JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')).name}\`` });
+  }
+  for (const { type, schema, source } of all) {
+    out.push('', `### sink type \`${type}\``, '', `${source[0].toUpperCase()}${source.slice(1)}.`, '');
+    out.push(...table(walkSchema(schema, ['log', 'sinks', '[i]'], [])));
+  }
+  return out;
+}
 
 async function configPage() {
   const core = await importBuilt('core/dist/index.js');
@@ -249,7 +272,9 @@ async function configPage() {
     out.push(`Package \`${pkg.name}\` ${plugin.version}, kernel \`${plugin.kernel}\`. ${plugin.description ?? pkg.description ?? ''}`.trimEnd(), '');
     const rows = walkSchema(plugin.configSchema, base, []);
     out.push(...(rows.length ? table(rows) : ['No settings.']));
+    if (plugin.kind === 'logging') sinkTypes.push({ type: plugin.id });
   }
+  out.push(...(await sinkTypesSection(core)));
   return `${out.join('\n')}\n`;
 }
 

@@ -21,6 +21,7 @@ export { verifyPlugin, type PluginVerification, type VerifyPluginOptions } from 
 export type { BootRecord } from './kernel/boot-tree.js';
 export { createHooks, createPluginHooks, hasTaps, pluginOfError } from './hooks/index.js';
 export { createLogger } from './logging/logger.js';
+export { FileSinkOptions } from './logging/sinks/file.js';
 export { serviceName, ServiceRegistry } from './container/service-registry.js';
 export { createApp } from './http/app.js';
 export { serveKernel, handleSignals, type ServerHandle } from './http/server.js';

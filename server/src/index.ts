@@ -3,6 +3,7 @@ import { repositoriesPlugin } from '@wharf/plugin-extension-repositories';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
 import { metricsPlugin } from '@wharf/plugin-metrics';
 import { auditPlugin } from '@wharf/plugin-logging-audit';
+import { loggingSyslogPlugin } from '@wharf/plugin-logging-syslog';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
@@ -30,6 +31,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   repositoriesPlugin,
   metricsPlugin,
   auditPlugin,
+  loggingSyslogPlugin,
 ] as WharfPlugin[]);
 
 /**

@@ -128,6 +128,23 @@ function normaliseSections(raw: Json): void {
   }
 }
 
+/** Sink types the kernel writes itself; any other `log.sinks[].type` is a logging plugin's. */
+export const BUILTIN_SINK_TYPES: readonly string[] = ['stdout', 'file'];
+
+/**
+ * A plugin sink type named in `log.sinks` loads its logging plugin as if `logging: { <type>: {} }`
+ * were written, so an operator lists a sink once.
+ */
+function addSinkPlugins(raw: Json): void {
+  const sinks = isObject(raw.log) && Array.isArray(raw.log.sinks) ? raw.log.sinks : [];
+  for (const entry of sinks) {
+    const type = isObject(entry) ? entry.type : undefined;
+    if (typeof type !== 'string' || type === '' || BUILTIN_SINK_TYPES.includes(type)) continue;
+    const section = isObject(raw.logging) ? raw.logging : (raw.logging = {});
+    if (!(type in section)) section[type] = {};
+  }
+}
+
 function sectionOf(config: Json, slot: Slot): PluginSectionConfig {
   const section = config[slot.section];
   const holder = slot.index === undefined ? section : (section as unknown[])[slot.index];
@@ -148,6 +165,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (options.overrides) raw = deepMerge(raw, options.overrides);
   for (const [section, value] of Object.entries(options.sectionDefaults ?? {})) if (raw[section] === undefined) raw[section] = structuredClone(value);
   normaliseSections(raw);
+  addSinkPlugins(raw);
 
   // Structure pass: kernel keys and the shape of plugin sections, so plugin keys can be trusted.
   // Problems elsewhere are reported by the full pass below, together with the plugins' own.

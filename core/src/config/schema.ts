@@ -44,6 +44,23 @@ export const ServerSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+/**
+ * One `log.sinks` entry. The keys below are common to every type; the type's own keys (a
+ * file's `path`, a syslog `host`) sit beside them and are checked by the sink type at boot.
+ */
+export const LogSinkSchema = Type.Object(
+  {
+    type: Type.String({ minLength: 1, description: 'stdout, file, or a type a logging plugin provides (syslog, ...); a plugin type loads `logging.<type>` by itself' }),
+    channels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'channels forwarded (`app` for ordinary lines, `audit`, ...); absent: every channel' }),
+    ),
+    level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { description: 'lowest level forwarded; absent: log.level' })),
+    bufferSize: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000, description: 'records held while the sink is slow or down; beyond, new records are dropped and counted' }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 10000, default: 100, description: 'most records handed to the sink at once' }),
+  },
+  { additionalProperties: true },
+);
+
 export const LogSchema = Type.Object(
   {
     level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
@@ -52,6 +69,10 @@ export const LogSchema = Type.Object(
       description: 'auto: pretty on a TTY, else json',
     }),
     access: Type.Boolean({ default: true, description: 'one access log line per request' }),
+    sinks: Type.Array(LogSinkSchema, {
+      default: [{ type: 'stdout' }],
+      description: 'where log records go (docs/architecture/19-logging.md); stdout and file are built in, other types come from logging plugins',
+    }),
   },
   { ...closed, default: {} },
 );

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from './validate.js';
-import type { WharfPlugin } from '@wharf/sdk';
+import type { LogSinkEntry, WharfPlugin } from '@wharf/sdk';
 import type { JOB_BACKENDS, LOG_LEVELS, PluginSectionName, TOKEN_ALGORITHMS } from './schema.js';
 import type { SecretInfo } from './secrets.js';
 
@@ -72,7 +72,13 @@ export interface WharfConfig {
     readonly bootTimeoutMs: number;
     readonly trustProxy: boolean;
   };
-  readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'json' | 'pretty'; readonly access: boolean };
+  readonly log: {
+    readonly level: LogLevel;
+    readonly format: 'auto' | 'json' | 'pretty';
+    readonly access: boolean;
+    /** `log.sinks`: common keys checked by the schema, the type's own keys by the sink type. */
+    readonly sinks: readonly LogSinkEntry[];
+  };
   readonly database: DatabaseSettings;
   readonly registry: {
     readonly deleteEnabled: boolean;

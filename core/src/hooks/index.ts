@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { KernelError, type KernelHooks, type PluginHooks } from '@wharf/sdk';
 import { createAuthHooks } from './auth.js';
 import { createLifecycleHooks } from './lifecycle.js';
+import { createLoggingHooks } from './logging.js';
 import { createRbacHooks } from './rbac.js';
 import { createRegistryHooks } from './registry.js';
 import { createReplicationHooks } from './replication.js';
@@ -24,6 +25,7 @@ export function createHooks(options: { logger?: Logger | undefined } = {}): Kern
     rbac: createRbacHooks(o),
     registry: createRegistryHooks(o),
     replication: createReplicationHooks(o),
+    logging: createLoggingHooks(o),
     lifecycle: createLifecycleHooks(o),
     http: createHttpHooks(o),
     storage: createStorageHooks(o),

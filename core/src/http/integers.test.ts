@@ -57,7 +57,9 @@ describe('management API parameters', () => {
  */
 const NOT_REQUEST_INPUT: readonly string[] = [
   // Elapsed time from a bigint, in the access log.
-  'ms: Number((process.hrtime.bigint() - start) / 10_000n) / 100',
+  'durationMs: Number((process.hrtime.bigint() - start) / 10_000n) / 100',
+  // An audit cursor's two numbers, each matched by /^\d{1,15}$/ first.
+  'return { time: Number(m[1]), id: Number(m[2]) };',
 ];
 
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -7,6 +7,7 @@ import {
   KernelError,
   type KernelHooks,
   type KernelSettings,
+  type LogSinkStats,
   type ScopedRouter,
   type ServiceRef,
   type StorageDriver,
@@ -15,7 +16,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { ServiceRegistry } from '../container/service-registry.js';
 import type { DatabaseSettings, LoadedConfig, WharfConfig } from '../config/types.js';
 import { createHooks, hasTaps, observe, pluginOfError } from '../hooks/index.js';
-import { createLogger, usePretty } from '../logging/logger.js';
+import { createRootLogger, usePretty } from '../logging/logger.js';
 import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
@@ -122,9 +123,18 @@ function wrapStep(code: 'REG_ERR_STORAGE' | 'REG_ERR_DATABASE', what: string, er
 
 export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}): Kernel {
   const config = loaded.config;
-  const logger =
-    options.logger ??
-    createLogger({ level: config.log.level, format: config.log.format, secrets: loaded.secrets, destination: options.logDestination });
+  const root = options.logger
+    ? undefined
+    : createRootLogger({
+        level: config.log.level,
+        format: config.log.format,
+        secrets: loaded.secrets,
+        destination: options.logDestination,
+        sinks: config.log.sinks,
+        baseDir: loaded.baseDir,
+      });
+  const logger = options.logger ?? (root as { logger: Logger }).logger;
+  const logSinks: LogSinkStats = root?.router ?? { getDroppedCount: () => 0, stats: () => [] };
   const hooks = createHooks({ logger });
   const services = new ServiceRegistry();
   // Everyone but the storage plugin itself sees the driver timed (`storage.operationFinished`).
@@ -168,6 +178,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
 
   // Kernel services, provided like any plugin's so plugins can depend on them by ref.
   services.provide('kernel', coreServices.logger, { factory: () => logger });
+  services.provide('kernel', coreServices.logSinks, { factory: () => logSinks });
   services.provide('kernel', coreServices.settings, { factory: () => settings });
   services.provide('kernel', kernelRefs.metadata, {
     factory: () => createMetadataStore(toDatabaseConfig(config.database), logger),
@@ -406,6 +417,16 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       api.seal();
       // The retention job is a job type like any other: declared before the workers start.
       events.install(services.resolve(coreServices.jobs));
+      // Plugin sink types were tapped in register or init; lines logged so far wait in their queues.
+      root?.router.attachPluginSinks((type, entry, context) => {
+        try {
+          return hooks.logging.sink.get(type)?.call(entry, context);
+        } catch (err) {
+          const plugin = pluginOfError(err)?.plugin;
+          if (isKernelError(err)) throw ownKernelError(err, plugin);
+          throw new KernelError('REG_ERR_CONFIG_INVALID', `${context.path}: the ${type} sink refused its options: ${(err as Error)?.message ?? String(err)}`, { ...(plugin ? { plugin } : {}), cause: err });
+        }
+      });
       await timed(phases, 'lifecycle.ready', () => runReadyTaps(hooks.lifecycle.ready, timeoutMs));
       hooksSealed = true;
       // Workers start only once every plugin is ready: no handler runs against a half-booted kernel.
@@ -460,6 +481,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     }
     state = 'closed';
     logger.info('kernel closed');
+    await root?.router.close();
   }
 
   const kernel: Kernel = {

@@ -4,7 +4,8 @@ import { stdSerializers } from 'pino';
  * What may reach a log line, whatever a log call passes: no raw request bytes and no bodies
  * (Node's parser errors carry the whole packet, Authorization header and form passwords
  * included, in `rawPacket`), no byte buffers, and no string longer than {@link MAX_LOG_STRING}
- * (an 11,000-character user name must not become an 11 KB line). Applied to every line by the
+ * (an 11,000-character user name must not become an 11 KB line), and no password inside a URL
+ * (`postgres://user:pw@host`). Applied to every line by the
  * root logger, so a careless call anywhere is still safe.
  */
 
@@ -18,6 +19,13 @@ const MAX_KEYS = 100;
 
 /** Fields never logged, at any depth: raw bytes and bodies of requests and responses. */
 const DROPPED_KEYS = new Set(['rawPacket', 'body', 'rawBody', 'requestBody', 'responseBody', 'payload']);
+
+/** `scheme://user:password@` in any string: the password is masked, whether or not configured. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"']*):([^\s/@"']+)@/gi;
+
+export function maskUrlCredentials(value: string): string {
+  return value.includes('://') ? value.replace(URL_CREDENTIALS, '$1:[redacted]@') : value;
+}
 
 export function capString(value: string, max = MAX_LOG_STRING): string {
   return value.length <= max ? value : `${value.slice(0, max)}…[${value.length - max} more characters]`;
@@ -40,14 +48,14 @@ export function serializeError(err: Error, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(plain)) {
     if (DROPPED_KEYS.has(key)) continue;
-    out[key] = key === 'stack' && typeof value === 'string' ? capStack(value) : sanitizeLogValue(value, depth + 1);
+    out[key] = key === 'stack' && typeof value === 'string' ? capStack(maskUrlCredentials(value)) : sanitizeLogValue(value, depth + 1);
   }
   return out;
 }
 
 /** A copy of `value` that is safe to write: see the module comment. */
 export function sanitizeLogValue(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return capString(value);
+  if (typeof value === 'string') return capString(maskUrlCredentials(value));
   if (typeof value !== 'object' || value === null) return value;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
   if (value instanceof Error) return serializeError(value, depth);
@@ -79,5 +87,5 @@ export function sanitizeLogObject(object: Record<string, unknown>): Record<strin
 
 /** Caps the message and interpolation arguments of a log call (pino's `hooks.logMethod`). */
 export function capLogArguments(args: unknown[]): unknown[] {
-  return args.map((a) => (typeof a === 'string' ? capString(a, MAX_LOG_STRING * 2) : a));
+  return args.map((a) => (typeof a === 'string' ? capString(maskUrlCredentials(a), MAX_LOG_STRING * 2) : a));
 }

@@ -1,30 +1,38 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import prettyModule from 'pino-pretty';
+import type { LogSinkEntry } from '@wharf/sdk';
 import type { LogLevel } from '../config/types.js';
 import { REDACTED, type SecretInfo } from '../config/secrets.js';
 import { capLogArguments, sanitizeLogObject, serializeError } from './log-hygiene.js';
+import { logContextMixin } from './log-context.js';
+import { LogRouter } from './sinks/router.js';
 
 /**
- * The root pino logger. JSON by default; pretty (pino-pretty as an in-process stream) when
- * asked, or in `auto` mode on a TTY. Secrets are removed twice: by path (pino redaction of the
- * usual keys and every key marked `secret` in a schema) and by value (every configured secret
- * string is scrubbed from each written line, whatever key a careless log call used). Every
- * line is also kept free of raw request bytes and bounded in size (`log-hygiene.ts`).
+ * The root pino logger. JSON lines go to a {@link LogRouter}, which hands them to the configured
+ * sinks (`log.sinks`; stdout by default, pretty there when asked or in `auto` mode on a TTY).
+ * Secrets are removed before any sink sees a line: by value (every configured secret string,
+ * raw and JSON-escaped, is scrubbed from each serialized line, whatever key a careless call
+ * used), by the password of any URL written in a line, and by exact field path for the few
+ * names that always hold credentials (`req.headers.authorization`, `password`, ...). A config
+ * key's last segment is never used as a redaction path: `jobs.redis.url` being secret must not
+ * hide every `url` field. Every line is also kept free of raw request bytes and bounded in size
+ * (`log-hygiene.ts`), and carries the request or job id of the work it was written in
+ * (`log-context.ts`).
  */
-
-type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
-const pretty: PrettyFactory =
-  (prettyModule as unknown as { default?: PrettyFactory }).default ?? (prettyModule as unknown as PrettyFactory);
 
 export interface LoggerOptions {
   readonly level: LogLevel;
   readonly format: 'auto' | 'json' | 'pretty';
-  readonly secrets?: Pick<SecretInfo, 'keys' | 'values'> | undefined;
-  /** Where lines go (tests capture them); default stdout. */
+  /** Configured secret values (`SecretInfo.values`), scrubbed from every line. */
+  readonly secrets?: Pick<SecretInfo, 'values'> | undefined;
+  /** Where the stdout sink writes (the CLI uses stderr; tests capture lines); default stdout. */
   readonly destination?: DestinationStream | NodeJS.WritableStream | undefined;
+  /** `log.sinks`; default one stdout sink. */
+  readonly sinks?: readonly LogSinkEntry[] | undefined;
+  /** Resolves relative paths in sink options (the config file's directory). */
+  readonly baseDir?: string | undefined;
 }
 
-/** Always redacted, config or not. */
+/** Always redacted by path, config or not: fields that hold credentials by their very name. */
 export const BASE_REDACT_PATHS: readonly string[] = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -41,18 +49,6 @@ export const BASE_REDACT_PATHS: readonly string[] = [
   'credentials.password',
   'credentials.token',
 ];
-
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
-export function redactPaths(secretKeys: readonly string[] = []): string[] {
-  const paths = new Set(BASE_REDACT_PATHS);
-  for (const key of secretKeys) {
-    if (!IDENT.test(key)) continue;
-    paths.add(key);
-    paths.add(`*.${key}`);
-  }
-  return [...paths];
-}
 
 /** Replaces every occurrence of each secret (raw and JSON-escaped) in a serialized line. */
 export function createScrubber(values: readonly string[]): ((line: string) => string) | undefined {
@@ -76,32 +72,40 @@ export function usePretty(format: LoggerOptions['format'], stream: { isTTY?: boo
   return format === 'pretty' || (format === 'auto' && stream.isTTY === true);
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+/** The root logger and the router behind it (the kernel attaches plugin sinks and reads counters). */
+export function createRootLogger(options: LoggerOptions): { logger: Logger; router: LogRouter } {
   const scrub = createScrubber(options.secrets?.values ?? []);
-  const opts = {
+  const destination = options.destination as (NodeJS.WritableStream & { isTTY?: boolean }) | undefined;
+  const router = new LogRouter({
+    sinks: options.sinks ?? [{ type: 'stdout', bufferSize: 10_000, batchSize: 100 }],
     level: options.level,
-    redact: { paths: redactPaths(options.secrets?.keys), censor: REDACTED },
-    formatters: { log: sanitizeLogObject },
-    // `formatters.log` already turned errors into safe objects; pino's own serializer would redo it.
-    serializers: { err: (e: unknown) => (e instanceof Error ? serializeError(e) : e) },
-    hooks: {
-      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, capLogArguments(args));
+    pretty: usePretty(options.format, destination ?? process.stdout),
+    stdout: destination,
+    baseDir: options.baseDir ?? process.cwd(),
+  });
+  const logger = pino(
+    {
+      level: options.level,
+      redact: { paths: [...BASE_REDACT_PATHS], censor: REDACTED },
+      formatters: { log: sanitizeLogObject },
+      mixin: logContextMixin,
+      // `formatters.log` already turned errors into safe objects; pino's own serializer would redo it.
+      serializers: { err: (e: unknown) => (e instanceof Error ? serializeError(e) : e) },
+      hooks: {
+        logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+          method.apply(this, capLogArguments(args));
+        },
+        ...(scrub ? { streamWrite: scrub } : {}),
       },
-      ...(scrub ? { streamWrite: scrub } : {}),
     },
-  };
-  let destination = options.destination as DestinationStream | undefined;
-  if (usePretty(options.format, (options.destination as { isTTY?: boolean } | undefined) ?? process.stdout)) {
-    destination = pretty({
-      colorize: destination === undefined && process.stdout.isTTY === true,
-      translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'pid,hostname',
-      sync: true,
-      ...(destination === undefined ? {} : { destination }),
-    });
-  }
-  return destination === undefined ? pino(opts) : pino(opts, destination);
+    router,
+  );
+  router.setLogger(logger);
+  return { logger, router };
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return createRootLogger(options).logger;
 }
 
 /** A child per plugin: every line it writes says which plugin wrote it. */

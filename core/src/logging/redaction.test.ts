@@ -9,23 +9,37 @@ import { createLogger } from './logger.js';
 /** Secrets never reach a log line: by path, by value, and through the HTTP stack. */
 
 describe('logger redaction', () => {
-  it('redacts the usual keys and schema-marked keys by path', () => {
+  it('redacts credential fields by path and configured secrets by value, never by their key name', () => {
     const logs = captureLogs();
-    const log = createLogger({ level: 'info', format: 'json', secrets: { keys: ['bindPassword'], values: [] }, destination: logs.stream });
+    const log = createLogger({ level: 'info', format: 'json', secrets: { values: ['bind-xyz-987'] }, destination: logs.stream });
     log.info({ req: { headers: { authorization: 'Basic YWxpY2U6c2VjcmV0', host: 'x' } } }, 'one');
     log.info({ user: { password: 'pw-123456', name: 'alice' }, conn: { connection: { password: 'db-pass-1' } } }, 'two');
-    log.info({ ldap: { bindPassword: 'bind-xyz-987' } }, 'three');
+    log.info({ ldap: { bindPassword: 'bind-xyz-987' }, other: { bindPassword: 'not-configured' } }, 'three');
     const [one, two, three] = logs.lines();
     assert.deepEqual((one?.req as { headers: unknown }).headers, { authorization: '[redacted]', host: 'x' });
     assert.deepEqual(two?.user, { password: '[redacted]', name: 'alice' });
     assert.deepEqual(two?.conn, { connection: { password: '[redacted]' } });
+    // The configured value is gone wherever it is; the same key with another value is left alone.
     assert.deepEqual(three?.ldap, { bindPassword: '[redacted]' });
+    assert.deepEqual(three?.other, { bindPassword: 'not-configured' });
+  });
+
+  it('masks the password of any URL in a field, a message or an error, configured or not', () => {
+    const logs = captureLogs();
+    const log = createLogger({ level: 'info', format: 'json', destination: logs.stream });
+    log.info({ target: 'https://robot:unlisted-pw-1@registry.example.com/v2/', url: '/v2/a/manifests/latest' }, 'copy to ldap://cn=x:other-pw-2@ldap.local');
+    log.error({ err: new Error('connect failed: redis://:third-pw-3@cache:6379') }, 'failed');
+    const text = logs.text();
+    for (const pw of ['unlisted-pw-1', 'other-pw-2', 'third-pw-3']) assert.ok(!text.includes(pw), `${pw} leaked: ${text}`);
+    const [first] = logs.lines();
+    assert.equal(first?.target, 'https://robot:[redacted]@registry.example.com/v2/');
+    assert.equal(first?.url, '/v2/a/manifests/latest');
   });
 
   it('scrubs configured secret values wherever they appear, also deep or in messages', () => {
     const logs = captureLogs();
     const secret = 'very-secret-"quoted"-value';
-    const log = createLogger({ level: 'info', format: 'json', secrets: { keys: [], values: [secret, 'db-url-pass'] }, destination: logs.stream });
+    const log = createLogger({ level: 'info', format: 'json', secrets: { values: [secret, 'db-url-pass'] }, destination: logs.stream });
     log.info({ deep: { a: { b: { c: secret } } } }, 'nested');
     log.info(`connecting with ${secret} to postgres://u:db-url-pass@h/db`);
     const text = logs.text();
@@ -37,7 +51,7 @@ describe('logger redaction', () => {
 
   it('keeps pretty output scrubbed as well', () => {
     const logs = captureLogs();
-    const log = createLogger({ level: 'info', format: 'pretty', secrets: { keys: ['apiKey'], values: ['pretty-secret-42'] }, destination: logs.stream });
+    const log = createLogger({ level: 'info', format: 'pretty', secrets: { values: ['pretty-secret-42'] }, destination: logs.stream });
     log.info({ apiKey: 'pretty-secret-42', other: 'visible' }, 'hello pretty-secret-42');
     const text = logs.text();
     assert.ok(!text.includes('pretty-secret-42'), text);

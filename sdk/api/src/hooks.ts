@@ -19,6 +19,7 @@ import type {
 import type { HttpRequestFinished, HttpRequestStarted, JobAttempt, LoginAttempt, StorageOperation, TokenIssued } from './observations.js';
 import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
 import type { ReplicationEndpoint, ReplicationStatusEvent, ReplicationTarget } from './replication.js';
+import type { LogSink, LogSinkContext, LogSinkEntry } from './logging.js';
 
 /**
  * The hook catalogue: every extension point of the kernel, in one frozen object per domain.
@@ -201,6 +202,23 @@ export interface ReplicationHooks {
   readonly statusChanged: AsyncParallelHook<[ReplicationStatusEvent]>;
 }
 
+/** Logging hooks. */
+export interface LoggingHooks {
+  /**
+   * Log sink types by name: `sink.for('loki')` is the hook for `log.sinks` entries with
+   * `type: loki`. `stdout` and `file` are the kernel's own and have no hook.
+   * @kind HookMap<SyncBailHook>
+   * @args entry, context
+   * @result a `LogSink` for the entry, or `undefined` to let another tap answer. Check the
+   *   entry's own keys with `checkSinkOptions(schema, context)`; a throw stops the boot naming
+   *   the plugin. No I/O here: connect on the first `write`.
+   * @calledBy the kernel, once per `log.sinks` entry of that type, after every plugin's init and
+   *   before `lifecycle.ready`. Records logged earlier wait in the sink's queue.
+   * @since 0.2.0
+   */
+  readonly sink: HookMap<SyncBailHook<[LogSinkEntry, LogSinkContext], LogSink | undefined>>;
+}
+
 /** Lifecycle hooks. */
 export interface LifecycleHooks {
   /**
@@ -288,6 +306,7 @@ export interface KernelHooks {
   readonly rbac: RbacHooks;
   readonly registry: RegistryHooks;
   readonly replication: ReplicationHooks;
+  readonly logging: LoggingHooks;
   readonly lifecycle: LifecycleHooks;
   /** @since 0.2.0 */
   readonly http: HttpHooks;

@@ -3,6 +3,7 @@ import type { ArtifactService, BlobService, ContentService, UploadSessionService
 import type { DatabaseService } from './database.js';
 import type { EventService } from './durable-events.js';
 import type { JobService } from './jobs.js';
+import type { LogSinkStats } from './logging.js';
 import type { StorageDriver } from './storage.js';
 
 /**
@@ -125,6 +126,12 @@ export const coreServices = Object.freeze({
    * @since 0.2.0
    */
   content: createServiceRef<ContentService>({ id: 'core.content' }),
+  /**
+   * The log sinks' counters (records written, dropped, queued per `log.sinks` entry), for
+   * metrics. Provided by the kernel.
+   * @since 0.2.0
+   */
+  logSinks: createServiceRef<LogSinkStats>({ id: 'core.logSinks' }),
 });
 
 /**

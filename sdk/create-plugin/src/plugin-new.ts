@@ -5,6 +5,7 @@ import { authTemplate } from './scaffold/auth.js';
 import { buildSteps, gitignore, packageJson, readme, tsconfigJson, type KindTemplate, type ScaffoldVars } from './scaffold/common.js';
 import { packageDir, shellQuote, wharfCommand } from './local-packages.js';
 import { eventsTemplate } from './scaffold/events.js';
+import { loggingTemplate } from './scaffold/logging.js';
 import { rbacTemplate } from './scaffold/rbac.js';
 import { storageTemplate } from './scaffold/storage.js';
 
@@ -15,7 +16,7 @@ const TEMPLATES: Readonly<Record<PluginKind, KindTemplate>> = {
   auth: authTemplate,
   rbac: rbacTemplate,
   extension: eventsTemplate,
-  logging: eventsTemplate,
+  logging: loggingTemplate,
   replication: eventsTemplate,
 };
 

@@ -151,4 +151,26 @@ describe('startTestPlugin', () => {
     }
     await assert.rejects(startTestPlugin(plugin, { config: { wrod: 'typo' } }), /plugin "greeter": config/);
   });
+
+  it('gives a plugin that depends on coreServices.logSinks the counters the test sets', async () => {
+    const dropsRef = createServiceRef<{ dropped(): number }>({ id: 'test.drops' });
+    const exporter = definePlugin({
+      id: 'drops',
+      kind: 'extension',
+      version: '1.0.0',
+      kernel: '^0.1.0',
+      configSchema: Type.Object({}),
+      register(ctx) {
+        ctx.provide(dropsRef, { deps: { sinks: coreServices.logSinks }, factory: ({ sinks }) => ({ dropped: () => sinks.getDroppedCount() }) });
+      },
+    });
+    const counters = [{ path: 'log.sinks[1]', type: 'syslog', written: 10, dropped: 2, queued: 0 }];
+    const started = await startTestPlugin(exporter, { logSinks: counters });
+    try {
+      assert.equal(started.get(dropsRef).dropped(), 2);
+      assert.deepEqual(started.get(coreServices.logSinks).stats(), counters);
+    } finally {
+      await started.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabaseService, createEventsRuntime, createMetadataStore, EmbeddedJobService, type EventsRuntime, type JobRuntime } from '@wharf/core';
-import type { DatabaseService, KernelSettings, Logger, RepositoryIndex, StorageDriver } from '@wharf/sdk';
+import type { DatabaseService, KernelSettings, Logger, LogSinkCounters, LogSinkStats, RepositoryIndex, StorageDriver } from '@wharf/sdk';
 import { MemoryDriver, MemoryStorage } from './fixtures/memory-driver.js';
 import { captureLogs, type CapturedLogs } from './logs.js';
 
@@ -119,6 +119,17 @@ export const mockServices = Object.freeze({
   /** `coreServices.storage`: blobs and uploads in memory (small test data only). */
   storage: Object.freeze({
     factory: (): StorageDriver => new MemoryDriver(new MemoryStorage()),
+  }),
+  /**
+   * `coreServices.logSinks`: reports the counters it is given; the array is read on every call,
+   * so a test can change it (e.g. to see a metrics plugin export a growing drop count).
+   */
+  logSinks: Object.freeze({
+    factory: (counters: readonly LogSinkCounters[] = []): LogSinkStats =>
+      Object.freeze({
+        getDroppedCount: () => counters.reduce((n, c) => n + c.dropped, 0),
+        stats: () => counters.map((c) => ({ ...c })),
+      }),
   }),
   /** `coreServices.repositories`: lists the given repository names, as the kernel pages them. */
   repositories: Object.freeze({

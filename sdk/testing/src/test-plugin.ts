@@ -1,5 +1,5 @@
 import { createHooks, createOwnerMigrator, createPluginHooks, migrationOwner } from '@wharf/core';
-import { coreServices, type KernelHooks, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
+import { coreServices, type KernelHooks, type LogSinkCounters, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
 import { Value } from '@sinclair/typebox/value';
 import type { CapturedLogs } from './logs.js';
 import { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
@@ -18,6 +18,8 @@ import { mockServices, type MockDatabase, type MockJobs, type MockSettings } fro
 export interface TestPluginOptions {
   /** The plugin's config section; its schema's defaults are applied. Default `{}`. */
   readonly config?: unknown;
+  /** Counters `coreServices.logSinks` reports (default none). */
+  readonly logSinks?: readonly LogSinkCounters[] | undefined;
   /** Repository names `coreServices.repositories` lists. */
   readonly repositories?: readonly string[] | undefined;
   /** A storage driver instead of the in-memory one. */
@@ -75,6 +77,7 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
     [coreServices.settings.id, settings],
     [coreServices.storage.id, options.storage ?? mockServices.storage.factory()],
     [coreServices.repositories.id, mockServices.repositories.factory(options.repositories)],
+    [coreServices.logSinks.id, mockServices.logSinks.factory(options.logSinks)],
   ]);
 
   // Durable events on the mock database (made when first needed); delivered from ready on.

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { HttpHooks } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import { observe } from '../../hooks/index.js';
+import { parseDecimal } from '../integers.js';
 
 /**
  * First in the chain when anyone tapped `http.requestStarted` or `http.requestFinished`: reports
@@ -17,8 +18,8 @@ export interface RouteState {
 }
 
 function contentLength(value: string | number | readonly string[] | undefined): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? parseDecimal(value) : undefined;
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 export function observeRequests(hooks: HttpHooks, logger: Logger): Middleware<RouteState> {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { ANONYMOUS, type Principal } from '@wharf/sdk';
+import { withLogContext } from '../../logging/log-context.js';
 
 /**
  * First in the chain: a request id (the client's `X-Request-Id` when it is a sane token, else a
  * new UUID), echoed in the response; the request's child logger; the anonymous principal
- * (auth may replace it).
+ * (auth may replace it). The rest of the chain runs in a log context with the id, so every line
+ * written while serving the request carries `reqId`, whichever logger wrote it.
  */
 
 const SANE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -28,6 +30,7 @@ export function requestId(logger: Logger): Middleware<RequestIdState> {
     ctx.state.log = logger.child({ reqId: id });
     ctx.state.principal = ANONYMOUS;
     ctx.set('X-Request-Id', id);
-    await next();
+    // Lines written by plugins' own loggers while serving the request carry the id as well.
+    await withLogContext({ reqId: id }, next);
   };
 }

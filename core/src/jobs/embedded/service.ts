@@ -8,6 +8,7 @@ import { checkTypeName, clip, defaultNodeId, errorText, JobTypes, MAX_ERROR, MAX
 import type { JobRuntime, JobRuntimeOptions, JobType } from '../types.js';
 import { Wakeable } from './wakeable.js';
 import { JobStore, type ClaimedJob } from './store.js';
+import { withLogContext } from '../../logging/log-context.js';
 
 /**
  * The embedded backend: jobs in the metadata database. One loop per node polls for due cron
@@ -205,7 +206,8 @@ export class EmbeddedJobService implements JobRuntime {
       let failure: unknown;
       let ok = false;
       try {
-        await def.handler(ctx);
+        // Plugins' own loggers inside the handler carry the job id too.
+        await withLogContext({ jobId: job.id, jobType: job.type }, () => def.handler(ctx));
         ok = true;
       } catch (err) {
         failure = err;

@@ -8,6 +8,7 @@ import { checkCron } from '../cron.js';
 import { checkTypeName, clip, defaultNodeId, errorText, JobTypes, MAX_LOG_MESSAGE } from '../job-types.js';
 import type { JobRuntime, JobRuntimeOptions, JobType } from '../types.js';
 import { jobId, parseJobId, wharfKeys } from './keys.js';
+import { withLogContext } from '../../logging/log-context.js';
 
 /**
  * The Redis backend, on BullMQ: one queue and one Worker per job type. BullMQ gives the
@@ -286,7 +287,8 @@ export class RedisJobService implements JobRuntime {
       // A cancel published before this node started the job would be missed without the flag.
       if ((await this.client.exists(this.keys.cancelFlag(id))) === 1) this.abortLocal(id, 'cancel');
       if (entry.reason === undefined) {
-        await def.handler({
+        // Plugins' own loggers inside the handler carry the job id too.
+        await withLogContext({ jobId: id, jobType: def.type }, () => def.handler({
           id,
           type: def.type,
           payload: job.data as unknown,
@@ -297,7 +299,7 @@ export class RedisJobService implements JobRuntime {
           log: async (message: string) => {
             await job.log(`${Date.now()} ${clip(String(message), MAX_LOG_MESSAGE)}`);
           },
-        });
+        }));
         ok = true;
       }
     } catch (err) {

@@ -2,7 +2,7 @@ import type { PluginKind } from '@wharf/sdk';
 import { exportName, yamlSection, type KindTemplate, type ScaffoldVars } from './common.js';
 
 /**
- * `extension`, `logging`, `replication`: a starting point that listens to registry events and
+ * `extension`, `replication`: a starting point that listens to registry events and
  * logs them. A replication plugin grows into a `replication.target` adapter from here.
  */
 
