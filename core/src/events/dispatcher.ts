@@ -58,6 +58,11 @@ export class Dispatcher {
   readonly #dirty = new Set<string>();
   /** Local publishes per consumer so far. */
   readonly #publishes = new Map<string, number>();
+  /**
+   * Partitions published to while the pass was claiming for their consumer: whether they need
+   * another pass is known only once the claim is done (a run it claimed picks them up).
+   */
+  readonly #claiming = new Map<string, Set<string>>();
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -79,13 +84,19 @@ export class Dispatcher {
     let wake = false;
     for (const { consumer, partition } of targets) {
       this.#publishes.set(consumer, (this.#publishes.get(consumer) ?? 0) + 1);
-      const running = [...this.runningOf(consumer).values()].some((r) => r.partition === partition);
-      if (!running) {
+      const claiming = this.#claiming.get(consumer);
+      if (claiming) claiming.add(partition);
+      else if (!this.isRunning(consumer, partition)) {
         this.#dirty.add(consumer);
         wake = true;
       }
     }
     if (wake) this.#wakeable.wake();
+  }
+
+  private isRunning(consumer: string, partition: string): boolean {
+    for (const r of this.runningOf(consumer).values()) if (r.partition === partition) return true;
+    return false;
   }
 
   async stop(): Promise<void> {
@@ -133,11 +144,23 @@ export class Dispatcher {
       const free = sub.concurrency - running.size;
       if (free <= 0) continue;
       const publishes = this.#publishes.get(sub.name) ?? 0;
-      const heads = await store.candidates(sub.name, free);
-      if (heads.length === 0 || this.#stopped) continue;
-      const runs = await store.claimRuns(sub.name, heads, RUN_SIZE, this.options.holder, leaseMs);
-      // Claimed runs are delivered even when stop() came meanwhile: it aborts and hands them back.
-      for (const run of runs) this.run(sub, run, running, { publishes, busy: heads.length === free });
+      const published = new Set<string>();
+      this.#claiming.set(sub.name, published);
+      try {
+        const heads = await store.candidates(sub.name, free);
+        if (heads.length === 0 || this.#stopped) continue;
+        const runs = await store.claimRuns(sub.name, heads, RUN_SIZE, this.options.holder, leaseMs);
+        // Claimed runs are delivered even when stop() came meanwhile: it aborts and hands them back.
+        for (const run of runs) this.run(sub, run, running, { publishes, busy: heads.length === free });
+      } finally {
+        this.#claiming.delete(sub.name);
+        // Published to during the claim: a run of that partition picks the events up when it
+        // ends; any other partition needs another pass.
+        if ([...published].some((p) => !this.isRunning(sub.name, p))) {
+          this.#dirty.add(sub.name);
+          this.#wakeable.wake();
+        }
+      }
     }
   }
 
