@@ -6,7 +6,9 @@
 # >= 0.9: pulls are recorded in batches, not one write each). Then event-to-handler latency and
 # sustained delivery rate in one process (scripts/bench/events.mjs).
 #
-# env: ROUNDS=6 DURATION=10 CONCURRENCY=32 A_PORT=5105 B_PORT=5106 SHARED=DIR BENCH_TMPDIR=DIR
+# env: ROUNDS=6 DURATION=10 CONCURRENCY=32 A_PORT=5105 B_PORT=5106 SHARED=DIR BENCH_TMPDIR=DIR KEEP=1
+#   WHARF_NODE_ARGS='...'  extra node flags for both Wharf processes, e.g.
+#                          '--cpu-prof --cpu-prof-dir=/tmp/prof' (one profile per process at exit)
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,7 +48,8 @@ printf '%s\n' "$open" >"$tmp/b.yaml"
 
 start() { # start NAME PORT
   mkdir -p "$tmp/$1"
-  (cd "$root" && exec node server/bin/wharf.js serve --config "$tmp/$1.yaml" --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &
+  # shellcheck disable=SC2086 # WHARF_NODE_ARGS is a list of flags
+  (cd "$root" && exec node ${WHARF_NODE_ARGS:-} server/bin/wharf.js serve --config "$tmp/$1.yaml" --listen "127.0.0.1:$2" --data-dir "$tmp/$1" >"$tmp/$1.log" 2>&1) &
   pids+=($!)
   wait_ready "$1" "http://127.0.0.1:$2/v2/" "${pids[-1]}" "$tmp/$1.log"
 }

@@ -35,6 +35,15 @@ export interface DeliveryRecord {
 }
 
 const MAX_ERROR = 1000;
+/** Partitions claimed in one statement, and sequence numbers named in one `IN (...)`. */
+const HEADS_PER_CLAIM = 50;
+const SEQS_PER_STATEMENT = 500;
+
+/** The first delivery of a partition that may start now (see {@link DeliveryStore.candidates}). */
+export interface Head {
+  readonly seq: number;
+  readonly partition: string;
+}
 
 export class DeliveryStore {
   constructor(
@@ -43,7 +52,7 @@ export class DeliveryStore {
   ) {}
 
   /** The consumer's deliveries that may start now: the head of each waiting partition, oldest first. */
-  async candidates(consumer: string, limit: number): Promise<Array<{ seq: number; partition: string }>> {
+  async candidates(consumer: string, limit: number): Promise<Head[]> {
     const knex = this.knex;
     const rows = (await knex('event_deliveries as d')
       .select('d.seq', 'd.partition_key')
@@ -70,42 +79,88 @@ export class DeliveryStore {
     return (await this.claimRun(consumer, { seq, partition: string(row, 'partition_key') }, 1, holder, leaseMs))[0];
   }
 
+  /** Takes one run (see {@link claimRuns}); empty when another node took its head first. */
+  async claimRun(consumer: string, head: Head, max: number, holder: string, leaseMs: number): Promise<ClaimedDelivery[]> {
+    return (await this.claimRuns(consumer, [head], max, holder, leaseMs))[0] ?? [];
+  }
+
   /**
-   * Takes a run: the partition's head and up to `max - 1` pending deliveries after it, in one
-   * UPDATE, so a busy partition (a hot repository's pulls) is not limited to one event per
-   * round trip. The run stops before a delivery that is not yet due. A run that did not get its
-   * head (another node took it first) is handed back at once: holding later events while
-   * another node delivers earlier ones would break the order.
+   * Takes runs: for each head (of a different partition), the head and up to `max - 1`
+   * pending deliveries after it, so a busy partition (a hot repository's pulls) is not limited
+   * to one event per round trip. All the runs cost three statements together: read the pending
+   * rows, one UPDATE, read what this node got. A run stops before a delivery that is not yet
+   * due. A run that did not get its head (another node took it first) is handed back at once:
+   * holding later events while another node delivers earlier ones would break the order.
+   * Resolves the runs claimed, each in order, in the order of `heads`.
    */
-  async claimRun(consumer: string, head: { seq: number; partition: string }, max: number, holder: string, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claimRuns(consumer: string, heads: readonly Head[], max: number, holder: string, leaseMs: number): Promise<ClaimedDelivery[][]> {
+    const out: ClaimedDelivery[][] = [];
+    for (const group of chunks(heads, HEADS_PER_CLAIM)) out.push(...(await this.claimGroup(consumer, group, max, holder, leaseMs)));
+    return out;
+  }
+
+  private async claimGroup(consumer: string, heads: readonly Head[], max: number, holder: string, leaseMs: number): Promise<ClaimedDelivery[][]> {
+    const knex = this.knex;
     const now = this.now();
-    const rows = (await this.knex('event_deliveries')
-      .select('seq', 'available_at')
-      .where({ consumer, partition_key: head.partition, status: 'pending' })
-      .andWhere('seq', '>=', head.seq)
-      .orderBy('seq')
-      .limit(max)) as Array<Record<string, unknown>>;
-    const run: number[] = [];
+    // One `select * from (<a partition's first rows>) union all ...`: each partition limited
+    // on its own index range, so a long backlog in one partition is never read whole.
+    const pendingOf = (head: Head, i: number) =>
+      knex.select('*').from(
+        knex('event_deliveries')
+          .select('seq', 'partition_key', 'available_at')
+          .where({ consumer, partition_key: head.partition, status: 'pending' })
+          .andWhere('seq', '>=', head.seq)
+          .orderBy('seq')
+          .limit(max)
+          .as(`r${i}`),
+      );
+    const [first, ...rest] = heads.map(pendingOf);
+    if (!first) return [];
+    const rows = (await (rest.length > 0 ? first.unionAll(rest) : first)) as Array<Record<string, unknown>>;
+    const byPartition = new Map<string, Array<{ seq: number; due: boolean }>>();
     for (const r of rows) {
-      if (bigint(r, 'available_at') > now) break;
-      run.push(bigint(r, 'seq'));
+      const partition = string(r, 'partition_key');
+      byPartition.set(partition, [...(byPartition.get(partition) ?? []), { seq: bigint(r, 'seq'), due: bigint(r, 'available_at') <= now }]);
     }
-    if (run[0] !== head.seq) return [];
-    const changed = await this.knex('event_deliveries')
-      .where({ consumer, status: 'pending' })
-      .whereIn('seq', run)
-      .update({ status: 'running', holder, lease_until: now + leaseMs, attempts: this.knex.raw('attempts + 1') });
+    const wanted: number[] = [];
+    for (const head of heads) {
+      const pending = (byPartition.get(head.partition) ?? []).sort((a, b) => a.seq - b.seq);
+      if (pending[0]?.seq !== head.seq) continue;
+      for (const p of pending) {
+        if (!p.due) break;
+        wanted.push(p.seq);
+      }
+    }
+    if (wanted.length === 0) return [];
+    let changed = 0;
+    for (const seqs of chunks(wanted, SEQS_PER_STATEMENT)) {
+      changed += await knex('event_deliveries')
+        .where({ consumer, status: 'pending' })
+        .whereIn('seq', seqs)
+        .update({ status: 'running', holder, lease_until: now + leaseMs, attempts: knex.raw('attempts + 1') });
+    }
     if (changed === 0) return [];
-    const claimed = (await this.knex('event_deliveries as d')
-      .join('events as e', 'e.seq', 'd.seq')
-      .where({ 'd.consumer': consumer, 'd.status': 'running', 'd.holder': holder })
-      .whereIn('d.seq', run)
-      .orderBy('d.seq')
-      .select('d.attempts', 'e.seq', 'e.id', 'e.type', 'e.partition_key', 'e.body', 'e.occurred_at')) as Array<Record<string, unknown>>;
-    const out = claimed.map((row) => ({ consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) }));
-    if (out[0]?.event.seq !== head.seq) {
-      await this.releaseRun(consumer, out.map((c) => c.event.seq), holder);
-      return [];
+    const claimed: Array<Record<string, unknown>> = [];
+    for (const seqs of chunks(wanted, SEQS_PER_STATEMENT)) {
+      claimed.push(
+        ...((await knex('event_deliveries as d')
+          .join('events as e', 'e.seq', 'd.seq')
+          .where({ 'd.consumer': consumer, 'd.status': 'running', 'd.holder': holder })
+          .whereIn('d.seq', seqs)
+          .select('d.attempts', 'e.seq', 'e.id', 'e.type', 'e.partition_key', 'e.body', 'e.occurred_at')) as Array<Record<string, unknown>>),
+      );
+    }
+    const runs = new Map<string, ClaimedDelivery[]>();
+    for (const row of claimed) {
+      const delivery = { consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) };
+      runs.set(delivery.event.partition, [...(runs.get(delivery.event.partition) ?? []), delivery]);
+    }
+    const out: ClaimedDelivery[][] = [];
+    for (const head of heads) {
+      const run = (runs.get(head.partition) ?? []).sort((a, b) => a.event.seq - b.event.seq);
+      if (run.length === 0) continue;
+      if (run[0]!.event.seq === head.seq) out.push(run);
+      else await this.releaseRun(consumer, run.map((c) => c.event.seq), holder);
     }
     return out;
   }

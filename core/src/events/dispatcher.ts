@@ -6,9 +6,16 @@ import type { Subscription, Subscriptions } from './subscriptions.js';
 
 /**
  * One node's delivery loop. Each pass reclaims deliveries of dead nodes, then, per consumer
- * with free slots, claims a run of each waiting partition (its head and the events after it)
- * and hands them to the handler one by one, in order. A local publish or a finished run wakes
- * the loop at once; events other nodes recorded are found by polling.
+ * with free slots, claims a run of each waiting partition (its head and the events after it),
+ * all of a consumer's runs in the same few statements, and hands each run's events to the
+ * handler one by one, in order. A pass looks only where there may be work, since a pass that
+ * finds nothing still costs a query per consumer:
+ * - a local publish wakes the loop for the consumers it wrote deliveries for, unless this node
+ *   is already delivering that partition to that consumer (the run's end picks the new events up);
+ * - a finished run wakes it for its consumer when work may wait behind it: the run was full,
+ *   the consumer had no free slot, or the consumer got new events while the run went on;
+ * - every `pollIntervalMs` a pass looks at every consumer: events other nodes recorded, retries
+ *   that became due.
  */
 
 /** Most events claimed and completed together from one partition. */
@@ -27,8 +34,17 @@ export interface DispatcherOptions {
 }
 
 interface Running {
+  readonly partition: string;
   readonly controller: AbortController;
   readonly done: Promise<void>;
+}
+
+/** What a pass knew when it claimed a run: tells, when the run ends, whether work may wait behind it. */
+interface ClaimContext {
+  /** The consumer's local publishes counted before its candidates were read. */
+  readonly publishes: number;
+  /** The consumer had no slot left for other partitions' heads. */
+  readonly busy: boolean;
 }
 
 export class Dispatcher {
@@ -37,6 +53,16 @@ export class Dispatcher {
   #loop: Promise<void> | undefined;
   #stopped = false;
   #lastReap = 0;
+  #lastPoll = 0;
+  /** Consumers the next pass looks at (besides all of them when a poll is due). */
+  readonly #dirty = new Set<string>();
+  /** Local publishes per consumer so far. */
+  readonly #publishes = new Map<string, number>();
+  /**
+   * Partitions published to while the pass was claiming for their consumer: whether they need
+   * another pass is known only once the claim is done (a run it claimed picks them up).
+   */
+  readonly #claiming = new Map<string, Set<string>>();
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -45,14 +71,37 @@ export class Dispatcher {
     this.#loop = this.loop();
   }
 
-  /** Looks for work now instead of at the next poll. */
-  wake(): void {
-    this.#wakeable.wake();
+  /**
+   * Looks for work now instead of at the next poll: for the consumers and partitions that just
+   * got deliveries on this node, or for every consumer when none are named.
+   */
+  wake(targets?: ReadonlyArray<{ consumer: string; partition: string }>): void {
+    if (!targets) {
+      for (const sub of this.options.subscriptions.all()) this.#dirty.add(sub.name);
+      this.#wakeable.wake();
+      return;
+    }
+    let wake = false;
+    for (const { consumer, partition } of targets) {
+      this.#publishes.set(consumer, (this.#publishes.get(consumer) ?? 0) + 1);
+      const claiming = this.#claiming.get(consumer);
+      if (claiming) claiming.add(partition);
+      else if (!this.isRunning(consumer, partition)) {
+        this.#dirty.add(consumer);
+        wake = true;
+      }
+    }
+    if (wake) this.#wakeable.wake();
+  }
+
+  private isRunning(consumer: string, partition: string): boolean {
+    for (const r of this.runningOf(consumer).values()) if (r.partition === partition) return true;
+    return false;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.wake();
+    this.#wakeable.wake();
     await this.#loop;
     const all = [...this.#running.values()].flatMap((m) => [...m.values()]);
     for (const r of all) r.controller.abort(new Error('the node is shutting down'));
@@ -73,7 +122,7 @@ export class Dispatcher {
         this.options.logger.warn({ err }, 'event delivery pass failed; trying again');
       }
       if (this.#stopped) break;
-      await this.#wakeable.wait(this.options.pollIntervalMs);
+      await this.#wakeable.wait(Math.max(0, this.#lastPoll + this.options.pollIntervalMs - Date.now()));
     }
   }
 
@@ -85,15 +134,32 @@ export class Dispatcher {
       const reaped = await store.reap();
       if (reaped > 0) this.options.logger.info({ reaped }, 'deliveries of a node that stopped renewing them are retried');
     }
-    for (const sub of this.options.subscriptions.all()) {
+    const poll = now - this.#lastPoll >= this.options.pollIntervalMs;
+    if (poll) this.#lastPoll = now;
+    const subs = this.options.subscriptions.all().filter((sub) => poll || this.#dirty.has(sub.name));
+    this.#dirty.clear();
+    for (const sub of subs) {
       if (this.#stopped) return;
       const running = this.runningOf(sub.name);
       const free = sub.concurrency - running.size;
       if (free <= 0) continue;
-      for (const head of await store.candidates(sub.name, free)) {
-        if (this.#stopped) return;
-        const run = await store.claimRun(sub.name, head, RUN_SIZE, this.options.holder, leaseMs);
-        if (run.length > 0) this.run(sub, run, running);
+      const publishes = this.#publishes.get(sub.name) ?? 0;
+      const published = new Set<string>();
+      this.#claiming.set(sub.name, published);
+      try {
+        const heads = await store.candidates(sub.name, free);
+        if (heads.length === 0 || this.#stopped) continue;
+        const runs = await store.claimRuns(sub.name, heads, RUN_SIZE, this.options.holder, leaseMs);
+        // Claimed runs are delivered even when stop() came meanwhile: it aborts and hands them back.
+        for (const run of runs) this.run(sub, run, running, { publishes, busy: heads.length === free });
+      } finally {
+        this.#claiming.delete(sub.name);
+        // Published to during the claim: a run of that partition picks the events up when it
+        // ends; any other partition needs another pass.
+        if ([...published].some((p) => !this.isRunning(sub.name, p))) {
+          this.#dirty.add(sub.name);
+          this.#wakeable.wake();
+        }
       }
     }
   }
@@ -104,14 +170,18 @@ export class Dispatcher {
     return map;
   }
 
-  private run(sub: Subscription, run: ClaimedDelivery[], running: Map<number, Running>): void {
+  private run(sub: Subscription, run: ClaimedDelivery[], running: Map<number, Running>, claim: ClaimContext): void {
     const controller = new AbortController();
     const key = run[0]!.event.seq;
     const done = this.deliver(sub, run, controller).finally(() => {
       running.delete(key);
-      this.wake();
+      const published = (this.#publishes.get(sub.name) ?? 0) !== claim.publishes;
+      if (run.length >= RUN_SIZE || claim.busy || published) {
+        this.#dirty.add(sub.name);
+        this.#wakeable.wake();
+      }
     });
-    running.set(key, { controller, done });
+    running.set(key, { partition: run[0]!.event.partition, controller, done });
   }
 
   /**

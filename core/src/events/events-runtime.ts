@@ -6,9 +6,10 @@ import type { ArtifactPulledData, Digest, EventConsumer, EventDraft, EventServic
 import type { EventsSettings } from '../config/types.js';
 import type { RecordInTransaction } from '../metadata/types.js';
 import { currentTransaction } from '../metadata/ambient-transaction.js';
+import { withRetry } from '../metadata/db-errors.js';
 import { DeliveryStore } from './delivery-store.js';
 import { Dispatcher } from './dispatcher.js';
-import { writeEvents } from './outbox.js';
+import { writeEvents, type DeliveryTarget } from './outbox.js';
 import { PullRecorder } from './pull-recorder.js';
 import { Subscriptions } from './subscriptions.js';
 
@@ -36,7 +37,7 @@ export interface EventsRuntime extends EventRecorder {
   readonly store: DeliveryStore;
   /** Declares the retention job (before the job workers start). */
   install(jobs: JobService): void;
-  /** Makes this node's delivery loop look for work now. */
+  /** Makes this node's delivery loop look for work now (for every consumer). */
   wake(): void;
   /** Starts this node's delivery loop and schedules retention. */
   start(jobs: JobService): Promise<void>;
@@ -49,10 +50,11 @@ export interface EventsRuntimeDeps {
   readonly logger: Logger;
   readonly now?: () => number;
   /**
-   * Stores the pull times of a batch of pulls (the manifests' `pulled_at`), in the same group
-   * commit as the pull events; pulls are batched even when no consumer wants their events.
+   * Stores the pull times of a batch of pulls (the manifests' `pulled_at`), in `trx` when the
+   * batch has pull events to write with them; pulls are batched even when no consumer wants
+   * their events.
    */
-  readonly pullTimes?: (pulls: ReadonlyArray<{ repository: string; digest: Digest; at: Date }>) => Promise<void>;
+  readonly pullTimes?: (pulls: ReadonlyArray<{ repository: string; digest: Digest; at: Date }>, trx?: Knex.Transaction) => Promise<void>;
 }
 
 export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
@@ -62,30 +64,50 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
   let store: DeliveryStore | undefined;
   const storeOf = (): DeliveryStore => (store ??= new DeliveryStore(deps.knex(), now));
   let dispatcher: Dispatcher | undefined;
-  const wake = (): void => dispatcher?.wake();
+  /** Wakes this node's delivery loop: for the consumers and partitions given, else for all. */
+  const wake = (targets?: readonly DeliveryTarget[]): void => {
+    if (targets?.length !== 0) dispatcher?.wake(targets);
+  };
 
   /** Wakes the delivery loop once the transaction commits (its events become visible then). */
-  const wakeAfter = (trx: Knex.Transaction | Knex): void => {
+  const wakeAfter = (trx: Knex.Transaction | Knex, targets: readonly DeliveryTarget[]): void => {
     const pending = (trx as Knex.Transaction).executionPromise;
-    if (pending) pending.then(wake, () => undefined);
-    else wake();
+    if (pending) pending.then(() => wake(targets), () => undefined);
+    else wake(targets);
   };
 
   const writeInTransaction = async (trx: Knex.Transaction | Knex, drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
-    const written = await writeEvents(trx, drafts, subscriptions, now());
-    if (written > 0) wakeAfter(trx);
+    const targets = await writeEvents(trx, drafts, subscriptions, now());
+    if (targets.length > 0) wakeAfter(trx, targets);
   };
 
   const writeAlone = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
     if (!drafts.some((d) => subscriptions.consumersOf(d.type.name).length > 0)) return;
-    await deps.knex().transaction((trx) => writeEvents(trx, drafts, subscriptions, now()));
-    wake();
+    wake(await deps.knex().transaction((trx) => writeEvents(trx, drafts, subscriptions, now())));
   };
 
+  /**
+   * A batch of pulls is one transaction: its events (identical pulls coalesced), then the
+   * manifests' pull times, so the batch costs one commit (the times last: on PostgreSQL and
+   * MySQL a hot manifest's row is locked only for the commit).
+   */
   const writePulls = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
     const at = new Date(now());
-    const times = deps.pullTimes?.(drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at })));
-    await Promise.all([writeAlone(coalescePulls(drafts)), times]);
+    const times = drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at }));
+    const events = coalescePulls(drafts).filter((d) => subscriptions.consumersOf(d.type.name).length > 0);
+    if (events.length === 0) {
+      // Nobody wants the events: the times alone are one statement, no transaction needed.
+      await deps.pullTimes?.(times);
+      return;
+    }
+    const targets = await withRetry(() =>
+      deps.knex().transaction(async (trx) => {
+        const written = await writeEvents(trx, events, subscriptions, at.getTime());
+        await deps.pullTimes?.(times, trx);
+        return written;
+      }),
+    );
+    wake(targets);
   };
   const pulls = new PullRecorder(writePulls, settings.pullBatchSize);
 
@@ -122,7 +144,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
       if (!drafts.some((d) => subscriptions.consumersOf(d.type.name).length > 0)) return undefined;
       return (trx) => writeInTransaction(trx, drafts);
     },
-    wake,
+    wake: () => wake(),
     recordPull(draft) {
       if (!deps.pullTimes && subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
       return pulls.record(draft);

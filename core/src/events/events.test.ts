@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defineEventType, registryEvents, type DeliveryContext, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
 import type { Knex } from 'knex';
 import { forEachDatabase } from '@wharf/sdk-testing/databases';
-import { openStore, silentLogger } from '../metadata/test-support.js';
+import { manifestInput, openStore, silentLogger } from '../metadata/test-support.js';
 import { KnexMetadataStore } from '../metadata/knex-metadata-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { EventsSettings } from '../config/types.js';
@@ -231,6 +231,36 @@ forEachDatabase((_name, create) => {
     const counts = n.seen.filter((e) => e.type === 'registry.artifact.pulled').map((e) => [e.request?.ip, (e.data as { count: number }).count]);
     assert.deepEqual(counts.sort(), [['10.0.0.1', 20], ['10.0.0.2', 1]]);
     await n.runtime.stop();
+  });
+
+  it("commits a batch's pull events and its pull times together: a failed time write leaves no event", async () => {
+    const input = manifestInput('lib/timed', 'pull times and events together');
+    assert.deepEqual(await store.putManifest(input), { ok: true, created: true });
+    let failTimes = true;
+    const runtime = createEventsRuntime({
+      knex: () => knex,
+      settings: SETTINGS,
+      logger: silentLogger,
+      pullTimes: async (pulls, trx) => {
+        assert.ok(trx?.isTransaction, 'a batch with events hands its transaction to the times');
+        await store.recordPulls(pulls, trx);
+        if (failTimes) throw new Error('the pull times could not be written');
+      },
+    });
+    runtime.service.subscribe({ name: 'timed-pulls', types: [registryEvents.artifactPulled], handle: async () => undefined });
+    const pull = {
+      type: registryEvents.artifactPulled, partition: 'lib/timed',
+      data: { repository: 'lib/timed', digest: input.digest, reference: 'v1', mediaType: input.mediaType, count: 1 },
+    };
+    const stored = async () => (await knex('events').where({ type: 'registry.artifact.pulled', partition_key: 'lib/timed' }).count({ n: '*' }))[0]!['n'];
+    await assert.rejects(runtime.recordPull(pull), /pull times could not be written/);
+    assert.equal(Number(await stored()), 0, 'the event rolled back with the times');
+    assert.equal((await store.getArtifact('lib/timed', input.digest))?.pulledAt, undefined);
+    failTimes = false;
+    await runtime.recordPull(pull);
+    assert.equal(Number(await stored()), 1);
+    assert.ok((await store.getArtifact('lib/timed', input.digest))?.pulledAt instanceof Date);
+    await runtime.stop();
   });
 
   it('purges delivered and dead deliveries past retention, and events no one still needs', async () => {

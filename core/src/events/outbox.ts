@@ -28,20 +28,26 @@ function bodyOf(draft: EventDraft<unknown>): EventBody {
   return { data: draft.data, ...(actor ? { actor } : {}), ...(request ? { request } : {}) };
 }
 
+/** A consumer and a partition it has new deliveries in: what the delivery loop is woken for. */
+export interface DeliveryTarget {
+  readonly consumer: string;
+  readonly partition: string;
+}
+
 /**
  * Writes the drafts that some consumer receives; the others are dropped (nobody would read
- * them). Resolves how many events were written.
+ * them). Resolves where deliveries were written (empty when no event was).
  */
 export async function writeEvents(
   trx: Knex | Knex.Transaction,
   drafts: ReadonlyArray<EventDraft<unknown>>,
   subscriptions: Subscriptions,
   now: number,
-): Promise<number> {
+): Promise<DeliveryTarget[]> {
   const wanted = drafts
     .map((draft) => ({ draft, consumers: subscriptions.consumersOf(draft.type.name) }))
     .filter((w) => w.consumers.length > 0);
-  if (wanted.length === 0) return 0;
+  if (wanted.length === 0) return [];
   const rows = wanted.map(({ draft }) => ({
     id: randomUUID(),
     type: draft.type.name,
@@ -75,5 +81,7 @@ export async function writeEvents(
     }));
   });
   for (const chunk of chunks(deliveries, 200)) await trx('event_deliveries').insert(chunk);
-  return rows.length;
+  const targets = new Map<string, DeliveryTarget>();
+  for (const d of deliveries) targets.set(JSON.stringify([d.consumer, d.partition_key]), { consumer: d.consumer, partition: d.partition_key });
+  return [...targets.values()];
 }

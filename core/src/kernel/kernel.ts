@@ -202,8 +202,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     knex: () => services.resolve(coreServices.database).knex,
     settings: config.events,
     logger,
-    // Pull times ride on the pull events' group commit: one write per batch of pulls.
-    pullTimes: (pulls) => services.resolve(kernelRefs.metadata).recordPulls(pulls),
+    // Pull times ride on the pull events' group commit: one transaction per batch of pulls.
+    pullTimes: (pulls, trx) => services.resolve(kernelRefs.metadata).recordPulls(pulls, trx),
   });
   services.provide('kernel', coreServices.events, { factory: () => events.service });
   services.provide('kernel', coreServices.repositories, {

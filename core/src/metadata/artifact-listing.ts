@@ -1,7 +1,8 @@
 import type { ArtifactInfo } from '@wharf/sdk';
-import { describe, MANIFEST_COLUMNS, type ManifestRow } from './artifacts.js';
+import { describe, MANIFEST_COLUMNS, manifestRow } from './artifacts.js';
+import { bigint, rowsOf } from './decode.js';
 import { repositoryId } from './repositories-blobs.js';
-import { toNumber, type StoreContext } from './sql.js';
+import type { StoreContext } from './sql.js';
 
 /**
  * The artifacts of a repository as a person pages through them (the management API): newest
@@ -18,15 +19,17 @@ export async function findArtifacts(
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new RangeError('pageSize must be an integer from 1 to 1000');
   const repoId = await repositoryId(ctx.knex, repository);
   if (repoId === undefined) return { items: [], total: 0 };
-  const [counted] = (await ctx.knex('manifests').where('repository_id', repoId).count({ n: '*' })) as Array<{ n: unknown }>;
-  const total = toNumber(counted?.n ?? 0);
+  const [counted] = rowsOf(await ctx.knex('manifests').where('repository_id', repoId).count({ n: '*' }));
+  const total = counted ? bigint(counted, 'n') : 0;
   if (total === 0 || (page - 1) * pageSize >= total) return { items: [], total };
-  const rows = (await ctx
-    .knex('manifests')
-    .where('repository_id', repoId)
-    .select(MANIFEST_COLUMNS)
-    .orderBy('id', 'desc')
-    .limit(pageSize)
-    .offset((page - 1) * pageSize)) as ManifestRow[];
+  const rows = rowsOf(
+    await ctx
+      .knex('manifests')
+      .where('repository_id', repoId)
+      .select(MANIFEST_COLUMNS)
+      .orderBy('id', 'desc')
+      .limit(pageSize)
+      .offset((page - 1) * pageSize),
+  ).map(manifestRow);
   return { items: await describe(ctx, repository, rows), total };
 }

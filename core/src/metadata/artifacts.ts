@@ -1,7 +1,8 @@
 import type { ArtifactInfo, ContentPage, ContentPageRequest, Digest, ManifestReference } from '@wharf/sdk';
 import { contentLimit, pageOf } from './content-pages.js';
 import { repositoryId } from './repositories-blobs.js';
-import { toNumber, type StoreContext } from './sql.js';
+import { bigint, date, oneOf, optionalBigint, optionalString, rowOf, rowsOf, string, type Row } from './decode.js';
+import type { StoreContext } from './sql.js';
 
 /**
  * Artifacts (manifests with their tags, sizes, children and times) and the reverse references
@@ -10,17 +11,30 @@ import { toNumber, type StoreContext } from './sql.js';
  */
 
 export interface ManifestRow {
-  id: unknown;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  size: unknown;
-  subject_digest: string | null;
-  created_at: unknown;
-  pulled_at: unknown;
+  readonly id: number;
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly artifactType: string | undefined;
+  readonly size: number;
+  readonly subject: string | undefined;
+  readonly createdAt: Date;
+  readonly pulledAt: number | undefined;
 }
 
 export const MANIFEST_COLUMNS = ['id', 'digest', 'media_type', 'artifact_type', 'size', 'subject_digest', 'created_at', 'pulled_at'];
+
+export function manifestRow(r: Row): ManifestRow {
+  return {
+    id: bigint(r, 'id'),
+    digest: string(r, 'digest'),
+    mediaType: string(r, 'media_type'),
+    artifactType: optionalString(r, 'artifact_type'),
+    size: bigint(r, 'size'),
+    subject: optionalString(r, 'subject_digest'),
+    createdAt: date(r, 'created_at'),
+    pulledAt: optionalBigint(r, 'pulled_at'),
+  };
+}
 
 export async function listArtifacts(ctx: StoreContext, repository: string, page: ContentPageRequest | undefined): Promise<ContentPage<ArtifactInfo>> {
   const limit = contentLimit(page);
@@ -28,76 +42,69 @@ export async function listArtifacts(ctx: StoreContext, repository: string, page:
   if (repoId === undefined) return { items: [], next: undefined };
   const query = ctx.knex('manifests').where('repository_id', repoId).select(MANIFEST_COLUMNS).orderBy('digest').limit(limit + 1);
   if (page?.cursor !== undefined) query.andWhere('digest', '>', page.cursor);
-  const rows = (await query) as ManifestRow[];
+  const rows = rowsOf(await query).map(manifestRow);
   const artifacts = await describe(ctx, repository, rows.slice(0, limit));
   return pageOf(rows, limit, (r) => r.digest, () => artifacts);
 }
 
 export async function getArtifact(ctx: StoreContext, repository: string, digest: Digest): Promise<ArtifactInfo | undefined> {
-  const row = (await ctx
-    .knex('manifests as m')
-    .join('repositories as r', 'r.id', 'm.repository_id')
-    .where('r.name', repository)
-    .andWhere('m.digest', digest)
-    .first(MANIFEST_COLUMNS.map((c) => `m.${c}`))) as ManifestRow | undefined;
+  const row = rowOf(
+    await ctx
+      .knex('manifests as m')
+      .join('repositories as r', 'r.id', 'm.repository_id')
+      .where('r.name', repository)
+      .andWhere('m.digest', digest)
+      .first(MANIFEST_COLUMNS.map((c) => `m.${c}`)),
+  );
   if (!row) return undefined;
-  const [artifact] = await describe(ctx, repository, [row]);
+  const [artifact] = await describe(ctx, repository, [manifestRow(row)]);
   return artifact;
 }
 
 export async function describe(ctx: StoreContext, repository: string, rows: readonly ManifestRow[]): Promise<ArtifactInfo[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => toNumber(r.id));
+  const ids = rows.map((r) => r.id);
   const { knex } = ctx;
-  const [tags, sizes, children] = await Promise.all([
-    knex('tags').whereIn('manifest_id', ids).select('manifest_id', 'name').orderBy('name') as Promise<Array<{ manifest_id: unknown; name: string }>>,
-    knex('manifest_blob_refs as x')
-      .join('blobs as b', 'b.digest', 'x.digest')
-      .whereIn('x.manifest_id', ids)
-      .groupBy('x.manifest_id')
-      .select('x.manifest_id', knex.raw('sum(b.size) as bytes')) as Promise<Array<{ manifest_id: unknown; bytes: unknown }>>,
-    knex('manifest_manifest_refs').whereIn('manifest_id', ids).select('manifest_id', 'child_digest').orderBy('child_digest') as Promise<Array<{ manifest_id: unknown; child_digest: string }>>,
-  ]);
-  const grouped = <R extends { manifest_id: unknown }, V>(list: R[], value: (r: R) => V) => {
-    const out = new Map<number, V[]>();
+  const [tags, sizes, children] = (
+    await Promise.all([
+      knex('tags').whereIn('manifest_id', ids).select('manifest_id', 'name').orderBy('name'),
+      knex('manifest_blob_refs as x')
+        .join('blobs as b', 'b.digest', 'x.digest')
+        .whereIn('x.manifest_id', ids)
+        .groupBy('x.manifest_id')
+        .select('x.manifest_id', knex.raw('sum(b.size) as bytes')),
+      knex('manifest_manifest_refs').whereIn('manifest_id', ids).select('manifest_id', 'child_digest').orderBy('child_digest'),
+    ])
+  ).map(rowsOf) as [Row[], Row[], Row[]];
+  const grouped = (list: Row[], column: string) => {
+    const out = new Map<number, string[]>();
     for (const r of list) {
-      const id = toNumber(r.manifest_id);
-      const values = out.get(id) ?? [];
-      values.push(value(r));
-      out.set(id, values);
+      const id = bigint(r, 'manifest_id');
+      out.set(id, [...(out.get(id) ?? []), string(r, column)]);
     }
     return out;
   };
-  const tagsOf = grouped(tags, (r) => r.name);
-  const childrenOf = grouped(children, (r) => r.child_digest);
-  const blobBytes = new Map(sizes.map((r) => [toNumber(r.manifest_id), toNumber(r.bytes)]));
-  return rows.map((row) => {
-    const id = toNumber(row.id);
-    const manifestSize = toNumber(row.size);
-    return {
-      repository,
-      digest: row.digest,
-      mediaType: row.media_type,
-      artifactType: row.artifact_type ?? undefined,
-      manifestSize,
-      size: manifestSize + (blobBytes.get(id) ?? 0),
-      tags: tagsOf.get(id) ?? [],
-      subject: row.subject_digest ?? undefined,
-      children: childrenOf.get(id) ?? [],
-      pushedAt: new Date(toNumber(row.created_at)),
-      pulledAt: row.pulled_at === null || row.pulled_at === undefined ? undefined : new Date(toNumber(row.pulled_at)),
-    };
-  });
+  const tagsOf = grouped(tags, 'name');
+  const childrenOf = grouped(children, 'child_digest');
+  // SUM is a string on PostgreSQL (numeric) and MySQL (DECIMAL), a number on SQLite.
+  const blobBytes = new Map(sizes.map((r) => [bigint(r, 'manifest_id'), bigint(r, 'bytes')]));
+  return rows.map((row) => ({
+    repository,
+    digest: row.digest,
+    mediaType: row.mediaType,
+    artifactType: row.artifactType,
+    manifestSize: row.size,
+    size: row.size + (blobBytes.get(row.id) ?? 0),
+    tags: tagsOf.get(row.id) ?? [],
+    subject: row.subject,
+    children: childrenOf.get(row.id) ?? [],
+    pushedAt: row.createdAt,
+    pulledAt: row.pulledAt === undefined ? undefined : new Date(row.pulledAt),
+  }));
 }
 
 const RELATIONS = ['blob', 'child', 'subject'] as const;
 type Relation = (typeof RELATIONS)[number];
-
-function toRelation(value: string): Relation {
-  const found = RELATIONS.find((r) => r === value);
-  if (!found) throw new TypeError(`unexpected reference relation from the database: ${value}`);
-  return found;
-}
 
 /**
  * Manifests in every repository that reference `digest` as a blob, an index child or a
@@ -129,12 +136,17 @@ export async function listReferencing(ctx: StoreContext, digest: Digest, page: C
     const { id, relation } = parseReferenceCursor(page.cursor);
     query.where((q) => q.where('u.id', '>', id).orWhere((q2) => q2.where('u.id', id).andWhere('u.relation', '>', relation)));
   }
-  const rows = (await query.orderBy([{ column: 'u.id' }, { column: 'u.relation' }]).limit(limit + 1)) as Array<{ id: unknown; repository: string; digest: string; relation: string }>;
+  const rows = rowsOf(await query.orderBy([{ column: 'u.id' }, { column: 'u.relation' }]).limit(limit + 1)).map((r) => ({
+    id: bigint(r, 'id'),
+    repository: string(r, 'repository'),
+    digest: string(r, 'digest'),
+    relation: oneOf(r, 'relation', RELATIONS),
+  }));
   return pageOf(
     rows,
     limit,
-    (r) => `${toNumber(r.id)}:${r.relation}`,
-    (kept) => kept.map((r) => ({ repository: r.repository, digest: r.digest, relation: toRelation(r.relation) })),
+    (r) => `${r.id}:${r.relation}`,
+    (kept) => kept.map((r) => ({ repository: r.repository, digest: r.digest, relation: r.relation })),
   );
 }
 

@@ -1,37 +1,35 @@
 import type { BlobDetails, BlobInfo, ContentPage, ContentPageRequest, Digest } from '@wharf/sdk';
 import { contentLimit, pageOf } from './content-pages.js';
-import { toNumber, type StoreContext } from './sql.js';
+import { bigint, date, rowOf, rowsOf, string, type Row } from './decode.js';
+import type { StoreContext } from './sql.js';
 
 /** Blob records, their links and references, for `coreServices.blobs` and garbage collection. */
 
-interface BlobRow {
-  digest: string;
-  size: unknown;
-  created_at: unknown;
-}
-
-const toInfo = (rows: readonly BlobRow[]): BlobInfo[] =>
-  rows.map((r) => ({ digest: r.digest, size: toNumber(r.size), createdAt: new Date(toNumber(r.created_at)) }));
+const blobInfo = (r: Row): BlobInfo => ({ digest: string(r, 'digest'), size: bigint(r, 'size'), createdAt: date(r, 'created_at') });
 
 export async function getBlobDetails(ctx: StoreContext, digest: Digest): Promise<BlobDetails | undefined> {
   const { knex } = ctx;
-  const row = (await knex('blobs').where({ digest }).first('digest', 'size', 'created_at')) as BlobRow | undefined;
+  const row = rowOf(await knex('blobs').where({ digest }).first('digest', 'size', 'created_at'));
   if (!row) return undefined;
-  const [links, counted] = await Promise.all([
-    knex('repository_blobs as rb').join('repositories as r', 'r.id', 'rb.repository_id').where('rb.digest', digest).select('r.name').orderBy('r.name') as Promise<Array<{ name: string }>>,
-    knex('manifest_blob_refs').where({ digest }).count({ n: '*' }) as Promise<Array<{ n: unknown }>>,
-  ]);
-  const [info] = toInfo([row]);
-  if (!info) throw new Error('unreachable: one row in, one blob out');
-  return { ...info, repositories: links.map((l) => l.name), referenceCount: toNumber(counted[0]?.n ?? 0) };
+  const [links, counted] = (
+    await Promise.all([
+      knex('repository_blobs as rb').join('repositories as r', 'r.id', 'rb.repository_id').where('rb.digest', digest).select('r.name').orderBy('r.name'),
+      knex('manifest_blob_refs').where({ digest }).count({ n: '*' }),
+    ])
+  ).map(rowsOf) as [Row[], Row[]];
+  return {
+    ...blobInfo(row),
+    repositories: links.map((l) => string(l, 'name')),
+    referenceCount: counted[0] ? bigint(counted[0], 'n') : 0,
+  };
 }
 
 export async function listBlobs(ctx: StoreContext, page: ContentPageRequest | undefined): Promise<ContentPage<BlobInfo>> {
   const limit = contentLimit(page);
   const query = ctx.knex('blobs').select('digest', 'size', 'created_at').orderBy('digest').limit(limit + 1);
   if (page?.cursor !== undefined) query.where('digest', '>', page.cursor);
-  const rows = (await query) as BlobRow[];
-  return pageOf(rows, limit, (r) => r.digest, toInfo);
+  const rows = rowsOf(await query).map(blobInfo);
+  return pageOf(rows, limit, (r) => r.digest, (kept) => [...kept]);
 }
 
 /**
@@ -54,6 +52,6 @@ export async function listUnreferencedBlobs(ctx: StoreContext, olderThan: Date, 
     .orderBy('b.digest')
     .limit(limit + 1);
   if (page?.cursor !== undefined) query.andWhere('b.digest', '>', page.cursor);
-  const rows = (await query) as BlobRow[];
-  return pageOf(rows, limit, (r) => r.digest, toInfo);
+  const rows = rowsOf(await query).map(blobInfo);
+  return pageOf(rows, limit, (r) => r.digest, (kept) => [...kept]);
 }

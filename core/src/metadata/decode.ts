@@ -4,10 +4,24 @@
  * column holding something unexpected should fail loudly, naming the column.
  */
 
-type Row = Record<string, unknown>;
+/** One row as a driver returns it, before decoding. */
+export type Row = Record<string, unknown>;
+
+/** The rows of a select (knex types them `any`): an array of objects, else a loud error. */
+export function rowsOf(result: unknown): Row[] {
+  if (!Array.isArray(result) || result.some((r) => typeof r !== 'object' || r === null)) throw new TypeError('database result: expected rows');
+  return result as Row[];
+}
+
+/** The row of a `.first()`: `undefined` when there is none. */
+export function rowOf(result: unknown): Row | undefined {
+  if (result === undefined || result === null) return undefined;
+  if (typeof result !== 'object' || Array.isArray(result)) throw new TypeError('database result: expected one row');
+  return result as Row;
+}
 
 function bad(column: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`database column "${column}": expected ${expected}, got ${value === null ? 'null' : typeof value}`);
+  return new TypeError(`database column "${column}": expected ${expected}, got ${value === null ? 'null' : value instanceof Date ? 'a Date' : typeof value}`);
 }
 
 export function string(row: Row, column: string): string {
@@ -33,6 +47,16 @@ export function bigint(row: Row, column: string): number {
 
 export const int = bigint;
 
+/** A time stored as BIGINT epoch milliseconds. */
+export function date(row: Row, column: string): Date {
+  return new Date(bigint(row, column));
+}
+
+export function optionalDate(row: Row, column: string): Date | undefined {
+  const value = row[column];
+  return value === null || value === undefined ? undefined : date(row, column);
+}
+
 export function optionalBigint(row: Row, column: string): number | undefined {
   const value = row[column];
   return value === null || value === undefined ? undefined : bigint(row, column);
@@ -44,6 +68,14 @@ export function bool(row: Row, column: string): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 0 || value === 1) return value === 1;
   throw bad(column, 'a boolean', value);
+}
+
+/** A binary column (BLOB, bytea): a Buffer on every driver. */
+export function bytes(row: Row, column: string): Buffer {
+  const value = row[column];
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw bad(column, 'bytes', value);
 }
 
 /** A JSON text column, parsed. */

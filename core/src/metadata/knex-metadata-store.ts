@@ -216,7 +216,7 @@ export class KnexMetadataStore implements MetadataStore {
     return blobIndex.listUnreferencedBlobs(this.#ctx, olderThan, page);
   }
 
-  recordPulls(batch: readonly PullRecord[]): Promise<void> {
-    return recordPulls(this.#ctx, batch);
+  recordPulls(batch: readonly PullRecord[], trx?: Knex.Transaction): Promise<void> {
+    return recordPulls(trx ? { ...this.#ctx, knex: trx } : this.#ctx, batch);
   }
 }

@@ -12,9 +12,9 @@ import {
   insertManyIfAbsent,
   pageSize,
   shared,
-  toNumber,
   type StoreContext,
 } from './sql.js';
+import { bigint, bytes, date, optionalString, rowOf, rowsOf, string } from './decode.js';
 
 /** Manifests, their references and tags. */
 
@@ -66,12 +66,9 @@ export async function putManifest(ctx: StoreContext, input: ManifestInput, recor
         const childRows = manifestRefs.map((child) => ({ manifest_id: manifestId, child_digest: child }));
         await insertManyIfAbsent(trx, 'manifest_manifest_refs', childRows, ['manifest_id', 'child_digest']);
       } else {
-        const existing = (await shared(
-          ctx,
-          trx('manifests').select('id').where({ repository_id: repoId, digest: input.digest }),
-        ).first()) as { id: unknown } | undefined;
+        const existing = rowOf(await shared(ctx, trx('manifests').select('id').where({ repository_id: repoId, digest: input.digest })).first());
         if (!existing) throw new Error(`manifest ${input.digest} vanished while it was being written`);
-        manifestId = toNumber(existing.id);
+        manifestId = bigint(existing, 'id');
       }
       if (input.tag !== undefined) {
         await trx('tags')
@@ -99,23 +96,10 @@ async function missingDigests(
   if (digests.length === 0) return [];
   const found = new Set<string>();
   for (const chunk of chunks(digests, 500)) {
-    const rows = (await shared(
-      ctx,
-      trx(table).select('digest').where('repository_id', repoId).whereIn('digest', chunk),
-    )) as Array<{ digest: string }>;
-    for (const row of rows) found.add(row.digest);
+    const rows = rowsOf(await shared(ctx, trx(table).select('digest').where('repository_id', repoId).whereIn('digest', chunk)));
+    for (const row of rows) found.add(string(row, 'digest'));
   }
   return digests.filter((d) => !found.has(d));
-}
-
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  size: unknown;
-  payload: Buffer | Uint8Array;
-  subject_digest: string | null;
-  created_at: unknown;
 }
 
 export async function getManifest(
@@ -123,42 +107,38 @@ export async function getManifest(
   repository: string,
   digest: Digest,
 ): Promise<ManifestRecord | undefined> {
-  const row = (await ctx
-    .knex('manifests as m')
-    .join('repositories as r', 'r.id', 'm.repository_id')
-    .where('r.name', repository)
-    .andWhere('m.digest', digest)
-    .first(
-      'm.digest',
-      'm.media_type',
-      'm.artifact_type',
-      'm.size',
-      'm.payload',
-      'm.subject_digest',
-      'm.created_at',
-    )) as ManifestRow | undefined;
+  const row = rowOf(
+    await ctx
+      .knex('manifests as m')
+      .join('repositories as r', 'r.id', 'm.repository_id')
+      .where('r.name', repository)
+      .andWhere('m.digest', digest)
+      .first('m.digest', 'm.media_type', 'm.artifact_type', 'm.size', 'm.payload', 'm.subject_digest', 'm.created_at'),
+  );
   if (!row) return undefined;
   return {
     repository,
-    digest: row.digest,
-    mediaType: row.media_type,
-    artifactType: row.artifact_type ?? undefined,
-    size: toNumber(row.size),
-    payload: Buffer.isBuffer(row.payload) ? row.payload : Buffer.from(row.payload),
-    subject: row.subject_digest ?? undefined,
-    createdAt: new Date(toNumber(row.created_at)),
+    digest: string(row, 'digest'),
+    mediaType: string(row, 'media_type'),
+    artifactType: optionalString(row, 'artifact_type'),
+    size: bigint(row, 'size'),
+    payload: bytes(row, 'payload'),
+    subject: optionalString(row, 'subject_digest'),
+    createdAt: date(row, 'created_at'),
   };
 }
 
 export async function resolveTag(ctx: StoreContext, repository: string, tag: string): Promise<Digest | undefined> {
-  const row = (await ctx
-    .knex('tags as t')
-    .join('repositories as r', 'r.id', 't.repository_id')
-    .join('manifests as m', 'm.id', 't.manifest_id')
-    .where('r.name', repository)
-    .andWhere('t.name', tag)
-    .first('m.digest')) as { digest: string } | undefined;
-  return row?.digest;
+  const row = rowOf(
+    await ctx
+      .knex('tags as t')
+      .join('repositories as r', 'r.id', 't.repository_id')
+      .join('manifests as m', 'm.id', 't.manifest_id')
+      .where('r.name', repository)
+      .andWhere('t.name', tag)
+      .first('m.digest'),
+  );
+  return row ? string(row, 'digest') : undefined;
 }
 
 export async function listTags(ctx: StoreContext, repository: string, page: PageRequest): Promise<string[] | undefined> {
@@ -168,8 +148,7 @@ export async function listTags(ctx: StoreContext, repository: string, page: Page
   if (n === 0) return [];
   const query = ctx.knex('tags').select('name').where('repository_id', repoId).orderBy('name').limit(n);
   if (page.last !== undefined) query.andWhere('name', '>', page.last);
-  const rows = (await query) as Array<{ name: string }>;
-  return rows.map((r) => r.name);
+  return rowsOf(await query).map((r) => string(r, 'name'));
 }
 
 export async function deleteManifest(ctx: StoreContext, repository: string, digest: Digest, record?: RecordInTransaction): Promise<boolean> {
@@ -181,9 +160,9 @@ export async function deleteManifest(ctx: StoreContext, repository: string, dige
       .select('m.id');
     // Write first (SQLite then holds the write lock for the rest of the transaction).
     await trx('tags').whereIn('manifest_id', target.clone()).delete();
-    const row = (await target.clone().first()) as { id: unknown } | undefined;
+    const row = rowOf(await target.clone().first());
     if (!row) return false;
-    const id = toNumber(row.id);
+    const id = bigint(row, 'id');
     await trx('manifest_blob_refs').where('manifest_id', id).delete();
     await trx('manifest_manifest_refs').where('manifest_id', id).delete();
     await trx('manifests').where('id', id).delete();

@@ -1,16 +1,9 @@
 import type { Digest } from '@wharf/sdk';
 import type { ReferrerRecord } from './types.js';
-import { toNumber, type StoreContext } from './sql.js';
+import { bigint, optionalString, rowsOf, string } from './decode.js';
+import type { StoreContext } from './sql.js';
 
 /** The referrers API's view: manifests of a repository that name a subject. */
-
-interface ReferrerRow {
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  size: unknown;
-  annotations: string | null;
-}
 
 /**
  * Manifests of `repository` whose subject is `subject`, oldest first, optionally only those of
@@ -30,18 +23,17 @@ export async function listReferrers(
     .select('m.digest', 'm.media_type', 'm.artifact_type', 'm.size', 'm.annotations')
     .orderBy('m.id');
   if (artifactType !== undefined) query.andWhere('m.artifact_type', artifactType);
-  const rows = (await query) as ReferrerRow[];
-  return rows.map((row) => ({
-    digest: row.digest,
-    mediaType: row.media_type,
-    artifactType: row.artifact_type ?? undefined,
-    size: toNumber(row.size),
-    annotations: parseAnnotations(row.annotations),
+  return rowsOf(await query).map((row) => ({
+    digest: string(row, 'digest'),
+    mediaType: string(row, 'media_type'),
+    artifactType: optionalString(row, 'artifact_type'),
+    size: bigint(row, 'size'),
+    annotations: parseAnnotations(optionalString(row, 'annotations')),
   }));
 }
 
-function parseAnnotations(text: string | null): Record<string, string> | undefined {
-  if (text === null) return undefined;
+function parseAnnotations(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
   const value: unknown = JSON.parse(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const out: Record<string, string> = {};

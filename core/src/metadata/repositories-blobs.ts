@@ -10,9 +10,9 @@ import {
   insertManyIfAbsent,
   pageSize,
   shared,
-  toNumber,
   type StoreContext,
 } from './sql.js';
+import { bigint, rowOf, rowsOf, string } from './decode.js';
 
 /**
  * Repositories and blob links. A repository comes into being with its first blob link or
@@ -27,15 +27,15 @@ export async function ensureRepository(ctx: StoreContext, trx: Knex.Transaction,
   checkLength('repository name', name, MAX_REPOSITORY_NAME);
   const inserted = await insertIfAbsent(ctx, trx, 'repositories', { name, created_at: ctx.now() }, ['name']);
   if (inserted !== undefined) return inserted;
-  const row = (await shared(ctx, trx('repositories').select('id').where({ name })).first()) as { id: unknown } | undefined;
+  const row = rowOf(await shared(ctx, trx('repositories').select('id').where({ name })).first());
   if (!row) throw new Error(`repository ${name} vanished while it was being written`);
-  return toNumber(row.id);
+  return bigint(row, 'id');
 }
 
 /** The repository's id, or `undefined` when it does not exist. */
 export async function repositoryId(db: Knex | Knex.Transaction, name: string): Promise<number | undefined> {
-  const row = (await db('repositories').select('id').where({ name }).first()) as { id: unknown } | undefined;
-  return row ? toNumber(row.id) : undefined;
+  const row = rowOf(await db('repositories').select('id').where({ name }).first());
+  return row ? bigint(row, 'id') : undefined;
 }
 
 export async function listRepositories(ctx: StoreContext, page: PageRequest): Promise<string[]> {
@@ -43,8 +43,7 @@ export async function listRepositories(ctx: StoreContext, page: PageRequest): Pr
   if (n === 0) return [];
   const query = ctx.knex('repositories').select('name').orderBy('name').limit(n);
   if (page.last !== undefined) query.where('name', '>', page.last);
-  const rows = (await query) as Array<{ name: string }>;
-  return rows.map((r) => r.name);
+  return rowsOf(await query).map((r) => string(r, 'name'));
 }
 
 /** Most repositories one {@link listNamespaceRepositories} call returns. */
@@ -79,15 +78,17 @@ export async function listNamespaceRepositories(
       .whereRaw(`name like ? escape '!'`, [prefixPattern(prefix)])
       .andWhere('name', '>=', prefix)
       .andWhere('name', '<', `${namespace}0`);
-  const [counted] = (await inNamespace().count({ n: '*' })) as Array<{ n: unknown }>;
-  const total = toNumber(counted?.n ?? 0);
+  const [counted] = rowsOf(await inNamespace().count({ n: '*' }));
+  const total = counted ? bigint(counted, 'n') : 0;
   if (total === 0 || (page.page - 1) * page.pageSize >= total) return { items: [], total };
-  const rows = (await inNamespace()
-    .select('name')
-    .orderBy('name')
-    .limit(page.pageSize)
-    .offset((page.page - 1) * page.pageSize)) as Array<{ name: string }>;
-  return { items: rows.map((r) => r.name), total };
+  const rows = rowsOf(
+    await inNamespace()
+      .select('name')
+      .orderBy('name')
+      .limit(page.pageSize)
+      .offset((page.page - 1) * page.pageSize),
+  );
+  return { items: rows.map((r) => string(r, 'name')), total };
 }
 
 export async function repositoryExists(ctx: StoreContext, name: string): Promise<boolean> {
@@ -115,24 +116,26 @@ export async function getLinkedBlob(
   repository: string,
   digest: Digest,
 ): Promise<{ size: number } | undefined> {
-  const row = (await ctx
+  const row = await ctx
     .knex('repository_blobs as rb')
     .join('repositories as r', 'r.id', 'rb.repository_id')
     .join('blobs as b', 'b.digest', 'rb.digest')
     .where('r.name', repository)
     .andWhere('rb.digest', digest)
-    .first('b.size')) as { size: unknown } | undefined;
-  return row ? { size: toNumber(row.size) } : undefined;
+    .first('b.size');
+  const found = rowOf(row);
+  return found ? { size: bigint(found, 'size') } : undefined;
 }
 
 export async function getBlob(ctx: StoreContext, digest: Digest): Promise<{ size: number } | undefined> {
   // A blob row without links is garbage awaiting collection: not mountable.
-  const row = (await ctx
+  const row = await ctx
     .knex('blobs as b')
     .where('b.digest', digest)
     .whereExists((q) => q.select(ctx.knex.raw('1')).from('repository_blobs as rb').where('rb.digest', ctx.knex.ref('b.digest')))
-    .first('b.size')) as { size: unknown } | undefined;
-  return row ? { size: toNumber(row.size) } : undefined;
+    .first('b.size');
+  const found = rowOf(row);
+  return found ? { size: bigint(found, 'size') } : undefined;
 }
 
 export async function unlinkBlob(ctx: StoreContext, repository: string, digest: Digest): Promise<boolean> {

@@ -1,7 +1,8 @@
 import type { ContentPage, ContentPageRequest, RepositoryInfo, TagInfo } from '@wharf/sdk';
 import { contentLimit, pageOf } from './content-pages.js';
 import { repositoryId } from './repositories-blobs.js';
-import { MAX_REPOSITORY_NAME, checkLength, toNumber, type StoreContext } from './sql.js';
+import { bigint, date, optionalBigint, rowOf, rowsOf, string, type Row } from './decode.js';
+import { MAX_REPOSITORY_NAME, checkLength, type StoreContext } from './sql.js';
 
 /**
  * Repositories with counts and sizes, and tags with their manifests, for `coreServices.artifacts`.
@@ -10,25 +11,27 @@ import { MAX_REPOSITORY_NAME, checkLength, toNumber, type StoreContext } from '.
  */
 
 interface RepositoryRow {
-  id: unknown;
-  name: string;
-  created_at: unknown;
+  readonly id: number;
+  readonly name: string;
+  readonly createdAt: number;
 }
+
+const repositoryRow = (r: Row): RepositoryRow => ({ id: bigint(r, 'id'), name: string(r, 'name'), createdAt: bigint(r, 'created_at') });
 
 export async function listRepositorySummaries(ctx: StoreContext, page: ContentPageRequest | undefined): Promise<ContentPage<RepositoryInfo>> {
   const limit = contentLimit(page);
   const query = ctx.knex('repositories').select('id', 'name', 'created_at').orderBy('name').limit(limit + 1);
   if (page?.cursor !== undefined) query.where('name', '>', page.cursor);
-  const rows = (await query) as RepositoryRow[];
+  const rows = rowsOf(await query).map(repositoryRow);
   const kept = rows.slice(0, limit);
   const summaries = await summarize(ctx, kept);
   return pageOf(rows, limit, (r) => r.name, () => summaries);
 }
 
 export async function getRepositorySummary(ctx: StoreContext, name: string): Promise<RepositoryInfo | undefined> {
-  const row = (await ctx.knex('repositories').where({ name }).first('id', 'name', 'created_at')) as RepositoryRow | undefined;
+  const row = rowOf(await ctx.knex('repositories').where({ name }).first('id', 'name', 'created_at'));
   if (!row) return undefined;
-  const [summary] = await summarize(ctx, [row]);
+  const [summary] = await summarize(ctx, [repositoryRow(row)]);
   return summary;
 }
 
@@ -61,52 +64,48 @@ export async function findRepositorySummaries(
       .whereRaw(`name like ? escape '!'`, [pattern])
       .andWhere('name', '>=', prefix)
       .andWhere('name', '<', `${namespace}0`);
-  const [counted] = (await matching().count({ n: '*' })) as Array<{ n: unknown }>;
-  const total = toNumber(counted?.n ?? 0);
+  const [counted] = rowsOf(await matching().count({ n: '*' }));
+  const total = counted ? bigint(counted, 'n') : 0;
   if (total === 0 || (page - 1) * pageSize >= total) return { items: [], total };
-  const rows = (await matching()
-    .select('id', 'name', 'created_at')
-    .orderBy('name')
-    .limit(pageSize)
-    .offset((page - 1) * pageSize)) as RepositoryRow[];
+  const rows = rowsOf(await matching().select('id', 'name', 'created_at').orderBy('name').limit(pageSize).offset((page - 1) * pageSize)).map(repositoryRow);
   return { items: await summarize(ctx, rows), total };
 }
 
 async function summarize(ctx: StoreContext, rows: readonly RepositoryRow[]): Promise<RepositoryInfo[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => toNumber(r.id));
+  const ids = rows.map((r) => r.id);
   const { knex } = ctx;
-  const [manifests, tags, blobs] = await Promise.all([
-    knex('manifests')
-      .whereIn('repository_id', ids)
-      .groupBy('repository_id')
-      .select('repository_id', knex.raw('count(*) as n'), knex.raw('sum(size) as bytes'), knex.raw('max(created_at) as latest')) as Promise<Array<{ repository_id: unknown; n: unknown; bytes: unknown; latest: unknown }>>,
-    knex('tags')
-      .whereIn('repository_id', ids)
-      .groupBy('repository_id')
-      .select('repository_id', knex.raw('count(*) as n'), knex.raw('max(updated_at) as latest')) as Promise<Array<{ repository_id: unknown; n: unknown; latest: unknown }>>,
-    knex('repository_blobs as rb')
-      .join('blobs as b', 'b.digest', 'rb.digest')
-      .whereIn('rb.repository_id', ids)
-      .groupBy('rb.repository_id')
-      .select('rb.repository_id', knex.raw('sum(b.size) as bytes')) as Promise<Array<{ repository_id: unknown; bytes: unknown }>>,
-  ]);
-  const byId = <R extends { repository_id: unknown }>(list: R[]) => new Map(list.map((r) => [toNumber(r.repository_id), r]));
+  const [manifests, tags, blobs] = (
+    await Promise.all([
+      knex('manifests')
+        .whereIn('repository_id', ids)
+        .groupBy('repository_id')
+        .select('repository_id', knex.raw('count(*) as n'), knex.raw('sum(size) as bytes'), knex.raw('max(created_at) as latest')),
+      knex('tags').whereIn('repository_id', ids).groupBy('repository_id').select('repository_id', knex.raw('count(*) as n'), knex.raw('max(updated_at) as latest')),
+      knex('repository_blobs as rb')
+        .join('blobs as b', 'b.digest', 'rb.digest')
+        .whereIn('rb.repository_id', ids)
+        .groupBy('rb.repository_id')
+        .select('rb.repository_id', knex.raw('sum(b.size) as bytes')),
+    ])
+  ).map(rowsOf) as [Row[], Row[], Row[]];
+  // COUNT and SUM are strings on PostgreSQL (bigint, numeric) and SUM on MySQL (DECIMAL):
+  // the decoders make every driver's figure the same number.
+  const byId = (list: Row[]) => new Map(list.map((r) => [bigint(r, 'repository_id'), r]));
   const m = byId(manifests);
   const t = byId(tags);
   const b = byId(blobs);
+  const figure = (row: Row | undefined, column: string): number => (row ? (optionalBigint(row, column) ?? 0) : 0);
   return rows.map((row) => {
-    const id = toNumber(row.id);
-    const created = toNumber(row.created_at);
-    const mf = m.get(id);
-    const tg = t.get(id);
-    const latest = Math.max(created, mf ? toNumber(mf.latest) : 0, tg ? toNumber(tg.latest) : 0);
+    const mf = m.get(row.id);
+    const tg = t.get(row.id);
+    const latest = Math.max(row.createdAt, figure(mf, 'latest'), figure(tg, 'latest'));
     return {
       name: row.name,
-      artifactCount: mf ? toNumber(mf.n) : 0,
-      tagCount: tg ? toNumber(tg.n) : 0,
-      size: (mf ? toNumber(mf.bytes) : 0) + (b.get(id) ? toNumber(b.get(id)?.bytes) : 0),
-      createdAt: new Date(created),
+      artifactCount: figure(mf, 'n'),
+      tagCount: figure(tg, 'n'),
+      size: figure(mf, 'bytes') + figure(b.get(row.id), 'bytes'),
+      createdAt: new Date(row.createdAt),
       updatedAt: new Date(latest),
     };
   });
@@ -125,6 +124,6 @@ export async function listTagDetails(ctx: StoreContext, repository: string, page
     .orderBy('t.name')
     .limit(limit + 1);
   if (page?.cursor !== undefined) query.andWhere('t.name', '>', page.cursor);
-  const rows = (await query) as Array<{ name: string; digest: string; updated_at: unknown }>;
-  return pageOf(rows, limit, (r) => r.name, (kept) => kept.map((r) => ({ name: r.name, digest: r.digest, updatedAt: new Date(toNumber(r.updated_at)) })));
+  const rows = rowsOf(await query).map((r): TagInfo => ({ name: string(r, 'name'), digest: string(r, 'digest'), updatedAt: date(r, 'updated_at') }));
+  return pageOf(rows, limit, (r) => r.name, (kept) => [...kept]);
 }

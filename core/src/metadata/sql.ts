@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './connection.js';
 import { withRetry } from './db-errors.js';
+import { bigint, rowsOf } from './decode.js';
 
 /** What every query module needs: the connection, its dialect and the clock. */
 export interface StoreContext {
@@ -51,12 +52,12 @@ export async function insertIfAbsent(
 ): Promise<number | undefined> {
   if (ctx.dialect === 'mysql') {
     // INSERT IGNORE: insertId is 0 when the row was ignored.
-    const [id] = (await db(table).insert(row).onConflict(conflict).ignore()) as number[];
-    return id ? Number(id) : undefined;
+    const [insertId] = (await db(table).insert(row).onConflict(conflict).ignore()) as unknown[];
+    const id = bigint({ insertId }, 'insertId');
+    return id === 0 ? undefined : id;
   }
-  const rows = (await db(table).insert(row).onConflict(conflict).ignore().returning('id')) as Array<{ id: unknown }>;
-  const first = rows[0];
-  return first ? Number(first.id) : undefined;
+  const [first] = rowsOf(await db(table).insert(row).onConflict(conflict).ignore().returning('id'));
+  return first ? bigint(first, 'id') : undefined;
 }
 
 /** Inserts rows, skipping those whose key exists, in chunks that stay below parameter limits. */

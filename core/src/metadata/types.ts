@@ -199,7 +199,7 @@ export interface MetadataStore {
   /**
    * Records pulls: sets each manifest's `pulled_at` to the latest time given for it (never
    * earlier than what is stored), in one statement per few hundred pulls. Unknown manifests
-   * are skipped.
+   * are skipped. With `trx`, inside it (the transaction of the pull events' group commit).
    */
-  recordPulls(batch: readonly PullRecord[]): Promise<void>;
+  recordPulls(batch: readonly PullRecord[], trx?: Knex.Transaction): Promise<void>;
 }

@@ -1,20 +1,12 @@
 import type { UploadRecord } from './types.js';
-import { MAX_REPOSITORY_NAME, MAX_UPLOAD_ID, checkLength, pageSize, toNumber, type StoreContext } from './sql.js';
+import { MAX_REPOSITORY_NAME, MAX_UPLOAD_ID, checkLength, pageSize, type StoreContext } from './sql.js';
+import { bigint, date, json, rowOf, rowsOf, string, type Row } from './decode.js';
 
 /**
  * Upload sessions, shared by all nodes: an upload started on one node continues on another.
  * Writers serialize through a lease (holder + expiry) and a compare-and-set on the size, both
  * single conditional UPDATEs whose affected row count is the answer.
  */
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  state: string;
-  size: unknown;
-  created_at: unknown;
-  updated_at: unknown;
-}
 
 type UploadState = UploadRecord['state'];
 
@@ -24,15 +16,16 @@ function checkState(state: UploadState): void {
   }
 }
 
-function toRecord(row: UploadRow): UploadRecord {
-  const parsed = JSON.parse(row.state) as Record<string, unknown>;
+function toRecord(row: Row): UploadRecord {
+  const parsed = json(row, 'state');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('database column "state": expected a JSON object');
   return {
-    id: row.id,
-    repository: row.repository,
+    id: string(row, 'id'),
+    repository: string(row, 'repository'),
     // The column is the truth the compare-and-set checked.
-    state: { ...parsed, size: toNumber(row.size) },
-    createdAt: new Date(toNumber(row.created_at)),
-    updatedAt: new Date(toNumber(row.updated_at)),
+    state: { ...(parsed as Record<string, unknown>), size: bigint(row, 'size') },
+    createdAt: date(row, 'created_at'),
+    updatedAt: date(row, 'updated_at'),
   };
 }
 
@@ -59,17 +52,12 @@ export async function createUpload(
 
 /** How many uploads are open in a repository, or held by an owner. */
 export async function countOpenUploads(ctx: StoreContext, where: { repository: string } | { owner: string }): Promise<number> {
-  const row = (await ctx.knex('uploads').where('repository' in where ? { repository: where.repository } : { owner: where.owner.slice(0, 255) }).count({ n: '*' }).first()) as
-    | { n: unknown }
-    | undefined;
-  return toNumber(row?.n ?? 0);
+  const row = rowOf(await ctx.knex('uploads').where('repository' in where ? { repository: where.repository } : { owner: where.owner.slice(0, 255) }).count({ n: '*' }).first());
+  return row ? bigint(row, 'n') : 0;
 }
 
 export async function getUpload(ctx: StoreContext, id: string): Promise<UploadRecord | undefined> {
-  const row = (await ctx
-    .knex('uploads')
-    .where({ id })
-    .first('id', 'repository', 'state', 'size', 'created_at', 'updated_at')) as UploadRow | undefined;
+  const row = rowOf(await ctx.knex('uploads').where({ id }).first('id', 'repository', 'state', 'size', 'created_at', 'updated_at'));
   return row ? toRecord(row) : undefined;
 }
 
@@ -111,12 +99,14 @@ export async function listStaleUploads(ctx: StoreContext, before: Date, limit: n
   const n = pageSize(limit);
   if (n === 0) return [];
   const now = ctx.now();
-  const rows = (await ctx
-    .knex('uploads')
-    .select('id', 'repository', 'state', 'size', 'created_at', 'updated_at')
-    .where('updated_at', '<', before.getTime())
-    .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now))
-    .orderBy([{ column: 'updated_at' }, { column: 'id' }])
-    .limit(n)) as UploadRow[];
+  const rows = rowsOf(
+    await ctx
+      .knex('uploads')
+      .select('id', 'repository', 'state', 'size', 'created_at', 'updated_at')
+      .where('updated_at', '<', before.getTime())
+      .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now))
+      .orderBy([{ column: 'updated_at' }, { column: 'id' }])
+      .limit(n),
+  );
   return rows.map(toRecord);
 }
