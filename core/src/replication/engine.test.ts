@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { definePlugin, Type, type Digest, type ReplicationStatusEvent, type ReplicationTarget } from '@wharf/sdk';
+import { definePlugin, replicationEvents, Type, type Digest, type EventEnvelope, type ReplicationStatusChangedData, type ReplicationStatusEvent, type ReplicationTarget } from '@wharf/sdk';
 import { loadConfig } from '../config/load-config.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
 import { baseConfig, tempDir } from '../kernel/test-support.js';
@@ -77,6 +77,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   let destination: ReplicationTarget;
   let endpointId: number;
   const events: ReplicationStatusEvent[] = [];
+  const durable: EventEnvelope<ReplicationStatusChangedData>[] = [];
 
   before(async () => {
     away = await boot({ replication: {} });
@@ -85,6 +86,10 @@ describe('replication engine (two kernels, loopback adapter)', () => {
       register(ctx) {
         ctx.hooks.replication.target.for('loopback').tap(ctx.id, () => localOf(away.kernel));
         ctx.hooks.replication.statusChanged.tapPromise(ctx.id, async (e) => void events.push(e));
+        ctx.events.subscribe({
+          name: 'test-replication-status', types: [replicationEvents.statusChanged],
+          handle: async ({ event }) => void durable.push(event as EventEnvelope<ReplicationStatusChangedData>),
+        });
       },
     });
     home = await boot({ replication: { loopback: {} }, replicationEngine: { keepExecutions: 5 } }, [loopback]);
@@ -138,6 +143,21 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     const kinds = events.filter((x) => x.kind === 'execution').map((x) => x.status);
     assert.deepEqual(kinds, ['pending', 'running', 'succeeded']);
     assert.ok(events.some((x) => x.kind === 'task' && x.status === 'succeeded' && x.destination === 'mirror/app:1.0'));
+    // The same changes as durable `replication.status.changed` events, with the counts at that moment.
+    const deadline = Date.now() + 10_000;
+    const mine = () => durable.filter((x) => x.data.executionId === e.id);
+    while (mine().length < 3 && Date.now() < deadline) await sleep(25);
+    assert.deepEqual(mine().map((x) => x.data.status), ['pending', 'running', 'succeeded']);
+    const done = mine()[2]!;
+    assert.equal(done.type, 'replication.status.changed');
+    assert.equal(done.partition, `replication:${p.id}`);
+    assert.deepEqual(
+      { ...done.data, startedAt: typeof done.data.startedAt, finishedAt: typeof done.data.finishedAt },
+      { policyId: p.id, policyName: 'manual-push', executionId: e.id, status: 'succeeded', trigger: 'manual', mode: 'push', endpoint: 'away',
+        startedAt: 'string', finishedAt: 'string', total: 1, succeeded: 1, failed: 0, stopped: 0, skipped: 0, bytes: e.bytes,
+        statusText: '1 succeeded, 0 failed, 0 stopped, 0 skipped of 1' },
+    );
+    assert.equal(mine()[0]!.data.finishedAt, undefined);
 
     // Run again: the destination has it, nothing is copied, the task still succeeds.
     const again = await waitFinal(home.kernel, await engine.start(p, 'manual'));

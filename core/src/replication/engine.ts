@@ -6,6 +6,8 @@ import {
   ReplicationTargetError,
   isEventOf,
   registryEvents,
+  replicationEvents,
+  replicationPartition,
   type EventEnvelope,
   type EventService,
   type JobContext,
@@ -16,6 +18,7 @@ import {
   type ReplicationStatus,
   type ReplicationTarget,
 } from '@wharf/sdk';
+import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { copyArtifact, MountHints } from './copier.js';
 import { compileSourceFilters, type SourceMatchers } from './filters.js';
@@ -119,8 +122,12 @@ export class ReplicationEngine {
    * makes it idempotent: the same event starts one execution per policy, however often it comes.
    */
   async start(policy: Policy, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<number> {
-    const id = await this.deps.store.createExecution(policy.id, trigger, event, eventId);
-    await this.emit(policy, id, 'pending');
+    const { id, created } = await this.deps.store.transaction(async (store, trx) => {
+      const made = await store.createExecution(policy.id, trigger, event, eventId);
+      if (made.created) await this.record(store, made.id, trx);
+      return made;
+    });
+    if (created) await this.emit(policy, id, 'pending');
     await this.deps.jobs.enqueue(JOB_PLAN, { executionId: id }, { key: planKey(id) });
     return id;
   }
@@ -128,7 +135,7 @@ export class ReplicationEngine {
   /** Stops an execution: queued tasks never run, running ones are aborted. */
   async stop(executionId: number): Promise<Execution | undefined> {
     const { store, jobs } = this.deps;
-    const moved = await store.setExecutionStatus(executionId, 'stopping', ['pending', 'running']);
+    const moved = await this.transition(executionId, 'stopping', ['pending', 'running']);
     if (moved) {
       const pending = await store.setTasksStatus(executionId, 'stopped', ['pending']);
       for (const id of pending) await jobs.cancelByKey(taskKey(id));
@@ -143,7 +150,7 @@ export class ReplicationEngine {
   async resume(executionId: number): Promise<Execution | undefined> {
     const { store, jobs } = this.deps;
     const execution = await store.getExecution(executionId);
-    if (!execution || !(await store.setExecutionStatus(executionId, 'running', ['stopped', 'failed'], 'resumed'))) return execution;
+    if (!execution || !(await this.transition(executionId, 'running', ['stopped', 'failed'], 'resumed'))) return execution;
     const policy = await store.getPolicy(execution.policyId);
     if (policy) await this.emit(policy, executionId, 'running');
     if (!execution.planned) {
@@ -166,7 +173,7 @@ export class ReplicationEngine {
     if (!execution || !['pending', 'running'].includes(execution.status)) return;
     const policy = await store.getPolicy(execution.policyId);
     if (!policy) return;
-    if (await store.setExecutionStatus(id, 'running', ['pending'])) await this.emit(policy, id, 'running');
+    if (await this.transition(id, 'running', ['pending'])) await this.emit(policy, id, 'running');
     try {
       if (!execution.planned) {
         const tasks = await this.listTasks(policy, execution, ctx.signal);
@@ -177,8 +184,7 @@ export class ReplicationEngine {
     } catch (err) {
       const message = errorText(err);
       if (ctx.attempt < ctx.maxAttempts && isRetryable(err) && !ctx.signal.aborted) throw err;
-      await store.setExecutionStatus(id, 'failed', ['running', 'pending'], `planning failed: ${message}`);
-      await this.emit(policy, id, 'failed');
+      if (await this.transition(id, 'failed', ['running', 'pending'], `planning failed: ${message}`)) await this.emit(policy, id, 'failed');
       throw new PermanentJobError(message, { cause: err });
     }
     for (const taskId of await store.taskIds(id, ['pending'])) {
@@ -306,7 +312,7 @@ export class ReplicationEngine {
     if (execution.status === 'stopping' && tasks.running > 0) return;
     const status: ReplicationStatus = execution.status === 'stopping' ? 'stopped' : tasks.failed > 0 ? 'failed' : 'succeeded';
     const text = `${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.stopped} stopped, ${tasks.skipped} skipped of ${tasks.total}`;
-    if (!(await store.setExecutionStatus(executionId, status, [execution.status], text))) return;
+    if (!(await this.transition(executionId, status, [execution.status], text))) return;
     const policy = await store.getPolicy(execution.policyId);
     if (policy) {
       await this.emit(policy, executionId, status);
@@ -355,6 +361,41 @@ export class ReplicationEngine {
     let hints = this.#mounts.get(endpointId);
     if (!hints) this.#mounts.set(endpointId, (hints = new MountHints()));
     return hints;
+  }
+
+  /**
+   * Moves an execution to `status` (compare-and-set) and records `replication.status.changed`
+   * in the same transaction: the status and its event commit together.
+   */
+  private async transition(executionId: number, status: ReplicationStatus, from: readonly ReplicationStatus[], text?: string): Promise<boolean> {
+    return this.deps.store.transaction(async (store, trx) => {
+      if (!(await store.setExecutionStatus(executionId, status, from, text))) return false;
+      await this.record(store, executionId, trx);
+      return true;
+    });
+  }
+
+  /** Records the execution's current status as a durable event (skipped when nobody subscribes). */
+  private async record(store: ReplicationStore, executionId: number, trx: Knex.Transaction): Promise<void> {
+    const { events } = this.deps;
+    if (!events.hasSubscribers(replicationEvents.statusChanged)) return;
+    const execution = await store.getExecution(executionId);
+    const policy = execution && (await store.getPolicy(execution.policyId));
+    if (!execution || !policy) return;
+    const endpoint = await store.getEndpoint(policy.endpointId);
+    const { tasks } = execution;
+    await events.publish({
+      type: replicationEvents.statusChanged,
+      partition: replicationPartition(policy.id),
+      actor: { subject: 'replication', kind: 'system', provider: 'replication' },
+      data: {
+        policyId: policy.id, policyName: policy.name, executionId, status: execution.status, trigger: execution.trigger,
+        mode: policy.mode, endpoint: endpoint?.name ?? '', startedAt: execution.startedAt.toISOString(),
+        ...(execution.finishedAt ? { finishedAt: execution.finishedAt.toISOString() } : {}),
+        total: tasks.total, succeeded: tasks.succeeded, failed: tasks.failed, stopped: tasks.stopped, skipped: tasks.skipped,
+        bytes: execution.bytes, statusText: execution.statusText,
+      },
+    }, { transaction: trx });
   }
 
   private async emit(policy: Policy, executionId: number, status: ReplicationStatus): Promise<void> {

@@ -35,8 +35,9 @@ forEachDatabase((_name, create) => {
       bandwidthKbps: -1, chunkSize: 1048576, enabled: true,
     });
     assert.deepEqual([policy.mode, policy.flatten, policy.trigger, policy.replicateDeletion, policy.override, policy.chunkSize], ['pull', 2, 'event', true, false, 1048576]);
-    const id = await store.createExecution(policy.id, 'event', { operation: 'copy', repository: 'a/b', reference: 'v1' }, 'event-1');
-    assert.equal(await store.createExecution(policy.id, 'event', { operation: 'copy', repository: 'a/b', reference: 'v1' }, 'event-1'), id, 'one execution per event');
+    const { id, created } = await store.createExecution(policy.id, 'event', { operation: 'copy', repository: 'a/b', reference: 'v1' }, 'event-1');
+    assert.equal(created, true);
+    assert.deepEqual(await store.createExecution(policy.id, 'event', { operation: 'copy', repository: 'a/b', reference: 'v1' }, 'event-1'), { id, created: false }, 'one execution per event');
     const execution = await store.getExecution(id);
     assert.deepEqual(execution?.event, { operation: 'copy', repository: 'a/b', reference: 'v1' });
     assert.equal(execution?.planned, false);
@@ -57,7 +58,7 @@ forEachDatabase((_name, create) => {
     await knex('replication_policies').where({ id: policy.id }).update({ filters: '{"repositories":[],"tags":[]}', flatten: '7' });
     await assert.rejects(store.getPolicy(policy.id), /column "flatten"/);
     await knex('replication_policies').where({ id: policy.id }).update({ flatten: 'none' });
-    const execution = await store.createExecution(policy.id, 'manual');
+    const { id: execution } = await store.createExecution(policy.id, 'manual');
     await knex('replication_executions').where({ id: execution }).update({ event: '{"operation":"steal"}' });
     await assert.rejects(store.getExecution(execution), /column "event"/);
   });

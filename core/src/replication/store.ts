@@ -157,6 +157,11 @@ export class ReplicationStore {
     return new ReplicationStore(trx, this.box);
   }
 
+  /** Runs `fn` in one transaction, with a store bound to it. */
+  transaction<T>(fn: (store: ReplicationStore, trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.knex.transaction((trx) => fn(this.using(trx), trx));
+  }
+
   async createEndpoint(input: EndpointInput): Promise<Endpoint> {
     const now = Date.now();
     const row = {
@@ -251,21 +256,21 @@ export class ReplicationStore {
    * Creates an execution. With `eventId` (an event-triggered run) it is created once per policy
    * and event: a redelivered event finds the execution it started before.
    */
-  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<number> {
+  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<{ id: number; created: boolean }> {
     const row = {
       policy_id: policyId, trigger, status: 'pending', status_text: '', event: event ? JSON.stringify(event) : null,
       planned: false, started_at: Date.now(), finished_at: null, event_id: eventId ?? null,
     };
-    if (eventId === undefined) return this.insert('replication_executions', row, 'execution exists');
+    if (eventId === undefined) return { id: await this.insert('replication_executions', row, 'execution exists'), created: true };
     const existing = async () =>
       (await this.knex('replication_executions').where({ policy_id: policyId, event_id: eventId }).first('id')) as Row | undefined;
     const found = await existing();
-    if (found) return bigint(found, 'id');
+    if (found) return { id: bigint(found, 'id'), created: false };
     try {
-      return await this.insert('replication_executions', row, 'execution exists');
+      return { id: await this.insert('replication_executions', row, 'execution exists'), created: true };
     } catch (err) {
       const raced = err instanceof DuplicateNameError ? await existing() : undefined;
-      if (raced) return bigint(raced, 'id');
+      if (raced) return { id: bigint(raced, 'id'), created: false };
       throw err;
     }
   }
