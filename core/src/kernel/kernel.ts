@@ -34,7 +34,8 @@ import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerReplicationOperations } from '../replication/api.js';
 import { registerEventOperations } from '../events/api.js';
 import { createReplication, DEFAULT_ENGINE_SETTINGS, type Replication } from '../replication/index.js';
-import { openSecretBox, type SecretBox } from '../replication/secret-box.js';
+import { openSecretBox, type SecretBox } from '../secrets/secret-box.js';
+import { createReplicationTargets } from '../hooks/replication-targets.js';
 
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
@@ -206,12 +207,20 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   });
   registerReplicationOperations(api.viewFor('kernel'), replicationReady);
   registerEventOperations(api.viewFor('kernel'), events);
-  // A service like the others, so CLI commands get it by ref; the engine starts in boot.
+  // The deployment's secret box, opened in boot before any singleton is built.
   let secretBox: SecretBox | undefined;
+  services.provide('kernel', coreServices.secrets, {
+    factory: () => {
+      if (!secretBox) throw new KernelError('REG_ERR_KERNEL_STATE', 'the secret box is opened before services are built');
+      return secretBox;
+    },
+  });
+  // Replication adapters for the engine: only the kernel calls its hooks.
+  services.provide('kernel', coreServices.replicationTargets, { factory: () => createReplicationTargets(hooks.replication, logger.child({ component: 'replication' })) });
+  // A service like the others, so CLI commands get it by ref; the engine starts in boot.
   services.provide('kernel', kernelRefs.replication, {
-    deps: { metadata: kernelRefs.metadata, jobs: kernelRefs.jobs, storage: coreServices.storage, database: coreServices.database },
-    factory: ({ metadata, jobs, storage, database }) => {
-      if (!secretBox) throw new KernelError('REG_ERR_KERNEL_STATE', 'the replication secret box is opened before services are built');
+    deps: { metadata: kernelRefs.metadata, jobs: kernelRefs.jobs, storage: coreServices.storage, database: coreServices.database, secrets: coreServices.secrets, targets: coreServices.replicationTargets },
+    factory: ({ metadata, jobs, storage, database, secrets, targets }) => {
       return createReplication({
         knex: database.knex,
         hooks,
@@ -220,7 +229,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         recorder: events,
         metadata,
         storage,
-        secrets: secretBox,
+        secrets,
+        targets,
         logger: logger.child({ component: 'replication' }),
         registry: config.registry,
         settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
@@ -323,7 +333,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       checkRoutes();
       services.checkDependencies();
       checkInitDeps(declaredPlugins, (ref) => services.providerOf(ref));
-      // The replication service's factory needs it; opening may create the key file.
+      // coreServices.secrets needs it; opening may create the key file.
       secretBox = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
         throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       });

@@ -12,11 +12,12 @@ import {
   type EventService,
   type JobContext,
   type JobService,
-  type KernelHooks,
   type ManifestDeletedData,
   type ManifestPushedData,
   type ReplicationStatus,
   type ReplicationTarget,
+  type ReplicationTargetService,
+  type ReplicationStatusEvent,
 } from '@wharf/sdk';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -54,13 +55,11 @@ export interface EngineDeps {
   readonly store: ReplicationStore;
   readonly jobs: JobService;
   readonly events: EventService;
-  readonly hooks: KernelHooks;
+  readonly targets: ReplicationTargetService;
   readonly local: ReplicationTarget;
   readonly logger: Logger;
   readonly settings: EngineSettings;
 }
-
-export class UnknownAdapterError extends Error {}
 
 const REFERRERS_TAG = /^sha(256|512)-[a-f0-9]{64}(?:[a-f0-9]{64})?$/;
 const scheduleName = (policyId: number) => `replication-policy-${policyId}`;
@@ -96,11 +95,9 @@ export class ReplicationEngine {
   /** Opens a target for an endpoint through the adapter registered for its type. */
   async open(endpoint: Endpoint): Promise<ReplicationTarget> {
     const credentials = await this.deps.store.credentialsOf(endpoint.id);
-    const target = this.deps.hooks.replication.target.for(endpoint.type).call({
+    return this.deps.targets.open({
       name: endpoint.name, type: endpoint.type, url: endpoint.url, credentials, insecure: endpoint.insecure, caCertificate: endpoint.caCertificate,
     });
-    if (!target) throw new UnknownAdapterError(`no replication adapter for endpoint type "${endpoint.type}" (is its plugin configured?)`);
-    return target;
   }
 
   /** Keeps the job schedule of a policy in step with it (after create, update, delete). */
@@ -411,11 +408,8 @@ export class ReplicationEngine {
   }
 
   /** Status events never slow down or fail replication. */
-  private fire(event: Omit<Parameters<KernelHooks['replication']['statusChanged']['promise']>[0], 'id' | 'timestamp'>): void {
-    const hook = this.deps.hooks.replication.statusChanged;
-    if (!hook.isUsed()) return;
-    hook.promise({ id: crypto.randomUUID(), timestamp: new Date(), ...event }).catch((err: unknown) =>
-      this.deps.logger.error({ err, event: 'replication.statusChanged' }, 'event listener failed'));
+  private fire(event: Omit<ReplicationStatusEvent, 'id' | 'timestamp'>): void {
+    void this.deps.targets.statusChanged({ id: crypto.randomUUID(), timestamp: new Date(), ...event });
   }
 }
 
@@ -444,7 +438,7 @@ function describe(task: Task): string {
 
 /** Unreachable registries and server errors are retried; refusals and bad content are not. */
 function isRetryable(err: unknown): boolean {
-  if (isPermanentJobError(err) || err instanceof UnknownAdapterError || err instanceof RegistryError || err instanceof DestinationNameError) return false;
+  if (isPermanentJobError(err) || err instanceof RegistryError || err instanceof DestinationNameError) return false;
   if (isReplicationTargetError(err)) return (err as ReplicationTargetError).retryable;
   return true;
 }

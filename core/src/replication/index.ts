@@ -1,13 +1,12 @@
 import type { Knex } from 'knex';
-import type { EventDraft, EventService, JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
+import type { EventDraft, EventService, JobService, KernelHooks, ReplicationTargetService, StorageDriver } from '@wharf/sdk';
 import type { EventRecorder } from '../events/events-runtime.js';
 import type { Logger } from 'pino';
-import { tappedKeys } from '../hooks/index.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { ReplicationEngine, type EngineSettings } from './engine.js';
 import { createLocalTarget } from './local-target.js';
 import type { Endpoint, EndpointInput } from './model.js';
-import type { SecretBox } from './secret-box.js';
+import type { SecretService as SecretBox } from '@wharf/sdk';
 import { ReplicationStore } from './store.js';
 
 /**
@@ -26,6 +25,7 @@ export interface ReplicationDeps {
   readonly metadata: MetadataStore;
   readonly storage: StorageDriver;
   readonly secrets: SecretBox;
+  readonly targets: ReplicationTargetService;
   readonly logger: Logger;
   readonly registry: { readonly deleteEnabled: boolean; readonly uploadLeaseMs: number };
   readonly settings: EngineSettings;
@@ -65,7 +65,7 @@ export const PING_ANONYMOUS = 'the registry answered an anonymous request (no cr
 export function createReplication(deps: ReplicationDeps): Replication {
   const store = new ReplicationStore(deps.knex, deps.secrets);
   const local = createLocalTarget({ ...deps, ...deps.registry, events: deps.recorder, logger: deps.logger });
-  const engine = new ReplicationEngine({ store, jobs: deps.jobs, events: deps.events, hooks: deps.hooks, local, logger: deps.logger, settings: deps.settings });
+  const engine = new ReplicationEngine({ store, jobs: deps.jobs, events: deps.events, targets: deps.targets, local, logger: deps.logger, settings: deps.settings });
 
   /** Says what was checked: without credentials, only that the registry answers anonymous callers. */
   async function pingTarget(open: () => ReturnType<ReplicationEngine['open']>, withCredentials: boolean): Promise<PingOutcome> {
@@ -85,15 +85,13 @@ export function createReplication(deps: ReplicationDeps): Replication {
     store,
     engine,
     transaction: (fn) => deps.knex.transaction((trx) => fn(store.using(trx), (draft) => deps.events.publish(draft, { transaction: trx }))),
-    adapters: () => tappedKeys(deps.hooks.replication.target),
+    adapters: () => deps.targets.kinds(),
     ping: (input) =>
       pingTarget(async () => {
-        const target = deps.hooks.replication.target.for(input.type).call({
+        return deps.targets.open({
           name: input.name, type: input.type, url: input.url, insecure: input.insecure, caCertificate: input.caCertificate,
           credentials: input.username && input.secret ? { username: input.username, password: input.secret } : undefined,
         });
-        if (!target) throw new Error(`no replication adapter for endpoint type "${input.type}"`);
-        return target;
       }, Boolean(input.username && input.secret)),
     pingEndpoint: (endpoint) => pingTarget(() => engine.open(endpoint), endpoint.username !== undefined && endpoint.username !== '' && endpoint.hasSecret),
   };

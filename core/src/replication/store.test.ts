@@ -6,7 +6,7 @@ import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore } from '../metadata/test-support.js';
 import type { KnexMetadataStore } from '../metadata/knex-metadata-store.js';
 import type { MetadataStore } from '../metadata/types.js';
-import { createSecretBox } from './secret-box.js';
+import { createSecretBox } from '../secrets/secret-box.js';
 import { ReplicationStore } from './store.js';
 
 // The replication store decodes its rows with checks: values round-trip on every database, and

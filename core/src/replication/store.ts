@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../metadata/db-errors.js';
 import { toNumber } from '../metadata/sql.js';
 import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from '../metadata/decode.js';
 import { compileSourceFilters } from './filters.js';
-import type { SecretBox } from './secret-box.js';
+import type { SecretService as SecretBox } from '@wharf/sdk';
 import type {
   Endpoint,
   EndpointInput,

@@ -172,3 +172,26 @@ export interface ReplicationStatusEvent {
   /** Why it failed, for `failed` task events. */
   readonly error?: string | undefined;
 }
+
+/**
+ * Replication target adapters as a service, for the replication engine: the kernel owns the
+ * `replication.target` hook map and the `replication.statusChanged` hook, and plugins only tap
+ * hooks, so the engine opens adapters and reports statuses through this service.
+ * Provided by the kernel as `coreServices.replicationTargets`.
+ * @see docs/architecture/12-replication.md
+ * @since 0.2.0
+ */
+export interface ReplicationTargetService {
+  /** Endpoint types some plugin has an adapter for, sorted (`['oci']`). */
+  kinds(): string[];
+  /**
+   * Opens a target through the adapter tapped for `endpoint.type`. Throws a
+   * {@link ReplicationTargetError} `UNSUPPORTED` (not retryable) when no adapter answers.
+   */
+  open(endpoint: ReplicationEndpoint): ReplicationTarget;
+  /**
+   * Calls the in-process `replication.statusChanged` hook for its taps. Resolves once they ran;
+   * a tap's failure is logged, never thrown. (Durable consumers get `replication.status.changed`.)
+   */
+  statusChanged(event: ReplicationStatusEvent): Promise<void>;
+}

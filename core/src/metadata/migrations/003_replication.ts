@@ -23,7 +23,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('type', 64).notNullable();
     t.string('url', 2048).notNullable();
     t.string('username', 255);
-    // AES-256-GCM, see replication/secret-box.ts; never the plain secret.
+    // AES-256-GCM, see secrets/secret-box.ts; never the plain secret.
     t.text('secret');
     t.boolean('insecure').notNullable().defaultTo(false);
     t.text('ca_certificate');
