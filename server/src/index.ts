@@ -1,6 +1,7 @@
 import { authDbPlugin } from '@wharf/plugin-auth-db';
 import { authLdapPlugin } from '@wharf/plugin-auth-ldap';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
+import { replicationPlugin } from '@wharf/plugin-replication';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
@@ -12,7 +13,7 @@ import { runCli } from '@wharf/core/cli';
  * `@wharf/server`: the distribution. The kernel (`@wharf/core`) depends on no plugin; this
  * package ships it with the first-party plugins, the way backstage's backend-defaults ship the
  * backend system. A config key naming one of these loads it from here, and their CLI commands
- * (`wharf user`, `project`, `robot`) are the binary's, with `wharf plugin new` from
+ * (`wharf user`, `project`, `robot`, `replication`) are the binary's, with `wharf plugin new` from
  * `@wharf/create-plugin`.
  */
 
@@ -24,6 +25,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   authLdapPlugin,
   rbacProjectsPlugin,
   replicationOciPlugin,
+  replicationPlugin,
 ] as WharfPlugin[]);
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */

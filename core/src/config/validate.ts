@@ -49,14 +49,22 @@ export function joinPath(base: string, key: string | number): string {
   return base ? `${base}.${key}` : key;
 }
 
+/** Top-level keys the kernel once had, and where their settings live now. */
+const MOVED_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  replicationEngine: 'extensions.replication (the replication plugin, same keys)',
+});
+
 function describe(err: ErrorObject): { path: string; message: string } {
   const path = pointerToPath(err.instancePath);
   const params = err.params as Record<string, unknown>;
   switch (err.keyword) {
     case 'required':
       return { path: joinPath(path, String(params.missingProperty)), message: 'is required' };
-    case 'additionalProperties':
-      return { path: joinPath(path, String(params.additionalProperty)), message: 'is not a known key' };
+    case 'additionalProperties': {
+      const key = joinPath(path, String(params.additionalProperty));
+      const moved = MOVED_KEYS[key];
+      return { path: key, message: moved ? `is not a known key: it moved to ${moved}` : 'is not a known key' };
+    }
     case 'enum':
       return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'pattern': {

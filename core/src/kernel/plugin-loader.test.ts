@@ -87,7 +87,7 @@ describe('plugin loader', () => {
     assert.equal(err.code, 'REG_ERR_PLUGIN_NOT_FOUND');
     assert.equal(err.plugin, 'nowhere');
     assert.match(err.message, /extensions\.nowhere/);
-    assert.match(err.message, /@wharf\/plugin-extension-nowhere, wharf-plugin-extension-nowhere/);
+    assert.match(err.message, /@wharf\/plugin-extension-nowhere, @wharf\/plugin-nowhere, wharf-plugin-extension-nowhere/);
   });
 
   it('REG_ERR_PLUGIN_KERNEL_MISMATCH when the kernel is outside the declared range', async () => {

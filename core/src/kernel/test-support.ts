@@ -102,6 +102,8 @@ export function baseConfig(dir: string, extra: Record<string, unknown> = {}): Re
     log: { level: 'debug', format: 'json' },
     storage: { fs: { fsync: false } },
     ...OPEN_REGISTRY,
+    // No default extensions (the replication engine plugin): kernel tests stay minimal.
+    extensions: {},
     ...extra,
   };
 }

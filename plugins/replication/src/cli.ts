@@ -1,17 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliRefusal, defineCliCommand, formatTable, type CliCommandGroup } from '@wharf/sdk';
-import { kernelRefs } from '../kernel/kernel-refs.js';
-import type { Execution } from '../replication/model.js';
-import { executionView, taskView } from '../replication/api.js';
+import type { Execution } from './model.js';
+import { executionView, taskView } from './api.js';
+import { replicationServiceRef } from './services.js';
 
 /**
  * `wharf replication run|executions|tasks`: the replication engine on the configured database,
- * contributed through the same CLI capability plugins use (so the group moves with the engine).
+ * the plugin's contributed CLI commands (like `wharf project` of rbac-projects).
  * The command only records and queues work: the registry's nodes run the jobs (this process
  * starts no job workers), so `run --wait` needs a running `wharf serve` on the same database.
  */
 
-const deps = { replication: kernelRefs.replication };
+const deps = { replication: replicationServiceRef };
 const text = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 const json = { flags: '--json', description: 'print JSON instead of a table' };
 
@@ -116,7 +116,7 @@ const tasks = defineCliCommand({
   },
 });
 
-/** `wharf replication ...`, the kernel's contribution until the engine is a plugin. */
+/** `wharf replication ...`. */
 export const replicationCommands: CliCommandGroup = Object.freeze({
   name: 'replication',
   description: 'run replication policies and read their history (the registry nodes do the copying)',

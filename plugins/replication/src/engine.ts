@@ -19,8 +19,8 @@ import {
   type ReplicationTargetService,
   type ReplicationStatusEvent,
 } from '@wharf/sdk';
-import type { Knex } from 'knex';
-import type { Logger } from 'pino';
+import type { Knex } from '@wharf/sdk';
+import type { Logger } from '@wharf/sdk';
 import { copyArtifact, MountHints } from './copier.js';
 import { compileSourceFilters, type SourceMatchers } from './filters.js';
 import { DestinationNameError, destinationRepository } from './flatten.js';

@@ -1,9 +1,5 @@
-import type { Knex } from 'knex';
-import type { ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
-import { dialectOf } from '../metadata/connection.js';
-import { isUniqueViolation } from '../metadata/db-errors.js';
-import { toNumber } from '../metadata/sql.js';
-import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from '../metadata/decode.js';
+import type { DatabaseService, Knex, ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
+import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from './decode.js';
 import { compileSourceFilters } from './filters.js';
 import type { SecretService as SecretBox } from '@wharf/sdk';
 import type {
@@ -21,7 +17,7 @@ import type {
 } from './model.js';
 
 /**
- * Rows of the replication tables (migration 003) and the model. Everything the engine knows
+ * Rows of the replication tables (migrations.ts) and the model. Everything the engine knows
  * lives here, so any node can continue any execution.
  */
 
@@ -36,7 +32,7 @@ export class EndpointInUseError extends Error {}
 
 type Row = Record<string, unknown>;
 
-// Rows are decoded with checks (core/src/metadata/decode.ts): a value the schema cannot hold
+// Rows are decoded with checks (decode.ts): a value the schema cannot hold
 // fails naming its column instead of flowing on as a wrong type.
 const date = (r: Row, column: string): Date => new Date(bigint(r, column));
 const optDate = (r: Row, column: string): Date | undefined => {
@@ -123,6 +119,8 @@ export class ReplicationStore {
   constructor(
     private readonly knex: Knex,
     private readonly box: SecretBox,
+    /** The dialect and the unique-violation check of the database (`coreServices.database`). */
+    private readonly db: Pick<DatabaseService, 'dialect' | 'isUniqueViolation'>,
   ) {}
 
   // Endpoints
@@ -154,7 +152,7 @@ export class ReplicationStore {
 
   /** The same store on a transaction: its writes commit with the caller's other rows (events). */
   using(trx: Knex.Transaction): ReplicationStore {
-    return new ReplicationStore(trx, this.box);
+    return new ReplicationStore(trx, this.box, this.db);
   }
 
   /** Runs `fn` in one transaction, with a store bound to it. */
@@ -183,7 +181,7 @@ export class ReplicationStore {
       const n = await this.knex('replication_endpoints').where({ id }).update(row);
       return n ? this.getEndpoint(id) : undefined;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateNameError(`registry endpoint ${input.name} already exists`);
+      if (this.db.isUniqueViolation(err)) throw new DuplicateNameError(`registry endpoint ${input.name} already exists`);
       throw err;
     }
   }
@@ -233,7 +231,7 @@ export class ReplicationStore {
       const n = await this.knex('replication_policies').where({ id }).update({ ...policyRow(input), updated_at: Date.now() });
       return n ? this.getPolicy(id) : undefined;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateNameError(`replication policy ${input.name} already exists`);
+      if (this.db.isUniqueViolation(err)) throw new DuplicateNameError(`replication policy ${input.name} already exists`);
       throw err;
     }
   }
@@ -436,11 +434,13 @@ export class ReplicationStore {
     try {
       const insert = this.knex(table).insert(row);
       // MySQL has no RETURNING; its driver answers the new id anyway.
-      const result = (await (dialectOf(this.knex) === 'mysql' ? insert : insert.returning('id'))) as Array<{ id: unknown } | number>;
+      const result = (await (this.db.dialect === 'mysql' ? insert : insert.returning('id'))) as Array<{ id: unknown } | number>;
       const first = result[0];
-      return toNumber(typeof first === 'object' && first !== null ? first.id : first);
+      const id = Number(typeof first === 'object' && first !== null ? first.id : first);
+      if (!Number.isFinite(id)) throw new TypeError(`expected a new id from the database, got ${String(first)}`);
+      return id;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateNameError(duplicate);
+      if (this.db.isUniqueViolation(err)) throw new DuplicateNameError(duplicate);
       throw err;
     }
   }

@@ -15,7 +15,7 @@ import {
 } from './api-schemas.js';
 import type { Endpoint, Execution, Policy, Task } from './model.js';
 import { validateEndpoint, validatePolicy } from './validation.js';
-import type { Replication } from './index.js';
+import type { Replication } from './replication.js';
 import { DuplicateNameError, EndpointInUseError } from './store.js';
 
 /**
