@@ -343,7 +343,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           });
         });
       }
-      await timed(phases, 'plugin inits', () => runInits(declaredPlugins, (ref) => services.resolve(ref), timeoutMs));
+      await timed(phases, 'plugin inits', () => runInits(declaredPlugins, (ref) => services.resolve(ref), timeoutMs, (ref) => services.providerOf(ref) !== undefined));
       // Inits may add API operations; the routes are compiled once they all ran.
       api.seal();
       // The retention job is a job type like any other: declared before the workers start.

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  coreServices, definePlugin, replicationEvents, Type,
+  coreServices, definePlugin, projectServices, replicationEvents, Type,
   type Digest, type EventEnvelope, type ReplicationStatusChangedData, type ReplicationStatusEvent, type ReplicationTarget, type WharfPlugin,
 } from '@wharf/sdk';
 import { createTestKernel, type TestKernel } from '@wharf/sdk-testing';
@@ -82,6 +82,24 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   let endpointId: number;
   const events: ReplicationStatusEvent[] = [];
   const durable: EventEnvelope<ReplicationStatusChangedData>[] = [];
+  // What an RBAC plugin with projects would be asked: [project, owner]; `existing` already exist.
+  const ensured: [string, string | undefined][] = [];
+  const existing = new Set<string>();
+  const projects = definePlugin({
+    id: 'fake-projects', kind: 'extension', version: '1.0.0', kernel: '^0.1.0', configSchema: Type.Object({}),
+    register(ctx) {
+      ctx.provide(projectServices.provisioning, {
+        factory: () => ({
+          async ensureProject(name: string, options?: { owner?: string | undefined }) {
+            ensured.push([name, options?.owner]);
+            if (existing.has(name)) return false;
+            existing.add(name);
+            return true;
+          },
+        }),
+      });
+    },
+  });
 
   before(async () => {
     away = await boot({ replication: {} });
@@ -96,7 +114,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
         });
       },
     });
-    home = await boot({ replication: { loopback: {} }, extensions: { replication: { keepExecutions: 5 } } }, [loopback, replicationPlugin as WharfPlugin]);
+    home = await boot({ replication: { loopback: {} }, extensions: { replication: { keepExecutions: 5 } } }, [loopback, replicationPlugin as WharfPlugin, projects]);
     source = localOf(home.kernel);
     destination = localOf(away.kernel);
     endpointId = (await replicationOf(home.kernel).store.createEndpoint({ name: 'away', type: 'loopback', url: 'http://away.invalid', username: 'u', secret: 's3cret' })).id;
@@ -277,6 +295,32 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     assert.ok(Date.now() - stoppedAt < 2_000, 'the copy ended promptly');
     assert.equal(await destination.headManifest('stall/app', 'v1'), undefined);
     assert.equal(lines.some((l) => l.startsWith('copied blob')), false, lines.join('\n'));
+  });
+
+  it('a pull creates the missing destination project, owned by the policy creator; a push does not', async () => {
+    await pushImage(destination, 'pulled/app', 'v1', 100, 'pulled');
+    await pushImage(destination, 'pulled/tool', 'v1', 100, 'pulled-tool');
+    const { store, engine } = replicationOf(home.kernel);
+    const only = { repositories: [{ kind: 'glob' as const, pattern: 'pulled/**', decision: 'include' as const }], tags: [] };
+    const p = await store.createPolicy(policy({ name: 'pull-into-project', endpointId, mode: 'pull', filters: only }), 'alice');
+    assert.equal(p.createdBy, 'alice');
+    ensured.length = 0;
+    const e = await waitFinal(home.kernel, await engine.start(p, 'manual'));
+    assert.equal(e.status, 'succeeded', JSON.stringify(e));
+    assert.equal(e.tasks.succeeded, 2);
+    assert.deepEqual(ensured, [['pulled', 'alice'], ['pulled', 'alice']], 'asked before each task; created once');
+    assert.ok(await source.headManifest('pulled/app', 'v1'));
+    const tasks = (await store.listTasks(e.id, { page: 1, pageSize: 10 })).items;
+    const logs = await Promise.all(tasks.map(async (t) => (await store.taskLog(t.id)).map((l) => l.message)));
+    assert.equal(logs.flat().filter((m) => m === 'created project pulled (private, owner alice)').length, 1, logs.flat().join('\n'));
+    // An update keeps the creator.
+    assert.equal((await store.updatePolicy(p.id, { ...p, description: 'changed' }))?.createdBy, 'alice');
+
+    ensured.length = 0;
+    await pushImage(source, 'pushed/app', 'v1', 100, 'pushed');
+    const push = await store.createPolicy(policy({ name: 'push-no-project', endpointId, filters: { ...only, repositories: [{ kind: 'glob', pattern: 'pushed/**', decision: 'include' }] } }), 'alice');
+    assert.equal((await waitFinal(home.kernel, await engine.start(push, 'manual'))).status, 'succeeded');
+    assert.deepEqual(ensured, [], 'a push writes to the other registry: no local project');
   });
 
   it('keeps the configured number of finished executions per policy', async () => {

@@ -17,6 +17,7 @@ import {
   type ReplicationStatus,
   type ReplicationTarget,
   type ReplicationTargetService,
+  type ProjectProvisioningService,
   type ReplicationStatusEvent,
 } from '@wharf/sdk';
 import type { Knex } from '@wharf/sdk';
@@ -69,8 +70,15 @@ const planKey = (executionId: number) => `replication-plan-${executionId}`;
 export class ReplicationEngine {
   /** Per endpoint: where the destination holds which blob, to mount instead of upload. */
   readonly #mounts = new Map<number, MountHints>();
+  /** Creates the destination projects of pulls, when an RBAC plugin with projects is loaded. */
+  #projects: ProjectProvisioningService | undefined;
 
   constructor(private readonly deps: EngineDeps) {}
+
+  /** Called from the plugin's init with the optional `projectServices.provisioning`. */
+  useProjects(projects: ProjectProvisioningService | undefined): void {
+    this.#projects = projects;
+  }
 
   /** Declares the job types and subscribes to the registry's events. Call once, before the kernel seals. */
   install(): void {
@@ -242,6 +250,7 @@ export class ReplicationEngine {
       const endpoint = await this.endpointOf(policy);
       target = await this.open(endpoint);
       const [source, destination] = policy.mode === 'push' ? [this.deps.local, target] : [target, this.deps.local];
+      if (policy.mode === 'pull' && task.operation === 'copy') await this.ensureProject(policy, task, log);
       if (task.operation === 'delete') {
         await destination.deleteManifest(task.destinationRepository, task.destinationReference);
         await log(`deleted ${task.destinationRepository}:${task.destinationReference}`);
@@ -352,6 +361,20 @@ export class ReplicationEngine {
     const endpoint = await this.deps.store.getEndpoint(policy.endpointId);
     if (!endpoint) throw new PermanentJobError(`policy ${policy.name}: its registry endpoint ${policy.endpointId} is gone`);
     return endpoint;
+  }
+
+  /**
+   * A pull writes repositories into this registry: their project must exist, or they belong to
+   * none (invisible to project listings, only administrators reach them). As Harbor does, the
+   * missing project is created, private, owned by the policy's creator.
+   */
+  private async ensureProject(policy: Policy, task: Task, log: (message: string) => Promise<void>): Promise<void> {
+    const slash = task.destinationRepository.indexOf('/');
+    if (!this.#projects || slash < 0) return;
+    const project = task.destinationRepository.slice(0, slash);
+    if (await this.#projects.ensureProject(project, { owner: policy.createdBy })) {
+      await log(`created project ${project} (private${policy.createdBy ? `, owner ${policy.createdBy}` : ''})`);
+    }
   }
 
   private mountsOf(endpointId: number): MountHints {

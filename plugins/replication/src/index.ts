@@ -1,4 +1,4 @@
-import { coreServices, definePlugin } from '@wharf/sdk';
+import { coreServices, definePlugin, projectServices } from '@wharf/sdk';
 import { registerReplicationOperations } from './api.js';
 import { replicationCommands } from './cli.js';
 import { replicationConfigSchema } from './config.js';
@@ -36,7 +36,10 @@ export const replicationPlugin = definePlugin({
     });
     ctx.registerInit({
       deps: { replication: replicationServiceRef },
-      async init({ replication }) {
+      // With an RBAC plugin with projects (rbac-projects), pulls create their missing destination projects.
+      optionalDeps: { projects: projectServices.provisioning },
+      async init({ replication, projects }) {
+        replication.engine.useProjects(projects);
         // Job types and the trigger consumer before the workers start (they start after ready).
         replication.engine.install();
         // Upserts: every node may do it at boot.

@@ -131,5 +131,19 @@ export function replicationMigrations(dialect: DatabaseDialect): PluginMigration
         for (const table of [TABLES.taskLogs, TABLES.tasks, TABLES.executions, TABLES.policies, TABLES.endpoints]) await knex.schema.dropTableIfExists(table);
       },
     },
+    {
+      // Who created a policy: the owner of the project a pull creates for its repositories.
+      name: '002_policy_creator',
+      async up(knex: Knex): Promise<void> {
+        await knex.schema.alterTable(TABLES.policies, (t) => {
+          t.string('created_by', 255);
+        });
+      },
+      async down(knex: Knex): Promise<void> {
+        await knex.schema.alterTable(TABLES.policies, (t) => {
+          t.dropColumn('created_by');
+        });
+      },
+    },
   ];
 }

@@ -79,7 +79,7 @@ function policyOf(r: Row): Policy {
     trigger: oneOf(r, 'trigger', TRIGGERS), cron: optText(r, 'cron'),
     replicateDeletion: bool(r, 'replicate_deletion'), override: bool(r, 'override'),
     bandwidthKbps: bigint(r, 'bandwidth_kbps'), chunkSize: optionalBigint(r, 'chunk_size'),
-    enabled: bool(r, 'enabled'), createdAt: date(r, 'created_at'), updatedAt: date(r, 'updated_at'),
+    enabled: bool(r, 'enabled'), createdBy: optText(r, 'created_by'), createdAt: date(r, 'created_at'), updatedAt: date(r, 'updated_at'),
   };
 }
 
@@ -220,9 +220,11 @@ export class ReplicationStore {
     return row && policyOf(row);
   }
 
-  async createPolicy(input: PolicyInput): Promise<Policy> {
+  /** Creates a policy; `createdBy` (a user name) is kept for good: updates do not change it. */
+  async createPolicy(input: PolicyInput, createdBy?: string): Promise<Policy> {
     const now = Date.now();
-    const id = await this.insert('replication_policies', { ...policyRow(input), created_at: now, updated_at: now }, `replication policy ${input.name} already exists`);
+    const row = { ...policyRow(input), created_by: createdBy ?? null, created_at: now, updated_at: now };
+    const id = await this.insert('replication_policies', row, `replication policy ${input.name} already exists`);
     return (await this.getPolicy(id))!;
   }
 
