@@ -104,7 +104,7 @@ forEachDatabase((_name, create) => {
         assert.deepEqual(history.items.map((e) => [e.status, e.statusText]), [['succeeded', 'done']]);
         const newKnex = upgraded.get(coreServices.database).knex;
         const ran = (await newKnex('wharf_extension_replication_migrations').select('name')) as { name: string }[];
-        assert.deepEqual(ran.map((r) => r.name), ['001_replication']);
+        assert.deepEqual(ran.map((r) => r.name), ['001_replication', '002_policy_creator']);
         // Writable as before: a second policy gets the next id.
         const second = await replication.store.createPolicy({ ...policy!, name: 'mirror-2' });
         assert.ok(second.id > policyId);

@@ -4,7 +4,8 @@ import type { Digest } from './digest.js';
 /**
  * Replication target adapters: how Wharf talks to another registry. Adapters are contributed by
  * plugins through the `replication.target` hook map, keyed by endpoint type (`oci`, ...). The
- * replication engine (in the kernel) decides what to copy; an adapter only moves content.
+ * replication engine (the `@wharf/plugin-replication` plugin, through
+ * `coreServices.replicationTargets`) decides what to copy; an adapter only moves content.
  *
  * Adapters never buffer a blob: blobs are streams in both directions.
  * `@wharf/sdk-testing` has a conformance suite every adapter should run.
