@@ -6,6 +6,7 @@ export { KERNEL_VERSION } from './version.js';
 export { loadConfig, configProblems, deepMerge, type LoadConfigOptions } from './config/load-config.js';
 export {
   buildConfigSchema,
+  DEFAULT_EXTENSIONS,
   KernelConfigSchema,
   PLUGIN_SECTIONS,
   type KernelConfigInput,

@@ -5,18 +5,20 @@ import { metricsPlugin } from '@wharf/plugin-metrics';
 import { auditPlugin } from '@wharf/plugin-logging-audit';
 import { loggingSyslogPlugin } from '@wharf/plugin-logging-syslog';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
+import { replicationPlugin } from '@wharf/plugin-replication';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
+import { DEFAULT_EXTENSIONS } from '@wharf/core';
 import { runCli } from '@wharf/core/cli';
 
 /**
  * `@wharf/server`: the distribution. The kernel (`@wharf/core`) depends on no plugin; this
  * package ships it with the first-party plugins, the way backstage's backend-defaults ship the
  * backend system. A config key naming one of these loads it from here, and their CLI commands
- * (`wharf user`, `project`, `robot`) are the binary's, with `wharf plugin new` from
+ * (`wharf user`, `project`, `robot`, `replication`) are the binary's, with `wharf plugin new` from
  * `@wharf/create-plugin`.
  */
 
@@ -32,15 +34,16 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   metricsPlugin,
   auditPlugin,
   loggingSyslogPlugin,
+  replicationPlugin,
 ] as WharfPlugin[]);
 
 /**
- * Sections the binary fills in when the config file leaves them out: the extensions an operator
- * of Harbor expects (Prometheus metrics at `/metrics` for system administrators, repository and
- * artifact management). The kernel names no extension; this distribution does. A file with an
- * `extensions` section lists what it wants, these included, like every other section.
+ * Sections the binary fills in when the config file leaves them out: the kernel's default
+ * extensions (the replication engine, repository management) and the binary's own, Prometheus
+ * metrics at `/metrics` for system administrators. A file with an `extensions` section lists
+ * what it wants, these included, like every other section.
  */
-export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { metrics: {}, repositories: {} } });
+export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { ...DEFAULT_EXTENSIONS, metrics: {} } });
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
 export function main(argv: readonly string[]): Promise<void> {

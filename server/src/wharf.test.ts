@@ -88,7 +88,7 @@ describe('wharf CLI', () => {
     assert.equal(run.code, 1);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0] ?? '', /^error REG_ERR_PLUGIN_NOT_FOUND: extensions\.nope: no extension plugin "nope"; tried @wharf\/plugin-extension-nope, wharf-plugin-extension-nope/);
+    assert.match(lines[0] ?? '', /^error REG_ERR_PLUGIN_NOT_FOUND: extensions\.nope: no extension plugin "nope"; tried @wharf\/plugin-extension-nope, @wharf\/plugin-nope, wharf-plugin-extension-nope/);
   });
 
   it('config print shows the effective config with secrets redacted', async () => {
@@ -171,7 +171,7 @@ describe('wharf CLI', () => {
     }
   });
 
-  it('--help lists the kernel commands and those contributed by the shipped plugins and the replication engine', async () => {
+  it('--help lists the kernel commands and those contributed by the shipped plugins (replication among them)', async () => {
     const run = await wharf(['--help'], dir);
     assert.equal(run.code, 0, run.stderr);
     const commands = [...run.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]);

@@ -32,7 +32,7 @@ describe('durable events over HTTP', () => {
         failPulls = true;
         registry = await startApiRegistry(database, {
           plugins: [consumerPlugin()],
-          overrides: { events: { pollIntervalMs: 50 }, extensions: { 'event-consumers': {} } },
+          overrides: { events: { pollIntervalMs: 50 }, extensions: { 'event-consumers': {}, replication: {} } },
         });
         client = new OciClient(registry.url);
       });

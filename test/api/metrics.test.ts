@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { auditPlugin } from '@wharf/plugin-logging-audit';
 import { metricsPlugin, metricsServiceRef } from '@wharf/plugin-metrics';
 import { coreServices, PermanentJobError } from '@wharf/sdk';
 import { ADMIN_PASSWORD, basic, bearer, call, fetchToken, startApiRegistry, type ApiRegistry } from './support/api-kit.js';
@@ -58,10 +59,12 @@ describe('metrics plugin', () => {
 
   before(async () => {
     reg = await startApiRegistry('sqlite', {
-      plugins: [metricsPlugin],
+      // The audit log is there for its durable consumer, whose lag the metrics report.
+      plugins: [metricsPlugin, auditPlugin],
       logs,
       overrides: {
         rbac: { projects: {} },
+        logging: { audit: {} },
         extensions: { metrics: { scrapeToken: SCRAPE_TOKEN, listen: '127.0.0.1:0', processMetrics: true } },
       },
     });

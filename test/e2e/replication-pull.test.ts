@@ -4,7 +4,7 @@ import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registryTest } from '../helpers/e2e.js';
 import { sha256 } from '../helpers/hash.js';
-import { createEndpoint, createPolicy, listExecutions, listTasks, type ExecutionView, type TaskView } from '../helpers/replication.js';
+import { createEndpoint, createPolicy, listExecutions, listTasks, runPolicy, waitForExecution, type ExecutionView, type TaskView } from '../helpers/replication.js';
 import { describeRun, runOk, stdoutJson } from '../helpers/run.js';
 import { repoRoot, startReference, type RegistryHandle } from '../helpers/server.js';
 import { api } from '../helpers/wharf-api.js';
@@ -101,4 +101,20 @@ registryTest('a scheduled pull policy copies the matching tags from docker-regis
   assert.deepEqual(tasks.map((t) => t.id).sort(), (await listTasks(srv(), done.id)).map((t) => t.id).sort());
   const missing = await runOk(process.execPath, [join(repoRoot, 'server/bin/wharf.js'), 'replication', 'run', 'no-such-policy', '--data-dir', srv().dataDir]).catch((e: Error) => e);
   assert.ok(missing instanceof Error && /replication policy no-such-policy not found/.test(missing.message), String(missing));
+});
+
+registryTest('a pull without a destination namespace creates the missing project, private, owned by the policy creator', srv, async () => {
+  await sandbox.clients.skopeoOk(['copy', '--dest-tls-verify=false', single.layout.ref('v1'), `docker://${up().host}/pulledproj/app:1.0`]);
+  await createEndpoint(srv(), 'upstream-projects', up().url);
+  const policy = await createPolicy(srv(), {
+    name: 'pull-into-new-project', mode: 'pull', endpoint: 'upstream-projects', trigger: 'manual',
+    filters: { repositories: [{ kind: 'glob', pattern: 'pulledproj/*', decision: 'include' }], tags: [] },
+  });
+  await api(srv(), 'GET', '/projects/pulledproj', undefined, { expect: 404 });
+  const execution = await waitForExecution(srv(), await runPolicy(srv(), policy.id));
+  assert.equal(execution.status, 'succeeded', JSON.stringify(execution));
+  const project = (await api(srv(), 'GET', '/projects/pulledproj', undefined, { expect: 200 })).json as { public: boolean; owner: string | null };
+  assert.deepEqual([project.public, project.owner], [false, srv().admin?.username]);
+  const raw = await sandbox.clients.skopeoOk(['inspect', '--raw', '--tls-verify=false', '--creds', `${srv().admin!.username}:${srv().admin!.password}`, `docker://${srv().host}/pulledproj/app:1.0`]);
+  assert.equal(sha256(raw.stdout), single.image.manifest.digest, describeRun(raw));
 });

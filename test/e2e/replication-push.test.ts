@@ -125,6 +125,9 @@ registryTest('manual push to docker-registry with htpasswd, into a namespace wit
   const cli = await runOk(process.execPath, [join(repoRoot, 'server/bin/wharf.js'), 'replication', 'run', policy.name, '--wait', '--json', '--data-dir', srv().dataDir], { timeoutMs: 120_000 });
   const execution = stdoutJson<ExecutionView>(cli);
   assert.equal(execution.status, 'succeeded', describeRun(cli));
+  // Not a terminal: progress comes as plain stderr lines (stdout keeps only the JSON).
+  assert.match(cli.stderr, new RegExp(`^execution ${execution.id}: (pending|running), \\d+/(\\d+|\\?) tasks done, \\d+ failed, [\\d.]+ (B|KiB|MiB) copied$`, 'm'), describeRun(cli));
+  assert.ok(!cli.stderr.includes('\r'), 'no in-place updates outside a terminal');
   assert.equal(execution.tasks.total, 1, 'the excluded tag is not planned');
   // e2e/push-flat-... with one level replaced by `mirror`.
   const destination = `mirror/${repo.split('/').slice(1).join('/')}`;

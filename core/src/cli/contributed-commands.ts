@@ -33,6 +33,32 @@ const stderrLine = (line: string): void => void process.stderr.write(`${line}\n`
 const stdoutLine = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /**
+ * The output functions of a contributed command. On a terminal `progress` rewrites one line in
+ * place (`\r` + erase line) and any other output first ends it; elsewhere it is a plain line.
+ */
+export function progressOutput(terminal: boolean, write: { out: (s: string) => void; err: (s: string) => void } = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+}) {
+  let open = false;
+  const end = () => {
+    if (open) write.err('\n');
+    open = false;
+  };
+  return {
+    terminal,
+    stdout: (line: string) => { end(); write.out(`${line}\n`); },
+    stderr: (line: string) => { end(); write.err(`${line}\n`); },
+    progress: (line: string) => {
+      if (!terminal) return write.err(`${line}\n`);
+      write.err(`\r\x1b[2K${line}`);
+      open = true;
+    },
+    end,
+  };
+}
+
+/**
  * Boots the kernel from the configured file without listening and without job workers (the
  * serving nodes run jobs) on an existing registry (never a new one), hands it to `fn`, prints a refusal as one line (exit 1), always closes.
  */
@@ -89,7 +115,12 @@ export function runContributed(
         if (kernel.services.providerOf(ref) === undefined) throw plugin ? notConfigured(plugin) : new KernelError('REG_ERR_SERVICE_MISSING', `no plugin provides ${ref.id} (as "${key}")`);
         deps[key] = kernel.resolve(ref);
       }
-      return command.run(deps as never, { args, options, stdout: stdoutLine, stderr: stderrLine });
+      const output = progressOutput(process.stderr.isTTY === true);
+      try {
+        return await command.run(deps as never, { args, options, ...output });
+      } finally {
+        output.end();
+      }
     },
     (loaded) => {
       if (plugin && !loaded.plugins.some((p) => p.plugin.kind === plugin.kind && p.plugin.id === plugin.id)) throw notConfigured(plugin);

@@ -5,11 +5,10 @@ import { configCheckCommand, configPrintCommand, migrateCommand, serveCommand } 
 import { addContributedCommands, type CommandSource } from './contributed-commands.js';
 import { pluginVerifyCommand } from './plugin-commands.js';
 import { printFailure } from './report.js';
-import { replicationCommands } from './replication-commands.js';
 
 /**
- * `wharf`: serve, migrate, config check, config print, plugin verify|new, replication, and the
- * commands of the plugins the binary ships (`user`, `project`, `robot` from the default set).
+ * `wharf`: serve, migrate, config check, config print, plugin verify|new, and the commands of
+ * the plugins the binary ships (`user`, `project`, `robot`, `replication` from the default set).
  */
 
 /** `wharf plugin new`, from `@wharf/create-plugin`: the kernel ships no templates. */
@@ -93,10 +92,7 @@ export function createProgram(options: CliOptions = {}): Command {
       .action((kind: string, name: string, opts: { dir?: string }) => run(() => pluginNew(kind, name, { ...opts, kernelVersion: KERNEL_VERSION }, stdout)));
   }
 
-  const sources: CommandSource[] = [
-    { groups: [replicationCommands] },
-    ...(options.plugins ?? []).map((p) => ({ plugin: { id: p.id, kind: p.kind }, groups: p.cli ?? [] })),
-  ];
+  const sources: CommandSource[] = (options.plugins ?? []).map((p) => ({ plugin: { id: p.id, kind: p.kind }, groups: p.cli ?? [] }));
   addContributedCommands(program, sources, run, { plugins: options.plugins, sectionDefaults: options.sectionDefaults });
   return program;
 }

@@ -272,17 +272,6 @@ export const EventsSchema = Type.Object(
   { ...closed, default: {} },
 );
 
-/** How the kernel's replication engine runs executions (the adapters are the `replication` plugins). */
-export const ReplicationEngineSchema = Type.Object(
-  {
-    taskConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'replication tasks (artifacts) copied at once on each node' }),
-    taskAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'runs of a task before it fails (the first counts); only unreachable registries and 5xx/429 answers are retried' }),
-    retryBackoffMs: Type.Integer({ minimum: 100, maximum: 600000, default: 2000, description: "delay before a task's first retry; doubles on each further retry" }),
-    keepExecutions: Type.Integer({ minimum: 1, maximum: 100000, default: 50, description: 'finished executions kept per policy; older ones are deleted with their tasks and logs' }),
-  },
-  { ...closed, default: {} },
-);
-
 /** Marks a schema node as "plugin sections live below": env overrides and plugin attribution use it. */
 export const PLUGIN_SECTION_MARK = 'x-wharf-plugins';
 
@@ -315,6 +304,12 @@ export const DEFAULT_RBAC = Object.freeze({ projects: Object.freeze({}) });
 export const DEFAULT_REPLICATION = Object.freeze({ oci: Object.freeze({}) });
 /** The audit log records from the first boot (Harbor's is always on); `logging: {}` turns it off. */
 export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
+/**
+ * The replication engine (`@wharf/plugin-replication`, as Harbor always has one) and repository
+ * management (`@wharf/plugin-extension-repositories`). The `wharf` binary adds its own
+ * extensions to these (`server/src/index.ts`).
+ */
+export const DEFAULT_EXTENSIONS = Object.freeze({ replication: Object.freeze({}), repositories: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
@@ -375,7 +370,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         rbac: mapWith('rbac', of('rbac'), { max: 1, default: DEFAULT_RBAC }),
         replication: mapWith('replication', of('replication'), { default: DEFAULT_REPLICATION }),
         logging: mapWith('logging', of('logging'), { default: DEFAULT_LOGGING }),
-        extensions: mapWith('extension', of('extensions'), { default: {} }),
+        extensions: mapWith('extension', of('extensions'), { default: DEFAULT_EXTENSIONS }),
       }
     : {
         storage: pluginMap('storage', { min: 1, max: 1, default: { fs: {} } }),
@@ -383,7 +378,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         rbac: pluginMap('rbac', { max: 1, default: DEFAULT_RBAC }),
         replication: pluginMap('replication', { default: DEFAULT_REPLICATION }),
         logging: pluginMap('logging', { default: DEFAULT_LOGGING }),
-        extensions: pluginMap('extension', { default: {} }),
+        extensions: pluginMap('extension', { default: DEFAULT_EXTENSIONS }),
       };
   return Type.Object(
     {
@@ -395,12 +390,11 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
       token: TokenSchema,
       jobs: JobsSchema,
       events: EventsSchema,
-      replicationEngine: ReplicationEngineSchema,
       secretKey: Type.Optional(
         Type.String({
           minLength: 1,
           secret: true,
-          description: 'base64 of 32 random bytes that encrypts stored secrets (replication credentials); default: a key file created in the data directory. Give every node the same key.',
+          description: 'base64 of 32 random bytes that encrypts stored secrets (`coreServices.secrets`: replication credentials, ...); default: a key file created in the data directory. Give every node the same key.',
         }),
       ),
       ...sections,

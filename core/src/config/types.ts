@@ -90,12 +90,6 @@ export interface WharfConfig {
   readonly token: TokenSettings;
   readonly jobs: JobsSettings;
   readonly events: EventsSettings;
-  readonly replicationEngine: {
-    readonly taskConcurrency: number;
-    readonly taskAttempts: number;
-    readonly retryBackoffMs: number;
-    readonly keepExecutions: number;
-  };
   /** Base64 key that encrypts stored secrets; unset: a key file in the data directory. */
   readonly secretKey?: string | undefined;
   readonly storage: Readonly<Record<string, PluginSectionConfig>>;

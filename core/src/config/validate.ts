@@ -50,6 +50,11 @@ export function joinPath(base: string, key: string | number): string {
   return base ? `${base}.${key}` : key;
 }
 
+/** Top-level keys the kernel once had, and where their settings live now. */
+const MOVED_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  replicationEngine: 'extensions.replication (the replication plugin, same keys)',
+});
+
 function describe(err: ErrorObject): { path: string; message: string } {
   const path = pointerToPath(err.instancePath);
   const params = err.params as Record<string, unknown>;
@@ -58,6 +63,8 @@ function describe(err: ErrorObject): { path: string; message: string } {
       return { path: joinPath(path, String(params.missingProperty)), message: 'is required' };
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
+      const moved = MOVED_KEYS[joinPath(path, key)];
+      if (moved) return { path: joinPath(path, key), message: `is not a known key: it moved to ${moved}` };
       const known = Object.keys(((err.parentSchema as Record<string, unknown> | undefined)?.properties ?? {}) as object);
       const guess = closestKey(key, known);
       return { path: joinPath(path, key), message: guess === undefined ? 'is not a known key' : `is not a known key; did you mean "${guess}"?` };

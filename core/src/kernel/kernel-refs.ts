@@ -2,7 +2,6 @@ import { createServiceRef } from '@wharf/sdk';
 import type { ContentServices } from '../content/index.js';
 import type { JobRuntime } from '../jobs/index.js';
 import type { KnexMetadataStore } from '../metadata/index.js';
-import type { Replication } from '../replication/index.js';
 
 /**
  * The kernel's own services, resolved by typed refs like plugins' services (never by a string
@@ -13,6 +12,4 @@ export const kernelRefs = Object.freeze({
   jobs: createServiceRef<JobRuntime>({ id: 'kernel.jobs' }),
   /** The content services, one set behind the four `coreServices` content refs. */
   content: createServiceRef<ContentServices>({ id: 'kernel.content' }),
-  /** The replication engine; kernel code until it moves to a plugin, with its CLI commands. */
-  replication: createServiceRef<Replication>({ id: 'kernel.replication' }),
 });

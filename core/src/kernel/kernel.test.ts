@@ -249,10 +249,6 @@ describe('kernel boot', () => {
     const b = await makeKernel({});
     await b.kernel.boot();
     await assert.rejects(b.kernel.boot(), (err: KernelError) => err.code === 'REG_ERR_KERNEL_STATE' && /cannot boot: it is ready/.test(err.message));
-    // Replication is a kernel service: available once booted, refused before (REG_ERR_SERVICE_UNAVAILABLE).
-    assert.ok(b.kernel.replication().engine);
-    const fresh = await makeKernel({});
-    assert.throws(() => fresh.kernel.replication(), (err: KernelError) => err.code === 'REG_ERR_SERVICE_UNAVAILABLE');
     await Promise.all([b.kernel.close(), b.kernel.close()]);
     assert.equal(b.logs.lines().filter((l) => l.msg === 'kernel closed').length, 1);
   });

@@ -33,10 +33,9 @@ import { kernelRefs } from './kernel-refs.js';
 import { checkInitDeps, runInits, runPluginMigrations, runReadyTaps, withTimeout, type DeclaredPlugin } from './plugin-start.js';
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
-import { registerReplicationOperations } from '../replication/api.js';
 import { registerEventOperations } from '../events/api.js';
-import { createReplication, DEFAULT_ENGINE_SETTINGS, type Replication } from '../replication/index.js';
-import { openSecretBox, type SecretBox } from '../replication/secret-box.js';
+import { openSecretBox, type SecretBox } from '../secrets/secret-box.js';
+import { createReplicationTargets } from '../hooks/replication-targets.js';
 
 /**
  * The kernel: register, then run, then seal. `createKernel` only wires things; `boot()` calls
@@ -101,8 +100,6 @@ export interface Kernel {
   setPublicUrl(url: string): void;
   /** Durable events: the service plugins get, the registry's recorder, this node's delivery loop. */
   readonly events: EventsRuntime;
-  /** Replication: endpoints, policies, executions (after boot). */
-  replication(): Replication;
 }
 
 export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
@@ -170,11 +167,6 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   const extensionRoutes: { plugin: string; mount: (router: ScopedRouter) => void }[] = [];
   let closing: Promise<void> | undefined;
   let tokenAuth: TokenAuth | undefined;
-  let replication: Replication | undefined;
-  const replicationReady = (): Replication => {
-    if (!replication) throw new KernelError('REG_ERR_SERVICE_UNAVAILABLE', 'replication is not available before the kernel booted');
-    return replication;
-  };
 
   // Kernel services, provided like any plugin's so plugins can depend on them by ref.
   services.provide('kernel', coreServices.logger, { factory: () => logger });
@@ -228,29 +220,17 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     publicUrl: () => publicUrl,
     token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
-  registerReplicationOperations(api.viewFor('kernel'), replicationReady);
   registerEventOperations(api.viewFor('kernel'), events);
-  // A service like the others, so CLI commands get it by ref; the engine starts in boot.
+  // The deployment's secret box, opened in boot before any singleton is built.
   let secretBox: SecretBox | undefined;
-  services.provide('kernel', kernelRefs.replication, {
-    deps: { metadata: kernelRefs.metadata, jobs: kernelRefs.jobs, storage: coreServices.storage, database: coreServices.database },
-    factory: ({ metadata, jobs, storage, database }) => {
-      if (!secretBox) throw new KernelError('REG_ERR_KERNEL_STATE', 'the replication secret box is opened before services are built');
-      return createReplication({
-        knex: database.knex,
-        hooks,
-        jobs,
-        events: events.service,
-        recorder: events,
-        metadata,
-        storage,
-        secrets: secretBox,
-        logger: logger.child({ component: 'replication' }),
-        registry: config.registry,
-        settings: config.replicationEngine ?? DEFAULT_ENGINE_SETTINGS,
-      });
+  services.provide('kernel', coreServices.secrets, {
+    factory: () => {
+      if (!secretBox) throw new KernelError('REG_ERR_KERNEL_STATE', 'the secret box is opened before services are built');
+      return secretBox;
     },
   });
+  // Replication adapters for the engine: only the kernel calls its hooks.
+  services.provide('kernel', coreServices.replicationTargets, { factory: () => createReplicationTargets(hooks.replication, logger.child({ component: 'replication' })) });
 
   function registerPlugins(): void {
     for (const [order, lp] of loaded.plugins.entries()) {
@@ -367,7 +347,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       // the boot before any directory, key or table is created.
       checkRegistration();
       await makeDirectories();
-      // The replication service's factory needs it; opening may create the key file.
+      // coreServices.secrets needs it; opening may create the key file.
       secretBox = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
         throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       });
@@ -407,12 +387,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
           });
         });
       }
-      await timed(phases, 'replication', async () => {
-        replication = services.resolve(kernelRefs.replication);
-        replication.engine.install();
-        await replication.engine.syncAllSchedules();
-      });
-      await timed(phases, 'plugin inits', () => runInits(declaredPlugins, (ref) => services.resolve(ref), timeoutMs));
+      await timed(phases, 'plugin inits', () => runInits(declaredPlugins, (ref) => services.resolve(ref), timeoutMs, (ref) => services.providerOf(ref) !== undefined));
       // Inits may add API operations; the routes are compiled once they all ran.
       api.seal();
       // The retention job is a job type like any other: declared before the workers start.
@@ -517,7 +492,6 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     metadata: () => services.resolve(kernelRefs.metadata),
     resolve: (ref) => services.resolve(ref),
     tokenAuth: () => tokenAuth,
-    replication: replicationReady,
     setPublicUrl(url) {
       publicUrl = url.replace(/\/+$/, '');
     },

@@ -83,12 +83,13 @@ export function createPluginContext(
       deps.services.provide(id, ref, factory as unknown as ServiceFactory<T, Record<string, ServiceRef<unknown>>>);
       provided.push(ref.id);
     },
-    registerInit<D extends ServiceDeps>(init: PluginInit<D>): void {
+    registerInit<D extends ServiceDeps, O extends ServiceDeps>(init: PluginInit<D, O>): void {
+      const refs = (deps: unknown) => typeof deps === 'object' && deps !== null && Object.values(deps).every((r) => (r as ServiceRef<unknown>)?.$$type === 'wharf/ServiceRef');
       const valid = (v: unknown) => {
-        const i = v as PluginInit<D> | undefined;
-        return typeof i?.init === 'function' && typeof i.deps === 'object' && i.deps !== null && Object.values(i.deps).every((r) => r?.$$type === 'wharf/ServiceRef');
+        const i = v as PluginInit<D, O> | undefined;
+        return typeof i?.init === 'function' && refs(i.deps) && (i.optionalDeps === undefined || refs(i.optionalDeps));
       };
-      declaring('registerInit()', 'init', init, valid);
+      declaring('registerInit()', 'init', init as unknown as PluginInit<ServiceDeps>, valid);
     },
     migrations(migrations: PluginMigrations): void {
       // The owner (`<kind>-<id>`) names the bookkeeping tables: refuse one too long for them now.

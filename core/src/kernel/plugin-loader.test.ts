@@ -87,7 +87,7 @@ describe('plugin loader', () => {
     assert.equal(err.code, 'REG_ERR_PLUGIN_NOT_FOUND');
     assert.equal(err.plugin, 'nowhere');
     assert.match(err.message, /extensions\.nowhere/);
-    assert.match(err.message, /@wharf\/plugin-extension-nowhere, wharf-plugin-extension-nowhere/);
+    assert.match(err.message, /@wharf\/plugin-extension-nowhere, @wharf\/plugin-nowhere, wharf-plugin-extension-nowhere/);
   });
 
   it('REG_ERR_PLUGIN_KERNEL_MISMATCH when the kernel is outside the declared range', async () => {
@@ -126,10 +126,10 @@ describe('plugin loader', () => {
 
   it('orders plugins after their dependencies, otherwise in config order', async () => {
     const loaded = await load('extensions:\n  needs-base: {}\n  hello: {}\n  base: {}\n');
-    // The defaults (db users, projects, the OCI replication target) come first, in section order.
+    // The defaults (db users, projects, the OCI replication target, the audit log) come first, in section order.
     assert.deepEqual(
       loaded.plugins.map((p) => p.plugin.id),
-      ['fs', 'db', 'projects', 'oci', 'hello', 'base', 'needs-base'],
+      ['fs', 'db', 'projects', 'oci', 'audit', 'hello', 'base', 'needs-base'],
     );
   });
 

@@ -143,6 +143,23 @@ describe('plugin init', () => {
     assert.match(err.message, /init needs nobody\.provides \(as "gone"\)/);
   });
 
+  it('optional init dependencies: the service when some plugin provides it, else undefined', async () => {
+    const absent = createServiceRef<string>({ id: 'nobody.optional' });
+    const present = createServiceRef<string>({ id: 'giver.word' });
+    const seen: unknown[] = [];
+    const kernel = await makeKernel({ extensions: { giver: {}, taker: {} } }, [
+      extension('giver', (ctx) => ctx.provide(present, { factory: () => 'hello' })),
+      extension('taker', (ctx) => ctx.registerInit({
+        deps: { settings: coreServices.settings },
+        optionalDeps: { word: present, missing: absent },
+        init: ({ settings, word, missing }) => void seen.push(typeof settings.dataDir, word, missing),
+      })),
+    ]);
+    await kernel.boot();
+    await kernel.close();
+    assert.deepEqual(seen, ['string', 'hello', undefined]);
+  });
+
   it('fails boot with REG_ERR_PLUGIN_INIT naming the plugin when its init throws', async () => {
     const kernel = await makeKernel({ extensions: { broken: {} } }, [
       extension('broken', (ctx) =>

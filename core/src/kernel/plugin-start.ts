@@ -69,12 +69,19 @@ export function checkInitDeps(plugins: readonly DeclaredPlugin[], providerOf: (r
 }
 
 /** Calls each plugin's init in plugin order with its resolved deps. */
-export async function runInits(plugins: readonly DeclaredPlugin[], resolve: <T>(ref: ServiceRef<T>) => T, timeoutMs: number): Promise<void> {
+export async function runInits(
+  plugins: readonly DeclaredPlugin[],
+  resolve: <T>(ref: ServiceRef<T>) => T,
+  timeoutMs: number,
+  isProvided: (ref: ServiceRef<unknown>) => boolean = () => true,
+): Promise<void> {
   for (const p of plugins) {
     const init = p.declared.init;
     if (!init) continue;
     const deps: Record<string, unknown> = {};
     for (const [key, ref] of Object.entries(init.deps as ServiceDeps)) deps[key] = resolve(ref);
+    // Optional ones: the service when some plugin provides it, else undefined.
+    for (const [key, ref] of Object.entries((init.optionalDeps ?? {}) as ServiceDeps)) deps[key] = isProvided(ref) ? resolve(ref) : undefined;
     try {
       await withTimeout(() => init.init(deps as never), timeoutMs, p.id, 'init');
     } catch (err) {

@@ -103,6 +103,8 @@ export function baseConfig(dir: string, extra: Record<string, unknown> = {}): Re
     storage: { fs: { fsync: false } },
     ...OPEN_REGISTRY,
     logging: {},
+    // No default extensions (the replication engine plugin): kernel tests stay minimal.
+    extensions: {},
     ...extra,
   };
 }

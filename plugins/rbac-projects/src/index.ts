@@ -1,9 +1,10 @@
-import { coreServices, definePlugin } from '@wharf/sdk';
+import { coreServices, definePlugin, projectServices } from '@wharf/sdk';
 import { registerProjectsApi } from './api/index.js';
 import { Authorizer } from './authorizer.js';
 import { projectsCommands } from './cli.js';
 import { projectsConfigSchema } from './config.js';
 import { ProjectStore } from './project-store.js';
+import { projectProvisioning } from './provisioning.js';
 import { robotActivity, robotAuthenticator } from './robot-auth.js';
 import { RobotStore } from './robot-store.js';
 import { rbacMigrations } from './migrations.js';
@@ -55,6 +56,8 @@ export const rbacProjectsPlugin = definePlugin({
     });
     ctx.provide(projectServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.projects });
     ctx.provide(robotServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.robots });
+    // For plugins that write repositories themselves (replication pulls): the missing project, private.
+    ctx.provide(projectServices.provisioning, { deps: { all: projectsServiceRef }, factory: ({ all }) => projectProvisioning(all.projects) });
 
     // Taps and operations get the built service: the kernel calls init after every singleton was
     // built and every migration ran; taps keep config order whichever phase made them.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { forEachDatabase } from '@wharf/sdk-testing';
-import { coreServices, type DatabaseService } from '@wharf/sdk';
+import { coreServices, projectServices, type DatabaseService } from '@wharf/sdk';
 import { ProjectsError, type ProjectsErrorCode } from './errors.js';
 import { projectServiceRef, projectsServiceRef, robotServiceRef, type ProjectsService } from './services.js';
 import { bootWithProjects, type Booted } from './test-support.js';
@@ -35,6 +35,22 @@ forEachDatabase((_name, create) => {
     assert.equal(library.owner, null);
     assert.equal(await svc.projects.ensurePublic('library'), false);
     assert.equal((await svc.projects.list({ name: { value: 'library', fuzzy: false } })).total, 1);
+  });
+
+  it('provisions a missing project for a system writer: private, the owner its Project Admin, once', async () => {
+    const provisioning = booted.server.get(projectServices.provisioning);
+    assert.equal(await provisioning.ensureProject('pulled-here', { owner: 'alice' }), true);
+    const project = await svc.projects.require('pulled-here');
+    assert.equal(project.public, false);
+    assert.equal(project.owner, 'alice');
+    const members = await svc.projects.listMembers('pulled-here');
+    assert.deepEqual(members.items.map((m) => [m.kind, m.name, m.role]), [['user', 'alice', 1]]);
+    assert.equal(await provisioning.ensureProject('pulled-here', { owner: 'bob' }), false, 'an existing project is left as it is');
+    assert.equal((await svc.projects.require('pulled-here')).owner, 'alice');
+    assert.equal(await provisioning.ensureProject('library'), false);
+    await assert.rejects(provisioning.ensureProject('Not A Name'), refusedWith('PROJECT_NAME_INVALID'));
+    assert.equal(await provisioning.ensureProject('ownerless'), true);
+    assert.equal((await svc.projects.require('ownerless')).owner, null);
   });
 
   it('offers the projects and robots stores under their own refs too', () => {

@@ -38,6 +38,15 @@ export interface CliCall {
   stdout(line: string): void;
   /** Writes one line to stderr: prompts, progress, warnings. */
   stderr(line: string): void;
+  /**
+   * Shows progress on stderr: on a terminal one line that each call rewrites in place (ended
+   * before the next `stdout`/`stderr` line); elsewhere each call is a plain line, so pace the
+   * calls when {@link CliCall.terminal} is false (logs and CI keep every line).
+   * @since 0.2.0
+   */
+  progress?(line: string): void;
+  /** True when stderr is a terminal (progress updates in place). @since 0.2.0 */
+  readonly terminal?: boolean;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Digest } from './digest.js';
 import type { Principal, RequestInfo } from './principal.js';
 import type { DatabaseService } from './database.js';
+import type { ReplicationStatus } from './replication.js';
 
 /**
  * Durable events: facts recorded with the change they describe (in the same database
@@ -276,6 +277,53 @@ export const authEvents = Object.freeze({
   loginSucceeded: defineEventType<LoginData>('auth.login.succeeded'),
   loginFailed: defineEventType<LoginData>('auth.login.failed'),
 });
+
+/**
+ * Data of `replication.status.changed`: a replication execution moved to another status
+ * (`pending` when it is created, then `running`, and one final `succeeded`, `failed` or
+ * `stopped`; `running` again when it is resumed). Recorded in the transaction that changes the
+ * status. Times are ISO 8601 strings; counts are the execution's tasks at that moment.
+ * @since 0.2.0
+ */
+export interface ReplicationStatusChangedData {
+  readonly policyId: number;
+  readonly policyName: string;
+  readonly executionId: number;
+  readonly status: ReplicationStatus;
+  /** What started the execution. */
+  readonly trigger: 'manual' | 'scheduled' | 'event';
+  /** Replication direction of the policy: `push` (to the endpoint) or `pull` (from it). */
+  readonly mode: 'push' | 'pull';
+  /** The policy's registry endpoint, by name. */
+  readonly endpoint: string;
+  readonly startedAt: string;
+  /** Set once the execution is final. */
+  readonly finishedAt?: string | undefined;
+  /** Tasks (one per artifact) of the execution; 0 until it is planned. */
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly stopped: number;
+  readonly skipped: number;
+  /** Bytes copied so far. */
+  readonly bytes: number;
+  /** A human summary (`3 succeeded, 0 failed ... of 3`, or why planning failed). */
+  readonly statusText: string;
+}
+
+/**
+ * Replication event types, recorded by the replication engine. Partition:
+ * `replication:<policyId>`, so one policy's executions reach a consumer in order.
+ * @since 0.2.0
+ */
+export const replicationEvents = Object.freeze({
+  statusChanged: defineEventType<ReplicationStatusChangedData>('replication.status.changed'),
+});
+
+/** The partition of a policy's replication events. @since 0.2.0 */
+export function replicationPartition(policyId: number): string {
+  return `replication:${policyId}`;
+}
 
 /**
  * Runs a change and records the event describing it in one transaction (the change must go

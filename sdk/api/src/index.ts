@@ -19,6 +19,8 @@ export * from './durable-events.js';
 export * from './http.js';
 export * from './management-api.js';
 export * from './replication.js';
+export * from './secrets.js';
+export * from './projects.js';
 export * from './jobs.js';
 export * from './cli.js';
 export * from './streams.js';

@@ -6,7 +6,7 @@ import type { PluginHooks } from './hooks.js';
 import type { ScopedRouter } from './http.js';
 import type { ManagementApi } from './management-api.js';
 import type { EventConsumer } from './durable-events.js';
-import type { KernelSettings, ResolvedDeps, ServiceDeps, ServiceFactory, ServiceRef } from './services.js';
+import type { KernelSettings, ResolvedDeps, ServiceDeps, ServiceFactory, ServiceOf, ServiceRef } from './services.js';
 
 /**
  * The plugin contract: what a plugin module exports and what `register(ctx)` receives.
@@ -82,7 +82,7 @@ export interface PluginContext<C> {
    * At most once per plugin, in `register` only.
    * @see PluginInit
    */
-  registerInit<D extends ServiceDeps>(init: PluginInit<D>): void;
+  registerInit<D extends ServiceDeps, O extends ServiceDeps = Record<never, never>>(init: PluginInit<D, O>): void;
   /**
    * Declares the plugin's database migrations. The kernel runs them (when `database.migrate` is
    * true, and in `wharf migrate`) in plugin order, after its own and before any init, recorded
@@ -108,11 +108,17 @@ export interface PluginContext<C> {
  * not settle within `server.bootTimeoutMs` fails boot.
  * @since 0.1.0
  */
-export interface PluginInit<D extends ServiceDeps> {
+export interface PluginInit<D extends ServiceDeps, O extends ServiceDeps = Record<never, never>> {
   /** The services the init needs, by name. */
   readonly deps: D;
+  /**
+   * Services the init uses when some plugin provides them, by name: `undefined` otherwise (boot
+   * does not fail). For features that another plugin completes, e.g. projects for replication.
+   * @since 0.2.0
+   */
+  readonly optionalDeps?: O;
   /** Runs once per boot with the resolved services. A throw stops boot and names the plugin. */
-  init(deps: ResolvedDeps<D>): Promise<void> | void;
+  init(deps: ResolvedDeps<D> & { readonly [K in keyof O]: ServiceOf<O[K]> | undefined }): Promise<void> | void;
 }
 
 /**

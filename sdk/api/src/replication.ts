@@ -4,7 +4,8 @@ import type { Digest } from './digest.js';
 /**
  * Replication target adapters: how Wharf talks to another registry. Adapters are contributed by
  * plugins through the `replication.target` hook map, keyed by endpoint type (`oci`, ...). The
- * replication engine (in the kernel) decides what to copy; an adapter only moves content.
+ * replication engine (the `@wharf/plugin-replication` plugin, through
+ * `coreServices.replicationTargets`) decides what to copy; an adapter only moves content.
  *
  * Adapters never buffer a blob: blobs are streams in both directions.
  * `@wharf/sdk-testing` has a conformance suite every adapter should run.
@@ -171,4 +172,27 @@ export interface ReplicationStatusEvent {
   readonly destination?: string | undefined;
   /** Why it failed, for `failed` task events. */
   readonly error?: string | undefined;
+}
+
+/**
+ * Replication target adapters as a service, for the replication engine: the kernel owns the
+ * `replication.target` hook map and the `replication.statusChanged` hook, and plugins only tap
+ * hooks, so the engine opens adapters and reports statuses through this service.
+ * Provided by the kernel as `coreServices.replicationTargets`.
+ * @see docs/architecture/12-replication.md
+ * @since 0.2.0
+ */
+export interface ReplicationTargetService {
+  /** Endpoint types some plugin has an adapter for, sorted (`['oci']`). */
+  kinds(): string[];
+  /**
+   * Opens a target through the adapter tapped for `endpoint.type`. Throws a
+   * {@link ReplicationTargetError} `UNSUPPORTED` (not retryable) when no adapter answers.
+   */
+  open(endpoint: ReplicationEndpoint): ReplicationTarget;
+  /**
+   * Calls the in-process `replication.statusChanged` hook for its taps. Resolves once they ran;
+   * a tap's failure is logged, never thrown. (Durable consumers get `replication.status.changed`.)
+   */
+  statusChanged(event: ReplicationStatusEvent): Promise<void>;
 }

@@ -4,6 +4,8 @@ import type { DatabaseService } from './database.js';
 import type { EventService } from './durable-events.js';
 import type { JobService } from './jobs.js';
 import type { LogSinkStats } from './logging.js';
+import type { ReplicationTargetService } from './replication.js';
+import type { SecretService } from './secrets.js';
 import type { StorageDriver } from './storage.js';
 
 /**
@@ -132,6 +134,18 @@ export const coreServices = Object.freeze({
    * @since 0.2.0
    */
   logSinks: createServiceRef<LogSinkStats>({ id: 'core.logSinks' }),
+  /**
+   * Encrypts and decrypts small secrets with the deployment's key (endpoint credentials, webhook
+   * secrets). Provided by the kernel, which opens the key at boot.
+   * @since 0.2.0
+   */
+  secrets: createServiceRef<SecretService>({ id: 'core.secrets' }),
+  /**
+   * Opens `replication.target` adapters by endpoint type, for a replication engine (a plugin
+   * cannot call the kernel's hooks). Provided by the kernel.
+   * @since 0.2.0
+   */
+  replicationTargets: createServiceRef<ReplicationTargetService>({ id: 'core.replicationTargets' }),
 });
 
 /**

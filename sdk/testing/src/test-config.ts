@@ -34,7 +34,7 @@ export interface TestKernelOptions {
 
 /**
  * The config sections a test kernel starts from: quiet logs, fs storage without fsync, and an
- * open registry (no tokens, no auth, no RBAC). A top-level key of `config` replaces its default.
+ * open registry (no tokens, no auth, no RBAC), without extensions. A top-level key of `config` replaces its default.
  * @since 0.1.0
  */
 export const TEST_DEFAULTS = Object.freeze({
@@ -45,6 +45,8 @@ export const TEST_DEFAULTS = Object.freeze({
   rbac: {},
   // No audit log unless a test names it: it would add a consumer and tables to every kernel.
   logging: {},
+  // No default extensions (the replication engine): a test kernel holds what its test names.
+  extensions: {},
 });
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,8 @@ import { epochMs, tableOptions } from './table-options.js';
  * Durable events (the transactional outbox): `events` holds each event once; `event_deliveries`
  * holds one row per event and consumer subscribed to its type, written in the same transaction,
  * so a consumer's backlog, retries and dead events are rows that any node can claim.
- * Replication executions started by an event remember it, so a redelivered event starts none twice.
+ * (This migration also gave `replication_executions` its `event_id` column when the replication
+ * tables were the kernel's; the replication plugin's migration does it now, where it is missing.)
  */
 
 export async function up(knex: Knex): Promise<void> {
@@ -46,18 +47,9 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['status', 'finished_at'], 'event_deliveries_finished');
     t.index(['seq'], 'event_deliveries_seq');
   });
-
-  await knex.schema.alterTable('replication_executions', (t) => {
-    t.string('event_id', 36);
-    t.unique(['policy_id', 'event_id'], { indexName: 'replication_executions_event' });
-  });
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('replication_executions', (t) => {
-    t.dropUnique(['policy_id', 'event_id'], 'replication_executions_event');
-    t.dropColumn('event_id');
-  });
   await knex.schema.dropTableIfExists('event_deliveries');
   await knex.schema.dropTableIfExists('events');
 }

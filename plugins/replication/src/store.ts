@@ -1,11 +1,7 @@
-import type { Knex } from 'knex';
-import type { ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
-import { dialectOf } from '../metadata/connection.js';
-import { isUniqueViolation } from '../metadata/db-errors.js';
-import { toNumber } from '../metadata/sql.js';
-import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from '../metadata/decode.js';
+import type { DatabaseService, Knex, ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
+import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from './decode.js';
 import { compileSourceFilters } from './filters.js';
-import type { SecretBox } from './secret-box.js';
+import type { SecretService as SecretBox } from '@wharf/sdk';
 import type {
   Endpoint,
   EndpointInput,
@@ -21,7 +17,7 @@ import type {
 } from './model.js';
 
 /**
- * Rows of the replication tables (migration 003) and the model. Everything the engine knows
+ * Rows of the replication tables (migrations.ts) and the model. Everything the engine knows
  * lives here, so any node can continue any execution.
  */
 
@@ -36,7 +32,7 @@ export class EndpointInUseError extends Error {}
 
 type Row = Record<string, unknown>;
 
-// Rows are decoded with checks (core/src/metadata/decode.ts): a value the schema cannot hold
+// Rows are decoded with checks (decode.ts): a value the schema cannot hold
 // fails naming its column instead of flowing on as a wrong type.
 const date = (r: Row, column: string): Date => new Date(bigint(r, column));
 const optDate = (r: Row, column: string): Date | undefined => {
@@ -83,7 +79,7 @@ function policyOf(r: Row): Policy {
     trigger: oneOf(r, 'trigger', TRIGGERS), cron: optText(r, 'cron'),
     replicateDeletion: bool(r, 'replicate_deletion'), override: bool(r, 'override'),
     bandwidthKbps: bigint(r, 'bandwidth_kbps'), chunkSize: optionalBigint(r, 'chunk_size'),
-    enabled: bool(r, 'enabled'), createdAt: date(r, 'created_at'), updatedAt: date(r, 'updated_at'),
+    enabled: bool(r, 'enabled'), createdBy: optText(r, 'created_by'), createdAt: date(r, 'created_at'), updatedAt: date(r, 'updated_at'),
   };
 }
 
@@ -123,6 +119,8 @@ export class ReplicationStore {
   constructor(
     private readonly knex: Knex,
     private readonly box: SecretBox,
+    /** The dialect and the unique-violation check of the database (`coreServices.database`). */
+    private readonly db: Pick<DatabaseService, 'dialect' | 'isUniqueViolation'>,
   ) {}
 
   // Endpoints
@@ -154,7 +152,12 @@ export class ReplicationStore {
 
   /** The same store on a transaction: its writes commit with the caller's other rows (events). */
   using(trx: Knex.Transaction): ReplicationStore {
-    return new ReplicationStore(trx, this.box);
+    return new ReplicationStore(trx, this.box, this.db);
+  }
+
+  /** Runs `fn` in one transaction, with a store bound to it. */
+  transaction<T>(fn: (store: ReplicationStore, trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.knex.transaction((trx) => fn(this.using(trx), trx));
   }
 
   async createEndpoint(input: EndpointInput): Promise<Endpoint> {
@@ -178,7 +181,7 @@ export class ReplicationStore {
       const n = await this.knex('replication_endpoints').where({ id }).update(row);
       return n ? this.getEndpoint(id) : undefined;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateNameError(`registry endpoint ${input.name} already exists`);
+      if (this.db.isUniqueViolation(err)) throw new DuplicateNameError(`registry endpoint ${input.name} already exists`);
       throw err;
     }
   }
@@ -217,9 +220,11 @@ export class ReplicationStore {
     return row && policyOf(row);
   }
 
-  async createPolicy(input: PolicyInput): Promise<Policy> {
+  /** Creates a policy; `createdBy` (a user name) is kept for good: updates do not change it. */
+  async createPolicy(input: PolicyInput, createdBy?: string): Promise<Policy> {
     const now = Date.now();
-    const id = await this.insert('replication_policies', { ...policyRow(input), created_at: now, updated_at: now }, `replication policy ${input.name} already exists`);
+    const row = { ...policyRow(input), created_by: createdBy ?? null, created_at: now, updated_at: now };
+    const id = await this.insert('replication_policies', row, `replication policy ${input.name} already exists`);
     return (await this.getPolicy(id))!;
   }
 
@@ -228,7 +233,7 @@ export class ReplicationStore {
       const n = await this.knex('replication_policies').where({ id }).update({ ...policyRow(input), updated_at: Date.now() });
       return n ? this.getPolicy(id) : undefined;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateNameError(`replication policy ${input.name} already exists`);
+      if (this.db.isUniqueViolation(err)) throw new DuplicateNameError(`replication policy ${input.name} already exists`);
       throw err;
     }
   }
@@ -251,21 +256,21 @@ export class ReplicationStore {
    * Creates an execution. With `eventId` (an event-triggered run) it is created once per policy
    * and event: a redelivered event finds the execution it started before.
    */
-  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<number> {
+  async createExecution(policyId: number, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<{ id: number; created: boolean }> {
     const row = {
       policy_id: policyId, trigger, status: 'pending', status_text: '', event: event ? JSON.stringify(event) : null,
       planned: false, started_at: Date.now(), finished_at: null, event_id: eventId ?? null,
     };
-    if (eventId === undefined) return this.insert('replication_executions', row, 'execution exists');
+    if (eventId === undefined) return { id: await this.insert('replication_executions', row, 'execution exists'), created: true };
     const existing = async () =>
       (await this.knex('replication_executions').where({ policy_id: policyId, event_id: eventId }).first('id')) as Row | undefined;
     const found = await existing();
-    if (found) return bigint(found, 'id');
+    if (found) return { id: bigint(found, 'id'), created: false };
     try {
-      return await this.insert('replication_executions', row, 'execution exists');
+      return { id: await this.insert('replication_executions', row, 'execution exists'), created: true };
     } catch (err) {
       const raced = err instanceof DuplicateNameError ? await existing() : undefined;
-      if (raced) return bigint(raced, 'id');
+      if (raced) return { id: bigint(raced, 'id'), created: false };
       throw err;
     }
   }
@@ -431,11 +436,13 @@ export class ReplicationStore {
     try {
       const insert = this.knex(table).insert(row);
       // MySQL has no RETURNING; its driver answers the new id anyway.
-      const result = (await (dialectOf(this.knex) === 'mysql' ? insert : insert.returning('id'))) as Array<{ id: unknown } | number>;
+      const result = (await (this.db.dialect === 'mysql' ? insert : insert.returning('id'))) as Array<{ id: unknown } | number>;
       const first = result[0];
-      return toNumber(typeof first === 'object' && first !== null ? first.id : first);
+      const id = Number(typeof first === 'object' && first !== null ? first.id : first);
+      if (!Number.isFinite(id)) throw new TypeError(`expected a new id from the database, got ${String(first)}`);
+      return id;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateNameError(duplicate);
+      if (this.db.isUniqueViolation(err)) throw new DuplicateNameError(duplicate);
       throw err;
     }
   }

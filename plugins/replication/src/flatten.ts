@@ -1,4 +1,7 @@
-import { isRepositoryName } from '../registry/names.js';
+// The distribution spec's repository name grammar (as the kernel checks it).
+const NAME_COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
+const REPOSITORY_NAME = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
+const isRepositoryName = (name: string): boolean => name.length <= 255 && REPOSITORY_NAME.test(name);
 
 /**
  * Destination repository names, with Harbor's namespace flattening (`dest_namespace` and

@@ -15,7 +15,7 @@ import {
 } from './api-schemas.js';
 import type { Endpoint, Execution, Policy, Task } from './model.js';
 import { validateEndpoint, validatePolicy } from './validation.js';
-import type { Replication } from './index.js';
+import type { Replication } from './replication.js';
 import { DuplicateNameError, EndpointInUseError } from './store.js';
 
 /**
@@ -216,7 +216,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
     async handler(req) {
       await may('replication', 'create')(req);
       const input = await validatePolicy(req.body, store());
-      const policy = await recorded(req, 'policy', 'created', (s) => s.createPolicy(input), (p) => p.name);
+      const policy = await recorded(req, 'policy', 'created', (s) => s.createPolicy(input, req.principal.subject), (p) => p.name);
       await engine().syncSchedule(policy, policy.id);
       req.setHeader('Location', `/api/v1/replication/policies/${policy.id}`);
       req.logger.info({ policy: policy.name, mode: policy.mode, trigger: policy.trigger }, 'replication policy created');

@@ -1,33 +1,38 @@
-import type { Knex } from 'knex';
-import type { EventDraft, EventService, JobService, KernelHooks, StorageDriver } from '@wharf/sdk';
-import type { EventRecorder } from '../events/events-runtime.js';
-import type { Logger } from 'pino';
-import { tappedKeys } from '../hooks/index.js';
-import type { MetadataStore } from '../metadata/types.js';
+import type {
+  ArtifactService,
+  BlobService,
+  ContentService,
+  DatabaseService,
+  EventDraft,
+  EventService,
+  JobService,
+  Logger,
+  ReplicationTargetService,
+  SecretService,
+} from '@wharf/sdk';
 import { ReplicationEngine, type EngineSettings } from './engine.js';
 import { createLocalTarget } from './local-target.js';
 import type { Endpoint, EndpointInput } from './model.js';
-import type { SecretBox } from './secret-box.js';
 import { ReplicationStore } from './store.js';
 
 /**
- * Replication in the kernel: the store, the engine, and the operations the API needs. Adapters
- * (how to talk to another registry) come from plugins on the `replication.target` hook map.
+ * Replication: the store, the engine, and the operations the API and CLI need, built on SDK
+ * services only. Adapters (how to talk to another registry) come from `replication.target`
+ * plugins, opened through `coreServices.replicationTargets`.
  * @see docs/architecture/12-replication.md
  */
 
 export interface ReplicationDeps {
-  readonly knex: Knex;
-  readonly hooks: KernelHooks;
+  readonly database: DatabaseService;
   readonly jobs: JobService;
-  /** Durable events: the trigger consumer subscribes, and content written locally records them. */
+  /** Durable events: the trigger consumer subscribes, status changes are recorded. */
   readonly events: EventService;
-  readonly recorder: EventRecorder;
-  readonly metadata: MetadataStore;
-  readonly storage: StorageDriver;
-  readonly secrets: SecretBox;
+  readonly secrets: SecretService;
+  readonly targets: ReplicationTargetService;
+  readonly artifacts: ArtifactService;
+  readonly blobs: BlobService;
+  readonly content: ContentService;
   readonly logger: Logger;
-  readonly registry: { readonly deleteEnabled: boolean; readonly uploadLeaseMs: number };
   readonly settings: EngineSettings;
 }
 
@@ -63,9 +68,13 @@ export const PING_WITH_CREDENTIALS = 'the registry answered and accepted the cre
 export const PING_ANONYMOUS = 'the registry answered an anonymous request (no credentials are set, so none were checked)';
 
 export function createReplication(deps: ReplicationDeps): Replication {
-  const store = new ReplicationStore(deps.knex, deps.secrets);
-  const local = createLocalTarget({ ...deps, ...deps.registry, events: deps.recorder, logger: deps.logger });
-  const engine = new ReplicationEngine({ store, jobs: deps.jobs, events: deps.events, hooks: deps.hooks, local, logger: deps.logger, settings: deps.settings });
+  const { database } = deps;
+  const store = new ReplicationStore(database.knex, deps.secrets, database);
+  const local = createLocalTarget({
+    artifacts: deps.artifacts, blobs: deps.blobs, content: deps.content,
+    ping: async () => void (await database.knex.raw('select 1')),
+  });
+  const engine = new ReplicationEngine({ store, jobs: deps.jobs, events: deps.events, targets: deps.targets, local, logger: deps.logger, settings: deps.settings });
 
   /** Says what was checked: without credentials, only that the registry answers anonymous callers. */
   async function pingTarget(open: () => ReturnType<ReplicationEngine['open']>, withCredentials: boolean): Promise<PingOutcome> {
@@ -84,16 +93,14 @@ export function createReplication(deps: ReplicationDeps): Replication {
   return {
     store,
     engine,
-    transaction: (fn) => deps.knex.transaction((trx) => fn(store.using(trx), (draft) => deps.events.publish(draft, { transaction: trx }))),
-    adapters: () => tappedKeys(deps.hooks.replication.target),
+    transaction: (fn) => database.transaction((trx) => fn(store.using(trx), (draft) => deps.events.publish(draft, { transaction: trx }))),
+    adapters: () => deps.targets.kinds(),
     ping: (input) =>
       pingTarget(async () => {
-        const target = deps.hooks.replication.target.for(input.type).call({
+        return deps.targets.open({
           name: input.name, type: input.type, url: input.url, insecure: input.insecure, caCertificate: input.caCertificate,
           credentials: input.username && input.secret ? { username: input.username, password: input.secret } : undefined,
         });
-        if (!target) throw new Error(`no replication adapter for endpoint type "${input.type}"`);
-        return target;
       }, Boolean(input.username && input.secret)),
     pingEndpoint: (endpoint) => pingTarget(() => engine.open(endpoint), endpoint.username !== undefined && endpoint.username !== '' && endpoint.hasSecret),
   };

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform } from 'node:stream';
 import { ReplicationTargetError, type Digest, type RemoteManifest, type ReplicationTarget } from '@wharf/sdk';
-import { parseManifest } from '../registry/manifest-parser.js';
+import { manifestRefs } from './manifest-refs.js';
 
 /**
  * Copies one artifact between two targets, faithfully and cheaply: the manifest bytes are
@@ -82,15 +82,15 @@ export async function copyArtifact(
 
 /** Copies what a manifest references: index children (each under its digest) or blobs. */
 async function copyContent(source: Side, destination: Side, manifest: RemoteManifest, options: CopyOptions, counter: { bytes: number }): Promise<void> {
-  const parsed = parseManifest(manifest.payload, manifest.mediaType);
-  for (const child of parsed.manifestRefs) {
+  const parsed = manifestRefs(manifest);
+  for (const child of parsed.manifests) {
     options.signal.throwIfAborted();
     await copyManifestByDigest(source, destination, child, options, counter);
   }
   // Layers go several at a time, as skopeo sends them; a bandwidth limit is per task, so a
   // throttled task sends one blob at a time and the limit holds for the whole task.
   const parallel = options.throttle ? 1 : BLOB_CONCURRENCY;
-  await forEachLimit(parsed.blobRefs, parallel, async (digest) => {
+  await forEachLimit(parsed.blobs, parallel, async (digest) => {
     options.signal.throwIfAborted();
     await copyBlob(source, destination, digest, options, counter);
   });

@@ -63,11 +63,13 @@ export interface Policy {
   /** Send blobs in chunks of this many bytes; `undefined` = one streamed request. */
   readonly chunkSize: number | undefined;
   readonly enabled: boolean;
+  /** The user who created it (unset for policies older than this field): owns the projects its pulls create. */
+  readonly createdBy: string | undefined;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
 
-export type PolicyInput = Omit<Policy, 'id' | 'createdAt' | 'updatedAt'>;
+export type PolicyInput = Omit<Policy, 'id' | 'createdAt' | 'updatedAt' | 'createdBy'>;
 
 export type ExecutionTrigger = PolicyTrigger;
 

@@ -3,13 +3,17 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { definePlugin, Type, type Digest, type ReplicationStatusEvent, type ReplicationTarget } from '@wharf/sdk';
-import { loadConfig } from '../config/load-config.js';
-import { createKernel, type Kernel } from '../kernel/kernel.js';
-import { baseConfig, tempDir } from '../kernel/test-support.js';
+import {
+  coreServices, definePlugin, projectServices, replicationEvents, Type,
+  type Digest, type EventEnvelope, type ReplicationStatusChangedData, type ReplicationStatusEvent, type ReplicationTarget, type WharfPlugin,
+} from '@wharf/sdk';
+import { createTestKernel, type TestKernel } from '@wharf/sdk-testing';
 import { copyArtifact, MountHints } from './copier.js';
+import { replicationPlugin } from './index.js';
 import { createLocalTarget } from './local-target.js';
 import type { Execution, PolicyInput } from './model.js';
+import type { Replication } from './replication.js';
+import { replicationServiceRef } from './services.js';
 
 // The engine end to end inside one process: two real kernels (SQLite, fs storage), the second
 // reached through a `loopback` adapter plugin that opens its local target. The OCI adapter
@@ -18,22 +22,22 @@ import type { Execution, PolicyInput } from './model.js';
 const sha256 = (b: Buffer | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 interface Booted {
-  kernel: Kernel;
+  kernel: TestKernel;
   cleanup(): Promise<void>;
 }
 
-async function boot(extra: Record<string, unknown>, plugins: ReturnType<typeof definePlugin>[] = []): Promise<Booted> {
-  const tmp = await tempDir('wharf-replication-');
-  const config = baseConfig(tmp.dir, { log: { level: 'warn', format: 'json' }, jobs: { pollIntervalMs: 50 }, ...extra });
-  const kernel = createKernel(await loadConfig({ config, env: {}, plugins }), { logDestination: new (await import('node:stream')).PassThrough() });
-  await kernel.boot();
-  return { kernel, cleanup: async () => { await kernel.close(); await tmp.cleanup(); } };
+async function boot(config: Record<string, unknown>, plugins: WharfPlugin[] = []): Promise<Booted> {
+  const kernel = await createTestKernel({ config: { jobs: { pollIntervalMs: 50 }, ...config }, plugins });
+  return { kernel, cleanup: () => kernel.close() };
 }
 
-function localOf(kernel: Kernel): ReplicationTarget {
+const replicationOf = (kernel: TestKernel): Replication => kernel.get(replicationServiceRef);
+
+function localOf(kernel: TestKernel): ReplicationTarget {
+  const { knex } = kernel.get(coreServices.database);
   return createLocalTarget({
-    metadata: kernel.metadata(), storage: kernel.storage(), hooks: kernel.hooks, events: kernel.events, logger: kernel.logger,
-    uploadLeaseMs: kernel.config.registry.uploadLeaseMs, deleteEnabled: true,
+    artifacts: kernel.get(coreServices.artifacts), blobs: kernel.get(coreServices.blobs), content: kernel.get(coreServices.content),
+    ping: async () => void (await knex.raw('select 1')),
   });
 }
 
@@ -52,10 +56,10 @@ async function pushImage(target: ReplicationTarget, repository: string, tag: str
   return digest;
 }
 
-async function waitFinal(kernel: Kernel, id: number, timeoutMs = 20_000): Promise<Execution> {
+async function waitFinal(kernel: TestKernel, id: number, timeoutMs = 20_000): Promise<Execution> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const e = await kernel.replication().store.getExecution(id);
+    const e = await replicationOf(kernel).store.getExecution(id);
     if (e && ['succeeded', 'failed', 'stopped'].includes(e.status)) return e;
     if (Date.now() > deadline) throw new Error(`execution ${id} still ${e?.status}: ${JSON.stringify(e)}`);
     await sleep(50);
@@ -77,6 +81,25 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   let destination: ReplicationTarget;
   let endpointId: number;
   const events: ReplicationStatusEvent[] = [];
+  const durable: EventEnvelope<ReplicationStatusChangedData>[] = [];
+  // What an RBAC plugin with projects would be asked: [project, owner]; `existing` already exist.
+  const ensured: [string, string | undefined][] = [];
+  const existing = new Set<string>();
+  const projects = definePlugin({
+    id: 'fake-projects', kind: 'extension', version: '1.0.0', kernel: '^0.1.0', configSchema: Type.Object({}),
+    register(ctx) {
+      ctx.provide(projectServices.provisioning, {
+        factory: () => ({
+          async ensureProject(name: string, options?: { owner?: string | undefined }) {
+            ensured.push([name, options?.owner]);
+            if (existing.has(name)) return false;
+            existing.add(name);
+            return true;
+          },
+        }),
+      });
+    },
+  });
 
   before(async () => {
     away = await boot({ replication: {} });
@@ -85,12 +108,16 @@ describe('replication engine (two kernels, loopback adapter)', () => {
       register(ctx) {
         ctx.hooks.replication.target.for('loopback').tap(ctx.id, () => localOf(away.kernel));
         ctx.hooks.replication.statusChanged.tapPromise(ctx.id, async (e) => void events.push(e));
+        ctx.events.subscribe({
+          name: 'test-replication-status', types: [replicationEvents.statusChanged],
+          handle: async ({ event }) => void durable.push(event as EventEnvelope<ReplicationStatusChangedData>),
+        });
       },
     });
-    home = await boot({ replication: { loopback: {} }, replicationEngine: { keepExecutions: 5 } }, [loopback]);
+    home = await boot({ replication: { loopback: {} }, extensions: { replication: { keepExecutions: 5 } } }, [loopback, replicationPlugin as WharfPlugin, projects]);
     source = localOf(home.kernel);
     destination = localOf(away.kernel);
-    endpointId = (await home.kernel.replication().store.createEndpoint({ name: 'away', type: 'loopback', url: 'http://away.invalid', username: 'u', secret: 's3cret' })).id;
+    endpointId = (await replicationOf(home.kernel).store.createEndpoint({ name: 'away', type: 'loopback', url: 'http://away.invalid', username: 'u', secret: 's3cret' })).id;
   });
 
   after(async () => {
@@ -99,15 +126,15 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   });
 
   it('stores the endpoint secret encrypted and hands it to the adapter decrypted', async () => {
-    const { knex } = home.kernel.resolve((await import('@wharf/sdk')).coreServices.database);
+    const { knex } = home.kernel.get(coreServices.database);
     const row = (await knex('replication_endpoints').where({ id: endpointId }).first()) as { secret: string };
     assert.ok(!row.secret.includes('s3cret'));
     assert.match(row.secret, /^v1:/);
-    assert.deepEqual(await home.kernel.replication().store.credentialsOf(endpointId), { username: 'u', password: 's3cret' });
+    assert.deepEqual(await replicationOf(home.kernel).store.credentialsOf(endpointId), { username: 'u', password: 's3cret' });
   });
 
   it('a ping says what it checked: credentials only when there are some', async () => {
-    const replication = home.kernel.replication();
+    const replication = replicationOf(home.kernel);
     assert.deepEqual(await replication.pingEndpoint((await replication.store.getEndpoint(endpointId))!), { ok: true, message: 'the registry answered and accepted the credentials' });
     const anonymous = await replication.store.createEndpoint({ name: 'away-anonymous', type: 'loopback', url: 'http://away.invalid' });
     const answer = await replication.pingEndpoint(anonymous);
@@ -122,7 +149,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     const d1 = await pushImage(source, 'team/app', '1.0', 1000);
     await pushImage(source, 'team/app', 'dev', 1000, 'dev');
     await pushImage(source, 'other/app', '1.0', 1000, 'other');
-    const { store, engine } = home.kernel.replication();
+    const { store, engine } = replicationOf(home.kernel);
     const p = await store.createPolicy(policy({
       name: 'manual-push', endpointId,
       filters: { repositories: [{ kind: 'glob', pattern: 'team/**', decision: 'include' }], tags: [{ kind: 'regex', pattern: '\\d+\\.\\d+', decision: 'include' }] },
@@ -138,6 +165,21 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     const kinds = events.filter((x) => x.kind === 'execution').map((x) => x.status);
     assert.deepEqual(kinds, ['pending', 'running', 'succeeded']);
     assert.ok(events.some((x) => x.kind === 'task' && x.status === 'succeeded' && x.destination === 'mirror/app:1.0'));
+    // The same changes as durable `replication.status.changed` events, with the counts at that moment.
+    const deadline = Date.now() + 10_000;
+    const mine = () => durable.filter((x) => x.data.executionId === e.id);
+    while (mine().length < 3 && Date.now() < deadline) await sleep(25);
+    assert.deepEqual(mine().map((x) => x.data.status), ['pending', 'running', 'succeeded']);
+    const done = mine()[2]!;
+    assert.equal(done.type, 'replication.status.changed');
+    assert.equal(done.partition, `replication:${p.id}`);
+    assert.deepEqual(
+      { ...done.data, startedAt: typeof done.data.startedAt, finishedAt: typeof done.data.finishedAt },
+      { policyId: p.id, policyName: 'manual-push', executionId: e.id, status: 'succeeded', trigger: 'manual', mode: 'push', endpoint: 'away',
+        startedAt: 'string', finishedAt: 'string', total: 1, succeeded: 1, failed: 0, stopped: 0, skipped: 0, bytes: e.bytes,
+        statusText: '1 succeeded, 0 failed, 0 stopped, 0 skipped of 1' },
+    );
+    assert.equal(mine()[0]!.data.finishedAt, undefined);
 
     // Run again: the destination has it, nothing is copied, the task still succeeds.
     const again = await waitFinal(home.kernel, await engine.start(p, 'manual'));
@@ -148,7 +190,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   it('mounts a blob the destination already holds in another repository instead of sending it again', async () => {
     await pushImage(source, 'share/one', 'v1', 4096, 'shared-layer');
     await pushImage(source, 'share/two', 'v1', 4096, 'shared-layer');
-    const { store, engine } = home.kernel.replication();
+    const { store, engine } = replicationOf(home.kernel);
     const only = (repo: string) => ({ repositories: [{ kind: 'glob' as const, pattern: repo, decision: 'include' as const }], tags: [] });
     const first = await store.createPolicy(policy({ name: 'share-one', endpointId, filters: only('share/one') }));
     const second = await store.createPolicy(policy({ name: 'share-two', endpointId, filters: only('share/two') }));
@@ -166,7 +208,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   it('override off keeps a destination tag that points at other content', async () => {
     await pushImage(source, 'keep/app', 'v1', 10, 'new');
     const theirs = await pushImage(destination, 'keep/app', 'v1', 10, 'theirs');
-    const { store, engine } = home.kernel.replication();
+    const { store, engine } = replicationOf(home.kernel);
     const p = await store.createPolicy(policy({ name: 'no-override', endpointId, override: false, filters: { repositories: [{ kind: 'glob', pattern: 'keep/*', decision: 'include' }], tags: [] } }));
     const e = await waitFinal(home.kernel, await engine.start(p, 'manual'));
     assert.equal(e.status, 'succeeded');
@@ -175,7 +217,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
   });
 
   it('event-based push copies what is pushed, and deletions when asked', async () => {
-    const { store } = home.kernel.replication();
+    const { store } = replicationOf(home.kernel);
     const p = await store.createPolicy(policy({
       name: 'on-push', endpointId, trigger: 'event', replicateDeletion: true,
       filters: { repositories: [{ kind: 'glob', pattern: 'events/**', decision: 'include' }], tags: [] },
@@ -197,7 +239,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
 
   it('stop aborts an execution; resume runs only the tasks that did not succeed', async () => {
     for (const tag of ['a', 'b', 'c']) await pushImage(source, 'slow/app', tag, 192 * 1024, `slow-${tag}`);
-    const { store, engine } = home.kernel.replication();
+    const { store, engine } = replicationOf(home.kernel);
     // 64 KiB/s: each image takes about three seconds, so the stop lands mid-copy.
     const p = await store.createPolicy(policy({ name: 'slow', endpointId, bandwidthKbps: 64, filters: { repositories: [{ kind: 'glob', pattern: 'slow/*', decision: 'include' }], tags: [] } }));
     const id = await engine.start(p, 'manual');
@@ -255,10 +297,36 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     assert.equal(lines.some((l) => l.startsWith('copied blob')), false, lines.join('\n'));
   });
 
+  it('a pull creates the missing destination project, owned by the policy creator; a push does not', async () => {
+    await pushImage(destination, 'pulled/app', 'v1', 100, 'pulled');
+    await pushImage(destination, 'pulled/tool', 'v1', 100, 'pulled-tool');
+    const { store, engine } = replicationOf(home.kernel);
+    const only = { repositories: [{ kind: 'glob' as const, pattern: 'pulled/**', decision: 'include' as const }], tags: [] };
+    const p = await store.createPolicy(policy({ name: 'pull-into-project', endpointId, mode: 'pull', filters: only }), 'alice');
+    assert.equal(p.createdBy, 'alice');
+    ensured.length = 0;
+    const e = await waitFinal(home.kernel, await engine.start(p, 'manual'));
+    assert.equal(e.status, 'succeeded', JSON.stringify(e));
+    assert.equal(e.tasks.succeeded, 2);
+    assert.deepEqual(ensured, [['pulled', 'alice'], ['pulled', 'alice']], 'asked before each task; created once');
+    assert.ok(await source.headManifest('pulled/app', 'v1'));
+    const tasks = (await store.listTasks(e.id, { page: 1, pageSize: 10 })).items;
+    const logs = await Promise.all(tasks.map(async (t) => (await store.taskLog(t.id)).map((l) => l.message)));
+    assert.equal(logs.flat().filter((m) => m === 'created project pulled (private, owner alice)').length, 1, logs.flat().join('\n'));
+    // An update keeps the creator.
+    assert.equal((await store.updatePolicy(p.id, { ...p, description: 'changed' }))?.createdBy, 'alice');
+
+    ensured.length = 0;
+    await pushImage(source, 'pushed/app', 'v1', 100, 'pushed');
+    const push = await store.createPolicy(policy({ name: 'push-no-project', endpointId, filters: { ...only, repositories: [{ kind: 'glob', pattern: 'pushed/**', decision: 'include' }] } }), 'alice');
+    assert.equal((await waitFinal(home.kernel, await engine.start(push, 'manual'))).status, 'succeeded');
+    assert.deepEqual(ensured, [], 'a push writes to the other registry: no local project');
+  });
+
   it('keeps the configured number of finished executions per policy', async () => {
-    const { store, engine } = home.kernel.replication();
+    const { store, engine } = replicationOf(home.kernel);
     const p = await store.createPolicy(policy({ name: 'history', endpointId, filters: { repositories: [{ kind: 'glob', pattern: 'none/*', decision: 'include' }], tags: [] } }));
-    const keep = 5; // replicationEngine.keepExecutions
+    const keep = 5; // extensions.replication.keepExecutions
     for (let i = 0; i < keep + 3; i++) await waitFinal(home.kernel, await engine.start(p, 'manual'));
     const page = await store.listExecutions({ page: 1, pageSize: 100 }, p.id);
     assert.equal(page.total, keep);

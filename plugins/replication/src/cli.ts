@@ -1,17 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliRefusal, defineCliCommand, formatTable, type CliCommandGroup } from '@wharf/sdk';
-import { kernelRefs } from '../kernel/kernel-refs.js';
-import type { Execution } from '../replication/model.js';
-import { executionView, taskView } from '../replication/api.js';
+import type { Execution } from './model.js';
+import { executionView, taskView } from './api.js';
+import { createProgress } from './progress.js';
+import { replicationServiceRef } from './services.js';
 
 /**
  * `wharf replication run|executions|tasks`: the replication engine on the configured database,
- * contributed through the same CLI capability plugins use (so the group moves with the engine).
+ * the plugin's contributed CLI commands (like `wharf project` of rbac-projects).
  * The command only records and queues work: the registry's nodes run the jobs (this process
  * starts no job workers), so `run --wait` needs a running `wharf serve` on the same database.
  */
 
-const deps = { replication: kernelRefs.replication };
+const deps = { replication: replicationServiceRef };
 const text = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 const json = { flags: '--json', description: 'print JSON instead of a table' };
 
@@ -35,12 +36,12 @@ const run = defineCliCommand({
   usage: 'run <policy>',
   description: 'start an execution of a policy (name or id)',
   options: [
-    { flags: '--wait', description: 'wait until it finishes; exit 1 unless it succeeded' },
+    { flags: '--wait', description: 'wait until it finishes, showing progress on stderr; exit 1 unless it succeeded' },
     { flags: '--timeout <seconds>', description: 'how long --wait waits at most (default 3600)' },
     { flags: '--json', description: 'print the execution as JSON' },
   ],
   deps,
-  async run({ replication: { store, engine } }, { args: [policyRef = ''], options, stdout: stdoutLine }) {
+  async run({ replication: { store, engine } }, { args: [policyRef = ''], options, stdout: stdoutLine, stderr, progress, terminal }) {
     const opts = { wait: options['wait'] === true, json: options['json'] === true, timeout: text(options['timeout']) };
     const policy = /^\d+$/.test(policyRef) ? await store.getPolicy(Number(policyRef)) : await store.getPolicyByName(policyRef);
     if (!policy) throw new CliRefusal(undefined, `replication policy ${policyRef} not found`);
@@ -55,7 +56,9 @@ const run = defineCliCommand({
     const timeoutSeconds = opts.timeout === undefined ? 3600 : Number(opts.timeout);
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliRefusal(undefined, '--timeout must be a positive number of seconds');
     const deadline = Date.now() + timeoutSeconds * 1000;
+    const report = createProgress({ terminal: terminal === true, show: progress ?? stderr });
     while (!FINAL.includes(execution.status)) {
+      report(execution);
       if (Date.now() > deadline) throw new CliRefusal(undefined, `${summary(execution)}: still running after ${timeoutSeconds} s (is a wharf serve running on this database?)`);
       await sleep(500);
       execution = (await store.getExecution(id))!;
@@ -116,7 +119,7 @@ const tasks = defineCliCommand({
   },
 });
 
-/** `wharf replication ...`, the kernel's contribution until the engine is a plugin. */
+/** `wharf replication ...`. */
 export const replicationCommands: CliCommandGroup = Object.freeze({
   name: 'replication',
   description: 'run replication policies and read their history (the registry nodes do the copying)',

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '@wharf/sdk';
 import picomatch from 'picomatch';
 
 /**

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { SecretService } from '@wharf/sdk';
 
 /**
  * Encryption at rest for replication endpoint secrets: AES-256-GCM, a fresh 12-byte IV per value,
@@ -40,12 +41,8 @@ export class SecretBoxError extends Error {
   }
 }
 
-export interface SecretBox {
-  /** Encrypts `plaintext`; `context` must be given again, identical, to decrypt. */
-  encrypt(plaintext: string, context?: string): string;
-  /** Decrypts a value from {@link SecretBox.encrypt}; throws {@link SecretBoxError} on a wrong key, context or tampering. */
-  decrypt(sealed: string, context?: string): string;
-}
+/** The box behind `coreServices.secrets` (see `SecretService` in the SDK). */
+export type SecretBox = SecretService;
 
 export interface SecretBoxOptions {
   /** Base64 of 32 random bytes, from config. When set, no key file is read or written. */

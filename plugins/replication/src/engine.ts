@@ -6,17 +6,22 @@ import {
   ReplicationTargetError,
   isEventOf,
   registryEvents,
+  replicationEvents,
+  replicationPartition,
   type EventEnvelope,
   type EventService,
   type JobContext,
   type JobService,
-  type KernelHooks,
   type ManifestDeletedData,
   type ManifestPushedData,
   type ReplicationStatus,
   type ReplicationTarget,
+  type ReplicationTargetService,
+  type ProjectProvisioningService,
+  type ReplicationStatusEvent,
 } from '@wharf/sdk';
-import type { Logger } from 'pino';
+import type { Knex } from '@wharf/sdk';
+import type { Logger } from '@wharf/sdk';
 import { copyArtifact, MountHints } from './copier.js';
 import { compileSourceFilters, type SourceMatchers } from './filters.js';
 import { DestinationNameError, destinationRepository } from './flatten.js';
@@ -51,13 +56,11 @@ export interface EngineDeps {
   readonly store: ReplicationStore;
   readonly jobs: JobService;
   readonly events: EventService;
-  readonly hooks: KernelHooks;
+  readonly targets: ReplicationTargetService;
   readonly local: ReplicationTarget;
   readonly logger: Logger;
   readonly settings: EngineSettings;
 }
-
-export class UnknownAdapterError extends Error {}
 
 const REFERRERS_TAG = /^sha(256|512)-[a-f0-9]{64}(?:[a-f0-9]{64})?$/;
 const scheduleName = (policyId: number) => `replication-policy-${policyId}`;
@@ -67,8 +70,15 @@ const planKey = (executionId: number) => `replication-plan-${executionId}`;
 export class ReplicationEngine {
   /** Per endpoint: where the destination holds which blob, to mount instead of upload. */
   readonly #mounts = new Map<number, MountHints>();
+  /** Creates the destination projects of pulls, when an RBAC plugin with projects is loaded. */
+  #projects: ProjectProvisioningService | undefined;
 
   constructor(private readonly deps: EngineDeps) {}
+
+  /** Called from the plugin's init with the optional `projectServices.provisioning`. */
+  useProjects(projects: ProjectProvisioningService | undefined): void {
+    this.#projects = projects;
+  }
 
   /** Declares the job types and subscribes to the registry's events. Call once, before the kernel seals. */
   install(): void {
@@ -93,11 +103,9 @@ export class ReplicationEngine {
   /** Opens a target for an endpoint through the adapter registered for its type. */
   async open(endpoint: Endpoint): Promise<ReplicationTarget> {
     const credentials = await this.deps.store.credentialsOf(endpoint.id);
-    const target = this.deps.hooks.replication.target.for(endpoint.type).call({
+    return this.deps.targets.open({
       name: endpoint.name, type: endpoint.type, url: endpoint.url, credentials, insecure: endpoint.insecure, caCertificate: endpoint.caCertificate,
     });
-    if (!target) throw new UnknownAdapterError(`no replication adapter for endpoint type "${endpoint.type}" (is its plugin configured?)`);
-    return target;
   }
 
   /** Keeps the job schedule of a policy in step with it (after create, update, delete). */
@@ -119,8 +127,12 @@ export class ReplicationEngine {
    * makes it idempotent: the same event starts one execution per policy, however often it comes.
    */
   async start(policy: Policy, trigger: ExecutionTrigger, event?: ExecutionEvent, eventId?: string): Promise<number> {
-    const id = await this.deps.store.createExecution(policy.id, trigger, event, eventId);
-    await this.emit(policy, id, 'pending');
+    const { id, created } = await this.deps.store.transaction(async (store, trx) => {
+      const made = await store.createExecution(policy.id, trigger, event, eventId);
+      if (made.created) await this.record(store, made.id, trx);
+      return made;
+    });
+    if (created) await this.emit(policy, id, 'pending');
     await this.deps.jobs.enqueue(JOB_PLAN, { executionId: id }, { key: planKey(id) });
     return id;
   }
@@ -128,7 +140,7 @@ export class ReplicationEngine {
   /** Stops an execution: queued tasks never run, running ones are aborted. */
   async stop(executionId: number): Promise<Execution | undefined> {
     const { store, jobs } = this.deps;
-    const moved = await store.setExecutionStatus(executionId, 'stopping', ['pending', 'running']);
+    const moved = await this.transition(executionId, 'stopping', ['pending', 'running']);
     if (moved) {
       const pending = await store.setTasksStatus(executionId, 'stopped', ['pending']);
       for (const id of pending) await jobs.cancelByKey(taskKey(id));
@@ -143,7 +155,7 @@ export class ReplicationEngine {
   async resume(executionId: number): Promise<Execution | undefined> {
     const { store, jobs } = this.deps;
     const execution = await store.getExecution(executionId);
-    if (!execution || !(await store.setExecutionStatus(executionId, 'running', ['stopped', 'failed'], 'resumed'))) return execution;
+    if (!execution || !(await this.transition(executionId, 'running', ['stopped', 'failed'], 'resumed'))) return execution;
     const policy = await store.getPolicy(execution.policyId);
     if (policy) await this.emit(policy, executionId, 'running');
     if (!execution.planned) {
@@ -166,7 +178,7 @@ export class ReplicationEngine {
     if (!execution || !['pending', 'running'].includes(execution.status)) return;
     const policy = await store.getPolicy(execution.policyId);
     if (!policy) return;
-    if (await store.setExecutionStatus(id, 'running', ['pending'])) await this.emit(policy, id, 'running');
+    if (await this.transition(id, 'running', ['pending'])) await this.emit(policy, id, 'running');
     try {
       if (!execution.planned) {
         const tasks = await this.listTasks(policy, execution, ctx.signal);
@@ -177,8 +189,7 @@ export class ReplicationEngine {
     } catch (err) {
       const message = errorText(err);
       if (ctx.attempt < ctx.maxAttempts && isRetryable(err) && !ctx.signal.aborted) throw err;
-      await store.setExecutionStatus(id, 'failed', ['running', 'pending'], `planning failed: ${message}`);
-      await this.emit(policy, id, 'failed');
+      if (await this.transition(id, 'failed', ['running', 'pending'], `planning failed: ${message}`)) await this.emit(policy, id, 'failed');
       throw new PermanentJobError(message, { cause: err });
     }
     for (const taskId of await store.taskIds(id, ['pending'])) {
@@ -239,6 +250,7 @@ export class ReplicationEngine {
       const endpoint = await this.endpointOf(policy);
       target = await this.open(endpoint);
       const [source, destination] = policy.mode === 'push' ? [this.deps.local, target] : [target, this.deps.local];
+      if (policy.mode === 'pull' && task.operation === 'copy') await this.ensureProject(policy, task, log);
       if (task.operation === 'delete') {
         await destination.deleteManifest(task.destinationRepository, task.destinationReference);
         await log(`deleted ${task.destinationRepository}:${task.destinationReference}`);
@@ -306,7 +318,7 @@ export class ReplicationEngine {
     if (execution.status === 'stopping' && tasks.running > 0) return;
     const status: ReplicationStatus = execution.status === 'stopping' ? 'stopped' : tasks.failed > 0 ? 'failed' : 'succeeded';
     const text = `${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.stopped} stopped, ${tasks.skipped} skipped of ${tasks.total}`;
-    if (!(await store.setExecutionStatus(executionId, status, [execution.status], text))) return;
+    if (!(await this.transition(executionId, status, [execution.status], text))) return;
     const policy = await store.getPolicy(execution.policyId);
     if (policy) {
       await this.emit(policy, executionId, status);
@@ -351,10 +363,59 @@ export class ReplicationEngine {
     return endpoint;
   }
 
+  /**
+   * A pull writes repositories into this registry: their project must exist, or they belong to
+   * none (invisible to project listings, only administrators reach them). As Harbor does, the
+   * missing project is created, private, owned by the policy's creator.
+   */
+  private async ensureProject(policy: Policy, task: Task, log: (message: string) => Promise<void>): Promise<void> {
+    const slash = task.destinationRepository.indexOf('/');
+    if (!this.#projects || slash < 0) return;
+    const project = task.destinationRepository.slice(0, slash);
+    if (await this.#projects.ensureProject(project, { owner: policy.createdBy })) {
+      await log(`created project ${project} (private${policy.createdBy ? `, owner ${policy.createdBy}` : ''})`);
+    }
+  }
+
   private mountsOf(endpointId: number): MountHints {
     let hints = this.#mounts.get(endpointId);
     if (!hints) this.#mounts.set(endpointId, (hints = new MountHints()));
     return hints;
+  }
+
+  /**
+   * Moves an execution to `status` (compare-and-set) and records `replication.status.changed`
+   * in the same transaction: the status and its event commit together.
+   */
+  private async transition(executionId: number, status: ReplicationStatus, from: readonly ReplicationStatus[], text?: string): Promise<boolean> {
+    return this.deps.store.transaction(async (store, trx) => {
+      if (!(await store.setExecutionStatus(executionId, status, from, text))) return false;
+      await this.record(store, executionId, trx);
+      return true;
+    });
+  }
+
+  /** Records the execution's current status as a durable event (skipped when nobody subscribes). */
+  private async record(store: ReplicationStore, executionId: number, trx: Knex.Transaction): Promise<void> {
+    const { events } = this.deps;
+    if (!events.hasSubscribers(replicationEvents.statusChanged)) return;
+    const execution = await store.getExecution(executionId);
+    const policy = execution && (await store.getPolicy(execution.policyId));
+    if (!execution || !policy) return;
+    const endpoint = await store.getEndpoint(policy.endpointId);
+    const { tasks } = execution;
+    await events.publish({
+      type: replicationEvents.statusChanged,
+      partition: replicationPartition(policy.id),
+      actor: { subject: 'replication', kind: 'system', provider: 'replication' },
+      data: {
+        policyId: policy.id, policyName: policy.name, executionId, status: execution.status, trigger: execution.trigger,
+        mode: policy.mode, endpoint: endpoint?.name ?? '', startedAt: execution.startedAt.toISOString(),
+        ...(execution.finishedAt ? { finishedAt: execution.finishedAt.toISOString() } : {}),
+        total: tasks.total, succeeded: tasks.succeeded, failed: tasks.failed, stopped: tasks.stopped, skipped: tasks.skipped,
+        bytes: execution.bytes, statusText: execution.statusText,
+      },
+    }, { transaction: trx });
   }
 
   private async emit(policy: Policy, executionId: number, status: ReplicationStatus): Promise<void> {
@@ -370,11 +431,8 @@ export class ReplicationEngine {
   }
 
   /** Status events never slow down or fail replication. */
-  private fire(event: Omit<Parameters<KernelHooks['replication']['statusChanged']['promise']>[0], 'id' | 'timestamp'>): void {
-    const hook = this.deps.hooks.replication.statusChanged;
-    if (!hook.isUsed()) return;
-    hook.promise({ id: crypto.randomUUID(), timestamp: new Date(), ...event }).catch((err: unknown) =>
-      this.deps.logger.error({ err, event: 'replication.statusChanged' }, 'event listener failed'));
+  private fire(event: Omit<ReplicationStatusEvent, 'id' | 'timestamp'>): void {
+    void this.deps.targets.statusChanged({ id: crypto.randomUUID(), timestamp: new Date(), ...event });
   }
 }
 
@@ -403,7 +461,7 @@ function describe(task: Task): string {
 
 /** Unreachable registries and server errors are retried; refusals and bad content are not. */
 function isRetryable(err: unknown): boolean {
-  if (isPermanentJobError(err) || err instanceof UnknownAdapterError || err instanceof RegistryError || err instanceof DestinationNameError) return false;
+  if (isPermanentJobError(err) || err instanceof RegistryError || err instanceof DestinationNameError) return false;
   if (isReplicationTargetError(err)) return (err as ReplicationTargetError).retryable;
   return true;
 }
