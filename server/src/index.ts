@@ -4,6 +4,7 @@ import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
+import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { runCli } from '@wharf/core/cli';
@@ -24,6 +25,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   authLdapPlugin,
   rbacProjectsPlugin,
   replicationOciPlugin,
+  webhooksPlugin,
 ] as WharfPlugin[]);
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */

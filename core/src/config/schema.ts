@@ -280,6 +280,8 @@ export const DEFAULT_AUTH = Object.freeze([Object.freeze({ db: Object.freeze({})
 export const DEFAULT_RBAC = Object.freeze({ projects: Object.freeze({}) });
 /** Replication to and from any OCI registry works out of the box, as in Harbor. */
 export const DEFAULT_REPLICATION = Object.freeze({ oci: Object.freeze({}) });
+/** Webhooks are there to use, as in Harbor: no policy, no delivery. */
+export const DEFAULT_EXTENSIONS = Object.freeze({ webhooks: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
@@ -340,7 +342,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         rbac: mapWith('rbac', of('rbac'), { max: 1, default: DEFAULT_RBAC }),
         replication: mapWith('replication', of('replication'), { default: DEFAULT_REPLICATION }),
         logging: mapWith('logging', of('logging'), { default: {} }),
-        extensions: mapWith('extension', of('extensions'), { default: {} }),
+        extensions: mapWith('extension', of('extensions'), { default: DEFAULT_EXTENSIONS }),
       }
     : {
         storage: pluginMap('storage', { min: 1, max: 1, default: { fs: {} } }),
@@ -348,7 +350,7 @@ export function buildConfigSchema(slots?: readonly PluginSchemaSlot[]) {
         rbac: pluginMap('rbac', { max: 1, default: DEFAULT_RBAC }),
         replication: pluginMap('replication', { default: DEFAULT_REPLICATION }),
         logging: pluginMap('logging', { default: {} }),
-        extensions: pluginMap('extension', { default: {} }),
+        extensions: pluginMap('extension', { default: DEFAULT_EXTENSIONS }),
       };
   return Type.Object(
     {

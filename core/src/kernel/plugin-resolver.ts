@@ -37,7 +37,10 @@ export function isModuleKey(key: string): boolean {
 export function candidatePackages(kind: PluginKind, key: string, baseDir: string): string[] {
   if (key.startsWith('.') || path.isAbsolute(key)) return [path.resolve(baseDir, key)];
   if (key.startsWith('@')) return [key];
-  return [`@wharf/plugin-${kind}-${key}`, `wharf-plugin-${kind}-${key}`];
+  const names = [`@wharf/plugin-${kind}-${key}`, `wharf-plugin-${kind}-${key}`];
+  // Extensions are named for what they do, not their kind: `@wharf/plugin-webhooks`.
+  if (kind === 'extension') names.push(`@wharf/plugin-${key}`, `wharf-plugin-${key}`);
+  return names;
 }
 
 function tryResolve(specifier: string, fromDir: string): string | undefined {

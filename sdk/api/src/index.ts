@@ -21,5 +21,6 @@ export * from './replication.js';
 export * from './jobs.js';
 export * from './cli.js';
 export * from './streams.js';
+export * from './webhooks.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

@@ -33,7 +33,7 @@ export interface TestKernelOptions {
 
 /**
  * The config sections a test kernel starts from: quiet logs, fs storage without fsync, and an
- * open registry (no tokens, no auth, no RBAC). A top-level key of `config` replaces its default.
+ * open registry (no tokens, no auth, no RBAC, no extensions). A top-level key of `config` replaces its default.
  * @since 0.1.0
  */
 export const TEST_DEFAULTS = Object.freeze({
@@ -42,6 +42,8 @@ export const TEST_DEFAULTS = Object.freeze({
   token: { enabled: false },
   auth: [],
   rbac: {},
+  // No default extensions (webhooks): a test that wants one names it or hands it over.
+  extensions: {},
 });
 
 type Json = Record<string, unknown>;
