@@ -66,8 +66,8 @@ describe('kernel boot', () => {
     await b.kernel.boot();
     assert.equal(b.kernel.state, 'ready');
     const registered = b.logs.lines().filter((l) => l.msg === 'plugin registered');
-    // fs storage, and the OCI replication target every kernel loads by default.
-    assert.deepEqual(registered.map((r) => [r.plugin, r.kind]), [['fs', 'storage'], ['oci', 'replication']]);
+    // fs storage, and the OCI replication target and webhooks every kernel loads by default.
+    assert.deepEqual(registered.map((r) => [r.plugin, r.kind]), [['fs', 'storage'], ['oci', 'replication'], ['webhooks', 'extension']]);
     assert.equal(typeof registered[0]?.version, 'string');
     assert.equal(typeof registered[0]?.ms, 'number');
     assert.ok(b.logs.lines().some((l) => l.msg === 'kernel ready'));
