@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { coreServices } from '@wharf/sdk';
 import { pullManifest, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
-import { webhooksPlugin } from './index.js';
+import { replicationStatusChanged, webhooksPlugin } from './index.js';
 import { webhooksServiceRef, type WebhooksService } from './services.js';
 import { verifySignature } from './signing.js';
 import { createPolicy, eventually, Receiver } from './test-support.js';
@@ -10,7 +11,8 @@ import { createPolicy, eventually, Receiver } from './test-support.js';
 // signatures it can check, retries, a receiver down then up, and a policy whose receiver is
 // down not holding up another's. Short backoff settings stand in for minutes.
 
-const DELIVERY = { backoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50, maxAttempts: 5, timeoutMs: 1000, leaseSeconds: 5 };
+// Eight attempts span about 3.5 s: long enough for a receiver to be down while three images are pushed.
+const DELIVERY = { backoffMs: 50, maxBackoffMs: 1000, pollIntervalMs: 50, maxAttempts: 8, timeoutMs: 1000, leaseSeconds: 5 };
 
 describe('webhook deliveries (SQLite, real receivers)', () => {
   let registry: TestRegistry;
@@ -106,6 +108,23 @@ describe('webhook deliveries (SQLite, real receivers)', () => {
     const [deleted] = await r.waitFor(1, (x) => x.json?.type === 'DELETE_ARTIFACT');
     assert.equal(deleted!.json.event_data.resources[0].digest, pushed.digest);
     assert.equal(r.requests.filter((x) => x.json?.type === 'PUSH_ARTIFACT').length, 0);
+  });
+
+  it('sends replication status changes to the policies of the event\'s project', async () => {
+    const r = await receiver();
+    await createPolicy(svc, 'zeta', { eventTypes: ['REPLICATION'], targets: [{ address: r.url, payloadFormat: 'CloudEvents' }] });
+    await registry.get(coreServices.events).publish({
+      type: replicationStatusChanged,
+      partition: 'replication-policy:7',
+      data: { policyId: 7, policyName: 'mirror', executionId: 42, status: 'Succeeded', trigger: 'event_based', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:05Z', total: 3, succeeded: 3, failed: 0, project: 'zeta' },
+    });
+    const [got] = await r.waitFor(1);
+    assert.equal(got!.json.type, 'harbor.replication.status.changed');
+    assert.equal(got!.json.data.replication.job_status, 'Succeeded');
+    assert.equal(got!.json.data.replication.execution_id, 42);
+    assert.equal(got!.json.data.replication.trigger_type, 'event_based');
+    assert.equal(got!.json.data.replication.execution_timestamp, 1767225600);
+    assert.equal(got!.json.data.custom_attributes.succeeded, '3');
   });
 
   it('retries non-2xx answers with the same Webhook-Id, and marks a delivery failed after the last attempt', async () => {
