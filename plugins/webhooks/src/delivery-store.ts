@@ -108,36 +108,31 @@ export class DeliveryStore {
    * crash) are left as they are. Returns the ids of the rows it wrote.
    */
   async enqueue(rows: readonly NewDelivery[], now = Date.now()): Promise<string[]> {
-    const written: string[] = [];
-    for (const r of rows) {
-      const id = randomUUID();
-      const inserted = await this.knex(TABLES.deliveries)
-        .insert({
-          id,
-          policy_id: r.policyId,
-          event_id: r.eventId,
-          target_index: r.targetIndex,
-          event_type: r.event.payload.type,
-          target_type: r.target.type,
-          address: r.target.address.slice(0, 2048),
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: now,
-          lease_until: null,
-          claimed_by: null,
-          target: JSON.stringify(r.target),
-          event: JSON.stringify(r.event),
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict(['event_id', 'policy_id', 'target_index'])
-        .ignore();
-      // Drivers report "nothing inserted" differently; look at the row to know.
-      void inserted;
-      const row = await this.knex(TABLES.deliveries).where({ id }).first('id');
-      if (row) written.push(id);
-    }
-    return written;
+    if (rows.length === 0) return [];
+    const records = rows.map((r) => ({
+      id: randomUUID(),
+      policy_id: r.policyId,
+      event_id: r.eventId,
+      target_index: r.targetIndex,
+      event_type: r.event.payload.type,
+      target_type: r.target.type,
+      address: r.target.address.slice(0, 2048),
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      lease_until: null,
+      claimed_by: null,
+      target: JSON.stringify(r.target),
+      event: JSON.stringify(r.event),
+      created_at: now,
+      updated_at: now,
+    }));
+    // One statement; rows of an event seen before are skipped by the unique key.
+    await this.knex(TABLES.deliveries).insert(records).onConflict(['event_id', 'policy_id', 'target_index']).ignore();
+    // Drivers report ignored rows differently: the ids that made it in say which were new.
+    const stored = (await this.knex(TABLES.deliveries).whereIn('id', records.map((r) => r.id)).select('id')) as { id: string }[];
+    const ids = new Set(stored.map((r) => r.id));
+    return records.filter((r) => ids.has(r.id)).map((r) => r.id);
   }
 
   /** Rows due now: pending ones whose time has come, and running ones whose lease has passed. */
@@ -152,15 +147,26 @@ export class DeliveryStore {
 
   /** Takes a due row for `node`; false when another node was first or it is no longer due. */
   async claim(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {
-    const changed = await this.knex(TABLES.deliveries)
-      .where('id', id)
+    return (await this.claimMany([id], node, now, leaseMs)).length === 1;
+  }
+
+  /**
+   * Takes the rows of `ids` that are still due, for `holder` (unique per claim: a node's id and a
+   * counter), in one conditional UPDATE: rows another node took first are left out. Returns the
+   * rows taken, their `attempts` already counting this attempt.
+   */
+  async claimMany(ids: readonly string[], holder: string, now: number, leaseMs: number): Promise<Delivery[]> {
+    if (ids.length === 0) return [];
+    await this.knex(TABLES.deliveries)
+      .whereIn('id', ids)
       .andWhere((q) =>
         q
           .where((w) => w.where('status', 'pending').andWhere('next_attempt_at', '<=', now))
           .orWhere((w) => w.where('status', 'running').andWhere('lease_until', '<', now)),
       )
-      .update({ status: 'running', lease_until: now + leaseMs, claimed_by: node, attempts: this.knex.raw('attempts + 1'), updated_at: now });
-    return changed === 1;
+      .update({ status: 'running', lease_until: now + leaseMs, claimed_by: holder, attempts: this.knex.raw('attempts + 1'), updated_at: now });
+    const rows = (await this.knex(TABLES.deliveries).whereIn('id', ids).andWhere({ claimed_by: holder, status: 'running' })) as Row[];
+    return rows.map(fromRow);
   }
 
   /**

@@ -39,6 +39,8 @@ export class DeliveryWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly perPolicy = new Map<number, number>();
   private readonly stop = new AbortController();
+  private readonly secrets = new Map<number, { secret: string; until: number }>();
+  private claims = 0;
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -81,14 +83,20 @@ export class DeliveryWorker {
     if (free <= 0) return;
     const now = Date.now();
     const due = await this.deps.deliveries.due(now, free * 4);
-    let started = 0;
+    // Pick within the per-policy limit, then claim them all in one statement.
+    const picked: string[] = [];
+    const counts = new Map(this.perPolicy);
     for (const row of due) {
-      if (started >= free || this.stopped) break;
-      if (this.inFlight.has(row.id) || (this.perPolicy.get(row.policyId) ?? 0) >= config.perPolicyConcurrency) continue;
-      if (!(await this.deps.deliveries.claim(row.id, this.deps.node, now, config.leaseSeconds * 1000))) continue;
-      started++;
+      if (picked.length >= free) break;
+      if (this.inFlight.has(row.id) || (counts.get(row.policyId) ?? 0) >= config.perPolicyConcurrency) continue;
+      counts.set(row.policyId, (counts.get(row.policyId) ?? 0) + 1);
+      picked.push(row.id);
+    }
+    if (picked.length === 0 || this.stopped) return;
+    const holder = `${this.deps.node}:${++this.claims}`.slice(-64);
+    for (const row of await this.deps.deliveries.claimMany(picked, holder, now, config.leaseSeconds * 1000)) {
       this.perPolicy.set(row.policyId, (this.perPolicy.get(row.policyId) ?? 0) + 1);
-      const run = this.attempt(row, row.attempts + 1).finally(() => {
+      const run = this.attempt(row, holder).finally(() => {
         this.inFlight.delete(row.id);
         const left = (this.perPolicy.get(row.policyId) ?? 1) - 1;
         if (left > 0) this.perPolicy.set(row.policyId, left);
@@ -99,18 +107,29 @@ export class DeliveryWorker {
     }
   }
 
-  private async attempt(row: Delivery, attempt: number): Promise<void> {
+  /** The policy's signing secret, read at most once per second per policy (a node sends many deliveries of one policy). */
+  private async secretOf(policyId: number): Promise<string | undefined> {
+    const cached = this.secrets.get(policyId);
+    if (cached && cached.until > Date.now()) return cached.secret;
+    const policy = await this.deps.policies.byId(policyId);
+    if (!policy) return undefined;
+    const secret = this.deps.box.open(policy.secretSealed, SECRET_CONTEXT);
+    this.secrets.set(policyId, { secret, until: Date.now() + 1000 });
+    return secret;
+  }
+
+  private async attempt(row: Delivery, holder: string): Promise<void> {
+    const attempt = row.attempts;
     const { config, logger } = this.deps;
     const started = performance.now();
     let ok = false;
     let responseCode: number | undefined;
     let error: string | undefined;
     try {
-      const policy = await this.deps.policies.byId(row.policyId);
-      if (!policy) return; // deleted meanwhile: its rows go with it
+      const secret = await this.secretOf(row.policyId);
+      if (secret === undefined) return; // deleted meanwhile: its rows go with it
       const kind = this.deps.targets.get(row.target.type);
       if (!kind) throw new Error(`no webhook target kind "${row.target.type}" on this node`);
-      const secret = this.deps.box.open(policy.secretSealed, SECRET_CONTEXT);
       const target: WebhookTarget = {
         type: row.target.type,
         address: row.target.address,
@@ -136,7 +155,7 @@ export class DeliveryWorker {
     if (this.stopped && !ok) return; // shutting down: the lease hands the row to the next node
     const retryAt = ok || attempt >= config.maxAttempts ? undefined : Date.now() + backoff(config, attempt);
     const durationMs = performance.now() - started;
-    await this.deps.deliveries.finish(row.id, this.deps.node, attempt, { ok, responseCode, durationMs, error }, retryAt);
+    await this.deps.deliveries.finish(row.id, holder, attempt, { ok, responseCode, durationMs, error }, retryAt);
     // The address may carry a token in its path: log the delivery id and policy, not the address.
     if (ok) logger.debug({ delivery: row.id, policy: row.policyId, attempt, status: responseCode }, 'webhook delivered');
     else logger.info({ delivery: row.id, policy: row.policyId, attempt, status: responseCode, error, retry: retryAt !== undefined }, 'webhook delivery failed');

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// npm run bench:webhooks: does a slow webhook receiver slow pushes down? Two Wharf processes
+// (the wharf binary, SQLite, fresh data dirs) side by side:
+//   A = project `bench` with 10 webhook policies on PUSH_ARTIFACT, each to its own receiver that
+//       answers after 2 s (so every push queues 10 deliveries that take 2 s each)
+//   B = the same, without policies
+// Pushes of distinct tiny images (two blobs and a manifest, Basic auth) at CONCURRENCY for PUSHES
+// pushes per round, alternating ABBA, ROUNDS rounds each. Reports the median pushes/s of each and
+// A/B (target >= 0.95), and how many webhooks A's receivers had got by the end.
+//
+// env: ROUNDS=4 PUSHES=150 CONCURRENCY=8 DELAY_MS=2000 POLICIES=10
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pushImage, tinyImage } from '@wharf/sdk-testing';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
+const PUSHES = Number(process.env.PUSHES ?? 150);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
+const DELAY_MS = Number(process.env.DELAY_MS ?? 2000);
+const POLICIES = Number(process.env.POLICIES ?? 10);
+const PASSWORD = 'Bench-Admin-Passw0rd';
+const auth = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
+
+async function freePort() {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address();
+  s.close();
+  return port;
+}
+
+const children = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+async function startWharf(label, tmp) {
+  const dataDir = path.join(tmp, label);
+  const port = await freePort();
+  const config = path.join(tmp, `${label}.yaml`);
+  await writeFile(config, JSON.stringify({ log: { level: 'warn' } }));
+  const child = spawn(process.execPath, [path.join(root, 'server/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', config], {
+    env: { ...process.env, WHARF_ADMIN_PASSWORD: PASSWORD },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`${url}/v2/`);
+      break;
+    } catch {
+      if (i > 600) throw new Error(`${label} did not start`);
+      await sleep(100);
+    }
+  }
+  return { url, child };
+}
+
+async function api(url, method, p, body) {
+  const res = await fetch(`${url}/api/v1${p}`, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+let received = 0;
+async function startReceiver() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => { received++; res.end(); }, DELAY_MS));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+let counter = 0;
+async function round(url) {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < PUSHES) {
+      next++;
+      const n = counter++;
+      await pushImage(url, `bench/app${n % 16}`, `t${n}`, tinyImage({ text: `bench ${n} ${Math.random()}` }), { authorization: auth });
+    }
+  }));
+  return PUSHES / ((performance.now() - started) / 1000);
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+const tmp = await mkdtemp(path.join(process.env.BENCH_TMPDIR ?? os.tmpdir(), 'wharf-bench-webhooks-'));
+const receivers = [];
+try {
+  const [a, b] = await Promise.all([startWharf('a', tmp), startWharf('b', tmp)]);
+  for (const w of [a, b]) await api(w.url, 'POST', '/projects', { name: 'bench' });
+  for (let i = 0; i < POLICIES; i++) {
+    const r = await startReceiver();
+    receivers.push(r);
+    await api(a.url, 'POST', '/projects/bench/webhook/policies', { name: `slow-${i}`, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `http://127.0.0.1:${r.address().port}/hook` }] });
+  }
+  // Warm both up (JIT, SQLite pages, the credential cache).
+  await round(a.url);
+  await round(b.url);
+  const results = { a: [], b: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const which of i % 2 === 0 ? ['a', 'b'] : ['b', 'a']) {
+      const rate = await round(which === 'a' ? a.url : b.url);
+      results[which].push(rate);
+      console.log(`round ${i + 1} ${which === 'a' ? 'A (10 slow policies)' : 'B (no policy)'}: ${rate.toFixed(1)} pushes/s`);
+    }
+  }
+  const ma = median(results.a), mb = median(results.b);
+  console.log(`\npushes/s median: A ${ma.toFixed(1)}, B ${mb.toFixed(1)}, A/B ${(ma / mb).toFixed(3)} (target >= 0.95)`);
+  console.log(`webhooks received by A's receivers so far: ${received} of ${(ROUNDS + 1) * PUSHES * POLICIES} queued (each answers after ${DELAY_MS} ms)`);
+  console.log(`settings: ROUNDS=${ROUNDS} PUSHES=${PUSHES} CONCURRENCY=${CONCURRENCY} DELAY_MS=${DELAY_MS} POLICIES=${POLICIES}`);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  for (const r of receivers) { r.closeAllConnections(); r.close(); }
+  await sleep(500);
+  await rm(tmp, { recursive: true, force: true });
+}
