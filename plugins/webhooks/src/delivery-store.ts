@@ -135,14 +135,17 @@ export class DeliveryStore {
     return records.filter((r) => ids.has(r.id)).map((r) => r.id);
   }
 
-  /** Rows due now: pending ones whose time has come, and running ones whose lease has passed. */
-  async due(now: number, limit: number): Promise<Delivery[]> {
-    const rows = (await this.knex(TABLES.deliveries)
-      .where((q) => q.where('status', 'pending').andWhere('next_attempt_at', '<=', now))
-      .orWhere((q) => q.where('status', 'running').andWhere('lease_until', '<', now))
-      .orderBy('next_attempt_at', 'asc')
-      .limit(limit)) as Row[];
-    return rows.map(fromRow);
+  /**
+   * Rows due now: pending ones whose time has come (oldest first, leaving out `skipPolicies`, whose
+   * rows this node cannot start now), and running ones whose lease has passed. Two queries, each
+   * served by the (status, next_attempt_at) index, however long the backlog.
+   */
+  async due(now: number, limit: number, skipPolicies: readonly number[] = []): Promise<Delivery[]> {
+    const pending = this.knex(TABLES.deliveries).where('status', 'pending').andWhere('next_attempt_at', '<=', now);
+    if (skipPolicies.length > 0) pending.whereNotIn('policy_id', skipPolicies);
+    const rows = (await pending.orderBy('next_attempt_at', 'asc').limit(limit)) as Row[];
+    const expired = (await this.knex(TABLES.deliveries).where('status', 'running').andWhere('lease_until', '<', now).limit(limit)) as Row[];
+    return [...expired, ...rows].map(fromRow);
   }
 
   /** Takes a due row for `node`; false when another node was first or it is no longer due. */

@@ -82,7 +82,8 @@ export class DeliveryWorker {
     const free = config.concurrency - this.inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
-    const due = await this.deps.deliveries.due(now, free * 4);
+    const capped = [...this.perPolicy].filter(([, n]) => n >= config.perPolicyConcurrency).map(([id]) => id);
+    const due = await this.deps.deliveries.due(now, free * 2, capped);
     // Pick within the per-policy limit, then claim them all in one statement.
     const picked: string[] = [];
     const counts = new Map(this.perPolicy);

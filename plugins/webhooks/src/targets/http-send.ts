@@ -3,6 +3,9 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { WebhookTarget } from '@wharf/sdk';
 
+// Plain HTTP receivers get kept-alive connections: a busy policy sends many requests to one host.
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 });
+
 /**
  * One POST with node's http/https client: a custom CA and "skip verify" need per-request TLS
  * options, which the global fetch does not take. Reads at most 64 KiB of the answer and drops it.
@@ -20,8 +23,8 @@ export async function postJson(
     headers: { 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'wharf-webhooks', ...headers },
     signal,
     ...(isHttps
-      ? { rejectUnauthorized: !target.skipCertVerify, ...(target.caCertPem ? { ca: [...rootCertificates, target.caCertPem] } : {}) }
-      : {}),
+      ? { agent: false, rejectUnauthorized: !target.skipCertVerify, ...(target.caCertPem ? { ca: [...rootCertificates, target.caCertPem] } : {}) }
+      : { agent: keepAlive }),
   };
   return new Promise<number>((resolve, reject) => {
     const req = (isHttps ? https : http).request(url, options, (res) => {
