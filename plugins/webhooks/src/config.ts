@@ -13,7 +13,7 @@ export const webhooksConfigSchema = Type.Object(
         minLength: 1,
         secret: true,
         description:
-          'base64 of 32 random bytes that encrypts policies\' signing secrets and auth headers; default: the key file webhooks-secret.key in the data directory. Give every node the same key.',
+          'base64 of 32 random bytes that encrypts policies\' signing secrets and auth headers; default: the key file webhooks-secret.key in the data directory. Give every node the same key',
       }),
     ),
     delivery: Type.Object(
@@ -23,7 +23,7 @@ export const webhooksConfigSchema = Type.Object(
           minimum: 1,
           maximum: 100,
           default: 12,
-          description: 'attempts before a delivery is marked failed; with the default backoff 12 attempts span about 40 minutes, so a receiver down for a while still gets every event',
+          description: 'attempts before a delivery is marked failed; with the default backoff 12 attempts span about 25 minutes, so a receiver down for a while still gets every event',
         }),
         backoffMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 2000, description: 'delay before the first retry, doubling per retry' }),
         maxBackoffMs: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 300_000, description: 'longest delay between two attempts' }),
