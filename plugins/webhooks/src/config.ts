@@ -27,7 +27,7 @@ export const webhooksConfigSchema = Type.Object(
         }),
         backoffMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 2000, description: 'delay before the first retry, doubling per retry' }),
         maxBackoffMs: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 300_000, description: 'longest delay between two attempts' }),
-        concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'deliveries in flight at once on each node' }),
+        concurrency: Type.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'deliveries in flight at once on each node (mostly waiting on receivers: raise it for many slow ones)' }),
         perPolicyConcurrency: Type.Integer({
           minimum: 1,
           maximum: 256,
