@@ -8,6 +8,11 @@ export const webhooksConfigSchema = Type.Object(
       description:
         "Harbor's notification_enable: when false, no event creates deliveries (policies stay, deliveries already queued are still sent).",
     }),
+    pullEvents: Type.Boolean({
+      default: true,
+      description:
+        'subscribe to pull events, so PULL_ARTIFACT policies work; every pull is then recorded as a durable event (batched), which costs pull throughput even without a policy. false: PULL_ARTIFACT policies receive nothing',
+    }),
     secretKey: Type.Optional(
       Type.String({
         minLength: 1,

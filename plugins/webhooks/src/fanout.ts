@@ -37,10 +37,10 @@ export function storedEvent(event: EventEnvelope, policy: { id: number; project:
   };
 }
 
-export function fanoutConsumer(options: { enabled: boolean; deps: () => FanoutDeps | undefined }): EventConsumer {
+export function fanoutConsumer(options: { enabled: boolean; pullEvents: boolean; deps: () => FanoutDeps | undefined }): EventConsumer {
   return {
     name: FANOUT_CONSUMER,
-    types: EVENT_KINDS.map((k) => k.source),
+    types: EVENT_KINDS.filter((k) => options.pullEvents || k.harborType !== 'PULL_ARTIFACT').map((k) => k.source),
     concurrency: 4,
     // The fan-out only writes rows: failures are database trouble, worth many retries.
     maxAttempts: 50,

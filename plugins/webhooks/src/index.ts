@@ -35,7 +35,7 @@ export const webhooksPlugin = definePlugin({
     ctx.provide(webhookTargetsServiceRef, { factory: () => createTargetRegistry() });
 
     let fanout: FanoutDeps | undefined;
-    ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, deps: () => fanout }));
+    ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, pullEvents: config.pullEvents, deps: () => fanout }));
 
     let service: WebhooksService | undefined;
     ctx.provide(webhooksServiceRef, {
