@@ -66,7 +66,7 @@ describe('kernel boot', () => {
     await b.kernel.boot();
     assert.equal(b.kernel.state, 'ready');
     const registered = b.logs.lines().filter((l) => l.msg === 'plugin registered');
-    // fs storage, and the OCI replication target every kernel loads by default.
+    // fs storage, and the OCI replication target and webhooks every kernel loads by default.
     assert.deepEqual(registered.map((r) => [r.plugin, r.kind]), [['fs', 'storage'], ['oci', 'replication']]);
     assert.equal(typeof registered[0]?.version, 'string');
     assert.equal(typeof registered[0]?.ms, 'number');

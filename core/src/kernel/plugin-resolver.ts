@@ -37,8 +37,8 @@ export function isModuleKey(key: string): boolean {
 export function candidatePackages(kind: PluginKind, key: string, baseDir: string): string[] {
   if (key.startsWith('.') || path.isAbsolute(key)) return [path.resolve(baseDir, key)];
   if (key.startsWith('@')) return [key];
-  // First-party extensions are named after what they do (`@wharf/plugin-replication`).
-  if (kind === 'extension') return [`@wharf/plugin-${kind}-${key}`, `@wharf/plugin-${key}`, `wharf-plugin-${kind}-${key}`];
+  // First-party extensions are named for what they do, not their kind: `@wharf/plugin-webhooks`.
+  if (kind === 'extension') return [`@wharf/plugin-${kind}-${key}`, `@wharf/plugin-${key}`, `wharf-plugin-${kind}-${key}`, `wharf-plugin-${key}`];
   return [`@wharf/plugin-${kind}-${key}`, `wharf-plugin-${kind}-${key}`];
 }
 

@@ -66,6 +66,8 @@ export const MATRIX: Matrix = Object.freeze({
   robot: { 1: [C, R, U, D, L], 4: [R, L], 2: [R, L], 3: [R, L], 5: [] },
   artifact: { 1: [C, R, D, L], 4: [C, R, D, L], 2: [C, R, L], 3: [R, L], 5: [R, L] },
   tag: { 1: [C, D, L], 4: [C, D, L], 2: [C, L], 3: [L], 5: [L] },
+  // Webhook policies (the webhooks plugin): Project Admins and Maintainers manage them.
+  'notification-policy': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
 });
 
 /** What anyone, even anonymous, may do in a public project (Harbor's public-project policy). */

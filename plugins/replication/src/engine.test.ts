@@ -177,7 +177,7 @@ describe('replication engine (two kernels, loopback adapter)', () => {
       { ...done.data, startedAt: typeof done.data.startedAt, finishedAt: typeof done.data.finishedAt },
       { policyId: p.id, policyName: 'manual-push', executionId: e.id, status: 'succeeded', trigger: 'manual', mode: 'push', endpoint: 'away',
         startedAt: 'string', finishedAt: 'string', total: 1, succeeded: 1, failed: 0, stopped: 0, skipped: 0, bytes: e.bytes,
-        statusText: '1 succeeded, 0 failed, 0 stopped, 0 skipped of 1' },
+        statusText: '1 succeeded, 0 failed, 0 stopped, 0 skipped of 1', project: 'team' },
     );
     assert.equal(mine()[0]!.data.finishedAt, undefined);
 

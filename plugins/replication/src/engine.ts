@@ -414,6 +414,7 @@ export class ReplicationEngine {
         ...(execution.finishedAt ? { finishedAt: execution.finishedAt.toISOString() } : {}),
         total: tasks.total, succeeded: tasks.succeeded, failed: tasks.failed, stopped: tasks.stopped, skipped: tasks.skipped,
         bytes: execution.bytes, statusText: execution.statusText,
+        ...(localProject(policy) ? { project: localProject(policy) } : {}),
       },
     }, { transaction: trx });
   }
@@ -445,6 +446,19 @@ function literalRepositories(policy: Policy): string[] | undefined {
   const includes = policy.filters.repositories.filter((p) => p.decision === 'include');
   if (includes.length === 0 || includes.some((p) => p.kind !== 'glob' || /[*?{}[\]\\]/.test(p.pattern))) return undefined;
   return [...new Set(includes.map((p) => p.pattern))];
+}
+
+/**
+ * The local project a policy's repositories live in, when one can be named: a pull's destination
+ * namespace, else the literal first segment all its include patterns share (`library/**`).
+ */
+export function localProject(policy: Policy): string | undefined {
+  if (policy.mode === 'pull' && policy.destinationNamespace) return policy.destinationNamespace.split('/')[0] || undefined;
+  const includes = policy.filters.repositories.filter((p) => p.decision === 'include');
+  if (includes.length === 0 || includes.some((p) => p.kind !== 'glob')) return undefined;
+  const firsts = new Set(includes.map((p) => (p.pattern.includes('/') ? p.pattern.split('/')[0] : '')));
+  const [first] = [...firsts];
+  return firsts.size === 1 && first && !/[*?{}[\]\\]/.test(first) ? first : undefined;
 }
 
 /** Compiled filters of a policy (validated when the policy was saved). */

@@ -309,6 +309,13 @@ export interface ReplicationStatusChangedData {
   readonly bytes: number;
   /** A human summary (`3 succeeded, 0 failed ... of 3`, or why planning failed). */
   readonly statusText: string;
+  /**
+   * The local project the policy's repositories belong to, when one can be named: a pull's
+   * destination namespace, else the first segment every include pattern on repositories starts
+   * with (`library/**` → `library`). Undefined for a policy that spans projects. Webhooks send
+   * the event to this project's policies.
+   */
+  readonly project?: string | undefined;
 }
 
 /**

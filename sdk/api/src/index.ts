@@ -25,5 +25,6 @@ export * from './jobs.js';
 export * from './cli.js';
 export * from './streams.js';
 export * from './logging.js';
+export * from './webhooks.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import type { DatabaseService, WebhookEvent } from '@wharf/sdk';
+import { TABLES } from './migrations.js';
+import type { StoredTarget } from './policy-store.js';
+
+/**
+ * Delivery rows: one per (event, policy, target), written by the fan-out consumer, claimed and
+ * finished by the delivery workers of every node. A claim is a conditional UPDATE, so two nodes
+ * never both take a due row; a node that dies leaves its row `running` with a lease, which any
+ * node takes over once the lease has passed.
+ */
+
+export type DeliveryStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+const FINISHED: DeliveryStatus[] = ['succeeded', 'failed'];
+
+/** The event as stored on a row: what a target kind gets, less the delivery id (the row's id). */
+export type StoredEvent = Omit<WebhookEvent, 'deliveryId'>;
+
+export interface Delivery {
+  readonly id: string;
+  readonly policyId: number;
+  readonly eventId: string;
+  readonly targetIndex: number;
+  readonly eventType: string;
+  readonly targetType: string;
+  readonly address: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly responseCode: number | undefined;
+  readonly durationMs: number | undefined;
+  readonly lastError: string | undefined;
+  readonly target: StoredTarget;
+  readonly event: StoredEvent;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface NewDelivery {
+  readonly policyId: number;
+  readonly eventId: string;
+  readonly targetIndex: number;
+  readonly target: StoredTarget;
+  readonly event: StoredEvent;
+}
+
+interface Row {
+  id: string;
+  policy_id: number | string;
+  event_id: string;
+  target_index: number;
+  event_type: string;
+  target_type: string;
+  address: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number | string;
+  lease_until: number | string | null;
+  claimed_by: string | null;
+  response_code: number | null;
+  duration_ms: number | null;
+  last_error: string | null;
+  target: string;
+  event: string;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+function fromRow(row: Row): Delivery {
+  return {
+    id: row.id,
+    policyId: Number(row.policy_id),
+    eventId: row.event_id,
+    targetIndex: Number(row.target_index),
+    eventType: row.event_type,
+    targetType: row.target_type,
+    address: row.address,
+    status: row.status,
+    attempts: Number(row.attempts),
+    nextAttemptAt: Number(row.next_attempt_at),
+    responseCode: row.response_code === null ? undefined : Number(row.response_code),
+    durationMs: row.duration_ms === null ? undefined : Number(row.duration_ms),
+    lastError: row.last_error ?? undefined,
+    target: JSON.parse(row.target) as StoredTarget,
+    event: JSON.parse(row.event) as StoredEvent,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** What an attempt ended with. */
+export interface AttemptOutcome {
+  readonly ok: boolean;
+  readonly responseCode: number | undefined;
+  readonly durationMs: number;
+  readonly error: string | undefined;
+}
+
+export class DeliveryStore {
+  constructor(private readonly database: DatabaseService) {}
+
+  private get knex() {
+    return this.database.knex;
+  }
+
+  /**
+   * Inserts the rows of one event; rows that exist already (the event came again after a
+   * crash) are left as they are. Returns the ids of the rows it wrote.
+   */
+  async enqueue(rows: readonly NewDelivery[], now = Date.now()): Promise<string[]> {
+    if (rows.length === 0) return [];
+    const records = rows.map((r) => ({
+      id: randomUUID(),
+      policy_id: r.policyId,
+      event_id: r.eventId,
+      target_index: r.targetIndex,
+      event_type: r.event.payload.type,
+      target_type: r.target.type,
+      address: r.target.address.slice(0, 2048),
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      lease_until: null,
+      claimed_by: null,
+      target: JSON.stringify(r.target),
+      event: JSON.stringify(r.event),
+      created_at: now,
+      updated_at: now,
+    }));
+    // One statement; rows of an event seen before are skipped by the unique key.
+    await this.knex(TABLES.deliveries).insert(records).onConflict(['event_id', 'policy_id', 'target_index']).ignore();
+    // Drivers report ignored rows differently: the ids that made it in say which were new.
+    const stored = (await this.knex(TABLES.deliveries).whereIn('id', records.map((r) => r.id)).select('id')) as { id: string }[];
+    const ids = new Set(stored.map((r) => r.id));
+    return records.filter((r) => ids.has(r.id)).map((r) => r.id);
+  }
+
+  /**
+   * Rows due now: pending ones whose time has come (oldest first, leaving out `skipPolicies`, whose
+   * rows this node cannot start now), and running ones whose lease has passed. Two queries, each
+   * served by the (status, next_attempt_at) index, however long the backlog.
+   */
+  async due(now: number, limit: number, skipPolicies: readonly number[] = []): Promise<Delivery[]> {
+    const pending = this.knex(TABLES.deliveries).where('status', 'pending').andWhere('next_attempt_at', '<=', now);
+    if (skipPolicies.length > 0) pending.whereNotIn('policy_id', skipPolicies);
+    const rows = (await pending.orderBy('next_attempt_at', 'asc').limit(limit)) as Row[];
+    const expired = (await this.knex(TABLES.deliveries).where('status', 'running').andWhere('lease_until', '<', now).limit(limit)) as Row[];
+    return [...expired, ...rows].map(fromRow);
+  }
+
+  /** Takes a due row for `node`; false when another node was first or it is no longer due. */
+  async claim(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {
+    return (await this.claimMany([id], node, now, leaseMs)).length === 1;
+  }
+
+  /**
+   * Takes the rows of `ids` that are still due, for `holder` (unique per claim: a node's id and a
+   * counter), in one conditional UPDATE: rows another node took first are left out. Returns the
+   * rows taken, their `attempts` already counting this attempt.
+   */
+  async claimMany(ids: readonly string[], holder: string, now: number, leaseMs: number): Promise<Delivery[]> {
+    if (ids.length === 0) return [];
+    await this.knex(TABLES.deliveries)
+      .whereIn('id', ids)
+      .andWhere((q) =>
+        q
+          .where((w) => w.where('status', 'pending').andWhere('next_attempt_at', '<=', now))
+          .orWhere((w) => w.where('status', 'running').andWhere('lease_until', '<', now)),
+      )
+      .update({ status: 'running', lease_until: now + leaseMs, claimed_by: holder, attempts: this.knex.raw('attempts + 1'), updated_at: now });
+    const rows = (await this.knex(TABLES.deliveries).whereIn('id', ids).andWhere({ claimed_by: holder, status: 'running' })) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Records an attempt's outcome, if `node` still holds the row with this attempt number (a node
+   * that lost its lease does not overwrite the new holder's work).
+   */
+  async finish(id: string, node: string, attempt: number, outcome: AttemptOutcome, retryAt: number | undefined, now = Date.now()): Promise<void> {
+    const status: DeliveryStatus = outcome.ok ? 'succeeded' : retryAt === undefined ? 'failed' : 'pending';
+    await this.knex(TABLES.deliveries)
+      .where({ id, claimed_by: node, attempts: attempt, status: 'running' })
+      .update({
+        status,
+        next_attempt_at: retryAt ?? now,
+        lease_until: null,
+        response_code: outcome.responseCode ?? null,
+        duration_ms: Math.round(outcome.durationMs),
+        last_error: outcome.error === undefined ? null : outcome.error.slice(0, 1000),
+        updated_at: now,
+      });
+  }
+
+  async get(id: string): Promise<Delivery | undefined> {
+    const row = (await this.knex(TABLES.deliveries).where({ id }).first()) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(policyId: number, page: { page: number; pageSize: number }, status?: string): Promise<{ items: Delivery[]; total: number }> {
+    const filtered = () => {
+      const q = this.knex(TABLES.deliveries).where({ policy_id: policyId });
+      return status === undefined ? q : q.where('status', status);
+    };
+    const [count] = await filtered().count<{ n: number | string }[]>({ n: '*' });
+    const rows = (await filtered().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    return { items: rows.map(fromRow), total: Number(count?.n ?? 0) };
+  }
+
+  /**
+   * Trims the history: finished rows older than `maxAgeMs`, and per policy the finished rows
+   * beyond the newest `maxPerPolicy`. Pending and running rows are never removed.
+   */
+  async purge(options: { maxAgeMs: number; maxPerPolicy: number }, now = Date.now()): Promise<number> {
+    let removed = await this.knex(TABLES.deliveries).whereIn('status', FINISHED).andWhere('updated_at', '<', now - options.maxAgeMs).delete();
+    const crowded = (await this.knex(TABLES.deliveries)
+      .select('policy_id')
+      .whereIn('status', FINISHED)
+      .groupBy('policy_id')
+      .having(this.knex.raw('count(*) > ?', [options.maxPerPolicy]))) as { policy_id: number | string }[];
+    for (const { policy_id } of crowded) {
+      // The newest row past the limit: it and everything older goes.
+      const edge = (await this.knex(TABLES.deliveries)
+        .where({ policy_id })
+        .whereIn('status', FINISHED)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .offset(options.maxPerPolicy)
+        .limit(1)
+        .first('created_at', 'id')) as { created_at: number | string; id: string } | undefined;
+      if (!edge) continue;
+      removed += await this.knex(TABLES.deliveries)
+        .where({ policy_id })
+        .whereIn('status', FINISHED)
+        .andWhere((q) => q.where('created_at', '<', edge.created_at).orWhere((w) => w.where('created_at', edge.created_at).andWhere('id', '<=', edge.id)))
+        .delete();
+    }
+    return removed;
+  }
+
+  /** Counts by status, for tests and operators. */
+  async counts(): Promise<Record<DeliveryStatus, number>> {
+    const rows = (await this.knex(TABLES.deliveries).select('status').count<{ status: DeliveryStatus; n: number | string }[]>({ n: '*' }).groupBy('status')) as { status: DeliveryStatus; n: number | string }[];
+    const out: Record<DeliveryStatus, number> = { pending: 0, running: 0, succeeded: 0, failed: 0 };
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+}

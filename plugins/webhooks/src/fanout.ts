@@ -1,0 +1,71 @@
+import type { DatabaseService, EventConsumer, EventEnvelope } from '@wharf/sdk';
+import type { DeliveryStore, NewDelivery, StoredEvent } from './delivery-store.js';
+import { EVENT_KINDS, kindOfDurable, type PayloadContext } from './event-kinds.js';
+import type { PolicyStore } from './policy-store.js';
+
+/**
+ * The durable consumer: turns each event into one delivery row per (policy, target) in one
+ * transaction, and does no network I/O. The event is acknowledged only after that commit, so a
+ * crash before it delivers the event again and the rows' unique key absorbs the repeat; a slow
+ * or dead receiver never holds up the event log, because sending is the workers' job.
+ */
+
+export const FANOUT_CONSUMER = 'webhooks-fanout';
+
+export interface FanoutDeps {
+  readonly database: DatabaseService;
+  readonly policies: PolicyStore;
+  readonly deliveries: DeliveryStore;
+  readonly context: PayloadContext;
+  /** Called after rows were written, so this node's worker starts at once. */
+  readonly wake: () => void;
+}
+
+/** The stored event of one policy: Harbor's payload and the CloudEvents attributes. */
+export function storedEvent(event: EventEnvelope, policy: { id: number; project: string; name: string }, harborType: string, cloudEventType: string, eventData: Record<string, unknown>): StoredEvent {
+  return {
+    payload: {
+      type: harborType,
+      occur_at: Math.floor(event.occurredAt.getTime() / 1000),
+      operator: event.actor?.subject ?? 'system',
+      event_data: eventData,
+    },
+    cloudEventType,
+    source: `/projects/${policy.project}/webhook/policies/${policy.id}`,
+    requestId: event.request?.requestId,
+    policyName: policy.name,
+  };
+}
+
+export function fanoutConsumer(options: { enabled: boolean; pullEvents: boolean; deps: () => FanoutDeps | undefined }): EventConsumer {
+  return {
+    name: FANOUT_CONSUMER,
+    types: EVENT_KINDS.filter((k) => options.pullEvents || k.harborType !== 'PULL_ARTIFACT').map((k) => k.source),
+    concurrency: 4,
+    // The fan-out only writes rows: failures are database trouble, worth many retries.
+    maxAttempts: 50,
+    async handle({ event, logger }) {
+      if (!options.enabled) return;
+      const deps = options.deps();
+      if (!deps) throw new Error('webhooks plugin not initialised yet');
+      const kind = kindOfDurable(event.type);
+      const project = kind?.project(event);
+      if (!kind || !project) return;
+      const policies = await deps.policies.subscribed(project, kind.harborType);
+      if (policies.length === 0) return;
+      const eventData = kind.eventData(event, deps.context);
+      const rows: NewDelivery[] = policies.flatMap((policy) =>
+        policy.targets.map((target, targetIndex) => ({
+          policyId: policy.id,
+          eventId: event.id,
+          targetIndex,
+          target,
+          event: storedEvent(event, policy, kind.harborType, kind.cloudEventType, eventData),
+        })),
+      );
+      const written = await deps.database.transaction(() => deps.deliveries.enqueue(rows));
+      logger.debug({ project, type: kind.harborType, deliveries: written.length }, 'webhook deliveries queued');
+      if (written.length > 0) deps.wake();
+    },
+  };
+}

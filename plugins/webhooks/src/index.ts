@@ -1,0 +1,97 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { coreServices, definePlugin, webhookTargetsServiceRef } from '@wharf/sdk';
+import { registerWebhooksApi } from './api.js';
+import { webhooksConfigSchema } from './config.js';
+import { DeliveryStore } from './delivery-store.js';
+import { fanoutConsumer, type FanoutDeps } from './fanout.js';
+import { webhooksMigrations } from './migrations.js';
+import { PolicyStore } from './policy-store.js';
+import { openSecretBox } from './secret-box.js';
+import { webhooksServiceRef, type WebhooksService } from './services.js';
+import { createTargetRegistry } from './targets/registry.js';
+import { VERSION } from './version.js';
+import { DeliveryWorker } from './worker.js';
+
+/**
+ * `extensions: { webhooks: {} }` (on by default): Harbor's webhooks on durable events.
+ * Per-project policies; a durable consumer fans each event out into delivery rows in one
+ * transaction; every node's worker sends due rows, signed, with retries and backoff; the history
+ * is kept bounded. Target kinds are pluggable through `webhookTargetsServiceRef`.
+ */
+export const webhooksPlugin = definePlugin({
+  id: 'webhooks',
+  kind: 'extension',
+  version: VERSION,
+  kernel: '^0.1.0',
+  description: 'Webhooks: per-project policies, signed at-least-once deliveries to HTTP, Slack and plugged-in target kinds',
+  configSchema: webhooksConfigSchema,
+  register(ctx) {
+    const config = ctx.config;
+    if (config.delivery.leaseSeconds * 1000 <= config.delivery.timeoutMs) {
+      throw new Error(`extensions.webhooks.delivery.leaseSeconds (${config.delivery.leaseSeconds} s) must exceed delivery.timeoutMs (${config.delivery.timeoutMs} ms)`);
+    }
+    ctx.migrations(webhooksMigrations);
+    ctx.provide(webhookTargetsServiceRef, { factory: () => createTargetRegistry() });
+
+    let fanout: FanoutDeps | undefined;
+    ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, pullEvents: config.pullEvents, deps: () => fanout }));
+
+    let service: WebhooksService | undefined;
+    ctx.provide(webhooksServiceRef, {
+      factory: () => ({
+        get policies() { return ready().policies; },
+        get deliveries() { return ready().deliveries; },
+        get worker() { return ready().worker; },
+        get box() { return ready().box; },
+        purge: () => ready().purge(),
+      }),
+    });
+    const ready = () => {
+      if (!service) throw new Error('webhooks plugin not initialised');
+      return service;
+    };
+
+    ctx.registerInit({
+      deps: { database: coreServices.database, events: coreServices.events, targets: webhookTargetsServiceRef },
+      async init({ database, events, targets }) {
+        const box = await openSecretBox({ key: config.secretKey, dataDir: ctx.settings.dataDir });
+        const policies = new PolicyStore(database);
+        const deliveries = new DeliveryStore(database);
+        const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`.slice(0, 64);
+        const worker = new DeliveryWorker({ deliveries, policies, targets, box, config: config.delivery, logger: ctx.logger, node });
+        const history = config.history;
+        const purge = () => deliveries.purge({ maxAgeMs: history.maxAgeDays * 86_400_000, maxPerPolicy: history.maxPerPolicy });
+        service = { policies, deliveries, worker, box, purge };
+        fanout = { database, policies, deliveries, context: { registryHost: new URL(ctx.settings.publicUrl).host }, wake: () => worker.wake() };
+        registerWebhooksApi(ctx.api, { database, events, policies, deliveries, targets, box, wake: () => worker.wake() });
+
+        let purgeTimer: NodeJS.Timeout | undefined;
+        ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
+          worker.start();
+          purgeTimer = setInterval(() => {
+            purge().then(
+              (n) => n > 0 && ctx.logger.debug({ removed: n }, 'webhook delivery history trimmed'),
+              (err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook history purge failed'),
+            );
+          }, history.purgeIntervalSeconds * 1000);
+          purgeTimer.unref();
+        });
+        ctx.hooks.lifecycle.close.tapPromise(ctx.id, async () => {
+          if (purgeTimer) clearInterval(purgeTimer);
+          await worker.close();
+        });
+      },
+    });
+  },
+});
+
+export default webhooksPlugin;
+export { webhooksConfigSchema, type WebhooksConfig } from './config.js';
+export { webhooksServiceRef, type WebhooksService } from './services.js';
+export { replicationStatusChanged, type ReplicationStatusChangedData } from './replication-event.js';
+export { EVENT_KINDS, EVENT_TYPE_NAMES, TEST_EVENT, type WebhookEventKind } from './event-kinds.js';
+export { verifySignature, signingHeaders, SIGNATURE_HEADER, ID_HEADER, TIMESTAMP_HEADER } from './signing.js';
+export { cloudEvent, renderBody } from './formats.js';
+export { postJson, checkHttpAddress } from './targets/http-send.js';
+export { VERSION as WEBHOOKS_PLUGIN_VERSION } from './version.js';

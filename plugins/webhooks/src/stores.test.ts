@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { forEachDatabase, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
+import type { StoredEvent } from './delivery-store.js';
+import { webhooksPlugin } from './index.js';
+import { webhooksServiceRef, type WebhooksService } from './services.js';
+import { verifySignature } from './signing.js';
+import { createPolicy, Receiver } from './test-support.js';
+
+// The stores on SQLite, PostgreSQL and MySQL: a repeated fan-out writes nothing twice, one of two
+// claims wins, a node that lost its row cannot overwrite it, the purge keeps what is unfinished;
+// and one real delivery end to end on each database.
+
+const EVENT: StoredEvent = {
+  payload: { type: 'PUSH_ARTIFACT', occur_at: 1, operator: 'test', event_data: {} },
+  cloudEventType: 'harbor.artifact.pushed',
+  source: '/projects/p/webhook/policies/1',
+  requestId: undefined,
+  policyName: 'p',
+};
+
+forEachDatabase((name, create) => {
+  let registry: TestRegistry;
+  let svc: WebhooksService;
+  let receiver: Receiver;
+
+  before(async () => {
+    const db = await create();
+    receiver = await Receiver.start();
+    registry = await startTestRegistry({
+      plugins: [webhooksPlugin],
+      // A worker that only runs when woken, so the claims below are the test's own.
+      config: { database: db.config, events: { pollIntervalMs: 50 }, extensions: { webhooks: { delivery: { pollIntervalMs: 60_000, backoffMs: 50 } } } },
+    });
+    svc = registry.get(webhooksServiceRef);
+  });
+  after(async () => {
+    await registry?.close();
+    await receiver?.close();
+  });
+
+  it(`${name}: policies, idempotent fan-out, one claim wins, a stale holder writes nothing, purge keeps unfinished rows`, async () => {
+    const { policy } = await createPolicy(svc, 'stores', { name: 'ünïcode policy', targets: [{ address: 'http://127.0.0.1:9/a' }, { address: 'http://127.0.0.1:9/b', payloadFormat: 'CloudEvents' }] });
+    assert.equal((await svc.policies.get('stores', policy.id))?.name, 'ünïcode policy');
+    assert.equal(await svc.policies.get('elsewhere', policy.id), undefined, 'a policy is found in its own project only');
+    assert.deepEqual((await svc.policies.subscribed('stores', 'PUSH_ARTIFACT')).map((p) => p.id), [policy.id]);
+    assert.deepEqual(await svc.policies.subscribed('stores', 'PULL_ARTIFACT'), []);
+
+    const rows = policy.targets.map((target, targetIndex) => ({ policyId: policy.id, eventId: 'event-1', targetIndex, target, event: EVENT }));
+    const first = await svc.deliveries.enqueue(rows, 1000);
+    assert.equal(first.length, 2);
+    assert.deepEqual(await svc.deliveries.enqueue(rows, 1000), [], 'the same event fans out once');
+
+    const [a, b] = first as [string, string];
+    const claims = await Promise.all([svc.deliveries.claim(a, 'node-1', 2000, 10_000), svc.deliveries.claim(a, 'node-2', 2000, 10_000)]);
+    assert.deepEqual(claims.filter(Boolean).length, 1, 'exactly one node gets the row');
+    const holder = claims[0] ? 'node-1' : 'node-2';
+    assert.equal(await svc.deliveries.claim(a, 'node-3', 5000, 10_000), false, 'a leased row is not due');
+    // The lease passes (the holder died): another node takes over, and the old holder's late answer is ignored.
+    assert.equal(await svc.deliveries.claim(a, 'node-3', 20_000, 10_000), true);
+    await svc.deliveries.finish(a, holder, 1, { ok: true, responseCode: 200, durationMs: 1, error: undefined }, undefined, 20_001);
+    assert.equal((await svc.deliveries.get(a))?.status, 'running');
+    await svc.deliveries.finish(a, 'node-3', 2, { ok: false, responseCode: 502, durationMs: 3, error: 'receiver answered 502' }, 25_000, 20_002);
+    const retried = await svc.deliveries.get(a);
+    assert.equal(retried?.status, 'pending');
+    assert.equal(retried?.attempts, 2);
+    assert.equal(retried?.nextAttemptAt, 25_000);
+    assert.equal(retried?.lastError, 'receiver answered 502');
+    assert.deepEqual((await svc.deliveries.due(24_999, 10)).map((d) => d.id), [b]);
+
+    assert.equal(await svc.deliveries.claim(b, 'node-1', 2000, 10_000), true);
+    await svc.deliveries.finish(b, 'node-1', 1, { ok: true, responseCode: 204, durationMs: 2, error: undefined }, undefined, 3000);
+    assert.equal(await svc.deliveries.purge({ maxAgeMs: 1000, maxPerPolicy: 10 }, 10_000), 1, 'only the finished row is old enough to go');
+    assert.equal((await svc.deliveries.get(a))?.status, 'pending');
+
+    assert.equal(await svc.policies.remove('elsewhere', policy.id), false);
+    assert.equal(await svc.policies.remove('stores', policy.id), true);
+    assert.equal(await svc.deliveries.get(a), undefined, 'deliveries go with their policy');
+  });
+
+  it(`${name}: a push is delivered, signed`, async () => {
+    const { secret } = await createPolicy(svc, 'deliver', { targets: [{ address: receiver.url }] });
+    await pushImage(registry.url, 'deliver/app', 'v1', tinyImage({ text: name }));
+    const [got] = await receiver.waitFor(1);
+    assert.equal(got!.json.type, 'PUSH_ARTIFACT');
+    assert.ok(verifySignature(secret, got!.headers['webhook-signature'] as string, got!.body));
+  });
+});

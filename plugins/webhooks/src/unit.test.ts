@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { WebhookEvent } from '@wharf/sdk';
+import { cloudEvent, renderBody } from './formats.js';
+import { createSecretBox } from './secret-box.js';
+import { signingHeaders, verifySignature } from './signing.js';
+import { slackMessage } from './targets/slack.js';
+import { createTargetRegistry } from './targets/registry.js';
+import { backoff } from './worker.js';
+
+const EVENT: WebhookEvent = {
+  deliveryId: '6f1c1b0e-8a4f-4c6e-9a55-1f0e7a3c2b10',
+  payload: { type: 'PUSH_ARTIFACT', occur_at: 1_700_000_000, operator: 'alice', event_data: { resources: [{ digest: 'sha256:ab', tag: 'v1', resource_url: 'r.example/p/a:v1' }] } },
+  cloudEventType: 'harbor.artifact.pushed',
+  source: '/projects/p/webhook/policies/3',
+  requestId: 'req-1',
+  policyName: 'ci',
+};
+
+describe('webhooks: signing, formats, secrets', () => {
+  it('signs t.body with HMAC-SHA256; a receiver rejects another secret, body, or an old timestamp', () => {
+    const now = 1_700_000_000_000;
+    const h = signingHeaders('whsec_x', 'id-1', '{"a":1}', now);
+    assert.equal(h['Webhook-Id'], 'id-1');
+    assert.equal(h['Webhook-Timestamp'], '1700000000');
+    assert.match(h['Webhook-Signature']!, /^t=1700000000,v1=[0-9a-f]{64}$/);
+    assert.ok(verifySignature('whsec_x', h['Webhook-Signature'], '{"a":1}', 300, now));
+    assert.ok(!verifySignature('whsec_y', h['Webhook-Signature'], '{"a":1}', 300, now));
+    assert.ok(!verifySignature('whsec_x', h['Webhook-Signature'], '{"a":2}', 300, now));
+    assert.ok(!verifySignature('whsec_x', h['Webhook-Signature'], '{"a":1}', 300, now + 301_000), 'replayed too late');
+    assert.ok(!verifySignature('whsec_x', 'garbage', '{"a":1}', 300, now));
+  });
+
+  it("renders Harbor's payload as is, and CloudEvents 1.0 with the delivery id, source and Harbor's extensions", () => {
+    assert.deepEqual(JSON.parse(renderBody('Default', EVENT).body), EVENT.payload);
+    const ce = renderBody('CloudEvents', EVENT);
+    assert.equal(ce.contentType, 'application/cloudevents+json');
+    assert.deepEqual(JSON.parse(ce.body), {
+      specversion: '1.0',
+      id: EVENT.deliveryId,
+      source: '/projects/p/webhook/policies/3',
+      type: 'harbor.artifact.pushed',
+      datacontenttype: 'application/json',
+      time: '2023-11-14T22:13:20.000Z',
+      requestid: 'req-1',
+      operator: 'alice',
+      data: EVENT.payload.event_data,
+    });
+    assert.equal(cloudEvent({ ...EVENT, requestId: undefined }).requestid, undefined);
+  });
+
+  it('builds a Slack message with the payload in a code block', () => {
+    const m = slackMessage('PUSH_ARTIFACT', 'ci', EVENT.payload);
+    assert.match(m.text, /PUSH_ARTIFACT/);
+    assert.equal(m.blocks.length, 2);
+    assert.match(JSON.stringify(m.blocks[1]), /sha256:ab/);
+  });
+
+  it('seals secrets so that only the same key and context open them', () => {
+    const box = createSecretBox(randomBytes(32));
+    const sealed = box.seal('Bearer t0ken', 'auth-header');
+    assert.ok(!sealed.includes('t0ken'));
+    assert.equal(box.open(sealed, 'auth-header'), 'Bearer t0ken');
+    assert.throws(() => box.open(sealed, 'policy-secret'), /cannot decrypt/);
+    assert.throws(() => createSecretBox(randomBytes(32)).open(sealed, 'auth-header'), (err: Error) => !err.message.includes('t0ken'));
+  });
+
+  it('backs off exponentially up to the maximum; target kinds are unique and kebab-case', () => {
+    const config = { backoffMs: 100, maxBackoffMs: 1000 } as Parameters<typeof backoff>[0];
+    assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoff(config, n)), [100, 200, 400, 800, 1000]);
+    const registry = createTargetRegistry();
+    assert.deepEqual(registry.types(), ['http', 'slack']);
+    assert.throws(() => registry.register({ type: 'http', description: '', deliver: async () => ({ statusCode: 200 }) }), /registered already/);
+    assert.throws(() => registry.register({ type: 'Bad Type', description: '', deliver: async () => ({ statusCode: 200 }) }), /kebab-case/);
+  });
+});

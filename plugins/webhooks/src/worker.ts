@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import type { WebhookTarget, WebhookTargetRegistry } from '@wharf/sdk';
+import type { WebhooksConfig } from './config.js';
+import type { Delivery, DeliveryStore } from './delivery-store.js';
+import type { PolicyStore } from './policy-store.js';
+import type { SecretBox } from './secret-box.js';
+import { signingHeaders } from './signing.js';
+
+/**
+ * Each node's delivery loop: finds due rows, claims each with a conditional UPDATE (one node
+ * wins), sends it through its target kind, and records the outcome: succeeded, or pending again
+ * with exponential backoff, or failed after the last attempt. Rows are independent, so a dead
+ * receiver only delays its own rows; at most `perPolicyConcurrency` rows of one policy are in
+ * flight per node, so a slow receiver cannot take every slot.
+ */
+
+export interface WorkerDeps {
+  readonly deliveries: DeliveryStore;
+  readonly policies: PolicyStore;
+  readonly targets: WebhookTargetRegistry;
+  readonly box: SecretBox;
+  readonly config: WebhooksConfig['delivery'];
+  readonly logger: Logger;
+  readonly node: string;
+}
+
+/** How long a wake-up waits for others to join it. */
+const WAKE_DELAY_MS = 20;
+
+export const SECRET_CONTEXT = 'policy-secret';
+export const AUTH_CONTEXT = 'auth-header';
+
+export function backoff(config: WebhooksConfig['delivery'], attempt: number): number {
+  return Math.min(config.maxBackoffMs, config.backoffMs * 2 ** Math.max(0, attempt - 1));
+}
+
+export class DeliveryWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private scheduled: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly perPolicy = new Map<number, number>();
+  private readonly stop = new AbortController();
+  private readonly secrets = new Map<number, { secret: string; until: number }>();
+  private claims = 0;
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.deps.config.pollIntervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /**
+   * Looks for due rows soon (new rows were written, or a slot came free). Calls within
+   * `WAKE_DELAY_MS` are one look: under load a look claims a batch instead of a row, which saves
+   * queries on the connection pushes use too.
+   */
+  wake(): void {
+    if (this.stopped || this.scheduled) return;
+    this.scheduled = setTimeout(() => {
+      this.scheduled = undefined;
+      this.look();
+    }, WAKE_DELAY_MS);
+    this.scheduled.unref();
+  }
+
+  private look(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.tick()
+      .catch((err: unknown) => this.deps.logger.warn({ err: errorText(err) }, 'webhook delivery poll failed'))
+      .finally(() => {
+        this.running = false;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.scheduled) clearTimeout(this.scheduled);
+    this.stop.abort();
+    // Interrupted rows stay `running` and are taken over after their lease: nothing is lost.
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async tick(): Promise<void> {
+    const { config } = this.deps;
+    const free = config.concurrency - this.inFlight.size;
+    if (free <= 0) return;
+    const now = Date.now();
+    const capped = [...this.perPolicy].filter(([, n]) => n >= config.perPolicyConcurrency).map(([id]) => id);
+    const due = await this.deps.deliveries.due(now, free * 2, capped);
+    // Pick within the per-policy limit, then claim them all in one statement.
+    const picked: string[] = [];
+    const counts = new Map(this.perPolicy);
+    for (const row of due) {
+      if (picked.length >= free) break;
+      if (this.inFlight.has(row.id) || (counts.get(row.policyId) ?? 0) >= config.perPolicyConcurrency) continue;
+      counts.set(row.policyId, (counts.get(row.policyId) ?? 0) + 1);
+      picked.push(row.id);
+    }
+    if (picked.length === 0 || this.stopped) return;
+    const holder = `${this.deps.node}:${++this.claims}`.slice(-64);
+    for (const row of await this.deps.deliveries.claimMany(picked, holder, now, config.leaseSeconds * 1000)) {
+      this.perPolicy.set(row.policyId, (this.perPolicy.get(row.policyId) ?? 0) + 1);
+      const run = this.attempt(row, holder).finally(() => {
+        this.inFlight.delete(row.id);
+        const left = (this.perPolicy.get(row.policyId) ?? 1) - 1;
+        if (left > 0) this.perPolicy.set(row.policyId, left);
+        else this.perPolicy.delete(row.policyId);
+        this.wake();
+      });
+      this.inFlight.set(row.id, run);
+    }
+  }
+
+  /** The policy's signing secret, read at most once per second per policy (a node sends many deliveries of one policy). */
+  private async secretOf(policyId: number): Promise<string | undefined> {
+    const cached = this.secrets.get(policyId);
+    if (cached && cached.until > Date.now()) return cached.secret;
+    const policy = await this.deps.policies.byId(policyId);
+    if (!policy) return undefined;
+    const secret = this.deps.box.open(policy.secretSealed, SECRET_CONTEXT);
+    this.secrets.set(policyId, { secret, until: Date.now() + 1000 });
+    return secret;
+  }
+
+  private async attempt(row: Delivery, holder: string): Promise<void> {
+    const attempt = row.attempts;
+    const { config, logger } = this.deps;
+    const started = performance.now();
+    let ok = false;
+    let responseCode: number | undefined;
+    let error: string | undefined;
+    try {
+      const secret = await this.secretOf(row.policyId);
+      if (secret === undefined) return; // deleted meanwhile: its rows go with it
+      const kind = this.deps.targets.get(row.target.type);
+      if (!kind) throw new Error(`no webhook target kind "${row.target.type}" on this node`);
+      const target: WebhookTarget = {
+        type: row.target.type,
+        address: row.target.address,
+        authHeader: row.target.authHeaderSealed ? this.deps.box.open(row.target.authHeaderSealed, AUTH_CONTEXT) : undefined,
+        skipCertVerify: row.target.skipCertVerify,
+        caCertPem: row.target.caCertPem,
+        payloadFormat: row.target.payloadFormat,
+      };
+      const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(config.timeoutMs)]);
+      const result = await kind.deliver({
+        target,
+        event: { ...row.event, deliveryId: row.id },
+        sign: (body) => signingHeaders(secret, row.id, body),
+        timeoutMs: config.timeoutMs,
+        signal,
+      });
+      responseCode = result.statusCode;
+      ok = responseCode >= 200 && responseCode < 300;
+      if (!ok) error = `receiver answered ${responseCode}`;
+    } catch (err) {
+      error = errorText(err);
+    }
+    if (this.stopped && !ok) return; // shutting down: the lease hands the row to the next node
+    const retryAt = ok || attempt >= config.maxAttempts ? undefined : Date.now() + backoff(config, attempt);
+    const durationMs = performance.now() - started;
+    await this.deps.deliveries.finish(row.id, holder, attempt, { ok, responseCode, durationMs, error }, retryAt);
+    // The address may carry a token in its path: log the delivery id and policy, not the address.
+    if (ok) logger.debug({ delivery: row.id, policy: row.policyId, attempt, status: responseCode }, 'webhook delivered');
+    else logger.info({ delivery: row.id, policy: row.policyId, attempt, status: responseCode, error, retry: retryAt !== undefined }, 'webhook delivery failed');
+  }
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.slice(0, 500);
+}
