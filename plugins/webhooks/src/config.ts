@@ -13,14 +13,6 @@ export const webhooksConfigSchema = Type.Object(
       description:
         'subscribe to pull events, so PULL_ARTIFACT policies work; every pull is then recorded as a durable event (batched), which costs pull throughput even without a policy. false: PULL_ARTIFACT policies receive nothing',
     }),
-    secretKey: Type.Optional(
-      Type.String({
-        minLength: 1,
-        secret: true,
-        description:
-          'base64 of 32 random bytes that encrypts policies\' signing secrets and auth headers; default: the key file webhooks-secret.key in the data directory. Give every node the same key',
-      }),
-    ),
     delivery: Type.Object(
       {
         timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'how long one attempt may take (connect, send, answer)' }),

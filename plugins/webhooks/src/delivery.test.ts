@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { coreServices } from '@wharf/sdk';
 import { pullManifest, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import { replicationStatusChanged, webhooksPlugin } from './index.js';
+import { webhookSecretBox } from './secret-box.js';
 import { webhooksServiceRef, type WebhooksService } from './services.js';
 import { verifySignature } from './signing.js';
 import { createPolicy, eventually, Receiver } from './test-support.js';
@@ -34,6 +35,15 @@ describe('webhook deliveries (SQLite, real receivers)', () => {
   after(async () => {
     await registry?.close();
     for (const r of receivers) await r.close();
+  });
+
+  it("seals secrets with the deployment's secret service, each kind in its own context", () => {
+    const box = webhookSecretBox(registry.get(coreServices.secrets));
+    const sealed = box.seal('Bearer t0ken', 'auth-header');
+    assert.ok(!sealed.includes('t0ken'));
+    assert.equal(box.open(sealed, 'auth-header'), 'Bearer t0ken');
+    assert.throws(() => box.open(sealed, 'policy-secret'), (err: Error) => !err.message.includes('t0ken'));
+    assert.throws(() => registry.get(coreServices.secrets).decrypt(sealed, 'auth-header'), 'the plugin scopes its contexts');
   });
 
   it('delivers a push in Harbor\'s format and as a CloudEvent, signed, with the auth header', async () => {

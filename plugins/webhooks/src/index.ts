@@ -7,7 +7,7 @@ import { DeliveryStore } from './delivery-store.js';
 import { fanoutConsumer, type FanoutDeps } from './fanout.js';
 import { webhooksMigrations } from './migrations.js';
 import { PolicyStore } from './policy-store.js';
-import { openSecretBox } from './secret-box.js';
+import { webhookSecretBox } from './secret-box.js';
 import { webhooksServiceRef, type WebhooksService } from './services.js';
 import { createTargetRegistry } from './targets/registry.js';
 import { VERSION } from './version.js';
@@ -53,9 +53,9 @@ export const webhooksPlugin = definePlugin({
     };
 
     ctx.registerInit({
-      deps: { database: coreServices.database, events: coreServices.events, targets: webhookTargetsServiceRef },
-      async init({ database, events, targets }) {
-        const box = await openSecretBox({ key: config.secretKey, dataDir: ctx.settings.dataDir });
+      deps: { database: coreServices.database, events: coreServices.events, targets: webhookTargetsServiceRef, secrets: coreServices.secrets },
+      async init({ database, events, targets, secrets }) {
+        const box = webhookSecretBox(secrets);
         const policies = new PolicyStore(database);
         const deliveries = new DeliveryStore(database);
         const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`.slice(0, 64);

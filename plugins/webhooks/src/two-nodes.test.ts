@@ -20,12 +20,12 @@ describe('webhooks on two nodes (PostgreSQL)', () => {
   before(async () => {
     db = await createTestDatabase('postgres');
     receiver = await Receiver.start();
-    // Every node needs the same key to open the secrets another node sealed.
+    // Every node needs the deployment's key (secretKey) to open the secrets another node sealed.
     const secretKey = randomBytes(32).toString('base64');
     for (let i = 0; i < 2; i++) {
       nodes.push(await startTestRegistry({
         plugins: [webhooksPlugin],
-        config: { database: db.config, events: { pollIntervalMs: 50 }, extensions: { webhooks: { secretKey, delivery: { pollIntervalMs: 50, backoffMs: 50 } } } },
+        config: { database: db.config, secretKey, events: { pollIntervalMs: 50 }, extensions: { webhooks: { delivery: { pollIntervalMs: 50, backoffMs: 50 } } } },
       }));
     }
   });

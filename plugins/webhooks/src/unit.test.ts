@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { WebhookEvent } from '@wharf/sdk';
 import { cloudEvent, renderBody } from './formats.js';
-import { createSecretBox } from './secret-box.js';
 import { signingHeaders, verifySignature } from './signing.js';
 import { slackMessage } from './targets/slack.js';
 import { createTargetRegistry } from './targets/registry.js';
@@ -55,15 +53,6 @@ describe('webhooks: signing, formats, secrets', () => {
     assert.match(m.text, /PUSH_ARTIFACT/);
     assert.equal(m.blocks.length, 2);
     assert.match(JSON.stringify(m.blocks[1]), /sha256:ab/);
-  });
-
-  it('seals secrets so that only the same key and context open them', () => {
-    const box = createSecretBox(randomBytes(32));
-    const sealed = box.seal('Bearer t0ken', 'auth-header');
-    assert.ok(!sealed.includes('t0ken'));
-    assert.equal(box.open(sealed, 'auth-header'), 'Bearer t0ken');
-    assert.throws(() => box.open(sealed, 'policy-secret'), /cannot decrypt/);
-    assert.throws(() => createSecretBox(randomBytes(32)).open(sealed, 'auth-header'), (err: Error) => !err.message.includes('t0ken'));
   });
 
   it('backs off exponentially up to the maximum; target kinds are unique and kebab-case', () => {
