@@ -52,8 +52,9 @@ async function startWharf(label, tmp) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      await fetch(`${url}/v2/`);
-      break;
+      // The port answers 503 until boot has finished: wait for ready.
+      if ((await fetch(`${url}/readyz`)).status === 200) break;
+      throw new Error('booting');
     } catch {
       if (i > 600) throw new Error(`${label} did not start`);
       await sleep(100);
