@@ -39,12 +39,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# No default consumer of pull events on either side (the audit log, webhooks): A's only one is the
+# bench's sink, and B has none, so B records no pull event at all.
 open='token: { enabled: false }
 auth: []
 rbac: {}
+logging: {}
 log: { level: warn, access: false }'
 printf '%s\nextensions: { "%s": {} }\n' "$open" "$root/scripts/bench/event-sink-plugin.mjs" >"$tmp/a.yaml"
-printf '%s\n' "$open" >"$tmp/b.yaml"
+printf '%s\nextensions: {}\n' "$open" >"$tmp/b.yaml"
 
 start() { # start NAME PORT
   mkdir -p "$tmp/$1"
