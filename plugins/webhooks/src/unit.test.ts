@@ -5,7 +5,7 @@ import { cloudEvent, renderBody } from './formats.js';
 import { signingHeaders, verifySignature } from './signing.js';
 import { slackMessage } from './targets/slack.js';
 import { createTargetRegistry } from './targets/registry.js';
-import { backoff } from './worker.js';
+import { backoff, errorText } from './worker.js';
 
 const EVENT: WebhookEvent = {
   deliveryId: '6f1c1b0e-8a4f-4c6e-9a55-1f0e7a3c2b10',
@@ -53,6 +53,14 @@ describe('webhooks: signing, formats, secrets', () => {
     assert.match(m.text, /PUSH_ARTIFACT/);
     assert.equal(m.blocks.length, 2);
     assert.match(JSON.stringify(m.blocks[1]), /sha256:ab/);
+  });
+
+  it("keeps a target's address and auth header out of a delivery's error text", () => {
+    const address = 'https://hooks.slack.com/services/T0/B0/s3cr3tpath';
+    const err = new Error(`request to ${address} failed; header Bearer t0ken rejected`);
+    const text = errorText(err, [address, 'Bearer t0ken']);
+    assert.ok(!text.includes('s3cr3tpath') && !text.includes('t0ken'), text);
+    assert.match(text, /request to \[redacted\] failed/);
   });
 
   it('backs off exponentially up to the maximum; target kinds are unique and kebab-case', () => {

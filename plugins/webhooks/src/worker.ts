@@ -144,6 +144,9 @@ export class DeliveryWorker {
     let ok = false;
     let responseCode: number | undefined;
     let error: string | undefined;
+    // A target kind's error may quote the address (Slack's carries its token) or the auth header:
+    // neither reaches the log or the delivery history.
+    const hidden = [row.target.address];
     try {
       const secret = await this.secretOf(row.policyId);
       if (secret === undefined) return; // deleted meanwhile: its rows go with it
@@ -157,6 +160,7 @@ export class DeliveryWorker {
         caCertPem: row.target.caCertPem,
         payloadFormat: row.target.payloadFormat,
       };
+      if (target.authHeader) hidden.push(target.authHeader);
       const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(config.timeoutMs)]);
       const result = await kind.deliver({
         target,
@@ -169,7 +173,7 @@ export class DeliveryWorker {
       ok = responseCode >= 200 && responseCode < 300;
       if (!ok) error = `receiver answered ${responseCode}`;
     } catch (err) {
-      error = errorText(err);
+      error = errorText(err, hidden);
     }
     if (this.stopped && !ok) return; // shutting down: the lease hands the row to the next node
     const retryAt = ok || attempt >= config.maxAttempts ? undefined : Date.now() + backoff(config, attempt);
@@ -181,7 +185,8 @@ export class DeliveryWorker {
   }
 }
 
-function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+export function errorText(err: unknown, hidden: readonly string[] = []): string {
+  let text = err instanceof Error ? err.message : String(err);
+  for (const value of hidden) if (value) text = text.split(value).join('[redacted]');
   return text.slice(0, 500);
 }
