@@ -1,5 +1,5 @@
 import type { DatabaseService, Knex, ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
-import { bigint, bool, json, oneOf, optionalBigint, optionalString, string } from './decode.js';
+import { column } from '@wharf/sdk';
 import { compileSourceFilters } from './filters.js';
 import type { SecretService as SecretBox } from '@wharf/sdk';
 import type {
@@ -15,6 +15,8 @@ import type {
   Task,
   TaskCounts,
 } from './model.js';
+
+const { bigint, bool, json, oneOf, optionalBigint, optionalString, string } = column;
 
 /**
  * Rows of the replication tables (migrations.ts) and the model. Everything the engine knows
