@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { callApi as call } from '@wharf/sdk-testing';
 import { startTestRegistry, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import type { Principal, WharfPlugin } from '@wharf/sdk';
 import { rbacProjectsPlugin } from './index.js';
@@ -64,39 +64,7 @@ export function robot(name: string): Principal {
   return { subject: name, kind: 'robot', provider: 'projects', groups: [], admin: false };
 }
 
-export const basic = (name: string, password: string): string => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 
-export interface JsonResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-let nextAddress = 1;
-
-/** One HTTP request with an optional JSON body, from a fresh client address each time. */
-export async function call(url: string, method: string, pathAndQuery: string, options: { auth?: string; body?: unknown } = {}): Promise<JsonResponse> {
-  const headers: Record<string, string> = { 'x-forwarded-for': `198.51.100.${nextAddress++ % 250}` };
-  if (options.auth) headers.authorization = options.auth;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${url}${pathAndQuery}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
-}
-
-/** Asserts the management API's error envelope. */
-export function assertError(res: JsonResponse, status: number, code: string, message?: RegExp): void {
-  assert.equal(res.status, status, res.text);
-  assert.equal(res.body?.errors?.[0]?.code, code, res.text);
-  if (message) assert.match(res.body.errors[0].message, message);
-}
 
 /** The `access` claim of a token from `/service/token` for the given scope. */
 export async function grantedAccess(url: string, auth: string, scope: string): Promise<{ status: number; access: { type: string; name: string; actions: string[] }[] }> {
@@ -105,3 +73,6 @@ export async function grantedAccess(url: string, auth: string, scope: string): P
   const payload = JSON.parse(Buffer.from(String(res.body.token).split('.')[1]!, 'base64url').toString('utf8')) as { access: { type: string; name: string; actions: string[] }[] };
   return { status: 200, access: payload.access };
 }
+
+// The JSON client and credentials of every management API test, under this file's short names.
+export { assertApiError as assertError, basicAuth as basic, callApi as call, type JsonResponse } from '@wharf/sdk-testing';

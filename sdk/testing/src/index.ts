@@ -59,3 +59,4 @@ export {
 export { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
 export { startTestPlugin, type TestPlugin, type TestPluginOptions } from './test-plugin.js';
 export { runCommand, type CommandRun, type RunCommandOptions } from './run-command.js';
+export { assertApiError, basicAuth, callApi, type ApiCallOptions, type JsonResponse } from './api-client.js';
