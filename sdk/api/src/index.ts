@@ -19,6 +19,7 @@ export * from './durable-events.js';
 export * from './http.js';
 export * from './management-api.js';
 export * from './replication.js';
+export * from './retention.js';
 export * from './secrets.js';
 export * from './projects.js';
 export * from './jobs.js';
