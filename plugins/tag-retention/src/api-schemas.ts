@@ -1,4 +1,4 @@
-import { Type } from '@wharf/sdk';
+import { RepositorySelectorSchema, SELECTOR_LIST_MAX_ITEMS, TagSelectorSchema, Type } from '@wharf/sdk';
 
 /** Schemas of the retention API (`/api/v1/projects/{project_name}/retention...`). */
 
@@ -11,22 +11,12 @@ const Template = Type.Union(
   { description: 'Harbor\'s templates: retain the K most recently pushed, the N most recently pulled, those pushed or pulled within N days, or always' },
 );
 
-const Selector = (what: string) =>
-  Type.Object(
-    {
-      kind: Type.Optional(Type.Union([Type.Literal('doublestar'), Type.Literal('regex')], { description: '`doublestar` globs (default) or an anchored regular expression' })),
-      decoration: Type.Optional(Type.Union([Type.Literal('matches'), Type.Literal('excludes')], { description: '`matches` (default): what the pattern matches; `excludes`: what it does not' })),
-      pattern: Type.String({ minLength: 1, maxLength: 1024, description: what }),
-    },
-    { additionalProperties: false },
-  );
-
 export const RuleSchema = Type.Object(
   {
     template: Template,
     value: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'K, N or the number of days; not for `always`' })),
-    repositories: Selector('repository names inside the project (`app`, `team/**`, `**`)'),
-    tags: Selector('tag names (`v*`, `**`, `{latest,stable}`)'),
+    repositories: Type.Array(RepositorySelectorSchema, { maxItems: SELECTOR_LIST_MAX_ITEMS, description: 'repository names inside the project (`app`, `team/**`): one `repoMatches` must match (when there is one), no `repoExcludes` may' }),
+    tags: Type.Array(TagSelectorSchema, { maxItems: SELECTOR_LIST_MAX_ITEMS, description: 'tags (`v*`, `{latest,stable}`): one `matches` must match one of the artifact\'s tags (when there is one), no `excludes` may' }),
     untagged: Type.Optional(Type.Boolean({ description: 'untagged artifacts are candidates of this rule too (default false)' })),
     disabled: Type.Optional(Type.Boolean({ description: 'a disabled rule neither covers repositories nor keeps anything (default false)' })),
   },

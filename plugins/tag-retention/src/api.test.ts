@@ -45,7 +45,7 @@ describe('tag retention API', () => {
   const api = (method: string, path: string, auth?: string, body?: unknown) => call(url, method, `/api/v1${path}`, { auth, ...(body === undefined ? {} : { body }) });
   const tagsOf = async (repository: string) => ((await (await fetch(`${url}/v2/${repository}/tags/list`, { headers: { authorization: admin } })).json()) as { tags: string[] | null }).tags?.sort() ?? [];
   const policy = {
-    rules: [{ template: 'latestPushedK', value: 2, repositories: { pattern: 'app' }, tags: { pattern: 'v*' } }],
+    rules: [{ template: 'latestPushedK', value: 2, repositories: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'app' }], tags: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }] }],
     cron: '0 3 * * *',
   };
   let lockedDigest: string;
@@ -94,7 +94,7 @@ describe('tag retention API', () => {
     const set = await api('PUT', '/projects/team/retention', as.mona, policy);
     assert.equal(set.status, 200, set.text);
     assert.equal(set.body.updatedBy, 'mona');
-    assert.deepEqual(set.body.rules, [{ template: 'latestPushedK', value: 2, repositories: { kind: 'doublestar', decoration: 'matches', pattern: 'app' }, tags: { kind: 'doublestar', decoration: 'matches', pattern: 'v*' }, untagged: false, disabled: false }]);
+    assert.deepEqual(set.body.rules, [{ template: 'latestPushedK', value: 2, repositories: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'app' }], tags: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }], untagged: false, disabled: false }]);
     assert.equal(set.body.cron, '0 3 * * *');
     for (const who of [as.alice, as.mona, admin]) assert.equal((await api('GET', '/projects/team/retention', who)).body.project, 'team');
     for (const who of [as.bob, as.gina, as.olaf]) assertError(await api('GET', '/projects/team/retention', who), 403, 'FORBIDDEN');
@@ -105,7 +105,8 @@ describe('tag retention API', () => {
     const bad = async (body: unknown, message: RegExp) => assertError(await api('PUT', '/projects/team/retention', as.alice, body), 400, 'BAD_REQUEST', message);
     await bad({ rules: [{ ...rule, value: undefined }] }, /rules\[0\]\.value: latestPushedK needs a value/);
     await bad({ rules: [{ ...rule, template: 'always' }] }, /"always" takes no value/);
-    await bad({ rules: [{ ...rule, tags: { kind: 'regex', pattern: 'v(' } }] }, /rules\[0\]\.tags\.pattern/);
+    await bad({ rules: [{ ...rule, tags: [{ kind: 'regex', decoration: 'matches', pattern: 'v(' }] }] }, /rules\[0\]\.tags\[0\]\.pattern: invalid regular expression/);
+    await bad({ rules: [{ ...rule, repositories: [{ kind: 'doublestar', decoration: 'matches', pattern: 'app' }] }] }, /repositories/);
     await bad({ rules: [{ ...rule, template: 'keepForever' }] }, /template/);
     await bad({ rules: [rule], cron: '61 * * * *' }, /cron/);
     await bad({ rules: Array.from({ length: 16 }, () => rule) }, /at most 15 rules/);

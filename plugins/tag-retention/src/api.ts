@@ -15,7 +15,7 @@ type Req = ApiRequest<{ project_name: string }, unknown, unknown>;
 const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
 
 export function policyView(p: RetentionPolicy): Static<typeof PolicySchema> {
-  return { project: p.project, rules: p.rules.map((r) => ({ ...r })), cron: p.cron ?? null, updatedAt: p.updatedAt.toISOString(), updatedBy: p.updatedBy ?? null };
+  return { project: p.project, rules: p.rules.map((r) => ({ ...r, repositories: r.repositories.map((x) => ({ ...x })), tags: r.tags.map((x) => ({ ...x })) })), cron: p.cron ?? null, updatedAt: p.updatedAt.toISOString(), updatedBy: p.updatedBy ?? null };
 }
 
 export function executionView(e: Execution): Static<typeof ExecutionSchema> {

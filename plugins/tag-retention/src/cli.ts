@@ -3,6 +3,7 @@ import { ApiError, CliRefusal, defineCliCommand, formatTable, type CliCommandGro
 import { executionView, policyView } from './api.js';
 import type { PolicyBody } from './api-schemas.js';
 import { retentionServiceRef, type Retention } from './retention.js';
+import { describeSelectors } from './selectors.js';
 import { validatePolicy } from './validation.js';
 import type { Static } from '@wharf/sdk';
 
@@ -48,8 +49,7 @@ const show = defineCliCommand({
     stdout(`schedule: ${policy.cron ?? 'none (on demand)'}`);
     stdout(formatTable(['#', 'TEMPLATE', 'VALUE', 'REPOSITORIES', 'TAGS', 'UNTAGGED', 'ENABLED'], policy.rules.map((r, i) => [
       String(i + 1), r.template, r.value === undefined ? '-' : String(r.value),
-      `${r.repositories.decoration} ${r.repositories.kind === 'regex' ? `/${r.repositories.pattern}/` : r.repositories.pattern}`,
-      `${r.tags.decoration} ${r.tags.kind === 'regex' ? `/${r.tags.pattern}/` : r.tags.pattern}`, r.untagged ? 'yes' : 'no', r.disabled ? 'no' : 'yes',
+      describeSelectors(r.repositories), describeSelectors(r.tags), r.untagged ? 'yes' : 'no', r.disabled ? 'no' : 'yes',
     ])));
     return 0;
   }),

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ArtifactInfo, Digest } from '@wharf/sdk';
+import type { ArtifactInfo, Digest, RepositorySelector, TagSelector } from '@wharf/sdk';
 import { deletionOrder, evaluateRepository, rulesCovering } from './evaluate.js';
-import type { RetentionRule, SelectorSpec } from './model.js';
+import type { RetentionRule } from './model.js';
 import { compileRules } from './selectors.js';
 
 // The decision of one repository, without a database: each template, selectors, untagged,
@@ -19,9 +19,10 @@ function artifact(id: string, tags: string[], pushedDaysAgo: number, pulledDaysA
     pulledAt: pulledDaysAgo === undefined ? undefined : new Date(NOW.getTime() - pulledDaysAgo * DAY), ...extra,
   };
 }
-const glob = (pattern: string, decoration: SelectorSpec['decoration'] = 'matches'): SelectorSpec => ({ kind: 'doublestar', decoration, pattern });
+const glob = (pattern: string, decoration: TagSelector['decoration'] = 'matches'): TagSelector[] => [{ kind: 'doublestar', decoration, pattern }];
+const repos = (pattern: string): RepositorySelector[] => [{ kind: 'doublestar', decoration: 'repoMatches', pattern }];
 const rule = (template: RetentionRule['template'], value: number | undefined, tags = glob('**'), extra: Partial<RetentionRule> = {}): RetentionRule => ({
-  template, ...(value === undefined ? {} : { value }), repositories: glob('**'), tags, untagged: false, disabled: false, ...extra,
+  template, ...(value === undefined ? {} : { value }), repositories: repos('**'), tags, untagged: false, disabled: false, ...extra,
 });
 const keptIds = (rules: RetentionRule[], artifacts: ArtifactInfo[]) =>
   evaluateRepository(compileRules(rules), artifacts, NOW).filter((v) => v.keep).map((v) => v.artifact.tags[0] ?? v.artifact.digest.slice(-2)).sort();
@@ -46,7 +47,8 @@ describe('retention evaluation', () => {
 
   it('keeps everything a rule selects with always; excludes and regex selectors', () => {
     assert.deepEqual(keptIds([rule('always', undefined, glob('dev-*', 'excludes'))], A), ['v1', 'v2', 'v3', 'v5']);
-    assert.deepEqual(keptIds([rule('always', undefined, { kind: 'regex', decoration: 'matches', pattern: 'v[12]' })], A), ['v1', 'v2']);
+    assert.deepEqual(keptIds([rule('always', undefined, [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }, { kind: 'regex', decoration: 'excludes', pattern: 'v[35]' }])], A), ['v1', 'v2']);
+    assert.deepEqual(keptIds([rule('always', undefined, [{ kind: 'regex', decoration: 'matches', pattern: 'v[12]' }])], A), ['v1', 'v2']);
   });
 
   it('ORs rules and explains every verdict', () => {
@@ -57,9 +59,9 @@ describe('retention evaluation', () => {
     assert.match(by('dev-1').reason, /^kept by rule 2 \(always/);
     assert.equal(by('v1').keep, false);
     assert.match(by('v1').reason, /^selected but not kept by rule 1/);
-    const covering = rulesCovering(compileRules([rule('always', undefined, glob('v*'), { disabled: true }), rule('always', undefined, glob('**'), { repositories: glob('app') })]), 'app');
+    const covering = rulesCovering(compileRules([rule('always', undefined, glob('v*'), { disabled: true }), rule('always', undefined, glob('**'), { repositories: repos('app') })]), 'app');
     assert.deepEqual(covering.map((r) => r.number), [2], 'a disabled rule covers nothing');
-    assert.equal(rulesCovering(compileRules([rule('always', undefined, glob('**'), { repositories: glob('app') })]), 'app/web').length, 0);
+    assert.equal(rulesCovering(compileRules([rule('always', undefined, glob('**'), { repositories: repos('app') })]), 'app/web').length, 0);
   });
 
   it('deletes untagged artifacts unless a rule includes them', () => {

@@ -1,5 +1,6 @@
 import type { ArtifactInfo, Digest } from '@wharf/sdk';
 import { TEMPLATES, type RetentionRule } from './model.js';
+import { describeSelectors } from './selectors.js';
 
 /**
  * The retention decision for one repository, a pure function of the rules, the repository's
@@ -46,7 +47,7 @@ export function rulesCovering(rules: readonly CompiledRule[], nameInProject: str
 
 export function describeRule(r: CompiledRule): string {
   const t = TEMPLATES[r.rule.template];
-  const tags = `tags ${r.rule.tags.decoration} ${r.rule.tags.kind === 'regex' ? `/${r.rule.tags.pattern}/` : `"${r.rule.tags.pattern}"`}`;
+  const tags = `tags ${describeSelectors(r.rule.tags)}`;
   return `rule ${r.number} (${t.describe(r.rule.value ?? 0)}, ${tags}${r.rule.untagged ? ', untagged included' : ''})`;
 }
 

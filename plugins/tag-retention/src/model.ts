@@ -1,4 +1,4 @@
-import type { Digest } from '@wharf/sdk';
+import type { Digest, RepositorySelector, TagSelector } from '@wharf/sdk';
 
 /**
  * The retention model: a project's policy (rules and an optional schedule), executions of it,
@@ -15,21 +15,17 @@ export const TEMPLATES = Object.freeze({
 } as const);
 export type Template = keyof typeof TEMPLATES;
 
-/** A repository or tag selector as stored and as the API takes it (Harbor's shape). */
-export interface SelectorSpec {
-  /** `doublestar` globs (`**`, `*`, `{a,b}`) or `regex` (anchored, RE2-like syntax of JS). */
-  readonly kind: 'doublestar' | 'regex';
-  readonly decoration: 'matches' | 'excludes';
-  readonly pattern: string;
-}
-
 export interface RetentionRule {
   readonly template: Template;
   /** K, N or days; absent for `always`. */
   readonly value?: number | undefined;
-  /** Repository names inside the project (`app`, `team/**`), as Harbor matches them. */
-  readonly repositories: SelectorSpec;
-  readonly tags: SelectorSpec;
+  /**
+   * Repository names inside the project (`app`, `team/**`), as Harbor matches them: selected
+   * when one `repoMatches` selector matches (or there is none) and no `repoExcludes` does.
+   */
+  readonly repositories: readonly RepositorySelector[];
+  /** Tags, the same way with `matches` and `excludes`. */
+  readonly tags: readonly TagSelector[];
   /** Untagged artifacts are candidates of this rule too. */
   readonly untagged: boolean;
   readonly disabled: boolean;

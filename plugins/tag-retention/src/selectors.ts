@@ -1,27 +1,23 @@
-// TEMPORARY scaffold until the SDK's selectors land (cherry-picked from the immutability branch).
-import type { CompiledRule, Matcher } from './evaluate.js';
-import type { RetentionRule, SelectorSpec } from './model.js';
+import { compileRepositorySelectors, compileTagSelectors, selectorMatcherOrBadRequest } from '@wharf/sdk';
+import type { CompiledRule } from './evaluate.js';
+import type { RetentionRule } from './model.js';
 
-function globToRegex(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') { out += '.*'; i++; }
-    else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '{') out += '(?:';
-    else if (c === '}') out += ')';
-    else if (c === ',') out += '|';
-    else out += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
-}
-
-export function compileSelector(spec: SelectorSpec): Matcher {
-  const re = spec.kind === 'regex' ? new RegExp(`^(?:${spec.pattern})$`) : globToRegex(spec.pattern);
-  return spec.decoration === 'excludes' ? (v) => !re.test(v) : (v) => re.test(v);
-}
-
+/**
+ * A policy's rules with their selectors compiled by the SDK's selectors (Harbor's doublestar
+ * globs and anchored regexes, shared with tag immutability). A bad pattern is an `ApiError`
+ * `BAD_REQUEST` naming the rule; rules read back from the database were checked when written.
+ */
 export function compileRules(rules: readonly RetentionRule[]): CompiledRule[] {
-  return rules.map((rule, i) => ({ number: i + 1, rule, repositories: compileSelector(rule.repositories), tags: compileSelector(rule.tags) }));
+  return rules.map((rule, i) => ({
+    number: i + 1,
+    rule,
+    repositories: selectorMatcherOrBadRequest(compileRepositorySelectors(rule.repositories, `rules[${i}].repositories`)),
+    tags: selectorMatcherOrBadRequest(compileTagSelectors(rule.tags, `rules[${i}].tags`)),
+  }));
+}
+
+/** How a selector list reads in a reason or a table: `matches "v*", excludes /rc.*\/`. */
+export function describeSelectors(selectors: readonly { kind: string; decoration: string; pattern: string }[]): string {
+  if (selectors.length === 0) return 'all';
+  return selectors.map((s) => `${s.decoration.replace(/^repo(\w)/, (_, c: string) => c.toLowerCase())} ${s.kind === 'regex' ? `/${s.pattern}/` : `"${s.pattern}"`}`).join(', ');
 }

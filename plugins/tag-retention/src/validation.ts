@@ -1,8 +1,8 @@
 import { ApiError, type Static } from '@wharf/sdk';
 import { CronExpressionParser } from 'cron-parser';
 import type { PolicyBody } from './api-schemas.js';
-import type { RetentionRule, SelectorSpec } from './model.js';
-import { compileSelector } from './selectors.js';
+import type { RetentionRule } from './model.js';
+import { compileRules } from './selectors.js';
 
 /** A policy as the API took it, checked beyond its schema: parameters, selectors, rule count, cron. */
 export function validatePolicy(body: Static<typeof PolicyBody>, maxRules: number): { rules: RetentionRule[]; cron: string | undefined } {
@@ -16,10 +16,11 @@ export function validatePolicy(body: Static<typeof PolicyBody>, maxRules: number
     }
     return {
       template: r.template, ...(r.value !== undefined ? { value: r.value } : {}),
-      repositories: selector(r.repositories, `${at}.repositories`), tags: selector(r.tags, `${at}.tags`),
+      repositories: r.repositories.map((s) => ({ ...s })), tags: r.tags.map((s) => ({ ...s })),
       untagged: r.untagged ?? false, disabled: r.disabled ?? false,
     };
   });
+  compileRules(rules);
   const cron = body.cron ?? undefined;
   if (cron !== undefined) {
     const fields = cron.trim().split(/\s+/).length;
@@ -31,14 +32,4 @@ export function validatePolicy(body: Static<typeof PolicyBody>, maxRules: number
     }
   }
   return { rules, cron };
-}
-
-function selector(s: { kind?: SelectorSpec['kind']; decoration?: SelectorSpec['decoration']; pattern: string }, at: string): SelectorSpec {
-  const spec: SelectorSpec = { kind: s.kind ?? 'doublestar', decoration: s.decoration ?? 'matches', pattern: s.pattern };
-  try {
-    compileSelector(spec);
-  } catch (err) {
-    throw new ApiError('BAD_REQUEST', `${at}.pattern: ${(err as Error).message}`);
-  }
-  return spec;
 }
