@@ -111,7 +111,8 @@ export class RetentionRunner {
   async execute(executionId: number, signal: AbortSignal): Promise<void> {
     const { store, artifacts } = this.deps;
     const started = await store.getExecution(executionId);
-    if (!started || !['pending', 'running'].includes(started.status)) return;
+    // A stopping execution whose job died (or was never picked up again) is finished as stopped below.
+    if (!started || !['pending', 'running', 'stopping'].includes(started.status)) return;
     await store.transition(executionId, 'running', ['pending'], 'running');
     const rules = compileRules(started.rules);
     const checkStop = async () => {
