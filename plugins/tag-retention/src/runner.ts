@@ -14,7 +14,7 @@ import {
 } from '@wharf/sdk';
 import { deletionOrder, describeRule, evaluateRepository, rulesCovering, type CompiledRule, type Verdict } from './evaluate.js';
 import type { Decision, Execution, ExecutionTrigger, RetentionRule } from './model.js';
-import { compileRules, describeSelectors } from './selectors.js';
+import { compileRules } from './selectors.js';
 import type { Counts, RetentionStore } from './store.js';
 
 /**
@@ -235,7 +235,7 @@ export class RetentionRunner {
             total: counts.total, retained: counts.retained, deleted: counts.deleted,
             rules: compileRules(execution.rules).map((r) => ({
               template: r.rule.template, params: r.rule.value === undefined ? {} : { [r.rule.template]: r.rule.value },
-              repositories: describeSelectors(r.rule.repositories), tags: describeSelectors(r.rule.tags), untagged: r.rule.untagged,
+              repositories: r.rule.repositories.map((x) => ({ ...x })), tags: r.rule.tags.map((x) => ({ ...x })), untagged: r.rule.untagged,
             })),
             deletedArtifacts,
           },

@@ -82,7 +82,7 @@ forEachDatabase((_name, create) => {
     const event = await eventOf(execution.id);
     assert.deepEqual([event!.project, event!.status, event!.total, event!.retained, event!.deleted], ['beta', 'succeeded', 4, 2, 2]);
     assert.deepEqual(event!.deletedArtifacts.map((a) => a.tags.join()).sort(), ['latest', 'v1']);
-    assert.deepEqual(event!.rules, [{ template: 'latestPushedK', params: { latestPushedK: 1 }, repositories: 'matches "**"', tags: 'matches /v\\d+/', untagged: false }]);
+    assert.deepEqual(event!.rules, [{ template: 'latestPushedK', params: { latestPushedK: 1 }, repositories: RULES[0]!.repositories, tags: RULES[0]!.tags, untagged: false }]);
   });
 
   it('stops a pending execution at once and a running one through stopping, one event each', async () => {

@@ -34,9 +34,18 @@ export interface RetentionFinishedData {
 export interface RetentionRuleSummary {
   readonly template: string;
   readonly params: Readonly<Record<string, number>>;
-  readonly repositories: string;
-  readonly tags: string;
+  /** The rule's repository selectors (`repoMatches` / `repoExcludes`). */
+  readonly repositories: readonly RetentionSelectorSummary[];
+  /** The rule's tag selectors (`matches` / `excludes`). */
+  readonly tags: readonly RetentionSelectorSummary[];
   readonly untagged: boolean;
+}
+
+/** A selector as {@link RetentionRuleSummary} lists it. @since 0.2.0 */
+export interface RetentionSelectorSummary {
+  readonly kind: string;
+  readonly decoration: string;
+  readonly pattern: string;
 }
 
 /**
