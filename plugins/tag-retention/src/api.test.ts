@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { definePlugin, isEventOf, retentionEvents, RegistryError, Type, type EventEnvelope, type RetentionFinishedData } from '@wharf/sdk';
-import { createTestDatabase, pushImage, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
+import { coreServices, definePlugin, isEventOf, retentionEvents, RegistryError, Type, type EventEnvelope, type RetentionFinishedData } from '@wharf/sdk';
+import { createTestDatabase, pullManifest, pushImage, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { ADMIN_PASSWORD, assertError, basic, bootRegistry, call, eventually } from './test-support.js';
 
 /**
@@ -177,5 +177,38 @@ describe('tag retention API', () => {
     assert.equal((await api('DELETE', '/projects/team/retention', as.mona)).status, 204);
     assertError(await api('DELETE', '/projects/team/retention', as.mona), 404, 'NOT_FOUND');
     assertError(await api('POST', '/projects/team/retention/executions', as.mona, { dryRun: true }), 412, 'PRECONDITION_FAILED', /no retention policy/);
+  });
+
+  it('keeps the most recently pulled by the pull times the registry records in batches', async () => {
+    const push = { authorization: as.bob! };
+    for (const tag of ['p1', 'p2', 'p3']) {
+      await pushImage(url, 'team/pulled', tag, tinyImage({ text: `pulled ${tag}\n` }), push);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    await pullManifest(url, 'team/pulled', 'p1', push);
+    const artifacts = registry.get(coreServices.artifacts);
+    await eventually('the pull time of p1', async () => (await artifacts.getArtifact('team/pulled', 'p1'))?.pulledAt);
+    const rule = (template: string, pattern: string) => ({ template, value: 1, repositories: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'pulled' }], tags: [{ kind: 'doublestar', decoration: 'matches', pattern }] });
+    assert.equal((await api('PUT', '/projects/team/retention', as.alice, { rules: [rule('latestPulledN', '**')] })).status, 200);
+    const done = await finish((await api('POST', '/projects/team/retention/executions', as.alice, {})).body.id, as.alice);
+    assert.equal(done.status, 'succeeded', done.statusText);
+    assert.deepEqual(await tagsOf('team/pulled'), ['p1'], 'p2 and p3 were never pulled');
+    assert.deepEqual(await tagsOf('team/other'), ['v1'], 'not covered');
+  });
+
+  it('runs on its cron schedule through the jobs service until the policy goes', async () => {
+    const always = { template: 'always', repositories: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }], tags: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }], untagged: true };
+    assert.equal((await api('PUT', '/projects/team/retention', as.mona, { rules: [always], cron: '* * * * * *' })).status, 200);
+    const scheduled = await eventually('a scheduled execution', async () => {
+      const list = (await api('GET', '/projects/team/retention/executions', as.mona)).body as { trigger: string; status: string; id: number }[];
+      return list.find((e) => e.trigger === 'scheduled' && e.status === 'succeeded');
+    });
+    assert.equal((await finish(scheduled.id)).deleted, 0, 'always keeps everything');
+    assert.equal((await api('DELETE', '/projects/team/retention', as.mona)).status, 204);
+    await new Promise((r) => setTimeout(r, 300));
+    const newest = async () => Number((await api('GET', '/projects/team/retention/executions', as.mona)).body[0].id);
+    const before = await newest();
+    await new Promise((r) => setTimeout(r, 2200));
+    assert.equal(await newest(), before, 'no run after the policy was deleted');
   });
 });
