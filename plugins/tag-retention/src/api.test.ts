@@ -179,6 +179,14 @@ describe('tag retention API', () => {
     assertError(await api('POST', '/projects/team/retention/executions', as.mona, { dryRun: true }), 412, 'PRECONDITION_FAILED', /no retention policy/);
   });
 
+  it("removes a deleted project's policy, so a project created again under its name starts without one", async () => {
+    assert.equal((await api('POST', '/projects', as.alice, { name: 'brief' })).status, 201);
+    assert.equal((await api('PUT', '/projects/brief/retention', as.alice, policy)).status, 200);
+    const deleted = await api('DELETE', '/projects/brief', as.alice);
+    assert.ok([200, 204].includes(deleted.status), deleted.text);
+    await eventually('the policy to go', async () => ((await api('GET', '/projects/brief/retention', admin)).status === 404 ? true : undefined));
+  });
+
   it('keeps the most recently pulled by the pull times the registry records in batches', async () => {
     const push = { authorization: as.bob! };
     for (const tag of ['p1', 'p2', 'p3']) {

@@ -2,6 +2,7 @@ import { ApiError, apiStream, type ApiAction, type ApiRequest, type ManagementAp
 import { ExecutionParams, ExecutionSchema, PolicyBody, PolicySchema, ProjectParams, RunBody, TaskParams, TaskSchema } from './api-schemas.js';
 import type { Execution, RetentionPolicy, Task } from './model.js';
 import type { Retention } from './retention.js';
+import { ExecutionActiveError } from './runner.js';
 import { validatePolicy } from './validation.js';
 
 /**
@@ -90,13 +91,17 @@ export function registerRetentionApi(api: ManagementApi, retention: () => Retent
 
   api.operation({
     operationId: 'runRetention', method: 'POST', path: `${base}/executions`, tag: 'retention', summary: 'Run the policy now',
-    description: 'Starts an execution of the current policy; `dryRun: true` decides and logs what would be deleted and deletes nothing.',
+    description: 'Starts an execution of the current policy; `dryRun: true` decides and logs what would be deleted and deletes nothing. Refused (409) while another execution of the project is pending or running.',
     params: ProjectParams, body: RunBody, response: ExecutionSchema, status: 201,
     async handler(req) {
       await may('create')(req);
       const policy = await store().getPolicy(req.params.project_name);
       if (!policy) throw new ApiError('PRECONDITION_FAILED', `project ${req.params.project_name} has no retention policy`);
-      const execution = await retention().runner.start(policy.project, { trigger: 'manual', dryRun: req.body?.dryRun ?? false, rules: policy.rules, by: req.principal.subject });
+      const execution = await retention()
+        .runner.start(policy.project, { trigger: 'manual', dryRun: req.body?.dryRun ?? false, rules: policy.rules, by: req.principal.subject })
+        .catch((err: unknown) => {
+          throw err instanceof ExecutionActiveError ? new ApiError('CONFLICT', err.message) : err;
+        });
       req.setHeader('Location', `/api/v1/projects/${encodeURIComponent(policy.project)}/retention/executions/${execution.id}`);
       req.logger.info({ project: policy.project, execution: execution.id, dryRun: execution.dryRun }, 'retention started');
       return executionView(execution);

@@ -3,6 +3,7 @@ import { ApiError, CliRefusal, defineCliCommand, formatTable, type CliCommandGro
 import { executionView, policyView } from './api.js';
 import type { PolicyBody } from './api-schemas.js';
 import { retentionServiceRef, type Retention } from './retention.js';
+import { ExecutionActiveError } from './runner.js';
 import { describeSelectors } from './selectors.js';
 import { validatePolicy } from './validation.js';
 import type { Static } from '@wharf/sdk';
@@ -29,6 +30,7 @@ const refusing =
       return await run(...args);
     } catch (err) {
       if (err instanceof ApiError) throw new CliRefusal(err.code, err.message);
+      if (err instanceof ExecutionActiveError) throw new CliRefusal('CONFLICT', err.message);
       throw err;
     }
   };

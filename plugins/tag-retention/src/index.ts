@@ -34,7 +34,8 @@ export const tagRetentionPlugin = definePlugin({
     ctx.registerInit({
       deps: { retention: retentionServiceRef },
       async init({ retention }) {
-        retention.runner.install();
+        // Job types and the project-deleted consumer before the workers start (after ready).
+        retention.install();
         // Upserts: every node may do it at boot.
         await retention.runner.syncAllSchedules();
         registerRetentionApi(ctx.api, () => retention);
@@ -47,7 +48,7 @@ export default tagRetentionPlugin;
 export { retentionConfigSchema, type RetentionConfig } from './config.js';
 export { retentionMigrations, TABLES as RETENTION_TABLES } from './migrations.js';
 export { retentionServiceRef, createRetention, type Retention } from './retention.js';
-export { RetentionRunner, RETENTION_PRINCIPAL, JOB_RUN, JOB_SCHEDULED } from './runner.js';
+export { RetentionRunner, ExecutionActiveError, RETENTION_PRINCIPAL, JOB_RUN, JOB_SCHEDULED } from './runner.js';
 export { RetentionStore } from './store.js';
 export { evaluateRepository, deletionOrder, type CompiledRule, type Verdict } from './evaluate.js';
 export { retentionCommands } from './cli.js';

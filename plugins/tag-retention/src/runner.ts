@@ -49,6 +49,16 @@ export interface RunnerDeps {
 
 /** Thrown inside a run when its execution was asked to stop. */
 class Stopped extends Error {}
+/** Thrown inside a run when its job's signal aborts without a stop (the node shuts down): the job runs again. */
+class Interrupted extends Error {}
+
+/** A run refused because the project has one pending or running. */
+export class ExecutionActiveError extends Error {
+  constructor(readonly project: string, readonly executionId: number) {
+    super(`project ${project} has a retention execution in progress (${executionId})`);
+    this.name = 'ExecutionActiveError';
+  }
+}
 
 export class RetentionRunner {
   constructor(private readonly deps: RunnerDeps) {}
@@ -58,7 +68,13 @@ export class RetentionRunner {
     this.deps.jobs.define<{ executionId: number }>(JOB_RUN, (ctx) => this.runJob(ctx), { concurrency: 1, maxAttempts: 3 });
     this.deps.jobs.define<{ project: string }>(JOB_SCHEDULED, async (ctx) => {
       const policy = await this.deps.store.getPolicy(ctx.payload.project);
-      if (policy?.cron) await this.start(policy.project, { trigger: 'scheduled', dryRun: false, rules: policy.rules, by: undefined });
+      if (!policy?.cron) return;
+      try {
+        await this.start(policy.project, { trigger: 'scheduled', dryRun: false, rules: policy.rules, by: undefined });
+      } catch (err) {
+        if (!(err instanceof ExecutionActiveError)) throw err;
+        ctx.logger.info({ project: policy.project, executionId: err.executionId }, 'scheduled retention skipped: one is in progress');
+      }
     });
   }
 
@@ -72,8 +88,13 @@ export class RetentionRunner {
     for (const policy of await this.deps.store.scheduledPolicies()) await this.syncSchedule(policy.project, policy.cron);
   }
 
-  /** Records an execution and queues its job; `inline` runs it here instead (the CLI). */
+  /**
+   * Records an execution and queues its job; `inline` runs it here instead (the CLI). One
+   * execution per project at a time: another pending or running one is an {@link ExecutionActiveError}.
+   */
   async start(project: string, input: { trigger: ExecutionTrigger; dryRun: boolean; rules: readonly RetentionRule[]; by: string | undefined }, inline = false): Promise<Execution> {
+    const active = await this.deps.store.activeExecution(project);
+    if (active) throw new ExecutionActiveError(project, active.id);
     const execution = await this.deps.store.createExecution({ project, trigger: input.trigger, dryRun: input.dryRun, rules: input.rules, startedBy: input.by });
     if (inline) await this.execute(execution.id, new AbortController().signal);
     else await this.deps.jobs.enqueue(JOB_RUN, { executionId: execution.id }, { key: runKey(execution.id) });
@@ -95,9 +116,13 @@ export class RetentionRunner {
     try {
       await this.execute(ctx.payload.executionId, ctx.signal);
     } catch (err) {
-      // A node shutting down aborts too: the job runs again elsewhere, unless the execution is stopping.
-      if (ctx.attempt < ctx.maxAttempts && !(ctx.signal.aborted && (await this.isStopping(ctx.payload.executionId)))) throw err;
       const message = err instanceof Error ? err.message : String(err);
+      if (await this.isStopping(ctx.payload.executionId)) {
+        await this.finish(ctx.payload.executionId, 'stopped', ['stopping'], `stopped: ${message}`.slice(0, 2048));
+        return;
+      }
+      // Interrupted (the node shut down) or a passing failure: the job runs again, here or on another node.
+      if (ctx.attempt < ctx.maxAttempts) throw err;
       await this.finish(ctx.payload.executionId, 'failed', ['pending', 'running', 'stopping'], `failed: ${message}`.slice(0, 2048));
       this.deps.logger.error({ executionId: ctx.payload.executionId, err: message }, 'retention execution failed');
     }
@@ -115,8 +140,10 @@ export class RetentionRunner {
     if (!started || !['pending', 'running', 'stopping'].includes(started.status)) return;
     await store.transition(executionId, 'running', ['pending'], 'running');
     const rules = compileRules(started.rules);
+    // The status is read too: a stop asked through another node reaches this one that way.
     const checkStop = async () => {
-      if (signal.aborted || (await this.isStopping(executionId))) throw new Stopped();
+      if (await this.isStopping(executionId)) throw new Stopped();
+      if (signal.aborted) throw new Interrupted('interrupted: the node is shutting down');
     };
     let stopped = false;
     try {
@@ -177,6 +204,8 @@ export class RetentionRunner {
         await record(outcome);
       }
     } catch (err) {
+      // Left running: the job's next run recomputes this task from what the repository holds.
+      if (err instanceof Interrupted) throw err;
       if (err instanceof Stopped) {
         await store.finishTask(task.id, 'stopped', counts);
         await store.setExecutionCounts(execution.id, await store.executionCounts(execution.id));

@@ -87,6 +87,7 @@ forEachDatabase((_name, create) => {
 
   it('stops a pending execution at once and a running one through stopping, one event each', async () => {
     const pending = await retention.store.createExecution({ project: 'gamma', trigger: 'scheduled', dryRun: true, rules: RULES, startedBy: undefined });
+    await assert.rejects(retention.runner.start('gamma', { trigger: 'manual', dryRun: true, rules: RULES, by: 'mona' }, true), (err: Error) => err.name === 'ExecutionActiveError' && /in progress/.test(err.message), 'one execution per project at a time');
     assert.equal((await retention.runner.stop(pending.id))?.status, 'stopped');
     const running = await retention.store.createExecution({ project: 'gamma', trigger: 'manual', dryRun: true, rules: RULES, startedBy: 'mona' });
     assert.equal(await retention.store.transition(running.id, 'running', ['pending']), true);

@@ -97,6 +97,12 @@ export class RetentionStore {
     return r ? execution(r) : undefined;
   }
 
+  /** The project's pending, running or stopping execution, if any. */
+  async activeExecution(project: string): Promise<Execution | undefined> {
+    const r = (await this.knex(TABLES.executions).where({ project }).whereIn('status', ['pending', 'running', 'stopping']).orderBy('id').first()) as Row | undefined;
+    return r ? execution(r) : undefined;
+  }
+
   /** A project's executions, newest first: one numbered page and the total. */
   async listExecutions(project: string, page: { page: number; pageSize: number }): Promise<{ items: Execution[]; total: number }> {
     const [{ n }] = (await this.knex(TABLES.executions).where({ project }).count({ n: '*' })) as [{ n: unknown }];
