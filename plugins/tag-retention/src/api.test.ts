@@ -155,7 +155,11 @@ describe('tag retention API', () => {
       assertError(await api('GET', '/projects/team/retention/executions', who), 403, 'FORBIDDEN');
       assertError(await api('GET', `/projects/team/retention/executions/${list.body[0].id}`, who), 403, 'FORBIDDEN');
       assertError(await api('POST', `/projects/team/retention/executions/${list.body[0].id}/stop`, who), 403, 'FORBIDDEN');
+      assertError(await api('GET', `/projects/team/retention/executions/${list.body[0].id}/tasks`, who), 403, 'FORBIDDEN');
+      assertError(await api('GET', `/projects/team/retention/executions/${list.body[0].id}/tasks/1/log`, who), 403, 'FORBIDDEN');
     }
+    assertError(await api('GET', '/projects/team/retention/executions', undefined), 401, 'UNAUTHORIZED');
+    assert.equal((await api('GET', `/projects/team/retention/executions/${list.body[0].id}/tasks`, admin)).status, 200);
     assertError(await api('POST', `/projects/team/retention/executions/${list.body[0].id}/stop`, as.mona), 409, 'CONFLICT', /already succeeded/);
     assertError(await api('GET', '/projects/team/retention/executions/9999', as.mona), 404, 'NOT_FOUND');
     assertError(await api('GET', `/projects/team/retention/executions/${list.body[0].id}/tasks/9999`, as.mona), 404, 'NOT_FOUND');
