@@ -184,7 +184,9 @@ export class RetentionRunner {
       const all = await this.listArtifacts(repository);
       counts.total = all.length;
       const verdicts = evaluateRepository(rules, all, this.deps.now?.() ?? new Date());
-      for (const v of verdicts.filter((x) => x.keep)) await record(decision(v, 'retained', v.reason));
+      const retained = verdicts.filter((x) => x.keep).map((v) => decision(v, 'retained', v.reason));
+      await store.addDecisions(task.id, retained);
+      counts.retained += retained.length;
       const held = new Set<string>();
       for (const v of deletionOrder(verdicts)) {
         await checkStop();

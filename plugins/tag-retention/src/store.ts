@@ -178,7 +178,14 @@ export class RetentionStore {
   // Decisions
 
   async addDecision(taskId: number, d: Decision): Promise<void> {
-    await this.knex(TABLES.decisions).insert({ task_id: taskId, digest: d.digest, tags: JSON.stringify(d.tags).slice(0, 4096), outcome: d.outcome, reason: d.reason.slice(0, 2048), at: Date.now() });
+    await this.addDecisions(taskId, [d]);
+  }
+
+  /** Several decisions, in inserts of at most 200 rows (the retained artifacts of a task at once). */
+  async addDecisions(taskId: number, decisions: readonly Decision[]): Promise<void> {
+    const at = Date.now();
+    const rows = decisions.map((d) => ({ task_id: taskId, digest: d.digest, tags: JSON.stringify(d.tags).slice(0, 4096), outcome: d.outcome, reason: d.reason.slice(0, 2048), at }));
+    for (let i = 0; i < rows.length; i += 200) await this.knex(TABLES.decisions).insert(rows.slice(i, i + 200));
   }
 
   async decisions(taskId: number): Promise<(Decision & { at: Date })[]> {
