@@ -68,6 +68,10 @@ export const MATRIX: Matrix = Object.freeze({
   tag: { 1: [C, D, L], 4: [C, D, L], 2: [C, L], 3: [L], 5: [L] },
   // Webhook policies (the webhooks plugin): Project Admins and Maintainers manage them.
   'notification-policy': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
+  // Tag retention (the tag-retention plugin): Harbor lets Developers manage it too; a policy
+  // deletes artifacts, which Developers may not do by hand, so here only Project Admins and
+  // Maintainers (who may delete) manage and run it.
+  'tag-retention': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
 });
 
 /** What anyone, even anonymous, may do in a public project (Harbor's public-project policy). */

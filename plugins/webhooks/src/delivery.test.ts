@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { coreServices } from '@wharf/sdk';
+import { coreServices, retentionEvents } from '@wharf/sdk';
 import { pullManifest, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import { replicationStatusChanged, webhooksPlugin } from './index.js';
 import { webhookSecretBox } from './secret-box.js';
@@ -135,6 +135,33 @@ describe('webhook deliveries (SQLite, real receivers)', () => {
     assert.equal(got!.json.data.replication.trigger_type, 'event_based');
     assert.equal(got!.json.data.replication.execution_timestamp, 1767225600);
     assert.equal(got!.json.data.custom_attributes.succeeded, '3');
+  });
+
+  it("sends a real tag retention run's result to the project's policies in Harbor's shape, and no dry run", async () => {
+    const r = await receiver();
+    await createPolicy(svc, 'eta', { eventTypes: ['TAG_RETENTION'], targets: [{ address: r.url }] });
+    const run = (executionId: number, dryRun: boolean) => registry.get(coreServices.events).publish({
+      type: retentionEvents.finished,
+      partition: 'retention:eta',
+      data: {
+        project: 'eta', executionId, trigger: 'scheduled', dryRun, status: 'succeeded', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:02Z',
+        total: 3, retained: 1, deleted: 2,
+        rules: [{ template: 'latestPushedK', params: { latestPushedK: 1 }, repositories: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }], tags: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }], untagged: true }],
+        deletedArtifacts: [{ repository: 'eta/app', digest: 'sha256:aa', tags: ['v1', 'v1.0'] }, { repository: 'eta/app', digest: 'sha256:bb', tags: [] }],
+      },
+    });
+    await run(1, true);
+    await run(2, false);
+    const [got] = await r.waitFor(1);
+    assert.equal(got!.json.type, 'TAG_RETENTION');
+    const retention = got!.json.event_data.retention;
+    assert.deepEqual([retention.total, retention.retained, retention.project_name, retention.result], [3, 1, 'eta', 'Success']);
+    assert.deepEqual(retention.deleted_artifact.map((a: { name_tag: string }) => a.name_tag), ['eta/app:v1', 'eta/app:v1.0', 'eta/app@sha256:bb']);
+    assert.deepEqual(retention.retention_rule[0].scope_selectors.repository, [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }]);
+    assert.equal(retention.retention_rule[0].tag_selectors[0].extras, '{"untagged":true}');
+    assert.equal(got!.json.event_data.custom_attributes.execution_id, '2', 'the dry run (1) was not sent');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(r.requests.length, 1);
   });
 
   it('retries non-2xx answers with the same Webhook-Id, and marks a delivery failed after the last attempt', async () => {

@@ -1,4 +1,5 @@
-import { registryEvents, type EventEnvelope, type EventType } from '@wharf/sdk';
+import { registryEvents, retentionEvents, type EventEnvelope, type EventType } from '@wharf/sdk';
+import { retentionEventData } from './retention-event.js';
 import { replicationStatusChanged } from './replication-event.js';
 
 /**
@@ -129,6 +130,17 @@ export const EVENT_KINDS: readonly WebhookEventKind[] = Object.freeze([
         },
       };
     },
+  },
+  {
+    harborType: 'TAG_RETENTION',
+    cloudEventType: 'harbor.tag_retention.finished',
+    source: retentionEvents.finished,
+    description: "a tag retention run finished (real runs only: a dry run deletes nothing), to the policies of the run's project",
+    project: (event) => {
+      const data = event.data as { project?: string; dryRun?: boolean };
+      return data.dryRun ? undefined : data.project;
+    },
+    eventData: (event, context) => retentionEventData(event.data as typeof retentionEvents.finished.T & object, context),
   },
 ] satisfies WebhookEventKind[]);
 
