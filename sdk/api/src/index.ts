@@ -26,5 +26,6 @@ export * from './cli.js';
 export * from './streams.js';
 export * from './logging.js';
 export * from './webhooks.js';
+export * from './selectors.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';
