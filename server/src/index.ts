@@ -9,6 +9,7 @@ import { replicationPlugin } from '@wharf/plugin-replication';
 import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
+import { tagImmutabilityPlugin } from '@wharf/plugin-tag-immutability';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
@@ -37,6 +38,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   loggingSyslogPlugin,
   replicationPlugin,
   webhooksPlugin,
+  tagImmutabilityPlugin,
 ] as WharfPlugin[]);
 
 /**

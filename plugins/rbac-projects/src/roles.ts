@@ -68,6 +68,8 @@ export const MATRIX: Matrix = Object.freeze({
   tag: { 1: [C, D, L], 4: [C, D, L], 2: [C, L], 3: [L], 5: [L] },
   // Webhook policies (the webhooks plugin): Project Admins and Maintainers manage them.
   'notification-policy': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
+  // Tag immutability rules (the tag-immutability plugin): Project Admins and Maintainers, as in Harbor.
+  'immutable-tag': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
 });
 
 /** What anyone, even anonymous, may do in a public project (Harbor's public-project policy). */
