@@ -114,6 +114,15 @@ describe('tag immutability through the API and /v2/', () => {
       assert.equal((await api('DELETE', `/projects/team/immutable-tag-rules/${id}`, as.alice)).status, 204);
     });
 
+    it('declares its operations in the OpenAPI document', async () => {
+      const doc = (await api('GET', '/openapi.json', undefined)).body;
+      const rules = doc.paths['/projects/{project_name}/immutable-tag-rules'];
+      const one = doc.paths['/projects/{project_name}/immutable-tag-rules/{rule_id}'];
+      assert.deepEqual(Object.keys(rules).sort(), ['get', 'post']);
+      assert.deepEqual(Object.keys(one).sort(), ['delete', 'get', 'patch', 'put']);
+      assert.equal(rules.post.operationId, 'createImmutableTagRule');
+    });
+
     it('refuses bad patterns and bodies with a 400 naming the selector; nothing is stored', async () => {
       const before = (await api('GET', '/projects/team/immutable-tag-rules', as.alice)).body.length;
       refused(await api('POST', '/projects/team/immutable-tag-rules', as.alice, { repositories: repos('{a,b'), tags: [glob('v*')] }), 400, 'BAD_REQUEST', /repositories\[0\]\.pattern: invalid glob "\{a,b"/);
