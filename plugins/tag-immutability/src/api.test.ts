@@ -123,6 +123,19 @@ describe('tag immutability through the API and /v2/', () => {
       assert.equal(rules.post.operationId, 'createImmutableTagRule');
     });
 
+    it('deletes the rules of a deleted project', async () => {
+      assert.equal((await api('POST', '/projects', as.alice, { name: 'brief' })).status, 201);
+      assert.equal((await api('POST', '/projects/brief/immutable-tag-rules', as.alice, { repositories: repos('**'), tags: [glob('**')] })).status, 201);
+      assert.equal((await api('DELETE', '/projects/brief', as.alice)).status, 204);
+      for (let i = 0; ; i++) {
+        const left = await api('GET', '/projects/brief/immutable-tag-rules', admin);
+        assert.equal(left.status, 200, left.text);
+        if (left.body.length === 0) break;
+        assert.ok(i < 200, 'the rules of the deleted project are still there');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+
     it('refuses bad patterns and bodies with a 400 naming the selector; nothing is stored', async () => {
       const before = (await api('GET', '/projects/team/immutable-tag-rules', as.alice)).body.length;
       refused(await api('POST', '/projects/team/immutable-tag-rules', as.alice, { repositories: repos('{a,b'), tags: [glob('v*')] }), 400, 'BAD_REQUEST', /repositories\[0\]\.pattern: invalid glob "\{a,b"/);

@@ -4,6 +4,7 @@ import { immutabilityCommands } from './cli.js';
 import { tagImmutabilityConfigSchema } from './config.js';
 import { checkDelete, checkManifestPut } from './enforcement.js';
 import { tagImmutabilityMigrations } from './migrations.js';
+import { projectCleanupConsumer } from './project-cleanup.js';
 import { RuleCache } from './rule-cache.js';
 import { RuleStore } from './rule-store.js';
 import { createTagImmutabilityService, tagImmutabilityServiceRef } from './services.js';
@@ -28,14 +29,16 @@ export const tagImmutabilityPlugin = definePlugin({
     const config = ctx.config;
     ctx.migrations(tagImmutabilityMigrations);
     let cache: RuleCache | undefined;
+    let store: RuleStore | undefined;
     ctx.provide(tagImmutabilityServiceRef, {
       deps: { database: coreServices.database },
       factory: ({ database }) => {
-        const store = new RuleStore(database);
+        store = new RuleStore(database);
         cache = new RuleCache(store, config.recheckMs, ctx.logger);
         return createTagImmutabilityService(store, cache, config.maxRulesPerProject);
       },
     });
+    ctx.events.subscribe(projectCleanupConsumer(() => (store && cache ? { store, cache } : undefined)));
     ctx.registerInit({
       deps: { rules: tagImmutabilityServiceRef, artifacts: coreServices.artifacts, events: coreServices.events },
       async init({ rules, artifacts, events }) {

@@ -127,6 +127,18 @@ export class RuleStore {
     });
   }
 
+  /**
+   * Deletes the rules of a deleted project that existed when it was deleted (`before`, epoch ms),
+   * so a project re-created meanwhile keeps the rules given to it since. Resolves how many went.
+   */
+  async removeProject(project: string, before: number): Promise<number> {
+    return this.database.transaction(async (trx) => {
+      const n = await trx(TABLES.rules).where({ project }).andWhere('created_at', '<=', before).delete();
+      if (n > 0) await this.bump(trx, project);
+      return n;
+    });
+  }
+
   /** A new version token for the project (an upsert every dialect knex speaks understands). */
   private async bump(trx: Knex.Transaction, project: string): Promise<void> {
     await trx(TABLES.versions).insert({ project, version: randomUUID() }).onConflict('project').merge(['version']);
