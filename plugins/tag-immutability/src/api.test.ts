@@ -149,6 +149,7 @@ describe('tag immutability through the API and /v2/', () => {
       refused(await api('POST', '/projects/team/immutable-tag-rules', as.alice, { repositories: repos('**'), tags: [] }), 400, 'BAD_REQUEST');
       refused(await api('POST', '/projects/team/immutable-tag-rules', as.alice, { repositories: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }], tags: [glob('v')] }), 400, 'BAD_REQUEST');
       refused(await api('POST', '/projects/team/immutable-tag-rules', as.alice, { repositories: repos('**'), tags: [glob('v')], action: 'x' }), 400, 'BAD_REQUEST');
+      refused(await api('PATCH', '/projects/team/immutable-tag-rules/424242', as.alice, {}), 400, 'BAD_REQUEST', /say what to change/);
       refused(await api('PUT', '/projects/team/immutable-tag-rules/424242', as.alice, { repositories: repos('**'), tags: [glob('v')] }), 404, 'NOT_FOUND');
       assert.equal((await api('GET', '/projects/team/immutable-tag-rules', as.alice)).body.length, before);
     });

@@ -187,6 +187,7 @@ export function registerImmutabilityApi(api: ManagementApi, deps: { rules: TagIm
     async handler(req) {
       await req.authorize(access(req, 'update'));
       const body = req.body;
+      if (body.enabled === undefined && body.priority === undefined) throw new ApiError('BAD_REQUEST', 'say what to change: enabled, priority or both');
       const updated = await rules.update(projectOf(req), ruleIdOf(req), {
         ...(body.enabled === undefined ? {} : { enabled: body.enabled }),
         ...(body.priority === undefined ? {} : { priority: body.priority }),

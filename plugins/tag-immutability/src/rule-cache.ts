@@ -25,6 +25,8 @@ const everything: NameMatcher = () => true;
 export class RuleCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<readonly CompiledRule[]>>();
+  /** Bumped by each local write, so a look-up that started before it does not store what it read. */
+  private readonly generations = new Map<string, number>();
 
   constructor(
     private readonly store: RuleStore,
@@ -37,29 +39,34 @@ export class RuleCache {
     const entry = this.entries.get(project);
     if (entry && Date.now() - entry.checkedAt < this.recheckMs) return entry.rules;
     // Concurrent pushes to one project share one look-up.
-    let pending = this.loading.get(project);
-    if (!pending) {
-      pending = this.refresh(project, entry).finally(() => this.loading.delete(project));
-      this.loading.set(project, pending);
-    }
+    const existing = this.loading.get(project);
+    if (existing) return existing;
+    const pending: Promise<readonly CompiledRule[]> = this.refresh(project, entry).finally(() => {
+      if (this.loading.get(project) === pending) this.loading.delete(project);
+    });
+    this.loading.set(project, pending);
     return pending;
   }
 
+  /** After a local write has committed: the next look-up reads the rules again. */
   invalidate(project: string): void {
     this.entries.delete(project);
+    this.loading.delete(project);
+    this.generations.set(project, (this.generations.get(project) ?? 0) + 1);
   }
 
   private async refresh(project: string, entry: Entry | undefined): Promise<readonly CompiledRule[]> {
+    const generation = this.generations.get(project) ?? 0;
     const checkedAt = Date.now();
     const version = await this.store.version(project);
     if (entry && entry.version === version) {
-      entry.checkedAt = checkedAt;
+      if ((this.generations.get(project) ?? 0) === generation) entry.checkedAt = checkedAt;
       return entry.rules;
     }
     // Read after the version: a write in between leaves an older token with newer rules, which
-    // the next check reloads; never newer token with older rules.
+    // the next check reloads; never a newer token with older rules.
     const rules = version === undefined ? [] : (await this.store.list(project)).filter((r) => r.enabled).map((r) => this.compile(r));
-    this.entries.set(project, { version, rules, checkedAt });
+    if ((this.generations.get(project) ?? 0) === generation) this.entries.set(project, { version, rules, checkedAt });
     return rules;
   }
 
