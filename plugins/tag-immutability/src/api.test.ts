@@ -14,6 +14,7 @@ import { tryDelete, tryPush } from './test-support.js';
  */
 
 const ADMIN_PASSWORD = 'Admin-Passw0rd';
+const INDEX = 'application/vnd.oci.image.index.v1+json';
 const PASSWORD = 'Member-Pass-1';
 const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 const glob = (pattern: string, decoration: 'matches' | 'excludes' = 'matches') => ({ kind: 'doublestar', decoration, pattern });
@@ -199,6 +200,21 @@ describe('tag immutability through the API and /v2/', () => {
       // Harbor: the artifact's other, unprotected tags may go.
       assert.equal((await tryPush(url, 'team/app', 'spare', v1, as.bob)).status, 201);
       assert.equal((await api('DELETE', '/projects/team/repositories/app/artifacts/v1/tags/spare', as.alice)).status, 204);
+    });
+
+    it('keeps every platform of a protected index: its children cannot be deleted by digest', async () => {
+      const amd = tinyImage({ text: 'index amd64\n' });
+      const arm = tinyImage({ text: 'index arm64\n' });
+      for (const image of [amd, arm]) await pushImage(url, 'team/app', image.manifest.digest, image, { authorization: as.bob });
+      const entry = (image: typeof amd, architecture: string) => ({ mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size, platform: { architecture, os: 'linux' } });
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [entry(amd, 'amd64'), entry(arm, 'arm64')] }));
+      const put = await fetch(`${url}/v2/team/app/manifests/v9`, { method: 'PUT', headers: { authorization: as.bob!, 'content-type': INDEX }, body: index });
+      assert.equal(put.status, 201, await put.text());
+      const indexDigest = put.headers.get('docker-content-digest');
+      const res = await tryDelete(url, 'team/app', arm.manifest.digest, as.alice);
+      assert.equal(res.status, 403);
+      assert.equal(res.body?.errors?.[0]?.message, `artifact team/app@${arm.manifest.digest} is part of the index ${indexDigest}, which holds the immutable tag v9 (immutability rule ${protectV} of project team) and cannot be deleted`);
+      refused(await api('DELETE', `/projects/team/repositories/app/artifacts/${amd.manifest.digest}`, as.alice), 403, 'FORBIDDEN', /is part of the index .* immutable tag v9/);
     });
 
     it('a disabled rule protects nothing; enabling it again protects again', async () => {

@@ -52,15 +52,48 @@ export async function checkDelete(cache: RuleCache, artifacts: ArtifactService, 
   }
   const where = splitRepository(repository);
   if (!where || (await cache.rulesOf(where.project)).length === 0) return;
-  const artifact = await artifacts.getArtifact(repository, target.digest);
-  for (const tag of artifact?.tags ?? []) {
-    const found = await protectingRule(cache, repository, tag);
-    if (found) throw refuseArtifact(repository, target.digest, tag, found.project, found.rule);
+  // The artifact itself, then the indexes that hold it as a child (a protected multi-platform
+  // tag must keep every platform), up to MAX_INDEX_DEPTH levels.
+  const seen = new Set<Digest>();
+  let level: Digest[] = [target.digest];
+  for (let depth = 0; level.length > 0 && depth <= MAX_INDEX_DEPTH; depth++) {
+    const parents: Digest[] = [];
+    for (const digest of level) {
+      if (seen.has(digest)) continue;
+      seen.add(digest);
+      const artifact = await artifacts.getArtifact(repository, digest);
+      for (const tag of artifact?.tags ?? []) {
+        const found = await protectingRule(cache, repository, tag);
+        if (found) throw refuseArtifact(repository, target.digest, digest, tag, found.project, found.rule);
+      }
+      parents.push(...(await indexesHolding(artifacts, repository, digest)));
+    }
+    level = parents;
   }
 }
 
-function refuseArtifact(repository: string, digest: Digest, tag: string, project: string, rule: CompiledRule): RegistryError {
-  return new RegistryError('DENIED', `artifact ${repository}@${digest} holds the immutable tag ${tag} (${ruleName(project, rule)}) and cannot be deleted`, {
-    detail: { repository, digest, tag, rule: rule.id },
+/** Nesting of indexes looked through (an index of indexes is rare; deeper is not followed). */
+const MAX_INDEX_DEPTH = 4;
+/** Most parent references read for one manifest. */
+const MAX_PARENTS = 1000;
+
+/** Manifests of `repository` that list `digest` as an index child. */
+async function indexesHolding(artifacts: ArtifactService, repository: string, digest: Digest): Promise<Digest[]> {
+  const found: Digest[] = [];
+  let read = 0;
+  for (let cursor: string | undefined; read < MAX_PARENTS; ) {
+    const page = await artifacts.listReferencing(digest, { limit: 200, ...(cursor === undefined ? {} : { cursor }) });
+    read += page.items.length;
+    for (const ref of page.items) if (ref.relation === 'child' && ref.repository === repository) found.push(ref.digest);
+    if (page.next === undefined) break;
+    cursor = page.next;
+  }
+  return found;
+}
+
+function refuseArtifact(repository: string, digest: Digest, holder: Digest, tag: string, project: string, rule: CompiledRule): RegistryError {
+  const what = holder === digest ? `artifact ${repository}@${digest} holds` : `artifact ${repository}@${digest} is part of the index ${holder}, which holds`;
+  return new RegistryError('DENIED', `${what} the immutable tag ${tag} (${ruleName(project, rule)}) and cannot be deleted`, {
+    detail: { repository, digest, tag, rule: rule.id, ...(holder === digest ? {} : { index: holder }) },
   });
 }
