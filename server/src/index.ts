@@ -10,6 +10,7 @@ import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
 import { tagRetentionPlugin } from '@wharf/plugin-tag-retention';
+import { tagImmutabilityPlugin } from '@wharf/plugin-tag-immutability';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
@@ -39,6 +40,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   replicationPlugin,
   webhooksPlugin,
   tagRetentionPlugin,
+  tagImmutabilityPlugin,
 ] as WharfPlugin[]);
 
 /**

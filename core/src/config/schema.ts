@@ -307,11 +307,17 @@ export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
 /**
  * The replication engine (`@wharf/plugin-replication`, as Harbor always has one), repository
  * management (`@wharf/plugin-extension-repositories`), webhooks (`@wharf/plugin-webhooks`:
- * no policy, no delivery) and tag retention (`@wharf/plugin-tag-retention`: no policy, nothing
- * deleted). The `wharf` binary adds its own extensions to these
- * (`server/src/index.ts`).
+ * no policy, no delivery), tag retention (`@wharf/plugin-tag-retention`: no policy, nothing
+ * deleted) and tag immutability (`@wharf/plugin-tag-immutability`: no rule, no refusal). The
+ * `wharf` binary adds its own extensions to these (`server/src/index.ts`).
  */
-export const DEFAULT_EXTENSIONS = Object.freeze({ replication: Object.freeze({}), repositories: Object.freeze({}), webhooks: Object.freeze({}), 'tag-retention': Object.freeze({}) });
+export const DEFAULT_EXTENSIONS = Object.freeze({
+  replication: Object.freeze({}),
+  repositories: Object.freeze({}),
+  webhooks: Object.freeze({}),
+  'tag-retention': Object.freeze({}),
+  'tag-immutability': Object.freeze({}),
+});
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({

@@ -72,6 +72,8 @@ export const MATRIX: Matrix = Object.freeze({
   // deletes artifacts, which Developers may not do by hand, so here only Project Admins and
   // Maintainers (who may delete) manage and run it.
   'tag-retention': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
+  // Tag immutability rules (the tag-immutability plugin): Project Admins and Maintainers, as in Harbor.
+  'immutable-tag': { 1: [C, R, U, D, L], 4: [C, R, U, D, L], 2: [], 3: [], 5: [] },
 });
 
 /** What anyone, even anonymous, may do in a public project (Harbor's public-project policy). */

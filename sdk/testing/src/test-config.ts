@@ -45,7 +45,7 @@ export const TEST_DEFAULTS = Object.freeze({
   rbac: {},
   // No audit log unless a test names it: it would add a consumer and tables to every kernel.
   logging: {},
-  // No default extensions (the replication engine, repositories, webhooks): a test kernel holds what its test names.
+  // No default extensions (the replication engine, repositories, webhooks, tag immutability): a test kernel holds what its test names.
   extensions: {},
 });
 
