@@ -306,11 +306,11 @@ export const DEFAULT_REPLICATION = Object.freeze({ oci: Object.freeze({}) });
 export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
 /**
  * The replication engine (`@wharf/plugin-replication`, as Harbor always has one), repository
- * management (`@wharf/plugin-extension-repositories`) and webhooks (`@wharf/plugin-webhooks`:
- * no policy, no delivery). The `wharf` binary adds its own extensions to these
+ * management (`@wharf/plugin-extension-repositories`), webhooks (`@wharf/plugin-webhooks`:
+ * no policy, no delivery) and quotas (`@wharf/plugin-quotas`: unlimited by default, as in Harbor). The `wharf` binary adds its own extensions to these
  * (`server/src/index.ts`).
  */
-export const DEFAULT_EXTENSIONS = Object.freeze({ replication: Object.freeze({}), repositories: Object.freeze({}), webhooks: Object.freeze({}) });
+export const DEFAULT_EXTENSIONS = Object.freeze({ replication: Object.freeze({}), repositories: Object.freeze({}), webhooks: Object.freeze({}), quotas: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({
