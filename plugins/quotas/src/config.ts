@@ -28,6 +28,12 @@ export const quotasConfigSchema = Type.Object(
           default: 3600,
           description: 'how often each node recomputes every project\'s usage from the registry\'s content (corrects what a crash between the gate and the commit left over)',
         }),
+        pollMs: Type.Integer({
+          minimum: 50,
+          maximum: 60_000,
+          default: 1000,
+          description: 'how often each node looks for projects a delete marked for a recompute (deletes on the node itself start one at once)',
+        }),
         settleSeconds: Type.Integer({
           minimum: 0,
           maximum: 3600,

@@ -51,8 +51,13 @@ export const quotasPlugin = definePlugin({
         if (event.type === 'management.project.created' && data.resource === 'project' && data.id) await store.ensure(data.id);
         else if (event.type === 'management.project.deleted' && data.resource === 'project' && data.id) await store.remove(data.id);
         else {
+          // A durable mark, recomputed by whichever node drains it: the deletes of one
+          // repository (one event per artifact) cost one recompute, not one each.
           const project = data.repository ? projectOf(data.repository) : undefined;
-          if (project) await service.reconcile(project);
+          if (project) {
+            await store.markDirty(project);
+            service.wake();
+          }
         }
       },
     });
@@ -70,6 +75,7 @@ export const quotasPlugin = definePlugin({
         ctx.hooks.registry.beforeManifestPut.tapPromise(ctx.id, (context) => service.beforeManifestPut(context));
 
         let timer: NodeJS.Timeout | undefined;
+        let poll: NodeJS.Timeout | undefined;
         const failed = (what: string) => (err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, what);
         ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
           // In the background: a large registry's first count must not hold the boot.
@@ -78,10 +84,14 @@ export const quotasPlugin = definePlugin({
             service.reconcileAll().catch(failed('quota recompute failed'));
           }, config.reconcile.intervalSeconds * 1000);
           timer.unref();
+          // Marks other nodes made.
+          poll = setInterval(() => service.wake(), config.reconcile.pollMs);
+          poll.unref();
         });
         ctx.hooks.lifecycle.close.tapPromise(ctx.id, async () => {
           if (timer) clearInterval(timer);
-          service.close();
+          if (poll) clearInterval(poll);
+          await service.close();
         });
       },
     });

@@ -100,5 +100,18 @@ forEachDatabase((_name, create) => {
       assert.equal(await content.mountBlob('tiny/app', small.digest as `sha256:${string}`, 'old/app'), true);
       assert.equal((await api('GET', '/projects/tiny/quota')).body.used.storage, 900);
     });
+
+    it('frees a deleted repository\'s usage (one recompute for all its artifacts)', async () => {
+      assert.ok(content);
+      await pushImage(registry.url, 'tiny/app', 'v1', tinyImage({ text: 'tiny v1\n' }), { authorization: admin });
+      await pushImage(registry.url, 'tiny/app', 'v2', tinyImage({ text: 'tiny v2\n' }), { authorization: admin });
+      assert.equal((await api('GET', '/projects/tiny/quota')).body.used.count, 2);
+      assert.deepEqual(await content.deleteRepository('tiny/app'), { artifacts: 2 });
+      const used = await eventually('usage after the repository delete', async () => {
+        const res = await api('GET', '/projects/tiny/quota');
+        return res.body.used.count === 0 && res.body.used.storage === 0 ? res.body.used : undefined;
+      });
+      assert.deepEqual(used, { storage: 0, count: 0 });
+    });
   });
 });

@@ -9,6 +9,7 @@ export const TABLES = Object.freeze({
   blobs: 'quotas_blobs',
   artifacts: 'quotas_artifacts',
   meta: 'quotas_meta',
+  dirty: 'quotas_dirty',
 });
 
 export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
@@ -57,6 +58,14 @@ export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
           t.bigInteger('seen_at').notNullable();
           t.primary(['project', 'artifact_key']);
         });
+        // Projects whose usage a delete changed, waiting for a recompute. `version` grows with
+        // every mark, so a recompute only clears the mark it started from.
+        await knex.schema.createTable(TABLES.dirty, (t) => {
+          binary(t);
+          t.string('project', 255).primary();
+          t.bigInteger('version').notNullable();
+          t.bigInteger('marked_at').notNullable();
+        });
         await knex.schema.createTable(TABLES.meta, (t) => {
           binary(t);
           t.string('name', 64).primary();
@@ -64,7 +73,7 @@ export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
         });
       },
       async down(knex: Knex): Promise<void> {
-        for (const table of [TABLES.meta, TABLES.artifacts, TABLES.blobs, TABLES.projects]) await knex.schema.dropTableIfExists(table);
+        for (const table of [TABLES.dirty, TABLES.meta, TABLES.artifacts, TABLES.blobs, TABLES.projects]) await knex.schema.dropTableIfExists(table);
       },
     },
   ];

@@ -54,6 +54,8 @@ export class QuotaService {
   readonly #reserved = new WeakMap<BlobCommitContext, { project: string; digest: string }>();
   readonly #rechecks = new Set<string>();
   #closed = false;
+  #draining: Promise<void> | undefined;
+  #again = false;
 
   constructor(private readonly deps: QuotaServiceDeps) {}
 
@@ -128,8 +130,41 @@ export class QuotaService {
     this.deps.logger.info({ projects }, 'quota usage backfilled from existing content');
   }
 
-  close(): void {
+  /**
+   * Recomputes the projects marked dirty (by this node or another), until none is left. A mark
+   * is cleared only if no delete marked the project again while it was being recomputed.
+   */
+  wake(): void {
+    if (this.#closed) return;
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    this.#draining = this.#drain()
+      .catch((err: unknown) => this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'quota recompute failed (retried at the next poll)'))
+      .finally(() => {
+        this.#draining = undefined;
+      });
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#again = false;
+      for (;;) {
+        const batch = await this.deps.store.dirty(50);
+        for (const { project, version } of batch) {
+          if (this.#closed) return;
+          await this.reconcile(project);
+          await this.deps.store.clearDirty(project, version);
+        }
+        if (batch.length < 50) break;
+      }
+    } while (this.#again && !this.#closed);
+  }
+
+  async close(): Promise<void> {
     this.#closed = true;
+    await this.#draining;
   }
 
   /** Charges in one transaction with the warning event; a refusal records the exceeded event and throws DENIED. */

@@ -90,13 +90,11 @@ export class QuotaStore {
     const found = await this.get(project);
     if (found) return found;
     const now = Date.now();
-    try {
-      await this.knex(TABLES.projects).insert({
-        project, storage_limit: this.defaults.storage, count_limit: this.defaults.count, storage_used: 0, count_used: 0, warned: false, created_at: now, updated_at: now,
-      });
-    } catch (err) {
-      if (!this.db.isUniqueViolation(err)) throw err;
-    }
+    // ON CONFLICT DO NOTHING: a unique violation would abort an enclosing PostgreSQL transaction.
+    await this.knex(TABLES.projects)
+      .insert({ project, storage_limit: this.defaults.storage, count_limit: this.defaults.count, storage_used: 0, count_used: 0, warned: false, created_at: now, updated_at: now })
+      .onConflict('project')
+      .ignore();
     return (await this.get(project)) as QuotaRow;
   }
 
@@ -130,7 +128,7 @@ export class QuotaStore {
 
   async remove(project: string): Promise<void> {
     await this.db.transaction(async () => {
-      for (const table of [TABLES.blobs, TABLES.artifacts, TABLES.projects]) await this.knex(table).where({ project }).delete();
+      for (const table of [TABLES.blobs, TABLES.artifacts, TABLES.dirty, TABLES.projects]) await this.knex(table).where({ project }).delete();
     });
   }
 
@@ -263,18 +261,34 @@ export class QuotaStore {
     });
   }
 
+  /** Marks a project for a recompute (a delete changed what it holds). */
+  async markDirty(project: string): Promise<void> {
+    const now = Date.now();
+    const bump = () => this.knex(TABLES.dirty).where({ project }).update({ version: this.knex.raw('?? + 1', ['version']), marked_at: now });
+    if ((await bump()) > 0) return;
+    await this.knex(TABLES.dirty).insert({ project, version: 1, marked_at: now }).onConflict('project').ignore();
+    // Another writer inserted first: this mark must still move the version past a running recompute.
+    if (!(await this.knex(TABLES.dirty).where({ project, marked_at: now, version: 1 }).first())) await bump();
+  }
+
+  /** Projects waiting for a recompute, oldest mark first. */
+  async dirty(limit: number): Promise<Array<{ project: string; version: number }>> {
+    const rows = (await this.knex(TABLES.dirty).select('project', 'version').orderBy('marked_at').limit(limit)) as { project: string; version: number | string }[];
+    return rows.map((r) => ({ project: r.project, version: Number(r.version) }));
+  }
+
+  /** Clears a mark, unless a newer delete marked the project again meanwhile. */
+  async clearDirty(project: string, version: number): Promise<void> {
+    await this.knex(TABLES.dirty).where({ project, version }).delete();
+  }
+
   async getMeta(name: string): Promise<string | undefined> {
     const row = await this.knex(TABLES.meta).where({ name }).first();
     return row ? String(row.value) : undefined;
   }
 
   async setMeta(name: string, value: string): Promise<void> {
-    try {
-      await this.knex(TABLES.meta).insert({ name, value });
-    } catch (err) {
-      if (!this.db.isUniqueViolation(err)) throw err;
-      await this.knex(TABLES.meta).where({ name }).update({ value });
-    }
+    await this.knex(TABLES.meta).insert({ name, value }).onConflict('name').merge();
   }
 
   /** Locks the project's row for the rest of the transaction and reads it. */
