@@ -54,7 +54,7 @@ export function registerQuotasApi(api: ManagementApi, deps: { store: QuotaStore;
     async handler(req) {
       const project = req.params.project_name;
       await req.authorize({ resource: { type: 'project', name: project, resource: 'project' }, action: 'read' });
-      return quotaView(await store.ensure(project));
+      return quotaView(await store.peek(project));
     },
   });
 

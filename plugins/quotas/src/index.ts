@@ -78,8 +78,7 @@ export const quotasPlugin = definePlugin({
         let poll: NodeJS.Timeout | undefined;
         const failed = (what: string) => (err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, what);
         ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
-          // In the background: a large registry's first count must not hold the boot.
-          service.backfillOnce().catch(failed('quota backfill failed (retried at the next recompute)'));
+          service.startBackfill();
           timer = setInterval(() => {
             service.reconcileAll().catch(failed('quota recompute failed'));
           }, config.reconcile.intervalSeconds * 1000);

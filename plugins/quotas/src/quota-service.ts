@@ -55,6 +55,7 @@ export class QuotaService {
   readonly #rechecks = new Set<string>();
   #closed = false;
   #draining: Promise<void> | undefined;
+  #backfill: Promise<void> | undefined;
   #again = false;
 
   constructor(private readonly deps: QuotaServiceDeps) {}
@@ -122,10 +123,18 @@ export class QuotaService {
     return projects.size;
   }
 
+  /** Starts the first boot's backfill in the background (a large registry's count must not hold the boot). */
+  startBackfill(): void {
+    this.#backfill = this.backfillOnce().catch((err: unknown) =>
+      this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'quota backfill failed (retried at the next boot; the periodic recompute counts the content meanwhile)'),
+    );
+  }
+
   /** Counts what existed before the plugin's first boot, once per database. */
   async backfillOnce(): Promise<void> {
     if ((await this.deps.store.getMeta('backfilled')) !== undefined) return;
     const projects = await this.reconcileAll();
+    if (this.#closed) return;
     await this.deps.store.setMeta('backfilled', new Date().toISOString());
     this.deps.logger.info({ projects }, 'quota usage backfilled from existing content');
   }
@@ -164,7 +173,7 @@ export class QuotaService {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#draining;
+    await Promise.all([this.#draining, this.#backfill]);
   }
 
   /** Charges in one transaction with the warning event; a refusal records the exceeded event and throws DENIED. */

@@ -98,6 +98,14 @@ export class QuotaStore {
     return (await this.get(project)) as QuotaRow;
   }
 
+  /** The project's row, or what it would be with the defaults (nothing is written). */
+  async peek(project: string): Promise<QuotaRow> {
+    const found = await this.get(project);
+    if (found) return found;
+    const now = new Date();
+    return { project, storageLimit: this.defaults.storage, countLimit: this.defaults.count, storageUsed: 0, countUsed: 0, warned: false, createdAt: now, updatedAt: now };
+  }
+
   async get(project: string): Promise<QuotaRow | undefined> {
     const row = await this.knex<ProjectRecord>(TABLES.projects).where({ project }).first();
     return row ? toRow(row) : undefined;
