@@ -57,7 +57,7 @@ describe('quota API and events', () => {
       const r = await api('GET', '/projects/team/quota', admin);
       return r.status === 200 ? r : undefined;
     });
-    assert.deepEqual(res.body.hard, { storage: 1024 * 1024, count: 5 });
+    assert.deepEqual(res.body.hard, { storage: 1024 * 1024, count: 5, repository_storage: -1 });
     assert.deepEqual(res.body.used, { storage: 0, count: 0 });
     assert.equal(res.body.ref.name, 'team');
   });
@@ -82,10 +82,11 @@ describe('quota API and events', () => {
     assertError(await api('PUT', '/projects/team/quota', undefined, { hard: { storage: -1 } }), 401, 'UNAUTHORIZED');
     let res = await api('PUT', '/projects/team/quota', admin, { hard: { storage: '10MiB' } });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.body.hard, { storage: 10 * 1024 * 1024, count: 5 });
-    res = await api('PUT', '/projects/team/quota', admin, { hard: { count: -1 } });
-    assert.deepEqual(res.body.hard, { storage: 10 * 1024 * 1024, count: -1 });
-    assert.deepEqual((await api('GET', '/projects/team/quota', as.gina)).body.hard, { storage: 10 * 1024 * 1024, count: -1 });
+    assert.deepEqual(res.body.hard, { storage: 10 * 1024 * 1024, count: 5, repository_storage: -1 });
+    res = await api('PUT', '/projects/team/quota', admin, { hard: { count: -1, repository_storage: '1MiB' } });
+    assert.deepEqual(res.body.hard, { storage: 10 * 1024 * 1024, count: -1, repository_storage: 1024 * 1024 });
+    res = await api('PUT', '/projects/team/quota', admin, { hard: { repository_storage: -1 } });
+    assert.deepEqual((await api('GET', '/projects/team/quota', as.gina)).body.hard, { storage: 10 * 1024 * 1024, count: -1, repository_storage: -1 });
   });
 
   it('refuses bad limits and project names with the error envelope', async () => {

@@ -12,6 +12,7 @@ const QuotaUpdate = Type.Object(
       {
         storage: Type.Optional(Type.Union([Type.Integer({ minimum: -1 }), Type.String({ pattern: SIZE_PATTERN })], { description: 'bytes, a size such as `10GiB`, or -1 for unlimited' })),
         count: Type.Optional(Type.Integer({ minimum: -1, description: 'artifacts, or -1 for unlimited' })),
+        repository_storage: Type.Optional(Type.Union([Type.Integer({ minimum: -1 }), Type.String({ pattern: SIZE_PATTERN })], { description: 'bytes each repository may hold, a size, or -1 for unlimited' })),
       },
       { additionalProperties: false },
     ),
@@ -70,14 +71,16 @@ export function registerQuotasApi(api: ManagementApi, deps: { store: QuotaStore;
     response: QuotaSchema,
     async handler(req) {
       requireAdmin(req);
-      const { storage, count } = req.body.hard;
+      const { storage, count, repository_storage: repositoryStorage } = req.body.hard;
       let bytes: number | undefined;
+      let repositoryBytes: number | undefined;
       try {
         bytes = storage === undefined ? undefined : parseSize(storage);
+        repositoryBytes = repositoryStorage === undefined ? undefined : parseSize(repositoryStorage);
       } catch (err) {
         throw new ApiError('BAD_REQUEST', (err as Error).message);
       }
-      const row = await store.setLimits(req.params.project_name, { storage: bytes, count });
+      const row = await store.setLimits(req.params.project_name, { storage: bytes, count, repositoryStorage: repositoryBytes });
       req.logger.info({ project: row.project, storage: row.storageLimit, count: row.countLimit, by: req.principal.subject }, 'quota set');
       return quotaView(row);
     },

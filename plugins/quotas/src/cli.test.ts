@@ -34,10 +34,10 @@ describe('wharf quota', () => {
     assert.equal(shown.code, 0, shown.stderr);
     const bytes = image.config.size + image.layers[0]!.size + image.manifest.size;
     assert.deepEqual(JSON.parse(shown.stdout).used, { storage: bytes, count: 1 });
-    assert.deepEqual(JSON.parse(shown.stdout).hard, { storage: -1, count: -1 });
-    const set = await wharf(['quota', 'set', 'team', '--storage', '10MiB', '--count', '3']);
+    assert.deepEqual(JSON.parse(shown.stdout).hard, { storage: -1, count: -1, repository_storage: -1 });
+    const set = await wharf(['quota', 'set', 'team', '--storage', '10MiB', '--count', '3', '--repository-storage', '2MiB']);
     assert.equal(set.code, 0, set.stderr);
-    assert.equal(set.stdout.trim(), 'quota of team: storage 10 MiB, artifacts 3');
+    assert.equal(set.stdout.trim(), 'quota of team: storage 10 MiB, artifacts 3, per repository 2 MiB');
     const table = await wharf(['quota', 'get', 'team']);
     assert.match(table.stdout, /^PROJECT\s+STORAGE USED\s+STORAGE QUOTA\s+ARTIFACTS\s+ARTIFACT QUOTA\n/);
     assert.match(table.stdout, /\nteam\s+\S+ \S+\s+10 MiB\s+1\s+3\s*\n/);
@@ -48,7 +48,7 @@ describe('wharf quota', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^error BAD_REQUEST: "lots" is not a size/m);
     const none = await wharf(['quota', 'set', 'team']);
-    assert.match(none.stderr, /^error BAD_REQUEST: give --storage and\/or --count/m);
+    assert.match(none.stderr, /^error BAD_REQUEST: give --storage, --count and\/or --repository-storage/m);
     const name = await wharf(['quota', 'get', 'Team']);
     assert.match(name.stderr, /^error BAD_REQUEST: "Team" is not a project name/m);
   });

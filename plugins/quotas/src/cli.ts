@@ -38,6 +38,7 @@ const set = defineCliCommand({
   options: [
     { flags: '--storage <size>', description: 'bytes or a size such as 10GiB or 500MB; -1 = unlimited' },
     { flags: '--count <n>', description: 'artifacts; -1 = unlimited' },
+    { flags: '--repository-storage <size>', description: 'bytes each repository of the project may hold; -1 = unlimited' },
     json,
   ],
   deps,
@@ -45,11 +46,14 @@ const set = defineCliCommand({
     checkProject(project);
     const storageOption = options['storage'];
     const countOption = options['count'];
-    if (storageOption === undefined && countOption === undefined) throw new CliRefusal('BAD_REQUEST', 'give --storage and/or --count');
+    const repositoryOption = options['repositoryStorage'];
+    if (storageOption === undefined && countOption === undefined && repositoryOption === undefined) throw new CliRefusal('BAD_REQUEST', 'give --storage, --count and/or --repository-storage');
     let storage: number | undefined;
+    let repositoryStorage: number | undefined;
     let countLimit: number | undefined;
     try {
       storage = typeof storageOption === 'string' ? parseSize(storageOption) : undefined;
+      repositoryStorage = typeof repositoryOption === 'string' ? parseSize(repositoryOption) : undefined;
     } catch (err) {
       throw new CliRefusal('BAD_REQUEST', (err as Error).message);
     }
@@ -57,9 +61,9 @@ const set = defineCliCommand({
       countLimit = Number(countOption);
       if (!Number.isSafeInteger(countLimit) || countLimit < -1) throw new CliRefusal('BAD_REQUEST', `--count ${countOption} is not a count (an integer, -1 = unlimited)`);
     }
-    const row = await quotas.store.setLimits(project, { ...(storage !== undefined ? { storage } : {}), ...(countLimit !== undefined ? { count: countLimit } : {}) });
+    const row = await quotas.store.setLimits(project, { ...(storage !== undefined ? { storage } : {}), ...(countLimit !== undefined ? { count: countLimit } : {}), ...(repositoryStorage !== undefined ? { repositoryStorage } : {}) });
     if (options['json'] === true) stdout(JSON.stringify(quotaView(row), null, 2));
-    else stdout(`quota of ${project}: storage ${formatSize(row.storageLimit)}, artifacts ${count(row.countLimit)}`);
+    else stdout(`quota of ${project}: storage ${formatSize(row.storageLimit)}, artifacts ${count(row.countLimit)}, per repository ${formatSize(row.repositoryStorageLimit)}`);
     return 0;
   },
 });

@@ -11,6 +11,7 @@ export const quotasConfigSchema = Type.Object(
       {
         storage: Size("storage quota of a project that has none yet (bytes, or a size such as 10GiB or 500MB; -1 = unlimited, Harbor's default)"),
         count: Type.Integer({ minimum: -1, default: -1, description: 'artifact count quota of a project that has none yet (-1 = unlimited)' }),
+        repositoryStorage: Size('storage quota of each repository of a project that has none yet: its manifests and the blobs linked to it (-1 = unlimited; Harbor has none)'),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -116,6 +116,23 @@ forEachDatabase((_name, create) => {
     });
   });
 
+  describe('per repository', () => {
+    it('refuses a blob or manifest that would take one repository past its quota; other repositories keep their room', async () => {
+      assert.equal((await api('POST', '/projects', { name: 'repos' })).status, 201);
+      await setQuota('repos', { repository_storage: 4000 });
+      assert.equal((await uploadBlob(url, 'repos/a', sizedBlob('p', 3000), admin)).status, 201);
+      const refused = await uploadBlob(url, 'repos/a', sizedBlob('q', 1500), admin);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.errors[0].code, 'DENIED');
+      assert.equal(refused.body.errors[0].message, 'repository repos/a storage quota 3.91 KiB exceeded: in use 2.93 KiB, this blob 1.46 KiB');
+      assert.equal((await uploadBlob(url, 'repos/b', sizedBlob('q', 1500), admin)).status, 201, 'another repository has its own room');
+      // A blob the repository holds already costs nothing.
+      assert.equal((await uploadBlob(url, 'repos/a', sizedBlob('p', 3000), admin)).status, 201);
+      await setQuota('repos', { repository_storage: -1 });
+      assert.equal((await uploadBlob(url, 'repos/a', sizedBlob('q', 1500), admin)).status, 201);
+    });
+  });
+
   describe('concurrency', () => {
     it('never lets concurrent uploads to one project pass its quota together', async () => {
       const size = 1000;

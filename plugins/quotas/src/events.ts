@@ -7,8 +7,8 @@ export interface QuotaEventData {
   readonly repository: string;
   /** The blob or manifest being pushed. */
   readonly digest: string;
-  /** Which quota: `storage` (bytes) or `count` (artifacts). */
-  readonly resource: 'storage' | 'count';
+  /** Which quota: `storage` (bytes), `count` (artifacts) or `repositoryStorage` (bytes of the repository). */
+  readonly resource: 'storage' | 'count' | 'repositoryStorage';
   readonly used: number;
   readonly limit: number;
   /** What the push adds (bytes or artifacts). */

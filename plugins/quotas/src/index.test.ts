@@ -41,5 +41,6 @@ describe('@wharf/plugin-quotas', () => {
     assert.equal(refusalMessage('library', { resource: 'storage', used: 9.5 * MiB, limit: 10 * MiB, adding: 2 * MiB }, 'blob'), 'project library storage quota 10 MiB exceeded: in use 9.5 MiB, this blob 2 MiB');
     assert.equal(refusalMessage('library', { resource: 'storage', used: 9.5 * MiB, limit: 10 * MiB, adding: MiB }, 'manifest'), 'project library storage quota 10 MiB exceeded: in use 9.5 MiB, this manifest adds 1 MiB');
     assert.equal(refusalMessage('library', { resource: 'count', used: 10, limit: 10, adding: 1 }, 'manifest'), 'project library artifact count quota 10 exceeded: in use 10, this push 1 more');
+    assert.equal(refusalMessage('library', { resource: 'repositoryStorage', used: MiB, limit: MiB, adding: 512 }, 'blob', 'library/app'), 'repository library/app storage quota 1 MiB exceeded: in use 1 MiB, this blob 512 B');
   });
 });

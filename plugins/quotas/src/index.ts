@@ -27,7 +27,7 @@ export const quotasPlugin = definePlugin({
   cli: quotasCommands,
   register(ctx) {
     const config = ctx.config;
-    const defaults = { storage: parseSize(config.defaults.storage), count: config.defaults.count };
+    const defaults = { storage: parseSize(config.defaults.storage), count: config.defaults.count, repositoryStorage: parseSize(config.defaults.repositoryStorage) };
     ctx.migrations(quotasMigrations);
 
     let quotas: QuotasService | undefined;

@@ -30,6 +30,8 @@ export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
           t.string('project', 255).primary();
           t.bigInteger('storage_limit').notNullable();
           t.bigInteger('count_limit').notNullable();
+          // Each repository of the project may hold this many bytes (its manifests and linked blobs).
+          t.bigInteger('repository_storage_limit').notNullable();
           t.bigInteger('storage_used').notNullable();
           t.bigInteger('count_used').notNullable();
           // Whether a QUOTA_WARNING was recorded since usage last went below the threshold.

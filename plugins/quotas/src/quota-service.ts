@@ -36,7 +36,11 @@ interface Push {
 }
 
 /** The message a refused client reads: the quota, its usage and what the push would add. */
-export function refusalMessage(project: string, refusal: Refusal, what: 'blob' | 'manifest'): string {
+export function refusalMessage(project: string, refusal: Refusal, what: 'blob' | 'manifest', repository = ''): string {
+  if (refusal.resource === 'repositoryStorage') {
+    const adding = what === 'blob' ? `this blob ${formatSize(refusal.adding)}` : `this manifest ${formatSize(refusal.adding)}`;
+    return `repository ${repository} storage quota ${formatSize(refusal.limit)} exceeded: in use ${formatSize(refusal.used)}, ${adding}`;
+  }
   if (refusal.resource === 'count') {
     return `project ${project} artifact count quota ${refusal.limit} exceeded: in use ${refusal.used}, this push ${refusal.adding} more`;
   }
@@ -65,6 +69,7 @@ export class QuotaService {
     const project = projectOf(context.repository);
     if (!project) return;
     const push: Push = { project, repository: context.repository, digest: context.digest, what: 'blob', principal: context.principal, request: context.request };
+    await this.#checkRepository(push, context.size, async () => (await this.deps.blobs.inRepository(context.repository, context.digest)) !== undefined);
     const outcome = await this.#charge(push, () => this.deps.store.chargeBlob(project, context.digest, context.size));
     if (outcome.charged > 0) this.#reserved.set(context, { project, digest: context.digest });
   }
@@ -98,6 +103,7 @@ export class QuotaService {
       }
     }
     const push: Push = { project, repository: context.repository, digest: context.digest, what: 'manifest', principal: context.principal, request: context.request };
+    await this.#checkRepository(push, context.size, async () => (await artifacts.getArtifact(context.repository, context.digest)) !== undefined);
     await this.#charge(push, () => store.chargeManifest(project, context.repository, context.digest, sizes));
   }
 
@@ -188,13 +194,30 @@ export class QuotaService {
       return result;
     });
     if (outcome.ok) return { charged: outcome.charged };
-    const message = refusalMessage(push.project, outcome.refusal, push.what);
-    await events.publish(this.#draft(quotaEvents.exceeded, push, outcome.refusal, message)).catch((err: unknown) => {
+    return this.#refuse(push, outcome.refusal);
+  }
+
+  /** Records `quota.exceeded` and refuses the push with DENIED. */
+  async #refuse(push: Push, refusal: Refusal): Promise<never> {
+    const message = refusalMessage(push.project, refusal, push.what, push.repository);
+    await this.deps.events.publish(this.#draft(quotaEvents.exceeded, push, refusal, message)).catch((err: unknown) => {
       this.deps.logger.warn({ err, project: push.project }, 'quota exceeded event not recorded');
     });
     throw new RegistryError('DENIED', message, {
-      detail: { project: push.project, quota: outcome.refusal.resource, limit: outcome.refusal.limit, used: outcome.refusal.used, adding: outcome.refusal.adding },
+      detail: { project: push.project, repository: push.repository, quota: refusal.resource, limit: refusal.limit, used: refusal.used, adding: refusal.adding },
     });
+  }
+
+  /**
+   * The per-repository quota: what the repository holds (the kernel's repository size: its
+   * manifests and linked blobs) plus what the push adds. Read outside the project's lock, so
+   * concurrent pushes into one repository may pass it by what they add at the same moment.
+   */
+  async #checkRepository(push: Push, adding: number, alreadyThere: () => Promise<boolean>): Promise<void> {
+    const limit = (await this.deps.store.peek(push.project)).repositoryStorageLimit;
+    if (limit < 0 || (await alreadyThere())) return;
+    const used = (await this.deps.artifacts.getRepository(push.repository))?.size ?? 0;
+    if (used + adding > limit) await this.#refuse(push, { resource: 'repositoryStorage', used, limit, adding });
   }
 
   #draft(type: typeof quotaEvents.warning, push: Push, about: Refusal, message: string) {

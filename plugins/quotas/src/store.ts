@@ -13,6 +13,8 @@ export interface QuotaRow {
   readonly project: string;
   readonly storageLimit: number;
   readonly countLimit: number;
+  /** The limit of each repository of the project, -1 for none. */
+  readonly repositoryStorageLimit: number;
   readonly storageUsed: number;
   readonly countUsed: number;
   readonly warned: boolean;
@@ -23,11 +25,12 @@ export interface QuotaRow {
 export interface Limits {
   readonly storage: number;
   readonly count: number;
+  readonly repositoryStorage: number;
 }
 
 /** Why a charge was refused: which quota, its usage, its limit and what the push would add. */
 export interface Refusal {
-  readonly resource: 'storage' | 'count';
+  readonly resource: 'storage' | 'count' | 'repositoryStorage';
   readonly used: number;
   readonly limit: number;
   readonly adding: number;
@@ -47,6 +50,7 @@ interface ProjectRecord {
   project: string;
   storage_limit: number | string;
   count_limit: number | string;
+  repository_storage_limit: number | string;
   storage_used: number | string;
   count_used: number | string;
   warned: boolean | number;
@@ -58,6 +62,7 @@ const toRow = (r: ProjectRecord): QuotaRow => ({
   project: r.project,
   storageLimit: Number(r.storage_limit),
   countLimit: Number(r.count_limit),
+  repositoryStorageLimit: Number(r.repository_storage_limit),
   storageUsed: Number(r.storage_used),
   countUsed: Number(r.count_used),
   warned: Boolean(r.warned),
@@ -92,7 +97,7 @@ export class QuotaStore {
     const now = Date.now();
     // ON CONFLICT DO NOTHING: a unique violation would abort an enclosing PostgreSQL transaction.
     await this.knex(TABLES.projects)
-      .insert({ project, storage_limit: this.defaults.storage, count_limit: this.defaults.count, storage_used: 0, count_used: 0, warned: false, created_at: now, updated_at: now })
+      .insert({ project, storage_limit: this.defaults.storage, count_limit: this.defaults.count, repository_storage_limit: this.defaults.repositoryStorage, storage_used: 0, count_used: 0, warned: false, created_at: now, updated_at: now })
       .onConflict('project')
       .ignore();
     return (await this.get(project)) as QuotaRow;
@@ -103,7 +108,7 @@ export class QuotaStore {
     const found = await this.get(project);
     if (found) return found;
     const now = new Date();
-    return { project, storageLimit: this.defaults.storage, countLimit: this.defaults.count, storageUsed: 0, countUsed: 0, warned: false, createdAt: now, updatedAt: now };
+    return { project, storageLimit: this.defaults.storage, countLimit: this.defaults.count, repositoryStorageLimit: this.defaults.repositoryStorage, storageUsed: 0, countUsed: 0, warned: false, createdAt: now, updatedAt: now };
   }
 
   async get(project: string): Promise<QuotaRow | undefined> {
@@ -128,8 +133,9 @@ export class QuotaStore {
       const row = await this.lock(project);
       const storageLimit = limits.storage ?? row.storageLimit;
       const countLimit = limits.count ?? row.countLimit;
+      const repositoryStorageLimit = limits.repositoryStorage ?? row.repositoryStorageLimit;
       const warned = this.reached(row.storageUsed, storageLimit) || this.reached(row.countUsed, countLimit) ? row.warned : false;
-      await this.knex(TABLES.projects).where({ project }).update({ storage_limit: storageLimit, count_limit: countLimit, warned, updated_at: Date.now() });
+      await this.knex(TABLES.projects).where({ project }).update({ storage_limit: storageLimit, count_limit: countLimit, repository_storage_limit: repositoryStorageLimit, warned, updated_at: Date.now() });
       return (await this.get(project)) as QuotaRow;
     });
   }

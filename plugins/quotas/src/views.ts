@@ -13,7 +13,13 @@ const Amounts = (description: string) =>
 /** A project's quota, in Harbor's shape (`hard` limits and `used` amounts) plus the artifact count. */
 export const QuotaSchema = Type.Object({
   ref: Type.Object({ name: Type.String({ description: 'the project' }) }),
-  hard: Amounts('the limits'),
+  hard: Type.Object(
+    {
+      ...Amounts('').properties,
+      repository_storage: Type.Integer({ minimum: -1, description: 'bytes each repository of the project may hold (its manifests and linked blobs; -1: unlimited)' }),
+    },
+    { description: 'the limits' },
+  ),
   used: Amounts('the usage, updated as pushes and deletes happen'),
   creation_time: Type.String({ format: 'date-time' }),
   update_time: Type.String({ format: 'date-time' }),
@@ -23,7 +29,7 @@ export type QuotaView = Static<typeof QuotaSchema>;
 export function quotaView(row: QuotaRow): QuotaView {
   return {
     ref: { name: row.project },
-    hard: { storage: row.storageLimit, count: row.countLimit },
+    hard: { storage: row.storageLimit, count: row.countLimit, repository_storage: row.repositoryStorageLimit },
     used: { storage: row.storageUsed, count: row.countUsed },
     creation_time: row.createdAt.toISOString(),
     update_time: row.updatedAt.toISOString(),

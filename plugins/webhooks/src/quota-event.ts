@@ -8,7 +8,7 @@ export interface QuotaEventData {
   readonly project: string;
   readonly repository: string;
   readonly digest: string;
-  readonly resource: 'storage' | 'count';
+  readonly resource: 'storage' | 'count' | 'repositoryStorage';
   readonly used: number;
   readonly limit: number;
   readonly adding: number;
