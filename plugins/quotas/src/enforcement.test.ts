@@ -114,6 +114,24 @@ forEachDatabase((_name, create) => {
       assert.equal(get.status, 404);
       assert.equal((await quota('small')).used.count, 1);
     });
+
+    it('gives back the count of a manifest the registry refused after the gates (a blob it names is missing)', async () => {
+      await setQuota('small', { count: -1 });
+      const image = tinyImage({ text: 'layer never pushed\n' });
+      const before = (await quota('small')).used;
+      const res = await fetch(`${url}/v2/small/app/manifests/broken`, { method: 'PUT', headers: { ...auth, 'content-type': image.manifest.mediaType }, body: image.manifest.bytes });
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code, 'MANIFEST_BLOB_UNKNOWN');
+      assert.equal((await quota('small')).used.count, before.count + 1, 'charged at the gate');
+      // The recompute leaves what the project's artifacts hold: small/app:v1 (blobs uploaded
+      // earlier without a manifest stop counting too).
+      const first = tinyImage({ text: 'first\n' });
+      const held = first.config.size + first.layers[0]!.size + first.manifest.size;
+      await eventually('the charge given back', async () => {
+        const used = (await quota('small')).used;
+        return used.count === before.count && used.storage === held ? used : undefined;
+      });
+    });
   });
 
   describe('per repository', () => {

@@ -104,7 +104,28 @@ export class QuotaService {
     }
     const push: Push = { project, repository: context.repository, digest: context.digest, what: 'manifest', principal: context.principal, request: context.request };
     await this.#checkRepository(push, context.size, async () => (await artifacts.getArtifact(context.repository, context.digest)) !== undefined);
-    await this.#charge(push, () => store.chargeManifest(project, context.repository, context.digest, sizes));
+    const { newArtifact } = await this.#charge(push, () => store.chargeManifest(project, context.repository, context.digest, sizes));
+    if (newArtifact) this.#confirmLater(project, context.repository, context.digest);
+  }
+
+  /**
+   * A manifest refused after the gates (`MANIFEST_BLOB_UNKNOWN`, a database failure) has no
+   * failure hook: look for it once its push must be over, and recompute the project if it never
+   * arrived. Process-local; the periodic recompute covers a node that stops meanwhile.
+   */
+  #confirmLater(project: string, repository: string, digest: string): void {
+    const timer = setTimeout(() => {
+      if (this.#closed) return;
+      this.deps.artifacts
+        .getArtifact(repository, digest)
+        .then(async (artifact) => {
+          if (artifact || this.#closed) return;
+          await this.deps.store.markDirty(project);
+          this.wake();
+        })
+        .catch((err: unknown) => this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err), project }, 'quota check of a pushed manifest failed'));
+    }, this.deps.settleMs + 1000);
+    timer.unref();
   }
 
   /**
@@ -183,7 +204,7 @@ export class QuotaService {
   }
 
   /** Charges in one transaction with the warning event; a refusal records the exceeded event and throws DENIED. */
-  async #charge(push: Push, charge: () => Promise<ChargeOutcome>): Promise<{ charged: number }> {
+  async #charge(push: Push, charge: () => Promise<ChargeOutcome>): Promise<{ charged: number; newArtifact: boolean }> {
     const { database, events } = this.deps;
     const outcome = await database.transaction(async () => {
       const result = await charge();
@@ -193,7 +214,7 @@ export class QuotaService {
       }
       return result;
     });
-    if (outcome.ok) return { charged: outcome.charged };
+    if (outcome.ok) return { charged: outcome.charged, newArtifact: outcome.newArtifact };
     return this.#refuse(push, outcome.refusal);
   }
 

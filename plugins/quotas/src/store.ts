@@ -37,7 +37,7 @@ export interface Refusal {
 }
 
 export type ChargeOutcome =
-  | { readonly ok: true; readonly row: QuotaRow; readonly charged: number; readonly warning: Refusal | undefined }
+  | { readonly ok: true; readonly row: QuotaRow; readonly charged: number; readonly newArtifact: boolean; readonly warning: Refusal | undefined }
   | { readonly ok: false; readonly row: QuotaRow; readonly refusal: Refusal };
 
 /** What a project's repositories hold, derived from the registry's content. */
@@ -197,7 +197,7 @@ export class QuotaStore {
       if (addBytes > 0 && row.storageLimit >= 0 && row.storageUsed + addBytes > row.storageLimit) {
         return { ok: false, row, refusal: { resource: 'storage', used: row.storageUsed, limit: row.storageLimit, adding: addBytes } };
       }
-      if (addCount === 0 && addBytes === 0 && missing.size === 0) return { ok: true, row, charged: 0, warning: undefined };
+      if (addCount === 0 && addBytes === 0 && missing.size === 0) return { ok: true, row, charged: 0, newArtifact: false, warning: undefined };
       for (const part of chunks([...missing])) {
         await this.knex(TABLES.blobs).insert(part.map((d) => ({ project, digest: d, size: sizes.get(d) ?? 0, seen_at: now })));
       }
@@ -210,7 +210,7 @@ export class QuotaStore {
         else if (addCount > 0 && this.reached(countUsed, row.countLimit)) warning = { resource: 'count', used: countUsed, limit: row.countLimit, adding: addCount };
       }
       await this.knex(TABLES.projects).where({ project }).update({ storage_used: storageUsed, count_used: countUsed, warned: row.warned || warning !== undefined, updated_at: now });
-      return { ok: true, row: { ...row, storageUsed, countUsed, warned: row.warned || warning !== undefined }, charged: addBytes, warning };
+      return { ok: true, row: { ...row, storageUsed, countUsed, warned: row.warned || warning !== undefined }, charged: addBytes, newArtifact: addCount > 0, warning };
     });
   }
 
