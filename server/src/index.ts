@@ -12,6 +12,7 @@ import { storageS3Plugin } from '@wharf/plugin-storage-s3';
 import { tagRetentionPlugin } from '@wharf/plugin-tag-retention';
 import { tagImmutabilityPlugin } from '@wharf/plugin-tag-immutability';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
+import { quotasPlugin } from '@wharf/plugin-quotas';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { DEFAULT_EXTENSIONS } from '@wharf/core';
@@ -41,6 +42,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   webhooksPlugin,
   tagRetentionPlugin,
   tagImmutabilityPlugin,
+  quotasPlugin,
 ] as WharfPlugin[]);
 
 /**

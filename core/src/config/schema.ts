@@ -308,8 +308,9 @@ export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
  * The replication engine (`@wharf/plugin-replication`, as Harbor always has one), repository
  * management (`@wharf/plugin-extension-repositories`), webhooks (`@wharf/plugin-webhooks`:
  * no policy, no delivery), tag retention (`@wharf/plugin-tag-retention`: no policy, nothing
- * deleted) and tag immutability (`@wharf/plugin-tag-immutability`: no rule, no refusal). The
- * `wharf` binary adds its own extensions to these (`server/src/index.ts`).
+ * deleted), tag immutability (`@wharf/plugin-tag-immutability`: no rule, no refusal) and quotas
+ * (`@wharf/plugin-quotas`: unlimited by default, as in Harbor). The `wharf` binary adds its own
+ * extensions to these (`server/src/index.ts`).
  */
 export const DEFAULT_EXTENSIONS = Object.freeze({
   replication: Object.freeze({}),
@@ -317,6 +318,7 @@ export const DEFAULT_EXTENSIONS = Object.freeze({
   webhooks: Object.freeze({}),
   'tag-retention': Object.freeze({}),
   'tag-immutability': Object.freeze({}),
+  quotas: Object.freeze({}),
 });
 
 /** The plugin sections of the file, with their kind and shape. */

@@ -44,7 +44,7 @@ export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
 export function createContentService(deps: ContentServiceDeps): ContentService {
   const { metadata, storage, hooks, logger, registry, recorder } = deps;
   const manifests = new ManifestService({ metadata, hooks, deleteEnabled: registry.deleteEnabled, events: recorder });
-  const uploads = new UploadService({ storage, metadata, logger, leaseMs: registry.uploadLeaseMs, events: recorder });
+  const uploads = new UploadService({ storage, metadata, logger, leaseMs: registry.uploadLeaseMs, events: recorder, hooks });
   const events = contentEvents(hooks, logger);
 
   // The request a client would have sent for the same change, so gates and audit read alike.

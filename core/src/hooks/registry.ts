@@ -1,6 +1,7 @@
 import { AsyncParallelHook, AsyncSeriesHook } from 'tapable';
 import type {
   ArtifactPulledEvent,
+  BlobCommitContext,
   BlobCommittedEvent,
   DeleteContext,
   ManifestDeletedEvent,
@@ -19,6 +20,8 @@ export function createRegistryHooks(options: InstrumentOptions): RegistryHooks {
     instrument(`registry.${name}`, new AsyncParallelHook<[T]>(['event'], `registry.${name}`), options);
   return Object.freeze({
     beforeManifestPut: gate<ManifestPutContext>('beforeManifestPut', 'context'),
+    beforeBlobCommit: gate<BlobCommitContext>('beforeBlobCommit', 'context'),
+    blobCommitFailed: instrument('registry.blobCommitFailed', new AsyncSeriesHook<[BlobCommitContext, unknown]>(['context', 'error'], 'registry.blobCommitFailed'), options),
     beforeDelete: gate<DeleteContext>('beforeDelete', 'context'),
     beforePull: gate<PullContext>('beforePull', 'context'),
     manifestPushed: event<ManifestPushedEvent>('manifestPushed'),

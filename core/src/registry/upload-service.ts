@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RegistryError, UploadNotFoundError, isUploadId, parseDigest, type Digest, type StorageDriver } from '@wharf/sdk';
+import { RegistryError, UploadNotFoundError, isUploadId, parseDigest, type BlobCommitContext, type Digest, type KernelHooks, type StorageDriver } from '@wharf/sdk';
 import type { Logger } from 'pino';
 import type { EventRecorder } from '../events/events-runtime.js';
 import { registryDrafts, type ActorInfo } from '../events/registry-drafts.js';
@@ -23,6 +23,8 @@ export interface UploadServiceDeps {
   readonly leaseMs: number;
   /** Durable events, written in the same transaction as the blob link. */
   readonly events: EventRecorder;
+  /** For the `registry.beforeBlobCommit` gate (no gate when absent). */
+  readonly hooks?: KernelHooks | undefined;
   /** Bounds on open uploads (none when absent). */
   readonly limits?: { readonly perRepository: number; readonly perOwner: number } | undefined;
 }
@@ -103,14 +105,53 @@ export class UploadService {
         detail: { expected: digest, size: upload.state.size },
       });
     }
-    // Committing a digest that is already stored (a concurrent or earlier push of the same
-    // content) is fine by the driver contract: no need to ask storage first.
-    await storage.commit(id, upload.state, digest);
-    const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
-    await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]));
+    const gate = this.#gateContext(repository, digest, upload.state.size, undefined, actor);
+    await this.#gated(gate, async () => {
+      // Committing a digest that is already stored (a concurrent or earlier push of the same
+      // content) is fine by the driver contract: no need to ask storage first.
+      await storage.commit(id, upload.state, digest);
+      const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
+      await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]));
+    }, async () => {
+      // Refused: the bytes go, so nothing half-written remains.
+      await this.#discard(upload);
+      lease.gone();
+    });
     await metadata.deleteUpload(id);
     lease.gone();
     return { size: upload.state.size };
+  }
+
+  /** The `beforeBlobCommit` context, or undefined when no plugin tapped the gate. */
+  #gateContext(repository: string, digest: Digest, size: number, from: string | undefined, actor: ActorInfo | undefined): BlobCommitContext | undefined {
+    const hooks = this.deps.hooks;
+    if (!hooks?.registry.beforeBlobCommit.isUsed()) return undefined;
+    const principal = actor?.principal ?? KERNEL_PRINCIPAL;
+    const request = actor?.request ?? { requestId: `upload-${randomUUID()}`, ip: '127.0.0.1', method: 'PUT', path: `/v2/${repository}/blobs/uploads/`, userAgent: 'wharf-kernel' };
+    return { repository, digest, size, kind: from === undefined ? 'upload' : 'mount', from, principal, request };
+  }
+
+  /**
+   * Runs the gate, then `commit`. When the gate refuses, `refused` cleans up; whenever the
+   * commit does not complete, `blobCommitFailed` lets the gates release what they reserved.
+   */
+  async #gated(gate: BlobCommitContext | undefined, commit: () => Promise<void>, refused?: () => Promise<void>): Promise<void> {
+    if (!gate) return commit();
+    const hooks = this.deps.hooks as KernelHooks;
+    try {
+      try {
+        await hooks.registry.beforeBlobCommit.promise(gate);
+      } catch (err) {
+        await refused?.();
+        throw err;
+      }
+      await commit();
+    } catch (err) {
+      await hooks.registry.blobCommitFailed.promise(gate, err).catch((failure: unknown) => {
+        this.deps.logger.warn({ err: failure, repository: gate.repository, digest: gate.digest }, 'blobCommitFailed tap failed');
+      });
+      throw err;
+    }
   }
 
   /**
@@ -137,8 +178,11 @@ export class UploadService {
   async mount(repository: string, from: string, digest: Digest, actor?: ActorInfo): Promise<{ size: number } | undefined> {
     const blob = await this.deps.metadata.getLinkedBlob(from, digest);
     if (!blob || !(await this.deps.storage.stat(digest))) return undefined;
-    const mounted = registryDrafts.blobCommitted({ repository, digest, size: blob.size, mounted: true }, actor);
-    await this.deps.metadata.linkBlob(repository, digest, blob.size, this.deps.events.writer([mounted]));
+    const gate = this.#gateContext(repository, digest, blob.size, from, actor);
+    await this.#gated(gate, async () => {
+      const mounted = registryDrafts.blobCommitted({ repository, digest, size: blob.size, mounted: true }, actor);
+      await this.deps.metadata.linkBlob(repository, digest, blob.size, this.deps.events.writer([mounted]));
+    });
     return blob;
   }
 
@@ -223,6 +267,9 @@ export class UploadService {
     }
   }
 }
+
+/** Who commits when the caller does not say (kernel-internal writes). */
+const KERNEL_PRINCIPAL = Object.freeze({ subject: 'system', kind: 'system' as const, provider: 'kernel', admin: true, groups: Object.freeze([]) as readonly string[] });
 
 function tooManyUploads(what: string, limit: number): RegistryError {
   return new RegistryError('TOOMANYREQUESTS', `too many open uploads: ${what}; finish or cancel some first`, {

@@ -1,12 +1,13 @@
 import { registryEvents, retentionEvents, type EventEnvelope, type EventType } from '@wharf/sdk';
 import { retentionEventData } from './retention-event.js';
+import { quotaExceeded, quotaWarning, type QuotaEventData } from './quota-event.js';
 import { replicationStatusChanged } from './replication-event.js';
 
 /**
  * The webhook event types: for each, the durable event it comes from, Harbor's name (what
  * policies subscribe to and the default payload's `type`), the CloudEvents type, the project
- * whose policies hear of it, and Harbor's `event_data`. Quota and retention events join this
- * list the same way once something records them.
+ * whose policies hear of it, and Harbor's `event_data`. Retention events join this list the
+ * same way once something records them.
  */
 
 export interface PayloadContext {
@@ -142,7 +143,24 @@ export const EVENT_KINDS: readonly WebhookEventKind[] = Object.freeze([
     },
     eventData: (event, context) => retentionEventData(event.data as typeof retentionEvents.finished.T & object, context),
   },
+  quotaKind('QUOTA_WARNING', 'harbor.quota.warned', quotaWarning, "a push brought a project's storage or artifact count to the quota's warning threshold"),
+  quotaKind('QUOTA_EXCEED', 'harbor.quota.exceeded', quotaExceeded, "a push was refused because it would exceed a project's quota"),
 ] satisfies WebhookEventKind[]);
+
+/** Harbor's quota `event_data`: the artifact pushed, its repository, and the message as `custom_attributes.Details`. */
+function quotaKind(harborType: string, cloudEventType: string, source: typeof quotaWarning, description: string): WebhookEventKind {
+  return {
+    harborType,
+    cloudEventType,
+    source,
+    description,
+    project: (event) => (event.data as QuotaEventData).project,
+    eventData: (event, context) => {
+      const data = event.data as QuotaEventData;
+      return { ...artifactData(event, context, undefined), custom_attributes: { Details: data.message } };
+    },
+  };
+}
 
 /** The synthetic event of `POST .../policies/{id}/test`. */
 export const TEST_EVENT = Object.freeze({ harborType: 'TEST_WEBHOOK', cloudEventType: 'harbor.webhook.test' });

@@ -23,6 +23,27 @@ export interface ManifestPutContext {
   readonly request: RequestInfo;
 }
 
+/**
+ * A blob about to be committed into a repository: an upload whose digest was verified, or a
+ * cross-repository mount. Gates may throw a `RegistryError` to refuse it; the upload's bytes are
+ * then discarded (a refused mount links nothing). The same object is passed to
+ * `registry.blobCommitFailed` when the commit does not complete, so a gate may key what it
+ * reserved on it.
+ * @since 0.2.0
+ */
+export interface BlobCommitContext {
+  readonly repository: string;
+  readonly digest: Digest;
+  /** The blob's size in bytes. */
+  readonly size: number;
+  /** `upload`: an upload is being committed; `mount`: a blob of `from` is being linked. */
+  readonly kind: 'upload' | 'mount';
+  /** The source repository of a mount. */
+  readonly from: string | undefined;
+  readonly principal: Principal;
+  readonly request: RequestInfo;
+}
+
 /** A manifest, tag or blob about to be deleted. */
 export interface DeleteContext {
   readonly repository: string;

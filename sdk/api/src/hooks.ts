@@ -15,6 +15,7 @@ import type {
   ManifestPushedEvent,
   ManifestPutContext,
   PullContext,
+  BlobCommitContext,
 } from './events.js';
 import type { HttpRequestFinished, HttpRequestStarted, JobAttempt, LoginAttempt, StorageOperation, TokenIssued } from './observations.js';
 import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
@@ -122,6 +123,31 @@ export interface RegistryHooks {
    * @since 0.1.0
    */
   readonly beforeManifestPut: AsyncSeriesHook<[ManifestPutContext]>;
+  /**
+   * Policy gate before a blob is committed into a repository (an upload finishing, or a
+   * cross-repository mount), after the upload's digest was verified (quota).
+   * @kind AsyncSeriesHook
+   * @args context
+   * @result ignored; throw a `RegistryError` to refuse the blob. A refused upload's bytes are
+   *   discarded and nothing is linked. Whenever the commit does not complete after this hook
+   *   started (a later tap refused, storage or database failed), `blobCommitFailed` is called
+   *   with the same context object.
+   * @calledBy the upload-finish routes (PUT, monolithic POST), the mount route (POST
+   *   `?mount=&from=`), and `coreServices.content.putBlob` / `mountBlob`. Not called for a
+   *   mount whose source lacks the blob.
+   * @since 0.2.0
+   */
+  readonly beforeBlobCommit: AsyncSeriesHook<[BlobCommitContext]>;
+  /**
+   * A blob commit that `beforeBlobCommit` saw did not complete: release what a gate reserved.
+   * @kind AsyncSeriesHook
+   * @args context, error
+   * @result ignored; a failing tap is logged and the client gets the original error. Taps run
+   *   before the client is answered.
+   * @calledBy the same callers as `beforeBlobCommit`.
+   * @since 0.2.0
+   */
+  readonly blobCommitFailed: AsyncSeriesHook<[BlobCommitContext, unknown]>;
   /**
    * Policy gate before a manifest, tag or blob is deleted.
    * @kind AsyncSeriesHook

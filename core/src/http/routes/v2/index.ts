@@ -82,6 +82,7 @@ export function createV2Router(deps: V2Deps): Router {
       logger: deps.logger,
       leaseMs: deps.registry.uploadLeaseMs,
       events: deps.events,
+      hooks: deps.hooks,
       limits: { perRepository: deps.registry.maxOpenUploadsPerRepository, perOwner: deps.registry.maxOpenUploadsPerUser },
     }),
   };

@@ -1,0 +1,106 @@
+import { coreServices, definePlugin, registryEvents } from '@wharf/sdk';
+import { registerQuotasApi } from './api.js';
+import { quotasCommands } from './cli.js';
+import { quotasConfigSchema } from './config.js';
+import { quotasMigrations } from './migrations.js';
+import { QuotaService } from './quota-service.js';
+import { quotasServiceRef, type QuotasService } from './services.js';
+import { parseSize, projectOf } from './sizes.js';
+import { QuotaStore } from './store.js';
+import { VERSION } from './version.js';
+
+/**
+ * `extensions: { quotas: {} }` (loaded by default): per-project storage and artifact count
+ * quotas. The `registry.beforeBlobCommit` and `registry.beforeManifestPut` gates charge the
+ * project in one locked transaction and refuse with `DENIED` past the limit; a durable consumer
+ * recomputes a project's usage from its content after deletes, and every node recomputes all
+ * projects periodically. `quota.warning` / `quota.exceeded` are durable events (webhooks:
+ * QUOTA_WARNING, QUOTA_EXCEED).
+ */
+export const quotasPlugin = definePlugin({
+  id: 'quotas',
+  kind: 'extension',
+  version: VERSION,
+  kernel: '^0.1.0',
+  description: 'Project quotas: storage and artifact count, enforced on push, with warning and exceeded events',
+  configSchema: quotasConfigSchema,
+  cli: quotasCommands,
+  register(ctx) {
+    const config = ctx.config;
+    const defaults = { storage: parseSize(config.defaults.storage), count: config.defaults.count, repositoryStorage: parseSize(config.defaults.repositoryStorage) };
+    ctx.migrations(quotasMigrations);
+
+    let quotas: QuotasService | undefined;
+    const ready = (): QuotasService => {
+      if (!quotas) throw new Error('quotas plugin not initialised');
+      return quotas;
+    };
+    ctx.provide(quotasServiceRef, {
+      factory: () => ({
+        get store() { return ready().store; },
+        get service() { return ready().service; },
+      }),
+    });
+
+    ctx.events.subscribe({
+      name: 'quotas-usage',
+      types: [registryEvents.manifestDeleted, registryEvents.repositoryDeleted, 'management.project.created', 'management.project.deleted'],
+      async handle({ event }) {
+        const { store, service } = ready();
+        const data = event.data as { repository?: string; resource?: string; id?: string };
+        if (event.type === 'management.project.created' && data.resource === 'project' && data.id) await store.ensure(data.id);
+        else if (event.type === 'management.project.deleted' && data.resource === 'project' && data.id) await store.remove(data.id);
+        else {
+          // A durable mark, recomputed by whichever node drains it: the deletes of one
+          // repository (one event per artifact) cost one recompute, not one each.
+          const project = data.repository ? projectOf(data.repository) : undefined;
+          if (project) {
+            await store.markDirty(project);
+            service.wake();
+          }
+        }
+      },
+    });
+
+    ctx.registerInit({
+      deps: { database: coreServices.database, events: coreServices.events, artifacts: coreServices.artifacts, blobs: coreServices.blobs },
+      async init({ database, events, artifacts, blobs }) {
+        const store = new QuotaStore(database, defaults, config.warningPercent);
+        const service = new QuotaService({ store, database, events, artifacts, blobs, logger: ctx.logger, settleMs: config.reconcile.settleSeconds * 1000, warningPercent: config.warningPercent });
+        quotas = { store, service };
+        registerQuotasApi(ctx.api, { store, service });
+
+        ctx.hooks.registry.beforeBlobCommit.tapPromise(ctx.id, (context) => service.beforeBlobCommit(context));
+        ctx.hooks.registry.blobCommitFailed.tapPromise(ctx.id, (context) => service.blobCommitFailed(context));
+        ctx.hooks.registry.beforeManifestPut.tapPromise(ctx.id, (context) => service.beforeManifestPut(context));
+
+        let timer: NodeJS.Timeout | undefined;
+        let poll: NodeJS.Timeout | undefined;
+        const failed = (what: string) => (err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, what);
+        ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
+          service.startBackfill();
+          timer = setInterval(() => {
+            service.reconcileAll().catch(failed('quota recompute failed'));
+          }, config.reconcile.intervalSeconds * 1000);
+          timer.unref();
+          // Marks other nodes made.
+          poll = setInterval(() => service.wake(), config.reconcile.pollMs);
+          poll.unref();
+        });
+        ctx.hooks.lifecycle.close.tapPromise(ctx.id, async () => {
+          if (timer) clearInterval(timer);
+          if (poll) clearInterval(poll);
+          await service.close();
+        });
+      },
+    });
+  },
+});
+
+export default quotasPlugin;
+export { quotasConfigSchema, type QuotasConfig } from './config.js';
+export { quotasCommands } from './cli.js';
+export { quotaEvents, type QuotaEventData } from './events.js';
+export { quotasServiceRef, type QuotasService } from './services.js';
+export { formatSize, parseSize } from './sizes.js';
+export { VERSION as QUOTAS_PLUGIN_VERSION } from './version.js';
