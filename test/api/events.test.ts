@@ -194,7 +194,12 @@ function consumerPlugin() {
       ctx.events.subscribe({
         name: 'test-everything',
         types: ['registry.manifest.*', 'registry.tag.*', 'registry.blob.*', 'management.*', 'auth.*'],
-        handle: async ({ event }) => void received.push(event),
+        // Typed deps: the handler gets the plugin's own service, built.
+        deps: { probe: probeRef },
+        handle: async ({ event }, { probe }) => {
+          assert.equal(probe, artifacts, 'the consumer gets the service its deps name');
+          received.push(event);
+        },
       });
       ctx.events.subscribe({
         name: 'test-pulls',

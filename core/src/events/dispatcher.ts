@@ -206,7 +206,7 @@ export class Dispatcher {
         if (controller.signal.aborted) break;
         const log = logger.child({ eventId: event.id, eventType: event.type, seq: event.seq });
         try {
-          await sub.consumer.handle({ event, attempt, maxAttempts: sub.maxAttempts, signal: controller.signal, logger: log });
+          await sub.consumer.handle({ event, attempt, maxAttempts: sub.maxAttempts, signal: controller.signal, logger: log }, {});
           delivered.push(event.seq);
         } catch (err) {
           await store.completeRun(sub.name, delivered, holder);

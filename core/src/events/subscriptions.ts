@@ -33,6 +33,10 @@ export class Subscriptions {
     if (typeof name !== 'string' || !CONSUMER_NAME.test(name) || name.length > MAX_CONSUMER_NAME) {
       throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer name must be kebab-case (at most ${MAX_CONSUMER_NAME} characters), got "${String(name)}"`);
     }
+    if (consumer.deps && Object.keys(consumer.deps).length > 0) {
+      // A plugin's context resolves them; a consumer handed here directly would get none.
+      throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}" declares deps; subscribe it through the plugin context (ctx.events.subscribe)`);
+    }
     if (this.#byName.has(name)) throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}" is subscribed twice`);
     if (typeof consumer.handle !== 'function') throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}" has no handle function`);
     const patterns = (consumer.types ?? []).map((t) => (typeof t === 'string' ? t : (t as EventType<unknown>).name));

@@ -35,6 +35,8 @@ export interface PluginDeclarations {
   init?: PluginInit<ServiceDeps>;
   migrations?: PluginMigrations;
   routes?: (router: ScopedRouter) => void;
+  /** The `deps` of the plugin's durable consumers (checked at boot like the init's). */
+  consumerDeps?: ServiceDeps[];
 }
 
 export interface RecordingContext extends PluginContext<Record<string, unknown>> {
@@ -66,9 +68,23 @@ export function createPluginContext(
     hooks: createPluginHooks(deps.hooks, id, gates.hooksSealed, deps.order),
     api: deps.api.viewFor(id),
     events: Object.freeze({
-      subscribe(consumer: EventConsumer): void {
+      subscribe<D extends ServiceDeps>(consumer: EventConsumer<D>): void {
+        const refs: ServiceDeps = consumer?.deps ?? {};
+        if (typeof refs !== 'object' || !Object.values(refs).every((r) => (r as ServiceRef<unknown>)?.$$type === 'wharf/ServiceRef')) {
+          throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${id}": consumer ${String(consumer?.name)} has deps that are not service refs`, { plugin: id });
+        }
+        (declared.consumerDeps ??= []).push(refs);
+        // Built on the first delivery: consumers start after every service and init.
+        let resolved: Record<string, unknown> | undefined;
+        const resolve = (): Record<string, unknown> => {
+          if (resolved) return resolved;
+          const built: Record<string, unknown> = {};
+          for (const [key, ref] of Object.entries(refs)) built[key] = deps.services.resolve(ref);
+          return (resolved = built);
+        };
         try {
-          deps.events.subscribe(consumer);
+          const { deps: _declared, ...rest } = consumer;
+          deps.events.subscribe({ ...rest, handle: (delivery) => consumer.handle(delivery, resolve() as never) });
         } catch (err) {
           throw isKernelError(err) ? ownKernelError(err, id) : err;
         }

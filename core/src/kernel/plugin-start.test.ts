@@ -143,6 +143,17 @@ describe('plugin init', () => {
     assert.match(err.message, /init needs nobody\.provides \(as "gone"\)/);
   });
 
+  it('fails boot naming the plugin when a durable consumer needs a service nobody provides', async () => {
+    const missing = createServiceRef<unknown>({ id: 'nobody.feeds' });
+    const kernel = await makeKernel({ extensions: { hungry: {} } }, [
+      extension('hungry', (ctx) => ctx.events.subscribe({ name: 'hungry-consumer', types: ['registry.*'], deps: { gone: missing }, handle: async () => assert.fail('never called') })),
+    ]);
+    const err = await bootError(kernel);
+    assert.equal(err.code, 'REG_ERR_SERVICE_MISSING');
+    assert.equal(err.plugin, 'hungry');
+    assert.match(err.message, /a durable consumer needs nobody\.feeds \(as "gone"\)/);
+  });
+
   it('optional init dependencies: the service when some plugin provides it, else undefined', async () => {
     const absent = createServiceRef<string>({ id: 'nobody.optional' });
     const present = createServiceRef<string>({ id: 'giver.word' });

@@ -57,14 +57,18 @@ export async function runPluginMigrations(plugins: readonly DeclaredPlugin[], mi
   }
 }
 
-/** Every init's deps are provided (checked with the services' own dependencies, before building). */
+/** Every init's and durable consumer's deps are provided (checked with the services' own dependencies, before building). */
 export function checkInitDeps(plugins: readonly DeclaredPlugin[], providerOf: (ref: ServiceRef<unknown>) => string | undefined): void {
-  for (const p of plugins) {
-    for (const [key, ref] of Object.entries(p.declared.init?.deps ?? {})) {
+  const check = (id: string, who: string, deps: ServiceDeps) => {
+    for (const [key, ref] of Object.entries(deps)) {
       if (providerOf(ref) === undefined) {
-        throw new KernelError('REG_ERR_SERVICE_MISSING', `plugin "${p.id}": its init needs ${ref.id} (as "${key}"), but no plugin provides ${ref.id}`, { plugin: p.id });
+        throw new KernelError('REG_ERR_SERVICE_MISSING', `plugin "${id}": ${who} needs ${ref.id} (as "${key}"), but no plugin provides ${ref.id}`, { plugin: id });
       }
     }
+  };
+  for (const p of plugins) {
+    check(p.id, 'its init', p.declared.init?.deps ?? {});
+    for (const deps of p.declared.consumerDeps ?? []) check(p.id, 'a durable consumer', deps);
   }
 }
 

@@ -4,7 +4,7 @@ import { quotasCommands } from './cli.js';
 import { quotasConfigSchema } from './config.js';
 import { quotasMigrations } from './migrations.js';
 import { QuotaService } from './quota-service.js';
-import { quotasServiceRef, type QuotasService } from './services.js';
+import { quotasServiceRef } from './services.js';
 import { parseSize, projectOf } from './sizes.js';
 import { QuotaStore } from './store.js';
 import { VERSION } from './version.js';
@@ -30,23 +30,20 @@ export const quotasPlugin = definePlugin({
     const defaults = { storage: parseSize(config.defaults.storage), count: config.defaults.count, repositoryStorage: parseSize(config.defaults.repositoryStorage) };
     ctx.migrations(quotasMigrations);
 
-    let quotas: QuotasService | undefined;
-    const ready = (): QuotasService => {
-      if (!quotas) throw new Error('quotas plugin not initialised');
-      return quotas;
-    };
     ctx.provide(quotasServiceRef, {
-      factory: () => ({
-        get store() { return ready().store; },
-        get service() { return ready().service; },
-      }),
+      deps: { database: coreServices.database, events: coreServices.events, artifacts: coreServices.artifacts, blobs: coreServices.blobs },
+      factory: ({ database, events, artifacts, blobs }) => {
+        const store = new QuotaStore(database, defaults, config.warningPercent);
+        const service = new QuotaService({ store, database, events, artifacts, blobs, logger: ctx.logger, settleMs: config.reconcile.settleSeconds * 1000, warningPercent: config.warningPercent });
+        return { store, service };
+      },
     });
 
     ctx.events.subscribe({
       name: 'quotas-usage',
       types: [registryEvents.manifestDeleted, registryEvents.repositoryDeleted, 'management.project.created', 'management.project.deleted'],
-      async handle({ event }) {
-        const { store, service } = ready();
+      deps: { quotas: quotasServiceRef },
+      async handle({ event }, { quotas: { store, service } }) {
         const data = event.data as { repository?: string; resource?: string; id?: string };
         if (event.type === 'management.project.created' && data.resource === 'project' && data.id) await store.ensure(data.id);
         else if (event.type === 'management.project.deleted' && data.resource === 'project' && data.id) await store.remove(data.id);
@@ -63,11 +60,8 @@ export const quotasPlugin = definePlugin({
     });
 
     ctx.registerInit({
-      deps: { database: coreServices.database, events: coreServices.events, artifacts: coreServices.artifacts, blobs: coreServices.blobs },
-      async init({ database, events, artifacts, blobs }) {
-        const store = new QuotaStore(database, defaults, config.warningPercent);
-        const service = new QuotaService({ store, database, events, artifacts, blobs, logger: ctx.logger, settleMs: config.reconcile.settleSeconds * 1000, warningPercent: config.warningPercent });
-        quotas = { store, service };
+      deps: { quotas: quotasServiceRef },
+      async init({ quotas: { store, service } }) {
         registerQuotasApi(ctx.api, { store, service });
 
         ctx.hooks.registry.beforeBlobCommit.tapPromise(ctx.id, (context) => service.beforeBlobCommit(context));

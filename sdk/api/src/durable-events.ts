@@ -4,6 +4,7 @@ import type { Digest } from './digest.js';
 import type { Principal, RequestInfo } from './principal.js';
 import type { DatabaseService } from './database.js';
 import type { ReplicationStatus } from './replication.js';
+import type { ResolvedDeps, ServiceDeps } from './services.js';
 
 /**
  * Durable events: facts recorded with the change they describe (in the same database
@@ -113,7 +114,7 @@ export interface DeliveryContext {
  * new consumer that sees only events recorded from then on.
  * @since 0.2.0
  */
-export interface EventConsumer {
+export interface EventConsumer<D extends ServiceDeps = Record<never, never>> {
   /** Kebab-case, unique per registry, e.g. `replication-trigger`. */
   readonly name: string;
   /**
@@ -122,10 +123,16 @@ export interface EventConsumer {
    */
   readonly types: ReadonlyArray<EventType<unknown> | string>;
   /**
+   * Services the handler needs, as in `registerInit`: the kernel checks at boot that they are
+   * provided and hands them, built, to every `handle` call. A consumer subscribes in `register`,
+   * before any service exists, so this is how its handler reaches them.
+   */
+  readonly deps?: D;
+  /**
    * Handles one event. Resolve when done; throw to retry with backoff. Handlers must be
    * idempotent: an event may come again after a crash.
    */
-  handle(delivery: DeliveryContext): Promise<void>;
+  handle(delivery: DeliveryContext, deps: ResolvedDeps<D>): Promise<void>;
   /** Deliveries running at once on one node (different partitions). Default 4. */
   readonly concurrency?: number;
   /** Deliveries before an event is marked dead for this consumer. Default from `events.maxAttempts`. */
@@ -169,7 +176,7 @@ export interface EventService {
    */
   publish(events: EventDraft<unknown> | ReadonlyArray<EventDraft<unknown>>, options?: PublishOptions): Promise<void>;
   /** Adds a durable consumer. Call during `register`: every node must know the same consumers. */
-  subscribe(consumer: EventConsumer): void;
+  subscribe<D extends ServiceDeps>(consumer: EventConsumer<D>): void;
   /** True when some consumer receives events of this type (publishers may skip work otherwise). */
   hasSubscribers(type: EventType<unknown>): boolean;
   /** Every consumer's backlog. */

@@ -74,7 +74,7 @@ export interface PluginContext<C> {
    * Publishing goes through `coreServices.events`.
    * @since 0.2.0
    */
-  readonly events: { subscribe(consumer: EventConsumer): void };
+  readonly events: { subscribe<D extends ServiceDeps>(consumer: EventConsumer<D>): void };
   /** Provides a service. A service ref can be provided once per kernel; in `register` only. */
   provide<T, D extends ServiceDeps>(ref: ServiceRef<T>, factory: ServiceFactory<T, D>): void;
   /**

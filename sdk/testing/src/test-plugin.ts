@@ -125,7 +125,24 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
     settings,
     hooks: createPluginHooks(hooks, plugin.id, () => hooksSealed),
     api: { operation: (op: { readonly operationId: string }) => void operations.push(op.operationId) } as never,
-    events: { subscribe: (consumer) => events.service.subscribe(consumer) },
+    events: {
+      subscribe: (consumer) => {
+        // Deps resolved as the kernel does: built on the first delivery.
+        let resolved: Record<string, unknown> | undefined;
+        const { deps, ...rest } = consumer;
+        events.service.subscribe({
+          ...rest,
+          handle: async (delivery) => {
+            if (!resolved) {
+              const built: Record<string, unknown> = {};
+              for (const [name, ref] of Object.entries(deps ?? {})) built[name] = await resolve(ref, []);
+              resolved = built;
+            }
+            return consumer.handle(delivery, resolved as never);
+          },
+        });
+      },
+    },
     registerInit: (declared) => {
       if (sealed || init) throw new TypeError(`plugin "${plugin.id}" declared its init twice or after register`);
       init = declared as PluginInit<ServiceDeps>;
