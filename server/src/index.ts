@@ -10,6 +10,7 @@ import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
+import { uiPlugin } from '@wharf/plugin-ui';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { DEFAULT_EXTENSIONS } from '@wharf/core';
@@ -37,15 +38,16 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   loggingSyslogPlugin,
   replicationPlugin,
   webhooksPlugin,
+  uiPlugin,
 ] as WharfPlugin[]);
 
 /**
  * Sections the binary fills in when the config file leaves them out: the kernel's default
  * extensions (the replication engine, repository management) and the binary's own, Prometheus
- * metrics at `/metrics` for system administrators. A file with an `extensions` section lists
+ * metrics at `/metrics` for system administrators, and the web UI at `/`. A file with an `extensions` section lists
  * what it wants, these included, like every other section.
  */
-export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { ...DEFAULT_EXTENSIONS, metrics: {} } });
+export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { ...DEFAULT_EXTENSIONS, metrics: {}, ui: {} } });
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
 export function main(argv: readonly string[]): Promise<void> {
