@@ -1,8 +1,7 @@
-import { en, type MessageKey } from './en.js';
-import { zhCN } from './zh-CN.js';
+import { en, MESSAGES, type MessageKey } from './messages.js';
 
 /** The UI's languages. The choice is remembered in localStorage (a preference, not a secret). */
-export const LOCALES = { en: { label: 'English', messages: en as Record<MessageKey, string> }, 'zh-CN': { label: '简体中文', messages: zhCN } } as const;
+export const LOCALES = { en: { label: 'English', messages: MESSAGES.en }, 'zh-CN': { label: '简体中文', messages: MESSAGES['zh-CN'] } } as const;
 export type Locale = keyof typeof LOCALES;
 const STORAGE_KEY = 'wharf.locale';
 
