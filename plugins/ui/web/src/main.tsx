@@ -27,6 +27,14 @@ function App() {
   useEffect(() => {
     document.title = t('app.name');
   });
+  // Each screen change asks whether the session still lives: public data would still load
+  // anonymously after it ended, and the user must know they are no longer logged in.
+  useEffect(() => {
+    if (phase.kind !== 'in') return;
+    void currentSession().then((user) => {
+      if (!user) setPhase({ kind: 'login', expired: true });
+    });
+  }, [loc.path]);
 
   if (phase.kind === 'checking') return <Loading />;
   if (phase.kind === 'login') return <LoginView expired={phase.expired} onLogin={(user) => setPhase({ kind: 'in', user })} />;
