@@ -26,7 +26,7 @@ export const uiPlugin = definePlugin({
   kind: 'extension',
   version: VERSION,
   kernel: '^0.1.0',
-  description: 'The web UI at /',
+  description: 'The web UI at /: projects, repositories and tags in English and Chinese, on the management API with cookie sessions',
   configSchema: uiConfigSchema,
   register(ctx) {
     const { config } = ctx;
