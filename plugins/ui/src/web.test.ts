@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 /**
  * The web app's source and build, without a browser: the first page's weight, the two
  * languages' completeness, and every API call the app makes being an operation of the API's
- * OpenAPI document (web/openapi.json, which test/api/ui-openapi.test.ts keeps equal to the
+ * OpenAPI document (web/openapi.json, which test/api/ui-binary.test.ts keeps equal to the
  * server's).
  */
 

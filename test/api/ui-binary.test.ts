@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { repoRoot, startWharf, type RegistryHandle } from '../helpers/server.js';
+import { basicAuth, repoRoot, startWharf, type RegistryHandle } from '../helpers/server.js';
 
 /**
- * The web UI's API client is generated from the management API's OpenAPI document. Its copy
+ * The web UI in the `wharf` binary: on by default, off when a config file's `extensions` leaves
+ * it out (the registry and the API unchanged). And the UI's API client is generated from the management API's OpenAPI document. Its copy
  * (plugins/ui/web/openapi.json) must be the document a real `wharf serve` with the default
  * plugins publishes, and the generated schema must be what openapi-typescript makes of it;
  * otherwise the UI may call operations that changed or went away. Fix: `npm run ui:openapi`.
@@ -34,5 +35,27 @@ it('the generated schema is openapi-typescript\'s output for that document', () 
     assert.equal(readFileSync(join(ui, 'web/src/api/schema.d.ts'), 'utf8'), readFileSync(out, 'utf8'), 'web/src/api/schema.d.ts is stale: run npm run ui:openapi');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('serves the UI at / by default', async () => {
+  const res = await fetch(`${wharf.url}/`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /<div id="app">/);
+});
+
+it('without extensions.ui, / is a 404 and the registry and the API work as before', async () => {
+  const off = await startWharf({ config: { extensions: { metrics: {} } } });
+  try {
+    assert.equal((await fetch(`${off.url}/`)).status, 404);
+    assert.equal((await fetch(`${off.url}/projects`)).status, 404);
+    const info = await fetch(`${off.url}/api/v1/systeminfo`);
+    assert.equal(info.status, 200);
+    const v2 = await fetch(`${off.url}/v2/`);
+    assert.equal(v2.status, 401, 'the registry still asks for a token');
+    const me = await fetch(`${off.url}/api/v1/users/current`, { headers: { authorization: basicAuth(off.admin!) } });
+    assert.equal(me.status, 200);
+  } finally {
+    await off.stop();
   }
 });
