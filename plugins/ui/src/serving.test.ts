@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { captureLogs, forEachDatabase, type TestRegistry } from '@wharf/sdk-testing';
+import { captureLogs, createTestDatabase, forEachDatabase, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { CONTENT_SECURITY_POLICY, sessionCookie } from './security.js';
 import { ADMIN_PASSWORD, basic, bootRegistry, call, login, type Login } from './test-support.js';
 
@@ -146,5 +146,26 @@ forEachDatabase((dbName, create) => {
     const text = logs.text();
     assert.match(text, /\/_ext\/ui\/session/, 'the requests were logged');
     for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 4)}…) is in the log`);
+  });
+});
+
+describe('behind https', () => {
+  let registry: TestRegistry;
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase('sqlite');
+    registry = await bootRegistry(db, { server: { trustProxy: true, publicUrl: 'https://registry.example.test' } });
+  });
+  after(async () => {
+    await registry?.close();
+    await db?.drop();
+  });
+
+  it('sets the __Host- cookie with Secure, and that cookie authenticates the API', async () => {
+    const s = await login(registry.url, 'admin', ADMIN_PASSWORD);
+    assert.match(s.setCookie, /^__Host-wharf_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    const me = await call(registry.url, 'GET', '/api/v1/users/current', { cookie: s.cookie });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.subject, 'admin');
   });
 });
