@@ -135,6 +135,11 @@ for (const dbName of databases) describe(dbName, () => {
   });
 
   it('shows an image pushed with skopeo: repositories, then tags first with platforms and copyable pull commands', async () => {
+    await page.goto(`${server.url}/projects/webapp`);
+    await page.getByText('No repositories in this project yet.').waitFor();
+    await page.goto(`${server.url}/projects/no-such-project`);
+    await page.getByRole('alert').filter({ hasText: 'Not found.' }).waitFor();
+    await page.goto(`${server.url}/projects`);
     const single = await singleImageLayout(join(work, 'single'));
     const multi = await multiPlatformLayout(join(work, 'multi'));
     await sandbox.login(server.host, admin());

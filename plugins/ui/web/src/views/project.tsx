@@ -1,4 +1,5 @@
 import { api, errorMessage, totalOf } from '../api/client.js';
+import { useDebouncedInput } from '../components/debounce.js';
 import { ApiFailure, useLoad } from '../components/load.js';
 import { Pager } from '../components/pager.js';
 import { Empty, Loaded } from '../components/states.js';
@@ -13,13 +14,19 @@ export function ProjectView({ project }: { project: string }) {
   const loc = useLocation();
   const page = intParam(loc, 'page');
   const name = loc.query.get('name') ?? '';
+  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const [load, reload] = useLoad(`${project}|${page}|${name}`, async () => {
     const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/projects/{project_name}/repositories', {
-      params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } },
-    });
-    if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
-    return { items: data, total: totalOf(response) };
+    // The project itself too: a project that does not exist (or that the user may not see) is a 404, not an empty list.
+    const [info, list] = await Promise.all([
+      api.GET('/projects/{project_name}', { params: { path: { project_name: project } } }),
+      api.GET('/projects/{project_name}/repositories', {
+        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } },
+      }),
+    ]);
+    if (info.error || !info.data) throw new ApiFailure(errorMessage(info.error), info.response.status);
+    if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
+    return { items: list.data, total: totalOf(list.response) };
   });
   return (
     <section aria-labelledby="project-title">
@@ -33,9 +40,9 @@ export function ProjectView({ project }: { project: string }) {
           <span>{t('repos.search')}</span>
           <input
             type="search"
-            value={name}
+            value={search}
             placeholder={t('repos.searchPlaceholder')}
-            onInput={(e) => navigate(withQuery(loc, { name: e.currentTarget.value, page: undefined }), { replace: true })}
+            onInput={(e) => setSearch(e.currentTarget.value)}
           />
         </label>
       </form>

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../api/client.js';
 import type { components } from '../api/schema.js';
+import { useDebouncedInput } from '../components/debounce.js';
 import { Dialog } from '../components/dialog.js';
 import { ApiFailure, useLoad } from '../components/load.js';
 import { Pager } from '../components/pager.js';
@@ -38,6 +39,7 @@ export function ProjectsView() {
     return { items: data, total: totalOf(response) };
   });
   const setFilter = (changes: Record<string, string | undefined>) => navigate(withQuery(loc, { ...changes, page: undefined }), { replace: true });
+  const [search, setSearch] = useDebouncedInput(name, (v) => setFilter({ name: v }));
 
   return (
     <section aria-labelledby="projects-title">
@@ -55,7 +57,7 @@ export function ProjectsView() {
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>
           <span>{t('projects.search')}</span>
-          <input type="search" value={name} placeholder={t('projects.searchPlaceholder')} onInput={(e) => setFilter({ name: e.currentTarget.value })} />
+          <input type="search" value={search} placeholder={t('projects.searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
         <label>
           <span>{t('projects.filter.access')}</span>
