@@ -13,6 +13,7 @@ import { tagRetentionPlugin } from '@wharf/plugin-tag-retention';
 import { tagImmutabilityPlugin } from '@wharf/plugin-tag-immutability';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { quotasPlugin } from '@wharf/plugin-quotas';
+import { uiPlugin } from '@wharf/plugin-ui';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { DEFAULT_EXTENSIONS } from '@wharf/core';
@@ -43,15 +44,16 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   tagRetentionPlugin,
   tagImmutabilityPlugin,
   quotasPlugin,
+  uiPlugin,
 ] as WharfPlugin[]);
 
 /**
  * Sections the binary fills in when the config file leaves them out: the kernel's default
  * extensions (the replication engine, repository management) and the binary's own, Prometheus
- * metrics at `/metrics` for system administrators. A file with an `extensions` section lists
+ * metrics at `/metrics` for system administrators, and the web UI at `/`. A file with an `extensions` section lists
  * what it wants, these included, like every other section.
  */
-export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { ...DEFAULT_EXTENSIONS, metrics: {} } });
+export const defaultSections: Readonly<Record<string, unknown>> = Object.freeze({ extensions: { ...DEFAULT_EXTENSIONS, metrics: {}, ui: {} } });
 
 /** Runs the `wharf` CLI with the default plugin set on `argv` (`process.argv`). */
 export function main(argv: readonly string[]): Promise<void> {

@@ -73,7 +73,7 @@ export function createApp(kernel: Kernel): Koa {
   app.use(v2.allowedMethods() as unknown as Koa.Middleware);
   // HttpContext.authenticate: the management API's authentication, a refusal as `undefined`.
   const authenticate = async (ctx: Koa.Context): Promise<Principal | undefined> => {
-    const info = { requestId: ctx.state.requestId, ip: ctx.ip, method: ctx.method, path: ctx.path, userAgent: ctx.get('user-agent') || undefined };
+    const info = { requestId: ctx.state.requestId, ip: ctx.ip, method: ctx.method, path: ctx.path, userAgent: ctx.get('user-agent') || undefined, header: (name: string) => ctx.get(name) || undefined };
     try {
       return await authenticateApiRequest(ctx.get('authorization'), info, { hooks: hooks.auth, auth: kernel.auth, token }, ctx.state.log ?? logger);
     } catch (err) {

@@ -52,4 +52,12 @@ export interface ScopedRouter {
    * @since 0.2.0
    */
   getTopLevel(path: string, ...handlers: RouteHandler[]): void;
+  /**
+   * A GET (and HEAD) handler for every path no route answered, outside the kernel's prefixes
+   * (`/v2`, `/api`, `/service`, `/_ext`, `/healthz`, `/readyz`) and the top-level paths plugins
+   * claimed: a single-page web app's client routes (`/`, `/projects/x`). One plugin at most; a
+   * second claim fails the start of the HTTP server naming both plugins.
+   * @since 0.2.0
+   */
+  getFallback(...handlers: RouteHandler[]): void;
 }

@@ -17,6 +17,14 @@ export interface RequestInfo {
   readonly method: string;
   readonly path: string;
   readonly userAgent: string | undefined;
+  /**
+   * A request header by its lower-case name; set on management API requests (`/api/v1`, and
+   * extension routes that call `HttpContext.authenticate()`), absent elsewhere. It lets an
+   * `auth.authenticate` tap accept a credential the `Authorization` header does not carry, such
+   * as the web UI's session cookie with its CSRF header.
+   * @since 0.2.0
+   */
+  readonly header?: (name: string) => string | undefined;
 }
 
 /** An authenticated (or anonymous) identity. */

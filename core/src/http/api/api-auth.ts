@@ -6,8 +6,9 @@ import { TokenError } from '../../auth/token-service.js';
 
 /**
  * Who calls the management API:
- * - no `Authorization`: the anonymous principal (or whatever `auth.authenticate` makes of an
- *   anonymous caller);
+ * - no `Authorization`: the anonymous principal, or whatever `auth.authenticate` makes of an
+ *   anonymous caller (from `RequestInfo.header`, e.g. a session cookie), if `auth.active` (asked
+ *   fresh) does not refuse it;
  * - `Basic`: through the kernel's authenticator, like the token endpoint (credential cache,
  *   failed-login slowdown, failures logged without the password);
  * - `Bearer`: with token auth on, a token of our token service (its principal, if `auth.active`
@@ -35,7 +36,14 @@ export async function authenticateApiRequest(header: string, info: RequestInfo, 
   if (header === '') {
     const outcome = await authenticator.authenticate({ kind: 'anonymous' }, info);
     if (!outcome.ok) throw invalid();
-    return outcome.principal;
+    const { principal } = outcome;
+    // A tap vouched for a caller without Authorization (the web UI's session cookie): like a
+    // token's principal, it must still be active, asked fresh so a disabled account stops at once.
+    if (principal.kind !== 'anonymous' && !(await deps.auth.active.isActive(principal, { fresh: true }))) {
+      log.info({ user: principal.subject, provider: principal.provider }, 'session of an inactive account refused');
+      throw invalid('session expired or account disabled');
+    }
+    return principal;
   }
   const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
   switch (scheme.toLowerCase()) {

@@ -48,7 +48,7 @@ type ApiContext = Context & { state: ApiState };
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'x-total-count', 'link', 'x-request-id']);
 
 function requestInfo(ctx: ApiContext): RequestInfo {
-  return { requestId: ctx.state.requestId, ip: ctx.ip, method: ctx.method, path: ctx.path, userAgent: ctx.get('user-agent') || undefined };
+  return { requestId: ctx.state.requestId, ip: ctx.ip, method: ctx.method, path: ctx.path, userAgent: ctx.get('user-agent') || undefined, header: (name) => ctx.get(name) || undefined };
 }
 
 function decodeParam(raw: string): string {

@@ -36,3 +36,32 @@ describe('extension routes: top-level paths', () => {
     assert.match(refusal(() => extensionRoutes([claim('one', '/metrics'), claim('two', '/metrics')])), /plugin "two".*already served by plugin "one"/);
   });
 });
+
+describe('extension routes: the fallback route', () => {
+  const fallback = (plugin: string) => ({ plugin, mount: (r: ScopedRouter) => r.getFallback((ctx) => void (ctx.body = `page of ${plugin}`)) });
+  /** Runs the middleware chain on a bare context, as koa would for an unmatched request. */
+  async function run(mws: ReturnType<typeof extensionRoutes>, method: string, path: string) {
+    const ctx = { method, path, status: 404, body: undefined as unknown, params: {}, query: {}, headers: {}, state: {}, set() {} };
+    const chain = async (i: number): Promise<void> => {
+      const mw = mws[i];
+      if (mw) await mw(ctx as never, () => chain(i + 1));
+    };
+    await chain(0);
+    return ctx.body;
+  }
+
+  it('answers unmatched GETs outside the kernel prefixes and claimed paths, and nothing else', async () => {
+    const mws = extensionRoutes([claim('metrics', '/metrics'), fallback('ui')]);
+    assert.equal(await run(mws, 'GET', '/'), 'page of ui');
+    assert.equal(await run(mws, 'GET', '/projects/library'), 'page of ui');
+    assert.equal(await run(mws, 'HEAD', '/projects'), 'page of ui');
+    for (const path of ['/v2/x/manifests/y', '/api/v1/nope', '/service/token', '/_ext/ui/x', '/healthz', '/readyz', '/metrics/x']) {
+      assert.equal(await run(mws, 'GET', path), undefined, path);
+    }
+    assert.equal(await run(mws, 'POST', '/projects'), undefined, 'only GET and HEAD');
+  });
+
+  it('refuses a second claim, naming both plugins', () => {
+    assert.match(refusal(() => extensionRoutes([fallback('one'), fallback('two')])), /plugin "two".*fallback route is already served by plugin "one"/);
+  });
+});

@@ -66,7 +66,13 @@ export function httpView(ctx: Ctx, authenticate?: AuthenticateRequest): HttpCont
 /** Who claimed which top-level path, across plugins. */
 type TopLevelClaims = Map<string, string>;
 
-function scoped(router: Router<ExtState>, prefix: string, plugin: string, top: Router<ExtState>, claims: TopLevelClaims, authenticate: AuthenticateRequest | undefined): ScopedRouter {
+/** The one plugin answering unmatched GETs (a single-page app), if any. */
+interface FallbackClaim {
+  plugin?: string;
+  handlers?: ((ctx: Ctx, next: () => Promise<void>) => unknown)[];
+}
+
+function scoped(router: Router<ExtState>, prefix: string, plugin: string, top: Router<ExtState>, claims: TopLevelClaims, fallback: FallbackClaim, authenticate: AuthenticateRequest | undefined): ScopedRouter {
   const adapt = (handlers: RouteHandler[]) => handlers.map((h) => (ctx: Ctx, next: () => Promise<void>) => h(httpView(ctx, authenticate), next));
   return Object.freeze({
     prefix,
@@ -83,6 +89,11 @@ function scoped(router: Router<ExtState>, prefix: string, plugin: string, top: R
       if (owner !== undefined) throw new TypeError(`top-level path ${path} is already served by plugin "${owner}"`);
       claims.set(path, plugin);
       top.get(path, ...adapt(h));
+    },
+    getFallback(...h: RouteHandler[]) {
+      if (fallback.plugin !== undefined) throw new TypeError(`the fallback route is already served by plugin "${fallback.plugin}"`);
+      fallback.plugin = plugin;
+      fallback.handlers = adapt(h);
     },
   });
 }
@@ -101,16 +112,39 @@ export function extensionRoutes(declared: readonly DeclaredRoutes[], authenticat
   const out: Middleware[] = [];
   const top = new Router<ExtState>();
   const claims: TopLevelClaims = new Map();
+  const fallback: FallbackClaim = {};
   for (const { plugin, mount } of declared) {
     const prefix = `/_ext/${plugin}`;
     const router = new Router<ExtState>({ prefix });
     try {
-      mount(scoped(router, prefix, plugin, top, claims, authenticate));
+      mount(scoped(router, prefix, plugin, top, claims, fallback, authenticate));
     } catch (err) {
       throw new KernelError('REG_ERR_PLUGIN_INIT', `plugin "${plugin}": mounting its routes failed: ${(err as Error)?.message ?? String(err)}`, { plugin, cause: err });
     }
     out.push(router.routes() as unknown as Middleware, router.allowedMethods() as unknown as Middleware);
   }
   if (claims.size > 0) out.push(top.routes() as unknown as Middleware, top.allowedMethods() as unknown as Middleware);
+  if (fallback.handlers) out.push(fallbackRoute(fallback.handlers, claims));
   return out;
+}
+
+/** The first path segment, `/x` of `/x/y`. */
+const firstSegment = (path: string) => '/' + (path.split('/')[1] ?? '');
+
+/**
+ * Runs the fallback handlers for a GET or HEAD nobody answered, never under the kernel's prefixes
+ * or a plugin's top-level path (a typo under `/v2/` stays the registry's 404, not a page).
+ */
+function fallbackRoute(handlers: NonNullable<FallbackClaim['handlers']>, claims: TopLevelClaims): Middleware {
+  return async function fallbackMiddleware(ctx, next) {
+    const segment = firstSegment(ctx.path);
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || KERNEL_PATHS.has(segment) || claims.has(segment) || ctx.body !== undefined || ctx.status !== 404) return next();
+    let i = 0;
+    const step = async (): Promise<void> => {
+      const h = handlers[i++];
+      if (h) await h(ctx as unknown as Ctx, step);
+      else await next();
+    };
+    await step();
+  };
 }

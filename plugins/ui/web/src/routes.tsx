@@ -1,0 +1,56 @@
+import type { ComponentChildren } from 'preact';
+import type { SessionUser } from './api/session.js';
+import type { MessageKey } from './i18n/index.js';
+import { ProjectView } from './views/project.js';
+import { ProjectsView } from './views/projects.js';
+import { RepositoryView } from './views/repository.js';
+
+/**
+ * The screens, as data. A route matches a path and renders a view from its parameters; a nav
+ * item is a link in the side navigation, shown to the users `visible` admits. Later screens
+ * (members, robots, administration) and, later still, pages contributed by plugins at runtime,
+ * are rows here.
+ */
+
+export interface Route {
+  readonly pattern: RegExp;
+  readonly render: (params: readonly string[]) => ComponentChildren;
+}
+
+export interface NavItem {
+  readonly path: string;
+  readonly label: MessageKey;
+  readonly visible: (user: SessionUser) => boolean;
+}
+
+const segment = '([^/]+)';
+const dec = (s: string | undefined) => decodeURIComponent(s ?? '');
+
+export const ROUTES: readonly Route[] = [
+  { pattern: /^\/(?:projects\/?)?$/, render: () => <ProjectsView /> },
+  { pattern: new RegExp(`^/projects/${segment}/?$`), render: ([p]) => <ProjectView project={dec(p)} /> },
+  {
+    // A repository name may hold slashes (team/app/web): everything after repositories/.
+    pattern: new RegExp(`^/projects/${segment}/repositories/(.+?)/?$`),
+    render: ([p, r]) => (
+      <RepositoryView
+        project={dec(p)}
+        repository={(r ?? '')
+          .split('/')
+          .map((s) => decodeURIComponent(s))
+          .join('/')}
+      />
+    ),
+  },
+];
+
+export const NAV_ITEMS: readonly NavItem[] = [{ path: '/projects', label: 'nav.projects', visible: () => true }];
+
+/** The view for a path, or `undefined` (not found). */
+export function match(path: string): ComponentChildren | undefined {
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (m) return route.render(m.slice(1));
+  }
+  return undefined;
+}

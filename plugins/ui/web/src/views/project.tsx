@@ -1,0 +1,91 @@
+import { api, errorMessage, totalOf } from '../api/client.js';
+import { useDebouncedInput } from '../components/debounce.js';
+import { ApiFailure, useLoad } from '../components/load.js';
+import { Pager } from '../components/pager.js';
+import { Empty, Loaded } from '../components/states.js';
+import { formatDate, formatNumber, formatSize, t } from '../i18n/index.js';
+import { intParam, navigate, useLocation, withQuery } from '../router.js';
+import { registryHost } from './registry-host.js';
+
+const PAGE_SIZE = 20;
+
+/** A project's repositories (the repositories plugin's API), searched and paged on the server. */
+export function ProjectView({ project }: { project: string }) {
+  const loc = useLocation();
+  const page = intParam(loc, 'page');
+  const name = loc.query.get('name') ?? '';
+  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
+  const [load, reload] = useLoad(`${project}|${page}|${name}`, async () => {
+    const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
+    // The project itself too: a project that does not exist (or that the user may not see) is a 404, not an empty list.
+    const [info, list] = await Promise.all([
+      api.GET('/projects/{project_name}', { params: { path: { project_name: project } } }),
+      api.GET('/projects/{project_name}/repositories', {
+        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } },
+      }),
+    ]);
+    if (info.error || !info.data) throw new ApiFailure(errorMessage(info.error), info.response.status);
+    if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
+    return { items: list.data, total: totalOf(list.response) };
+  });
+  return (
+    <section aria-labelledby="project-title">
+      <nav aria-label={t('project.breadcrumb')} class="crumbs">
+        <a href="/projects">{t('nav.projects')}</a> / <span aria-current="page">{project}</span>
+      </nav>
+      <h1 id="project-title">{project}</h1>
+      <h2>{t('project.repositories')}</h2>
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          <span>{t('repos.search')}</span>
+          <input
+            type="search"
+            value={search}
+            placeholder={t('repos.searchPlaceholder')}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+          />
+        </label>
+      </form>
+      <Loaded
+        load={load}
+        retry={reload}
+        done={({ items, total }) =>
+          items.length === 0 ? (
+            <Empty>{name ? t('repos.emptySearch', { q: name }) : t('repos.empty', { ref: `${registryHost()}/${project}/<name>:<tag>` })}</Empty>
+          ) : (
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('repos.col.name')}</th>
+                    <th scope="col">{t('repos.col.tags')}</th>
+                    <th scope="col">{t('repos.col.artifacts')}</th>
+                    <th scope="col">{t('repos.col.size')}</th>
+                    <th scope="col">{t('repos.col.updated')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((r) => {
+                    const inner = r.name.slice(project.length + 1);
+                    return (
+                      <tr key={r.name}>
+                        <td>
+                          <a href={`/projects/${encodeURIComponent(project)}/repositories/${inner.split('/').map(encodeURIComponent).join('/')}`}>{inner}</a>
+                        </td>
+                        <td>{formatNumber(r.tagCount)}</td>
+                        <td>{formatNumber(r.artifactCount)}</td>
+                        <td>{formatSize(r.size)}</td>
+                        <td>{formatDate(r.updatedAt)}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
+            </>
+          )
+        }
+      />
+    </section>
+  );
+}

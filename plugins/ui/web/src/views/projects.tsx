@@ -1,0 +1,218 @@
+import { useState } from 'preact/hooks';
+import { api, errorMessage, totalOf } from '../api/client.js';
+import type { components } from '../api/schema.js';
+import { useDebouncedInput } from '../components/debounce.js';
+import { Dialog } from '../components/dialog.js';
+import { ApiFailure, useLoad } from '../components/load.js';
+import { Pager } from '../components/pager.js';
+import { Empty, Loaded } from '../components/states.js';
+import { formatDate, t, type MessageKey } from '../i18n/index.js';
+import { intParam, navigate, useLocation, withQuery } from '../router.js';
+import { mayDeleteProject, useSession } from '../session-context.js';
+
+type Project = components['schemas']['Project'];
+const PAGE_SIZE = 20;
+
+/** `q` for the API from the URL: `name=~text` and `public=true|false`, URL-encoded values. */
+function filterOf(name: string, access: string): string | undefined {
+  const parts = [];
+  if (name) parts.push(`name=~${encodeURIComponent(name)}`);
+  if (access === 'public' || access === 'private') parts.push(`public=${access === 'public'}`);
+  return parts.length ? parts.join(',') : undefined;
+}
+
+export const roleLabel = (role: string | null | undefined) => t(role ? (`role.${role}` as MessageKey) : 'role.none');
+
+export function ProjectsView() {
+  const loc = useLocation();
+  const { user } = useSession();
+  const page = intParam(loc, 'page');
+  const name = loc.query.get('name') ?? '';
+  const access = loc.query.get('access') ?? '';
+  const [notice, setNotice] = useState<string | undefined>();
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<Project | undefined>();
+  const [load, reload] = useLoad(`${page}|${name}|${access}`, async () => {
+    const q = filterOf(name, access);
+    const { data, error, response } = await api.GET('/projects', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
+    return { items: data, total: totalOf(response) };
+  });
+  const setFilter = (changes: Record<string, string | undefined>) => navigate(withQuery(loc, { ...changes, page: undefined }), { replace: true });
+  const [search, setSearch] = useDebouncedInput(name, (v) => setFilter({ name: v }));
+
+  return (
+    <section aria-labelledby="projects-title">
+      <div class="title-row">
+        <h1 id="projects-title">{t('projects.title')}</h1>
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          {t('projects.new')}
+        </button>
+      </div>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          <span>{t('projects.search')}</span>
+          <input type="search" value={search} placeholder={t('projects.searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </label>
+        <label>
+          <span>{t('projects.filter.access')}</span>
+          <select value={access} onChange={(e) => setFilter({ access: e.currentTarget.value })}>
+            <option value="">{t('projects.filter.all')}</option>
+            <option value="public">{t('projects.public')}</option>
+            <option value="private">{t('projects.private')}</option>
+          </select>
+        </label>
+      </form>
+      <Loaded
+        load={load}
+        retry={reload}
+        done={({ items, total }) =>
+          items.length === 0 ? (
+            <Empty>{name ? t('projects.emptySearch', { q: name }) : t('projects.empty')}</Empty>
+          ) : (
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('projects.col.name')}</th>
+                    <th scope="col">{t('projects.col.access')}</th>
+                    <th scope="col">{t('projects.col.role')}</th>
+                    <th scope="col">{t('projects.col.created')}</th>
+                    <th scope="col">
+                      <span class="visually-hidden">{t('projects.col.actions')}</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((p) => (
+                    <tr key={p.name}>
+                      <td>
+                        <a href={`/projects/${encodeURIComponent(p.name)}`}>{p.name}</a>
+                      </td>
+                      <td>
+                        <span class={`badge ${p.public ? 'public' : 'private'}`}>{p.public ? t('projects.public') : t('projects.private')}</span>
+                      </td>
+                      <td>{roleLabel(p.currentUserRole)}</td>
+                      <td>{formatDate(p.createdAt)}</td>
+                      <td class="actions">
+                        {mayDeleteProject(user, p.currentUserRole) && (
+                          <button type="button" class="danger" aria-label={t('projects.deleteNamed', { name: p.name })} onClick={() => setDeleting(p)}>
+                            {t('projects.delete')}
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
+            </>
+          )
+        }
+      />
+      <CreateProject
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(n) => {
+          setCreating(false);
+          setNotice(t('projects.created', { name: n }));
+          reload();
+        }}
+      />
+      <DeleteProject
+        project={deleting}
+        onClose={() => setDeleting(undefined)}
+        onDeleted={(n) => {
+          setDeleting(undefined);
+          setNotice(t('projects.deleted', { name: n }));
+          reload();
+        }}
+      />
+    </section>
+  );
+}
+
+function CreateProject({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (name: string) => void }) {
+  const [name, setName] = useState('');
+  const [isPublic, setPublic] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    const { error: failure } = await api.POST('/projects', { body: { name, public: isPublic } });
+    setBusy(false);
+    if (failure) return setError(errorMessage(failure));
+    setName('');
+    setPublic(false);
+    setError(undefined);
+    onCreated(name);
+  };
+  return (
+    <Dialog open={open} title={t('projects.create.title')} onClose={onClose}>
+      <form onSubmit={submit}>
+        {error && (
+          <p class="notice error" role="alert">
+            {error}
+          </p>
+        )}
+        <label for="project-name">{t('projects.create.name')}</label>
+        <input id="project-name" required pattern="[a-z0-9]+([._\-][a-z0-9]+)*" aria-describedby="project-name-help" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <small id="project-name-help">{t('projects.create.nameHelp')}</small>
+        <label class="check">
+          <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.currentTarget.checked)} />
+          {t('projects.create.public')}
+        </label>
+        <div class="buttons">
+          <button type="button" onClick={onClose}>
+            {t('confirm.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            {t('projects.create.submit')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function DeleteProject({ project, onClose, onDeleted }: { project: Project | undefined; onClose: () => void; onDeleted: (name: string) => void }) {
+  const [error, setError] = useState<string | undefined>();
+  const name = project?.name ?? '';
+  const confirm = async () => {
+    const { error: failure } = await api.DELETE('/projects/{project_name}', { params: { path: { project_name: name } } });
+    if (failure) return setError(errorMessage(failure));
+    setError(undefined);
+    onDeleted(name);
+  };
+  return (
+    <Dialog
+      open={project !== undefined}
+      title={t('confirm.deleteProject.title', { name })}
+      onClose={() => {
+        setError(undefined);
+        onClose();
+      }}
+    >
+      <p>{t('confirm.deleteProject.body', { name })}</p>
+      {error && (
+        <p class="notice error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="buttons">
+        <button type="button" onClick={onClose}>
+          {t('confirm.cancel')}
+        </button>
+        <button type="button" class="danger" onClick={confirm}>
+          {t('confirm.delete')}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
