@@ -78,6 +78,7 @@ export interface WharfConfig {
     readonly access: boolean;
     /** `log.sinks`: common keys checked by the schema, the type's own keys by the sink type. */
     readonly sinks: readonly LogSinkEntry[];
+    readonly deniedAccess: { readonly windowSeconds: number; readonly maxKeys: number };
   };
   readonly database: DatabaseSettings;
   readonly registry: {

@@ -22,6 +22,7 @@ import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
 import { loginRecorder, loginVia } from '../events/login-events.js';
+import { accessDenialRecorder, type AccessDenialRecorder } from '../events/access-denials.js';
 import { timedStorage } from './timed-storage.js';
 import { createContentServices, type ContentServices } from '../content/index.js';
 import { createDatabaseService, createMetadataStore, createOwnerMigrator, type KnexMetadataStore } from '../metadata/index.js';
@@ -100,6 +101,8 @@ export interface Kernel {
   setPublicUrl(url: string): void;
   /** Durable events: the service plugins get, the registry's recorder, this node's delivery loop. */
   readonly events: EventsRuntime;
+  /** Records refused access (`auth.access.denied`), aggregated per actor, address and operation. */
+  readonly accessDenied: AccessDenialRecorder;
 }
 
 export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
@@ -137,6 +140,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   // Everyone but the storage plugin itself sees the driver timed (`storage.operationFinished`).
   services.decorate(coreServices.storage, (driver) => timedStorage(driver, hooks.storage, logger));
   const recordLogin = loginRecorder(() => events.service, logger.child({ component: 'auth' }));
+  const accessDenied = accessDenialRecorder(() => (state === 'ready' ? events.service : undefined), config.log.deniedAccess, logger.child({ component: 'auth' }));
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
   const auth = createKernelAuth({
@@ -432,7 +436,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     state = 'closing';
     if (wasReady) {
       // Event deliveries and jobs first: handlers may use what plugins close below, and the
-      // database is still open.
+      // database is still open. Refusals counted in the current window are recorded first.
+      await accessDenied.close();
       try {
         await events.stop();
       } catch (err) {
@@ -470,6 +475,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     api,
     auth,
     events,
+    accessDenied,
     get state() {
       return state;
     },

@@ -24,6 +24,7 @@ export function auditedTypes(config: Pick<AuditConfig, 'pulls'>): Array<EventTyp
     ...(config.pulls.record ? [registryEvents.artifactPulled] : []),
     authEvents.loginSucceeded,
     authEvents.loginFailed,
+    authEvents.accessDenied,
     'management.*',
   ];
 }
