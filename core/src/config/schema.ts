@@ -260,6 +260,13 @@ export const JobsSchema = Type.Object(
       {
         keep: Type.Integer({ minimum: 0, default: 1000, description: 'finished jobs kept per job type; older ones are deleted with their log lines' }),
         maxAgeDays: Type.Number({ exclusiveMinimum: 0, default: 14, description: 'finished jobs older than this are deleted' }),
+        maxLogLines: Type.Integer({
+          minimum: 0,
+          maximum: 100_000,
+          default: 1000,
+          description:
+            "log lines a job attempt writes at the node's log level kept in the job's own log (GET /api/v1/jobs/{id}/log), besides the lines of ctx.log; past it one line says how many more were left out; 0 keeps none",
+        }),
       },
       { ...closed, default: {} },
     ),

@@ -49,7 +49,7 @@ export interface JobsSettings {
   readonly leaseSeconds: number;
   readonly pollIntervalMs: number;
   readonly stopTimeoutMs: number;
-  readonly history: { readonly keep: number; readonly maxAgeDays: number };
+  readonly history: { readonly keep: number; readonly maxAgeDays: number; readonly maxLogLines?: number };
 }
 
 /** The `events` section: delivery of durable events (`coreServices.events`). */

@@ -35,6 +35,7 @@ import { checkInitDeps, runInits, runPluginMigrations, runReadyTaps, withTimeout
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerEventOperations } from '../events/api.js';
+import { registerJobOperations } from '../jobs/api.js';
 import { openSecretBox, type SecretBox } from '../secrets/secret-box.js';
 import { createReplicationTargets } from '../hooks/replication-targets.js';
 
@@ -225,6 +226,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
   registerEventOperations(api.viewFor('kernel'), events);
+  registerJobOperations(api.viewFor('kernel'), () => services.resolve(coreServices.jobs));
   // The deployment's secret box, opened in boot before any singleton is built.
   let secretBox: SecretBox | undefined;
   services.provide('kernel', coreServices.secrets, {
