@@ -36,6 +36,7 @@ import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerEventOperations } from '../events/api.js';
 import { registerJobOperations } from '../jobs/api.js';
+import { recordConfigChanges } from '../config/config-changes.js';
 import { openSecretBox, type SecretBox } from '../secrets/secret-box.js';
 import { createReplicationTargets } from '../hooks/replication-targets.js';
 
@@ -417,6 +418,11 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         });
         await events.start(services.resolve(coreServices.jobs));
       }
+      // A changed wharf.yaml shows in the audit log: key paths only, never values.
+      await recordConfigChanges(config, services.resolve(coreServices.database), events.service).then(
+        (change) => change && logger.info({ changed: change.changed, added: change.added, removed: change.removed }, 'configuration changed since the last boot'),
+        (err: unknown) => logger.warn({ err }, 'could not compare the configuration with the last boot\'s'),
+      );
       state = 'ready';
       if (!hasTaps(hooks.auth.authenticate) && !hasTaps(hooks.rbac.authorize)) {
         logger.warn('no auth or rbac plugin is configured: the registry is open, anyone may push, pull and delete');

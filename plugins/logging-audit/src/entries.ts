@@ -1,5 +1,6 @@
 import {
   authEvents,
+  systemEvents,
   isEventOf,
   registryEvents,
   type EventEnvelope,
@@ -114,6 +115,14 @@ function draftsOf(event: EventEnvelope): Draft[] {
     const { username, provider, via, reason } = event.data;
     const ok = event.type === authEvents.loginSucceeded.name;
     return [{ operation: 'login', resourceType: 'user', resource: username, project: null, result: ok ? 'success' : 'failure', detail: { via, provider, reason } }];
+  }
+  if (isEventOf(systemEvents.configChanged, event)) {
+    // Recorded by the kernel at boot: which key paths of the effective configuration changed.
+    const { changed, added, removed, truncated } = event.data;
+    // At most 40 paths per list in the entry (its detail is bounded); the log line has them all.
+    const cut = [changed, added, removed].some((l) => l.length > 40) || truncated;
+    const detail = { changed: changed.slice(0, 40), added: added.slice(0, 40), removed: removed.slice(0, 40), ...(cut ? { truncated: true } : {}) };
+    return [{ operation: 'update', resourceType: 'configuration', resource: 'configuration', project: null, detail }];
   }
   if (isEventOf(authEvents.accessDenied, event)) {
     // Refused access, already aggregated by the kernel: `count` refusals of one operation.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { authEvents, registryEvents, type EventConsumer, type EventEnvelope, type EventType, type Logger } from '@wharf/sdk';
+import { authEvents, registryEvents, systemEvents, type EventConsumer, type EventEnvelope, type EventType, type Logger } from '@wharf/sdk';
 import type { AuditConfig } from './config.js';
 import { entriesOf, type AuditEntry } from './entries.js';
 import type { AuditStore } from './store.js';
@@ -25,6 +25,7 @@ export function auditedTypes(config: Pick<AuditConfig, 'pulls'>): Array<EventTyp
     authEvents.loginSucceeded,
     authEvents.loginFailed,
     authEvents.accessDenied,
+    systemEvents.configChanged,
     'management.*',
   ];
 }

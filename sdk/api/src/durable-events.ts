@@ -307,6 +307,30 @@ export const authEvents = Object.freeze({
 });
 
 /**
+ * Data of `system.config.changed`: this boot's effective configuration (defaults applied)
+ * differs from the last boot's, recorded by the kernel at boot. Key paths only, in the config's
+ * notation (`jobs.history.keep`, `auth[0].ldap.bindPassword`); never a value, secret or not.
+ * Wharf has no API that changes configuration (one YAML file drives a deployment), so this is
+ * how a changed file shows in the audit log. Partition: `system:config`.
+ * @since 0.3.0
+ */
+export interface ConfigChangedData {
+  /** Key paths whose value changed. */
+  readonly changed: readonly string[];
+  /** Key paths that were not there last time. */
+  readonly added: readonly string[];
+  /** Key paths that are gone. */
+  readonly removed: readonly string[];
+  /** True when the lists were cut (at 200 paths each). */
+  readonly truncated: boolean;
+}
+
+/** Events the kernel records about the deployment itself. @since 0.3.0 */
+export const systemEvents = Object.freeze({
+  configChanged: defineEventType<ConfigChangedData>('system.config.changed'),
+});
+
+/**
  * Data of `replication.status.changed`: a replication execution moved to another status
  * (`pending` when it is created, then `running`, and one final `succeeded`, `failed` or
  * `stopped`; `running` again when it is resumed). Recorded in the transaction that changes the
