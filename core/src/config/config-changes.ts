@@ -60,7 +60,8 @@ export async function recordConfigChanges(config: unknown, database: DatabaseSer
     const now = fingerprint(config, salt);
     const record = { salt, hashes: JSON.stringify(now), updated_at: Date.now() };
     if (!row) {
-      await trx('config_fingerprints').insert({ id: ROW, ...record });
+      // Two nodes booting at once on a new database: the first row wins.
+      await trx('config_fingerprints').insert({ id: ROW, ...record }).onConflict('id').ignore();
       return undefined;
     }
     const change = diff(JSON.parse(row.hashes) as Record<string, string>, now);
