@@ -142,7 +142,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   // Everyone but the storage plugin itself sees the driver timed (`storage.operationFinished`).
   services.decorate(coreServices.storage, (driver) => timedStorage(driver, hooks.storage, logger));
   const recordLogin = loginRecorder(() => events.service, logger.child({ component: 'auth' }));
-  const accessDenied = accessDenialRecorder(() => (state === 'ready' ? events.service : undefined), config.log.deniedAccess, logger.child({ component: 'auth' }));
+  const accessDenied = accessDenialRecorder(() => (state === 'ready' || state === 'closing' ? events.service : undefined), config.log.deniedAccess, logger.child({ component: 'auth' }));
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
   const auth = createKernelAuth({
