@@ -279,7 +279,7 @@ export interface LoginData {
  * most once per (actor, client address, operation) and window on each node: the first refusal
  * at once (`count: 1`), the ones after it in the window as one event when the window ends
  * (`count` = how many, `aggregated: true`), so a flood of refusals cannot flood the event log.
- * @since 0.3.0
+ * @since 0.2.0
  */
 export interface AccessDeniedData {
   /** `GET /api/v1/audit-logs` (a route template), `PUT /v2/{name}/manifests/{reference}`, `token repository:push`. */
@@ -302,7 +302,7 @@ export interface AccessDeniedData {
 export const authEvents = Object.freeze({
   loginSucceeded: defineEventType<LoginData>('auth.login.succeeded'),
   loginFailed: defineEventType<LoginData>('auth.login.failed'),
-  /** Refused access, aggregated per actor, address and operation (partition `access:<actor>`). @since 0.3.0 */
+  /** Refused access, aggregated per actor, address and operation (partition `access:<actor>`). @since 0.2.0 */
   accessDenied: defineEventType<AccessDeniedData>('auth.access.denied'),
 });
 
@@ -312,7 +312,7 @@ export const authEvents = Object.freeze({
  * notation (`jobs.history.keep`, `auth[0].ldap.bindPassword`); never a value, secret or not.
  * Wharf has no API that changes configuration (one YAML file drives a deployment), so this is
  * how a changed file shows in the audit log. Partition: `system:config`.
- * @since 0.3.0
+ * @since 0.2.0
  */
 export interface ConfigChangedData {
   /** Key paths whose value changed. */
@@ -325,7 +325,7 @@ export interface ConfigChangedData {
   readonly truncated: boolean;
 }
 
-/** Events the kernel records about the deployment itself. @since 0.3.0 */
+/** Events the kernel records about the deployment itself. @since 0.2.0 */
 export const systemEvents = Object.freeze({
   configChanged: defineEventType<ConfigChangedData>('system.config.changed'),
 });

@@ -175,7 +175,7 @@ export interface ReplicationStatusEvent {
   /**
    * Bytes the task copied (blob and manifest bytes sent to the destination), for finished task
    * events; `undefined` on execution events and on tasks that never started copying.
-   * @since 0.3.0
+   * @since 0.2.0
    */
   readonly bytes?: number | undefined;
 }
