@@ -102,13 +102,15 @@ describe('metrics plugin', () => {
     }
     // Replication status as the engine reports it (running a replication needs a second registry;
     // the engine's own tests cover that it calls the hook).
-    const status = (kind: 'task' | 'execution', state: 'running' | 'succeeded' | 'failed', taskId?: number) =>
+    const status = (kind: 'task' | 'execution', state: 'running' | 'succeeded' | 'failed', taskId?: number, bytes?: number) =>
       reg.server.kernel.hooks.replication.statusChanged.promise({
-        id: `e-${kind}-${state}-${taskId ?? 0}`, timestamp: new Date(), kind, policyId: 1, policyName: 'nightly', executionId: 1, status: state, ...(taskId ? { taskId } : {}),
+        id: `e-${kind}-${state}-${taskId ?? 0}`, timestamp: new Date(), kind, policyId: 1, policyName: 'nightly', executionId: 1, status: state,
+        ...(taskId ? { taskId } : {}), ...(bytes !== undefined ? { bytes } : {}),
       });
     await status('task', 'running', 1);
-    await status('task', 'succeeded', 1);
+    await status('task', 'succeeded', 1, 4096);
     await status('task', 'failed', 2);
+    await status('task', 'succeeded', 3, 0);
     await status('execution', 'failed');
     await reg.server.kernel.resolve(metricsServiceRef).refresh();
   });
@@ -212,10 +214,12 @@ describe('metrics plugin', () => {
     });
 
     it('counts finished replication tasks and executions by policy and status', () => {
-      assert.equal(total(samples, 'wharf_replication_tasks_total', { policy: 'nightly', status: 'succeeded' }), 1);
+      assert.equal(total(samples, 'wharf_replication_tasks_total', { policy: 'nightly', status: 'succeeded' }), 2);
       assert.equal(total(samples, 'wharf_replication_tasks_total', { policy: 'nightly', status: 'failed' }), 1);
       assert.equal(total(samples, 'wharf_replication_tasks_total', { status: 'running' }), 0, 'only final statuses');
       assert.equal(total(samples, 'wharf_replication_executions_total', { policy: 'nightly', status: 'failed' }), 1);
+      // Bytes by policy: what the finished tasks say they copied.
+      assert.equal(total(samples, 'wharf_replication_bytes_total', { policy: 'nightly' }), 4096);
     });
 
     it('has Harbor-exporter-like inventory gauges per project', () => {

@@ -69,6 +69,24 @@ export const LogSchema = Type.Object(
       description: 'auto: pretty on a TTY, else json',
     }),
     access: Type.Boolean({ default: true, description: 'one access log line per request' }),
+    deniedAccess: Type.Object(
+      {
+        windowSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 86_400,
+          default: 60,
+          description:
+            'refused access (401/403, scopes not granted) is recorded as an auth.access.denied event (the audit log shows it with result denied) once per actor, client address and operation in this window; the refusals after the first are recorded as one event with their count when the window ends',
+        }),
+        maxKeys: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 1000,
+          description: 'distinct (actor, address, operation) keys per window on each node; refusals past it are counted in one overflow event, so a flood cannot flood the event log',
+        }),
+      },
+      { ...closed, default: {} },
+    ),
     sinks: Type.Array(LogSinkSchema, {
       default: [{ type: 'stdout' }],
       description: 'where log records go (docs/architecture/19-logging.md); stdout and file are built in, other types come from logging plugins',
@@ -242,6 +260,13 @@ export const JobsSchema = Type.Object(
       {
         keep: Type.Integer({ minimum: 0, default: 1000, description: 'finished jobs kept per job type; older ones are deleted with their log lines' }),
         maxAgeDays: Type.Number({ exclusiveMinimum: 0, default: 14, description: 'finished jobs older than this are deleted' }),
+        maxLogLines: Type.Integer({
+          minimum: 0,
+          maximum: 100_000,
+          default: 1000,
+          description:
+            "log lines a job attempt writes at the node's log level kept in the job's own log (GET /api/v1/jobs/{id}/log), besides the lines of ctx.log; past it one line says how many more were left out; 0 keeps none",
+        }),
       },
       { ...closed, default: {} },
     ),

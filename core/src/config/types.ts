@@ -49,7 +49,7 @@ export interface JobsSettings {
   readonly leaseSeconds: number;
   readonly pollIntervalMs: number;
   readonly stopTimeoutMs: number;
-  readonly history: { readonly keep: number; readonly maxAgeDays: number };
+  readonly history: { readonly keep: number; readonly maxAgeDays: number; readonly maxLogLines?: number };
 }
 
 /** The `events` section: delivery of durable events (`coreServices.events`). */
@@ -78,6 +78,7 @@ export interface WharfConfig {
     readonly access: boolean;
     /** `log.sinks`: common keys checked by the schema, the type's own keys by the sink type. */
     readonly sinks: readonly LogSinkEntry[];
+    readonly deniedAccess: { readonly windowSeconds: number; readonly maxKeys: number };
   };
   readonly database: DatabaseSettings;
   readonly registry: {

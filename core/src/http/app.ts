@@ -5,6 +5,7 @@ import { authenticateApiRequest } from './api/api-auth.js';
 import { createApiRouter } from './api/api-router.js';
 import { buildOpenApiDocument } from './api/openapi.js';
 import { accessLog } from './middleware/access-log.js';
+import { deniedAccess } from './middleware/denied-access.js';
 import { errorHandler, ociOnError } from './middleware/error-handler.js';
 import { extensionRoutes } from './middleware/extension-routes.js';
 import { healthRoutes } from './middleware/health.js';
@@ -37,13 +38,14 @@ export function createApp(kernel: Kernel): Koa {
   app.use(requestId(logger) as Koa.Middleware);
   app.use(securityHeaders());
   if (config.log.access) app.use(accessLog() as Koa.Middleware);
+  app.use(deniedAccess(kernel.accessDenied) as Koa.Middleware);
   app.use(errorHandler(logger) as Koa.Middleware);
   app.use(healthRoutes({ storage, metadata, logger }) as Koa.Middleware);
 
   const token = kernel.tokenAuth();
   if (token) {
     // No allowedMethods() here: it would answer for paths the /v2/ router owns.
-    app.use(createTokenRouter(token, hooks.auth).routes() as unknown as Koa.Middleware);
+    app.use(createTokenRouter(token, hooks.auth, kernel.accessDenied).routes() as unknown as Koa.Middleware);
   }
   let openapi: string | undefined;
   app.use(

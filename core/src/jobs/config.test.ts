@@ -26,7 +26,7 @@ describe('jobs config', () => {
       leaseSeconds: 30,
       pollIntervalMs: 1000,
       stopTimeoutMs: 10000,
-      history: { keep: 1000, maxAgeDays: 14 },
+      history: { keep: 1000, maxAgeDays: 14, maxLogLines: 1000 },
     });
   });
 
@@ -60,7 +60,7 @@ describe('jobs config', () => {
       leaseSeconds: 45,
       pollIntervalMs: 250,
       stopTimeoutMs: 10000,
-      history: { keep: 50, maxAgeDays: 2.5 },
+      history: { keep: 50, maxAgeDays: 2.5, maxLogLines: 1000 },
     });
   });
 

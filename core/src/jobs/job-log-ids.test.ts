@@ -8,7 +8,8 @@ import { deleteRedisPrefix, REDIS_URL, uniquePrefix, waitFor } from './test-supp
 
 /**
  * Every line a job writes carries its job id: through the job's own `logger`, and through the
- * plugin's `ctx.logger` called from the handler (the log context), on both backends.
+ * plugin's `ctx.logger` called from the handler (the log context), on both backends; and both
+ * are kept in the job's own log.
  */
 
 const greeterRef = createServiceRef<{ readonly jobs: JobService }>({ id: 'test.greeter' });
@@ -69,6 +70,9 @@ for (const backend of ['embedded', 'redis'] as const) {
         assert.ok(mine.every((l) => l.jobType === 'greet'));
         assert.equal(mine.find((l) => l.msg === 'from the plugin logger')?.to, ['a', 'b'][i]);
         assert.equal(mine.find((l) => l.msg === 'from the plugin logger')?.plugin, 'greeter');
+        // The same lines are kept in the job's own log (GET /api/v1/jobs/{id}/log), in order.
+        const kept = (await service.log(id)).map((l) => l.message).filter((m) => m.includes('from the'));
+        assert.deepEqual(kept, ['INFO from the job logger', `INFO from the plugin logger {"plugin":"greeter","to":"${['a', 'b'][i]}"}`]);
       }
     });
   });

@@ -22,6 +22,7 @@ import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
 import { loginRecorder, loginVia } from '../events/login-events.js';
+import { accessDenialRecorder, type AccessDenialRecorder } from '../events/access-denials.js';
 import { timedStorage } from './timed-storage.js';
 import { createContentServices, type ContentServices } from '../content/index.js';
 import { createDatabaseService, createMetadataStore, createOwnerMigrator, type KnexMetadataStore } from '../metadata/index.js';
@@ -34,6 +35,8 @@ import { checkInitDeps, runInits, runPluginMigrations, runReadyTaps, withTimeout
 import { registerKernelOperations } from '../http/api/kernel-operations.js';
 import { OperationRegistry } from '../http/api/operation-registry.js';
 import { registerEventOperations } from '../events/api.js';
+import { registerJobOperations } from '../jobs/api.js';
+import { recordConfigChanges } from '../config/config-changes.js';
 import { openSecretBox, type SecretBox } from '../secrets/secret-box.js';
 import { createReplicationTargets } from '../hooks/replication-targets.js';
 
@@ -100,6 +103,8 @@ export interface Kernel {
   setPublicUrl(url: string): void;
   /** Durable events: the service plugins get, the registry's recorder, this node's delivery loop. */
   readonly events: EventsRuntime;
+  /** Records refused access (`auth.access.denied`), aggregated per actor, address and operation. */
+  readonly accessDenied: AccessDenialRecorder;
 }
 
 export function toDatabaseConfig(db: DatabaseSettings): DatabaseConfig {
@@ -137,6 +142,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
   // Everyone but the storage plugin itself sees the driver timed (`storage.operationFinished`).
   services.decorate(coreServices.storage, (driver) => timedStorage(driver, hooks.storage, logger));
   const recordLogin = loginRecorder(() => events.service, logger.child({ component: 'auth' }));
+  const accessDenied = accessDenialRecorder(() => (state === 'ready' || state === 'closing' ? events.service : undefined), config.log.deniedAccess, logger.child({ component: 'auth' }));
   // Management API operations from the kernel and plugins, served by the HTTP layer.
   const api = new OperationRegistry();
   const auth = createKernelAuth({
@@ -221,6 +227,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     token: () => (tokenAuth ? { realm: tokenAuth.realm, service: tokenAuth.service } : undefined),
   });
   registerEventOperations(api.viewFor('kernel'), events);
+  registerJobOperations(api.viewFor('kernel'), () => services.resolve(coreServices.jobs));
   // The deployment's secret box, opened in boot before any singleton is built.
   let secretBox: SecretBox | undefined;
   services.provide('kernel', coreServices.secrets, {
@@ -411,6 +418,11 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
         });
         await events.start(services.resolve(coreServices.jobs));
       }
+      // A changed wharf.yaml shows in the audit log: key paths only, never values.
+      await recordConfigChanges(config, services.resolve(coreServices.database), events.service).then(
+        (change) => change && logger.info({ changed: change.changed, added: change.added, removed: change.removed }, 'configuration changed since the last boot'),
+        (err: unknown) => logger.warn({ err }, 'could not compare the configuration with the last boot\'s'),
+      );
       state = 'ready';
       if (!hasTaps(hooks.auth.authenticate) && !hasTaps(hooks.rbac.authorize)) {
         logger.warn('no auth or rbac plugin is configured: the registry is open, anyone may push, pull and delete');
@@ -432,7 +444,8 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     state = 'closing';
     if (wasReady) {
       // Event deliveries and jobs first: handlers may use what plugins close below, and the
-      // database is still open.
+      // database is still open. Refusals counted in the current window are recorded first.
+      await accessDenied.close();
       try {
         await events.stop();
       } catch (err) {
@@ -470,6 +483,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     api,
     auth,
     events,
+    accessDenied,
     get state() {
       return state;
     },

@@ -10,14 +10,35 @@ import type { Logger } from 'pino';
 
 export type LogContextFields = Readonly<Record<string, string | number>>;
 
-const storage = new AsyncLocalStorage<LogContextFields>();
+/** Also given every finished line (redacted and scrubbed, as written) written inside the work. */
+export type LineKeeper = (line: string) => void;
+
+interface LogContext {
+  readonly fields: LogContextFields;
+  readonly keep: LineKeeper | undefined;
+}
+
+const storage = new AsyncLocalStorage<LogContext>();
 
 /**
  * Runs `fn` with `fields` added to every log line written inside it. The innermost unit of work
- * wins: a job run from a request's wake-up carries its job id, not the request's id.
+ * wins: a job run from a request's wake-up carries its job id, not the request's id. With
+ * `keep`, every line written inside it (by any logger of the root logger) is also handed to
+ * `keep`, after redaction: that is how a job's lines end up in its own log.
  */
-export function withLogContext<T>(fields: LogContextFields, fn: () => T): T {
-  return storage.run(fields, fn);
+export function withLogContext<T>(fields: LogContextFields, fn: () => T, keep?: LineKeeper): T {
+  return storage.run({ fields, keep }, fn);
+}
+
+/** Runs `fn` outside any log context: a keeper's own trouble must not be kept again. */
+export function outsideLogContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
+/** The root logger's `streamWrite` tail: hands the line to the current context's keeper. */
+export function keepInLogContext(line: string): void {
+  const keep = storage.getStore()?.keep;
+  if (keep) keep(line);
 }
 
 /**
@@ -26,7 +47,7 @@ export function withLogContext<T>(fields: LogContextFields, fn: () => T): T {
  * line hold the key twice).
  */
 export function logContextMixin(_merge: object, _level: number, logger: Logger): object {
-  const fields = storage.getStore();
+  const fields = storage.getStore()?.fields;
   if (!fields) return {};
   const bound = logger.bindings();
   let out: Record<string, string | number> | undefined;

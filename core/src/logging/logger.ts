@@ -3,7 +3,7 @@ import type { LogSinkEntry } from '@wharf/sdk';
 import type { LogLevel } from '../config/types.js';
 import { REDACTED, type SecretInfo } from '../config/secrets.js';
 import { capLogArguments, sanitizeLogObject, serializeError } from './log-hygiene.js';
-import { logContextMixin } from './log-context.js';
+import { keepInLogContext, logContextMixin } from './log-context.js';
 import { LogRouter } from './sinks/router.js';
 
 /**
@@ -95,7 +95,12 @@ export function createRootLogger(options: LoggerOptions): { logger: Logger; rout
         logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
           method.apply(this, capLogArguments(args));
         },
-        ...(scrub ? { streamWrite: scrub } : {}),
+        // Scrubbed first; a job's lines are then also kept in its own log (log-context.ts).
+        streamWrite(line: string): string {
+          const out = scrub ? scrub(line) : line;
+          keepInLogContext(out);
+          return out;
+        },
       },
     },
     router,

@@ -1,5 +1,6 @@
 import {
   authEvents,
+  systemEvents,
   isEventOf,
   registryEvents,
   type EventEnvelope,
@@ -12,9 +13,10 @@ import {
  * events carry none (login events carry the name tried, never the password).
  */
 
-export const OPERATIONS = ['push', 'pull', 'delete', 'create', 'update', 'login'] as const;
+export const OPERATIONS = ['push', 'pull', 'delete', 'create', 'update', 'login', 'access'] as const;
 export type AuditOperation = (typeof OPERATIONS)[number];
-export type AuditResult = 'success' | 'failure';
+/** `denied`: an authorization refused the operation (`access` entries). */
+export type AuditResult = 'success' | 'failure' | 'denied';
 
 export interface AuditEntry {
   /** The durable event the entry comes from, and which of its entries this is (0 or 1). */
@@ -113,6 +115,28 @@ function draftsOf(event: EventEnvelope): Draft[] {
     const { username, provider, via, reason } = event.data;
     const ok = event.type === authEvents.loginSucceeded.name;
     return [{ operation: 'login', resourceType: 'user', resource: username, project: null, result: ok ? 'success' : 'failure', detail: { via, provider, reason } }];
+  }
+  if (isEventOf(systemEvents.configChanged, event)) {
+    // Recorded by the kernel at boot: which key paths of the effective configuration changed.
+    const { changed, added, removed, truncated } = event.data;
+    // At most 40 paths per list in the entry (its detail is bounded); the log line has them all.
+    const cut = [changed, added, removed].some((l) => l.length > 40) || truncated;
+    const detail = { changed: changed.slice(0, 40), added: added.slice(0, 40), removed: removed.slice(0, 40), ...(cut ? { truncated: true } : {}) };
+    return [{ operation: 'update', resourceType: 'configuration', resource: 'configuration', project: null, detail }];
+  }
+  if (isEventOf(authEvents.accessDenied, event)) {
+    // Refused access, already aggregated by the kernel: `count` refusals of one operation.
+    const { operation, resource, status, via, reason, count, aggregated } = event.data;
+    const repository = via === 'api' ? undefined : resource;
+    return [{
+      operation: 'access',
+      resourceType: repository === undefined ? 'api' : 'repository',
+      resource,
+      project: repository === undefined ? null : projectOfRepository(repository),
+      result: 'denied',
+      count,
+      detail: { request: operation, status, via, reason, ...(aggregated ? { aggregated } : {}) },
+    }];
   }
   const management = /^management\.([a-z][a-z0-9-]*)\.(created|updated|deleted)$/.exec(event.type);
   if (management) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { authEvents, registryEvents, type EventConsumer, type EventEnvelope, type EventType, type Logger } from '@wharf/sdk';
+import { authEvents, registryEvents, systemEvents, type EventConsumer, type EventEnvelope, type EventType, type Logger } from '@wharf/sdk';
 import type { AuditConfig } from './config.js';
 import { entriesOf, type AuditEntry } from './entries.js';
 import type { AuditStore } from './store.js';
@@ -24,6 +24,8 @@ export function auditedTypes(config: Pick<AuditConfig, 'pulls'>): Array<EventTyp
     ...(config.pulls.record ? [registryEvents.artifactPulled] : []),
     authEvents.loginSucceeded,
     authEvents.loginFailed,
+    authEvents.accessDenied,
+    systemEvents.configChanged,
     'management.*',
   ];
 }

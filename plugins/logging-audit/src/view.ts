@@ -13,11 +13,11 @@ export const AuditEntrySchema = Type.Object(
     actorKind: Type.Union([Type.String(), Type.Null()], { description: '`user`, `robot`, `anonymous`, `system`; null when nobody was authenticated.' }),
     actorProvider: Type.Union([Type.String(), Type.Null()], { description: 'The plugin that vouched for the actor (`db`, `ldap`, `projects`).' }),
     clientAddress: Type.Union([Type.String(), Type.Null()]),
-    operation: Type.String({ description: 'push, pull, delete, create, update, login' }),
+    operation: Type.String({ description: 'push, pull, delete, create, update, login, access (refused access, result denied)' }),
     resourceType: Type.String({ description: 'artifact, tag, repository, project, member, user, user-group, robot, registry, replication-policy' }),
     resource: Type.String(),
     project: Type.Union([Type.String(), Type.Null()]),
-    result: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+    result: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]),
     requestId: Type.Union([Type.String(), Type.Null()]),
     count: Type.Integer({ minimum: 1, description: 'Identical operations the entry stands for (coalesced pulls).' }),
     detail: Type.Record(Type.String(), Type.Unknown(), { description: 'Digest, tag, media type, changed fields, login channel...' }),
@@ -37,7 +37,7 @@ export type AuditEntryView = {
   resourceType: string;
   resource: string;
   project: string | null;
-  result: 'success' | 'failure';
+  result: 'success' | 'failure' | 'denied';
   requestId: string | null;
   count: number;
   detail: Record<string, unknown>;

@@ -40,6 +40,7 @@ export function createMetrics(options: { processMetrics: boolean }) {
     },
     replication: {
       tasks: new Counter({ name: 'wharf_replication_tasks_total', help: 'Replication tasks finished by policy and status', labelNames: ['policy', 'status'], ...reg }),
+      bytes: new Counter({ name: 'wharf_replication_bytes_total', help: 'Bytes copied by finished replication tasks (blobs and manifests sent to the destination), by policy', labelNames: ['policy'], ...reg }),
       executions: new Counter({ name: 'wharf_replication_executions_total', help: 'Replication executions finished by policy and status', labelNames: ['policy', 'status'], ...reg }),
     },
     auth: {

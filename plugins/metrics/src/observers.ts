@@ -47,7 +47,10 @@ export function tapObservers(hooks: PluginHooks, id: string, m: WharfMetrics): v
   hooks.replication.statusChanged.tap(id, (e) => {
     if (!FINAL.has(e.status)) return;
     const labels = { policy: e.policyName, status: e.status };
-    if (e.kind === 'task') m.replication.tasks.inc(labels);
+    if (e.kind === 'task') {
+      m.replication.tasks.inc(labels);
+      if (e.bytes) m.replication.bytes.inc({ policy: e.policyName }, e.bytes);
+    }
     else m.replication.executions.inc(labels);
   });
 

@@ -164,7 +164,11 @@ describe('replication engine (two kernels, loopback adapter)', () => {
     assert.equal(await destination.headManifest('mirror/app', 'dev'), undefined);
     const kinds = events.filter((x) => x.kind === 'execution').map((x) => x.status);
     assert.deepEqual(kinds, ['pending', 'running', 'succeeded']);
-    assert.ok(events.some((x) => x.kind === 'task' && x.status === 'succeeded' && x.destination === 'mirror/app:1.0'));
+    const finished = events.find((x) => x.kind === 'task' && x.status === 'succeeded' && x.destination === 'mirror/app:1.0');
+    assert.ok(finished);
+    // The finished task says what it copied (metrics count replication bytes per policy from it).
+    assert.equal(finished.bytes, e.bytes);
+    assert.equal(events.find((x) => x.kind === 'task' && x.status === 'running')?.bytes, undefined);
     // The same changes as durable `replication.status.changed` events, with the counts at that moment.
     const deadline = Date.now() + 10_000;
     const mine = () => durable.filter((x) => x.data.executionId === e.id);

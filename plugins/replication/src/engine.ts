@@ -304,7 +304,7 @@ export class ReplicationEngine {
 
   private async finishTask(policy: Policy, task: Task, status: ReplicationStatus, fields: { bytes?: number; digest?: string; error?: string }): Promise<void> {
     await this.deps.store.setTaskStatus(task.id, status, ['running', 'pending'], { ...fields, error: fields.error ?? null });
-    await this.emitTask(policy, task, status, fields.error);
+    await this.emitTask(policy, task, status, fields.error, fields.bytes);
     await this.finalize(task.executionId);
   }
 
@@ -423,11 +423,12 @@ export class ReplicationEngine {
     this.fire({ kind: 'execution', policyId: policy.id, policyName: policy.name, executionId, status });
   }
 
-  private async emitTask(policy: Policy, task: Task, status: ReplicationStatus, error?: string): Promise<void> {
+  private async emitTask(policy: Policy, task: Task, status: ReplicationStatus, error?: string, bytes?: number): Promise<void> {
     this.fire({
       kind: 'task', policyId: policy.id, policyName: policy.name, executionId: task.executionId, taskId: task.id, status,
       source: `${task.sourceRepository}:${task.sourceReference}`, destination: `${task.destinationRepository}:${task.destinationReference}`,
       ...(error ? { error } : {}),
+      ...(bytes !== undefined ? { bytes } : {}),
     });
   }
 

@@ -96,6 +96,17 @@ export interface AttemptOutcome {
   readonly error: string | undefined;
 }
 
+/** One attempt's outcome, for {@link DeliveryStore.finishMany}. */
+export interface FinishedAttempt {
+  readonly id: string;
+  /** The claim that ran it: the row is updated only while that claim still holds it. */
+  readonly holder: string;
+  readonly attempt: number;
+  readonly outcome: AttemptOutcome;
+  /** When to try again; `undefined` ends the row (succeeded, or failed after its last attempt). */
+  readonly retryAt: number | undefined;
+}
+
 export class DeliveryStore {
   constructor(private readonly database: DatabaseService) {}
 
@@ -148,6 +159,18 @@ export class DeliveryStore {
     return [...expired, ...rows].map(fromRow);
   }
 
+  /**
+   * The ids and policies of due rows, as {@link due} picks them, without reading the rows' stored
+   * events and targets: the worker picks among them and reads only what it claims.
+   */
+  async dueIds(now: number, limit: number, skipPolicies: readonly number[] = []): Promise<{ id: string; policyId: number }[]> {
+    const pending = this.knex(TABLES.deliveries).select('id', 'policy_id').where('status', 'pending').andWhere('next_attempt_at', '<=', now);
+    if (skipPolicies.length > 0) pending.whereNotIn('policy_id', skipPolicies);
+    const rows = (await pending.orderBy('next_attempt_at', 'asc').limit(limit)) as Pick<Row, 'id' | 'policy_id'>[];
+    const expired = (await this.knex(TABLES.deliveries).select('id', 'policy_id').where('status', 'running').andWhere('lease_until', '<', now).limit(limit)) as Pick<Row, 'id' | 'policy_id'>[];
+    return [...expired, ...rows].map((r) => ({ id: r.id, policyId: Number(r.policy_id) }));
+  }
+
   /** Takes a due row for `node`; false when another node was first or it is no longer due. */
   async claim(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {
     return (await this.claimMany([id], node, now, leaseMs)).length === 1;
@@ -177,9 +200,25 @@ export class DeliveryStore {
    * that lost its lease does not overwrite the new holder's work).
    */
   async finish(id: string, node: string, attempt: number, outcome: AttemptOutcome, retryAt: number | undefined, now = Date.now()): Promise<void> {
+    await this.finishMany([{ id, holder: node, attempt, outcome, retryAt }], now);
+  }
+
+  /**
+   * Records several outcomes in one transaction: on SQLite one commit instead of one per
+   * delivery, and one turn of the single connection that pushes wait for.
+   */
+  async finishMany(finished: readonly FinishedAttempt[], now = Date.now()): Promise<void> {
+    if (finished.length === 0) return;
+    if (finished.length === 1) return this.finishOne(finished[0]!, now);
+    await this.database.transaction(async () => {
+      for (const f of finished) await this.finishOne(f, now);
+    });
+  }
+
+  private async finishOne({ id, holder, attempt, outcome, retryAt }: FinishedAttempt, now: number): Promise<void> {
     const status: DeliveryStatus = outcome.ok ? 'succeeded' : retryAt === undefined ? 'failed' : 'pending';
     await this.knex(TABLES.deliveries)
-      .where({ id, claimed_by: node, attempts: attempt, status: 'running' })
+      .where({ id, claimed_by: holder, attempts: attempt, status: 'running' })
       .update({
         status,
         next_attempt_at: retryAt ?? now,

@@ -78,6 +78,27 @@ forEachDatabase((name, create) => {
     assert.equal(await svc.deliveries.get(a), undefined, 'deliveries go with their policy');
   });
 
+  it(`${name}: outcomes written in one batch: each row as its holder left it, a stale holder's outcome ignored`, async () => {
+    const { policy } = await createPolicy(svc, 'batched', { targets: [{ address: 'http://127.0.0.1:9/a' }, { address: 'http://127.0.0.1:9/b' }, { address: 'http://127.0.0.1:9/c' }] });
+    const rows = policy.targets.map((target, targetIndex) => ({ policyId: policy.id, eventId: 'event-batch', targetIndex, target, event: EVENT }));
+    const ids = await svc.deliveries.enqueue(rows, 1000);
+    const picked = await svc.deliveries.dueIds(1500, 10);
+    assert.deepEqual(picked.filter((p) => ids.includes(p.id)).map((p) => p.policyId), [policy.id, policy.id, policy.id], 'ids and policies of due rows');
+    const claimed = await svc.deliveries.claimMany(ids, 'batch:1', 2000, 10_000);
+    assert.equal(claimed.length, 3);
+    const [a, b, c] = ids as [string, string, string];
+    await svc.deliveries.finishMany([
+      { id: a, holder: 'batch:1', attempt: 1, outcome: { ok: true, responseCode: 200, durationMs: 5, error: undefined }, retryAt: undefined },
+      { id: b, holder: 'batch:1', attempt: 1, outcome: { ok: false, responseCode: 500, durationMs: 6, error: 'receiver answered 500' }, retryAt: 9000 },
+      { id: c, holder: 'someone-else', attempt: 1, outcome: { ok: true, responseCode: 200, durationMs: 7, error: undefined }, retryAt: undefined },
+    ], 3000);
+    assert.equal((await svc.deliveries.get(a))?.status, 'succeeded');
+    const retry = await svc.deliveries.get(b);
+    assert.deepEqual([retry?.status, retry?.nextAttemptAt, retry?.responseCode], ['pending', 9000, 500]);
+    assert.equal((await svc.deliveries.get(c))?.status, 'running', 'not its holder: nothing written');
+    assert.equal(await svc.policies.remove('batched', policy.id), true);
+  });
+
   it(`${name}: a push is delivered, signed`, async () => {
     const { secret } = await createPolicy(svc, 'deliver', { targets: [{ address: receiver.url }] });
     await pushImage(registry.url, 'deliver/app', 'v1', tinyImage({ text: name }));

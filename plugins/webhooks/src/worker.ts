@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebhookTarget, WebhookTargetRegistry } from '@wharf/sdk';
 import type { WebhooksConfig } from './config.js';
-import type { Delivery, DeliveryStore } from './delivery-store.js';
+import type { Delivery, DeliveryStore, FinishedAttempt } from './delivery-store.js';
 import type { PolicyStore } from './policy-store.js';
 import type { SecretBox } from './secret-box.js';
 import { signingHeaders } from './signing.js';
@@ -12,6 +12,10 @@ import { signingHeaders } from './signing.js';
  * with exponential backoff, or failed after the last attempt. Rows are independent, so a dead
  * receiver only delays its own rows; at most `perPolicyConcurrency` rows of one policy are in
  * flight per node, so a slow receiver cannot take every slot.
+ *
+ * The loop shares the database with pushes (on SQLite, one connection): a look reads ids only,
+ * claims its pick in one statement, and outcomes are written in batches (one transaction per
+ * `OUTCOME_DELAY_MS`), so the statements per delivery stay few however long the backlog.
  */
 
 export interface WorkerDeps {
@@ -26,6 +30,12 @@ export interface WorkerDeps {
 
 /** How long a wake-up waits for others to join it. */
 const WAKE_DELAY_MS = 20;
+/** How long a finished attempt waits for others before their outcomes are written together. */
+const OUTCOME_DELAY_MS = 25;
+/** Outcomes written in one transaction at most. */
+const OUTCOME_BATCH = 64;
+/** A policy's signing secret never changes; the cache only spares a read per delivery. */
+const SECRET_CACHE_MS = 60_000;
 
 export const SECRET_CONTEXT = 'policy-secret';
 export const AUTH_CONTEXT = 'auth-header';
@@ -42,9 +52,12 @@ export class DeliveryWorker {
   private stopped = false;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly perPolicy = new Map<number, number>();
-  private readonly stop = new AbortController();
+  /** One controller per attempt in flight (not `AbortSignal.any` on a long-lived signal, whose dependants pile up). */
+  private readonly attempts = new Set<AbortController>();
   private readonly secrets = new Map<number, { secret: string; until: number }>();
   private claims = 0;
+  private outcomes: { attempt: FinishedAttempt; done: () => void }[] = [];
+  private outcomeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -90,7 +103,7 @@ export class DeliveryWorker {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.scheduled) clearTimeout(this.scheduled);
-    this.stop.abort();
+    for (const controller of this.attempts) controller.abort();
     // Interrupted rows stay `running` and are taken over after their lease: nothing is lost.
     await Promise.allSettled([...this.inFlight.values()]);
   }
@@ -101,7 +114,7 @@ export class DeliveryWorker {
     if (free <= 0) return;
     const now = Date.now();
     const capped = [...this.perPolicy].filter(([, n]) => n >= config.perPolicyConcurrency).map(([id]) => id);
-    const due = await this.deps.deliveries.due(now, free * 2, capped);
+    const due = await this.deps.deliveries.dueIds(now, free * 2, capped);
     // Pick within the per-policy limit, then claim them all in one statement.
     const picked: string[] = [];
     const counts = new Map(this.perPolicy);
@@ -126,14 +139,14 @@ export class DeliveryWorker {
     }
   }
 
-  /** The policy's signing secret, read at most once per second per policy (a node sends many deliveries of one policy). */
+  /** The policy's signing secret, read at most once a minute per policy (a node sends many deliveries of one policy). */
   private async secretOf(policyId: number): Promise<string | undefined> {
     const cached = this.secrets.get(policyId);
     if (cached && cached.until > Date.now()) return cached.secret;
     const policy = await this.deps.policies.byId(policyId);
     if (!policy) return undefined;
     const secret = this.deps.box.open(policy.secretSealed, SECRET_CONTEXT);
-    this.secrets.set(policyId, { secret, until: Date.now() + 1000 });
+    this.secrets.set(policyId, { secret, until: Date.now() + SECRET_CACHE_MS });
     return secret;
   }
 
@@ -161,14 +174,22 @@ export class DeliveryWorker {
         payloadFormat: row.target.payloadFormat,
       };
       if (target.authHeader) hidden.push(target.authHeader);
-      const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(config.timeoutMs)]);
-      const result = await kind.deliver({
-        target,
-        event: { ...row.event, deliveryId: row.id },
-        sign: (body) => signingHeaders(secret, row.id, body),
-        timeoutMs: config.timeoutMs,
-        signal,
-      });
+      const controller = new AbortController();
+      const timeout = setTimeout(() => controller.abort(new Error(`timed out after ${config.timeoutMs} ms`)), config.timeoutMs);
+      this.attempts.add(controller);
+      let result: { statusCode: number };
+      try {
+        result = await kind.deliver({
+          target,
+          event: { ...row.event, deliveryId: row.id },
+          sign: (body) => signingHeaders(secret, row.id, body),
+          timeoutMs: config.timeoutMs,
+          signal: controller.signal,
+        });
+      } finally {
+        clearTimeout(timeout);
+        this.attempts.delete(controller);
+      }
       responseCode = result.statusCode;
       ok = responseCode >= 200 && responseCode < 300;
       if (!ok) error = `receiver answered ${responseCode}`;
@@ -178,10 +199,35 @@ export class DeliveryWorker {
     if (this.stopped && !ok) return; // shutting down: the lease hands the row to the next node
     const retryAt = ok || attempt >= config.maxAttempts ? undefined : Date.now() + backoff(config, attempt);
     const durationMs = performance.now() - started;
-    await this.deps.deliveries.finish(row.id, holder, attempt, { ok, responseCode, durationMs, error }, retryAt);
+    await this.record({ id: row.id, holder, attempt, outcome: { ok, responseCode, durationMs, error }, retryAt });
     // The address may carry a token in its path: log the delivery id and policy, not the address.
     if (ok) logger.debug({ delivery: row.id, policy: row.policyId, attempt, status: responseCode }, 'webhook delivered');
     else logger.info({ delivery: row.id, policy: row.policyId, attempt, status: responseCode, error, retry: retryAt !== undefined }, 'webhook delivery failed');
+  }
+
+  /** Queues an outcome; resolves once it is written (with others, in one transaction). */
+  private record(attempt: FinishedAttempt): Promise<void> {
+    return new Promise<void>((done) => {
+      this.outcomes.push({ attempt, done });
+      if (this.outcomes.length >= OUTCOME_BATCH) this.flushOutcomes();
+      else if (!this.outcomeTimer) {
+        this.outcomeTimer = setTimeout(() => this.flushOutcomes(), OUTCOME_DELAY_MS);
+        this.outcomeTimer.unref();
+      }
+    });
+  }
+
+  private flushOutcomes(): void {
+    if (this.outcomeTimer) clearTimeout(this.outcomeTimer);
+    this.outcomeTimer = undefined;
+    const batch = this.outcomes;
+    this.outcomes = [];
+    if (batch.length === 0) return;
+    this.deps.deliveries
+      .finishMany(batch.map((b) => b.attempt))
+      // Not written: the rows stay `running` and are sent again after their lease (at least once).
+      .catch((err: unknown) => this.deps.logger.warn({ err: errorText(err), deliveries: batch.length }, 'recording webhook delivery outcomes failed'))
+      .finally(() => batch.forEach((b) => b.done()));
   }
 }
 

@@ -279,10 +279,62 @@ export interface LoginData {
   readonly reason?: string | undefined;
 }
 
+/**
+ * Data of `auth.access.denied`: an authorization refused a request: a 401 or 403 on `/api/v1`
+ * or `/v2/` (not the anonymous challenge that starts every Docker login, not a failed Basic
+ * login, which is `auth.login.failed`), or a scope the token service did not grant. Recorded at
+ * most once per (actor, client address, operation) and window on each node: the first refusal
+ * at once (`count: 1`), the ones after it in the window as one event when the window ends
+ * (`count` = how many, `aggregated: true`), so a flood of refusals cannot flood the event log.
+ * @since 0.2.0
+ */
+export interface AccessDeniedData {
+  /** `GET /api/v1/audit-logs` (a route template), `PUT /v2/{name}/manifests/{reference}`, `token repository:push`. */
+  readonly operation: string;
+  /** What was asked for: a repository for /v2/ and the token service, the request path's template otherwise. */
+  readonly resource: string;
+  /** The HTTP status sent (401, 403); 200 for a token issued without the denied scope. */
+  readonly status: number;
+  /** Where: `api`, `v2`, `token`. */
+  readonly via: string;
+  /** How many refusals this event stands for. */
+  readonly count: number;
+  /** True for the summary of the refusals that followed the first one in a window. */
+  readonly aggregated: boolean;
+  /** Why, when the refusal said (the token service's reason). */
+  readonly reason?: string | undefined;
+}
+
 /** Login events, recorded by the kernel's authenticator. Partition: `user:<name>`. @since 0.2.0 */
 export const authEvents = Object.freeze({
   loginSucceeded: defineEventType<LoginData>('auth.login.succeeded'),
   loginFailed: defineEventType<LoginData>('auth.login.failed'),
+  /** Refused access, aggregated per actor, address and operation (partition `access:<actor>`). @since 0.2.0 */
+  accessDenied: defineEventType<AccessDeniedData>('auth.access.denied'),
+});
+
+/**
+ * Data of `system.config.changed`: this boot's effective configuration (defaults applied)
+ * differs from the last boot's, recorded by the kernel at boot. Key paths only, in the config's
+ * notation (`jobs.history.keep`, `auth[0].ldap.bindPassword`); never a value, secret or not.
+ * Wharf has no API that changes configuration (one YAML file drives a deployment), so this is
+ * how a changed file shows in the audit log. Partition: `system:config`.
+ * @since 0.2.0
+ */
+export interface ConfigChangedData {
+  /** Key paths whose value changed. */
+  readonly changed: readonly string[];
+  /** Key paths that were not there last time. */
+  readonly added: readonly string[];
+  /** Key paths that are gone. */
+  readonly removed: readonly string[];
+  /** True when the lists were cut (at 200 paths each). */
+  readonly truncated: boolean;
+}
+
+/** Events the kernel records about the deployment itself. @since 0.2.0 */
+export const systemEvents = Object.freeze({
+  configChanged: defineEventType<ConfigChangedData>('system.config.changed'),
 });
 
 /**

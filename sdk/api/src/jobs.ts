@@ -39,9 +39,17 @@ export interface JobContext<P> {
   readonly maxAttempts: number;
   /** Aborted when the job is cancelled or the node shuts down; stop promptly. */
   readonly signal: AbortSignal;
-  /** Appends a line to the job's own log (kept with the job, readable through the API). */
+  /**
+   * Appends a line to the job's own log (kept with the job, readable through the API), whatever
+   * the node's log level: for lines an operator must always see.
+   */
   log(message: string): Promise<void>;
-  /** The node's logger with the job id and type bound. */
+  /**
+   * The node's logger with the job id and type bound. Every line written during the attempt at
+   * the node's log level, through this logger or any other (the plugin's `ctx.logger` too), is
+   * also kept in the job's log, redacted, at most `jobs.history.maxLogLines` per attempt, and
+   * read with {@link JobService.log} or `GET /api/v1/jobs/{id}/log`.
+   */
   readonly logger: Logger;
 }
 
@@ -124,7 +132,10 @@ export interface JobService {
   /** Cancels the queued or running job holding an idempotency key. */
   cancelByKey(key: string): Promise<boolean>;
   get(id: string): Promise<JobRecord | undefined>;
-  /** The job's log lines, oldest first. */
+  /**
+   * The job's log lines, oldest first: those of `ctx.log` and those its attempts logged (see
+   * {@link JobContext.logger}).
+   */
   log(id: string): Promise<JobLogLine[]>;
   /**
    * Jobs waiting to run (queued, delayed or waiting for a retry), by type. The embedded backend

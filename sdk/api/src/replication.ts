@@ -172,6 +172,12 @@ export interface ReplicationStatusEvent {
   readonly destination?: string | undefined;
   /** Why it failed, for `failed` task events. */
   readonly error?: string | undefined;
+  /**
+   * Bytes the task copied (blob and manifest bytes sent to the destination), for finished task
+   * events; `undefined` on execution events and on tasks that never started copying.
+   * @since 0.2.0
+   */
+  readonly bytes?: number | undefined;
 }
 
 /**

@@ -5,6 +5,7 @@ import { observe } from '../../hooks/index.js';
 import type { Logger } from 'pino';
 import { parseScopes, formatScopes, type ResourceScope } from '../../auth/scope.js';
 import type { TokenAuth } from '../../auth/token-auth.js';
+import type { AccessDenialRecorder } from '../../events/access-denials.js';
 import { TokenError } from '../../auth/token-service.js';
 
 /**
@@ -96,6 +97,7 @@ async function respond(
   requested: readonly ResourceScope[],
   extra: { refresh: boolean; oauth: boolean },
   hooks: Pick<AuthHooks, 'tokenIssued'> | undefined,
+  onDenied?: AccessDenialRecorder,
 ): Promise<void> {
   const { granted, denied } = await token.grant(principal, requested);
   const issued = await token.tokens.issueAccessToken(principal, granted, denied);
@@ -116,6 +118,15 @@ async function respond(
   ctx.state.log?.debug({ subject: principal.subject, requested: formatScopes(requested), granted: formatScopes(granted) }, 'token issued');
   for (const d of denied) {
     ctx.state.log?.info({ subject: principal.subject, kind: principal.kind, repository: d.name, action: d.action, reason: d.reason }, 'access not granted');
+    onDenied?.({
+      principal: principal.kind === 'anonymous' ? undefined : principal,
+      info: { requestId: ctx.state.requestId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
+      operation: `token ${d.type}:${d.action}`,
+      resource: d.name,
+      status: 200,
+      via: 'token',
+      reason: d.reason,
+    });
   }
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Pragma', 'no-cache');
@@ -124,7 +135,7 @@ async function respond(
 }
 
 /** `hooks`: where issued tokens are reported (`auth.tokenIssued`). */
-export function createTokenRouter(token: TokenAuth, hooks?: Pick<AuthHooks, 'tokenIssued'>): Router<TokenState> {
+export function createTokenRouter(token: TokenAuth, hooks?: Pick<AuthHooks, 'tokenIssued'>, onDenied?: AccessDenialRecorder): Router<TokenState> {
   const router = new Router<TokenState>();
 
   router.get('/service/token', async (ctx) => {
@@ -132,7 +143,7 @@ export function createTokenRouter(token: TokenAuth, hooks?: Pick<AuthHooks, 'tok
     checkService(token, first(q.service));
     const scopes = requestedScopes(token, all(q.scope));
     const principal = await authenticateOrFail(token, credentialsOf(ctx), requestInfo(ctx));
-    await respond(ctx, token, principal, scopes, { refresh: first(q.offline_token) === 'true', oauth: false }, hooks);
+    await respond(ctx, token, principal, scopes, { refresh: first(q.offline_token) === 'true', oauth: false }, hooks, onDenied);
   });
 
   router.post('/service/token', async (ctx) => {
@@ -146,7 +157,7 @@ export function createTokenRouter(token: TokenAuth, hooks?: Pick<AuthHooks, 'tok
       const password = form.get('password');
       if (!username || password === null) throw badRequest('grant_type=password needs username and password');
       const principal = await authenticateOrFail(token, { kind: 'basic', username, password }, info);
-      await respond(ctx, token, principal, scopes, { refresh: form.get('access_type') === 'offline', oauth: true }, hooks);
+      await respond(ctx, token, principal, scopes, { refresh: form.get('access_type') === 'offline', oauth: true }, hooks, onDenied);
       return;
     }
     if (grantType === 'refresh_token') {
@@ -166,7 +177,7 @@ export function createTokenRouter(token: TokenAuth, hooks?: Pick<AuthHooks, 'tok
         ctx.state.log?.warn({ user: principal.subject, provider: principal.provider, ip: info.ip }, 'refresh token of an inactive account refused');
         throw loginFailed('invalid refresh token');
       }
-      await respond(ctx, token, await token.authenticator.enrich(principal, info), scopes, { refresh: false, oauth: true }, hooks);
+      await respond(ctx, token, await token.authenticator.enrich(principal, info), scopes, { refresh: false, oauth: true }, hooks, onDenied);
       return;
     }
     throw badRequest(`unsupported grant_type "${String(grantType).slice(0, 50)}"`);

@@ -9,6 +9,7 @@ import type { JobRuntime, JobRuntimeOptions, JobType } from '../types.js';
 import { Wakeable } from './wakeable.js';
 import { JobStore, type ClaimedJob } from './store.js';
 import { withLogContext } from '../../logging/log-context.js';
+import { DEFAULT_MAX_LOG_LINES, jobLogCapture } from '../job-log-capture.js';
 
 /**
  * The embedded backend: jobs in the metadata database. One loop per node polls for due cron
@@ -189,6 +190,7 @@ export class EmbeddedJobService implements JobRuntime {
   private run(def: JobType, job: ClaimedJob): void {
     const controller = new AbortController();
     const logger = this.logger.child({ jobId: job.id, jobType: job.type });
+    const kept = jobLogCapture((message) => this.store.appendLog(job.id, message), this.options.settings.history.maxLogLines ?? DEFAULT_MAX_LOG_LINES, this.logger);
     const entry = { job, controller, reason: undefined, released: false } as Omit<Running, 'done'> & { done?: Promise<void> };
     const ctx = {
       id: job.id,
@@ -202,18 +204,22 @@ export class EmbeddedJobService implements JobRuntime {
         await this.store.appendLog(job.id, clip(String(message), MAX_LOG_MESSAGE));
       },
     };
-    entry.done = (async () => {
+    // Every line written inside the attempt, its outcome's included, carries the job id and is kept in the job's log.
+    entry.done = withLogContext({ jobId: job.id, jobType: job.type }, async () => {
       let failure: unknown;
       let ok = false;
       try {
         // Plugins' own loggers inside the handler carry the job id too.
-        await withLogContext({ jobId: job.id, jobType: job.type }, () => def.handler(ctx));
+        await def.handler(ctx);
         ok = true;
       } catch (err) {
         failure = err;
       }
       try {
+        // The lines first: a finished job's log is complete.
+        await kept.flush();
         await this.settle(def, entry as Running, ok, failure, logger);
+        await kept.flush();
       } catch (err) {
         // The lease runs out and another node takes the job: at-least-once still holds.
         logger.error({ err }, 'could not record the job outcome');
@@ -221,7 +227,7 @@ export class EmbeddedJobService implements JobRuntime {
         this.running.delete(job.id);
         this.wake.wake();
       }
-    })();
+    }, (line) => kept.keep(line));
     this.running.set(job.id, entry as Running);
   }
 

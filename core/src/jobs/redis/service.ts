@@ -9,6 +9,7 @@ import { checkTypeName, clip, defaultNodeId, errorText, JobTypes, MAX_LOG_MESSAG
 import type { JobRuntime, JobRuntimeOptions, JobType } from '../types.js';
 import { jobId, parseJobId, wharfKeys } from './keys.js';
 import { withLogContext } from '../../logging/log-context.js';
+import { DEFAULT_MAX_LOG_LINES, jobLogCapture } from '../job-log-capture.js';
 
 /**
  * The Redis backend, on BullMQ: one queue and one Worker per job type. BullMQ gives the
@@ -281,25 +282,31 @@ export class RedisJobService implements JobRuntime {
     const entry: Active = { controller, reason: undefined, job, token };
     this.active.set(id, entry);
     const logger = this.logger.child({ jobId: id, jobType: def.type });
+    const kept = jobLogCapture((message) => job.log(`${Date.now()} ${message}`).then(() => undefined), this.options.settings.history.maxLogLines ?? DEFAULT_MAX_LOG_LINES, this.logger);
+    // Every line written inside the attempt, its outcome's included, carries the job id and is kept in the job's log.
+    return withLogContext({ jobId: id, jobType: def.type }, () => this.attempt(def, job, token, id, entry, logger), (line) => kept.keep(line)).finally(() => kept.flush());
+  }
+
+  private async attempt(def: JobType, job: Job, token: string | undefined, id: string, entry: Active, logger: Logger): Promise<void> {
     let failure: unknown;
     let ok = false;
     try {
       // A cancel published before this node started the job would be missed without the flag.
       if ((await this.client.exists(this.keys.cancelFlag(id))) === 1) this.abortLocal(id, 'cancel');
       if (entry.reason === undefined) {
-        // Plugins' own loggers inside the handler carry the job id too.
-        await withLogContext({ jobId: id, jobType: def.type }, () => def.handler({
+        // Plugins' own loggers inside the handler carry the job id too (the context set in process()).
+        await def.handler({
           id,
           type: def.type,
           payload: job.data as unknown,
           attempt: job.attemptsStarted ?? job.attemptsMade + 1,
           maxAttempts: job.opts.attempts ?? 1,
-          signal: controller.signal,
+          signal: entry.controller.signal,
           logger,
           log: async (message: string) => {
             await job.log(`${Date.now()} ${clip(String(message), MAX_LOG_MESSAGE)}`);
           },
-        }));
+        });
         ok = true;
       }
     } catch (err) {

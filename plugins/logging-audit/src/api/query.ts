@@ -11,7 +11,7 @@ const filterProperties = {
   resource_type: text(32, '`artifact`, `tag`, `repository`, `project`, `member`, `user`, `user-group`, `robot`, `registry`, `replication-policy`.'),
   resource: text(1024, 'Entries whose resource starts with this: `lib/app` finds `lib/app@sha256:...` and `lib/app:v1`.'),
   actor: text(255, 'Exactly this user or robot (for refused logins, the name tried).'),
-  result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+  result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])),
   from: text(40, 'From this time on (inclusive), RFC 3339: `2026-12-01T00:00:00Z`.'),
   to: text(40, 'Before this time (exclusive), RFC 3339.'),
 };
@@ -35,7 +35,7 @@ export interface FilterQuery {
   resource?: string | undefined;
   actor?: string | undefined;
   project?: string | undefined;
-  result?: 'success' | 'failure' | undefined;
+  result?: 'success' | 'failure' | 'denied' | undefined;
   from?: string | undefined;
   to?: string | undefined;
 }

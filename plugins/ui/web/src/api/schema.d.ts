@@ -136,6 +136,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job: type, status, attempts, last error */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's log, oldest line first: ctx.log lines and what its attempts logged */
+        get: operations["getJobLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects": {
         parameters: {
             query?: never;
@@ -1236,13 +1270,13 @@ export interface components {
             /** @description The plugin that vouched for the actor (`db`, `ldap`, `projects`). */
             actorProvider: string | null;
             clientAddress: string | null;
-            /** @description push, pull, delete, create, update, login */
+            /** @description push, pull, delete, create, update, login, access (refused access, result denied) */
             operation: string;
             /** @description artifact, tag, repository, project, member, user, user-group, robot, registry, replication-policy */
             resourceType: string;
             resource: string;
             project: string | null;
-            result: "success" | "failure";
+            result: "success" | "failure" | "denied";
             requestId: string | null;
             /** @description Identical operations the entry stands for (coalesced pulls). */
             count: number;
@@ -1306,6 +1340,25 @@ export interface components {
         };
         EventRetryResult: {
             retried: number;
+        };
+        Job: {
+            id: string;
+            type: string;
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description Runs so far (the first counts). */
+            attempts: number;
+            maxAttempts: number;
+            /** @description The last failure, when there was one. */
+            error: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            finishedAt: string | null;
+        };
+        JobLogLine: {
+            /** Format: date-time */
+            at: string;
+            /** @description A `ctx.log` line as written, or a log line as `LEVEL message {fields}` (already redacted). */
+            message: string;
         };
         Project: {
             id: number;
@@ -1718,15 +1771,15 @@ export interface operations {
     getAuditLogs: {
         parameters: {
             query?: {
-                /** @description One of push, pull, delete, create, update, login. */
-                operation?: "push" | "pull" | "delete" | "create" | "update" | "login";
+                /** @description One of push, pull, delete, create, update, login, access. */
+                operation?: "push" | "pull" | "delete" | "create" | "update" | "login" | "access";
                 /** @description `artifact`, `tag`, `repository`, `project`, `member`, `user`, `user-group`, `robot`, `registry`, `replication-policy`. */
                 resource_type?: string;
                 /** @description Entries whose resource starts with this: `lib/app` finds `lib/app@sha256:...` and `lib/app:v1`. */
                 resource?: string;
                 /** @description Exactly this user or robot (for refused logins, the name tried). */
                 actor?: string;
-                result?: "success" | "failure";
+                result?: "success" | "failure" | "denied";
                 /** @description From this time on (inclusive), RFC 3339: `2026-12-01T00:00:00Z`. */
                 from?: string;
                 /** @description Before this time (exclusive), RFC 3339. */
@@ -1763,15 +1816,15 @@ export interface operations {
     exportAuditLogs: {
         parameters: {
             query?: {
-                /** @description One of push, pull, delete, create, update, login. */
-                operation?: "push" | "pull" | "delete" | "create" | "update" | "login";
+                /** @description One of push, pull, delete, create, update, login, access. */
+                operation?: "push" | "pull" | "delete" | "create" | "update" | "login" | "access";
                 /** @description `artifact`, `tag`, `repository`, `project`, `member`, `user`, `user-group`, `robot`, `registry`, `replication-policy`. */
                 resource_type?: string;
                 /** @description Entries whose resource starts with this: `lib/app` finds `lib/app@sha256:...` and `lib/app:v1`. */
                 resource?: string;
                 /** @description Exactly this user or robot (for refused logins, the name tried). */
                 actor?: string;
-                result?: "success" | "failure";
+                result?: "success" | "failure" | "denied";
                 /** @description From this time on (inclusive), RFC 3339: `2026-12-01T00:00:00Z`. */
                 from?: string;
                 /** @description Before this time (exclusive), RFC 3339. */
@@ -2010,6 +2063,69 @@ export interface operations {
             500: components["responses"]["Error500"];
         };
     };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getJobLog: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page; more than 100 is refused. */
+                page_size?: components["parameters"]["page_size"];
+                /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
+                q?: components["parameters"]["q"];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of items. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobLogLine"][];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
     listProjects: {
         parameters: {
             query?: {
@@ -2173,15 +2289,15 @@ export interface operations {
     getProjectAuditLogs: {
         parameters: {
             query?: {
-                /** @description One of push, pull, delete, create, update, login. */
-                operation?: "push" | "pull" | "delete" | "create" | "update" | "login";
+                /** @description One of push, pull, delete, create, update, login, access. */
+                operation?: "push" | "pull" | "delete" | "create" | "update" | "login" | "access";
                 /** @description `artifact`, `tag`, `repository`, `project`, `member`, `user`, `user-group`, `robot`, `registry`, `replication-policy`. */
                 resource_type?: string;
                 /** @description Entries whose resource starts with this: `lib/app` finds `lib/app@sha256:...` and `lib/app:v1`. */
                 resource?: string;
                 /** @description Exactly this user or robot (for refused logins, the name tried). */
                 actor?: string;
-                result?: "success" | "failure";
+                result?: "success" | "failure" | "denied";
                 /** @description From this time on (inclusive), RFC 3339: `2026-12-01T00:00:00Z`. */
                 from?: string;
                 /** @description Before this time (exclusive), RFC 3339. */
@@ -2218,15 +2334,15 @@ export interface operations {
     exportProjectAuditLogs: {
         parameters: {
             query?: {
-                /** @description One of push, pull, delete, create, update, login. */
-                operation?: "push" | "pull" | "delete" | "create" | "update" | "login";
+                /** @description One of push, pull, delete, create, update, login, access. */
+                operation?: "push" | "pull" | "delete" | "create" | "update" | "login" | "access";
                 /** @description `artifact`, `tag`, `repository`, `project`, `member`, `user`, `user-group`, `robot`, `registry`, `replication-policy`. */
                 resource_type?: string;
                 /** @description Entries whose resource starts with this: `lib/app` finds `lib/app@sha256:...` and `lib/app:v1`. */
                 resource?: string;
                 /** @description Exactly this user or robot (for refused logins, the name tried). */
                 actor?: string;
-                result?: "success" | "failure";
+                result?: "success" | "failure" | "denied";
                 /** @description From this time on (inclusive), RFC 3339: `2026-12-01T00:00:00Z`. */
                 from?: string;
                 /** @description Before this time (exclusive), RFC 3339. */
