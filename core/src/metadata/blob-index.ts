@@ -45,6 +45,7 @@ export async function listUnreferencedBlobs(ctx: StoreContext, olderThan: Date, 
   const query = knex('blobs as b')
     .select('b.digest', 'b.size', 'b.created_at')
     .where('b.created_at', '<', before)
+    .whereNull('b.deleting_at')
     .whereNotExists((q) => q.select(knex.raw('1')).from('manifest_blob_refs as x').where('x.digest', knex.ref('b.digest')))
     .whereNotExists((q) =>
       q.select(knex.raw('1')).from('repository_blobs as rb').where('rb.digest', knex.ref('b.digest')).andWhere('rb.created_at', '>=', before),

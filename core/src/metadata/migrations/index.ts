@@ -5,6 +5,7 @@ import * as replication003 from './003_replication.js';
 import * as events004 from './004_events.js';
 import * as content005 from './005_content.js';
 import * as loginAttempts006 from './006_login_attempts.js';
+import * as blobDeletion007 from './007_blob_deletion.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -17,4 +18,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['004_events', events004],
   ['005_content', content005],
   ['006_login_attempts', loginAttempts006],
+  ['007_blob_deletion', blobDeletion007],
 ];
