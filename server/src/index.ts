@@ -10,6 +10,7 @@ import { replicationOciPlugin } from '@wharf/plugin-replication-oci';
 import { storageFsPlugin } from '@wharf/plugin-storage-fs';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
+import { gcPlugin } from '@wharf/plugin-gc';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { DEFAULT_EXTENSIONS } from '@wharf/core';
@@ -37,6 +38,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   loggingSyslogPlugin,
   replicationPlugin,
   webhooksPlugin,
+  gcPlugin,
 ] as WharfPlugin[]);
 
 /**

@@ -310,7 +310,7 @@ export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
  * no policy, no delivery). The `wharf` binary adds its own extensions to these
  * (`server/src/index.ts`).
  */
-export const DEFAULT_EXTENSIONS = Object.freeze({ replication: Object.freeze({}), repositories: Object.freeze({}), webhooks: Object.freeze({}) });
+export const DEFAULT_EXTENSIONS = Object.freeze({ gc: Object.freeze({}), replication: Object.freeze({}), repositories: Object.freeze({}), webhooks: Object.freeze({}) });
 
 /** The plugin sections of the file, with their kind and shape. */
 export const PLUGIN_SECTIONS = Object.freeze({

@@ -36,8 +36,9 @@ forEachDatabase((_name, create) => {
     assert.deepEqual((await store.listUnreferencedBlobs(new Date(30_000_000), undefined)).items, [], 'claimed blobs are not candidates again');
     assert.equal(await store.dropClaimedBlobs([d]), 1);
     assert.deepEqual(await store.listClaimedBlobs(10), []);
-    assert.equal(await store.reserveBlob(d, 5, 1000), 'reserved', 'after the row is gone a new push starts afresh');
-    assert.equal(await store.linkBlob('del/b', d, 5), true);
+    const fresh = await store.reserveBlob(d, 5, 1000);
+    assert.notEqual(fresh, 'deleting', 'after the row is gone a new push starts afresh');
+    assert.equal(await store.linkBlob('del/b', d, 5, undefined, { reservation: fresh === 'deleting' ? undefined : fresh.holder }), true);
   });
 
   it('keeps referenced, reserved, young and recently linked blobs', async () => {
@@ -48,8 +49,12 @@ forEachDatabase((_name, create) => {
     const young = digestOf('kept young');
     await store.linkBlob('keep/a', referenced, 1);
     assert.deepEqual(await store.putManifest(manifestInput('keep/a', 'keep m', { blobRefs: [referenced] })), { ok: true, created: true });
-    assert.equal(await store.reserveBlob(reserved, 1, 60_000_000), 'reserved');
-    await store.linkBlob('keep/a', relinked, 1);
+    assert.notEqual(await store.reserveBlob(reserved, 1, 60_000_000), 'deleting');
+    // Two commits of one digest: the first one linking does not end the second's reservation.
+    const first = await store.reserveBlob(relinked, 1, 60_000_000);
+    const second = await store.reserveBlob(relinked, 1, 60_000_000);
+    assert.ok(first !== 'deleting' && second !== 'deleting');
+    await store.linkBlob('keep/a', relinked, 1, undefined, { reservation: first.holder });
     clock = 50_000_000;
     // The same link again refreshes its time: a re-push of old content counts as new use.
     await store.linkBlob('keep/a', relinked, 1);
@@ -61,6 +66,8 @@ forEachDatabase((_name, create) => {
     assert.deepEqual(await store.listClaimedBlobs(10), [], 'claims given back when the re-check finds a use');
     assert.ok(await store.getLinkedBlob('keep/a', referenced));
     assert.ok(await store.getLinkedBlob('keep/a', relinked));
+    assert.deepEqual(await store.claimBlobs([relinked], new Date(150_000_000), 'run-2b'), [], "the second commit's reservation still holds");
+    await store.releaseReservation(second.holder);
     // Once the reservation lapses the reserved (never linked) blob is garbage.
     clock = 200_000_000;
     assert.deepEqual((await store.claimBlobs([reserved], new Date(45_000_000), 'run-3')).map((b) => b.digest), [reserved]);

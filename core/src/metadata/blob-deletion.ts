@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { BlobInfo, Digest } from '@wharf/sdk';
 import { bigint, date, rowOf, rowsOf, string, type Row } from './decode.js';
@@ -5,14 +6,14 @@ import { MAX_DIGEST, checkLength, chunks, inTransaction, shared, type StoreConte
 
 /**
  * The blob deletion protocol (ADR 0029), database side. A blob row is in one of three states:
- * in use (no claim), reserved (an upload commit is moving its bytes into place until
- * `reserved_until`) or claimed (`deleting_at` set: its links are gone and a collector deletes
+ * in use (no claim), reserved (an upload commit is moving its bytes into place: a live row in
+ * `blob_reservations`) or claimed (`deleting_at` set: its links are gone and a collector deletes
  * its bytes, then the row). Every transition takes the blob row's lock first, so a writer and
  * a collector touching the same digest run one after the other.
  */
 
-/** Outcome of {@link reserveBlob}. */
-export type Reservation = 'reserved' | 'deleting';
+/** Outcome of {@link reserveBlob}: the reservation's holder id, or `deleting`. */
+export type Reservation = { readonly holder: string } | 'deleting';
 
 /** `FOR UPDATE` on PostgreSQL and MySQL; SQLite's write transaction already excludes everyone. */
 export function exclusive<Q extends Knex.QueryBuilder>(ctx: StoreContext, query: Q): Q {
@@ -20,24 +21,29 @@ export function exclusive<Q extends Knex.QueryBuilder>(ctx: StoreContext, query:
 }
 
 /**
- * Reserves `digest` for an upload commit until `now + leaseMs`: creates the row when absent,
- * extends the reservation when in use, and answers `deleting` (changing nothing) when a
- * collector holds a claim on it. The caller moves the bytes into place only after `reserved`.
+ * Reserves `digest` for one upload commit until `now + leaseMs`: creates the blob row when
+ * absent and adds a reservation row under the blob row's lock, or answers `deleting` (changing
+ * nothing) when a collector holds a claim on it. The caller moves the bytes into place only
+ * after a reservation, and hands its holder to `linkBlob`, which ends it.
  */
 export async function reserveBlob(ctx: StoreContext, digest: Digest, size: number, leaseMs: number): Promise<Reservation> {
   checkLength('digest', digest, MAX_DIGEST);
+  const holder = randomUUID();
   return inTransaction(ctx, async (trx) => {
     const now = ctx.now();
     // Insert first: on SQLite it takes the write lock; elsewhere the row then exists to lock.
-    await trx('blobs').insert({ digest, size, created_at: now, reserved_until: now + leaseMs }).onConflict(['digest']).ignore();
-    const row = rowOf(await exclusive(ctx, trx('blobs').select('deleting_at', 'reserved_until').where({ digest })).first());
-    if (!row) throw new Error(`blob ${digest} vanished while it was being reserved`);
-    if (row['deleting_at'] !== null && row['deleting_at'] !== undefined) return 'deleting';
-    const until = now + leaseMs;
-    const current = row['reserved_until'] === null || row['reserved_until'] === undefined ? 0 : bigint(row, 'reserved_until');
-    if (current < until) await trx('blobs').where({ digest }).update({ reserved_until: until });
-    return 'reserved';
+    await trx('blobs').insert({ digest, size, created_at: now }).onConflict(['digest']).ignore();
+    if ((await lockBlobForLink(ctx, trx, digest)) !== 'usable') return 'deleting';
+    await trx('blob_reservations').insert({ holder, digest, until: now + leaseMs });
+    // Expired reservations of this digest (commits that failed) go while we hold the lock.
+    await trx('blob_reservations').where({ digest }).andWhere('until', '<', now).delete();
+    return { holder };
   });
+}
+
+/** Ends a reservation without linking (the commit failed). */
+export async function releaseReservation(ctx: StoreContext, holder: string): Promise<void> {
+  await ctx.knex('blob_reservations').where({ holder }).delete();
 }
 
 /**
@@ -54,11 +60,11 @@ const info = (r: Row): BlobInfo => ({ digest: string(r, 'digest'), size: bigint(
 
 /**
  * Claims those of `candidates` that are still garbage for run `run`, in one transaction:
- * 1. claim the rows (`deleting_at`), skipping reserved, claimed and too young ones; this locks them,
- *    so no link can be added until commit;
+ * 1. claim the rows (`deleting_at`), skipping claimed and too young ones; this locks them, so no
+ *    reservation or link can be added until commit;
  * 2. lock every link of the claimed digests (a manifest PUT holding one with `FOR SHARE` commits first);
- * 3. re-read the references with a fresh statement (it sees every manifest committed by now) and
- *    give back the claims on digests that are referenced or linked since `olderThanMs`;
+ * 3. re-read reservations and references with fresh statements (they see everything committed by
+ *    now) and give back the claims on digests reserved, referenced or linked since `olderThanMs`;
  * 4. delete the links of the rest. The claimed rows are returned; their bytes may now go.
  */
 export async function claimBlobs(ctx: StoreContext, candidates: readonly Digest[], olderThanMs: number, run: string): Promise<BlobInfo[]> {
@@ -67,24 +73,24 @@ export async function claimBlobs(ctx: StoreContext, candidates: readonly Digest[
   if (digests.length > 1000) throw new RangeError('at most 1000 blobs a claim');
   return inTransaction(ctx, async (trx) => {
     const now = ctx.now();
-    await trx('blobs')
-      .whereIn('digest', digests)
-      .whereNull('deleting_at')
-      .andWhere('created_at', '<', olderThanMs)
-      .andWhere((q) => q.whereNull('reserved_until').orWhere('reserved_until', '<', now))
-      .update({ deleting_at: now, deleting_run: run });
+    await trx('blobs').whereIn('digest', digests).whereNull('deleting_at').andWhere('created_at', '<', olderThanMs).update({ deleting_at: now, deleting_run: run });
     const claimed = rowsOf(await trx('blobs').select('digest', 'size', 'created_at').whereIn('digest', digests).andWhere('deleting_run', run));
     if (claimed.length === 0) return [];
     const claimedDigests = claimed.map((r) => string(r, 'digest'));
     const links = rowsOf(await exclusive(ctx, trx('repository_blobs').select('digest', 'created_at').whereIn('digest', claimedDigests)));
     const keep = new Set(links.filter((l) => bigint(l, 'created_at') >= olderThanMs).map((l) => string(l, 'digest')));
+    const reserved = rowsOf(await trx('blob_reservations').select('digest').whereIn('digest', claimedDigests).andWhere('until', '>=', now));
+    for (const r of reserved) keep.add(string(r, 'digest'));
     const referenced = rowsOf(await shared(ctx, trx('manifest_blob_refs').select('digest').whereIn('digest', claimedDigests)));
     for (const r of referenced) keep.add(string(r, 'digest'));
     if (keep.size > 0) {
       await trx('blobs').whereIn('digest', [...keep]).update({ deleting_at: null, deleting_run: null });
     }
     const doomed = claimedDigests.filter((d) => !keep.has(d));
-    if (doomed.length > 0) await trx('repository_blobs').whereIn('digest', doomed).delete();
+    if (doomed.length > 0) {
+      await trx('repository_blobs').whereIn('digest', doomed).delete();
+      await trx('blob_reservations').whereIn('digest', doomed).delete();
+    }
     return claimed.filter((r) => !keep.has(string(r, 'digest'))).map(info);
   });
 }

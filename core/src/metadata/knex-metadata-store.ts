@@ -94,12 +94,16 @@ export class KnexMetadataStore implements MetadataStore {
     return repos.listNamespaceRepositories(this.#ctx, namespace, page);
   }
 
-  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction, options?: { readonly mount?: boolean }): Promise<boolean> {
+  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction, options?: { readonly mount?: boolean; readonly reservation?: string }): Promise<boolean> {
     return repos.linkBlob(this.#ctx, repository, digest, size, record, options);
   }
 
   reserveBlob(digest: Digest, size: number, leaseMs: number): Promise<Reservation> {
     return deletion.reserveBlob(this.#ctx, digest, size, leaseMs);
+  }
+
+  releaseReservation(holder: string): Promise<void> {
+    return deletion.releaseReservation(this.#ctx, holder);
   }
 
   claimBlobs(candidates: readonly Digest[], olderThan: Date, run: string): Promise<BlobInfo[]> {

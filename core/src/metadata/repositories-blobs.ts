@@ -107,7 +107,7 @@ export async function linkBlob(
   digest: Digest,
   size: number,
   record?: RecordInTransaction,
-  options?: { readonly mount?: boolean },
+  options?: { readonly mount?: boolean; readonly reservation?: string },
 ): Promise<boolean> {
   checkLength('digest', digest, MAX_DIGEST);
   return inTransaction(ctx, async (trx) => {
@@ -123,6 +123,7 @@ export async function linkBlob(
       .insert({ repository_id: repoId, digest, created_at: now })
       .onConflict(['repository_id', 'digest'])
       .merge(['created_at']);
+    if (options?.reservation !== undefined) await trx('blob_reservations').where({ holder: options.reservation }).delete();
     await record?.(trx);
     return true;
   });

@@ -127,12 +127,14 @@ export interface MetadataStore {
    * refreshes the link's time. Resolves `false`, writing nothing, when a collector has claimed
    * the blob for deletion, or (with `mount`) when the blob is not recorded (ADR 0029).
    */
-  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction, options?: { readonly mount?: boolean }): Promise<boolean>;
+  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction, options?: { readonly mount?: boolean; readonly reservation?: string }): Promise<boolean>;
   /**
    * Before an upload commit moves bytes into place: reserves the digest for `leaseMs` so no
-   * collector claims it, or answers `deleting` when one already has (ADR 0029).
+   * collector claims it, or answers `deleting` when one already has (ADR 0029). `linkBlob`
+   * with the holder (`reservation`) ends it; `releaseReservation` when the commit fails.
    */
   reserveBlob(digest: Digest, size: number, leaseMs: number): Promise<Reservation>;
+  releaseReservation(holder: string): Promise<void>;
   /**
    * Claims those of `candidates` (at most 1000) that are still unreferenced, unreserved and
    * not linked since `olderThan`, deleting their links, in one transaction (ADR 0029).

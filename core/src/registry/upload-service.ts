@@ -123,12 +123,17 @@ export class UploadService {
     }
     // The reservation keeps garbage collection off this digest while its bytes move into
     // place (ADR 0029); a collection deleting it right now is waited out.
-    await this.#reserve(digest, upload.state.size);
-    // Committing a digest that is already stored (a concurrent or earlier push of the same
-    // content) is fine by the driver contract: no need to ask storage first.
-    await storage.commit(id, upload.state, digest);
-    const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
-    if (!(await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed])))) throw collecting(digest);
+    const reservation = await this.#reserve(digest, upload.state.size);
+    try {
+      // Committing a digest that is already stored (a concurrent or earlier push of the same
+      // content) is fine by the driver contract: no need to ask storage first.
+      await storage.commit(id, upload.state, digest);
+      const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
+      if (!(await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]), { reservation }))) throw collecting(digest);
+    } catch (err) {
+      await metadata.releaseReservation(reservation).catch(() => undefined);
+      throw err;
+    }
     await metadata.deleteUpload(id);
     lease.gone();
     return { size: upload.state.size };
@@ -165,9 +170,11 @@ export class UploadService {
   }
 
   /** Reserves `digest` for a commit, waiting (bounded) while a collection finishes deleting it. */
-  async #reserve(digest: Digest, size: number): Promise<void> {
+  async #reserve(digest: Digest, size: number): Promise<string> {
     const deadline = Date.now() + RESERVE_WAIT_MS;
-    while ((await this.deps.metadata.reserveBlob(digest, size, RESERVATION_MS)) === 'deleting') {
+    for (;;) {
+      const reservation = await this.deps.metadata.reserveBlob(digest, size, RESERVATION_MS);
+      if (reservation !== 'deleting') return reservation.holder;
       if (Date.now() > deadline) throw collecting(digest);
       await sleep(RESERVE_POLL_MS);
     }
