@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { coreServices } from '@wharf/sdk';
 import { forEachDatabase, pullBlob, pullManifest, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
-import { gcPlugin, purgeUploads } from './index.js';
+import { gcPlugin, gcServiceRef, purgeUploads } from './index.js';
 
 /**
  * Garbage collection over real HTTP on each database: who may run and read it (system
@@ -166,5 +166,34 @@ forEachDatabase((_name, create) => {
     assert.equal(await purgeUploads(uploads, new Date(Date.now() + 1000), false), 1);
     const after = await fetch(location, { headers: { authorization: admin } });
     assert.equal(after.status, 404, 'the upload is gone');
+  });
+
+  it('runs one collection at a time across nodes, and a run finishes what a killed one claimed', async () => {
+    const gc = registry.get(gcServiceRef);
+    const blobs = registry.get(coreServices.blobs);
+    const storage = registry.get(coreServices.storage);
+    const image = tinyImage({ text: 'gc: claimed by a run that died' });
+    const pushed = await pushImage(registry.url, 'lib/killed', 'v1', image, { authorization: admin });
+    await deleteManifest('lib/killed', pushed.digest);
+    // Another node holds the lock: this run changes nothing and says so.
+    assert.equal(await gc.store.lock('another-node:1', 1, 60_000), true);
+    const waiting = await gc.store.create({ trigger: 'cli', requestedBy: 'test', options: { dryRun: false, deleteUntagged: false, untaggedOlderThanDays: 0, workers: 1, graceWindowMinutes: 0 } });
+    assert.equal(await gc.collector.run(waiting.id), false);
+    assert.equal((await gc.store.get(waiting.id))?.status, 'queued');
+    assert.equal(await gc.store.lockedBy(), 1);
+    await gc.store.unlock('another-node:1');
+    // A run killed between its claim and its storage delete: rows claimed, links gone, bytes there.
+    const { knex } = registry.get(coreServices.database);
+    await knex('repository_blobs').where('digest', image.layer.digest).delete();
+    await knex('blobs').where('digest', image.layer.digest).update({ deleting_at: Date.now(), deleting_run: 'gc-dead' });
+    assert.ok(await storage.stat(image.layer.digest));
+    assert.deepEqual((await blobs.listUnreferenced(new Date(Date.now() + 1000))).items.map((b) => b.digest), [image.config.digest], 'a claimed blob is no candidate');
+    assert.equal(await gc.collector.run(waiting.id), true);
+    const done = (await gc.store.get(waiting.id))!;
+    assert.deepEqual([done.status, done.blobsDeleted], ['succeeded', 2], JSON.stringify(done));
+    assert.equal(await storage.stat(image.layer.digest), undefined);
+    assert.equal(await blobs.stat(image.layer.digest), undefined);
+    const log = await gc.store.logs(waiting.id);
+    assert.ok(log.some((l) => /finished 1 deletions an interrupted run had claimed/.test(l.message)), JSON.stringify(log));
   });
 });
