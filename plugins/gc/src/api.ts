@@ -9,7 +9,7 @@ import type { RunRecord } from './store.js';
 
 const Counts = {
   candidates: Type.Integer({ description: 'Unreferenced blobs older than the grace window.' }),
-  heldBack: Type.Integer({ description: 'Unreferenced blobs the grace window spared: why a run may free nothing.' }),
+  heldBack: Type.Integer({ description: 'Unreferenced blobs left besides the candidates: spared by the grace window (or in use again). Why a run may free nothing.' }),
   blobsDeleted: Type.Integer({ description: 'Blobs deleted (dry run: that would be).' }),
   blobsKept: Type.Integer({ description: 'Candidates found in use again (pushed, mounted, referenced) when the kernel looked under its locks.' }),
   bytesFreed: Type.Integer({ description: 'Bytes freed (dry run: that would be).' }),

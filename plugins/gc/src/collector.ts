@@ -176,8 +176,7 @@ export class Collector {
 
   async #sweep(record: RunRecord, counts: { -readonly [K in keyof RunCounts]: RunCounts[K] }, checkpoint: () => Promise<void>): Promise<void> {
     const { blobs } = this.#deps;
-    const started = this.#now();
-    const olderThan = new Date(started - record.options.graceWindowMinutes * 60_000);
+    const olderThan = new Date(this.#now() - record.options.graceWindowMinutes * 60_000);
     const run = `gc-${record.id}`;
     let cursor: string | undefined;
     do {
@@ -197,15 +196,15 @@ export class Collector {
       }
       await checkpoint();
     } while (cursor !== undefined);
-    // What the window spared: unreferenced now, minus what was older than the window.
-    let youngCursor: string | undefined;
-    let young = 0;
+    // What the window spared: the unreferenced blobs left (a dry run left the candidates too).
+    let leftCursor: string | undefined;
+    let left = 0;
     do {
-      const page = await blobs.listUnreferenced(new Date(started + 1), { limit: PAGE, cursor: youngCursor });
-      young += page.items.filter((b) => b.createdAt.getTime() >= olderThan.getTime()).length;
-      youngCursor = page.next;
-    } while (youngCursor !== undefined);
-    counts.heldBack = young;
+      const page = await blobs.listUnreferenced(new Date(this.#now() + 1), { limit: PAGE, cursor: leftCursor });
+      left += page.items.length;
+      leftCursor = page.next;
+    } while (leftCursor !== undefined);
+    counts.heldBack = Math.max(0, record.options.dryRun ? left - counts.candidates : left);
   }
 }
 

@@ -17,7 +17,7 @@ export interface RunOptions {
 export interface RunCounts {
   /** Unreferenced blobs older than the window (deletion candidates). */
   readonly candidates: number;
-  /** Unreferenced blobs the grace window spared. */
+  /** Unreferenced blobs left besides the candidates: spared by the grace window (or in use again). */
   readonly heldBack: number;
   /** Blobs deleted (dry run: that would be). */
   readonly blobsDeleted: number;
