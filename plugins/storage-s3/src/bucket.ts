@@ -130,16 +130,6 @@ export class Bucket {
     }
   }
 
-  /** One page of the objects under `prefix` whose keys come after `startAfter`, in key order. */
-  async listPage(prefix: string, startAfter: string, maxKeys: number): Promise<{ items: Listed[]; truncated: boolean }> {
-    const page = await this.#send(`ListObjectsV2 ${prefix} after ${startAfter}`, () =>
-      this.client.send(new ListObjectsV2Command({ Bucket: this.#name, Prefix: prefix, StartAfter: startAfter, MaxKeys: maxKeys })),
-    );
-    const items: Listed[] = [];
-    for (const object of page.Contents ?? []) if (object.Key !== undefined) items.push({ key: object.Key, size: object.Size ?? 0 });
-    return { items, truncated: page.IsTruncated === true };
-  }
-
   /** Every object under `prefix`, in key order, page by page (1,000 keys a request). */
   async *list(prefix: string, options: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<Listed> {
     let token: string | undefined;

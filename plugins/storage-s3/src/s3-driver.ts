@@ -22,8 +22,6 @@ import { emptyState, isBareState, parseState, type PendingPiece, type S3UploadSt
 /** Options of {@link S3StorageDriver}: the plugin's config, with defaults for what is left out. */
 export interface S3StorageDriverOptions extends S3ConnectionOptions {
   bucket: string;
-  /** Keys per page when `delete` walks the claims (1000, S3's most; smaller only in tests). */
-  deleteListPageSize?: number | undefined;
   prefix?: string | undefined;
   serverSideEncryption?: 'AES256' | 'aws:kms' | 'aws:kms:dsse' | undefined;
   kmsKeyId?: string | undefined;
@@ -62,11 +60,9 @@ export class S3StorageDriver implements StorageDriver {
   readonly #logger: Pick<Logger, 'info' | 'warn'> | undefined;
   #probed = false;
   #abortUnsupportedLogged = false;
-  readonly #walkPage: number;
 
   constructor(options: S3StorageDriverOptions) {
     this.#partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    this.#walkPage = Math.min(1000, Math.max(1, options.deleteListPageSize ?? 1000));
     if (!Number.isSafeInteger(this.#partSize) || this.#partSize < MIN_PART_SIZE || this.#partSize > MAX_PART_SIZE) {
       throw new RangeError(`s3 storage: partSize must be between ${MIN_PART_SIZE} and ${MAX_PART_SIZE} bytes, got ${String(options.partSize)}`);
     }
@@ -123,12 +119,12 @@ export class S3StorageDriver implements StorageDriver {
    */
   async delete(digests: readonly Digest[]): Promise<void> {
     for (const digest of digests) this.layout.claimsPrefix(digest);
-    const prefixes = [...new Set(digests.map((digest) => this.layout.claimsPrefix(digest)))].sort();
-    // Lanes of neighbouring digests, each walked in key order (see #claimsWalking).
-    const lanes: string[][] = [];
-    const per = Math.max(1, Math.ceil(prefixes.length / DELETE_LOOKUPS));
-    for (let i = 0; i < prefixes.length; i += per) lanes.push(prefixes.slice(i, i + per));
-    const claims = (await Promise.all(lanes.map((lane) => this.#claimsWalking(lane)))).flat();
+    const unique = [...new Set(digests)];
+    const claims: Claim[] = [];
+    for (let i = 0; i < unique.length; i += DELETE_LOOKUPS) {
+      const found = await Promise.all(unique.slice(i, i + DELETE_LOOKUPS).map((digest) => this.#claims(digest)));
+      for (const list of found) claims.push(...list);
+    }
     await this.#bucket.deleteKeys(claims.map((claim) => this.layout.dataKey(claim.uploadId)));
     await this.#bucket.deleteKeys(claims.map((claim) => claim.key));
   }
@@ -230,56 +226,6 @@ export class S3StorageDriver implements StorageDriver {
   /** Closes the client's connections. */
   close(): void {
     this.client.destroy();
-  }
-
-  /**
-   * The claims of every digest whose claims prefix is in `prefixes` (sorted). Pages of 1,000 keys
-   * walk forward from the first unresolved digest, so one request resolves every digest it passes:
-   * a batch dense in the bucket (a collection of much garbage) costs far fewer requests than a
-   * list per digest. A page that resolved at most one digest says the batch is sparse: the rest
-   * of the lane then lists each digest's own prefix.
-   */
-  async #claimsWalking(prefixes: readonly string[]): Promise<Claim[]> {
-    const claims: Claim[] = [];
-    let i = 0;
-    let after = prefixes[0];
-    while (i < prefixes.length && after !== undefined) {
-      const page = await this.#bucket.listPage(this.layout.blobsPrefix, after, this.#walkPage);
-      const last = page.items.at(-1)?.key;
-      let resolved = 0;
-      for (const item of page.items) {
-        while (i < prefixes.length && item.key > prefixes[i]! && !item.key.startsWith(prefixes[i]!)) {
-          i++;
-          resolved++;
-        }
-        if (i >= prefixes.length) break;
-        if (item.key.startsWith(prefixes[i]!)) {
-          const claim = this.layout.parseClaim(item.key);
-          if (claim) claims.push(claim);
-        }
-      }
-      if (!page.truncated || last === undefined) break;
-      // Digests up to the page's last key are resolved, unless its claims may go on.
-      while (i < prefixes.length && last > prefixes[i]! && !last.startsWith(prefixes[i]!)) {
-        i++;
-        resolved++;
-      }
-      if (i >= prefixes.length) break;
-      if (last.startsWith(prefixes[i]!)) after = last;
-      else {
-        after = prefixes[i];
-        if (resolved <= 1) {
-          for (const prefix of prefixes.slice(i)) {
-            for await (const object of this.#bucket.list(prefix)) {
-              const claim = this.layout.parseClaim(object.key);
-              if (claim) claims.push(claim);
-            }
-          }
-          break;
-        }
-      }
-    }
-    return claims;
   }
 
   async #claims(digest: Digest): Promise<Claim[]> {

@@ -313,36 +313,3 @@ describe('s3 batched deletes and redirects', () => {
     }
   });
 });
-
-describe('S3 batched delete', () => {
-  it('walks the claims in pages and deletes exactly the digests asked for, dense or sparse, every claim of each', async () => {
-    const { d, prefix, bucket } = driver({ deleteListPageSize: 4 });
-    const blobs = Array.from({ length: 30 }, (_, i) => {
-      const bytes = Buffer.from(`walk ${i} ${randomBytes(4).toString('hex')}`);
-      return { bytes, digest: digestOf(bytes) as Digest, hex: digestOf(bytes).slice('sha256:'.length) };
-    });
-    // Claims and data objects as commits leave them; every third blob committed twice (two claims).
-    for (const [i, b] of blobs.entries()) {
-      for (const copy of i % 3 === 0 ? [0, 1] : [0]) {
-        const id = `walk${i}x${copy}${randomBytes(4).toString('hex')}`;
-        await raw.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}data/${id}`, Body: b.bytes }));
-        await raw.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}blobs/sha256/${b.hex}/${b.bytes.length}.${id}`, Body: Buffer.alloc(0) }));
-      }
-    }
-    const sorted = [...blobs].sort((a, b) => (a.hex < b.hex ? -1 : 1));
-    // Dense: 20 of 30 neighbours in key order; sparse: two far apart; then the rest.
-    const dense = sorted.slice(5, 25);
-    const sparse = [sorted[0]!, sorted[29]!];
-    await d.delete(dense.map((b) => b.digest));
-    const after = async () => new Set((await keysUnder(bucket, `${prefix}blobs/`)).map((k) => k.split('/').at(-2)));
-    let left = await after();
-    for (const b of blobs) assert.equal(left.has(b.hex), !dense.includes(b), `${b.hex} ${dense.includes(b) ? 'deleted' : 'kept'}`);
-    await d.delete(sparse.map((b) => b.digest));
-    left = await after();
-    assert.equal(left.size, 8);
-    for (const b of sparse) assert.equal(left.has(b.hex), false);
-    await d.delete(blobs.map((b) => b.digest));
-    assert.deepEqual(await keysUnder(bucket, prefix), []);
-  });
-});
-
