@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { coreServices } from '@wharf/sdk';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createTestDatabase, selectedDatabases, startTestRegistry, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
-import { gcPlugin, gcServiceRef } from '@wharf/plugin-gc';
+import { gcPlugin, gcServiceRef, purgeUploads } from '@wharf/plugin-gc';
 import { storageS3Plugin } from '@wharf/plugin-storage-s3';
-import { startS3rver, type S3rverHandle } from '@wharf/plugin-storage-s3/test-support';
+import { countCommands, listLeftovers, startS3rver, type S3rverHandle } from '@wharf/plugin-storage-s3/test-support';
 
 // Online GC under load (issue 13): four clients push and delete images that share layers, and
 // mount them across repositories, while collections run back to back with a grace window of 0
@@ -196,4 +197,31 @@ describe(`online GC under concurrent pushes, deletes and mounts (${SECONDS} s ea
     open.push(registry);
     await stress(registry);
   });
+
+  it('the upload purge aborts an idle upload\'s S3 multipart upload', async () => {
+    const s3 = await startS3rver();
+    open.push({ close: () => s3.stop() });
+    await s3.createBucket('gc-purge');
+    const db = await createTestDatabase(databaseName());
+    const registry = await startTestRegistry({
+      config: { ...base(db), storage: { s3: { bucket: 'gc-purge', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', partSize: 5 * 1024 * 1024 } } },
+      plugins: [gcPlugin, storageS3Plugin],
+    });
+    open.push(registry);
+    const { client } = registry.get(coreServices.storage) as unknown as { client: S3Client };
+    const calls = countCommands(client);
+    const started = await fetch(`${registry.url}/v2/purge/app/blobs/uploads/`, { method: 'POST' });
+    assert.equal(started.status, 202);
+    const location = new URL(started.headers.get('location')!, registry.url);
+    const patched = await fetch(location, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' }, body: randomBytes(6 * 1024 * 1024) });
+    assert.equal(patched.status, 202, await patched.text());
+    assert.equal(calls.counts.get('CreateMultipartUpload'), 1, 'a full part started a multipart upload');
+    assert.ok((await listLeftovers(client, 'gc-purge', '')).length > 0);
+    calls.reset();
+    assert.equal(await purgeUploads(registry.get(coreServices.uploads), new Date(Date.now() + 1000), false), 1);
+    assert.equal(calls.counts.get('AbortMultipartUpload'), 1, 'the purge aborted the multipart upload');
+    assert.deepEqual(await listLeftovers(client, 'gc-purge', ''), [], 'and left nothing in the bucket');
+    assert.equal((await fetch(location)).status, 404);
+  });
 });
+

@@ -196,4 +196,21 @@ forEachDatabase((_name, create) => {
     const log = await gc.store.logs(waiting.id);
     assert.ok(log.some((l) => /finished 1 deletions an interrupted run had claimed/.test(l.message)), JSON.stringify(log));
   });
+
+  it('stops a queued collection (one waiting for the lock) and says so in the history', async () => {
+    const gc = registry.get(gcServiceRef);
+    assert.equal(await gc.store.lock('another-node:2', 2, 60_000), true);
+    try {
+      const started = await api('POST', '/system/gc', admin, { dryRun: true });
+      assert.equal(started.status, 202, started.text);
+      assert.equal(started.body.status, 'queued');
+      const stopped = await api('POST', `/system/gc/${started.body.id}/stop`, admin);
+      assert.equal(stopped.status, 200, stopped.text);
+      assert.equal(stopped.body.status, 'stopped');
+      assert.equal((await api('POST', `/system/gc/${started.body.id}/stop`, admin)).status, 409);
+    } finally {
+      await gc.store.unlock('another-node:2');
+    }
+  });
 });
+
