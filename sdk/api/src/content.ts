@@ -238,20 +238,20 @@ export interface BlobService {
    * pushes, mounts and manifest PUTs (ADR 0029): the rows are claimed and unlinked in one
    * transaction, then the bytes go in one batched storage delete, then the rows. `run` names
    * the collection in the claims. One collection at a time: the caller holds a lock across nodes.
-   * @since 0.3.0
+   * @since 0.2.0
    */
   deleteUnreferenced(candidates: readonly Digest[], options: { readonly olderThan: Date; readonly run: string }): Promise<BlobDeletion>;
   /**
    * Finishes deletions an interrupted collection claimed (a node killed mid-sweep), at most
    * `limit` (default 1000) a call: bytes, then rows. Call it before a new collection marks.
-   * @since 0.3.0
+   * @since 0.2.0
    */
   finishInterruptedDeletes(limit?: number): Promise<BlobDeletion>;
 }
 
 /**
  * What a blob deletion did.
- * @since 0.3.0
+ * @since 0.2.0
  */
 export interface BlobDeletion {
   /** Blobs whose bytes and records are gone. */
