@@ -30,6 +30,7 @@ const QUICK_LEAVES_OUT = [
   { files: 'plugins/rbac-projects/dist/cli.test.js', why: 'wharf project and robot commands, each a child process' },
   { files: 'plugins/extension-repositories/dist/cli.test.js', why: 'wharf repo and artifact commands, each a child process' },
   { files: 'plugins/tag-immutability/dist/cli.test.js', why: 'wharf immutability commands, each a child process' },
+  { files: 'plugins/gc/dist/cli.test.js', why: 'wharf gc commands, each a child process' },
   { files: 'sdk/create-plugin/dist/*', why: 'wharf plugin new: scaffolds, builds with tsc and runs npm' },
   { files: 'test/dist/docs/api-report.test.js', why: 'reruns api-extractor (npm run api-report)' },
   { files: 'test/dist/docs/generated-docs.test.js', why: 'reruns the reference generator (npm run docs)' },

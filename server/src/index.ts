@@ -14,6 +14,7 @@ import { tagImmutabilityPlugin } from '@wharf/plugin-tag-immutability';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { quotasPlugin } from '@wharf/plugin-quotas';
 import { uiPlugin } from '@wharf/plugin-ui';
+import { gcPlugin } from '@wharf/plugin-gc';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { DEFAULT_EXTENSIONS } from '@wharf/core';
@@ -45,6 +46,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   tagImmutabilityPlugin,
   quotasPlugin,
   uiPlugin,
+  gcPlugin,
 ] as WharfPlugin[]);
 
 /**

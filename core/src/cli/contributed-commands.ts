@@ -157,7 +157,7 @@ export function addContributedCommands(
         sub.action((...received: unknown[]) => {
           // commander passes the positional arguments, then the options, then the command.
           const opts = received[received.length - 2] as Record<string, unknown>;
-          const args = received.slice(0, -2).map((a) => String(a));
+          const args = received.slice(0, -2).filter((a) => a !== undefined).map((a) => String(a));
           return run(() => runContributed(source, command, args, opts, binary));
         });
       }

@@ -1,9 +1,18 @@
-import { RegistryError, type BlobService, type StorageDriver } from '@wharf/sdk';
+import { RegistryError, type BlobDeletion, type BlobInfo, type BlobService, type StorageDriver } from '@wharf/sdk';
 import type { MetadataStore } from '../metadata/types.js';
 import { requireDigest } from '../registry/names.js';
 
+/** Most candidates one deletion takes: one claim transaction, one storage request on S3. */
+const MAX_BATCH = 1000;
+
 /** `coreServices.blobs`: blob records from the metadata store, bytes from the storage driver. */
 export function createBlobService(metadata: MetadataStore, storage: StorageDriver): BlobService {
+  /** Bytes first, rows last: a row without bytes is never left usable, bytes without a row are swept again. */
+  async function sweep(claimed: readonly BlobInfo[]): Promise<void> {
+    if (claimed.length === 0) return;
+    await storage.delete(claimed.map((b) => b.digest));
+    await metadata.dropClaimedBlobs(claimed.map((b) => b.digest));
+  }
   const service: BlobService = {
     stat: async (digest) => metadata.getBlobDetails(requireDigest(digest)),
     inRepository: async (repository, digest) => metadata.getLinkedBlob(repository, requireDigest(digest)),
@@ -20,6 +29,19 @@ export function createBlobService(metadata: MetadataStore, storage: StorageDrive
     },
     list: (page) => metadata.listBlobs(page),
     listUnreferenced: (olderThan, page) => metadata.listUnreferencedBlobs(olderThan, page),
+    async deleteUnreferenced(candidates, options): Promise<BlobDeletion> {
+      if (candidates.length > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} candidates a call`);
+      if (typeof options.run !== 'string' || options.run === '' || options.run.length > 64) throw new RangeError('run must be 1 to 64 characters');
+      const digests = [...new Set(candidates.map((d) => requireDigest(d)))];
+      const claimed = await metadata.claimBlobs(digests, options.olderThan, options.run);
+      await sweep(claimed);
+      return { deleted: claimed, kept: digests.length - claimed.length };
+    },
+    async finishInterruptedDeletes(limit = MAX_BATCH): Promise<BlobDeletion> {
+      const claimed = await metadata.listClaimedBlobs(Math.min(Math.max(1, Math.floor(limit)), MAX_BATCH));
+      await sweep(claimed);
+      return { deleted: claimed, kept: 0 };
+    },
   };
   return Object.freeze(service);
 }

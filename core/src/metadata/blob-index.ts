@@ -45,6 +45,9 @@ export async function listUnreferencedBlobs(ctx: StoreContext, olderThan: Date, 
   const query = knex('blobs as b')
     .select('b.digest', 'b.size', 'b.created_at')
     .where('b.created_at', '<', before)
+    // Not `whereNull`: no index may serve this test, or SQLite walks `blobs_deleting_at` (every
+    // unclaimed row) and sorts each page instead of walking the primary key.
+    .whereRaw('coalesce(b.deleting_at, 0) = 0')
     .whereNotExists((q) => q.select(knex.raw('1')).from('manifest_blob_refs as x').where('x.digest', knex.ref('b.digest')))
     .whereNotExists((q) =>
       q.select(knex.raw('1')).from('repository_blobs as rb').where('rb.digest', knex.ref('b.digest')).andWhere('rb.created_at', '>=', before),

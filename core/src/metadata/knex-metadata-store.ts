@@ -28,6 +28,8 @@ import { dialectOf } from './connection.js';
 import { runMigrations, type MigrateOptions } from './migrator.js';
 import type { StoreContext } from './sql.js';
 import * as repos from './repositories-blobs.js';
+import * as deletion from './blob-deletion.js';
+import type { Reservation } from './blob-deletion.js';
 import * as manifests from './manifests-tags.js';
 import * as referrers from './referrers.js';
 import * as uploads from './uploads.js';
@@ -92,8 +94,30 @@ export class KnexMetadataStore implements MetadataStore {
     return repos.listNamespaceRepositories(this.#ctx, namespace, page);
   }
 
-  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction): Promise<void> {
-    return repos.linkBlob(this.#ctx, repository, digest, size, record);
+  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction, options?: { readonly mount?: boolean; readonly reservation?: string }): Promise<boolean> {
+    return repos.linkBlob(this.#ctx, repository, digest, size, record, options);
+  }
+
+  reserveBlob(digest: Digest, size: number, leaseMs: number): Promise<Reservation> {
+    return deletion.reserveBlob(this.#ctx, digest, size, leaseMs);
+  }
+
+  releaseReservation(holder: string): Promise<void> {
+    return deletion.releaseReservation(this.#ctx, holder);
+  }
+
+  claimBlobs(candidates: readonly Digest[], olderThan: Date, run: string): Promise<BlobInfo[]> {
+    const before = olderThan.getTime();
+    if (!Number.isFinite(before)) throw new RangeError('olderThan must be a valid date');
+    return deletion.claimBlobs(this.#ctx, candidates, before, run);
+  }
+
+  listClaimedBlobs(limit: number): Promise<BlobInfo[]> {
+    return deletion.listClaimedBlobs(this.#ctx, limit);
+  }
+
+  dropClaimedBlobs(digests: readonly Digest[]): Promise<number> {
+    return deletion.dropClaimedBlobs(this.#ctx, digests);
   }
 
   getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined> {

@@ -13,6 +13,7 @@ import {
   type StoreContext,
 } from './sql.js';
 import { bigint, rowOf, rowsOf, string } from './decode.js';
+import { lockBlobForLink } from './blob-deletion.js';
 
 /**
  * Repositories and blob links. A repository comes into being with its first blob link or
@@ -95,19 +96,36 @@ export async function repositoryExists(ctx: StoreContext, name: string): Promise
   return (await repositoryId(ctx.knex, name)) !== undefined;
 }
 
-export async function linkBlob(ctx: StoreContext, repository: string, digest: Digest, size: number, record?: RecordInTransaction): Promise<void> {
+/**
+ * Links a blob to a repository (refreshing the link's time), under the blob row's lock
+ * (ADR 0029). `mount`: the row must already exist. Resolves `false`, changing nothing, when
+ * the row is absent on a mount or a collector has claimed it for deletion.
+ */
+export async function linkBlob(
+  ctx: StoreContext,
+  repository: string,
+  digest: Digest,
+  size: number,
+  record?: RecordInTransaction,
+  options?: { readonly mount?: boolean; readonly reservation?: string },
+): Promise<boolean> {
   checkLength('digest', digest, MAX_DIGEST);
-  await inTransaction(ctx, async (trx) => {
+  return inTransaction(ctx, async (trx) => {
     const repoId = await ensureRepository(ctx, trx, repository);
     const now = ctx.now();
-    await insertManyIfAbsent(trx, 'blobs', [{ digest, size, created_at: now }], ['digest']);
-    await insertManyIfAbsent(
-      trx,
-      'repository_blobs',
-      [{ repository_id: repoId, digest, created_at: now }],
-      ['repository_id', 'digest'],
-    );
+    let state = await lockBlobForLink(ctx, trx, digest);
+    if (state === 'absent' && !options?.mount) {
+      await insertManyIfAbsent(trx, 'blobs', [{ digest, size, created_at: now }], ['digest']);
+      state = await lockBlobForLink(ctx, trx, digest);
+    }
+    if (state !== 'usable') return false;
+    await trx('repository_blobs')
+      .insert({ repository_id: repoId, digest, created_at: now })
+      .onConflict(['repository_id', 'digest'])
+      .merge(['created_at']);
+    if (options?.reservation !== undefined) await trx('blob_reservations').where({ holder: options.reservation }).delete();
     await record?.(trx);
+    return true;
   });
 }
 
@@ -132,6 +150,7 @@ export async function getBlob(ctx: StoreContext, digest: Digest): Promise<{ size
   const row = await ctx
     .knex('blobs as b')
     .where('b.digest', digest)
+    .whereNull('b.deleting_at')
     .whereExists((q) => q.select(ctx.knex.raw('1')).from('repository_blobs as rb').where('rb.digest', ctx.knex.ref('b.digest')))
     .first('b.size');
   const found = rowOf(row);

@@ -14,6 +14,7 @@ import type {
 } from '@wharf/sdk';
 import type { PullRecord } from './pulls.js';
 import type { DeleteRepositoryResult } from './repository-delete.js';
+import type { Reservation } from './blob-deletion.js';
 
 /** A numbered page request (the SDK's shape): for listings a person pages through. */
 export type NumberedPage = NumberedPageRequest;
@@ -121,8 +122,28 @@ export interface MetadataStore {
   listNamespaceRepositories(namespace: string, page: { readonly page: number; readonly pageSize: number }): Promise<{ items: string[]; total: number }>;
 
   // Blobs
-  /** Records a committed blob (global, content-addressed) and links it to a repository. */
-  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction): Promise<void>;
+  /**
+   * Records a committed blob (global, content-addressed) and links it to a repository, or
+   * refreshes the link's time. Resolves `false`, writing nothing, when a collector has claimed
+   * the blob for deletion, or (with `mount`) when the blob is not recorded (ADR 0029).
+   */
+  linkBlob(repository: string, digest: Digest, size: number, record?: RecordInTransaction, options?: { readonly mount?: boolean; readonly reservation?: string }): Promise<boolean>;
+  /**
+   * Before an upload commit moves bytes into place: reserves the digest for `leaseMs` so no
+   * collector claims it, or answers `deleting` when one already has (ADR 0029). `linkBlob`
+   * with the holder (`reservation`) ends it; `releaseReservation` when the commit fails.
+   */
+  reserveBlob(digest: Digest, size: number, leaseMs: number): Promise<Reservation>;
+  releaseReservation(holder: string): Promise<void>;
+  /**
+   * Claims those of `candidates` (at most 1000) that are still unreferenced, unreserved and
+   * not linked since `olderThan`, deleting their links, in one transaction (ADR 0029).
+   */
+  claimBlobs(candidates: readonly Digest[], olderThan: Date, run: string): Promise<BlobInfo[]>;
+  /** Blobs claimed for deletion whose rows remain (an interrupted collection), at most `limit`. */
+  listClaimedBlobs(limit: number): Promise<BlobInfo[]>;
+  /** Deletes the rows of claimed blobs whose bytes are gone; resolves how many went. */
+  dropClaimedBlobs(digests: readonly Digest[]): Promise<number>;
   /** The blob's size when it is linked to the repository, else `undefined`. */
   getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined>;
   /** The blob's size when any repository links it (used for cross-repository mounts). */

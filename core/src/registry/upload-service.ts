@@ -9,6 +9,26 @@ import type { MetadataStore, UploadRecord } from '../metadata/types.js';
 import { MeteredStream, digestStream } from './streams.js';
 import { UploadHashes } from './upload-hashes.js';
 
+/**
+ * How long an upload commit's reservation keeps garbage collection off its digest (ADR 0029):
+ * far longer than any commit takes, and only a delay for a collection, never a hold on data.
+ */
+const RESERVATION_MS = 60 * 60_000;
+/** How long a commit waits for a collection to finish deleting the same digest, and how often it looks. */
+const RESERVE_WAIT_MS = 30_000;
+const RESERVE_POLL_MS = 50;
+/** A mount that found the blob claimed by garbage collection (the client uploads it instead). */
+const NOT_MOUNTED = new Error('blob claimed by garbage collection');
+
+/** The answer when garbage collection holds the digest longer than a commit waits: retry later. */
+function collecting(digest: Digest): RegistryError {
+  return new RegistryError('UNKNOWN', 'the blob is being garbage-collected; retry the upload', {
+    status: 503,
+    headers: { 'Retry-After': '1' },
+    detail: { digest },
+  });
+}
+
 /** How a chunk announces itself: `Content-Range` (inclusive) and/or `Content-Length`. */
 export interface ChunkInfo {
   readonly range: { start: number; end: number } | undefined;
@@ -107,11 +127,19 @@ export class UploadService {
     }
     const gate = this.#gateContext(repository, digest, upload.state.size, undefined, actor);
     await this.#gated(gate, async () => {
-      // Committing a digest that is already stored (a concurrent or earlier push of the same
-      // content) is fine by the driver contract: no need to ask storage first.
-      await storage.commit(id, upload.state, digest);
-      const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
-      await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]));
+      // The reservation keeps garbage collection off this digest while its bytes move into
+      // place (ADR 0029); a collection deleting it right now is waited out.
+      const reservation = await this.#reserve(digest, upload.state.size);
+      try {
+        // Committing a digest that is already stored (a concurrent or earlier push of the same
+        // content) is fine by the driver contract: no need to ask storage first.
+        await storage.commit(id, upload.state, digest);
+        const committed = registryDrafts.blobCommitted({ repository, digest, size: upload.state.size, mounted: false }, actor);
+        if (!(await metadata.linkBlob(repository, digest, upload.state.size, this.deps.events.writer([committed]), { reservation }))) throw collecting(digest);
+      } catch (err) {
+        await metadata.releaseReservation(reservation).catch(() => undefined);
+        throw err;
+      }
     }, async () => {
       // Refused: the bytes go, so nothing half-written remains.
       await this.#discard(upload);
@@ -179,11 +207,29 @@ export class UploadService {
     const blob = await this.deps.metadata.getLinkedBlob(from, digest);
     if (!blob || !(await this.deps.storage.stat(digest))) return undefined;
     const gate = this.#gateContext(repository, digest, blob.size, from, actor);
-    await this.#gated(gate, async () => {
-      const mounted = registryDrafts.blobCommitted({ repository, digest, size: blob.size, mounted: true }, actor);
-      await this.deps.metadata.linkBlob(repository, digest, blob.size, this.deps.events.writer([mounted]));
-    });
+    try {
+      await this.#gated(gate, async () => {
+        const mounted = registryDrafts.blobCommitted({ repository, digest, size: blob.size, mounted: true }, actor);
+        // A blob garbage collection has claimed is not mountable: the client uploads it instead.
+        if (!(await this.deps.metadata.linkBlob(repository, digest, blob.size, this.deps.events.writer([mounted]), { mount: true }))) throw NOT_MOUNTED;
+      });
+    } catch (err) {
+      // Thrown inside the gated commit so that the gates release what they reserved.
+      if (err === NOT_MOUNTED) return undefined;
+      throw err;
+    }
     return blob;
+  }
+
+  /** Reserves `digest` for a commit, waiting (bounded) while a collection finishes deleting it. */
+  async #reserve(digest: Digest, size: number): Promise<string> {
+    const deadline = Date.now() + RESERVE_WAIT_MS;
+    for (;;) {
+      const reservation = await this.deps.metadata.reserveBlob(digest, size, RESERVATION_MS);
+      if (reservation !== 'deleting') return reservation.holder;
+      if (Date.now() > deadline) throw collecting(digest);
+      await sleep(RESERVE_POLL_MS);
+    }
   }
 
   async #appendLocked(upload: UploadRecord, body: Readable, chunk: ChunkInfo): Promise<UploadRecord> {

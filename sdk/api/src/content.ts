@@ -231,6 +231,33 @@ export interface BlobService {
    * window spares blobs of pushes still in progress (their manifest comes last).
    */
   listUnreferenced(olderThan: Date, page?: ContentPageRequest): Promise<ContentPage<BlobInfo>>;
+  /**
+   * Deletes those of `candidates` (at most 1000) that are still garbage when the kernel looks
+   * again under its locks: no manifest references them, no upload commit has reserved them and
+   * no repository linked them since `olderThan`. The rest are kept. Safe against concurrent
+   * pushes, mounts and manifest PUTs (ADR 0029): the rows are claimed and unlinked in one
+   * transaction, then the bytes go in one batched storage delete, then the rows. `run` names
+   * the collection in the claims. One collection at a time: the caller holds a lock across nodes.
+   * @since 0.2.0
+   */
+  deleteUnreferenced(candidates: readonly Digest[], options: { readonly olderThan: Date; readonly run: string }): Promise<BlobDeletion>;
+  /**
+   * Finishes deletions an interrupted collection claimed (a node killed mid-sweep), at most
+   * `limit` (default 1000) a call: bytes, then rows. Call it before a new collection marks.
+   * @since 0.2.0
+   */
+  finishInterruptedDeletes(limit?: number): Promise<BlobDeletion>;
+}
+
+/**
+ * What a blob deletion did.
+ * @since 0.2.0
+ */
+export interface BlobDeletion {
+  /** Blobs whose bytes and records are gone. */
+  readonly deleted: readonly BlobInfo[];
+  /** Candidates kept because they were in use by the time the kernel looked again. */
+  readonly kept: number;
 }
 
 /**

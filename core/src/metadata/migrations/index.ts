@@ -5,7 +5,8 @@ import * as replication003 from './003_replication.js';
 import * as events004 from './004_events.js';
 import * as content005 from './005_content.js';
 import * as loginAttempts006 from './006_login_attempts.js';
-import * as configFingerprint007 from './007_config_fingerprint.js';
+import * as blobDeletion007 from './007_blob_deletion.js';
+import * as configFingerprint008 from './008_config_fingerprint.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -18,5 +19,6 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['004_events', events004],
   ['005_content', content005],
   ['006_login_attempts', loginAttempts006],
-  ['007_config_fingerprint', configFingerprint007],
+  ['007_blob_deletion', blobDeletion007],
+  ['008_config_fingerprint', configFingerprint008],
 ];

@@ -1092,6 +1092,105 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The history of collections
+         * @description Newest first, with what each freed. The last `extensions.gc.historyKeep` runs are kept. System administrators only.
+         */
+        get: operations["listGc"];
+        put?: never;
+        /**
+         * Collect garbage now (or a dry run)
+         * @description Queues a collection through the jobs service; pushes, pulls and mounts go on while it runs. Options default to `extensions.gc`. Answers 202 with the run; follow it at its `Location`. System administrators only.
+         */
+        post: operations["startGc"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/gc/{gc_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One collection: status and progress */
+        get: operations["getGc"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/gc/{gc_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A collection's log */
+        get: operations["getGcLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/gc/{gc_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a queued or running collection
+         * @description It stops after the batch in hand; blobs it claimed are finished by the next run. 409 when it is not queued or running.
+         */
+        post: operations["stopGc"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/gc/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The collection schedule in force */
+        get: operations["getGcSchedule"];
+        /**
+         * Set the collection schedule
+         * @description A cron (UTC; 5 fields, or 6 with seconds first) or null for on demand only. Overrides `extensions.gc.schedule` on every node. Scheduled runs use the config's options.
+         */
+        put: operations["setGcSchedule"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/systeminfo": {
         parameters: {
             query?: never;
@@ -1622,6 +1721,50 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        GcRun: {
+            id: number;
+            status: "queued" | "running" | "succeeded" | "failed" | "stopped";
+            trigger: "api" | "schedule" | "cli";
+            requestedBy: string | null;
+            dryRun: boolean;
+            deleteUntagged: boolean;
+            untaggedOlderThanDays: number;
+            workers: number;
+            graceWindowMinutes: number;
+            /** @description While running: uploads, untagged or sweep. */
+            phase: string | null;
+            /** @description Unreferenced blobs older than the grace window. */
+            candidates: number;
+            /** @description Unreferenced blobs left besides the candidates: spared by the grace window (or in use again). Why a run may free nothing. */
+            heldBack: number;
+            /** @description Blobs deleted (dry run: that would be). */
+            blobsDeleted: number;
+            /** @description Candidates found in use again (pushed, mounted, referenced) when the kernel looked under its locks. */
+            blobsKept: number;
+            /** @description Bytes freed (dry run: that would be). */
+            bytesFreed: number;
+            /** @description Untagged artifacts deleted (dry run: that would be). */
+            artifactsDeleted: number;
+            /** @description Idle uploads cancelled (dry run: that would be). */
+            uploadsPurged: number;
+            /** Format: date-time */
+            requestedAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            error: string | null;
+        };
+        GcLogLine: {
+            /** Format: date-time */
+            at: string;
+            message: string;
+        };
+        GcSchedule: {
+            /** @description Cron (UTC), null: on demand only. */
+            cron: string | null;
+            source: "config" | "api";
+            updatedAt: string | null;
+            updatedBy: string | null;
         };
         SystemInfo: {
             /** @description Wharf (kernel) version. */
@@ -5418,6 +5561,221 @@ export interface operations {
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    listGc: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page; more than 100 is refused. */
+                page_size?: components["parameters"]["page_size"];
+                /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
+                q?: components["parameters"]["q"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of items. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRun"][];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    startGc: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Only count what would go, and the bytes it would free. */
+                    dryRun?: boolean;
+                    /** @description Also delete untagged artifacts (default: the config). */
+                    deleteUntagged?: boolean;
+                    untaggedOlderThanDays?: number;
+                    workers?: number;
+                    graceWindowMinutes?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRun"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getGc: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gc_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRun"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getGcLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gc_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcLogLine"][];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    stopGc: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gc_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRun"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getGcSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcSchedule"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    setGcSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cron: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcSchedule"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
             500: components["responses"]["Error500"];
         };
     };
