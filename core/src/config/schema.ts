@@ -267,7 +267,14 @@ export const EventsSchema = Type.Object(
     maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 12, description: 'deliveries of one event to one consumer before it is marked dead (a consumer may set its own)' }),
     retentionHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'delivered events older than this are deleted (hourly)' }),
     deadRetentionHours: Type.Number({ exclusiveMinimum: 0, default: 720, description: 'dead deliveries older than this are deleted (hourly)' }),
-    pullBatchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'most pull events recorded in one write; pulls arriving while a write runs wait for the next one' }),
+    pullBatchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'most pull events recorded in one write' }),
+    pullFlushMs: Type.Integer({
+      minimum: 0,
+      maximum: 10000,
+      default: 200,
+      description:
+        'pull events (and pull times) are buffered and written every this many ms, or when pullBatchSize are waiting: a manifest GET does not wait for a write, and a crash loses at most this interval of pulls. 0: each pull waits for the write that records it (group commit; nothing lost, lower pull throughput)',
+    }),
   },
   { ...closed, default: {} },
 );

@@ -147,11 +147,9 @@ export class Dispatcher {
       const published = new Set<string>();
       this.#claiming.set(sub.name, published);
       try {
-        const heads = await store.candidates(sub.name, free);
-        if (heads.length === 0 || this.#stopped) continue;
-        const runs = await store.claimRuns(sub.name, heads, RUN_SIZE, this.options.holder, leaseMs);
+        const { heads, runs } = await store.claimWaiting(sub.name, free, RUN_SIZE, this.options.holder, leaseMs);
         // Claimed runs are delivered even when stop() came meanwhile: it aborts and hands them back.
-        for (const run of runs) this.run(sub, run, running, { publishes, busy: heads.length === free });
+        for (const run of runs) this.run(sub, run, running, { publishes, busy: heads === free });
       } finally {
         this.#claiming.delete(sub.name);
         // Published to during the claim: a run of that partition picks the events up when it

@@ -29,8 +29,11 @@ const PURGE_BATCH = 1000;
 /** What the registry's write paths use; `undefined` from `writer` means nobody listens. */
 export interface EventRecorder {
   writer(drafts: ReadonlyArray<EventDraft<unknown>>): RecordInTransaction | undefined;
-  /** Records a pull (batched with concurrent ones); resolves once it is stored. */
-  recordPull(draft: EventDraft<unknown>): Promise<void>;
+  /**
+   * Records a pull, batched with others (see pull-recorder.ts): resolves once it is stored
+   * (group commit, `events.pullFlushMs: 0`), or `undefined` when it went into the buffer.
+   */
+  recordPull(draft: EventDraft<unknown>): Promise<void> | undefined;
 }
 
 export interface EventsRuntime extends EventRecorder {
@@ -127,7 +130,12 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     );
     wake(targets);
   };
-  const pulls = new PullRecorder(writePulls, settings.pullBatchSize);
+  const pulls = new PullRecorder({
+    write: writePulls,
+    batchSize: settings.pullBatchSize,
+    flushMs: settings.pullFlushMs,
+    onError: (err, count) => logger.error({ err, pulls: count }, 'could not record a batch of pull events'),
+  });
 
   const service: EventService = Object.freeze({
     async publish(events: EventDraft<unknown> | ReadonlyArray<EventDraft<unknown>>, options?: PublishOptions): Promise<void> {
@@ -164,7 +172,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     },
     wake: () => wake(),
     recordPull(draft) {
-      if (!deps.pullTimes && !deps.pullTimesSqlite && subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
+      if (!deps.pullTimes && !deps.pullTimesSqlite && subscriptions.consumersOf(draft.type.name).length === 0) return undefined;
       return pulls.record(draft);
     },
     install(jobs) {

@@ -10,6 +10,7 @@ import type { MetadataStore } from '../metadata/types.js';
 import type { EventsSettings } from '../config/types.js';
 import { createEventsRuntime, type EventsRuntime } from './events-runtime.js';
 import { createJobRuntime } from '../jobs/index.js';
+import { recordPullsSqlite } from '../metadata/pulls.js';
 
 // The outbox and its delivery on each real database: what commits is delivered, what rolls
 // back is not; order per partition; retries, dead events and their retry; several nodes
@@ -21,7 +22,7 @@ const unheard = defineEventType<{ n: number }>('nobody.listens.here');
 
 // Leases long enough that a busy CI machine never lets one lapse mid-delivery (that would be a
 // legitimate redelivery, and the two-node test counts deliveries); the lease test sets its own.
-const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50 };
+const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50, pullFlushMs: 0 };
 
 interface Node {
   runtime: EventsRuntime;
@@ -253,7 +254,7 @@ forEachDatabase((_name, create) => {
       data: { repository: 'lib/timed', digest: input.digest, reference: 'v1', mediaType: input.mediaType, count: 1 },
     };
     const stored = async () => (await knex('events').where({ type: 'registry.artifact.pulled', partition_key: 'lib/timed' }).count({ n: '*' }))[0]!['n'];
-    await assert.rejects(runtime.recordPull(pull), /pull times could not be written/);
+    await assert.rejects(async () => runtime.recordPull(pull), /pull times could not be written/);
     assert.equal(Number(await stored()), 0, 'the event rolled back with the times');
     assert.equal((await store.getArtifact('lib/timed', input.digest))?.pulledAt, undefined);
     failTimes = false;
@@ -261,6 +262,37 @@ forEachDatabase((_name, create) => {
     assert.equal(Number(await stored()), 1);
     assert.ok((await store.getArtifact('lib/timed', input.digest))?.pulledAt instanceof Date);
     await runtime.stop();
+  });
+
+  it('buffers pulls when pullFlushMs > 0: the pull does not wait, the buffer is written after the interval, and stop writes what is left', async () => {
+    const input = manifestInput('lib/buffered', 'buffered pulls');
+    assert.deepEqual(await store.putManifest(input), { ok: true, created: true });
+    const runtime = createEventsRuntime({
+      knex: () => knex,
+      settings: { ...SETTINGS, pullFlushMs: 150 },
+      logger: silentLogger,
+      pullTimes: (pulls, trx) => store.recordPulls(pulls, trx),
+      pullTimesSqlite: recordPullsSqlite,
+    });
+    runtime.service.subscribe({ name: 'buffered-pulls', types: [registryEvents.artifactPulled], handle: async () => undefined });
+    const pull = (reference: string) => ({
+      type: registryEvents.artifactPulled, partition: 'lib/buffered',
+      data: { repository: 'lib/buffered', digest: input.digest, reference, mediaType: input.mediaType, count: 1 },
+    });
+    const counts = async () =>
+      ((await knex('events').where({ type: 'registry.artifact.pulled', partition_key: 'lib/buffered' }).select('body')) as Array<{ body: string }>)
+        .map((r) => (JSON.parse(r.body) as { data: { count: number } }).data.count);
+    assert.equal(runtime.recordPull(pull('v1')), undefined, 'a buffered pull gives nothing to wait for');
+    runtime.recordPull(pull('v1'));
+    assert.deepEqual(await counts(), [], 'not written before the interval');
+    await sleep(400);
+    assert.deepEqual(await counts(), [2], 'written after the interval, identical pulls as one event');
+    assert.ok((await store.getArtifact('lib/buffered', input.digest))?.pulledAt instanceof Date);
+    const deliveries = await knex('event_deliveries').where({ consumer: 'buffered-pulls' }).count({ n: '*' });
+    assert.equal(Number(deliveries[0]!['n']), 1, 'one delivery for the subscribed consumer');
+    runtime.recordPull(pull('v2'));
+    await runtime.stop();
+    assert.deepEqual((await counts()).sort(), [1, 2], 'stop wrote the buffered pull');
   });
 
   it('purges delivered and dead deliveries past retention, and events no one still needs', async () => {
