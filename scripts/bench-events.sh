@@ -60,9 +60,10 @@ case $EVENTS_MODE in
     printf '%s\nlogging: {}\nextensions: {}\n' "$open" >"$tmp/b.yaml"
     ;;
   default)
-    # The shipped defaults on A; on B the same plugins with their pull-event switches off.
+    # The shipped defaults on A (server/src/index.ts: audit log, replication, repositories,
+    # webhooks, metrics); on B the same plugins with their pull-event switches off.
     printf '%s\n' "$open" >"$tmp/a.yaml"
-    printf '%s\nlogging: { audit: { pulls: { record: false } } }\nextensions: { replication: {}, repositories: {}, webhooks: { pullEvents: false } }\n' "$open" >"$tmp/b.yaml"
+    printf '%s\nlogging: { audit: { pulls: { record: false } } }\nextensions: { replication: {}, repositories: {}, webhooks: { pullEvents: false }, metrics: {} }\n' "$open" >"$tmp/b.yaml"
     ;;
   *) echo "bench-events: EVENTS_MODE must be sink or default" >&2; exit 2 ;;
 esac
