@@ -130,6 +130,32 @@ forEachDatabase((_name, create) => {
     await n.runtime.stop();
   });
 
+  it('hands a run of first attempts to handleBatch in order; a failed batch retries its first event alone through handle', async () => {
+    const batches: number[][] = [];
+    const single: number[] = [];
+    let failBatch = true;
+    const runtime = createEventsRuntime({ knex: () => knex, settings: SETTINGS, logger: silentLogger });
+    runtime.service.subscribe({
+      name: 'batched', types: [thing], backoffMs: 50,
+      handle: async ({ event, attempt }) => { single.push((event.data as { n: number }).n * 10 + attempt); },
+      handleBatch: async ({ events }) => {
+        if (failBatch) { failBatch = false; throw new Error('batch refused'); }
+        batches.push(events.map((e) => (e.data as { n: number }).n));
+      },
+    });
+    await runtime.service.publish([1, 2, 3, 4].map((n) => draft(n, 'batch')));
+    await runtime.start(jobs());
+    started.push(runtime);
+    await until('all four', () => single.length + batches.flat().length === 4);
+    // The failed batch was the first event's attempt 1: it comes back alone (attempt 2) through
+    // handle, and the three after it, never tried, as a batch.
+    assert.deepEqual(single, [12]);
+    assert.deepEqual(batches, [[2, 3, 4]]);
+    const rows = (await knex('event_deliveries').where({ consumer: 'batched' }).select('status', 'attempts')) as Array<{ status: string; attempts: unknown }>;
+    assert.deepEqual(rows.map((r) => [r.status, Number(r.attempts)]).sort(), [['delivered', 1], ['delivered', 1], ['delivered', 1], ['delivered', 2]]);
+    await runtime.stop();
+  });
+
   it('delivers a busy partition in runs, and resumes a run at the event that failed', async () => {
     let failOnce = true;
     const n = await start(node(knex, [{
