@@ -135,6 +135,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     batchSize: settings.pullBatchSize,
     flushMs: settings.pullFlushMs,
     onError: (err, count) => logger.error({ err, pulls: count }, 'could not record a batch of pull events'),
+    onDropped: (count) => logger.warn({ pulls: count }, 'pull events dropped: the database is not keeping up with the pull buffer (events.pullFlushMs)'),
   });
 
   const service: EventService = Object.freeze({

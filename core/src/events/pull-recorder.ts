@@ -9,7 +9,12 @@ import type { EventDraft } from '@wharf/sdk';
  * - `> 0`, buffered: a pull is appended to a buffer and served at once; the buffer is written
  *   every `flushMs` (or sooner when it holds `batchSize` pulls). A crash loses at most the pulls
  *   of the last interval (a pull changes nothing, so nothing else is lost); a stop writes them.
+ *   While the database does not answer, at most {@link MAX_PENDING_BATCHES} batches wait in
+ *   memory; pulls beyond them are dropped (and counted in a warning), never the GETs.
  */
+
+/** Batches (of `batchSize`) the buffer may hold while writes are slow or failing. */
+export const MAX_PENDING_BATCHES = 20;
 
 interface Waiting {
   readonly draft: EventDraft<unknown>;
@@ -24,6 +29,8 @@ export interface PullRecorderOptions {
   readonly flushMs: number;
   /** A buffered batch that could not be written (nobody waits for it to report the error). */
   readonly onError: (err: unknown, pulls: number) => void;
+  /** Pulls dropped because too many waited for slow writes (reported at the next flush). */
+  readonly onDropped: (pulls: number) => void;
 }
 
 export class PullRecorder {
@@ -31,12 +38,20 @@ export class PullRecorder {
   #buffer: Array<EventDraft<unknown>> = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  /** Buffered pulls not yet written, and pulls dropped since the last report. */
+  #pending = 0;
+  #dropped = 0;
 
   constructor(private readonly options: PullRecorderOptions) {}
 
   /** Records a pull: a promise of its write in group-commit mode, `undefined` when buffered. */
   record(draft: EventDraft<unknown>): Promise<void> | undefined {
     if (this.options.flushMs > 0) {
+      if (this.#pending >= MAX_PENDING_BATCHES * this.options.batchSize) {
+        this.#dropped += 1;
+        return undefined;
+      }
+      this.#pending += 1;
       this.#buffer.push(draft);
       if (this.#buffer.length >= this.options.batchSize) this.flushBuffer();
       else this.#timer ??= setTimeout(() => this.flushBuffer(), this.options.flushMs).unref();
@@ -57,6 +72,10 @@ export class PullRecorder {
   private flushBuffer(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#dropped > 0) {
+      this.options.onDropped(this.#dropped);
+      this.#dropped = 0;
+    }
     if (this.#buffer.length === 0) return;
     const batch = this.#buffer;
     this.#buffer = [];
@@ -65,6 +84,7 @@ export class PullRecorder {
       .then(() => this.options.write(batch))
       .catch((err: unknown) => this.options.onError(err, batch.length))
       .finally(() => {
+        this.#pending -= batch.length;
         if (this.#flushing === current) this.#flushing = undefined;
       });
     this.#flushing = current;
