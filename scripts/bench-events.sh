@@ -13,6 +13,8 @@
 # Besides req/s, the CPU time each server used per request (from /proc, so it holds on a
 # loaded machine, where req/s follow the other processes' load).
 # env: ROUNDS=6 DURATION=10 CONCURRENCY=32 A_PORT=5105 B_PORT=5106 SHARED=DIR BENCH_TMPDIR=DIR KEEP=1
+#   PARALLEL=1  load A and B at the same time instead of one after the other (on a loaded
+#               machine both then see the same load; the req/s are each one's share of the CPU)
 #   WARMUP=3  seconds of load on each side before the rounds
 #   LATENCY=0  skips the one-process latency and rate part
 #   WHARF_NODE_ARGS='...'  extra node flags for both Wharf processes, e.g.
@@ -87,11 +89,11 @@ manifest() { # manifest PORT PID -> "req/s cpu-ms-per-request"
   local before after
   before=$(cpu_ticks "$2")
   node "$shared/bench/ocibench.mjs" manifest --url "http://127.0.0.1:$1" --repo library/bench \
-    --duration "$DURATION" --concurrency "$CONCURRENCY" --json 2>>"$tmp/errors.log" >"$tmp/run.json"
+    --duration "$DURATION" --concurrency "$CONCURRENCY" --json 2>>"$tmp/errors.log" >"$tmp/run-$1.json"
   sleep 0.5 # the delivery of the last batches is part of the cost
   after=$(cpu_ticks "$2")
   node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const ms=(process.argv[2]-process.argv[3])*1000/process.argv[4];const n=j.opsPerSec*process.argv[5];console.log(j.errors ? "0 0" : `${j.opsPerSec} ${(ms/n).toFixed(4)}`);' \
-    "$tmp/run.json" "$after" "$before" "$(getconf CLK_TCK)" "$DURATION"
+    "$tmp/run-$1.json" "$after" "$before" "$(getconf CLK_TCK)" "$DURATION"
 }
 
 # Warm both up first (JIT, caches): the first seconds of a fresh process cost twice as much CPU.
@@ -104,8 +106,18 @@ measure() { # measure a|b
   if [[ $1 == a ]]; then r=$(manifest "$A_PORT" "${pids[0]}"); a+=("${r% *}"); acpu+=("${r#* }")
   else r=$(manifest "$B_PORT" "${pids[1]}"); b+=("${r% *}"); bcpu+=("${r#* }"); fi
 }
+measure_both() { # PARALLEL=1: A and B loaded at the same time, so the machine's other load hits both alike
+  manifest "$A_PORT" "${pids[0]}" >"$tmp/pa" &
+  local ja=$!
+  manifest "$B_PORT" "${pids[1]}" >"$tmp/pb" &
+  wait "$ja" $!
+  local ra rb
+  ra=$(<"$tmp/pa") rb=$(<"$tmp/pb")
+  a+=("${ra% *}") acpu+=("${ra#* }") b+=("${rb% *}") bcpu+=("${rb#* }")
+}
 for ((r = 0; r < ROUNDS; r++)); do
-  if ((r % 2 == 0)); then measure a; measure b; else measure b; measure a; fi
+  if [[ ${PARALLEL:-0} == 1 ]]; then measure_both
+  elif ((r % 2 == 0)); then measure a; measure b; else measure b; measure a; fi
   echo "bench-events: round $((r + 1)): pull events on ${a[-1]} req/s (${acpu[-1]} CPU ms/req), off ${b[-1]} req/s (${bcpu[-1]} CPU ms/req)" >&2
 done
 # The pulls A recorded (events stored), to show they were not dropped.
