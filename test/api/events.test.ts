@@ -55,9 +55,9 @@ describe('durable events over HTTP', () => {
         const beforePull = Date.now();
         const pulled = await client.fetch(`/v2/${repo}/manifests/v1`, authed({ headers: { accept: OCI_MANIFEST } }));
         assert.equal(pulled.status, 200);
-        // The pull time is stored before the manifest is sent (batched with concurrent pulls).
-        const pulledAt = (await artifacts!.getArtifact(repo, 'v1'))?.pulledAt;
-        assert.ok(pulledAt && pulledAt.getTime() >= beforePull - 1000, `pulledAt ${String(pulledAt)}`);
+        // The pull time is buffered with other pulls and stored within events.pullFlushMs.
+        const pulledAt = await until(async () => (await artifacts!.getArtifact(repo, 'v1'))?.pulledAt);
+        assert.ok(pulledAt.getTime() >= beforePull - 1000, `pulledAt ${String(pulledAt)}`);
         const endpoint = await call(registry.url, 'POST', '/api/v1/registries', { auth: admin, body: { name: 'events-mirror', url: 'http://127.0.0.1:9' }, headers: { 'user-agent': 'events-test' } });
         assert.equal(endpoint.status, 201, endpoint.text);
         const deleted = await client.fetch(`/v2/${repo}/manifests/v1`, authed({ method: 'DELETE' }));

@@ -292,7 +292,14 @@ export const EventsSchema = Type.Object(
     maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 12, description: 'deliveries of one event to one consumer before it is marked dead (a consumer may set its own)' }),
     retentionHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'delivered events older than this are deleted (hourly)' }),
     deadRetentionHours: Type.Number({ exclusiveMinimum: 0, default: 720, description: 'dead deliveries older than this are deleted (hourly)' }),
-    pullBatchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'most pull events recorded in one write; pulls arriving while a write runs wait for the next one' }),
+    pullBatchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'most pull events recorded in one write' }),
+    pullFlushMs: Type.Integer({
+      minimum: 0,
+      maximum: 10000,
+      default: 0,
+      description:
+        '0 (default): each manifest GET waits for the write that records its pull, shared with the pulls arriving meanwhile (group commit; an answered pull is never lost). Above 0: pulls are buffered and written every this many ms, or when pullBatchSize are waiting; GETs do not wait, more pulls per second are served, and a crash loses at most this interval of pull records (Harbor-style trade for very busy pull traffic)',
+    }),
   },
   { ...closed, default: {} },
 );

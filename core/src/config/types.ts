@@ -60,6 +60,7 @@ export interface EventsSettings {
   readonly retentionHours: number;
   readonly deadRetentionHours: number;
   readonly pullBatchSize: number;
+  readonly pullFlushMs: number;
 }
 
 /** The effective configuration: validated, defaults applied, paths absolute, frozen. */

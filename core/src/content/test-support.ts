@@ -45,7 +45,7 @@ export async function openContentFixture(config: DatabaseConfig, options: Conten
     // The kernel's recorder with no consumer subscribed: records nothing, as in a bare kernel.
     recorder: createEventsRuntime({
       knex: () => metadata.knex,
-      settings: { pollIntervalMs: 500, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 1, pullBatchSize: 10 },
+      settings: { pollIntervalMs: 500, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 1, pullBatchSize: 10, pullFlushMs: 0 },
       logger: silentLogger,
     }),
   });

@@ -2,6 +2,9 @@ import type { Knex } from 'knex';
 import type { ConsumerStatus, EventEnvelope } from '@wharf/sdk';
 import { chunks } from '../metadata/sql.js';
 import { bigint, int, json, optionalString, string } from '../metadata/decode.js';
+import { dialectOf } from '../metadata/connection.js';
+import { withSqliteConnection } from '../metadata/sqlite-direct.js';
+import { claimWaitingSqlite, completeRunSqlite } from './sqlite-delivery.js';
 
 /**
  * SQL of event delivery. Every state change is one conditional UPDATE naming the state it
@@ -46,10 +49,31 @@ export interface Head {
 }
 
 export class DeliveryStore {
+  /** On SQLite the delivery loop's hot path runs on the connection itself (sqlite-delivery.ts). */
+  readonly #sqlite: boolean;
+
   constructor(
     readonly knex: Knex,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.#sqlite = dialectOf(knex) === 'sqlite';
+  }
+
+  /**
+   * What one pass of the delivery loop does per consumer: {@link candidates}, then
+   * {@link claimRuns} of them. Resolves how many heads were found (to tell whether the consumer
+   * had more waiting than it had slots for) and the runs claimed.
+   */
+  async claimWaiting(consumer: string, limit: number, max: number, holder: string, leaseMs: number): Promise<{ heads: number; runs: ClaimedDelivery[][] }> {
+    if (this.#sqlite) {
+      const now = this.now();
+      const found = await withSqliteConnection(this.knex, (db) => claimWaitingSqlite(db, { consumer, limit, max, holder, leaseMs, now }));
+      return { heads: found.heads, runs: found.runs.map((run) => run.map((row) => ({ consumer, attempt: int(row, 'attempts'), event: envelopeOf(row) }))) };
+    }
+    const heads = await this.candidates(consumer, limit);
+    if (heads.length === 0) return { heads: 0, runs: [] };
+    return { heads: heads.length, runs: await this.claimRuns(consumer, heads, max, holder, leaseMs) };
+  }
 
   /** The consumer's deliveries that may start now: the head of each waiting partition, oldest first. */
   async candidates(consumer: string, limit: number): Promise<Head[]> {
@@ -174,6 +198,10 @@ export class DeliveryStore {
   /** Marks delivered the given running deliveries of this holder; resolves how many it held. */
   async completeRun(consumer: string, seqs: readonly number[], holder: string): Promise<number> {
     if (seqs.length === 0) return 0;
+    if (this.#sqlite) {
+      const now = this.now();
+      return withSqliteConnection(this.knex, (db) => completeRunSqlite(db, { consumer, seqs, holder, now }));
+    }
     return this.knex('event_deliveries')
       .where({ consumer, status: 'running', holder })
       .whereIn('seq', seqs)

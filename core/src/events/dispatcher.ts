@@ -147,11 +147,9 @@ export class Dispatcher {
       const published = new Set<string>();
       this.#claiming.set(sub.name, published);
       try {
-        const heads = await store.candidates(sub.name, free);
-        if (heads.length === 0 || this.#stopped) continue;
-        const runs = await store.claimRuns(sub.name, heads, RUN_SIZE, this.options.holder, leaseMs);
+        const { heads, runs } = await store.claimWaiting(sub.name, free, RUN_SIZE, this.options.holder, leaseMs);
         // Claimed runs are delivered even when stop() came meanwhile: it aborts and hands them back.
-        for (const run of runs) this.run(sub, run, running, { publishes, busy: heads.length === free });
+        for (const run of runs) this.run(sub, run, running, { publishes, busy: heads === free });
       } finally {
         this.#claiming.delete(sub.name);
         // Published to during the claim: a run of that partition picks the events up when it
@@ -187,7 +185,9 @@ export class Dispatcher {
   /**
    * Delivers a run in order. Delivered events are marked together at the end; a failure marks
    * those before it delivered, records the failure (retry later, or dead), and hands the rest
-   * back untried, so the partition resumes at the failed event.
+   * back untried, so the partition resumes at the failed event. A consumer with `handleBatch`
+   * gets the first attempts of a run in one call (a failure is the first event's); retries go
+   * to `handle`, one by one.
    */
   private async deliver(sub: Subscription, run: ClaimedDelivery[], controller: AbortController): Promise<void> {
     const { store, holder, leaseMs } = this.options;
@@ -201,26 +201,46 @@ export class Dispatcher {
       );
     }, Math.max(50, Math.floor(leaseMs / 3)));
     const delivered: number[] = [];
+    /** Records the failure of `failed` (after marking what was delivered) and hands the rest back. */
+    const failAt = async (failed: ClaimedDelivery, err: unknown): Promise<void> => {
+      const { event, attempt } = failed;
+      const log = logger.child({ eventId: event.id, eventType: event.type, seq: event.seq });
+      await store.completeRun(sub.name, delivered, holder);
+      delivered.length = 0;
+      if (this.#stopped && controller.signal.aborted) return; // stop() hands the rest back
+      const message = err instanceof Error ? err.message : String(err);
+      const dead = attempt >= sub.maxAttempts;
+      const retryAt = dead ? undefined : Date.now() + backoffDelay(attempt, sub.backoffMs, sub.maxBackoffMs);
+      await store.fail(sub.name, event.seq, holder, message, retryAt).catch((e: unknown) => log.warn({ err: e }, 'could not record the failed delivery'));
+      await store.releaseRun(sub.name, seqs.filter((s) => s > event.seq), holder);
+      if (dead) log.error({ err, attempt }, 'event delivery failed for good; the event is dead for this consumer (retry it through the API)');
+      else log.warn({ err, attempt, retryInMs: (retryAt ?? 0) - Date.now() }, 'event delivery failed; it will be retried');
+    };
     try {
-      for (const { event, attempt } of run) {
-        if (controller.signal.aborted) break;
+      const batch = sub.consumer.handleBatch;
+      for (let i = 0; i < run.length && !controller.signal.aborted; ) {
+        const rest = run.slice(i);
+        if (batch && rest.length > 1 && rest.every((c) => c.attempt === 1)) {
+          try {
+            await batch.call(sub.consumer, { events: rest.map((c) => c.event), maxAttempts: sub.maxAttempts, signal: controller.signal, logger }, {});
+            delivered.push(...rest.map((c) => c.event.seq));
+          } catch (err) {
+            await failAt(rest[0]!, err);
+            return;
+          }
+          break;
+        }
+        const claimed = run[i]!;
+        const { event, attempt } = claimed;
         const log = logger.child({ eventId: event.id, eventType: event.type, seq: event.seq });
         try {
           await sub.consumer.handle({ event, attempt, maxAttempts: sub.maxAttempts, signal: controller.signal, logger: log }, {});
           delivered.push(event.seq);
         } catch (err) {
-          await store.completeRun(sub.name, delivered, holder);
-          delivered.length = 0;
-          if (this.#stopped && controller.signal.aborted) return; // stop() hands the rest back
-          const message = err instanceof Error ? err.message : String(err);
-          const dead = attempt >= sub.maxAttempts;
-          const retryAt = dead ? undefined : Date.now() + backoffDelay(attempt, sub.backoffMs, sub.maxBackoffMs);
-          await store.fail(sub.name, event.seq, holder, message, retryAt).catch((e: unknown) => log.warn({ err: e }, 'could not record the failed delivery'));
-          await store.releaseRun(sub.name, seqs.filter((s) => s > event.seq), holder);
-          if (dead) log.error({ err, attempt }, 'event delivery failed for good; the event is dead for this consumer (retry it through the API)');
-          else log.warn({ err, attempt, retryInMs: (retryAt ?? 0) - Date.now() }, 'event delivery failed; it will be retried');
+          await failAt(claimed, err);
           return;
         }
+        i += 1;
       }
       const held = await store.completeRun(sub.name, delivered, holder);
       if (held < delivered.length) logger.warn({ delivered: delivered.length, held }, 'deliveries finished after their lease was lost; they may run again');

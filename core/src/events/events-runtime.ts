@@ -9,7 +9,9 @@ import { currentTransaction } from '../metadata/ambient-transaction.js';
 import { withRetry } from '../metadata/db-errors.js';
 import { DeliveryStore } from './delivery-store.js';
 import { Dispatcher } from './dispatcher.js';
-import { writeEvents, type DeliveryTarget } from './outbox.js';
+import { dialectOf } from '../metadata/connection.js';
+import { withSqliteConnection, type SqliteConnection } from '../metadata/sqlite-direct.js';
+import { writeEvents, writeEventsSqlite, type DeliveryTarget } from './outbox.js';
 import { PullRecorder } from './pull-recorder.js';
 import { Subscriptions } from './subscriptions.js';
 
@@ -27,8 +29,11 @@ const PURGE_BATCH = 1000;
 /** What the registry's write paths use; `undefined` from `writer` means nobody listens. */
 export interface EventRecorder {
   writer(drafts: ReadonlyArray<EventDraft<unknown>>): RecordInTransaction | undefined;
-  /** Records a pull (batched with concurrent ones); resolves once it is stored. */
-  recordPull(draft: EventDraft<unknown>): Promise<void>;
+  /**
+   * Records a pull, batched with others (see pull-recorder.ts): resolves once it is stored
+   * (group commit, `events.pullFlushMs: 0`), or `undefined` when it went into the buffer.
+   */
+  recordPull(draft: EventDraft<unknown>): Promise<void> | undefined;
 }
 
 export interface EventsRuntime extends EventRecorder {
@@ -55,6 +60,8 @@ export interface EventsRuntimeDeps {
    * their events.
    */
   readonly pullTimes?: (pulls: ReadonlyArray<{ repository: string; digest: Digest; at: Date }>, trx?: Knex.Transaction) => Promise<void>;
+  /** The same on SQLite, synchronously on the connection, inside the batch's transaction. */
+  readonly pullTimesSqlite?: (db: SqliteConnection, pulls: ReadonlyArray<{ repository: string; digest: Digest; at: Date }>) => void;
 }
 
 export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
@@ -89,19 +96,33 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
   /**
    * A batch of pulls is one transaction: its events (identical pulls coalesced), then the
    * manifests' pull times, so the batch costs one commit (the times last: on PostgreSQL and
-   * MySQL a hot manifest's row is locked only for the commit).
+   * MySQL a hot manifest's row is locked only for the commit). On SQLite the batch is one
+   * synchronous better-sqlite3 transaction with cached statements: no knex query is built.
    */
   const writePulls = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
     const at = new Date(now());
     const times = drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at }));
     const events = coalescePulls(drafts).filter((d) => subscriptions.consumersOf(d.type.name).length > 0);
+    const knex = deps.knex();
+    const sqliteTimes = deps.pullTimesSqlite;
+    if (sqliteTimes && dialectOf(knex) === 'sqlite') {
+      const targets = await withSqliteConnection(knex, (db) =>
+        db.transaction(() => {
+          const written = writeEventsSqlite(db, events, subscriptions, at.getTime());
+          sqliteTimes(db, times);
+          return written;
+        }).immediate(),
+      );
+      wake(targets);
+      return;
+    }
     if (events.length === 0) {
       // Nobody wants the events: the times alone are one statement, no transaction needed.
       await deps.pullTimes?.(times);
       return;
     }
     const targets = await withRetry(() =>
-      deps.knex().transaction(async (trx) => {
+      knex.transaction(async (trx) => {
         const written = await writeEvents(trx, events, subscriptions, at.getTime());
         await deps.pullTimes?.(times, trx);
         return written;
@@ -109,7 +130,13 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     );
     wake(targets);
   };
-  const pulls = new PullRecorder(writePulls, settings.pullBatchSize);
+  const pulls = new PullRecorder({
+    write: writePulls,
+    batchSize: settings.pullBatchSize,
+    flushMs: settings.pullFlushMs,
+    onError: (err, count) => logger.error({ err, pulls: count }, 'could not record a batch of pull events'),
+    onDropped: (count) => logger.warn({ pulls: count }, 'pull events dropped: the database is not keeping up with the pull buffer (events.pullFlushMs)'),
+  });
 
   const service: EventService = Object.freeze({
     async publish(events: EventDraft<unknown> | ReadonlyArray<EventDraft<unknown>>, options?: PublishOptions): Promise<void> {
@@ -146,7 +173,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     },
     wake: () => wake(),
     recordPull(draft) {
-      if (!deps.pullTimes && subscriptions.consumersOf(draft.type.name).length === 0) return Promise.resolve();
+      if (!deps.pullTimes && !deps.pullTimesSqlite && subscriptions.consumersOf(draft.type.name).length === 0) return undefined;
       return pulls.record(draft);
     },
     install(jobs) {

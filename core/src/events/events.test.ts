@@ -10,6 +10,7 @@ import type { MetadataStore } from '../metadata/types.js';
 import type { EventsSettings } from '../config/types.js';
 import { createEventsRuntime, type EventsRuntime } from './events-runtime.js';
 import { createJobRuntime } from '../jobs/index.js';
+import { recordPullsSqlite } from '../metadata/pulls.js';
 
 // The outbox and its delivery on each real database: what commits is delivered, what rolls
 // back is not; order per partition; retries, dead events and their retry; several nodes
@@ -21,7 +22,7 @@ const unheard = defineEventType<{ n: number }>('nobody.listens.here');
 
 // Leases long enough that a busy CI machine never lets one lapse mid-delivery (that would be a
 // legitimate redelivery, and the two-node test counts deliveries); the lease test sets its own.
-const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50 };
+const SETTINGS: EventsSettings = { pollIntervalMs: 20, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 2, pullBatchSize: 50, pullFlushMs: 0 };
 
 interface Node {
   runtime: EventsRuntime;
@@ -127,6 +128,32 @@ forEachDatabase((_name, create) => {
     await until('partition a', () => n.seen.filter((e) => e.partition === 'a').length === 3);
     assert.deepEqual(n.seen.filter((e) => e.partition === 'a').map((e) => (e.data as { n: number }).n), [10, 11, 12]);
     await n.runtime.stop();
+  });
+
+  it('hands a run of first attempts to handleBatch in order; a failed batch retries its first event alone through handle', async () => {
+    const batches: number[][] = [];
+    const single: number[] = [];
+    let failBatch = true;
+    const runtime = createEventsRuntime({ knex: () => knex, settings: SETTINGS, logger: silentLogger });
+    runtime.service.subscribe({
+      name: 'batched', types: [thing], backoffMs: 50,
+      handle: async ({ event, attempt }) => { single.push((event.data as { n: number }).n * 10 + attempt); },
+      handleBatch: async ({ events }) => {
+        if (failBatch) { failBatch = false; throw new Error('batch refused'); }
+        batches.push(events.map((e) => (e.data as { n: number }).n));
+      },
+    });
+    await runtime.service.publish([1, 2, 3, 4].map((n) => draft(n, 'batch')));
+    await runtime.start(jobs());
+    started.push(runtime);
+    await until('all four', () => single.length + batches.flat().length === 4);
+    // The failed batch was the first event's attempt 1: it comes back alone (attempt 2) through
+    // handle, and the three after it, never tried, as a batch.
+    assert.deepEqual(single, [12]);
+    assert.deepEqual(batches, [[2, 3, 4]]);
+    const rows = (await knex('event_deliveries').where({ consumer: 'batched' }).select('status', 'attempts')) as Array<{ status: string; attempts: unknown }>;
+    assert.deepEqual(rows.map((r) => [r.status, Number(r.attempts)]).sort(), [['delivered', 1], ['delivered', 1], ['delivered', 1], ['delivered', 2]]);
+    await runtime.stop();
   });
 
   it('delivers a busy partition in runs, and resumes a run at the event that failed', async () => {
@@ -253,7 +280,7 @@ forEachDatabase((_name, create) => {
       data: { repository: 'lib/timed', digest: input.digest, reference: 'v1', mediaType: input.mediaType, count: 1 },
     };
     const stored = async () => (await knex('events').where({ type: 'registry.artifact.pulled', partition_key: 'lib/timed' }).count({ n: '*' }))[0]!['n'];
-    await assert.rejects(runtime.recordPull(pull), /pull times could not be written/);
+    await assert.rejects(async () => runtime.recordPull(pull), /pull times could not be written/);
     assert.equal(Number(await stored()), 0, 'the event rolled back with the times');
     assert.equal((await store.getArtifact('lib/timed', input.digest))?.pulledAt, undefined);
     failTimes = false;
@@ -261,6 +288,37 @@ forEachDatabase((_name, create) => {
     assert.equal(Number(await stored()), 1);
     assert.ok((await store.getArtifact('lib/timed', input.digest))?.pulledAt instanceof Date);
     await runtime.stop();
+  });
+
+  it('buffers pulls when pullFlushMs > 0: the pull does not wait, the buffer is written after the interval, and stop writes what is left', async () => {
+    const input = manifestInput('lib/buffered', 'buffered pulls');
+    assert.deepEqual(await store.putManifest(input), { ok: true, created: true });
+    const runtime = createEventsRuntime({
+      knex: () => knex,
+      settings: { ...SETTINGS, pullFlushMs: 150 },
+      logger: silentLogger,
+      pullTimes: (pulls, trx) => store.recordPulls(pulls, trx),
+      pullTimesSqlite: recordPullsSqlite,
+    });
+    runtime.service.subscribe({ name: 'buffered-pulls', types: [registryEvents.artifactPulled], handle: async () => undefined });
+    const pull = (reference: string) => ({
+      type: registryEvents.artifactPulled, partition: 'lib/buffered',
+      data: { repository: 'lib/buffered', digest: input.digest, reference, mediaType: input.mediaType, count: 1 },
+    });
+    const counts = async () =>
+      ((await knex('events').where({ type: 'registry.artifact.pulled', partition_key: 'lib/buffered' }).select('body')) as Array<{ body: string }>)
+        .map((r) => (JSON.parse(r.body) as { data: { count: number } }).data.count);
+    assert.equal(runtime.recordPull(pull('v1')), undefined, 'a buffered pull gives nothing to wait for');
+    runtime.recordPull(pull('v1'));
+    assert.deepEqual(await counts(), [], 'not written before the interval');
+    await sleep(400);
+    assert.deepEqual(await counts(), [2], 'written after the interval, identical pulls as one event');
+    assert.ok((await store.getArtifact('lib/buffered', input.digest))?.pulledAt instanceof Date);
+    const deliveries = await knex('event_deliveries').where({ consumer: 'buffered-pulls' }).count({ n: '*' });
+    assert.equal(Number(deliveries[0]!['n']), 1, 'one delivery for the subscribed consumer');
+    runtime.recordPull(pull('v2'));
+    await runtime.stop();
+    assert.deepEqual((await counts()).sort(), [1, 2], 'stop wrote the buffered pull');
   });
 
   it('purges delivered and dead deliveries past retention, and events no one still needs', async () => {

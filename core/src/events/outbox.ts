@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { EventActor, EventDraft, EventRequest } from '@wharf/sdk';
 import { dialectOf } from '../metadata/connection.js';
 import { chunks, toNumber } from '../metadata/sql.js';
+import { prepared, type SqliteConnection } from '../metadata/sqlite-direct.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /**
@@ -34,9 +35,50 @@ export interface DeliveryTarget {
   readonly partition: string;
 }
 
+/** An event row to insert, with the consumers that get a delivery row for it. */
+interface EventRow {
+  readonly id: string;
+  readonly type: string;
+  readonly partition_key: string;
+  readonly body: string;
+  readonly occurred_at: number;
+}
+
+/** The drafts some consumer receives, as rows; the others are dropped (nobody would read them). */
+function rowsOf(drafts: ReadonlyArray<EventDraft<unknown>>, subscriptions: Subscriptions, now: number): Array<{ row: EventRow; consumers: readonly string[] }> {
+  const out: Array<{ row: EventRow; consumers: readonly string[] }> = [];
+  for (const draft of drafts) {
+    const consumers = subscriptions.consumersOf(draft.type.name);
+    if (consumers.length === 0) continue;
+    const row = {
+      id: randomUUID(),
+      type: draft.type.name,
+      partition_key: String(draft.partition).slice(0, MAX_PARTITION),
+      body: JSON.stringify(bodyOf(draft)),
+      occurred_at: now,
+    };
+    out.push({ row, consumers });
+  }
+  return out;
+}
+
+function deliveryRow(consumer: string, seq: number, partition: string, now: number) {
+  return { consumer, seq, partition_key: partition, status: 'pending', attempts: 0, available_at: now, created_at: now };
+}
+
+/** The consumers and partitions that got deliveries, once each. */
+function targetsOf(written: ReadonlyArray<{ row: EventRow; consumers: readonly string[] }>): DeliveryTarget[] {
+  const targets = new Map<string, DeliveryTarget>();
+  for (const { row, consumers } of written) {
+    for (const consumer of consumers) targets.set(`${consumer}\n${row.partition_key}`, { consumer, partition: row.partition_key });
+  }
+  return [...targets.values()];
+}
+
 /**
  * Writes the drafts that some consumer receives; the others are dropped (nobody would read
- * them). Resolves where deliveries were written (empty when no event was).
+ * them). One multi-row insert per table per 200 rows. Resolves where deliveries were written
+ * (empty when no event was).
  */
 export async function writeEvents(
   trx: Knex | Knex.Transaction,
@@ -44,17 +86,9 @@ export async function writeEvents(
   subscriptions: Subscriptions,
   now: number,
 ): Promise<DeliveryTarget[]> {
-  const wanted = drafts
-    .map((draft) => ({ draft, consumers: subscriptions.consumersOf(draft.type.name) }))
-    .filter((w) => w.consumers.length > 0);
+  const wanted = rowsOf(drafts, subscriptions, now);
   if (wanted.length === 0) return [];
-  const rows = wanted.map(({ draft }) => ({
-    id: randomUUID(),
-    type: draft.type.name,
-    partition_key: String(draft.partition).slice(0, MAX_PARTITION),
-    body: JSON.stringify(bodyOf(draft)),
-    occurred_at: now,
-  }));
+  const rows = wanted.map((w) => w.row);
   const seqById = new Map<string, number>();
   for (const chunk of chunks(rows, 200)) {
     if (dialectOf(trx as Knex) === 'mysql') {
@@ -66,22 +100,32 @@ export async function writeEvents(
       for (const r of inserted) seqById.set(r.id, toNumber(r.seq));
     }
   }
-  const deliveries = wanted.flatMap(({ consumers }, i) => {
-    const row = rows[i]!;
+  const deliveries = wanted.flatMap(({ row, consumers }) => {
     const seq = seqById.get(row.id);
     if (seq === undefined) throw new Error(`event ${row.id} was not stored`);
-    return consumers.map((consumer) => ({
-      consumer,
-      seq,
-      partition_key: row.partition_key,
-      status: 'pending',
-      attempts: 0,
-      available_at: now,
-      created_at: now,
-    }));
+    return consumers.map((consumer) => deliveryRow(consumer, seq, row.partition_key, now));
   });
   for (const chunk of chunks(deliveries, 200)) await trx('event_deliveries').insert(chunk);
-  const targets = new Map<string, DeliveryTarget>();
-  for (const d of deliveries) targets.set(JSON.stringify([d.consumer, d.partition_key]), { consumer: d.consumer, partition: d.partition_key });
-  return [...targets.values()];
+  return targetsOf(wanted);
+}
+
+const SQLITE_INSERT_EVENT = 'insert into events (id, type, partition_key, body, occurred_at) values (?, ?, ?, ?, ?)';
+const SQLITE_INSERT_DELIVERY = `insert into event_deliveries (consumer, seq, partition_key, status, attempts, available_at, created_at)
+  values (?, ?, ?, 'pending', 0, ?, ?)`;
+
+/**
+ * {@link writeEvents} on SQLite's connection itself, synchronously, inside the caller's
+ * better-sqlite3 transaction: cached statements, one row each (no network between them, so
+ * a multi-row insert would only add SQL to build).
+ */
+export function writeEventsSqlite(db: SqliteConnection, drafts: ReadonlyArray<EventDraft<unknown>>, subscriptions: Subscriptions, now: number): DeliveryTarget[] {
+  const wanted = rowsOf(drafts, subscriptions, now);
+  if (wanted.length === 0) return [];
+  const insertEvent = prepared(db, SQLITE_INSERT_EVENT);
+  const insertDelivery = prepared(db, SQLITE_INSERT_DELIVERY);
+  for (const { row, consumers } of wanted) {
+    const seq = Number(insertEvent.run(row.id, row.type, row.partition_key, row.body, row.occurred_at).lastInsertRowid);
+    for (const consumer of consumers) insertDelivery.run(consumer, seq, row.partition_key, now, now);
+  }
+  return targetsOf(wanted);
 }

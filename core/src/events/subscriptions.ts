@@ -39,6 +39,9 @@ export class Subscriptions {
     }
     if (this.#byName.has(name)) throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}" is subscribed twice`);
     if (typeof consumer.handle !== 'function') throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}" has no handle function`);
+    if (consumer.handleBatch !== undefined && typeof consumer.handleBatch !== 'function') {
+      throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}": handleBatch must be a function`);
+    }
     const patterns = (consumer.types ?? []).map((t) => (typeof t === 'string' ? t : (t as EventType<unknown>).name));
     if (patterns.length === 0 || patterns.some((p) => typeof p !== 'string' || p === '')) {
       throw new KernelError('REG_ERR_EVENTS_CONSUMER', `event consumer "${name}" must name at least one event type`);

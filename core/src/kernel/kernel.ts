@@ -27,6 +27,7 @@ import { timedStorage } from './timed-storage.js';
 import { createContentServices, type ContentServices } from '../content/index.js';
 import { createDatabaseService, createMetadataStore, createOwnerMigrator, type KnexMetadataStore } from '../metadata/index.js';
 import type { DatabaseConfig, MetadataStore } from '../metadata/types.js';
+import { recordPullsSqlite } from '../metadata/pulls.js';
 import { KERNEL_VERSION } from '../version.js';
 import { formatBootTree, type BootPhase, type BootRecord } from './boot-tree.js';
 import { callRegister, createPluginContext, ownKernelError } from './plugin-context.js';
@@ -202,6 +203,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     logger,
     // Pull times ride on the pull events' group commit: one transaction per batch of pulls.
     pullTimes: (pulls, trx) => services.resolve(kernelRefs.metadata).recordPulls(pulls, trx),
+    pullTimesSqlite: recordPullsSqlite,
   });
   services.provide('kernel', coreServices.events, { factory: () => events.service });
   services.provide('kernel', coreServices.repositories, {

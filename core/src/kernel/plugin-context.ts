@@ -6,6 +6,7 @@ import {
   type PluginContext,
   type PluginInit,
   type PluginMigrations,
+  type BatchDeliveryContext,
   type EventConsumer,
   type ScopedRouter,
   type ServiceDeps,
@@ -84,7 +85,12 @@ export function createPluginContext(
         };
         try {
           const { deps: _declared, ...rest } = consumer;
-          deps.events.subscribe({ ...rest, handle: (delivery) => consumer.handle(delivery, resolve() as never) });
+          const handleBatch = consumer.handleBatch?.bind(consumer);
+          deps.events.subscribe({
+            ...rest,
+            handle: (delivery) => consumer.handle(delivery, resolve() as never),
+            ...(handleBatch ? { handleBatch: (batch: BatchDeliveryContext) => handleBatch(batch, resolve() as never) } : {}),
+          });
         } catch (err) {
           throw isKernelError(err) ? ownKernelError(err, id) : err;
         }

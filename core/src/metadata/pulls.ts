@@ -1,5 +1,6 @@
 import type { Digest } from '@wharf/sdk';
 import { chunks, type StoreContext } from './sql.js';
+import { prepared, type SqliteConnection } from './sqlite-direct.js';
 
 /**
  * Pull times, written in batches: a registry serving thousands of pulls a second must not pay
@@ -17,8 +18,8 @@ export interface PullRecord {
 
 const ROWS_PER_STATEMENT = 300;
 
-export async function recordPulls(ctx: StoreContext, batch: readonly PullRecord[]): Promise<void> {
-  // The latest time per manifest: an UPDATE ... FROM must not match one row twice.
+/** The latest time per manifest: an UPDATE ... FROM must not match one row twice. */
+function latestOf(batch: readonly PullRecord[]): Array<{ repository: string; digest: string; at: number }> {
   const latest = new Map<string, { repository: string; digest: string; at: number }>();
   for (const pull of batch) {
     const at = pull.at.getTime();
@@ -27,10 +28,26 @@ export async function recordPulls(ctx: StoreContext, batch: readonly PullRecord[
     const seen = latest.get(key);
     if (!seen || seen.at < at) latest.set(key, { repository: pull.repository, digest: pull.digest, at });
   }
-  for (const chunk of chunks([...latest.values()], ROWS_PER_STATEMENT)) {
+  return [...latest.values()];
+}
+
+export async function recordPulls(ctx: StoreContext, batch: readonly PullRecord[]): Promise<void> {
+  for (const chunk of chunks(latestOf(batch), ROWS_PER_STATEMENT)) {
     const bindings = chunk.flatMap((p) => [p.repository, p.digest, p.at]);
     await ctx.knex.raw(statement(ctx.dialect, chunk.length), bindings);
   }
+}
+
+const SQLITE_PULL_TIME = `update manifests set pulled_at = max(coalesce(pulled_at, 0), ?)
+  where digest = ? and repository_id = (select id from repositories where name = ?)`;
+
+/**
+ * The same on SQLite's connection itself, synchronously, for the caller's better-sqlite3
+ * transaction (the pull batch's): one cached statement per manifest, no SQL built per batch.
+ */
+export function recordPullsSqlite(db: SqliteConnection, batch: readonly PullRecord[]): void {
+  const update = prepared(db, SQLITE_PULL_TIME);
+  for (const p of latestOf(batch)) update.run(p.at, p.digest, p.repository);
 }
 
 function statement(dialect: StoreContext['dialect'], rows: number): string {

@@ -59,15 +59,18 @@ export function recordedEntries(event: EventEnvelope, config: Pick<AuditConfig, 
 }
 
 export function auditConsumer(deps: RecorderDeps): EventConsumer {
+  const record = async (events: readonly EventEnvelope[]): Promise<void> => {
+    const entries = events.flatMap((event) => recordedEntries(event, deps.config));
+    if (entries.length === 0) return;
+    // One statement for all of them: a run of pull events is one insert, not one per event.
+    if (deps.config.store) await deps.store().insert(entries);
+    if (deps.forward) for (const entry of entries) deps.forward.info({ audit: viewOf(entry) }, 'audit');
+  };
   return {
     name: CONSUMER_NAME,
     types: auditedTypes(deps.config),
     concurrency: 4,
-    async handle({ event }) {
-      const entries = recordedEntries(event, deps.config);
-      if (entries.length === 0) return;
-      if (deps.config.store) await deps.store().insert(entries);
-      if (deps.forward) for (const entry of entries) deps.forward.info({ audit: viewOf(entry) }, 'audit');
-    },
+    handle: ({ event }) => record([event]),
+    handleBatch: ({ events }) => record(events),
   };
 }

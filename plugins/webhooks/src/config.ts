@@ -11,7 +11,7 @@ export const webhooksConfigSchema = Type.Object(
     pullEvents: Type.Boolean({
       default: true,
       description:
-        'subscribe to pull events, so PULL_ARTIFACT policies work; every pull is then recorded as a durable event (batched), which costs pull throughput even without a policy. false: PULL_ARTIFACT policies receive nothing',
+        'subscribe to pull events, so PULL_ARTIFACT policies work; pulls are then recorded as durable events (buffered, see events.pullFlushMs), and a pull of a project without a PULL_ARTIFACT policy costs the fan-out no query. false: PULL_ARTIFACT policies receive nothing',
     }),
     delivery: Type.Object(
       {

@@ -2,6 +2,7 @@ import type { DatabaseService, EventConsumer, EventEnvelope } from '@wharf/sdk';
 import type { DeliveryStore, NewDelivery, StoredEvent } from './delivery-store.js';
 import { EVENT_KINDS, kindOfDurable, type PayloadContext } from './event-kinds.js';
 import type { PolicyStore } from './policy-store.js';
+import { SubscribedProjects } from './pull-filter.js';
 
 /**
  * The durable consumer: turns each event into one delivery row per (policy, target) in one
@@ -37,7 +38,11 @@ export function storedEvent(event: EventEnvelope, policy: { id: number; project:
   };
 }
 
+const PULL = 'PULL_ARTIFACT';
+
 export function fanoutConsumer(options: { enabled: boolean; pullEvents: boolean; deps: () => FanoutDeps | undefined }): EventConsumer {
+  // Pull events of projects without a PULL_ARTIFACT policy are acknowledged without a query.
+  let pullProjects: SubscribedProjects | undefined;
   return {
     name: FANOUT_CONSUMER,
     types: EVENT_KINDS.filter((k) => options.pullEvents || k.harborType !== 'PULL_ARTIFACT').map((k) => k.source),
@@ -51,6 +56,10 @@ export function fanoutConsumer(options: { enabled: boolean; pullEvents: boolean;
       const kind = kindOfDurable(event.type);
       const project = kind?.project(event);
       if (!kind || !project) return;
+      if (kind.harborType === PULL) {
+        pullProjects ??= new SubscribedProjects(() => deps.policies.projectsSubscribedTo(PULL));
+        if (!(await pullProjects.mayHave(project, event.occurredAt.getTime()))) return;
+      }
       const policies = await deps.policies.subscribed(project, kind.harborType);
       if (policies.length === 0) return;
       const eventData = kind.eventData(event, deps.context);

@@ -91,6 +91,12 @@ export class PolicyStore {
     return rows.map(fromRow).filter((p) => p.eventTypes.includes(harborType));
   }
 
+  /** Projects with at least one enabled policy subscribed to a Harbor event type. */
+  async projectsSubscribedTo(harborType: string): Promise<Set<string>> {
+    const rows = (await this.database.knex(TABLES.policies).where({ enabled: true }).select('project', 'event_types')) as Array<Pick<Row, 'project' | 'event_types'>>;
+    return new Set(rows.filter((r) => (JSON.parse(r.event_types) as string[]).includes(harborType)).map((r) => r.project));
+  }
+
   /** Creates a policy; a duplicate name surfaces as the database's unique violation. */
   async create(project: string, input: PolicyInput, secretSealed: string, creator: string, now = Date.now()): Promise<Policy> {
     const row = {

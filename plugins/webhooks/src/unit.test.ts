@@ -6,6 +6,7 @@ import { signingHeaders, verifySignature } from './signing.js';
 import { slackMessage } from './targets/slack.js';
 import { createTargetRegistry } from './targets/registry.js';
 import { backoff, errorText } from './worker.js';
+import { SubscribedProjects } from './pull-filter.js';
 
 const EVENT: WebhookEvent = {
   deliveryId: '6f1c1b0e-8a4f-4c6e-9a55-1f0e7a3c2b10',
@@ -70,5 +71,29 @@ describe('webhooks: signing, formats, secrets', () => {
     assert.deepEqual(registry.types(), ['http', 'slack']);
     assert.throws(() => registry.register({ type: 'http', description: '', deliver: async () => ({ statusCode: 200 }) }), /registered already/);
     assert.throws(() => registry.register({ type: 'Bad Type', description: '', deliver: async () => ({ statusCode: 200 }) }), /kebab-case/);
+  });
+});
+
+describe('webhooks: the projects with a PULL_ARTIFACT policy, read once per batch of pulls', () => {
+  it('reads again only for an event newer than its answer, once for concurrent events, and never trusts an answer older than the event', async () => {
+    let clock = 1000;
+    let reads = 0;
+    let stored = new Set<string>();
+    const projects = new SubscribedProjects(async () => {
+      reads += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      return new Set(stored);
+    }, () => clock);
+    assert.equal(await projects.mayHave('ci', 900), false);
+    assert.equal(reads, 1);
+    assert.deepEqual(await Promise.all([projects.mayHave('ci', 950), projects.mayHave('other', 1000)]), [false, false], 'events older than the answer');
+    assert.equal(reads, 1, 'no read for events the answer covers');
+    // A policy is created, then a pull happens: its event is newer than the answer, so it reads.
+    stored = new Set(['ci']);
+    clock = 2000;
+    assert.deepEqual(await Promise.all([projects.mayHave('ci', 1500), projects.mayHave('ci', 1600), projects.mayHave('other', 1700)]), [true, true, false]);
+    assert.equal(reads, 2, 'one read for the batch');
+    assert.equal(await projects.mayHave('ci', 5000), true, 'an event from a clock ahead is never filtered');
+    assert.equal(reads, 2);
   });
 });

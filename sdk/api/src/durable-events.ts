@@ -110,6 +110,19 @@ export interface DeliveryContext {
 }
 
 /**
+ * What a consumer's {@link EventConsumer.handleBatch} receives: several events of one
+ * partition, in order, each delivered for the first time. @since 0.2.0
+ */
+export interface BatchDeliveryContext {
+  readonly events: readonly EventEnvelope[];
+  readonly maxAttempts: number;
+  /** Aborted when the node shuts down or loses the deliveries' lease; stop promptly. */
+  readonly signal: AbortSignal;
+  /** The node's logger with the consumer and partition bound. */
+  readonly logger: Logger;
+}
+
+/**
  * A durable consumer. Its name is its identity across restarts and nodes: renaming it starts a
  * new consumer that sees only events recorded from then on.
  * @since 0.2.0
@@ -133,6 +146,14 @@ export interface EventConsumer<D extends ServiceDeps = Record<never, never>> {
    * idempotent: an event may come again after a crash.
    */
   handle(delivery: DeliveryContext, deps: ResolvedDeps<D>): Promise<void>;
+  /**
+   * Optional: handles several events of one partition at once (the events a delivery run
+   * claimed together, up to 50), e.g. to write them in one statement. All or nothing: resolve
+   * when all are done; a throw counts as a failed delivery of the first of them (retried with
+   * backoff, dead after `maxAttempts`) and the others are handed back untried. A single
+   * event, and every retry, goes to `handle`. Idempotent like `handle`. Gets `deps` as `handle` does.
+   */
+  handleBatch?(batch: BatchDeliveryContext, deps: ResolvedDeps<D>): Promise<void>;
   /** Deliveries running at once on one node (different partitions). Default 4. */
   readonly concurrency?: number;
   /** Deliveries before an event is marked dead for this consumer. Default from `events.maxAttempts`. */

@@ -111,7 +111,7 @@ export const mockServices = Object.freeze({
     factory(options: { readonly database: () => MockDatabase; readonly logger?: Logger }): MockEvents {
       return createEventsRuntime({
         knex: () => options.database().knex,
-        settings: { pollIntervalMs: 50, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 1, pullBatchSize: 100 },
+        settings: { pollIntervalMs: 50, leaseSeconds: 30, maxAttempts: 3, retentionHours: 1, deadRetentionHours: 1, pullBatchSize: 100, pullFlushMs: 0 },
         logger: options.logger ?? captureLogs({ level: 'warn' }).logger,
       });
     },

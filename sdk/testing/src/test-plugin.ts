@@ -1,5 +1,5 @@
 import { createHooks, createOwnerMigrator, createPluginHooks, migrationOwner } from '@wharf/core';
-import { coreServices, type KernelHooks, type LogSinkCounters, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
+import { coreServices, type BatchDeliveryContext, type KernelHooks, type LogSinkCounters, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
 import { Value } from '@sinclair/typebox/value';
 import type { CapturedLogs } from './logs.js';
 import { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
@@ -130,16 +130,19 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
         // Deps resolved as the kernel does: built on the first delivery.
         let resolved: Record<string, unknown> | undefined;
         const { deps, ...rest } = consumer;
+        const built = async (): Promise<never> => {
+          if (!resolved) {
+            const services: Record<string, unknown> = {};
+            for (const [name, ref] of Object.entries(deps ?? {})) services[name] = await resolve(ref, []);
+            resolved = services;
+          }
+          return resolved as never;
+        };
+        const handleBatch = consumer.handleBatch?.bind(consumer);
         events.service.subscribe({
           ...rest,
-          handle: async (delivery) => {
-            if (!resolved) {
-              const built: Record<string, unknown> = {};
-              for (const [name, ref] of Object.entries(deps ?? {})) built[name] = await resolve(ref, []);
-              resolved = built;
-            }
-            return consumer.handle(delivery, resolved as never);
-          },
+          handle: async (delivery) => consumer.handle(delivery, await built()),
+          ...(handleBatch ? { handleBatch: async (batch: BatchDeliveryContext) => handleBatch(batch, await built()) } : {}),
         });
       },
     },

@@ -35,13 +35,15 @@ export async function getManifest({ ctx, name, params, services }: RouteArgs): P
 }
 
 /**
- * Records the pull as a durable event (batched with concurrent pulls). A pull is served even
- * when that write fails: it changes nothing, and refusing it would make the database an
- * availability risk for reads.
+ * Records the pull as a durable event, batched with other pulls: buffered (the GET does not
+ * wait), or in group commit when `events.pullFlushMs` is 0. A pull is served even when that
+ * write fails: it changes nothing, and refusing it would make the database an availability
+ * risk for reads.
  */
 async function recordPull(services: RouteArgs['services'], repository: string, reference: string, manifest: { digest: Digest; mediaType: string }, actor: ActorInfo, log: Logger): Promise<void> {
   const draft = registryDrafts.artifactPulled({ repository, digest: manifest.digest, reference, mediaType: manifest.mediaType, count: 1 }, actor);
-  await services.deps.events.recordPull(draft).catch((err: unknown) => log.error({ err, repository }, 'could not record a pull event'));
+  const written = services.deps.events.recordPull(draft);
+  if (written) await written.catch((err: unknown) => log.error({ err, repository }, 'could not record a pull event'));
 }
 
 /** PUT `/v2/<name>/manifests/<reference>`. */
