@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file (tsc -b must have run first; `npm test` does that).
 // Unit and API tests: sdk/, core/, plugins/, server/, examples/ and test/dist/ (except e2e), two
-// files at a time (`--concurrency=N` changes that). End-to-end tests: test/dist/e2e/**, one file at
+// files at a time, four in the quick tier (`--concurrency=N` changes that). End-to-end tests: test/dist/e2e/**, one file at
 // a time (they start servers and clients). Each file runs in its own process, its output printed
 // when it ends; at the end a table names the slowest files with their wall and CPU time
 // (`--durations` lists every file).
@@ -75,7 +75,9 @@ if (quick) {
   }
 }
 
-const unitConcurrency = concurrencyArg ? Number(concurrencyArg.split('=')[1]) : 2;
+// The quick tier runs four files at once: they mostly wait (on sockets, databases, timers), and
+// test/dist/api took 112 s instead of 157 s at four than at two, for the same CPU time.
+const unitConcurrency = concurrencyArg ? Number(concurrencyArg.split('=')[1]) : quick ? 4 : 2;
 if (!(unitConcurrency >= 1)) throw new Error(`--concurrency needs a whole number of at least 1, not ${concurrencyArg}`);
 const e2ePrefix = ['test', 'dist', 'e2e', ''].join(sep);
 const phases = [
