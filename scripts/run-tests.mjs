@@ -1,22 +1,28 @@
 #!/usr/bin/env node
 // Runs every compiled test file (tsc -b must have run first; `npm test` does that).
-// Unit and API tests: sdk/, core/, plugins/, server/, examples/ and test/dist/ (except e2e) with concurrency 2.
-// End-to-end tests: test/dist/e2e/**, one file at a time (they start servers and clients).
+// Unit and API tests: sdk/, core/, plugins/, server/, examples/ and test/dist/ (except e2e), two
+// files at a time, four in the quick tier (`--concurrency=N` changes that). End-to-end tests: test/dist/e2e/**, one file at
+// a time (they start servers and clients). Each file runs in its own process, its output printed
+// when it ends; at the end a table names the slowest files with their wall and CPU time
+// (`--durations` lists every file).
 // `npm test -- <substring>` keeps only the files whose path contains <substring>;
 // `npm test -- --list [<substring>]` prints the selected files and runs nothing.
 // `--quick` (`npm run test:quick`) is the development tier: SQLite only, 32 MiB "large" blobs in
 // the storage conformance suites, and without the files in QUICK_LEAVES_OUT below, which it names
 // when it starts. `npm test` (what CI runs) keeps every file and every database.
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const listOnly = args.includes('--list');
 const quick = args.includes('--quick');
-const filters = args.filter((a) => a !== '--list' && a !== '--quick');
+const showAllDurations = args.includes('--durations');
+const concurrencyArg = args.find((a) => a.startsWith('--concurrency='));
+const filters = args.filter((a) => !a.startsWith('--'));
 
 /**
  * What the quick tier leaves to `npm test`, and why: tests that drive outside programs or whose
@@ -71,9 +77,13 @@ if (quick) {
   }
 }
 
+// The quick tier runs four files at once: they mostly wait (on sockets, databases, timers), and
+// test/dist/api took 112 s instead of 157 s at four than at two, for the same CPU time.
+const unitConcurrency = concurrencyArg ? Number(concurrencyArg.split('=')[1]) : quick ? 4 : 2;
+if (!(unitConcurrency >= 1)) throw new Error(`--concurrency needs a whole number of at least 1, not ${concurrencyArg}`);
 const e2ePrefix = ['test', 'dist', 'e2e', ''].join(sep);
 const phases = [
-  { name: 'unit and API tests', concurrency: 2, files: selected.filter((f) => !f.startsWith(e2ePrefix)) },
+  { name: 'unit and API tests', concurrency: unitConcurrency, files: selected.filter((f) => !f.startsWith(e2ePrefix)) },
   { name: 'end-to-end tests', concurrency: 1, files: selected.filter((f) => f.startsWith(e2ePrefix)) },
 ];
 
@@ -87,27 +97,51 @@ if (listOnly) {
   process.exit(0);
 }
 
-const SUMMARY = /^[ℹ#] (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /;
+const COUNTS = /^[ℹ#] (tests|suites|pass|fail|cancelled|skipped|todo) (\d+)/;
+const usageDir = await mkdtemp(join(tmpdir(), 'wharf-test-usage-'));
+const usageHook = pathToFileURL(join(root, 'scripts', 'test-usage.mjs')).href;
 
-/** Runs node --test on the files; passes output through and keeps the summary lines. */
-function runPhase(phase) {
+/**
+ * Runs one test file in its own process (as `node --test` would) and keeps its output until it
+ * ends, so files running side by side do not interleave. Measures its wall and CPU time.
+ */
+function runFile(file, index) {
   return new Promise((resolve) => {
-    const args = ['--test', '--test-reporter=spec', `--test-concurrency=${phase.concurrency}`, ...phase.files];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    const summary = [];
-    let pending = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      process.stdout.write(chunk);
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (SUMMARY.test(line)) summary.push(line);
-    });
-    child.on('close', (code, signal) => {
-      if (SUMMARY.test(pending)) summary.push(pending);
-      resolve({ code: code ?? 1, signal, summary });
+    const usageFile = join(usageDir, `${index}.json`);
+    const args = ['--import', usageHook, '--test-reporter=spec', file];
+    const env = { ...process.env, WHARF_TEST_USAGE_FILE: usageFile };
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    child.on('close', async (code, signal) => {
+      const wall = (performance.now() - started) / 1000;
+      const usage = await readFile(usageFile, 'utf8').then(JSON.parse, () => ({ cpu: NaN }));
+      const counts = {};
+      for (const line of output.split('\n')) {
+        const m = COUNTS.exec(line);
+        if (m) counts[m[1]] = (counts[m[1]] ?? 0) + Number(m[2]);
+      }
+      resolve({ file, code: code ?? 1, signal, output, wall, cpu: usage.cpu, counts });
     });
   });
+}
+
+/** Runs the phase's files, `concurrency` at a time, printing each file's output when it ends. */
+async function runPhase(phase) {
+  const queue = phase.files.map((file, i) => ({ file, i }));
+  const done = [];
+  async function worker() {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const r = await runFile(next.file, `${phase.name.length}-${next.i}`);
+      const ok = r.code === 0;
+      process.stdout.write(`\n--- ${ok ? 'ok' : 'FAILED'} ${r.file} (${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU)\n${r.output}`);
+      done.push(r);
+    }
+  }
+  await Promise.all(Array.from({ length: phase.concurrency }, worker));
+  return done;
 }
 
 const results = [];
@@ -115,16 +149,29 @@ for (const phase of phases) {
   if (phase.files.length === 0) continue;
   console.log(`\n=== ${phase.name}: ${phase.files.length} file(s), concurrency ${phase.concurrency} ===`);
   const started = Date.now();
-  const r = await runPhase(phase);
-  results.push({ phase, ...r, seconds: ((Date.now() - started) / 1000).toFixed(1) });
+  const files = await runPhase(phase);
+  results.push({ phase, files, seconds: ((Date.now() - started) / 1000).toFixed(1) });
 }
+await rm(usageDir, { recursive: true, force: true });
+
+const all = results.flatMap((r) => r.files).sort((a, b) => b.wall - a.wall);
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+console.log(`\n=== per file, slowest first${showAllDurations ? '' : ' (the 20 slowest; --durations lists all)'} ===`);
+console.log('  wall s   CPU s  file');
+for (const r of showAllDurations ? all : all.slice(0, 20)) {
+  console.log(`${r.wall.toFixed(1).padStart(8)}${r.cpu.toFixed(1).padStart(8)}  ${r.file}`);
+}
+console.log(`${sum(all.map((r) => r.wall)).toFixed(1).padStart(8)}${sum(all.map((r) => r.cpu)).toFixed(1).padStart(8)}  total of ${all.length} files`);
 
 console.log('\n=== summary ===');
 let failed = false;
 for (const r of results) {
-  const ok = r.code === 0;
-  failed ||= !ok;
-  console.log(`${ok ? 'PASS' : 'FAIL'} ${r.phase.name} (${r.phase.files.length} files, ${r.seconds} s${r.signal ? `, ${r.signal}` : ''})`);
-  for (const line of r.summary) console.log(`  ${line}`);
+  const bad = r.files.filter((f) => f.code !== 0);
+  failed ||= bad.length > 0;
+  const counts = {};
+  for (const f of r.files) for (const [k, v] of Object.entries(f.counts)) counts[k] = (counts[k] ?? 0) + v;
+  console.log(`${bad.length === 0 ? 'PASS' : 'FAIL'} ${r.phase.name} (${r.files.length} files, ${r.seconds} s)`);
+  console.log(`  ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const f of bad) console.log(`  failed: ${f.file}${f.signal ? ` (${f.signal})` : ''}`);
 }
 process.exit(failed ? 1 : 0);

@@ -48,6 +48,8 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private scheduled: NodeJS.Timeout | undefined;
   private running = false;
+  /** The look in progress, which close() waits for: a query after the pool closed would hang. */
+  private looking: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -88,10 +90,11 @@ export class DeliveryWorker {
       return;
     }
     this.running = true;
-    void this.tick()
+    this.looking = this.tick()
       .catch((err: unknown) => this.deps.logger.warn({ err: errorText(err) }, 'webhook delivery poll failed'))
       .finally(() => {
         this.running = false;
+        this.looking = undefined;
         if (this.again && !this.stopped) {
           this.again = false;
           this.wake();
@@ -104,6 +107,9 @@ export class DeliveryWorker {
     if (this.timer) clearInterval(this.timer);
     if (this.scheduled) clearTimeout(this.scheduled);
     for (const controller of this.attempts) controller.abort();
+    // A poll in progress finishes before the database closes (else its next query waits on a
+    // connection that is gone).
+    await this.looking;
     // Interrupted rows stay `running` and are taken over after their lease: nothing is lost.
     await Promise.allSettled([...this.inFlight.values()]);
   }

@@ -20,6 +20,12 @@ export interface ScryptParams {
 
 /** N=2^15, r=8, p=1: about 32 MiB and tens of milliseconds per hash. */
 export const DEFAULT_SCRYPT: ScryptParams = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
+/**
+ * N=2^10, r=8, p=1: 1 MiB and about a millisecond per hash; see {@link useTestSecretHashCost}.
+ * @since 0.1.0
+ */
+export const TEST_SCRYPT: ScryptParams = Object.freeze({ N: 2 ** 10, r: 8, p: 1 });
+let newHashParams: ScryptParams = DEFAULT_SCRYPT;
 const SALT_BYTES = 16;
 const KEY_BYTES = 64;
 
@@ -52,8 +58,8 @@ function derive(password: string, salt: Buffer, keyLength: number, params: Scryp
   });
 }
 
-/** Hashes a secret with a fresh random salt. */
-export async function hashSecret(password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
+/** Hashes a secret with a fresh random salt, with {@link DEFAULT_SCRYPT} unless `params` says otherwise. */
+export async function hashSecret(password: string, params: ScryptParams = newHashParams): Promise<string> {
   const salt = crypto.randomBytes(SALT_BYTES);
   const hash = await derive(password, salt, KEY_BYTES, params);
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), hash.toString('base64')].join('$');
@@ -103,4 +109,17 @@ let dummy: Promise<string> | undefined;
 export async function verifyNothing(password: string): Promise<void> {
   dummy ??= hashSecret(crypto.randomBytes(16).toString('base64'));
   await verifySecret(password, await dummy);
+}
+
+/**
+ * Makes hashes made from now on in this process use {@link TEST_SCRYPT} instead of
+ * {@link DEFAULT_SCRYPT}, so tests that create users and log in hundreds of times do not spend
+ * most of their CPU in scrypt. Stored hashes carry their parameters, so verification is the same
+ * code either way. Only `@wharf/sdk-testing` calls this, when it is loaded; no configuration
+ * reaches it, so a deployment cannot select the test cost.
+ * @since 0.1.0
+ */
+export function useTestSecretHashCost(): void {
+  newHashParams = TEST_SCRYPT;
+  dummy = undefined;
 }

@@ -12,6 +12,7 @@
  * @see docs/architecture/04-plugins.md
  * @packageDocumentation
  */
+import './test-secret-hashes.js';
 export { verifyPlugin, type PluginVerification, type VerifyPluginOptions } from './verify.js';
 export { createTestKernel, type TestKernel } from './test-kernel.js';
 export { startTestRegistry, type TestRegistry, type TestRegistryOptions } from './test-registry.js';
