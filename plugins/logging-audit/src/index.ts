@@ -3,7 +3,7 @@ import { registerAuditApi } from './api/operations.js';
 import { auditConfigSchema } from './config.js';
 import { auditMigrations } from './migrations.js';
 import { auditConsumer } from './recorder.js';
-import { auditServiceRef, createAuditService, PURGE_JOB, PURGE_SCHEDULE, type AuditService } from './service.js';
+import { auditServiceRef, createAuditService, PURGE_JOB, PURGE_SCHEDULE } from './service.js';
 import { VERSION } from './version.js';
 
 /**
@@ -27,25 +27,14 @@ export const auditPlugin = definePlugin({
       ctx.logger.warn('logging.audit: store and forward are both off, so nothing is recorded; remove the section to say so, or turn one on');
     }
     ctx.migrations(auditMigrations);
-    // Consumers subscribe in register (every node must know the same set), before services
-    // exist; deliveries only start once the kernel is ready, when the factory below has run.
-    let service: AuditService | undefined;
     ctx.provide(auditServiceRef, {
       deps: { database: coreServices.database, jobs: coreServices.jobs },
-      factory: ({ database, jobs }) => (service = createAuditService({ config, database, jobs, logger: ctx.logger })),
+      factory: ({ database, jobs }) => createAuditService({ config, database, jobs, logger: ctx.logger }),
     });
     // Forwarded entries get a level of their own: `log.level: warn` must not silence the audit trail.
     const forward = config.forward ? ctx.logger.child({ channel: 'audit' }, { level: 'info' }) : undefined;
-    ctx.events.subscribe(
-      auditConsumer({
-        config,
-        forward,
-        store: () => {
-          if (!service) throw new Error('the audit log service is not built yet');
-          return service.store;
-        },
-      }),
-    );
+    // Subscribed in register (every node must know the same set); the store comes as a dep.
+    ctx.events.subscribe(auditConsumer({ config, forward }));
     ctx.registerInit({
       deps: { audit: auditServiceRef, jobs: coreServices.jobs },
       init({ audit, jobs }) {

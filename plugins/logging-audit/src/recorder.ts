@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { authEvents, registryEvents, systemEvents, type EventConsumer, type EventEnvelope, type EventType, type Logger } from '@wharf/sdk';
 import type { AuditConfig } from './config.js';
 import { entriesOf, type AuditEntry } from './entries.js';
+import { auditServiceRef } from './service.js';
 import type { AuditStore } from './store.js';
 import { viewOf } from './view.js';
 
@@ -42,8 +43,6 @@ export function sampled(eventId: string, rate: number): boolean {
 
 export interface RecorderDeps {
   readonly config: AuditConfig;
-  /** The store, once the plugin's init built it. */
-  readonly store: () => AuditStore;
   /** Where forwarded entries go: a logger bound with `{ channel: 'audit' }`. */
   readonly forward: Logger | undefined;
 }
@@ -58,19 +57,20 @@ export function recordedEntries(event: EventEnvelope, config: Pick<AuditConfig, 
   return entries;
 }
 
-export function auditConsumer(deps: RecorderDeps): EventConsumer {
-  const record = async (events: readonly EventEnvelope[]): Promise<void> => {
+export function auditConsumer(deps: RecorderDeps): EventConsumer<{ audit: typeof auditServiceRef }> {
+  const record = async (events: readonly EventEnvelope[], store: AuditStore): Promise<void> => {
     const entries = events.flatMap((event) => recordedEntries(event, deps.config));
     if (entries.length === 0) return;
     // One statement for all of them: a run of pull events is one insert, not one per event.
-    if (deps.config.store) await deps.store().insert(entries);
+    if (deps.config.store) await store.insert(entries);
     if (deps.forward) for (const entry of entries) deps.forward.info({ audit: viewOf(entry) }, 'audit');
   };
   return {
     name: CONSUMER_NAME,
     types: auditedTypes(deps.config),
     concurrency: 4,
-    handle: ({ event }) => record([event]),
-    handleBatch: ({ events }) => record(events),
+    deps: { audit: auditServiceRef },
+    handle: ({ event }, { audit }) => record([event], audit.store),
+    handleBatch: ({ events }, { audit }) => record(events, audit.store),
   };
 }
