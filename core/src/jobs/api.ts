@@ -60,7 +60,7 @@ export function registerJobOperations(api: ManagementApi, jobs: () => JobService
   });
 
   api.operation({
-    operationId: 'getJobLog', method: 'GET', path: '/jobs/{id}/log', tag: 'jobs',
+    operationId: 'listJobLogLines', method: 'GET', path: '/jobs/{id}/log', tag: 'jobs',
     summary: "A job's log, oldest line first: ctx.log lines and what its attempts logged",
     params: IdParams, list: true, response: JobLogLineSchema,
     async handler(req) {

@@ -161,7 +161,7 @@ export interface paths {
             cookie?: never;
         };
         /** A job's log, oldest line first: ctx.log lines and what its attempts logged */
-        get: operations["getJobLog"];
+        get: operations["listJobLogLines"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2233,7 +2233,7 @@ export interface operations {
             500: components["responses"]["Error500"];
         };
     };
-    getJobLog: {
+    listJobLogLines: {
         parameters: {
             query?: {
                 /** @description Page number, from 1. */
