@@ -94,6 +94,9 @@ describe('quota API and events', () => {
     assertError(await api('PUT', '/projects/team/quota', admin, { hard: { count: -2 } }), 400, 'BAD_REQUEST');
     assertError(await api('PUT', '/projects/team/quota', admin, { hard: { storage: 1, extra: 1 } }), 400, 'BAD_REQUEST');
     assertError(await api('PUT', '/projects/Bad..Name/quota', admin, { hard: { storage: 1 } }), 400, 'BAD_REQUEST');
+    // A project that does not exist has no quota to read or set.
+    assertError(await api('PUT', '/projects/no-such-project/quota', admin, { hard: { storage: 1 } }), 404, 'NOT_FOUND', /no-such-project/);
+    assertError(await api('GET', '/projects/no-such-project/quota', admin), 404, 'NOT_FOUND');
   });
 
   it('sends QUOTA_WARNING and QUOTA_EXCEED to webhook receivers', async () => {

@@ -1,4 +1,4 @@
-import { ApiError, Type, type ApiRequest, type ManagementApi } from '@wharf/sdk';
+import { ApiError, Type, type ApiRequest, type ManagementApi, type ProjectDirectoryService } from '@wharf/sdk';
 import type { QuotaService } from './quota-service.js';
 import { parseSize, SIZE_PATTERN } from './sizes.js';
 import type { QuotaStore } from './store.js';
@@ -25,8 +25,12 @@ function requireAdmin(req: ApiRequest): void {
 }
 
 /** `GET /quotas`, `GET|PUT /projects/{project_name}/quota`. */
-export function registerQuotasApi(api: ManagementApi, deps: { store: QuotaStore; service: QuotaService }): void {
+export function registerQuotasApi(api: ManagementApi, deps: { store: QuotaStore; service: QuotaService; projects: ProjectDirectoryService | undefined }): void {
   const { store } = deps;
+  // Without a projects plugin, a "project" is only a repository name prefix: nothing to check.
+  const mustExist = async (project: string): Promise<void> => {
+    if (deps.projects && !(await deps.projects.exists(project))) throw new ApiError('NOT_FOUND', `project ${project} not found`);
+  };
   api.operation({
     operationId: 'listQuotas',
     method: 'GET',
@@ -55,6 +59,7 @@ export function registerQuotasApi(api: ManagementApi, deps: { store: QuotaStore;
     async handler(req) {
       const project = req.params.project_name;
       await req.authorize({ resource: { type: 'project', name: project, resource: 'project' }, action: 'read' });
+      await mustExist(project);
       return quotaView(await store.peek(project));
     },
   });
@@ -71,6 +76,7 @@ export function registerQuotasApi(api: ManagementApi, deps: { store: QuotaStore;
     response: QuotaSchema,
     async handler(req) {
       requireAdmin(req);
+      await mustExist(req.params.project_name);
       const { storage, count, repository_storage: repositoryStorage } = req.body.hard;
       let bytes: number | undefined;
       let repositoryBytes: number | undefined;

@@ -1,4 +1,4 @@
-import { coreServices, definePlugin, registryEvents } from '@wharf/sdk';
+import { coreServices, definePlugin, projectServices, registryEvents } from '@wharf/sdk';
 import { registerQuotasApi } from './api.js';
 import { quotasCommands } from './cli.js';
 import { quotasConfigSchema } from './config.js';
@@ -61,8 +61,9 @@ export const quotasPlugin = definePlugin({
 
     ctx.registerInit({
       deps: { quotas: quotasServiceRef },
-      async init({ quotas: { store, service } }) {
-        registerQuotasApi(ctx.api, { store, service });
+      optionalDeps: { projects: projectServices.directory },
+      async init({ quotas: { store, service }, projects }) {
+        registerQuotasApi(ctx.api, { store, service, projects });
 
         ctx.hooks.registry.beforeBlobCommit.tapPromise(ctx.id, (context) => service.beforeBlobCommit(context));
         ctx.hooks.registry.blobCommitFailed.tapPromise(ctx.id, (context) => service.blobCommitFailed(context));

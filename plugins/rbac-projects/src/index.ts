@@ -58,6 +58,7 @@ export const rbacProjectsPlugin = definePlugin({
     ctx.provide(robotServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.robots });
     // For plugins that write repositories themselves (replication pulls): the missing project, private.
     ctx.provide(projectServices.provisioning, { deps: { all: projectsServiceRef }, factory: ({ all }) => projectProvisioning(all.projects) });
+    ctx.provide(projectServices.directory, { deps: { all: projectsServiceRef }, factory: ({ all }) => Object.freeze({ exists: async (name: string) => (await all.projects.get(name)) !== undefined }) });
 
     // Taps and operations get the built service: the kernel calls init after every singleton was
     // built and every migration ran; taps keep config order whichever phase made them.

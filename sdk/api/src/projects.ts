@@ -19,8 +19,16 @@ export interface ProjectProvisioningService {
   ensureProject(name: string, options?: { readonly owner?: string | undefined }): Promise<boolean>;
 }
 
+/** Which projects exist, for plugins that keep settings per project (quotas, policies). @since 0.2.0 */
+export interface ProjectDirectoryService {
+  /** Whether the project `name` exists now. */
+  exists(name: string): Promise<boolean>;
+}
+
 /** Refs of project services, provided by an RBAC plugin with projects. @since 0.2.0 */
 export const projectServices = Object.freeze({
   /** @since 0.2.0 */
   provisioning: createServiceRef<ProjectProvisioningService>({ id: 'projects.provisioning' }),
+  /** @since 0.2.0 */
+  directory: createServiceRef<ProjectDirectoryService>({ id: 'projects.directory' }),
 });
