@@ -26,11 +26,15 @@ import { lockBlobForLink } from './blob-deletion.js';
  */
 export async function ensureRepository(ctx: StoreContext, trx: Knex.Transaction, name: string): Promise<number> {
   checkLength('repository name', name, MAX_REPOSITORY_NAME);
-  const inserted = await insertIfAbsent(ctx, trx, 'repositories', { name, created_at: ctx.now() }, ['name']);
-  if (inserted !== undefined) return inserted;
-  const row = rowOf(await shared(ctx, trx('repositories').select('id').where({ name })).first());
-  if (!row) throw new Error(`repository ${name} vanished while it was being written`);
-  return bigint(row, 'id');
+  // A concurrent repository delete can remove the row between "it exists" and the select:
+  // then it is absent again, and the next insert creates it.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const inserted = await insertIfAbsent(ctx, trx, 'repositories', { name, created_at: ctx.now() }, ['name']);
+    if (inserted !== undefined) return inserted;
+    const row = rowOf(await shared(ctx, trx('repositories').select('id').where({ name })).first());
+    if (row) return bigint(row, 'id');
+  }
+  throw new Error(`repository ${name} vanished three times while it was being written`);
 }
 
 /** The repository's id, or `undefined` when it does not exist. */
