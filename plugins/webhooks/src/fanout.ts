@@ -1,8 +1,9 @@
-import type { DatabaseService, EventConsumer, EventEnvelope } from '@wharf/sdk';
+import { coreServices, type DatabaseService, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
 import type { DeliveryStore, NewDelivery, StoredEvent } from './delivery-store.js';
 import { EVENT_KINDS, kindOfDurable, type PayloadContext } from './event-kinds.js';
 import type { PolicyStore } from './policy-store.js';
 import { SubscribedProjects } from './pull-filter.js';
+import { webhooksServiceRef } from './services.js';
 
 /**
  * The durable consumer: turns each event into one delivery row per (policy, target) in one
@@ -40,7 +41,14 @@ export function storedEvent(event: EventEnvelope, policy: { id: number; project:
 
 const PULL = 'PULL_ARTIFACT';
 
-export function fanoutConsumer(options: { enabled: boolean; pullEvents: boolean; deps: () => FanoutDeps | undefined }): EventConsumer {
+/** What the fan-out needs besides its rows' stores: the payload context. */
+export interface FanoutOptions {
+  readonly enabled: boolean;
+  readonly pullEvents: boolean;
+  readonly context: PayloadContext;
+}
+
+export function fanoutConsumer(options: FanoutOptions): EventConsumer<{ webhooks: typeof webhooksServiceRef; database: typeof coreServices.database }> {
   // Pull events of projects without a PULL_ARTIFACT policy are acknowledged without a query.
   let pullProjects: SubscribedProjects | undefined;
   return {
@@ -49,10 +57,10 @@ export function fanoutConsumer(options: { enabled: boolean; pullEvents: boolean;
     concurrency: 4,
     // The fan-out only writes rows: failures are database trouble, worth many retries.
     maxAttempts: 50,
-    async handle({ event, logger }) {
+    deps: { webhooks: webhooksServiceRef, database: coreServices.database },
+    async handle({ event, logger }, { webhooks, database }) {
       if (!options.enabled) return;
-      const deps = options.deps();
-      if (!deps) throw new Error('webhooks plugin not initialised yet');
+      const deps: FanoutDeps = { database, policies: webhooks.policies, deliveries: webhooks.deliveries, context: options.context, wake: () => webhooks.worker.wake() };
       const kind = kindOfDurable(event.type);
       const project = kind?.project(event);
       if (!kind || !project) return;

@@ -4,11 +4,11 @@ import { coreServices, definePlugin, webhookTargetsServiceRef } from '@wharf/sdk
 import { registerWebhooksApi } from './api.js';
 import { webhooksConfigSchema } from './config.js';
 import { DeliveryStore } from './delivery-store.js';
-import { fanoutConsumer, type FanoutDeps } from './fanout.js';
+import { fanoutConsumer } from './fanout.js';
 import { webhooksMigrations } from './migrations.js';
 import { PolicyStore } from './policy-store.js';
 import { webhookSecretBox } from './secret-box.js';
-import { webhooksServiceRef, type WebhooksService } from './services.js';
+import { webhooksServiceRef } from './services.js';
 import { createTargetRegistry } from './targets/registry.js';
 import { VERSION } from './version.js';
 import { DeliveryWorker } from './worker.js';
@@ -34,27 +34,11 @@ export const webhooksPlugin = definePlugin({
     ctx.migrations(webhooksMigrations);
     ctx.provide(webhookTargetsServiceRef, { factory: () => createTargetRegistry() });
 
-    let fanout: FanoutDeps | undefined;
-    ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, pullEvents: config.pullEvents, deps: () => fanout }));
+    ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, pullEvents: config.pullEvents, context: { registryHost: new URL(ctx.settings.publicUrl).host } }));
 
-    let service: WebhooksService | undefined;
     ctx.provide(webhooksServiceRef, {
-      factory: () => ({
-        get policies() { return ready().policies; },
-        get deliveries() { return ready().deliveries; },
-        get worker() { return ready().worker; },
-        get box() { return ready().box; },
-        purge: () => ready().purge(),
-      }),
-    });
-    const ready = () => {
-      if (!service) throw new Error('webhooks plugin not initialised');
-      return service;
-    };
-
-    ctx.registerInit({
-      deps: { database: coreServices.database, events: coreServices.events, targets: webhookTargetsServiceRef, secrets: coreServices.secrets },
-      async init({ database, events, targets, secrets }) {
+      deps: { database: coreServices.database, targets: webhookTargetsServiceRef, secrets: coreServices.secrets },
+      factory: ({ database, targets, secrets }) => {
         const box = webhookSecretBox(secrets);
         const policies = new PolicyStore(database);
         const deliveries = new DeliveryStore(database);
@@ -62,8 +46,15 @@ export const webhooksPlugin = definePlugin({
         const worker = new DeliveryWorker({ deliveries, policies, targets, box, config: config.delivery, logger: ctx.logger, node });
         const history = config.history;
         const purge = () => deliveries.purge({ maxAgeMs: history.maxAgeDays * 86_400_000, maxPerPolicy: history.maxPerPolicy });
-        service = { policies, deliveries, worker, box, purge };
-        fanout = { database, policies, deliveries, context: { registryHost: new URL(ctx.settings.publicUrl).host }, wake: () => worker.wake() };
+        return { policies, deliveries, worker, box, purge };
+      },
+    });
+
+    ctx.registerInit({
+      deps: { database: coreServices.database, events: coreServices.events, targets: webhookTargetsServiceRef, webhooks: webhooksServiceRef },
+      async init({ database, events, targets, webhooks }) {
+        const { policies, deliveries, worker, box, purge } = webhooks;
+        const history = config.history;
         registerWebhooksApi(ctx.api, { database, events, policies, deliveries, targets, box, wake: () => worker.wake() });
 
         let purgeTimer: NodeJS.Timeout | undefined;
