@@ -28,7 +28,7 @@ describe('@wharf/plugin-rbac-projects', () => {
       packageName: pkg.name,
       // Its taps need the projects service: they are made in its init, which verification never runs.
       taps: [],
-      services: ['rbac-projects.service', 'rbac-projects.projects', 'rbac-projects.robots', 'projects.provisioning'],
+      services: ['rbac-projects.service', 'rbac-projects.projects', 'rbac-projects.robots', 'projects.provisioning', 'projects.directory'],
       initDeps: ['rbac-projects.service'],
       migrations: true,
       routes: false,
