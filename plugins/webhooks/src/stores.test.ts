@@ -33,6 +33,8 @@ forEachDatabase((name, create) => {
       config: { database: db.config, events: { pollIntervalMs: 50 }, extensions: { webhooks: { delivery: { pollIntervalMs: 60_000, backoffMs: 50 } } } },
     });
     svc = registry.get(webhooksServiceRef);
+    // The worker looks once at boot; the claims below must be the test's own.
+    await svc.worker.whenIdle();
   });
   after(async () => {
     await registry?.close();

@@ -83,6 +83,18 @@ export class DeliveryWorker {
     this.scheduled.unref();
   }
 
+  /**
+   * Resolves once no look is scheduled or running. The store tests wait for it after boot, so
+   * the rows they claim by hand are not taken by the worker's first look.
+   */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      if (this.looking) await this.looking;
+      else if (this.scheduled) await new Promise((resolve) => setTimeout(resolve, WAKE_DELAY_MS));
+      else return;
+    }
+  }
+
   private look(): void {
     if (this.stopped) return;
     if (this.running) {

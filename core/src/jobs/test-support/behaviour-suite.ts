@@ -233,7 +233,9 @@ export function jobServiceBehaviour(harness: () => JobsHarness): void {
     assert.equal(await canceller.cancel(id), true);
     const r = await status(node, id, 'cancelled');
     assert.ok(aborted instanceof Error, 'the handler saw its signal abort');
-    assert.ok(Date.now() - t0 < 3000, 'cancel reached the other node promptly');
+    // Promptly: seconds, not the lease after which a job is taken over (a loaded CI machine
+    // on MySQL measured 3.3 s once).
+    assert.ok(Date.now() - t0 < 6000, 'cancel reached the other node promptly');
     assert.equal(r.attempts, 1, 'not retried');
     assert.equal(await node.cancel(id), false);
   });
