@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { coreServices } from '@wharf/sdk';
-import { forEachDatabase, pullBlob, pullManifest, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
+import { basicAuth, forEachDatabase, pullBlob, pullManifest, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import { gcPlugin, gcServiceRef, purgeUploads } from './index.js';
 
 /**
@@ -12,7 +12,7 @@ import { gcPlugin, gcServiceRef, purgeUploads } from './index.js';
  */
 
 const ADMIN_PASSWORD = 'Admin-Passw0rd';
-const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+const basic = basicAuth;
 const admin = basic('admin', ADMIN_PASSWORD);
 const olaf = basic('olaf', 'Olaf-Passw0rd-1');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { repositoriesPlugin } from '@wharf/plugin-extension-repositories';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
-import { createTestDatabase, pushImage, startTestRegistry, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
+import { basicAuth, createTestDatabase, pushImage, startTestRegistry, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { tagImmutabilityPlugin } from './index.js';
 import { tryDelete, tryPush } from './test-support.js';
 
@@ -16,7 +16,7 @@ import { tryDelete, tryPush } from './test-support.js';
 const ADMIN_PASSWORD = 'Admin-Passw0rd';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const PASSWORD = 'Member-Pass-1';
-const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+const basic = basicAuth;
 const glob = (pattern: string, decoration: 'matches' | 'excludes' = 'matches') => ({ kind: 'doublestar', decoration, pattern });
 const repos = (pattern: string) => [{ kind: 'doublestar', decoration: 'repoMatches', pattern }];
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { definePlugin, RegistryError, Type, type Principal } from '@wharf/sdk';
-import { forEachDatabase, startTestRegistry, type TestRegistry } from '@wharf/sdk-testing';
+import { basicAuth, forEachDatabase, startTestRegistry, type TestRegistry } from '@wharf/sdk-testing';
 import { auditPlugin } from '../index.js';
 import { until } from '../test-support.js';
 
@@ -15,7 +15,7 @@ import { until } from '../test-support.js';
 
 const ADMIN_PASSWORD = 'Admin-Passw0rd';
 const PASSWORD = 'Member-Pass-1';
-const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+const basic = basicAuth;
 const admin = basic('admin', ADMIN_PASSWORD);
 
 const directory = definePlugin({
