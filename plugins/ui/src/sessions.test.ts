@@ -43,5 +43,9 @@ forEachDatabase((_name, create) => {
     now += 11 * 60_000;
     assert.equal(await store.sweep(), 1);
     assert.equal(await store.find(c.id), undefined);
+    const d = await store.create(principal);
+    now += 3 * 60_000 + 1;
+    assert.equal(await store.sweep(), 1, 'an idle session is swept before its lifetime ends');
+    assert.equal(await store.find(d.id), undefined);
   });
 });

@@ -100,8 +100,9 @@ export class SessionStore {
     await this.database.knex(SESSIONS_TABLE).where({ id_hash: idHash }).delete();
   }
 
-  /** Deletes expired rows; returns how many. */
+  /** Deletes expired and idle rows (a session left idle is never found again); returns how many. */
   async sweep(): Promise<number> {
-    return this.database.knex(SESSIONS_TABLE).where('expires_at', '<=', this.now()).delete();
+    const now = this.now();
+    return this.database.knex(SESSIONS_TABLE).where('expires_at', '<=', now).orWhere('last_seen_at', '<=', now - this.times.idleMs).delete();
   }
 }
