@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, selectedDatabases, type TestDatabase } from '@wharf/sdk-testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { multiPlatformLayout, singleImageLayout } from '../fixtures/images.js';
 import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
-import { basicAuth, repoRoot, startWharf, type RegistryHandle } from '../helpers/server.js';
+import { basicAuth, startWharf, type RegistryHandle } from '../helpers/server.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
+import { openBrowser, type BrowserSession } from '../helpers/browser.js';
 
 /**
  * The web UI in a real Chromium (Debian's, driven by playwright-core) against a real `wharf
@@ -21,16 +20,12 @@ import { makeTempDir, removeDir } from '../helpers/temp.js';
  * CSP violation. Screenshots go to test/screenshots/ (not committed).
  */
 
-const SHOTS = join(repoRoot, 'test/screenshots');
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-const cspViolations: string[] = [];
 // MySQL runs the same plugin code as PostgreSQL; its sessions and serving are tested in plugins/ui.
 const databases = selectedDatabases().filter((d) => d !== 'mysql');
 
 for (const dbName of databases) describe(dbName, () => {
   let server: RegistryHandle;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
   let sandbox: ClientSandbox;
   let work: string;
@@ -40,44 +35,22 @@ for (const dbName of databases) describe(dbName, () => {
   before(async () => {
     db = await createTestDatabase(dbName);
     server = await startWharf({ config: { database: db.config } });
-    await mkdir(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ locale: 'en-US', colorScheme: 'light', viewport: { width: 1280, height: 760 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    page = await context.newPage();
-    page.on('console', (msg) => {
-      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-    });
+    session = await openBrowser(server, { shotPrefix: dbName === 'sqlite' ? '' : `${dbName}-` });
+    page = session.page;
     work = await makeTempDir('ui-browser');
     sandbox = await createClientSandbox();
   });
 
   after(async () => {
-    await browser?.close();
+    await session?.close();
     await server?.stop();
     await sandbox?.cleanup();
     if (work) await removeDir(work);
     await db?.drop();
   });
 
-  /** axe-core in the page (evaluated through the DevTools protocol, which the CSP does not govern). */
-  async function assertAccessible(screen: string): Promise<void> {
-    await page.evaluate(axeSource);
-    const violations = (await page.evaluate(`axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`)) as {
-      id: string;
-      impact: string;
-      targets: string[];
-    }[];
-    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(serious, [], `${screen}: axe found serious violations`);
-    assert.deepEqual(cspViolations, [], `${screen}: CSP violations`);
-  }
-
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${dbName === 'sqlite' ? '' : `${dbName}-`}${name}.png`), fullPage: true });
+  const assertAccessible = (screen: string) => session.assertAccessible(screen);
+  const shot = (name: string) => session.shot(name);
   const admin = () => server.admin!;
 
   it('shows a login page, refuses a wrong password, and logs the administrator in', async () => {
