@@ -1,16 +1,16 @@
-import { api, errorMessage, totalOf } from '../api/client.js';
-import { useDebouncedInput } from '../components/debounce.js';
-import { ApiFailure, useLoad } from '../components/load.js';
-import { Pager } from '../components/pager.js';
-import { Empty, Loaded } from '../components/states.js';
-import { formatDate, formatNumber, formatSize, t } from '../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../router.js';
-import { registryHost } from './registry-host.js';
+import { api, errorMessage, totalOf } from '../../api/client.js';
+import { useDebouncedInput } from '../../components/debounce.js';
+import { ApiFailure, useLoad } from '../../components/load.js';
+import { Pager } from '../../components/pager.js';
+import { Empty, Loaded } from '../../components/states.js';
+import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
+import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { registryHost } from '../registry-host.js';
 
 const PAGE_SIZE = 20;
 
-/** A project's repositories (the repositories plugin's API), searched and paged on the server. */
-export function ProjectView({ project }: { project: string }) {
+/** A project's repositories tab (the repositories plugin's API), searched and paged on the server. */
+export function ProjectRepositories({ project }: { project: string }) {
   const loc = useLocation();
   const page = intParam(loc, 'page');
   const name = loc.query.get('name') ?? '';
@@ -29,11 +29,7 @@ export function ProjectView({ project }: { project: string }) {
     return { items: list.data, total: totalOf(list.response) };
   });
   return (
-    <section aria-labelledby="project-title">
-      <nav aria-label={t('project.breadcrumb')} class="crumbs">
-        <a href="/projects">{t('nav.projects')}</a> / <span aria-current="page">{project}</span>
-      </nav>
-      <h1 id="project-title">{project}</h1>
+    <>
       <h2>{t('project.repositories')}</h2>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -86,6 +82,6 @@ export function ProjectView({ project }: { project: string }) {
           )
         }
       />
-    </section>
+    </>
   );
 }
