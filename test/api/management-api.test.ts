@@ -157,6 +157,11 @@ for (const database of testDatabaseNames()) {
       const anonymous = await call(url, 'GET', '/api/v1/users/current');
       assertEnvelope(anonymous, 401, 'UNAUTHORIZED');
       assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic realm="[^"]+"$/);
+      // A web page's script (X-Requested-With) gets no Basic challenge: the browser would hold
+      // the request and pop up its own login box instead of letting the page handle the 401.
+      const fromPage = await call(url, 'GET', '/api/v1/users/current', { headers: { 'x-requested-with': 'fetch' } });
+      assertEnvelope(fromPage, 401, 'UNAUTHORIZED');
+      assert.equal(fromPage.headers.get('www-authenticate'), null);
       // An anonymous operation still refuses wrong credentials instead of serving anonymously.
       const wrong = await call(url, 'GET', '/api/v1/systeminfo', { auth: basic('admin', 'Wrong-Pass-1'), headers: { 'x-forwarded-for': '198.51.100.7' } });
       assertEnvelope(wrong, 401, 'UNAUTHORIZED');

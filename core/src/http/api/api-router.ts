@@ -110,7 +110,10 @@ function describeAccess(access: AccessRequest): string {
 }
 
 export function createApiRouter(deps: ApiRouterDeps): Middleware {
-  const challenge = () => `Basic realm="${hostOf(deps.publicUrl())}"`;
+  // A web page's own script says so with X-Requested-With and handles a 401 itself (the web UI
+  // sends it back to its login form). A Basic challenge would make the browser hold the request
+  // and pop up its own login box over the page instead.
+  const challenge = (ctx: ApiContext) => (ctx.get('x-requested-with') ? undefined : `Basic realm="${hostOf(deps.publicUrl())}"`);
 
   async function serve(ctx: ApiContext, log: Logger): Promise<void> {
     const sub = ctx.path.slice(API_PREFIX.length).replace(/(.)\/$/, '$1') || '/';
@@ -207,7 +210,7 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
     try {
       await serve(ctx, log);
     } catch (err) {
-      sendError(ctx, err, log, challenge());
+      sendError(ctx, err, log, challenge(ctx));
     }
   };
 }
@@ -247,7 +250,7 @@ async function sendStream(ctx: ApiContext, body: ApiStreamBody, log: Logger, own
   ctx.body = stream;
 }
 
-function sendError(ctx: ApiContext, err: unknown, log: Logger, challenge: string): void {
+function sendError(ctx: ApiContext, err: unknown, log: Logger, challenge: string | undefined): void {
   const res = envelopeOf(err, ctx.state.requestId, challenge);
   if (res.internal) {
     const culprit = pluginOfError(err);

@@ -39,9 +39,9 @@ function clientCode(status: number): ApiErrorCode {
 
 /**
  * Maps anything thrown while serving an API request. `challenge` is the `WWW-Authenticate`
- * value every 401 carries.
+ * value a 401 carries (none when `undefined`).
  */
-export function envelopeOf(err: unknown, requestId: string, challenge: string): EnvelopeResponse {
+export function envelopeOf(err: unknown, requestId: string, challenge: string | undefined): EnvelopeResponse {
   let status: number;
   let code: ApiErrorCode;
   let message: string;
@@ -71,7 +71,7 @@ export function envelopeOf(err: unknown, requestId: string, challenge: string): 
     }
   }
   const headers: Record<string, string> = {};
-  if (status === 401) headers['WWW-Authenticate'] = challenge;
+  if (status === 401 && challenge !== undefined) headers['WWW-Authenticate'] = challenge;
   // A login refused for too many concurrent attempts says when to come back.
   const retryAfter = isRegistryError(err) ? err.headers['Retry-After'] : undefined;
   if (status === 429 && retryAfter !== undefined) headers['Retry-After'] = retryAfter;

@@ -23,6 +23,9 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const session: Middleware = {
   onRequest({ request }) {
+    // No Basic challenge on a 401 for the page's own calls: the browser would hold the request
+    // behind its own login box instead of letting the app show its login form.
+    request.headers.set('X-Requested-With', 'fetch');
     if (!SAFE.has(request.method) && csrfToken) request.headers.set('X-CSRF-Token', csrfToken);
     return request;
   },
