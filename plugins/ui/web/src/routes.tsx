@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { SessionUser } from './api/session.js';
 import type { MessageKey } from './i18n/index.js';
+import { AccountView } from './views/account.js';
 import { ProjectView } from './views/project/index.js';
 import { ProjectsView } from './views/projects.js';
 import { RepositoryView } from './views/repository.js';
@@ -27,6 +28,7 @@ const segment = '([^/]+)';
 const dec = (s: string | undefined) => decodeURIComponent(s ?? '');
 
 export const ROUTES: readonly Route[] = [
+  { pattern: /^\/account\/?$/, render: () => <AccountView /> },
   { pattern: /^\/(?:projects\/?)?$/, render: () => <ProjectsView /> },
   { pattern: new RegExp(`^/projects/${segment}/?$`), render: ([p]) => <ProjectView project={dec(p)} /> },
   {

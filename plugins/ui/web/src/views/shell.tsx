@@ -40,6 +40,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
           <span class="user" title={user.admin ? t('user.admin') : undefined}>
             {t('user.menu', { name: user.displayName ?? user.name })}
           </span>
+          <a href="/account" aria-current={loc.path === '/account' ? 'page' : undefined}>
+            {t('user.account')}
+          </a>
           <button type="button" onClick={() => void logout()}>
             {t('user.logout')}
           </button>

@@ -1,6 +1,7 @@
 import { t } from '../../i18n/index.js';
 import { useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
+import { ProjectSummary } from './summary.js';
 import { PROJECT_TABS } from './tabs.js';
 
 /** A project's page: breadcrumb, name, the tabs the user is offered, and the current tab. */
@@ -16,6 +17,7 @@ export function ProjectView({ project }: { project: string }) {
         <a href="/projects">{t('nav.projects')}</a> / <span aria-current="page">{project}</span>
       </nav>
       <h1 id="project-title">{project}</h1>
+      <ProjectSummary project={project} />
       {tabs.length > 1 && (
         <nav aria-label={t('project.tabs')} class="tabs">
           <ul>

@@ -1,7 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import type { SessionUser } from '../../api/session.js';
 import type { MessageKey } from '../../i18n/index.js';
+import { ProjectMembers } from './members.js';
 import { ProjectRepositories } from './repositories.js';
+import { ProjectRobots } from './robots.js';
 
 /**
  * The tabs of a project's page, as data: each screen about one project (members, robots, audit
@@ -18,4 +20,6 @@ export interface ProjectTab {
 
 export const PROJECT_TABS: readonly ProjectTab[] = [
   { id: 'repositories', label: 'project.repositories', visible: () => true, render: (project) => <ProjectRepositories project={project} /> },
+  { id: 'members', label: 'project.members', visible: () => true, render: (project) => <ProjectMembers project={project} /> },
+  { id: 'robots', label: 'project.robots', visible: () => true, render: (project) => <ProjectRobots project={project} /> },
 ];

@@ -1,0 +1,253 @@
+import { useState } from 'preact/hooks';
+import { api, errorMessage, totalOf } from '../../api/client.js';
+import type { components } from '../../api/schema.js';
+import { useDebouncedInput } from '../../components/debounce.js';
+import { Dialog } from '../../components/dialog.js';
+import { ApiFailure, useLoad } from '../../components/load.js';
+import { Pager } from '../../components/pager.js';
+import { Empty, Loaded } from '../../components/states.js';
+import { formatDate, t } from '../../i18n/index.js';
+import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { useSession } from '../../session-context.js';
+import { roleLabel } from '../projects.js';
+import { loadProject, mayManageProject } from './access.js';
+import './project.css';
+
+type Member = components['schemas']['Member'];
+type RoleName = 'projectAdmin' | 'maintainer' | 'developer' | 'guest' | 'limitedGuest';
+/** Strongest first, as Harbor lists them. */
+const ROLE_NAMES: readonly RoleName[] = ['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'];
+const PAGE_SIZE = 20;
+
+const kindLabel = (kind: Member['kind']) => (kind === 'user' ? t('members.kind.user') : t('members.kind.group'));
+
+/**
+ * A project's members (users and user groups such as LDAP groups) with their roles. Everyone
+ * with a role may read the list; only project admins and system administrators are offered
+ * add, change role and remove (the API decides again on each).
+ */
+export function ProjectMembers({ project }: { project: string }) {
+  const loc = useLocation();
+  const { user } = useSession();
+  const page = intParam(loc, 'page');
+  const name = loc.query.get('name') ?? '';
+  const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
+  const [adding, setAdding] = useState(false);
+  const [removing, setRemoving] = useState<Member | undefined>();
+  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
+  const [load, reload] = useLoad(`${project}|${page}|${name}`, async () => {
+    const [info, list] = await Promise.all([
+      loadProject(project),
+      api.GET('/projects/{project_name}/members', {
+        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(name ? { q: `name=~${encodeURIComponent(name)}` } : {}) } },
+      }),
+    ]);
+    if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
+    return { manage: mayManageProject(user, info.currentUserRole), items: list.data, total: totalOf(list.response) };
+  });
+  const manage = load.state === 'done' && load.value.manage;
+
+  const changeRole = async (m: Member, roleName: RoleName) => {
+    const { error } = await api.PUT('/projects/{project_name}/members/{member_id}', {
+      params: { path: { project_name: project, member_id: m.id } },
+      body: { roleName },
+    });
+    setNotice(error ? { text: errorMessage(error), error: true } : { text: t('members.roleChanged', { name: m.name, role: roleLabel(roleName) }) });
+    reload();
+  };
+
+  return (
+    <>
+      <div class="title-row">
+        <h2>{t('members.title')}</h2>
+        {manage && (
+          <button type="button" class="primary" onClick={() => setAdding(true)}>
+            {t('members.add')}
+          </button>
+        )}
+      </div>
+      {notice && (
+        <p class={notice.error ? 'notice error' : 'notice'} role={notice.error ? 'alert' : 'status'}>
+          {notice.text}
+        </p>
+      )}
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          <span>{t('members.search')}</span>
+          <input type="search" value={search} placeholder={t('members.searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </label>
+      </form>
+      <Loaded
+        load={load}
+        retry={reload}
+        done={({ items, total, manage: may }) =>
+          items.length === 0 ? (
+            <Empty>{name ? t('members.emptySearch', { q: name }) : t('members.empty')}</Empty>
+          ) : (
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('members.col.name')}</th>
+                    <th scope="col">{t('members.col.kind')}</th>
+                    <th scope="col">{t('members.col.role')}</th>
+                    <th scope="col">{t('members.col.added')}</th>
+                    {may && (
+                      <th scope="col">
+                        <span class="visually-hidden">{t('projects.col.actions')}</span>
+                      </th>
+                    )}
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((m) => (
+                    <tr key={m.id}>
+                      <th scope="row">{m.name}</th>
+                      <td>{kindLabel(m.kind)}</td>
+                      <td>
+                        {may ? (
+                          <select aria-label={t('members.roleOf', { name: m.name })} value={m.roleName} onChange={(e) => void changeRole(m, e.currentTarget.value as RoleName)}>
+                            {ROLE_NAMES.map((r) => (
+                              <option value={r}>{roleLabel(r)}</option>
+                            ))}
+                          </select>
+                        ) : (
+                          roleLabel(m.roleName)
+                        )}
+                      </td>
+                      <td>{formatDate(m.createdAt)}</td>
+                      {may && (
+                        <td class="actions">
+                          <button type="button" class="danger" aria-label={t('members.removeNamed', { name: m.name })} onClick={() => setRemoving(m)}>
+                            {t('members.remove')}
+                          </button>
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
+            </>
+          )
+        }
+      />
+      <AddMember
+        project={project}
+        open={adding}
+        onClose={() => setAdding(false)}
+        onAdded={(m) => {
+          setAdding(false);
+          setNotice({ text: t('members.added', { name: m.name, role: roleLabel(m.roleName) }) });
+          reload();
+        }}
+      />
+      <RemoveMember
+        project={project}
+        member={removing}
+        onClose={() => setRemoving(undefined)}
+        onRemoved={(m) => {
+          setRemoving(undefined);
+          setNotice({ text: t('members.removed', { name: m.name }) });
+          reload();
+        }}
+      />
+    </>
+  );
+}
+
+function AddMember({ project, open, onClose, onAdded }: { project: string; open: boolean; onClose: () => void; onAdded: (m: Member) => void }) {
+  const [kind, setKind] = useState<Member['kind']>('user');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<RoleName>('developer');
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const close = () => {
+    setError(undefined);
+    onClose();
+  };
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    const body = kind === 'user' ? { roleName: role, memberUser: { username: name.trim() } } : { roleName: role, memberGroup: { groupName: name.trim() } };
+    const { data, error: failure } = await api.POST('/projects/{project_name}/members', { params: { path: { project_name: project } }, body });
+    setBusy(false);
+    if (failure || !data) return setError(errorMessage(failure));
+    setName('');
+    setError(undefined);
+    onAdded(data);
+  };
+  return (
+    <Dialog open={open} title={t('members.add.title', { project })} onClose={close}>
+      <form onSubmit={submit}>
+        {error && (
+          <p class="notice error" role="alert">
+            {error}
+          </p>
+        )}
+        <fieldset class="perm-grid">
+          <legend>{t('members.add.kind')}</legend>
+          <label class="check">
+            <input type="radio" name="member-kind" checked={kind === 'user'} onChange={() => setKind('user')} />
+            {t('members.kind.user')}
+          </label>
+          <label class="check">
+            <input type="radio" name="member-kind" checked={kind === 'group'} onChange={() => setKind('group')} />
+            {t('members.kind.group')}
+          </label>
+        </fieldset>
+        <label for="member-name">{kind === 'user' ? t('members.add.username') : t('members.add.groupName')}</label>
+        <input id="member-name" required aria-describedby="member-name-help" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <small id="member-name-help">{kind === 'user' ? t('members.add.usernameHelp') : t('members.add.groupHelp')}</small>
+        <label for="member-role">{t('members.col.role')}</label>
+        <select id="member-role" value={role} onChange={(e) => setRole(e.currentTarget.value as RoleName)}>
+          {ROLE_NAMES.map((r) => (
+            <option value={r}>{roleLabel(r)}</option>
+          ))}
+        </select>
+        <div class="buttons">
+          <button type="button" onClick={close}>
+            {t('confirm.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            {t('members.add.submit')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function RemoveMember({ project, member, onClose, onRemoved }: { project: string; member: Member | undefined; onClose: () => void; onRemoved: (m: Member) => void }) {
+  const [error, setError] = useState<string | undefined>();
+  const close = () => {
+    setError(undefined);
+    onClose();
+  };
+  const confirm = async () => {
+    if (!member) return;
+    const { error: failure } = await api.DELETE('/projects/{project_name}/members/{member_id}', { params: { path: { project_name: project, member_id: member.id } } });
+    if (failure) return setError(errorMessage(failure));
+    setError(undefined);
+    onRemoved(member);
+  };
+  const name = member?.name ?? '';
+  return (
+    <Dialog open={member !== undefined} title={t('members.confirmRemove.title', { name })} onClose={close}>
+      <p>{t(member?.kind === 'group' ? 'members.confirmRemove.group' : 'members.confirmRemove.user', { name, project })}</p>
+      {error && (
+        <p class="notice error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="buttons">
+        <button type="button" onClick={close}>
+          {t('confirm.cancel')}
+        </button>
+        <button type="button" class="danger" onClick={confirm}>
+          {t('members.remove')}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
