@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, selectedDatabases, type TestDatabase } from '@wharf/sdk-testing';
+import { GROUPS_DN, PASSWORDS as LDAP_PASSWORDS, PEOPLE_DN, SEARCH_DN, SEARCH_PASSWORD, startSlapd, type Slapd } from '@wharf/plugin-auth-ldap/test-support/slapd';
 import type { Page } from 'playwright-core';
 import { singleImageLayout } from '../fixtures/images.js';
 import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
@@ -14,7 +15,8 @@ import { openBrowser, type BrowserSession } from '../helpers/browser.js';
  * tabs (access, role, counts, storage against the quota), members (add a user and a group, change
  * a role, remove after a confirmation naming the member), robot accounts (create with push, the
  * secret shown once and copied from the dialog, used by skopeo to push; refresh, disable, delete),
- * what a developer and a guest are and are not offered, changing one's own password, and a
+ * what a developer and a guest are and are not offered, an LDAP user holding a role through a
+ * directory group (whose password the directory keeps), changing one's own password, and a
  * session that ends in the middle of an action coming back to the same screen after login.
  * Each screen: axe-core (no serious or critical violation), no CSP violation, a screenshot.
  */
@@ -32,10 +34,13 @@ for (const dbName of databases) describe(dbName, () => {
   let sandbox: ClientSandbox;
   let work: string;
   let db: TestDatabase;
+  let slapd: Slapd;
 
   before(async () => {
     db = await createTestDatabase(dbName);
-    server = await startWharf({ config: { database: db.config } });
+    slapd = await startSlapd();
+    const ldap = { url: slapd.url, bindDN: SEARCH_DN, bindPassword: SEARCH_PASSWORD, userBase: PEOPLE_DN, groups: { mode: 'memberOf', base: GROUPS_DN } };
+    server = await startWharf({ config: { database: db.config, auth: [{ db: {} }, { ldap }] } });
     session = await openBrowser(server, { shotPrefix: dbName === 'sqlite' ? 'project-' : `${dbName}-project-` });
     page = session.page;
     work = await makeTempDir('ui-project');
@@ -45,6 +50,7 @@ for (const dbName of databases) describe(dbName, () => {
   after(async () => {
     await session?.close();
     await server?.stop();
+    await slapd?.stop();
     await sandbox?.cleanup();
     if (work) await removeDir(work);
     await db?.drop();
@@ -94,7 +100,7 @@ for (const dbName of databases) describe(dbName, () => {
 
   it('adds a user and a group as members, changes a role, removes a member after naming it', async () => {
     for (const who of [DORA, GUS]) await asAdmin('POST', '/users', who);
-    await asAdmin('POST', '/usergroups', { name: 'ops', type: 'ldap' });
+    for (const group of ['devs', 'ops']) await asAdmin('POST', '/usergroups', { name: group, type: 'ldap', externalId: `cn=${group},${GROUPS_DN}` });
     await openTab('Members');
     assert.match(page.url(), /\/projects\/team\?tab=members$/);
     const add = async (kind: 'User' | 'Group', name: string, role: string) => {
@@ -109,7 +115,8 @@ for (const dbName of databases) describe(dbName, () => {
     };
     await add('User', DORA.username, 'Developer');
     await add('User', GUS.username, 'Developer');
-    await add('Group', 'ops', 'Maintainer');
+    await add('Group', 'devs', 'Maintainer');
+    await add('Group', 'ops', 'Guest');
     // A name that is no user yet is fine (LDAP users appear at first login); a missing group is not.
     await page.getByRole('button', { name: 'Add member' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add a member to team' });
@@ -122,7 +129,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByLabel('Role of gus').selectOption({ label: 'Guest' });
     await page.getByRole('status').filter({ hasText: 'The role of gus is now Guest.' }).waitFor();
     const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
-    await row('ops').getByText('Group').waitFor();
+    await row('devs').getByText('Group').waitFor();
     assert.equal(await row('dora').getByLabel('Role of dora').inputValue(), 'developer');
 
     await page.getByLabel('Search members').fill('do');
@@ -233,6 +240,19 @@ for (const dbName of databases) describe(dbName, () => {
       });
       assert.equal(res.status, 403);
     }
+  });
+
+  it('gives an LDAP user the role of their directory group, and leaves their password to the directory', async () => {
+    await logInAs({ username: 'alice', password: LDAP_PASSWORDS['alice']! });
+    await page.goto(`${server.url}/projects/team?tab=members`);
+    await page.getByRole('rowheader', { name: 'devs' }).waitFor();
+    assert.equal(await fact('My role').innerText(), 'Maintainer', 'through the LDAP group devs');
+    assert.equal(await page.getByRole('button', { name: 'Add member' }).count(), 0, 'a maintainer does not manage members');
+    await page.getByRole('link', { name: 'Account and password' }).click();
+    await page.getByText('Your password is managed by your directory (ldap); change it there.').waitFor();
+    assert.equal(await page.getByLabel('Current password').count(), 0, 'no password form for a directory user');
+    await session.assertAccessible('account (LDAP)');
+    await session.shot('account-ldap');
   });
 
   it('changes the own password from the user menu, and the new one logs in', async () => {
