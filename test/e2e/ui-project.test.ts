@@ -214,7 +214,7 @@ for (const dbName of databases) describe(dbName, () => {
     assert.equal(await apiStatus({ ...robot, password: fresh }), 200);
   });
 
-  it('offers a developer and a guest no member or robot management, and says their role', async () => {
+  it('offers a developer and a guest no member or robot management, a limited guest neither tab, and says their role', async () => {
     for (const [who, role] of [[DORA, 'Developer'], [GUS, 'Guest']] as const) {
       await logInAs(who);
       await page.goto(`${server.url}/projects/team?tab=members`);
@@ -240,6 +240,17 @@ for (const dbName of databases) describe(dbName, () => {
       });
       assert.equal(res.status, 403);
     }
+    // A limited guest may pull, not see members or robots: the tabs are not offered at all.
+    const lim = { username: 'lim', password: 'Lim-Passw0rd-123' };
+    await asAdmin('POST', '/users', lim);
+    await asAdmin('POST', '/projects/team/members', { roleName: 'limitedGuest', memberUser: { username: lim.username } });
+    await logInAs(lim);
+    await page.goto(`${server.url}/projects/team?tab=members`);
+    await fact('My role').filter({ hasText: 'Limited guest' }).waitFor();
+    await page.getByRole('heading', { level: 2, name: 'Repositories' }).waitFor();
+    const tabs = page.getByRole('navigation', { name: 'Project sections' });
+    assert.equal(await tabs.getByRole('link', { name: 'Members' }).count(), 0);
+    assert.equal(await tabs.getByRole('link', { name: 'Robot accounts' }).count(), 0);
   });
 
   it('gives an LDAP user the role of their directory group, and leaves their password to the directory', async () => {

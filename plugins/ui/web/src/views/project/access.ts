@@ -13,6 +13,14 @@ export async function loadProject(project: string): Promise<Project> {
 }
 
 /**
+ * Whether the user may see the members and robots of the project: any role but Limited Guest,
+ * and system administrators (a project's public visibility alone does not show them).
+ */
+export function mayListMembersAndRobots(user: SessionUser, role: string | null | undefined): boolean {
+  return user.admin || role === undefined || (role !== null && role !== 'limitedGuest');
+}
+
+/**
  * Whether the user may add, change and remove members and robots: system administrators and
  * the project's admins (the roles matrix of rbac-projects; the API checks again).
  */

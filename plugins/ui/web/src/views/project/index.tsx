@@ -1,6 +1,8 @@
 import { t } from '../../i18n/index.js';
 import { useLocation } from '../../router.js';
+import { useLoad } from '../../components/load.js';
 import { useSession } from '../../session-context.js';
+import { loadProject } from './access.js';
 import { ProjectSummary } from './summary.js';
 import { PROJECT_TABS } from './tabs.js';
 
@@ -8,7 +10,10 @@ import { PROJECT_TABS } from './tabs.js';
 export function ProjectView({ project }: { project: string }) {
   const loc = useLocation();
   const { user } = useSession();
-  const tabs = PROJECT_TABS.filter((tab) => tab.visible(user));
+  // The caller's role in the project, for the tabs that depend on it (unknown while loading).
+  const [info] = useLoad(project, () => loadProject(project));
+  const role = info.state === 'done' ? info.value.currentUserRole : undefined;
+  const tabs = PROJECT_TABS.filter((tab) => tab.visible(user, role));
   const current = tabs.find((tab) => tab.id === loc.query.get('tab')) ?? tabs[0];
   const base = `/projects/${encodeURIComponent(project)}`;
   return (
