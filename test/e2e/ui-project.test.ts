@@ -140,6 +140,12 @@ for (const dbName of databases) describe(dbName, () => {
     await row('gus').waitFor();
     await session.assertAccessible('members');
     await session.shot('members');
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.getByRole('heading', { level: 2, name: '成员' }).waitFor();
+    await page.getByRole('region', { name: '项目概要' }).getByText('项目管理员').waitFor();
+    await session.assertAccessible('members (zh-CN)');
+    await session.shot('members-zh');
+    await page.getByLabel('语言').selectOption('en');
 
     await page.getByRole('button', { name: 'Remove member ops' }).click();
     const confirm = page.getByRole('dialog', { name: 'Remove ops?' });
