@@ -143,6 +143,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('heading', { level: 2, name: '成员' }).waitFor();
     await page.getByRole('region', { name: '项目概要' }).getByText('项目管理员').waitFor();
+    await page.getByText('gus 的角色已改为访客。').waitFor(); // the notice follows the language too
     await session.assertAccessible('members (zh-CN)');
     await session.shot('members-zh');
     await page.getByLabel('语言').selectOption('en');

@@ -35,25 +35,25 @@ function PasswordForm({ username }: { username: string }) {
   const [oldPassword, setOld] = useState('');
   const [newPassword, setNew] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>();
+  const [result, setResult] = useState<{ ok: boolean; text: () => string } | undefined>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (newPassword !== repeat) return setResult({ ok: false, text: t('account.password.mismatch') });
+    if (newPassword !== repeat) return setResult({ ok: false, text: () => t('account.password.mismatch') });
     setBusy(true);
     const { error, response } = await api.PUT('/users/{username}/password', { params: { path: { username } }, body: { oldPassword, newPassword } });
     setBusy(false);
-    if (error) return setResult({ ok: false, text: response.status === 403 ? t('account.password.wrongOld') : errorMessage(error) });
+    if (error) return setResult({ ok: false, text: () => (response.status === 403 ? t('account.password.wrongOld') : errorMessage(error)) });
     setOld('');
     setNew('');
     setRepeat('');
-    setResult({ ok: true, text: t('account.password.changed') });
+    setResult({ ok: true, text: () => t('account.password.changed') });
   };
   return (
     <form class="stack" onSubmit={submit}>
       {result && (
         <p class={result.ok ? 'notice' : 'notice error'} role={result.ok ? 'status' : 'alert'}>
-          {result.text}
+          {result.text()}
         </p>
       )}
       {/* For password managers: the account the new password belongs to. */}

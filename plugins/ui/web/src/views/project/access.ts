@@ -27,3 +27,9 @@ export function mayListMembersAndRobots(user: SessionUser, role: string | null |
 export function mayManageProject(user: SessionUser, role: string | null | undefined): boolean {
   return user.admin || role === 'projectAdmin';
 }
+
+/** A message above a list after an action; a function, so it follows a language switch. */
+export interface Notice {
+  readonly text: () => string;
+  readonly error?: boolean;
+}

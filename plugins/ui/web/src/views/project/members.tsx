@@ -10,7 +10,7 @@ import { formatDate, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import { roleLabel } from '../projects.js';
-import { loadProject, mayManageProject } from './access.js';
+import { loadProject, mayManageProject, type Notice } from './access.js';
 import './project.css';
 
 type Member = components['schemas']['Member'];
@@ -31,7 +31,7 @@ export function ProjectMembers({ project }: { project: string }) {
   const { user } = useSession();
   const page = intParam(loc, 'page');
   const name = loc.query.get('name') ?? '';
-  const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
+  const [notice, setNotice] = useState<Notice | undefined>();
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<Member | undefined>();
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
@@ -52,7 +52,7 @@ export function ProjectMembers({ project }: { project: string }) {
       params: { path: { project_name: project, member_id: m.id } },
       body: { roleName },
     });
-    setNotice(error ? { text: errorMessage(error), error: true } : { text: t('members.roleChanged', { name: m.name, role: roleLabel(roleName) }) });
+    setNotice(error ? { text: () => errorMessage(error), error: true } : { text: () => t('members.roleChanged', { name: m.name, role: roleLabel(roleName) }) });
     reload();
   };
 
@@ -68,7 +68,7 @@ export function ProjectMembers({ project }: { project: string }) {
       </div>
       {notice && (
         <p class={notice.error ? 'notice error' : 'notice'} role={notice.error ? 'alert' : 'status'}>
-          {notice.text}
+          {notice.text()}
         </p>
       )}
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
@@ -138,7 +138,7 @@ export function ProjectMembers({ project }: { project: string }) {
         onClose={() => setAdding(false)}
         onAdded={(m) => {
           setAdding(false);
-          setNotice({ text: t('members.added', { name: m.name, role: roleLabel(m.roleName) }) });
+          setNotice({ text: () => t('members.added', { name: m.name, role: roleLabel(m.roleName) }) });
           reload();
         }}
       />
@@ -148,7 +148,7 @@ export function ProjectMembers({ project }: { project: string }) {
         onClose={() => setRemoving(undefined)}
         onRemoved={(m) => {
           setRemoving(undefined);
-          setNotice({ text: t('members.removed', { name: m.name }) });
+          setNotice({ text: () => t('members.removed', { name: m.name }) });
           reload();
         }}
       />

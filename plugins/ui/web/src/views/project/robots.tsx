@@ -9,7 +9,7 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
-import { loadProject, mayManageProject } from './access.js';
+import { loadProject, mayManageProject, type Notice } from './access.js';
 import './project.css';
 
 type Robot = components['schemas']['Robot'];
@@ -52,7 +52,7 @@ export function ProjectRobots({ project }: { project: string }) {
   const loc = useLocation();
   const { user } = useSession();
   const page = intParam(loc, 'page');
-  const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
+  const [notice, setNotice] = useState<Notice | undefined>();
   const [creating, setCreating] = useState(false);
   const [revealed, setRevealed] = useState<Revealed | undefined>();
   const [confirming, setConfirming] = useState<{ kind: 'delete' | 'refresh'; robot: Robot } | undefined>();
@@ -69,7 +69,7 @@ export function ProjectRobots({ project }: { project: string }) {
 
   const setDisabled = async (robot: Robot, disabled: boolean) => {
     const { error } = await api.PATCH('/projects/{project_name}/robots/{robot_id}', { params: path(robot), body: { disabled } });
-    setNotice(error ? { text: errorMessage(error), error: true } : { text: t(disabled ? 'robots.disabledDone' : 'robots.enabledDone', { name: robot.name }) });
+    setNotice(error ? { text: () => errorMessage(error), error: true } : { text: () => t(disabled ? 'robots.disabledDone' : 'robots.enabledDone', { name: robot.name }) });
     reload();
   };
   const confirmed = async () => {
@@ -78,12 +78,12 @@ export function ProjectRobots({ project }: { project: string }) {
     if (kind === 'delete') {
       const { error } = await api.DELETE('/projects/{project_name}/robots/{robot_id}', { params: path(robot) });
       setConfirming(undefined);
-      setNotice(error ? { text: errorMessage(error), error: true } : { text: t('robots.deleted', { name: robot.name }) });
+      setNotice(error ? { text: () => errorMessage(error), error: true } : { text: () => t('robots.deleted', { name: robot.name }) });
       return reload();
     }
     const { data, error } = await api.POST('/projects/{project_name}/robots/{robot_id}/secret', { params: path(robot) });
     setConfirming(undefined);
-    if (error || !data) return setNotice({ text: errorMessage(error), error: true });
+    if (error || !data) return setNotice({ text: () => errorMessage(error), error: true });
     setNotice(undefined);
     setRevealed({ robot: data.robot, secret: data.secret });
   };
@@ -100,7 +100,7 @@ export function ProjectRobots({ project }: { project: string }) {
       </div>
       {notice && (
         <p class={notice.error ? 'notice error' : 'notice'} role={notice.error ? 'alert' : 'status'}>
-          {notice.text}
+          {notice.text()}
         </p>
       )}
       <Loaded
@@ -168,7 +168,7 @@ export function ProjectRobots({ project }: { project: string }) {
         onClose={() => setCreating(false)}
         onCreated={(r) => {
           setCreating(false);
-          setNotice({ text: t('robots.created', { name: r.robot.name }) });
+          setNotice({ text: () => t('robots.created', { name: r.robot.name }) });
           setRevealed(r);
           reload();
         }}
