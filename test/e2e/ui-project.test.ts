@@ -144,8 +144,10 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByRole('heading', { level: 2, name: '成员' }).waitFor();
     await page.getByRole('region', { name: '项目概要' }).getByText('项目管理员').waitFor();
     await page.getByText('gus 的角色已改为访客。').waitFor(); // the notice follows the language too
-    await session.assertAccessible('members (zh-CN)');
-    await session.shot('members-zh');
+    await page.getByLabel('主题').selectOption('dark');
+    await session.assertAccessible('members (zh-CN, dark)');
+    await session.shot('members-zh-dark');
+    await page.getByLabel('主题').selectOption('system');
     await page.getByLabel('语言').selectOption('en');
 
     await page.getByRole('button', { name: 'Remove member ops' }).click();
