@@ -99,6 +99,7 @@ export function AdminReplicationView() {
                     <SortHeader column="name" label={t('admin.col.name')} fallback={SORT} />
                     <SortHeader column="mode" label={t('admin.replication.col.mode')} fallback={SORT} />
                     <SortHeader column="endpoint" label={t('admin.replication.col.endpoint')} fallback={SORT} />
+                    <th scope="col">{t('admin.replication.col.what')}</th>
                     <SortHeader column="trigger" label={t('admin.replication.col.trigger')} fallback={SORT} />
                     <SortHeader column="enabled" label={t('admin.replication.col.enabled')} fallback={SORT} />
                     <th scope="col">
@@ -116,6 +117,9 @@ export function AdminReplicationView() {
                       </th>
                       <td>{t(`admin.replication.mode.${p.mode}` as MessageKey)}</td>
                       <td>{p.endpoint}</td>
+                      <td>
+                        <WhatSummary policy={p} />
+                      </td>
                       <td>
                         {t(`admin.replication.trigger.${p.trigger}` as MessageKey)}
                         {p.cron && <code> {p.cron}</code>}
@@ -173,6 +177,19 @@ export function AdminReplicationView() {
         }}
       />
     </AdminPage>
+  );
+}
+
+/** What a policy copies: its filters in the form's notation, and where to. */
+function WhatSummary({ policy: p }: { policy: Policy }) {
+  const repos = filtersToText(p.filters.repositories).replace(/\n/g, ', ');
+  const tags = filtersToText(p.filters.tags).replace(/\n/g, ', ');
+  return (
+    <>
+      <code>{repos || t('admin.replication.everything')}</code>
+      {tags && <span> {t('admin.replication.tagsSummary', { tags })}</span>}
+      {p.destinationNamespace && <div class="hint">{t('admin.replication.into', { namespace: p.destinationNamespace })}</div>}
+    </>
   );
 }
 
