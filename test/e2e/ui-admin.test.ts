@@ -23,6 +23,7 @@ import { makeTempDir, removeDir } from '../helpers/temp.js';
 
 const databases = selectedDatabases().filter((d) => d !== 'mysql');
 const USER = { username: 'dora', password: 'Dora-Passw0rd-1' };
+const NEW_PASSWORD = 'Dora-Passw0rd-2';
 
 /** Clicks `refresh` until `target` shows up (entries that arrive through the event bus). */
 async function eventually(target: Locator, refresh: () => Promise<unknown>, timeoutMs = 15_000): Promise<void> {
@@ -92,7 +93,15 @@ for (const dbName of databases) describe(dbName, () => {
     await dialog.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('status').filter({ hasText: `User ${USER.username} created.` }).waitFor();
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: USER.username }) });
-    await row.getByRole('button', { name: `Make ${USER.username} a system administrator` }).waitFor();
+    await row.getByRole('button', { name: `Make ${USER.username} a system administrator` }).click();
+    await page.getByRole('status').filter({ hasText: `${USER.username} is now a system administrator.` }).waitFor();
+    await row.getByRole('button', { name: `Revoke system administrator from ${USER.username}` }).click();
+    await page.getByRole('status').filter({ hasText: `${USER.username} is no longer a system administrator.` }).waitFor();
+    await row.getByRole('button', { name: `Set a new password for ${USER.username}` }).click();
+    const reset = page.getByRole('dialog', { name: `New password for ${USER.username}` });
+    await reset.getByLabel('New password').fill(NEW_PASSWORD);
+    await reset.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: `The password of ${USER.username} was changed.` }).waitFor();
     await page.getByLabel('Search users').fill('dor');
     await page.waitForURL(/name=dor/);
     // The search filters on the server: admin goes, dora stays.
@@ -156,6 +165,7 @@ for (const dbName of databases) describe(dbName, () => {
     // Disabling, enabling and editing send the stored policy back whole: its filter survives.
     await page.getByRole('button', { name: 'Disable policy to-mirror' }).click();
     await page.getByRole('status').filter({ hasText: 'Policy to-mirror disabled.' }).waitFor();
+    await page.getByRole('button', { name: 'Enable policy to-mirror' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Replicate to-mirror now' }).count(), 0, 'a disabled policy is not offered a run');
     await page.getByRole('button', { name: 'Enable policy to-mirror' }).click();
     await page.getByRole('status').filter({ hasText: 'Policy to-mirror enabled.' }).waitFor();
@@ -242,13 +252,19 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByText('No consumer matches.').waitFor();
     await page.getByLabel('Only stuck ones').uncheck();
     await screen('admin-system');
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.getByRole('heading', { name: '事件消费者' }).waitFor();
+    await page.getByRole('link', { name: '垃圾回收' }).waitFor();
+    await screen('admin-system-zh');
+    await page.getByLabel('语言').selectOption('en');
   });
 
   it('offers no Administration to a user who is not an administrator', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     // The logout request must finish before the next page load, or the old session comes back.
     await page.getByRole('heading', { name: 'Log in to Wharf' }).waitFor();
-    await session.login(USER.username, USER.password);
+    // The password the administrator set above.
+    await session.login(USER.username, NEW_PASSWORD);
     assert.equal(await page.getByRole('link', { name: 'Administration' }).count(), 0);
     await page.goto(`${server.url}/admin/users`);
     await page.getByRole('alert').filter({ hasText: 'You are not allowed to see this.' }).waitFor();
