@@ -194,6 +194,17 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByRole('link', { name: 'Executions', exact: true }).click();
     await page.getByRole('row').filter({ hasText: 'to-mirror' }).getByText('Succeeded').waitFor();
     await screen('admin-executions');
+
+    // An endpoint a policy uses is not deleted: the confirmation names it and shows the refusal.
+    await page.goto(`${server.url}/admin/registries`);
+    await page.getByRole('button', { name: 'Delete registry mirror' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete registry mirror?' });
+    await confirm.getByText('The registry endpoint mirror and its stored credentials will be deleted.').waitFor();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.getByRole('alert').waitFor();
+    await session.assertAccessible('delete registry refused');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('rowheader', { name: 'mirror' }).waitFor();
   });
 
   it('runs a GC dry run and shows it in the history', async () => {
@@ -210,7 +221,13 @@ for (const dbName of databases) describe(dbName, () => {
     await row.getByRole('button', { name: `Show the log of run ${id}` }).click();
     await page.getByLabel(`Log of run ${id}`, { exact: true }).waitFor();
     await page.getByText('No schedule: collections run on demand only.').waitFor();
+    await page.getByLabel('Cron (UTC)').fill('0 3 * * 6');
+    await page.getByRole('button', { name: 'Set schedule' }).click();
+    await page.getByText('Runs on the schedule 0 3 * * 6 (UTC).').waitFor();
+    await page.getByText('(set by admin').waitFor();
     await screen('admin-gc');
+    await page.getByRole('button', { name: 'Run on demand only' }).click();
+    await page.getByText('No schedule: collections run on demand only.').waitFor();
   });
 
   it('shows the system audit log with what the test did, filtered in the URL and exported', async () => {

@@ -103,11 +103,11 @@ export function AdminSystemView() {
                         {c.name}
                         {stuck(c) && <span class="badge stuck"> {t('admin.system.stuck')}</span>}
                       </th>
-                      <td>{c.types.join(', ')}</td>
-                      <td>{t('admin.system.pendingRunning', { pending: formatNumber(c.pending), running: formatNumber(c.running) })}</td>
-                      <td>{formatNumber(c.delivered)}</td>
-                      <td>{c.dead > 0 ? <strong class="badge stuck">{formatNumber(c.dead)}</strong> : '0'}</td>
-                      <td>{c.lagMs > 0 ? formatDuration(c.lagMs) : t('admin.system.caughtUp')}</td>
+                      <td class="types">{c.types.join(', ')}</td>
+                      <td class="num">{t('admin.system.pendingRunning', { pending: formatNumber(c.pending), running: formatNumber(c.running) })}</td>
+                      <td class="num">{formatNumber(c.delivered)}</td>
+                      <td class="num">{c.dead > 0 ? <strong class="badge stuck">{formatNumber(c.dead)}</strong> : '0'}</td>
+                      <td class="num">{c.lagMs > 0 ? formatDuration(c.lagMs) : t('admin.system.caughtUp')}</td>
                       <td>{c.lastError ? <code>{c.lastError}</code> : '—'}</td>
                       <td class="actions">
                         {c.dead > 0 && (
