@@ -207,6 +207,36 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByRole('rowheader', { name: 'mirror' }).waitFor();
   });
 
+  it('shows a failed execution with its error, and resumes it', async () => {
+    // Pushing anonymously to this Wharf itself is refused at once (a refusal is not retried).
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${server.url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(server.admin!), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 201, await res.text());
+    };
+    await post('/registries', { name: 'self-anonymous', url: server.url });
+    await post('/replication/policies', {
+      name: 'refused', mode: 'push', endpoint: 'self-anonymous', trigger: 'manual',
+      filters: { repositories: [{ kind: 'glob', pattern: 'shipyard/**', decision: 'include' }], tags: [] },
+    });
+    await page.goto(`${server.url}/admin/replication?name=refused`);
+    await page.getByRole('button', { name: 'Replicate refused now' }).click();
+    await page.waitForURL(/\/admin\/replication\/executions\/\d+$/);
+    await page.locator('dd .badge', { hasText: 'Failed' }).waitFor({ timeout: 30_000 });
+    const task = page.getByRole('row').filter({ hasText: 'shipyard/app:v1' }).first();
+    await task.locator('.state.error').waitFor();
+    await page.getByLabel('Status').selectOption('failed');
+    await page.waitForURL(/status=failed/);
+    await task.waitFor();
+    await screen('admin-execution-failed');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('status').filter({ hasText: /Execution \d+ resumed\./ }).waitFor();
+    await page.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 30_000 });
+  });
+
   it('runs a GC dry run and shows it in the history', async () => {
     await page.goto(`${server.url}/admin/gc`);
     await page.getByText('No collections yet.').waitFor();
