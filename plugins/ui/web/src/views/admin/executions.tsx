@@ -19,18 +19,20 @@ export function AdminExecutionsView() {
   const loc = useLocation();
   const page = intParam(loc, 'page');
   const policy = intParam(loc, 'policy', 0);
+  // Policy names once (for the filter and the rows); the executions again on each poll.
+  const [policies] = useLiveLoad('policies', async () => {
+    const { data } = await api.GET('/replication/policies', { params: { query: { page_size: 100 } } });
+    return new Map((data ?? []).map((p) => [p.id, p.name]));
+  });
+  const names = policies.state === 'done' ? policies.value : new Map<number, string>();
   const [load, reload] = useLiveLoad(`${page}|${policy}`, async () => {
-    const [list, policies] = await Promise.all([
-      api.GET('/replication/executions', { params: { query: { page, page_size: PAGE_SIZE, ...(policy ? { policy_id: policy } : {}) } } }),
-      api.GET('/replication/policies', { params: { query: { page_size: 100 } } }),
-    ]);
+    const list = await api.GET('/replication/executions', { params: { query: { page, page_size: PAGE_SIZE, ...(policy ? { policy_id: policy } : {}) } } });
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
-    const names = new Map((policies.data ?? []).map((p) => [p.id, p.name]));
-    return { items: list.data, total: totalOf(list.response), names };
+    return { items: list.data, total: totalOf(list.response) };
   });
   usePoll(load.state === 'done' && load.value.items.some((e) => LIVE.has(e.status)), reload);
   const sort = sortOf(loc, '-id');
-  const policyName = load.state === 'done' && policy ? load.value.names.get(policy) : undefined;
+  const policyName = policy ? names.get(policy) : undefined;
   return (
     <AdminPage id="executions" title={policyName ? t('admin.executions.titleOf', { name: policyName }) : t('admin.executions.title')}>
       <nav aria-label={t('project.breadcrumb')} class="crumbs">
@@ -41,14 +43,16 @@ export function AdminExecutionsView() {
           <span>{t('admin.executions.policy')}</span>
           <select value={String(policy || '')} onChange={(e) => navigate(withQuery(loc, { policy: e.currentTarget.value, page: undefined }), { replace: true })}>
             <option value="">{t('admin.all')}</option>
-            {load.state === 'done' && [...load.value.names].map(([id, n]) => <option value={String(id)}>{n}</option>)}
+            {[...names].map(([id, n]) => (
+              <option value={String(id)}>{n}</option>
+            ))}
           </select>
         </label>
       </form>
       <Loaded
         load={load}
         retry={reload}
-        done={({ items, total, names }) => {
+        done={({ items, total }) => {
           return items.length === 0 ? (
             <Empty>{t('admin.executions.empty')}</Empty>
           ) : (
@@ -113,11 +117,16 @@ export function AdminExecutionView({ id }: { id: number }) {
     ]);
     if (execution.error || !execution.data) throw new ApiFailure(errorMessage(execution.error), execution.response.status);
     if (tasks.error || !tasks.data) throw new ApiFailure(errorMessage(tasks.error), tasks.response.status);
-    const policy = await api.GET('/replication/policies/{id}', { params: { path: { id: execution.data.policyId } } });
-    return { execution: execution.data, tasks: tasks.data, total: totalOf(tasks.response), policy: policy.data?.name };
+    return { execution: execution.data, tasks: tasks.data, total: totalOf(tasks.response) };
   });
-  const view = load;
-  const live = view.state === 'done' && (LIVE.has(view.value.execution.status) || view.value.tasks.some((k) => k.status === 'pending' || k.status === 'running'));
+  // The policy's name once, not on every poll.
+  const policyId = load.state === 'done' ? load.value.execution.policyId : 0;
+  const [policy] = useLiveLoad(`${policyId}`, async () => {
+    if (!policyId) return undefined;
+    const { data } = await api.GET('/replication/policies/{id}', { params: { path: { id: policyId } } });
+    return data?.name;
+  });
+  const live = load.state === 'done' && (LIVE.has(load.value.execution.status) || load.value.tasks.some((k) => k.status === 'pending' || k.status === 'running'));
   usePoll(live, () => {
     reload();
     setRound((r) => r + 1);
@@ -139,16 +148,16 @@ export function AdminExecutionView({ id }: { id: number }) {
         <span aria-current="page">{t('admin.executions.named', { id })}</span>
       </nav>
       <Notice text={notice?.text} error={notice?.error} />
-      {view.state === 'loading' ? (
+      {load.state === 'loading' ? (
         <Loading />
-      ) : view.state === 'error' ? (
-        <ErrorState message={view.message} status={view.status} retry={reload} />
+      ) : load.state === 'error' ? (
+        <ErrorState message={load.message} status={load.status} retry={reload} />
       ) : (
         <ExecutionDetails
-          execution={view.value.execution}
-          policy={view.value.policy}
-          tasks={view.value.tasks}
-          total={view.value.total}
+          execution={load.value.execution}
+          policy={policy.state === 'done' ? policy.value : undefined}
+          tasks={load.value.tasks}
+          total={load.value.total}
           page={page}
           status={status}
           round={round}
