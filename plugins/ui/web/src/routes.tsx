@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import type { SessionUser } from './api/session.js';
 import type { MessageKey } from './i18n/index.js';
 import { AccountView } from './views/account.js';
+import { ADMIN_ROUTES } from './views/admin/index.js';
 import { ProjectView } from './views/project/index.js';
 import { ProjectsView } from './views/projects.js';
 import { RepositoryView } from './views/repository.js';
@@ -44,9 +45,15 @@ export const ROUTES: readonly Route[] = [
       />
     ),
   },
+  // Administration (system administrators): users, groups, registries, replication, audit, GC, system.
+  ...ADMIN_ROUTES,
 ];
 
-export const NAV_ITEMS: readonly NavItem[] = [{ path: '/projects', label: 'nav.projects', visible: () => true }];
+export const NAV_ITEMS: readonly NavItem[] = [
+  { path: '/projects', label: 'nav.projects', visible: () => true },
+  // The Administration group: one entry, its screens are tabs inside (views/admin/common.tsx).
+  { path: '/admin', label: 'nav.admin', visible: (user) => user.admin },
+];
 
 /** The view for a path, or `undefined` (not found). */
 export function match(path: string): ComponentChildren | undefined {

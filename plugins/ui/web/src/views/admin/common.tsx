@@ -1,0 +1,258 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Dialog } from '../../components/dialog.js';
+import type { Load } from '../../components/load.js';
+import { t, type MessageKey } from '../../i18n/index.js';
+import { navigate, useLocation, withQuery, type Location } from '../../router.js';
+import { useSession } from '../../session-context.js';
+import './admin.css';
+
+/**
+ * What the administration screens share: the section navigation, sortable column headers (the
+ * sort is in the URL), a confirmation dialog, a form dialog with its error, and polling.
+ */
+
+export const ADMIN_SECTIONS: readonly { readonly path: string; readonly label: MessageKey }[] = [
+  { path: '/admin/users', label: 'admin.nav.users' },
+  { path: '/admin/groups', label: 'admin.nav.groups' },
+  { path: '/admin/registries', label: 'admin.nav.registries' },
+  { path: '/admin/replication', label: 'admin.nav.replication' },
+  { path: '/admin/audit', label: 'admin.nav.audit' },
+  { path: '/admin/gc', label: 'admin.nav.gc' },
+  { path: '/admin/system', label: 'admin.nav.system' },
+];
+
+/** An administration screen: its title, the section tabs, an optional action button, the content. */
+export function AdminPage({ id, title, action, children }: { id: string; title: string; action?: ComponentChildren; children: ComponentChildren }) {
+  const loc = useLocation();
+  const { user } = useSession();
+  return (
+    <section aria-labelledby={`${id}-title`} class="admin">
+      {user.admin && (
+      <nav aria-label={t('admin.sections')} class="tabs">
+        <ul>
+          {ADMIN_SECTIONS.map((s) => (
+            <li key={s.path}>
+              <a href={s.path} aria-current={loc.path === s.path || loc.path.startsWith(s.path + '/') ? 'page' : undefined}>
+                {t(s.label)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      )}
+      <div class="title-row">
+        <h1 id={`${id}-title`}>{title}</h1>
+        {action}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/** `?sort=name` (ascending) or `?sort=-name` (descending), else `fallback`. */
+export function sortOf(loc: Location, fallback: string): { key: string; desc: boolean } {
+  const raw = loc.query.get('sort') || fallback;
+  return raw.startsWith('-') ? { key: raw.slice(1), desc: true } : { key: raw, desc: false };
+}
+
+/**
+ * The rows of the page shown, sorted by a column. The API pages in its own order (names, or
+ * newest first); the sort orders the rows of the page on screen.
+ */
+export function sortRows<T>(rows: readonly T[], sort: { key: string; desc: boolean }, columns: Record<string, (row: T) => string | number | boolean | null | undefined>): T[] {
+  const get = columns[sort.key];
+  if (!get) return [...rows];
+  const sorted = [...rows].sort((a, b) => {
+    const x = get(a) ?? '';
+    const y = get(b) ?? '';
+    return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+  });
+  return sort.desc ? sorted.reverse() : sorted;
+}
+
+/** A column header that sorts by its column when clicked (a second click reverses). */
+export function SortHeader({ column, label, fallback }: { column: string; label: string; fallback: string }) {
+  const loc = useLocation();
+  const sort = sortOf(loc, fallback);
+  const active = sort.key === column;
+  const next = active && !sort.desc ? `-${column}` : column;
+  return (
+    <th scope="col" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : undefined}>
+      <button type="button" class="sort" onClick={() => navigate(withQuery(loc, { sort: next === fallback ? undefined : next }), { replace: true })}>
+        {label}
+        <span aria-hidden="true">{active ? (sort.desc ? ' ▼' : ' ▲') : ''}</span>
+      </button>
+    </th>
+  );
+}
+
+/** A notice after an action (role=status, read out by screen readers). */
+export function Notice({ text, error }: { text: string | undefined; error?: boolean }) {
+  if (!text) return null;
+  return error ? (
+    <p class="notice error" role="alert">
+      {text}
+    </p>
+  ) : (
+    <p class="notice" role="status">
+      {text}
+    </p>
+  );
+}
+
+/**
+ * A confirmation: `title` and `body` name what will happen; `run` does it and answers an error
+ * message, or `undefined` when it worked.
+ */
+export function Confirm({
+  open,
+  title,
+  body,
+  confirmLabel,
+  danger = true,
+  run,
+  onClose,
+  children,
+}: {
+  open: boolean;
+  title: string;
+  body: string;
+  confirmLabel: string;
+  danger?: boolean;
+  run: () => Promise<string | undefined>;
+  onClose: () => void;
+  children?: ComponentChildren;
+}) {
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const close = () => {
+    setError(undefined);
+    onClose();
+  };
+  const confirm = async () => {
+    setBusy(true);
+    const failure = await run();
+    setBusy(false);
+    if (failure) return setError(failure);
+    setError(undefined);
+  };
+  return (
+    <Dialog open={open} title={title} onClose={close}>
+      <p>{body}</p>
+      {children}
+      <Notice text={error} error />
+      <div class="buttons">
+        <button type="button" onClick={close}>
+          {t('confirm.cancel')}
+        </button>
+        <button type="button" class={danger ? 'danger' : 'primary'} disabled={busy} onClick={confirm}>
+          {confirmLabel}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** A dialog holding a form: `submit` answers an error message, or `undefined` when it worked. */
+export function FormDialog({
+  open,
+  title,
+  submitLabel,
+  submit,
+  onClose,
+  children,
+  extra,
+}: {
+  open: boolean;
+  title: string;
+  submitLabel: string;
+  submit: () => Promise<string | undefined>;
+  onClose: () => void;
+  children: ComponentChildren;
+  extra?: ComponentChildren;
+}) {
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (open) setError(undefined);
+  }, [open]);
+  const onSubmit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    const failure = await submit();
+    setBusy(false);
+    setError(failure);
+  };
+  return (
+    <Dialog open={open} title={title} onClose={onClose}>
+      <form onSubmit={onSubmit}>
+        <Notice text={error} error />
+        {children}
+        <div class="buttons">
+          {extra}
+          <button type="button" onClick={onClose}>
+            {t('confirm.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            {submitLabel}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** Calls `fn` every `ms` while `active` (a running job's live status); stops when it is done. */
+export function usePoll(active: boolean, fn: () => void, ms = 2000): void {
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => latest.current(), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+}
+
+/** A status word as a coloured badge (succeeded green, failed red, running accent). */
+export function StatusBadge({ status, label }: { status: string; label?: string }) {
+  return <span class={`badge status-${status}`}>{label ?? statusLabel(status)}</span>;
+}
+
+const STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'stopping', 'stopped', 'skipped', 'delivered', 'dead'];
+export function statusLabel(status: string): string {
+  return STATUSES.includes(status) ? t(`admin.status.${status}` as MessageKey) : status;
+}
+
+/** Milliseconds as a short duration (`45 s`, `3 min`, `2 h`). */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return t('admin.duration.seconds', { n: s });
+  if (s < 7200) return t('admin.duration.minutes', { n: Math.round(s / 60) });
+  return t('admin.duration.hours', { n: Math.round(s / 3600) });
+}
+
+/**
+ * Like useLoad, but a `refresh()` (after an action, or a poll while something runs) keeps the
+ * rows on screen until the new answer arrives; only a new `key` (page, filters) shows loading.
+ */
+export function useLiveLoad<T>(key: string, fetcher: () => Promise<T>): [Load<T>, () => void] {
+  const [load, setLoad] = useState<Load<T>>({ state: 'loading' });
+  const [round, setRound] = useState(0);
+  const lastKey = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    if (lastKey.current !== key) {
+      lastKey.current = key;
+      setLoad({ state: 'loading' });
+    }
+    fetcher().then(
+      (value) => live && setLoad({ state: 'done', value }),
+      (err: unknown) => live && setLoad({ state: 'error', message: err instanceof Error ? err.message : String(err), status: (err as { status?: number }).status }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [key, round]);
+  return [load, () => setRound((r) => r + 1)];
+}

@@ -1,0 +1,221 @@
+import { useState } from 'preact/hooks';
+import { api, errorMessage, totalOf } from '../../api/client.js';
+import type { components } from '../../api/schema.js';
+import { useDebouncedInput } from '../../components/debounce.js';
+import { ApiFailure } from '../../components/load.js';
+import { Pager } from '../../components/pager.js';
+import { Empty, Loaded } from '../../components/states.js';
+import { formatDate, t } from '../../i18n/index.js';
+import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { useSession } from '../../session-context.js';
+import { AdminPage, Confirm, FormDialog, Notice, SortHeader, sortOf, sortRows , useLiveLoad } from './common.js';
+
+type User = components['schemas']['User'];
+const PAGE_SIZE = 20;
+const SORT = 'username';
+
+/** Users: search by name, create, grant or revoke admin, disable, reset a password, delete. */
+export function AdminUsersView() {
+  const loc = useLocation();
+  const { user: me } = useSession();
+  const page = intParam(loc, 'page');
+  const name = loc.query.get('name') ?? '';
+  const [notice, setNotice] = useState<string | undefined>();
+  const [creating, setCreating] = useState(false);
+  const [password, setPassword] = useState<User | undefined>();
+  const [deleting, setDeleting] = useState<User | undefined>();
+  const [load, reload] = useLiveLoad(`${page}|${name}`, async () => {
+    const q = name ? `username=~${encodeURIComponent(name)}` : undefined;
+    const { data, error, response } = await api.GET('/users', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
+    return { items: data, total: totalOf(response) };
+  });
+  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
+  const sort = sortOf(loc, SORT);
+
+  const patch = async (u: User, body: { admin?: boolean; disabled?: boolean }, done: string) => {
+    const { error } = await api.PATCH('/users/{username}', { params: { path: { username: u.username } }, body });
+    setNotice(error ? t('admin.failed', { message: errorMessage(error) }) : done);
+    reload();
+  };
+
+  return (
+    <AdminPage
+      id="users"
+      title={t('admin.users.title')}
+      action={
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          {t('admin.users.new')}
+        </button>
+      }
+    >
+      <Notice text={notice} />
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          <span>{t('admin.users.search')}</span>
+          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </label>
+      </form>
+      <Loaded
+        load={load}
+        retry={reload}
+        done={({ items, total }) =>
+          items.length === 0 ? (
+            <Empty>{name ? t('admin.emptySearch', { q: name }) : t('admin.users.empty')}</Empty>
+          ) : (
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <SortHeader column="username" label={t('admin.users.col.username')} fallback={SORT} />
+                    <SortHeader column="provider" label={t('admin.users.col.provider')} fallback={SORT} />
+                    <SortHeader column="admin" label={t('admin.users.col.admin')} fallback={SORT} />
+                    <SortHeader column="disabled" label={t('admin.users.col.status')} fallback={SORT} />
+                    <SortHeader column="createdAt" label={t('admin.col.created')} fallback={SORT} />
+                    <th scope="col">
+                      <span class="visually-hidden">{t('admin.col.actions')}</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {sortRows(items, sort, { username: (u) => u.username, provider: (u) => u.provider, admin: (u) => String(u.admin), disabled: (u) => String(u.disabled), createdAt: (u) => u.createdAt }).map((u) => {
+                    const self = u.username === me.name;
+                    const local = u.provider === 'db';
+                    return (
+                      <tr key={u.username}>
+                        <th scope="row">{u.username}</th>
+                        <td>{u.provider}</td>
+                        <td>{u.admin ? <span class="badge yes">{t('admin.users.isAdmin')}</span> : '—'}</td>
+                        <td>{u.disabled ? <span class="badge stuck">{t('admin.users.disabled')}</span> : t('admin.users.active')}</td>
+                        <td>{formatDate(u.createdAt)}</td>
+                        <td class="actions">
+                          {!self && local && (
+                            <button
+                              type="button"
+                              aria-label={t(u.admin ? 'admin.users.revokeAdminNamed' : 'admin.users.grantAdminNamed', { name: u.username })}
+                              onClick={() => void patch(u, { admin: !u.admin }, t(u.admin ? 'admin.users.adminRevoked' : 'admin.users.adminGranted', { name: u.username }))}
+                            >
+                              {t(u.admin ? 'admin.users.revokeAdmin' : 'admin.users.grantAdmin')}
+                            </button>
+                          )}
+                          {!self && local && (
+                            <button
+                              type="button"
+                              aria-label={t(u.disabled ? 'admin.users.enableNamed' : 'admin.users.disableNamed', { name: u.username })}
+                              onClick={() => void patch(u, { disabled: !u.disabled }, t(u.disabled ? 'admin.users.enabled' : 'admin.users.disabledDone', { name: u.username }))}
+                            >
+                              {t(u.disabled ? 'admin.users.enable' : 'admin.users.disable')}
+                            </button>
+                          )}
+                          {!self && local && (
+                            <button type="button" aria-label={t('admin.users.passwordNamed', { name: u.username })} onClick={() => setPassword(u)}>
+                              {t('admin.users.password')}
+                            </button>
+                          )}
+                          {!self && (
+                            <button type="button" class="danger" aria-label={t('admin.users.deleteNamed', { name: u.username })} onClick={() => setDeleting(u)}>
+                              {t('confirm.delete')}
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
+            </>
+          )
+        }
+      />
+      <CreateUser
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(n) => {
+          setCreating(false);
+          setNotice(t('admin.users.created', { name: n }));
+          reload();
+        }}
+      />
+      <SetPassword
+        user={password}
+        onClose={() => setPassword(undefined)}
+        onDone={(n) => {
+          setPassword(undefined);
+          setNotice(t('admin.users.passwordSet', { name: n }));
+        }}
+      />
+      <Confirm
+        open={deleting !== undefined}
+        title={t('admin.users.deleteTitle', { name: deleting?.username ?? '' })}
+        body={t('admin.users.deleteBody', { name: deleting?.username ?? '' })}
+        confirmLabel={t('confirm.delete')}
+        onClose={() => setDeleting(undefined)}
+        run={async () => {
+          const n = deleting?.username ?? '';
+          const { error } = await api.DELETE('/users/{username}', { params: { path: { username: n } } });
+          if (error) return errorMessage(error);
+          setDeleting(undefined);
+          setNotice(t('admin.users.deleted', { name: n }));
+          reload();
+          return undefined;
+        }}
+      />
+    </AdminPage>
+  );
+}
+
+function CreateUser({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (name: string) => void }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [admin, setAdmin] = useState(false);
+  return (
+    <FormDialog
+      open={open}
+      title={t('admin.users.new')}
+      submitLabel={t('admin.create')}
+      onClose={onClose}
+      submit={async () => {
+        const { data, error } = await api.POST('/users', { body: { username, password, admin } });
+        if (error || !data) return errorMessage(error);
+        setUsername('');
+        setPassword('');
+        setAdmin(false);
+        onCreated(data.username);
+        return undefined;
+      }}
+    >
+      <label for="user-name">{t('admin.users.col.username')}</label>
+      <input id="user-name" required maxLength={64} autoComplete="off" value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+      <label for="user-password">{t('admin.users.initialPassword')}</label>
+      <input id="user-password" type="password" required autoComplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+      <label class="check">
+        <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.currentTarget.checked)} />
+        {t('admin.users.makeAdmin')}
+      </label>
+    </FormDialog>
+  );
+}
+
+function SetPassword({ user, onClose, onDone }: { user: User | undefined; onClose: () => void; onDone: (name: string) => void }) {
+  const [password, setPassword] = useState('');
+  const name = user?.username ?? '';
+  return (
+    <FormDialog
+      open={user !== undefined}
+      title={t('admin.users.passwordTitle', { name })}
+      submitLabel={t('admin.save')}
+      onClose={onClose}
+      submit={async () => {
+        const { error } = await api.PUT('/users/{username}/password', { params: { path: { username: name } }, body: { newPassword: password } });
+        if (error) return errorMessage(error);
+        setPassword('');
+        onDone(name);
+        return undefined;
+      }}
+    >
+      <label for="user-new-password">{t('admin.users.newPassword')}</label>
+      <input id="user-new-password" type="password" required autoComplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+    </FormDialog>
+  );
+}
