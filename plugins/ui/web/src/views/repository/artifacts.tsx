@@ -55,6 +55,7 @@ export function ArtifactsView({ repo, may, onChanged }: { repo: RepoRef; may: { 
   };
   return (
     <>
+      <h2>{t('repo.artifacts')}</h2>
       {notice && (
         <p class={`notice${notice.error ? ' error' : ''}`} role={notice.error ? 'alert' : 'status'}>
           {notice.text}

@@ -72,6 +72,7 @@ export function TagsView({ repo, may, onChanged }: { repo: RepoRef; may: { addTa
   };
   return (
     <>
+      <h2>{t('repo.tags')}</h2>
       {notice && (
         <p class={`notice${notice.error ? ' error' : ''}`} role={notice.error ? 'alert' : 'status'}>
           {notice.text}
@@ -143,7 +144,7 @@ export function TagsView({ repo, may, onChanged }: { repo: RepoRef; may: { addTa
                           <CopyCommand text={`${tool} pull ${ref}:${r.name}`} label={t('copy.tag', { tool, tag: r.name })} />
                         ))}
                         {TOOLS.map((tool) => (
-                          <CopyCommand text={`${tool} pull ${ref}@${r.digest}`} label={t('copy.digestOf', { tool, digest: shortDigest(r.digest) })} />
+                          <CopyCommand text={`${tool} pull ${ref}@${r.digest}`} label={t('copy.digest', { tool })} />
                         ))}
                       </td>
                       <td class="actions">

@@ -25,6 +25,8 @@ export function SearchBox() {
   const [active, setActive] = useState(-1);
   const [failed, setFailed] = useState(false);
   const round = useRef(0);
+  // Closing on blur waits a moment (a click on a hit lands first); focusing again cancels it.
+  const closing = useRef<ReturnType<typeof setTimeout> | undefined>();
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -110,63 +112,77 @@ export function SearchBox() {
           setText(e.currentTarget.value);
           setOpen(true);
         }}
-        onFocus={() => setOpen(true)}
-        onBlur={() => setTimeout(() => setOpen(false), 150)}
+        onFocus={() => {
+          clearTimeout(closing.current);
+          setOpen(true);
+        }}
+        onBlur={() => {
+          closing.current = setTimeout(() => setOpen(false), 150);
+        }}
         onKeyDown={onKeyDown}
       />
       <kbd class="shortcut" aria-hidden="true">
         /
       </kbd>
-      <div id="registry-search-results" role="listbox" aria-label={t('search.results')} class="search-popup" hidden={!showing}>
+      <div class="search-popup" hidden={!showing}>
         {showing && groups === undefined && !failed && (
-          <div role="presentation" class="muted">
+          <p class="muted" role="status">
             {t('state.loading')}
-          </div>
+          </p>
         )}
         {showing && failed && (
-          <div role="presentation" class="muted">
+          <p class="muted" role="alert">
             {t('search.failed')}
-          </div>
+          </p>
         )}
         {showing && groups?.length === 0 && (
-          <div role="presentation" class="muted">
+          <p class="muted" role="status">
             {t('search.none', { q: text.trim() })}
-          </div>
+          </p>
         )}
-        {showing &&
-          groups?.map((g) => (
-            <div role="group" aria-labelledby={`group-${g.kind}`} key={g.kind}>
-              <div role="presentation" id={`group-${g.kind}`} class="group-label">
-                {t(g.label)}
+        <div id="registry-search-results" role="listbox" aria-label={t('search.results')} hidden={!showing || !groups || groups.length === 0}>
+          {showing &&
+            groups?.map((g) => (
+              <div role="group" aria-label={t(g.label)} key={g.kind}>
+                <div aria-hidden="true" class="group-label">
+                  {t(g.label)}
+                </div>
+                {g.hits.map((h) => {
+                  index++;
+                  const i = index;
+                  return (
+                    <div
+                      role="option"
+                      id={`hit-${i}`}
+                      key={h.id}
+                      aria-selected={i === active}
+                      class={i === active ? 'hit active' : 'hit'}
+                      onMouseDown={(e) => {
+                        e.preventDefault();
+                        go(h.href);
+                      }}
+                    >
+                      {h.text}
+                      {h.detail && <small> {h.detail}</small>}
+                    </div>
+                  );
+                })}
               </div>
-              {g.hits.map((h) => {
-                index++;
-                const i = index;
-                return (
-                  <div
-                    role="option"
-                    id={`hit-${i}`}
-                    key={h.id}
-                    aria-selected={i === active}
-                    class={i === active ? 'hit active' : 'hit'}
-                    onMouseDown={(e) => {
-                      e.preventDefault();
-                      go(h.href);
-                    }}
-                  >
-                    {h.text}
-                    {h.detail && <small> {h.detail}</small>}
-                  </div>
-                );
-              })}
-            </div>
-          ))}
+            ))}
+        </div>
         {showing && text.trim() && (
-          <div role="presentation" class="all">
-            <a href={`/search?q=${encodeURIComponent(text.trim())}`} tabIndex={-1} onMouseDown={(e) => { e.preventDefault(); go(`/search?q=${encodeURIComponent(text.trim())}`); }}>
+          <p class="all">
+            <a
+              href={`/search?q=${encodeURIComponent(text.trim())}`}
+              tabIndex={-1}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                go(`/search?q=${encodeURIComponent(text.trim())}`);
+              }}
+            >
               {t('search.all', { q: text.trim() })}
             </a>
-          </div>
+          </p>
         )}
       </div>
     </div>
