@@ -16,7 +16,8 @@ import { makeTempDir, removeDir } from '../helpers/temp.js';
  * single-platform, one multi-arch index) and with fetch (more tags, an SBOM referrer); the
  * search box opened with "/" and Ctrl+K finds a project, a repository, a tag and a digest
  * prefix and is driven by the keyboard, its results page keeps the query in the URL, and a
- * non-member finds nothing of a private project; tags sort version-aware on the server and the
+ * non-member finds nothing of a private project, a Developer is offered adding tags but no
+ * removal or delete; tags sort version-aware on the server and the
  * sort survives a reload; the artifact view shows an index's platforms and a referrer under its
  * subject; a tag is added and removed; two tags' artifacts are deleted with one confirmation
  * naming both; a repository is deleted from the project's list. axe-core and a screenshot on
@@ -60,6 +61,8 @@ for (const dbName of databases) describe(dbName, () => {
     sandbox = await createClientSandbox();
     assert.equal((await apiCall('POST', '/projects', { name: 'acme' })).status, 201);
     assert.equal((await apiCall('POST', '/users', { username: 'mallory', password: 'Mallory-Passw0rd-1' })).status, 201);
+    assert.equal((await apiCall('POST', '/users', { username: 'devon', password: 'Devon-Passw0rd-1' })).status, 201);
+    assert.equal((await apiCall('POST', '/projects/acme/members', { memberUser: { username: 'devon' }, roleId: 2 })).status, 201);
     const single = await singleImageLayout(join(work, 'single'));
     const multi = await multiPlatformLayout(join(work, 'multi'));
     await sandbox.login(server.host, admin());
@@ -127,7 +130,7 @@ for (const dbName of databases) describe(dbName, () => {
     await shot('results');
   });
 
-  it('finds nothing of a private project for a non-member, but public content', async () => {
+  it('finds nothing of a private project for a non-member, but public content; offers a Developer only what the role allows', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await session.login('mallory', 'Mallory-Passw0rd-1');
     await page.goto(`${server.url}/search?q=hello`);
@@ -142,6 +145,18 @@ for (const dbName of databases) describe(dbName, () => {
     await page.locator('.search-popup').getByText('Nothing matches “acme”.').waitFor();
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Log out' }).click();
+
+    // A Developer finds the project's content and may add tags, but is offered no remove or delete.
+    await session.login('devon', 'Devon-Passw0rd-1');
+    await page.goto(`${server.url}/search?q=hello`);
+    await page.getByRole('link', { name: 'acme/hello' }).click();
+    await page.getByRole('button', { name: 'Add a tag to the artifact of v1.9' }).waitFor();
+    for (const name of [/^Remove tag/, 'Delete selected artifacts', 'Delete repository']) assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${String(name)} for a Developer`);
+    assert.equal(await page.getByRole('checkbox').count(), 0, 'nothing to select');
+    await page.getByRole('link', { name: 'acme', exact: true }).click();
+    await page.getByRole('link', { name: 'hello' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Delete repository/ }).count(), 0);
+    await page.getByRole('button', { name: 'Log out' }).click();
     await session.login(admin().username, admin().password);
   });
 
@@ -151,6 +166,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.getByRole('link', { name: 'Sort by Tag' }).click();
     await page.waitForURL(/sort=name/);
     await page.getByRole('columnheader', { name: /Tag/ }).and(page.locator('[aria-sort="ascending"]')).waitFor();
+    await page.locator('table.tags tbody tr').first().getByRole('rowheader', { name: 'v1.2' }).waitFor();
     assert.deepEqual(await rowNames(), ['v1.2', 'v1.9', 'v1.10', 'old', 'older']);
     await page.reload();
     await page.getByRole('rowheader', { name: 'v1.10' }).waitFor();
@@ -220,6 +236,7 @@ for (const dbName of databases) describe(dbName, () => {
     await confirm.getByRole('button', { name: 'Delete 2 artifacts' }).click();
     await page.getByRole('status').filter({ hasText: '2 artifacts deleted.' }).waitFor();
     await page.getByRole('rowheader', { name: 'older' }).waitFor({ state: 'detached' });
+    await page.getByRole('rowheader', { name: 'v1.10' }).waitFor();
     assert.deepEqual(await rowNames(), ['v1.2', 'v1.9', 'v1.10']);
     for (const tag of ['old', 'older']) assert.equal((await apiCall('GET', `/projects/acme/repositories/hello/artifacts/${tag}`)).status, 404);
   });
