@@ -5,8 +5,8 @@ import { checkLength, MAX_REPOSITORY_NAME, type StoreContext } from './sql.js';
 /** `LIKE` text matching `value` literally, `!` escaping the wildcards. */
 const literal = (value: string): string => value.replace(/[!%_]/g, (c) => `!${c}`);
 
-/** How many namespaces one query filters on: far below every database's bind-parameter limit. */
-const NAMESPACE_CHUNK = 2000;
+/** How many namespaces one query filters on: below every database's bind-parameter limit (SQLite 32,766; PostgreSQL and MySQL 65,535). */
+const NAMESPACE_CHUNK = 20_000;
 
 /** The project of a repository name in SQL (its first path segment), per dialect. */
 function namespaceExpression(dialect: StoreContext['dialect'], column: string): string {
@@ -19,19 +19,19 @@ const DIGEST_PREFIX = /^(?:sha256:)?([0-9a-f]{4,64})$/;
 
 /**
  * Repositories, tags and digests matching `text` across the registry, at most `limit` of each,
- * restricted to the `namespaces` given (all when omitted). Three queries per chunk of 2,000
+ * restricted to the `namespaces` given (all when omitted). Three queries per chunk of 20,000
  * namespaces, each bounded by `limit`: repository names and tags contain the text
  * (case-insensitive), digests start with it (`sha256:` optional, at least 4 hex digits; the
  * prefix `LIKE` runs on the digest index). The namespace filter is the first segment of the
  * name, so one `IN` list states it on every database.
  */
-export async function searchContent(ctx: StoreContext, request: ContentSearchRequest): Promise<ContentMatches> {
+export async function searchContent(ctx: StoreContext, request: ContentSearchRequest, chunkSize = NAMESPACE_CHUNK): Promise<ContentMatches> {
   const { text, namespaces, limit } = request;
   if (typeof text !== 'string' || text.trim() === '') throw new RangeError('search text must not be empty');
   checkLength('search text', text, MAX_REPOSITORY_NAME);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new RangeError('limit must be an integer from 1 to 100');
   if (namespaces !== undefined && namespaces.length === 0) return { repositories: [], tags: [], digests: [] };
-  const chunks = namespaces === undefined ? [undefined] : chunk(namespaces, NAMESPACE_CHUNK);
+  const chunks = namespaces === undefined ? [undefined] : chunk(namespaces, chunkSize);
   const contains = `%${literal(text.trim().toLowerCase())}%`;
   const hex = DIGEST_PREFIX.exec(text.trim().toLowerCase())?.[1];
   const { knex } = ctx;
