@@ -18,6 +18,7 @@ export function createArtifactService(metadata: MetadataStore): ArtifactService 
     findRepositories: (search) => metadata.findRepositorySummaries(search),
     listArtifacts: (repository, page) => metadata.listArtifacts(repository, page),
     findArtifacts: (repository, page) => metadata.findArtifacts(repository, page),
+    searchContent: (request) => metadata.searchContent(request),
     async getArtifact(repository, reference) {
       const digest = await digestOf(repository, reference);
       return digest === undefined ? undefined : metadata.getArtifact(repository, digest);

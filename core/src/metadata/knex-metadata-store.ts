@@ -10,6 +10,8 @@ import type {
   ManifestReference,
   RepositoryInfo,
   TagInfo,
+  ContentMatches,
+  ContentSearchRequest,
 } from '@wharf/sdk';
 import type {
   ManifestInput,
@@ -38,6 +40,7 @@ import * as artifacts from './artifacts.js';
 import * as blobIndex from './blob-index.js';
 import { recordPulls } from './pulls.js';
 import { findArtifacts } from './artifact-listing.js';
+import { searchContent } from './content-search.js';
 import { deleteRepository, type DeleteRepositoryResult } from './repository-delete.js';
 
 export interface KnexMetadataStoreOptions extends MigrateOptions {
@@ -206,6 +209,10 @@ export class KnexMetadataStore implements MetadataStore {
 
   findArtifacts(repository: string, page: NumberedPage): Promise<{ items: ArtifactInfo[]; total: number }> {
     return findArtifacts(this.#ctx, repository, page);
+  }
+
+  searchContent(request: ContentSearchRequest): Promise<ContentMatches> {
+    return searchContent(this.#ctx, request);
   }
 
   deleteRepository(name: string, expected: readonly Digest[], record?: RecordInTransaction): Promise<DeleteRepositoryResult> {

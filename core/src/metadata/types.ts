@@ -11,6 +11,8 @@ import type {
   RepositoryInfo,
   RepositorySearch,
   TagInfo,
+  ContentMatches,
+  ContentSearchRequest,
 } from '@wharf/sdk';
 import type { PullRecord } from './pulls.js';
 import type { DeleteRepositoryResult } from './repository-delete.js';
@@ -200,6 +202,8 @@ export interface MetadataStore {
   findRepositorySummaries(query: RepositorySearch): Promise<{ items: RepositoryInfo[]; total: number }>;
   /** A repository's artifacts, newest push first, one numbered page with the total. */
   findArtifacts(repository: string, page: NumberedPage): Promise<{ items: ArtifactInfo[]; total: number }>;
+  /** Repositories, tags and digest prefixes matching a text across namespaces, bounded per kind. */
+  searchContent(request: ContentSearchRequest): Promise<ContentMatches>;
   /**
    * Deletes a repository (tags, manifests, references, blob links, the row) when it holds
    * exactly the manifests `expected`; `record` runs in the same transaction. Blobs stay for GC.

@@ -1,4 +1,4 @@
-import { coreServices, definePlugin } from '@wharf/sdk';
+import { coreServices, definePlugin, projectServices } from '@wharf/sdk';
 import { registerRepositoriesApi } from './api/index.js';
 import { repositoriesCommands } from './cli.js';
 import { repositoriesConfigSchema } from './config.js';
@@ -24,6 +24,8 @@ export const repositoriesPlugin = definePlugin({
   register(ctx) {
     ctx.registerInit({
       deps: { artifacts: coreServices.artifacts, content: coreServices.content },
+      // The projects plugin says who sees which project (the registry-wide search); without it only administrators find content.
+      optionalDeps: { projects: projectServices.directory },
       async init(services) {
         registerRepositoriesApi(ctx.api, services);
       },

@@ -1,5 +1,6 @@
-import { coreServices, definePlugin, projectServices } from '@wharf/sdk';
+import { coreServices, definePlugin, projectServices, type Principal } from '@wharf/sdk';
 import { registerProjectsApi } from './api/index.js';
+import { memberKeys } from './api/projects.js';
 import { Authorizer } from './authorizer.js';
 import { projectsCommands } from './cli.js';
 import { projectsConfigSchema } from './config.js';
@@ -58,7 +59,16 @@ export const rbacProjectsPlugin = definePlugin({
     ctx.provide(robotServiceRef, { deps: { all: projectsServiceRef }, factory: ({ all }) => all.robots });
     // For plugins that write repositories themselves (replication pulls): the missing project, private.
     ctx.provide(projectServices.provisioning, { deps: { all: projectsServiceRef }, factory: ({ all }) => projectProvisioning(all.projects) });
-    ctx.provide(projectServices.directory, { deps: { all: projectsServiceRef }, factory: ({ all }) => Object.freeze({ exists: async (name: string) => (await all.projects.get(name)) !== undefined }) });
+    ctx.provide(projectServices.directory, {
+      deps: { all: projectsServiceRef },
+      factory: ({ all }) =>
+        Object.freeze({
+          exists: async (name: string) => (await all.projects.get(name)) !== undefined,
+          // The rule of listProjects: administrators see every project, others public ones and their own.
+          listVisible: (principal: Principal, options: { contains?: string | undefined; limit?: number | undefined } = {}) =>
+            all.projects.listVisible({ contains: options.contains, limit: options.limit, ...(principal.admin ? {} : { visibleTo: memberKeys(principal) }) }),
+        }),
+    });
 
     // Taps and operations get the built service: the kernel calls init after every singleton was
     // built and every migration ran; taps keep config order whichever phase made them.

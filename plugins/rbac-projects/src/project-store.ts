@@ -161,29 +161,45 @@ export class ProjectStore {
     return project;
   }
 
+  /**
+   * Names and visibility of the projects these members (or, without `visibleTo`, anyone with
+   * every project) may see, in name order: one query, no count. What a registry-wide search
+   * filters on; `limit` bounds it (none: every visible project).
+   */
+  async listVisible(filter: { readonly contains?: string | undefined; readonly visibleTo?: ProjectFilter['visibleTo']; readonly limit?: number | undefined }): Promise<{ name: string; public: boolean }[]> {
+    const query = this.knex(TABLES.projects);
+    if (filter.contains) whereName(query, 'name', { value: filter.contains.toLowerCase(), fuzzy: true });
+    if (filter.visibleTo) this.whereVisible(query, filter.visibleTo);
+    query.orderBy('name').select('name', 'public');
+    if (filter.limit !== undefined) query.limit(filter.limit);
+    return ((await query) as Row[]).map((r) => ({ name: String(r.name), public: bool(r.public) }));
+  }
+
+  /** Public projects and those where one of `members` has a role (the member subquery is indexed). */
+  private whereVisible(query: Knex.QueryBuilder, members: NonNullable<ProjectFilter['visibleTo']>): void {
+    query.where((q) => {
+      q.where('public', true);
+      if (members.length > 0) {
+        q.orWhereIn(
+          'id',
+          this.knex(TABLES.members)
+            .select('project_id')
+            .where((m) => {
+              const users = members.filter((w) => w.kind === 'user').map((w) => w.name);
+              const groups = members.filter((w) => w.kind === 'group').map((w) => w.name);
+              if (users.length > 0) m.orWhere((one) => one.where({ kind: 'user' }).whereIn('name', users));
+              if (groups.length > 0) m.orWhere((one) => one.where({ kind: 'group' }).whereIn('name', groups));
+            }),
+        );
+      }
+    });
+  }
+
   async list(filter: ProjectFilter = {}): Promise<Page<Project>> {
     const query = this.knex(TABLES.projects);
     whereName(query, 'name', filter.name);
     if (filter.public !== undefined) query.where('public', filter.public);
-    if (filter.visibleTo) {
-      const members = filter.visibleTo;
-      query.where((q) => {
-        q.where('public', true);
-        if (members.length > 0) {
-          q.orWhereIn(
-            'id',
-            this.knex(TABLES.members)
-              .select('project_id')
-              .where((m) => {
-                const users = members.filter((w) => w.kind === 'user').map((w) => w.name);
-                const groups = members.filter((w) => w.kind === 'group').map((w) => w.name);
-                if (users.length > 0) m.orWhere((one) => one.where({ kind: 'user' }).whereIn('name', users));
-                if (groups.length > 0) m.orWhere((one) => one.where({ kind: 'group' }).whereIn('name', groups));
-              }),
-          );
-        }
-      });
-    }
+    if (filter.visibleTo) this.whereVisible(query, filter.visibleTo);
     const [{ total } = { total: 0 }] = (await query.clone().count({ total: '*' })) as { total: number | string }[];
     const { limit, offset } = bounds(filter);
     const rows = (await query.orderBy('name').limit(limit).offset(offset).select()) as Row[];

@@ -64,6 +64,25 @@ export interface RepositorySearch extends NumberedPageRequest {
 }
 
 /**
+ * A registry-wide search: repositories and tags whose name contains `text` (case-insensitive),
+ * manifests whose digest starts with it (`sha256:` optional, at least 4 hex digits), at most
+ * `limit` (1 to 100) of each, in the `namespaces` given (every namespace when omitted).
+ * @since 0.2.0
+ */
+export interface ContentSearchRequest {
+  readonly text: string;
+  readonly namespaces?: readonly string[] | undefined;
+  readonly limit: number;
+}
+
+/** What a {@link ContentSearchRequest} found, each kind in name (or digest) order. @since 0.2.0 */
+export interface ContentMatches {
+  readonly repositories: readonly { readonly name: string }[];
+  readonly tags: readonly { readonly repository: string; readonly tag: string; readonly digest: Digest }[];
+  readonly digests: readonly { readonly repository: string; readonly digest: Digest; readonly mediaType: string }[];
+}
+
+/**
  * A repository with its counts and sizes.
  * @since 0.2.0
  */
@@ -169,6 +188,8 @@ export interface ArtifactService {
   listArtifacts(repository: string, page?: ContentPageRequest): Promise<ContentPage<ArtifactInfo>>;
   /** The manifests of a repository, newest push first: one numbered page with the total. */
   findArtifacts(repository: string, page: NumberedPageRequest): Promise<NumberedPage<ArtifactInfo>>;
+  /** Repositories, tags and digest prefixes matching a text, bounded per kind. A `RangeError` for a bad request. */
+  searchContent(request: ContentSearchRequest): Promise<ContentMatches>;
   /** One artifact by tag or digest. */
   getArtifact(repository: string, reference: string): Promise<ArtifactInfo | undefined>;
   /** A manifest's exact bytes by tag or digest (what a pull would get, without negotiation). */

@@ -1,3 +1,4 @@
+import type { Principal } from './principal.js';
 import { createServiceRef } from './services.js';
 
 /**
@@ -23,6 +24,21 @@ export interface ProjectProvisioningService {
 export interface ProjectDirectoryService {
   /** Whether the project `name` exists now. */
   exists(name: string): Promise<boolean>;
+  /**
+   * The projects `principal` may see (public ones, and those it is a member of directly or
+   * through a group; every project for a system administrator), in name order: those whose name
+   * contains `contains` (case-insensitive) when given, at most `limit` when given. One query;
+   * what a registry-wide search filters on. Optional: a directory without it lets searches show
+   * content to administrators only.
+   * @since 0.2.0
+   */
+  listVisible?(principal: Principal, options?: { readonly contains?: string | undefined; readonly limit?: number | undefined }): Promise<readonly VisibleProject[]>;
+}
+
+/** A project as {@link ProjectDirectoryService.listVisible} lists it. @since 0.2.0 */
+export interface VisibleProject {
+  readonly name: string;
+  readonly public: boolean;
 }
 
 /** Refs of project services, provided by an RBAC plugin with projects. @since 0.2.0 */

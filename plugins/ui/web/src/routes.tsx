@@ -6,6 +6,7 @@ import { ADMIN_ROUTES } from './views/admin/index.js';
 import { ProjectView } from './views/project/index.js';
 import { ProjectsView } from './views/projects.js';
 import { RepositoryView } from './views/repository.js';
+import { SearchView } from './views/search/index.js';
 
 /**
  * The screens, as data. A route matches a path and renders a view from its parameters; a nav
@@ -32,6 +33,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: /^\/account\/?$/, render: () => <AccountView /> },
   { pattern: /^\/(?:projects\/?)?$/, render: () => <ProjectsView /> },
   { pattern: new RegExp(`^/projects/${segment}/?$`), render: ([p]) => <ProjectView project={dec(p)} /> },
+  { pattern: /^\/search\/?$/, render: () => <SearchView /> },
   {
     // A repository name may hold slashes (team/app/web): everything after repositories/.
     pattern: new RegExp(`^/projects/${segment}/repositories/(.+?)/?$`),

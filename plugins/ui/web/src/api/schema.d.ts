@@ -487,6 +487,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{project_name}/repositories/{repository_name}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a repository's tags
+         * @description One row per tag with its artifact's digest, type, size, platforms and referrer count, push and pull times. `sort`: `name` (version-aware: `v1.9` before `v1.10`), `pushed`, `pulled`, `-` for descending; `q=name=~rc` keeps tags containing `rc`.
+         */
+        get: operations["listTags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{project_name}/retention": {
         parameters: {
             query?: never;
@@ -1092,6 +1112,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search projects, repositories, tags and digests
+         * @description Names containing `q` (case-insensitive) and digests starting with it, at most `limit` of each kind, in name order: only what the caller may see (public projects and their own; administrators everything). Anonymous callers find public projects' content.
+         */
+        get: operations["listSearchResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/gc": {
         parameters: {
             query?: never;
@@ -1546,6 +1586,30 @@ export interface components {
             name: string;
             digest: string;
         };
+        TagRow: {
+            name: string;
+            repository: string;
+            digest: string;
+            mediaType: string;
+            artifactType: string | null;
+            /** @description The artifact's size (an index: without its children). */
+            size: number;
+            /** @description An index's platforms (empty for an image). */
+            platforms: {
+                digest: string;
+                architecture: string | null;
+                os: string | null;
+                variant: string | null;
+            }[];
+            /** @description Signatures, SBOMs and other artifacts whose subject is this one. */
+            referrerCount: number;
+            /**
+             * Format: date-time
+             * @description When the tag was last pushed or moved.
+             */
+            pushedAt: string;
+            pulledAt: string | null;
+        };
         Robot: {
             id: number;
             /** @description The login name: `robot$<project>+<name>` or `robot$<name>`. */
@@ -1721,6 +1785,28 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        SearchResults: {
+            projects: {
+                name: string;
+                public: boolean;
+            }[];
+            repositories: {
+                name: string;
+                project: string;
+            }[];
+            tags: {
+                repository: string;
+                project: string;
+                tag: string;
+                digest: string;
+            }[];
+            digests: {
+                repository: string;
+                project: string;
+                digest: string;
+                mediaType: string;
+            }[];
         };
         GcRun: {
             id: number;
@@ -3489,6 +3575,46 @@ export interface operations {
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    listTags: {
+        parameters: {
+            query?: {
+                /** @description `name` (version-aware), `pushed` (when the tag was last pushed or moved), `pulled` (the artifact's last recorded pull; never pulled sorts last); `-` for descending. */
+                sort?: "name" | "-name" | "pushed" | "-pushed" | "pulled" | "-pulled";
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page; more than 100 is refused. */
+                page_size?: components["parameters"]["page_size"];
+                /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
+                q?: components["parameters"]["q"];
+            };
+            header?: never;
+            path: {
+                project_name: string;
+                /** @description The name inside the project; a `/` in it is URL-encoded (`app%2Fweb`; `app%252Fweb` as Harbor's clients send it works too). */
+                repository_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of items. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRow"][];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             500: components["responses"]["Error500"];
         };
     };
@@ -5561,6 +5687,36 @@ export interface operations {
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    listSearchResults: {
+        parameters: {
+            query: {
+                /** @description Text to find: part of a project, repository or tag name, or the start of a digest (at least 4 hex digits, `sha256:` optional). */
+                q: string;
+                /** @description At most this many results of each kind. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             500: components["responses"]["Error500"];
         };
     };

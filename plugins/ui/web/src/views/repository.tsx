@@ -1,137 +1,86 @@
-import { api, errorMessage, totalOf } from '../api/client.js';
+import { useState } from 'preact/hooks';
+import { api, errorMessage } from '../api/client.js';
 import type { components } from '../api/schema.js';
-import { CopyCommand } from '../components/copy.js';
 import { ApiFailure, useLoad } from '../components/load.js';
-import { Pager } from '../components/pager.js';
-import { Empty, Loaded } from '../components/states.js';
-import { formatDate, formatSize, t } from '../i18n/index.js';
-import { intParam, useLocation } from '../router.js';
-import { registryHost } from './registry-host.js';
+import { Loaded } from '../components/states.js';
+import { formatNumber, formatSize, t } from '../i18n/index.js';
+import { navigate, useLocation } from '../router.js';
+import { useSession } from '../session-context.js';
+import { ArtifactsView } from './repository/artifacts.js';
+import { abilities } from './repository/common.js';
+import { DeleteRepositoryDialog } from './repository/dialogs.js';
+import { TagsView } from './repository/tags.js';
 
-type Artifact = components['schemas']['Artifact'];
-const PAGE_SIZE = 50;
-const TOOLS = ['docker', 'podman'] as const;
+type Repository = components['schemas']['Repository'];
 
-/** One row per tag: what users look for first (digests come second, per row). */
-interface TagRow {
-  readonly tag: string;
-  readonly artifact: Artifact;
-}
-
-const shortDigest = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
-const platformsOf = (a: Artifact) =>
-  a.platforms.length === 0
-    ? t('repo.singlePlatform')
-    : a.platforms
-        .filter((p) => p.os !== 'unknown')
-        .map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join('/'))
-        .join(', ');
-
+/**
+ * A repository's page: tags first (one row per tag, sorted on the server), or the artifact view
+ * (`?view=artifacts`: tags grouped by digest, platforms, referrers under their subject). What the
+ * user's role in the project allows decides which actions are offered.
+ */
 export function RepositoryView({ project, repository }: { project: string; repository: string }) {
   const loc = useLocation();
-  const page = intParam(loc, 'page');
-  const [load, reload] = useLoad(`${project}|${repository}|${page}`, async () => {
-    const { data, error, response } = await api.GET('/projects/{project_name}/repositories/{repository_name}/artifacts', {
-      params: { path: { project_name: project, repository_name: repository }, query: { page, page_size: PAGE_SIZE } },
-    });
-    if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
-    return { items: data, total: totalOf(response) };
+  const { user } = useSession();
+  const view = loc.query.get('view') === 'artifacts' ? 'artifacts' : 'tags';
+  const [deleting, setDeleting] = useState(false);
+  // Counts refreshed after a change without reloading the page (the views keep their notices).
+  const [fresh, setFresh] = useState<Repository | undefined>();
+  const [summary, reloadSummary] = useLoad(`${project}|${repository}`, async () => {
+    const [info, repo] = await Promise.all([
+      api.GET('/projects/{project_name}', { params: { path: { project_name: project } } }),
+      api.GET('/projects/{project_name}/repositories/{repository_name}', { params: { path: { project_name: project, repository_name: repository } } }),
+    ]);
+    if (info.error || !info.data) throw new ApiFailure(errorMessage(info.error), info.response.status);
+    if (repo.error || !repo.data) throw new ApiFailure(errorMessage(repo.error), repo.response.status);
+    setFresh(undefined);
+    return { role: info.data.currentUserRole, repo: repo.data };
   });
-  const ref = `${registryHost()}/${project}/${repository}`;
+  const refresh = async () => {
+    const { data } = await api.GET('/projects/{project_name}/repositories/{repository_name}', { params: { path: { project_name: project, repository_name: repository } } });
+    if (data) setFresh(data);
+  };
+  const base = `/projects/${encodeURIComponent(project)}/repositories/${repository.split('/').map(encodeURIComponent).join('/')}`;
+  const ref = { project, repository };
   return (
     <section aria-labelledby="repo-title">
       <nav aria-label={t('project.breadcrumb')} class="crumbs">
         <a href="/projects">{t('nav.projects')}</a> / <a href={`/projects/${encodeURIComponent(project)}`}>{project}</a> / <span aria-current="page">{repository}</span>
       </nav>
-      <h1 id="repo-title">
-        {project}/{repository}
-      </h1>
       <Loaded
-        load={load}
-        retry={reload}
-        done={({ items, total }) => {
-          // Referrers (signatures, SBOMs) are listed under their subject, not as rows of their own.
-          // An index's platform manifests show as its platforms, not as untagged artifacts.
-          const children = new Set(items.flatMap((a) => a.children));
-          const shown = items.filter((a) => a.subject === null && !(a.tags.length === 0 && children.has(a.digest)));
-          const rows: TagRow[] = shown.flatMap((a) => [...a.tags].sort().map((tag) => ({ tag, artifact: a })));
-          const untagged = shown.filter((a) => a.tags.length === 0);
-          if (shown.length === 0) return <Empty>{t('repo.empty')}</Empty>;
+        load={summary}
+        retry={reloadSummary}
+        done={({ role, repo: loaded }) => {
+          const repo = fresh ?? loaded;
+          const may = abilities(user, role);
           return (
             <>
-              <h2>{t('repo.tags')}</h2>
-              {rows.length > 0 && (
-                <table class="tags">
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('repo.col.tag')}</th>
-                      <th scope="col">{t('repo.col.platforms')}</th>
-                      <th scope="col">{t('repo.col.size')}</th>
-                      <th scope="col">{t('repo.col.pushed')}</th>
-                      <th scope="col">{t('repo.col.pulled')}</th>
-                      <th scope="col">{t('repo.col.digest')}</th>
-                      <th scope="col">{t('repo.col.pull')}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map(({ tag, artifact: a }) => (
-                      <tr key={tag}>
-                        <th scope="row">{tag}</th>
-                        <td class="platforms">{platformsOf(a)}</td>
-                        <td>{formatSize(a.size)}</td>
-                        <td>{formatDate(a.pushedAt)}</td>
-                        <td>{formatDate(a.pulledAt)}</td>
-                        <td>
-                          <code title={a.digest}>{shortDigest(a.digest)}</code>
-                          {a.referrers.length > 0 && <small class="referrers">{t('repo.referrers', { count: a.referrers.length })}</small>}
-                        </td>
-                        <td class="pull">
-                          {TOOLS.map((tool) => (
-                            <CopyCommand text={`${tool} pull ${ref}:${tag}`} label={t('copy.tag', { tool, tag })} />
-                          ))}
-                          {TOOLS.map((tool) => (
-                            <CopyCommand text={`${tool} pull ${ref}@${a.digest}`} label={t('copy.digest', { tool })} />
-                          ))}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-              {untagged.length > 0 && (
-                <>
-                  <h2>{t('repo.untagged')}</h2>
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">{t('repo.col.digest')}</th>
-                        <th scope="col">{t('repo.col.platforms')}</th>
-                        <th scope="col">{t('repo.col.size')}</th>
-                        <th scope="col">{t('repo.col.pushed')}</th>
-                        <th scope="col">{t('repo.col.pull')}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {untagged.map((a) => (
-                        <tr key={a.digest}>
-                          <th scope="row">
-                            <code title={a.digest}>{shortDigest(a.digest)}</code>
-                          </th>
-                          <td class="platforms">{platformsOf(a)}</td>
-                          <td>{formatSize(a.size)}</td>
-                          <td>{formatDate(a.pushedAt)}</td>
-                          <td class="pull">
-                            {TOOLS.map((tool) => (
-                              <CopyCommand text={`${tool} pull ${ref}@${a.digest}`} label={t('copy.digest', { tool })} />
-                            ))}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </>
-              )}
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
+              <div class="title-row">
+                <h1 id="repo-title">
+                  {project}/{repository}
+                </h1>
+                {may.remove && (
+                  <button type="button" class="danger" onClick={() => setDeleting(true)}>
+                    {t('repos.delete.button')}
+                  </button>
+                )}
+              </div>
+              <p class="meta">{t('repo.summary', { tags: formatNumber(repo.tagCount), artifacts: formatNumber(repo.artifactCount), size: formatSize(repo.size) })}</p>
+              <nav aria-label={t('repo.views')} class="tabs">
+                <ul>
+                  <li>
+                    <a href={base} aria-current={view === 'tags' ? 'page' : undefined}>
+                      {t('repo.tags')}
+                    </a>
+                  </li>
+                  <li>
+                    <a href={`${base}?view=artifacts`} aria-current={view === 'artifacts' ? 'page' : undefined}>
+                      {t('repo.artifacts')}
+                    </a>
+                  </li>
+                </ul>
+              </nav>
+              {view === 'tags' ? <TagsView repo={ref} may={may} onChanged={() => void refresh()} /> : <ArtifactsView repo={ref} may={may} onChanged={() => void refresh()} />}
+              <DeleteRepositoryDialog repository={deleting ? repo : undefined} onClose={() => setDeleting(false)} onDone={() => navigate(`/projects/${encodeURIComponent(project)}`)} />
             </>
           );
         }}

@@ -3,6 +3,7 @@ import { LOCALES, getLocale, setLocale, t, type Locale } from '../i18n/index.js'
 import { NAV_ITEMS } from '../routes.js';
 import { onLinkClick, useLocation } from '../router.js';
 import { useSession } from '../session-context.js';
+import { SearchBox } from './search/search-box.js';
 import { applyTheme, getTheme, type Theme } from '../theme.js';
 
 /** The frame of every screen after login: header (language, theme, user), navigation, content. */
@@ -18,6 +19,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
         <a class="brand" href="/">
           {t('app.name')}
         </a>
+        <SearchBox />
         <div class="prefs">
           <label>
             <span>{t('prefs.language')}</span>

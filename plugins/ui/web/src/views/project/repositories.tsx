@@ -1,4 +1,6 @@
+import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
+import type { components } from '../../api/schema.js';
 import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
 import { Pager } from '../../components/pager.js';
@@ -6,6 +8,11 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { registryHost } from '../registry-host.js';
+import { abilities } from '../repository/common.js';
+import { DeleteRepositoryDialog } from '../repository/dialogs.js';
+import { useSession } from '../../session-context.js';
+
+type Repository = components['schemas']['Repository'];
 
 const PAGE_SIZE = 20;
 
@@ -14,6 +21,9 @@ export function ProjectRepositories({ project }: { project: string }) {
   const loc = useLocation();
   const page = intParam(loc, 'page');
   const name = loc.query.get('name') ?? '';
+  const { user } = useSession();
+  const [deleting, setDeleting] = useState<Repository | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const [load, reload] = useLoad(`${project}|${page}|${name}`, async () => {
     const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
@@ -26,11 +36,16 @@ export function ProjectRepositories({ project }: { project: string }) {
     ]);
     if (info.error || !info.data) throw new ApiFailure(errorMessage(info.error), info.response.status);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
-    return { items: list.data, total: totalOf(list.response) };
+    return { items: list.data, total: totalOf(list.response), may: abilities(user, info.data.currentUserRole) };
   });
   return (
     <>
       <h2>{t('project.repositories')}</h2>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>
           <span>{t('repos.search')}</span>
@@ -45,7 +60,7 @@ export function ProjectRepositories({ project }: { project: string }) {
       <Loaded
         load={load}
         retry={reload}
-        done={({ items, total }) =>
+        done={({ items, total, may }) =>
           items.length === 0 ? (
             <Empty>{name ? t('repos.emptySearch', { q: name }) : t('repos.empty', { ref: `${registryHost()}/${project}/<name>:<tag>` })}</Empty>
           ) : (
@@ -58,6 +73,11 @@ export function ProjectRepositories({ project }: { project: string }) {
                     <th scope="col">{t('repos.col.artifacts')}</th>
                     <th scope="col">{t('repos.col.size')}</th>
                     <th scope="col">{t('repos.col.updated')}</th>
+                    {may.remove && (
+                      <th scope="col">
+                        <span class="visually-hidden">{t('projects.col.actions')}</span>
+                      </th>
+                    )}
                   </tr>
                 </thead>
                 <tbody>
@@ -72,6 +92,13 @@ export function ProjectRepositories({ project }: { project: string }) {
                         <td>{formatNumber(r.artifactCount)}</td>
                         <td>{formatSize(r.size)}</td>
                         <td>{formatDate(r.updatedAt)}</td>
+                        {may.remove && (
+                          <td class="actions">
+                            <button type="button" class="danger" aria-label={t('repos.delete.named', { name: r.name })} onClick={() => setDeleting(r)}>
+                              {t('confirm.delete')}
+                            </button>
+                          </td>
+                        )}
                       </tr>
                     );
                   })}
@@ -81,6 +108,14 @@ export function ProjectRepositories({ project }: { project: string }) {
             </>
           )
         }
+      />
+      <DeleteRepositoryDialog
+        repository={deleting}
+        onClose={() => setDeleting(undefined)}
+        onDone={(deleted) => {
+          setNotice(t('repos.delete.done', { name: deleted }));
+          reload();
+        }}
       />
     </>
   );
