@@ -145,6 +145,21 @@ function addSinkPlugins(raw: Json): void {
   }
 }
 
+/**
+ * A plugin section the file leaves out holds its default plugins. An environment override inside
+ * it (`WHARF_EXTENSIONS__METRICS__SCRAPE_TOKEN`) changes that default: it must not replace it with
+ * a section holding only the overridden plugin, which would unload every other default one.
+ */
+function seedOverriddenSections(raw: Json, overrides: readonly { segments: readonly string[] }[], sectionDefaults: Record<string, unknown> | undefined): void {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const sectionProps = (KernelConfigSchema as unknown as { properties: Record<string, { default?: unknown }> }).properties;
+  for (const section of Object.keys(PLUGIN_SECTIONS)) {
+    if (raw[section] !== undefined || !overrides.some((o) => norm(o.segments[0] ?? '') === norm(section))) continue;
+    const fallback = sectionDefaults?.[section] ?? sectionProps[section]?.default;
+    if (fallback !== undefined) raw[section] = structuredClone(fallback);
+  }
+}
+
 function sectionOf(config: Json, slot: Slot): PluginSectionConfig {
   const section = config[slot.section];
   const holder = slot.index === undefined ? section : (section as unknown[])[slot.index];
@@ -160,6 +175,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
   let raw: Json = file ? await readConfigFile(file) : structuredClone(options.config ?? {});
   const overrides = parseEnvOverrides(env);
+  seedOverriddenSections(raw, overrides, options.sectionDefaults);
   const fileProblems: ConfigProblem[] = [];
   const deferred = applyEnvOverrides(raw, overrides, KernelConfigSchema as unknown as Json, { stopAtPlugins: true, cwd, problems: fileProblems });
   if (options.overrides) raw = deepMerge(raw, options.overrides);

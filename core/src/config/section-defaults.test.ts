@@ -6,6 +6,7 @@ import { loadConfig } from './load-config.js';
 /** A distribution's section defaults (the `wharf` binary turns metrics on this way). */
 
 const probe = definePlugin({ id: 'probe', kind: 'extension', version: '0.1.0', kernel: '^0.1.0', configSchema: Type.Object({}), register: () => undefined });
+const tuned = definePlugin({ id: 'tuned', kind: 'extension', version: '0.1.0', kernel: '^0.1.0', configSchema: Type.Object({ level: Type.Optional(Type.Integer()) }), register: () => undefined });
 const base = { storage: { fs: {} }, auth: [], rbac: {}, replication: {} };
 const sectionDefaults = { extensions: { probe: {} } };
 const loaded = (config: Record<string, unknown>) =>
@@ -18,5 +19,17 @@ describe('loadConfig sectionDefaults', () => {
 
   it('is replaced whole by a section the file gives, even an empty one', async () => {
     assert.ok(!(await loaded({ extensions: {} })).includes('probe'));
+  });
+
+  it('keeps every default plugin when an environment variable sets a key of one of them', async () => {
+    const config = await loadConfig({
+      config: base,
+      env: { WHARF_EXTENSIONS__TUNED__LEVEL: '3' },
+      plugins: [probe, tuned],
+      sectionDefaults: { extensions: { probe: {}, tuned: {} } },
+    });
+    assert.deepEqual(config.plugins.map((p) => p.plugin.id).filter((id) => id === 'probe' || id === 'tuned').sort(), ['probe', 'tuned']);
+    const section = config.plugins.find((p) => p.plugin.id === 'tuned');
+    assert.deepEqual(section && config.config.extensions?.['tuned'], { level: 3 });
   });
 });
