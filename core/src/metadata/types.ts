@@ -75,6 +75,11 @@ export interface ManifestInput {
   readonly manifestRefs: readonly Digest[];
   /** Tag to point at this manifest, if pushed by tag. */
   readonly tag: string | undefined;
+  /**
+   * Store the tag only if it still points at `digest` (`undefined`: does not exist yet, or
+   * points at this manifest already); else `putManifest` rejects with `TagChangedError`.
+   */
+  readonly tagExpected?: { readonly digest: Digest | undefined } | undefined;
 }
 
 export type { PullRecord };
