@@ -381,6 +381,16 @@ export class QuotaStore {
     return row ? String(row.value) : undefined;
   }
 
+  /** Sets `name` to `value` if it still holds `expected` (`undefined`: absent); true when it did. */
+  async compareAndSetMeta(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    if (expected === undefined) {
+      // ON CONFLICT DO NOTHING, then see whose value it holds.
+      await this.knex(TABLES.meta).insert({ name, value }).onConflict('name').ignore();
+      return (await this.getMeta(name)) === value;
+    }
+    return (await this.knex(TABLES.meta).where({ name, value: expected }).update({ value })) > 0;
+  }
+
   async setMeta(name: string, value: string): Promise<void> {
     await this.knex(TABLES.meta).insert({ name, value }).onConflict('name').merge();
   }
