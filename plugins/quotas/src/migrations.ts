@@ -83,8 +83,7 @@ export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
       name: '002_repository_pending',
       async up(knex: Knex): Promise<void> {
         // Blobs and manifests a push was admitted into a repository with a storage quota for,
-        // until the repository's size shows them (then pruned) or the settle window passed
-        // (a push that never finished). Written under the project row's lock, so concurrent
+        // kept through the settle window (at least a minute; then dropped, finished or not). Written under the project row's lock, so concurrent
         // pushes into one repository see each other's admissions.
         await knex.schema.createTable(TABLES.pending, (t) => {
           binary(t);
@@ -96,6 +95,8 @@ export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
           t.string('kind', 16).notNullable();
           t.bigInteger('size').notNullable();
           t.bigInteger('charged_at').notNullable();
+          // Seen in the repository's size once: later checks need not ask the kernel again.
+          t.boolean('held').notNullable().defaultTo(false);
           t.primary(['project', 'pending_key']);
           t.index(['project', 'repository_key'], 'quotas_repository_pending_repository');
         });

@@ -234,11 +234,11 @@ export class QuotaService {
   /**
    * What the per-repository quota check under the project's lock needs (undefined: no limit,
    * or the repository holds the digest already). Read here, before the lock, in this order:
-   * the admissions pending for the repository, whether the repository holds each (those it
-   * holds are pruned: its size counts them from now on), then the repository's size (the
-   * kernel's: its manifests and linked blobs). An admission the lock then finds that was not
-   * pending here, or was not held yet, is added to that size: concurrent pushes into one
-   * repository cannot pass its quota together (ADR 0037).
+   * the admissions pending for the repository, whether the repository holds each (marked once
+   * seen, so later checks skip the question), then the repository's size (the kernel's: its
+   * manifests and linked blobs). An admission the lock then finds that was not pending here,
+   * or was not held yet, is added to that size: concurrent pushes into one repository cannot
+   * pass its quota together (ADR 0030).
    */
   async #repositoryCheck(push: Push, adding: number, alreadyThere: () => Promise<boolean>): Promise<RepositoryCheck | undefined> {
     const { store, artifacts, blobs } = this.deps;
@@ -247,14 +247,15 @@ export class QuotaService {
     // At least a minute: a push admitted but not committed yet must stay counted meanwhile.
     const cutoff = Date.now() - Math.max(this.deps.settleMs, 60_000);
     const seen = new Map<string, boolean>();
+    const nowHeld: string[] = [];
     for (const pending of await store.pendingOf(push.project, push.repository, cutoff)) {
-      const held = pending.kind === 'manifest'
+      const held = pending.held || (pending.kind === 'manifest'
         ? (await artifacts.getArtifact(push.repository, pending.digest)) !== undefined
-        : (await blobs.inRepository(push.repository, pending.digest as `sha256:${string}`)) !== undefined;
+        : (await blobs.inRepository(push.repository, pending.digest as `sha256:${string}`)) !== undefined);
+      if (held && !pending.held) nowHeld.push(pending.digest);
       seen.set(pending.digest, held);
     }
-    const held = [...seen].filter(([, h]) => h).map(([d]) => d);
-    if (held.length > 0) await store.dropPending(push.project, push.repository, held);
+    if (nowHeld.length > 0) await store.markHeld(push.project, push.repository, nowHeld);
     await store.dropExpiredPending(push.project, push.repository, cutoff);
     const size = (await artifacts.getRepository(push.repository))?.size ?? 0;
     return { repository: push.repository, digest: push.digest, kind: push.what, adding, limit, size, seen, cutoff };

@@ -39,6 +39,9 @@ export async function scheduleRecompute(deps: { jobs: JobService; store: QuotaSt
     },
     { concurrency: 1, maxAttempts: 1 },
   );
+  // The first recompute comes an interval after the first boot (the backfill counted the
+  // content then), not at the first tick.
+  await store.compareAndSetMeta(STARTED, undefined, `${Date.now()}:first-boot`);
   await jobs.schedule(RECOMPUTE_SCHEDULE, recomputeCron(intervalSeconds), RECOMPUTE_JOB, {});
 }
 

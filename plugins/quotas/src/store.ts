@@ -78,6 +78,8 @@ export interface PendingAdmission {
   readonly digest: string;
   readonly kind: 'blob' | 'manifest';
   readonly size: number;
+  /** The repository's size was seen to include it. */
+  readonly held: boolean;
 }
 
 /**
@@ -208,8 +210,19 @@ export class QuotaStore {
     const rows = (await this.knex(TABLES.pending)
       .where({ project, repository_key: repositoryKey(repository) })
       .andWhere('charged_at', '>=', cutoff)
-      .select('digest', 'kind', 'size')) as { digest: string; kind: string; size: number | string }[];
-    return rows.map((r) => ({ digest: r.digest, kind: r.kind === 'manifest' ? 'manifest' : 'blob', size: Number(r.size) }));
+      .select('digest', 'kind', 'size', 'held')) as { digest: string; kind: string; size: number | string; held: boolean | number }[];
+    return rows.map((r) => ({ digest: r.digest, kind: r.kind === 'manifest' ? 'manifest' : 'blob', size: Number(r.size), held: Boolean(r.held) }));
+  }
+
+  /**
+   * Marks admissions the repository's size was seen to include. Not deleted: a concurrent
+   * check that read them as not held yet, and read the size before they were, must still
+   * find them under the lock.
+   */
+  async markHeld(project: string, repository: string, digests: readonly string[]): Promise<void> {
+    for (const part of chunks(digests)) {
+      await this.knex(TABLES.pending).where({ project }).whereIn('pending_key', part.map((d) => artifactKey(repository, d))).update({ held: true });
+    }
   }
 
   /** Deletes a repository's admissions charged before `cutoff` (pushes that never finished). */
@@ -219,7 +232,7 @@ export class QuotaStore {
     for (const part of chunks(expired.map((r) => r.pending_key))) await this.knex(TABLES.pending).where({ project }).whereIn('pending_key', part).andWhere('charged_at', '<', cutoff).delete();
   }
 
-  /** Forgets admissions: the repository's size shows them now, or their push failed. */
+  /** Forgets admissions whose push failed. */
   async dropPending(project: string, repository: string, digests: readonly string[]): Promise<void> {
     for (const part of chunks(digests)) {
       await this.knex(TABLES.pending).where({ project }).whereIn('pending_key', part.map((d) => artifactKey(repository, d))).delete();
@@ -243,9 +256,9 @@ export class QuotaStore {
     let used = check.size;
     for (const p of pending) if (check.seen.get(p.digest) !== true) used += Number(p.size);
     if (used + check.adding > check.limit) return { refusal: { resource: 'repositoryStorage', used, limit: check.limit, adding: check.adding } };
-    const admission = { project, pending_key: artifactKey(check.repository, check.digest), repository_key: repoKey, digest: check.digest, kind: check.kind, size: check.adding, charged_at: now };
+    const admission = { project, pending_key: artifactKey(check.repository, check.digest), repository_key: repoKey, digest: check.digest, kind: check.kind, size: check.adding, charged_at: now, held: false };
     // An expired admission of the same digest may still be there: replace it.
-    return { record: async () => void (await this.knex(TABLES.pending).insert(admission).onConflict(['project', 'pending_key']).merge(['kind', 'size', 'charged_at'])) };
+    return { record: async () => void (await this.knex(TABLES.pending).insert(admission).onConflict(['project', 'pending_key']).merge(['kind', 'size', 'charged_at', 'held'])) };
   }
 
   private async chargeMany(project: string, sizes: ReadonlyMap<string, number>, artifact: { repository: string; digest: string } | undefined, check?: RepositoryCheck): Promise<ChargeOutcome> {
