@@ -130,7 +130,8 @@ export async function linkBlob(
     if (options?.reservation !== undefined) {
       await trx('blob_reservations').where({ holder: options.reservation }).delete();
       // The storage commit behind this reservation finished: its record is complete (ADR 0037).
-      await trx('blob_commits').where({ holder: options.reservation }).update({ holder: null });
+      // By digest first: the primary key's prefix, so no scan of every upload ever recorded.
+      await trx('blob_commits').where({ digest, holder: options.reservation }).update({ holder: null });
     }
     await record?.(trx);
     return true;
