@@ -1,4 +1,4 @@
-import { RegistryError, type BlobDeletion, type BlobInfo, type BlobService, type StorageDriver } from '@wharf/sdk';
+import { RegistryError, type BlobDeletion, type BlobInfo, type BlobService, type CommittedBlob, type Digest, type StorageDriver } from '@wharf/sdk';
 import type { MetadataStore } from '../metadata/types.js';
 import { requireDigest } from '../registry/names.js';
 
@@ -10,8 +10,22 @@ export function createBlobService(metadata: MetadataStore, storage: StorageDrive
   /** Bytes first, rows last: a row without bytes is never left usable, bytes without a row are swept again. */
   async function sweep(claimed: readonly BlobInfo[]): Promise<void> {
     if (claimed.length === 0) return;
-    await storage.delete(claimed.map((b) => b.digest));
+    await deleteBytes(claimed);
     await metadata.dropClaimedBlobs(claimed.map((b) => b.digest));
+  }
+  /** Blobs whose commits are all recorded go by name (ADR 0037), the rest by digest. */
+  async function deleteBytes(claimed: readonly BlobInfo[]): Promise<void> {
+    if (!storage.deleteCommitted) return storage.delete(claimed.map((b) => b.digest));
+    const uploads = await metadata.committedUploads(claimed.map((b) => b.digest));
+    const named: CommittedBlob[] = [];
+    const looked: Digest[] = [];
+    for (const b of claimed) {
+      const ids = uploads.get(b.digest);
+      if (ids) named.push({ digest: b.digest, size: b.size, uploads: ids });
+      else looked.push(b.digest);
+    }
+    if (named.length > 0) await storage.deleteCommitted(named);
+    if (looked.length > 0) await storage.delete(looked);
   }
   const service: BlobService = {
     stat: async (digest) => metadata.getBlobDetails(requireDigest(digest)),

@@ -9,7 +9,7 @@ import { observe } from '../hooks/index.js';
  */
 
 const TIMED: ReadonlySet<string> = new Set([
-  'healthCheck', 'stat', 'read', 'redirectUrl', 'delete', 'createUpload', 'append', 'uploadSize', 'readUpload', 'commit', 'abort',
+  'healthCheck', 'stat', 'read', 'redirectUrl', 'delete', 'deleteCommitted', 'createUpload', 'append', 'uploadSize', 'readUpload', 'commit', 'abort',
 ]);
 
 export function timedStorage(driver: StorageDriver, hooks: StorageHooks, logger: Logger): StorageDriver {

@@ -41,6 +41,43 @@ forEachDatabase((_name, create) => {
     assert.equal(await store.linkBlob('del/b', d, 5, undefined, { reservation: fresh === 'deleting' ? undefined : fresh.holder }), true);
   });
 
+  it('records the uploads committed as a blob, complete only once every commit linked (ADR 0037)', async () => {
+    clock = 30_000_000;
+    const d = digestOf('recorded commits');
+    const first = await store.reserveBlob(d, 3, 60_000_000, 'upload-first-1');
+    const second = await store.reserveBlob(d, 3, 60_000_000, 'upload-second-2');
+    assert.ok(first !== 'deleting' && second !== 'deleting');
+    assert.deepEqual([...(await store.committedUploads([d])).keys()], [], 'no record is complete while commits are in flight');
+    assert.equal(await store.linkBlob('rec/a', d, 3, undefined, { reservation: first.holder }), true);
+    assert.deepEqual([...(await store.committedUploads([d])).keys()], [], 'the second commit has not linked yet');
+    assert.equal(await store.linkBlob('rec/a', d, 3, undefined, { reservation: second.holder }), true);
+    assert.deepEqual((await store.committedUploads([d])).get(d)?.sort(), ['upload-first-1', 'upload-second-2']);
+    // A commit that failed after its reservation may have left objects: its digest goes by lookup.
+    const failed = await store.reserveBlob(d, 3, 60_000_000, 'upload-failed-3');
+    assert.ok(failed !== 'deleting');
+    await store.releaseReservation(failed.holder);
+    assert.equal((await store.committedUploads([d])).has(d), false);
+    // Retried on the same upload and linked: complete again.
+    const retried = await store.reserveBlob(d, 3, 60_000_000, 'upload-failed-3');
+    assert.ok(retried !== 'deleting');
+    await store.linkBlob('rec/a', d, 3, undefined, { reservation: retried.holder });
+    assert.equal((await store.committedUploads([d])).get(d)?.length, 3);
+    // A row created without a reservation (as before migration 009) has no complete record.
+    const old = digestOf('recorded commits, old row');
+    await store.linkBlob('rec/a', old, 4);
+    assert.equal((await store.committedUploads([old])).has(old), false);
+    // Dropping the claimed row drops its records: a later push of the content starts afresh.
+    clock = 90_000_000;
+    await store.unlinkBlob('rec/a', d);
+    await store.unlinkBlob('rec/a', old);
+    assert.equal((await store.claimBlobs([d, old], new Date(80_000_000), 'run-rec')).length, 2);
+    assert.equal(await store.dropClaimedBlobs([d, old]), 2);
+    const again = await store.reserveBlob(d, 3, 60_000_000, 'upload-again-4');
+    assert.ok(again !== 'deleting');
+    await store.linkBlob('rec/b', d, 3, undefined, { reservation: again.holder });
+    assert.deepEqual((await store.committedUploads([d])).get(d), ['upload-again-4']);
+  });
+
   it('keeps referenced, reserved, young and recently linked blobs', async () => {
     clock = 40_000_000;
     const referenced = digestOf('kept referenced');

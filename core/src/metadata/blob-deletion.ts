@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { BlobInfo, Digest } from '@wharf/sdk';
 import { bigint, date, rowOf, rowsOf, string, type Row } from './decode.js';
-import { MAX_DIGEST, checkLength, chunks, inTransaction, shared, type StoreContext } from './sql.js';
+import { MAX_DIGEST, MAX_UPLOAD_ID, checkLength, chunks, inTransaction, shared, type StoreContext } from './sql.js';
 
 /**
  * The blob deletion protocol (ADR 0029), database side. A blob row is in one of three states:
@@ -26,15 +26,21 @@ export function exclusive<Q extends Knex.QueryBuilder>(ctx: StoreContext, query:
  * nothing) when a collector holds a claim on it. The caller moves the bytes into place only
  * after a reservation, and hands its holder to `linkBlob`, which ends it.
  */
-export async function reserveBlob(ctx: StoreContext, digest: Digest, size: number, leaseMs: number): Promise<Reservation> {
+export async function reserveBlob(ctx: StoreContext, digest: Digest, size: number, leaseMs: number, uploadId?: string): Promise<Reservation> {
   checkLength('digest', digest, MAX_DIGEST);
+  if (uploadId !== undefined) checkLength('upload id', uploadId, MAX_UPLOAD_ID);
   const holder = randomUUID();
   return inTransaction(ctx, async (trx) => {
     const now = ctx.now();
     // Insert first: on SQLite it takes the write lock; elsewhere the row then exists to lock.
-    await trx('blobs').insert({ digest, size, created_at: now }).onConflict(['digest']).ignore();
+    // A row created here has every commit recorded in `blob_commits` (ADR 0037).
+    await trx('blobs').insert({ digest, size, created_at: now, commits_recorded: true }).onConflict(['digest']).ignore();
     if ((await lockBlobForLink(ctx, trx, digest)) !== 'usable') return 'deleting';
     await trx('blob_reservations').insert({ holder, digest, until: now + leaseMs });
+    // Recorded before the storage commit can write anything; the link clears the holder.
+    if (uploadId !== undefined) {
+      await trx('blob_commits').insert({ digest, upload_id: uploadId, holder }).onConflict(['digest', 'upload_id']).merge(['holder']);
+    }
     // Expired reservations of this digest (commits that failed) go while we hold the lock.
     await trx('blob_reservations').where({ digest }).andWhere('until', '<', now).delete();
     return { holder };
@@ -101,11 +107,43 @@ export async function listClaimedBlobs(ctx: StoreContext, limit: number): Promis
   return rows.map(info);
 }
 
-/** Deletes claimed rows once their bytes are gone. Rows no longer claimed stay. */
+/** Deletes claimed rows (and their commit records) once their bytes are gone. Rows no longer claimed stay. */
 export async function dropClaimedBlobs(ctx: StoreContext, digests: readonly Digest[]): Promise<number> {
   let dropped = 0;
   for (const chunk of chunks(digests, 500)) {
-    dropped += await inTransaction(ctx, (trx) => trx('blobs').whereIn('digest', chunk).whereNotNull('deleting_at').delete());
+    dropped += await inTransaction(ctx, async (trx) => {
+      const claimed = trx('blobs').select('digest').whereIn('digest', chunk).whereNotNull('deleting_at');
+      await trx('blob_commits').whereIn('digest', claimed).delete();
+      return trx('blobs').whereIn('digest', chunk).whereNotNull('deleting_at').delete();
+    });
   }
   return dropped;
+}
+
+/**
+ * The uploads committed as each of `digests`, for those whose every commit is recorded and
+ * finished (ADR 0037): the row was created since migration 009 and no commit of it was cut
+ * off between its reservation and its link. Other digests are absent from the map; their
+ * objects must be looked up.
+ */
+export async function committedUploads(ctx: StoreContext, digests: readonly Digest[]): Promise<Map<Digest, string[]>> {
+  const out = new Map<Digest, string[]>();
+  for (const chunk of chunks([...new Set(digests)], 500)) {
+    const recorded = rowsOf(await ctx.knex('blobs').select('digest').whereIn('digest', chunk).andWhere('commits_recorded', true));
+    if (recorded.length === 0) continue;
+    const complete = new Set(recorded.map((r) => string(r, 'digest')));
+    const uploads = new Map<Digest, string[]>();
+    for (const r of rowsOf(await ctx.knex('blob_commits').select('digest', 'upload_id', 'holder').whereIn('digest', [...complete]))) {
+      const digest = string(r, 'digest');
+      if (r['holder'] !== null && r['holder'] !== undefined) complete.delete(digest);
+      const list = uploads.get(digest) ?? [];
+      list.push(string(r, 'upload_id'));
+      uploads.set(digest, list);
+    }
+    for (const digest of complete) {
+      const list = uploads.get(digest);
+      if (list && list.length > 0) out.set(digest, list);
+    }
+  }
+  return out;
 }

@@ -101,8 +101,8 @@ export class KnexMetadataStore implements MetadataStore {
     return repos.linkBlob(this.#ctx, repository, digest, size, record, options);
   }
 
-  reserveBlob(digest: Digest, size: number, leaseMs: number): Promise<Reservation> {
-    return deletion.reserveBlob(this.#ctx, digest, size, leaseMs);
+  reserveBlob(digest: Digest, size: number, leaseMs: number, uploadId?: string): Promise<Reservation> {
+    return deletion.reserveBlob(this.#ctx, digest, size, leaseMs, uploadId);
   }
 
   releaseReservation(holder: string): Promise<void> {
@@ -121,6 +121,10 @@ export class KnexMetadataStore implements MetadataStore {
 
   dropClaimedBlobs(digests: readonly Digest[]): Promise<number> {
     return deletion.dropClaimedBlobs(this.#ctx, digests);
+  }
+
+  committedUploads(digests: readonly Digest[]): Promise<Map<Digest, string[]>> {
+    return deletion.committedUploads(this.#ctx, digests);
   }
 
   getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined> {

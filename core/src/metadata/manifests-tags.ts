@@ -18,6 +18,17 @@ import { bigint, bytes, date, optionalString, rowOf, rowsOf, string } from './de
 
 /** Manifests, their references and tags. */
 
+/**
+ * The tag no longer points where `ManifestInput.tagExpected` said (a concurrent push moved or
+ * created it): nothing was stored. `actual` is where it points now.
+ */
+export class TagChangedError extends Error {
+  constructor(readonly actual: Digest | undefined) {
+    super('the tag changed while the manifest was being pushed');
+    this.name = 'TagChangedError';
+  }
+}
+
 /** Thrown inside the put transaction to roll it back and carry the answer out. */
 class MissingReferences extends Error {
   constructor(readonly result: Extract<PutManifestResult, { ok: false }>) {
@@ -71,6 +82,7 @@ export async function putManifest(ctx: StoreContext, input: ManifestInput, recor
         manifestId = bigint(existing, 'id');
       }
       if (input.tag !== undefined) {
+        if (input.tagExpected) await checkTagExpectation(ctx, trx, repoId, input.tag, input.digest, manifestId, now, input.tagExpected.digest);
         await trx('tags')
           .insert({ repository_id: repoId, name: input.tag, manifest_id: manifestId, updated_at: now })
           .onConflict(['repository_id', 'name'])
@@ -83,6 +95,31 @@ export async function putManifest(ctx: StoreContext, input: ManifestInput, recor
     if (err instanceof MissingReferences) return err.result;
     throw err;
   }
+}
+
+/**
+ * Compare-and-set on a tag, with its row locked until commit. Expecting no tag: insert it if
+ * absent (a concurrent insert makes us wait for its commit, then do nothing), then it must point
+ * at our manifest. Expecting a digest: the locked row must point at it.
+ */
+async function checkTagExpectation(
+  ctx: StoreContext,
+  trx: Knex.Transaction,
+  repoId: number,
+  tag: string,
+  digest: Digest,
+  manifestId: number,
+  now: number,
+  expected: Digest | undefined,
+): Promise<void> {
+  if (expected === undefined) {
+    await trx('tags').insert({ repository_id: repoId, name: tag, manifest_id: manifestId, updated_at: now }).onConflict(['repository_id', 'name']).ignore();
+  }
+  let query = trx('tags as t').join('manifests as m', 'm.id', 't.manifest_id').select('m.digest').where({ 't.repository_id': repoId, 't.name': tag });
+  if (ctx.dialect !== 'sqlite') query = query.forUpdate('t');
+  const row = rowOf(await query.first());
+  const actual = row ? (string(row, 'digest') as Digest) : undefined;
+  if (actual !== (expected ?? digest)) throw new TagChangedError(actual);
 }
 
 /** Which of `digests` have no row in `table` for the repository (read with a share lock). */

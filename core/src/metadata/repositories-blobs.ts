@@ -127,7 +127,12 @@ export async function linkBlob(
       .insert({ repository_id: repoId, digest, created_at: now })
       .onConflict(['repository_id', 'digest'])
       .merge(['created_at']);
-    if (options?.reservation !== undefined) await trx('blob_reservations').where({ holder: options.reservation }).delete();
+    if (options?.reservation !== undefined) {
+      await trx('blob_reservations').where({ holder: options.reservation }).delete();
+      // The storage commit behind this reservation finished: its record is complete (ADR 0037).
+      // By digest first: the primary key's prefix, so no scan of every upload ever recorded.
+      await trx('blob_commits').where({ digest, holder: options.reservation }).update({ holder: null });
+    }
     await record?.(trx);
     return true;
   });

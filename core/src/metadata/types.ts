@@ -77,6 +77,11 @@ export interface ManifestInput {
   readonly manifestRefs: readonly Digest[];
   /** Tag to point at this manifest, if pushed by tag. */
   readonly tag: string | undefined;
+  /**
+   * Store the tag only if it still points at `digest` (`undefined`: does not exist yet, or
+   * points at this manifest already); else `putManifest` rejects with `TagChangedError`.
+   */
+  readonly tagExpected?: { readonly digest: Digest | undefined } | undefined;
 }
 
 export type { PullRecord };
@@ -134,8 +139,9 @@ export interface MetadataStore {
    * Before an upload commit moves bytes into place: reserves the digest for `leaseMs` so no
    * collector claims it, or answers `deleting` when one already has (ADR 0029). `linkBlob`
    * with the holder (`reservation`) ends it; `releaseReservation` when the commit fails.
+   * `uploadId`: the upload about to be committed, recorded for the blob's deletion (ADR 0037).
    */
-  reserveBlob(digest: Digest, size: number, leaseMs: number): Promise<Reservation>;
+  reserveBlob(digest: Digest, size: number, leaseMs: number, uploadId?: string): Promise<Reservation>;
   releaseReservation(holder: string): Promise<void>;
   /**
    * Claims those of `candidates` (at most 1000) that are still unreferenced, unreserved and
@@ -146,6 +152,11 @@ export interface MetadataStore {
   listClaimedBlobs(limit: number): Promise<BlobInfo[]>;
   /** Deletes the rows of claimed blobs whose bytes are gone; resolves how many went. */
   dropClaimedBlobs(digests: readonly Digest[]): Promise<number>;
+  /**
+   * The uploads committed as each digest, for digests whose every commit is recorded and
+   * finished (ADR 0037); others are absent and their storage objects must be looked up.
+   */
+  committedUploads(digests: readonly Digest[]): Promise<Map<Digest, string[]>>;
   /** The blob's size when it is linked to the repository, else `undefined`. */
   getLinkedBlob(repository: string, digest: Digest): Promise<{ size: number } | undefined>;
   /** The blob's size when any repository links it (used for cross-repository mounts). */

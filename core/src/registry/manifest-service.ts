@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RegistryError, parseDigest, type Digest, type KernelHooks, type Principal, type RequestInfo } from '@wharf/sdk';
 import type { EventRecorder } from '../events/events-runtime.js';
 import { registryDrafts } from '../events/registry-drafts.js';
+import { TagChangedError } from '../metadata/manifests-tags.js';
 import type { ManifestRecord, MetadataStore, ReferrerRecord } from '../metadata/types.js';
 import { parseManifest, type ParsedManifest } from './manifest-parser.js';
 import type { Reference } from './names.js';
@@ -49,17 +50,30 @@ export class ManifestService {
     }
     await this.checkSizes(repository, parsed);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
+    // What gates decided about the tag, checked again inside the store's transaction.
+    const expectations: Array<{ digest: Digest | undefined; refuse: (actual: Digest | undefined) => Error }> = [];
     await this.deps.hooks.registry.beforeManifestPut.promise({
       repository, tag, digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, size: payload.length,
       references: [...parsed.blobRefs, ...parsed.manifestRefs], subject: parsed.subject, ...actor,
+      expectTag: (current, refuse) => void expectations.push({ digest: current === digest ? undefined : current, refuse }),
     });
+    const [expected, ...others] = expectations;
+    const disagreeing = others.find((e) => e.digest !== expected?.digest);
+    if (disagreeing) throw disagreeing.refuse(expected?.digest);
     const pushed = registryDrafts.manifestPushed({
       repository, digest, tag, mediaType: parsed.mediaType, artifactType: parsed.artifactType, size: payload.length, subject: parsed.subject,
     }, actor);
-    const result = await this.deps.metadata.putManifest({
-      repository, digest, tag, payload, mediaType: parsed.mediaType, artifactType: parsed.artifactType,
-      subject: parsed.subject, annotations: parsed.annotations, blobRefs: parsed.blobRefs, manifestRefs: parsed.manifestRefs,
-    }, this.deps.events.writer([pushed]));
+    let result;
+    try {
+      result = await this.deps.metadata.putManifest({
+        repository, digest, tag, payload, mediaType: parsed.mediaType, artifactType: parsed.artifactType,
+        subject: parsed.subject, annotations: parsed.annotations, blobRefs: parsed.blobRefs, manifestRefs: parsed.manifestRefs,
+        tagExpected: tag !== undefined && expected ? { digest: expected.digest } : undefined,
+      }, this.deps.events.writer([pushed]));
+    } catch (err) {
+      if (err instanceof TagChangedError && expected) throw expected.refuse(err.actual);
+      throw err;
+    }
     if (!result.ok) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references content unknown to this repository', {
         detail: { blobs: result.missingBlobs, manifests: result.missingManifests },

@@ -129,7 +129,7 @@ export class UploadService {
     await this.#gated(gate, async () => {
       // The reservation keeps garbage collection off this digest while its bytes move into
       // place (ADR 0029); a collection deleting it right now is waited out.
-      const reservation = await this.#reserve(digest, upload.state.size);
+      const reservation = await this.#reserve(digest, upload.state.size, id);
       try {
         // Committing a digest that is already stored (a concurrent or earlier push of the same
         // content) is fine by the driver contract: no need to ask storage first.
@@ -222,10 +222,10 @@ export class UploadService {
   }
 
   /** Reserves `digest` for a commit, waiting (bounded) while a collection finishes deleting it. */
-  async #reserve(digest: Digest, size: number): Promise<string> {
+  async #reserve(digest: Digest, size: number, uploadId: string): Promise<string> {
     const deadline = Date.now() + RESERVE_WAIT_MS;
     for (;;) {
-      const reservation = await this.deps.metadata.reserveBlob(digest, size, RESERVATION_MS);
+      const reservation = await this.deps.metadata.reserveBlob(digest, size, RESERVATION_MS, uploadId);
       if (reservation !== 'deleting') return reservation.holder;
       if (Date.now() > deadline) throw collecting(digest);
       await sleep(RESERVE_POLL_MS);

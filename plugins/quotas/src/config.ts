@@ -27,7 +27,7 @@ export const quotasConfigSchema = Type.Object(
           minimum: 10,
           maximum: 604_800,
           default: 3600,
-          description: 'how often each node recomputes every project\'s usage from the registry\'s content (corrects what a crash between the gate and the commit left over)',
+          description: 'how often every project\'s usage is recomputed from the registry\'s content, by a scheduled job on one node at a time (corrects what a crash between the gate and the commit left over)',
         }),
         pollMs: Type.Integer({
           minimum: 50,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { coreServices } from '@wharf/sdk';
 import { forEachDatabase, pushImage, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import { admin, bootRegistry, call, eventually, sizedBlob, uploadBlob } from './test-support.js';
 
@@ -166,6 +167,26 @@ forEachDatabase((_name, create) => {
         const head = await fetch(`${url}/v2/race/app${i % 3}/blobs/${digest(blobs[i]!.bytes)}`, { method: 'HEAD', headers: auth });
         assert.equal(head.status, r.status === 201 ? 200 : 404);
       }
+    });
+
+    it('never lets concurrent uploads to one repository pass its repository quota together', async () => {
+      const size = 1000;
+      assert.equal((await api('POST', '/projects', { name: 'racerepo' })).status, 201);
+      await setQuota('racerepo', { repository_storage: 4 * size + 500 });
+      const blobs = Array.from({ length: 10 }, (_, i) => sizedBlob(`rr${i}`, size));
+      // Two of them the same content: one admission, counted once.
+      const results = await Promise.all([...blobs, blobs[0]!].map((b) => uploadBlob(url, 'racerepo/app', b, admin)));
+      const stored = results.filter((r) => r.status === 201).length;
+      for (const r of results.filter((x) => x.status !== 201)) {
+        assert.equal(r.status, 403, JSON.stringify(r.body));
+        assert.equal(r.body.errors[0].code, 'DENIED');
+        assert.match(r.body.errors[0].message, /^repository racerepo\/app storage quota 4.39 KiB exceeded/);
+      }
+      const held = (await registry.get(coreServices.artifacts).getRepository('racerepo/app'))?.size;
+      assert.equal(held, 4 * size, `4 distinct blobs fit, the rest are refused (${stored} of 11 uploads answered 201)`);
+      // Room again once the limit is raised: the refusals left nothing admitted behind.
+      await setQuota('racerepo', { repository_storage: 5 * size });
+      assert.equal((await uploadBlob(url, 'racerepo/app', sizedBlob('rr-last', size), admin)).status, 201);
     });
   });
 });

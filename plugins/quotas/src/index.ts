@@ -4,6 +4,7 @@ import { quotasCommands } from './cli.js';
 import { quotasConfigSchema } from './config.js';
 import { quotasMigrations } from './migrations.js';
 import { QuotaService } from './quota-service.js';
+import { scheduleRecompute } from './recompute-schedule.js';
 import { quotasServiceRef } from './services.js';
 import { parseSize, projectOf } from './sizes.js';
 import { QuotaStore } from './store.js';
@@ -13,8 +14,8 @@ import { VERSION } from './version.js';
  * `extensions: { quotas: {} }` (loaded by default): per-project storage and artifact count
  * quotas. The `registry.beforeBlobCommit` and `registry.beforeManifestPut` gates charge the
  * project in one locked transaction and refuse with `DENIED` past the limit; a durable consumer
- * recomputes a project's usage from its content after deletes, and every node recomputes all
- * projects periodically. `quota.warning` / `quota.exceeded` are durable events (webhooks:
+ * recomputes a project's usage from its content after deletes, and a scheduled job recomputes
+ * all projects periodically, on one node at a time. `quota.warning` / `quota.exceeded` are durable events (webhooks:
  * QUOTA_WARNING, QUOTA_EXCEED).
  */
 export const quotasPlugin = definePlugin({
@@ -60,30 +61,25 @@ export const quotasPlugin = definePlugin({
     });
 
     ctx.registerInit({
-      deps: { quotas: quotasServiceRef },
+      deps: { quotas: quotasServiceRef, jobs: coreServices.jobs },
       optionalDeps: { projects: projectServices.directory },
-      async init({ quotas: { store, service }, projects }) {
+      async init({ quotas: { store, service }, jobs, projects }) {
         registerQuotasApi(ctx.api, { store, service, projects });
 
         ctx.hooks.registry.beforeBlobCommit.tapPromise(ctx.id, (context) => service.beforeBlobCommit(context));
         ctx.hooks.registry.blobCommitFailed.tapPromise(ctx.id, (context) => service.blobCommitFailed(context));
         ctx.hooks.registry.beforeManifestPut.tapPromise(ctx.id, (context) => service.beforeManifestPut(context));
 
-        let timer: NodeJS.Timeout | undefined;
         let poll: NodeJS.Timeout | undefined;
-        const failed = (what: string) => (err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, what);
         ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
           service.startBackfill();
-          timer = setInterval(() => {
-            service.reconcileAll().catch(failed('quota recompute failed'));
-          }, config.reconcile.intervalSeconds * 1000);
-          timer.unref();
+          // The periodic recompute of every project: a job, one node at a time.
+          await scheduleRecompute({ jobs, store, service, intervalSeconds: config.reconcile.intervalSeconds });
           // Marks other nodes made.
           poll = setInterval(() => service.wake(), config.reconcile.pollMs);
           poll.unref();
         });
         ctx.hooks.lifecycle.close.tapPromise(ctx.id, async () => {
-          if (timer) clearInterval(timer);
           if (poll) clearInterval(poll);
           await service.close();
         });
@@ -98,4 +94,5 @@ export { quotasCommands } from './cli.js';
 export { quotaEvents, type QuotaEventData } from './events.js';
 export { quotasServiceRef, type QuotasService } from './services.js';
 export { formatSize, parseSize } from './sizes.js';
+export { RECOMPUTE_JOB, RECOMPUTE_SCHEDULE } from './recompute-schedule.js';
 export { VERSION as QUOTAS_PLUGIN_VERSION } from './version.js';

@@ -10,6 +10,7 @@ export const TABLES = Object.freeze({
   artifacts: 'quotas_artifacts',
   meta: 'quotas_meta',
   dirty: 'quotas_dirty',
+  pending: 'quotas_repository_pending',
 });
 
 export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
@@ -76,6 +77,32 @@ export function quotasMigrations(dialect: DatabaseDialect): PluginMigration[] {
       },
       async down(knex: Knex): Promise<void> {
         for (const table of [TABLES.dirty, TABLES.meta, TABLES.artifacts, TABLES.blobs, TABLES.projects]) await knex.schema.dropTableIfExists(table);
+      },
+    },
+    {
+      name: '002_repository_pending',
+      async up(knex: Knex): Promise<void> {
+        // Blobs and manifests a push was admitted into a repository with a storage quota for,
+        // kept through the settle window (at least a minute; then dropped, finished or not). Written under the project row's lock, so concurrent
+        // pushes into one repository see each other's admissions.
+        await knex.schema.createTable(TABLES.pending, (t) => {
+          binary(t);
+          t.string('project', 255).notNullable();
+          // sha256 of `<repository>@<digest>`, and of `<repository>`: short keys for MySQL's index limit.
+          t.string('pending_key', 64).notNullable();
+          t.string('repository_key', 64).notNullable();
+          t.string('digest', 150).notNullable();
+          t.string('kind', 16).notNullable();
+          t.bigInteger('size').notNullable();
+          t.bigInteger('charged_at').notNullable();
+          // Seen in the repository's size once: later checks need not ask the kernel again.
+          t.boolean('held').notNullable().defaultTo(false);
+          t.primary(['project', 'pending_key']);
+          t.index(['project', 'repository_key'], 'quotas_repository_pending_repository');
+        });
+      },
+      async down(knex: Knex): Promise<void> {
+        await knex.schema.dropTableIfExists(TABLES.pending);
       },
     },
   ];

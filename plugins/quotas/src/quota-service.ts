@@ -11,7 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { quotaEvents, type QuotaEventData } from './events.js';
 import { formatSize, projectOf } from './sizes.js';
-import type { ChargeOutcome, QuotaRow, QuotaStore, Refusal } from './store.js';
+import type { ChargeOutcome, QuotaRow, QuotaStore, Refusal, RepositoryCheck } from './store.js';
 import { deriveUsage, projectsWithRepositories } from './usage.js';
 
 export interface QuotaServiceDeps {
@@ -55,7 +55,7 @@ export function refusalMessage(project: string, refusal: Refusal, what: 'blob' |
  */
 export class QuotaService {
   /** Charges a gate made, by the kernel's context object: released if the commit then fails. */
-  readonly #reserved = new WeakMap<BlobCommitContext, { project: string; digest: string }>();
+  readonly #reserved = new WeakMap<BlobCommitContext, { project: string; digest: string; charged: boolean; repository: string | undefined }>();
   readonly #rechecks = new Set<string>();
   #closed = false;
   #draining: Promise<void> | undefined;
@@ -69,9 +69,9 @@ export class QuotaService {
     const project = projectOf(context.repository);
     if (!project) return;
     const push: Push = { project, repository: context.repository, digest: context.digest, what: 'blob', principal: context.principal, request: context.request };
-    await this.#checkRepository(push, context.size, async () => (await this.deps.blobs.inRepository(context.repository, context.digest)) !== undefined);
-    const outcome = await this.#charge(push, () => this.deps.store.chargeBlob(project, context.digest, context.size));
-    if (outcome.charged > 0) this.#reserved.set(context, { project, digest: context.digest });
+    const check = await this.#repositoryCheck(push, context.size, async () => (await this.deps.blobs.inRepository(context.repository, context.digest)) !== undefined);
+    const outcome = await this.#charge(push, () => this.deps.store.chargeBlob(project, context.digest, context.size, check));
+    if (outcome.charged > 0 || check) this.#reserved.set(context, { project, digest: context.digest, charged: outcome.charged > 0, repository: check?.repository });
   }
 
   /** `registry.blobCommitFailed`: gives back the charge, unless the project holds the blob anyway. */
@@ -79,6 +79,8 @@ export class QuotaService {
     const reserved = this.#reserved.get(context);
     if (!reserved) return;
     this.#reserved.delete(context);
+    if (reserved.repository !== undefined) await this.deps.store.dropPending(reserved.project, reserved.repository, [reserved.digest]);
+    if (!reserved.charged) return;
     // A concurrent push of the same digest into the project may have committed it meanwhile.
     const stat = await this.deps.blobs.stat(context.digest as `sha256:${string}`);
     if (stat?.repositories.some((r) => projectOf(r) === reserved.project)) return;
@@ -103,8 +105,8 @@ export class QuotaService {
       }
     }
     const push: Push = { project, repository: context.repository, digest: context.digest, what: 'manifest', principal: context.principal, request: context.request };
-    await this.#checkRepository(push, context.size, async () => (await artifacts.getArtifact(context.repository, context.digest)) !== undefined);
-    const { newArtifact } = await this.#charge(push, () => store.chargeManifest(project, context.repository, context.digest, sizes));
+    const check = await this.#repositoryCheck(push, context.size, async () => (await artifacts.getArtifact(context.repository, context.digest)) !== undefined);
+    const { newArtifact } = await this.#charge(push, () => store.chargeManifest(project, context.repository, context.digest, sizes, check));
     if (newArtifact) this.#confirmLater(project, context.repository, context.digest);
   }
 
@@ -230,15 +232,33 @@ export class QuotaService {
   }
 
   /**
-   * The per-repository quota: what the repository holds (the kernel's repository size: its
-   * manifests and linked blobs) plus what the push adds. Read outside the project's lock, so
-   * concurrent pushes into one repository may pass it by what they add at the same moment.
+   * What the per-repository quota check under the project's lock needs (undefined: no limit,
+   * or the repository holds the digest already). Read here, before the lock, in this order:
+   * the admissions pending for the repository, whether the repository holds each (marked once
+   * seen, so later checks skip the question), then the repository's size (the kernel's: its
+   * manifests and linked blobs). An admission the lock then finds that was not pending here,
+   * or was not held yet, is added to that size: concurrent pushes into one repository cannot
+   * pass its quota together (ADR 0030).
    */
-  async #checkRepository(push: Push, adding: number, alreadyThere: () => Promise<boolean>): Promise<void> {
-    const limit = (await this.deps.store.peek(push.project)).repositoryStorageLimit;
-    if (limit < 0 || (await alreadyThere())) return;
-    const used = (await this.deps.artifacts.getRepository(push.repository))?.size ?? 0;
-    if (used + adding > limit) await this.#refuse(push, { resource: 'repositoryStorage', used, limit, adding });
+  async #repositoryCheck(push: Push, adding: number, alreadyThere: () => Promise<boolean>): Promise<RepositoryCheck | undefined> {
+    const { store, artifacts, blobs } = this.deps;
+    const limit = (await store.peek(push.project)).repositoryStorageLimit;
+    if (limit < 0 || (await alreadyThere())) return undefined;
+    // At least a minute: a push admitted but not committed yet must stay counted meanwhile.
+    const cutoff = Date.now() - Math.max(this.deps.settleMs, 60_000);
+    const seen = new Map<string, boolean>();
+    const nowHeld: string[] = [];
+    for (const pending of await store.pendingOf(push.project, push.repository, cutoff)) {
+      const held = pending.held || (pending.kind === 'manifest'
+        ? (await artifacts.getArtifact(push.repository, pending.digest)) !== undefined
+        : (await blobs.inRepository(push.repository, pending.digest as `sha256:${string}`)) !== undefined);
+      if (held && !pending.held) nowHeld.push(pending.digest);
+      seen.set(pending.digest, held);
+    }
+    if (nowHeld.length > 0) await store.markHeld(push.project, push.repository, nowHeld);
+    await store.dropExpiredPending(push.project, push.repository, cutoff);
+    const size = (await artifacts.getRepository(push.repository))?.size ?? 0;
+    return { repository: push.repository, digest: push.digest, kind: push.what, adding, limit, size, seen, cutoff };
   }
 
   #draft(type: typeof quotaEvents.warning, push: Push, about: Refusal, message: string) {

@@ -71,6 +71,33 @@ const toRow = (r: ProjectRecord): QuotaRow => ({
 });
 
 export const artifactKey = (repository: string, digest: string): string => createHash('sha256').update(`${repository}@${digest}`).digest('hex');
+const repositoryKey = (repository: string): string => createHash('sha256').update(repository).digest('hex');
+
+/** A blob or manifest admitted into a repository and not yet seen in its size. */
+export interface PendingAdmission {
+  readonly digest: string;
+  readonly kind: 'blob' | 'manifest';
+  readonly size: number;
+  /** The repository's size was seen to include it. */
+  readonly held: boolean;
+}
+
+/**
+ * The per-repository quota check, decided under the project's lock (see `chargeMany`). `size`
+ * is the repository's size as the kernel reported it, read after `seen` was read; `seen` maps
+ * each admission pending then to whether the repository held it already (so `size` counts it).
+ */
+export interface RepositoryCheck {
+  readonly repository: string;
+  readonly digest: string;
+  readonly kind: 'blob' | 'manifest';
+  readonly adding: number;
+  readonly limit: number;
+  readonly size: number;
+  readonly seen: ReadonlyMap<string, boolean>;
+  /** Admissions charged before this are abandoned pushes: ignored and removed. */
+  readonly cutoff: number;
+}
 
 const CHUNK = 500;
 function chunks<T>(items: readonly T[]): T[][] {
@@ -142,15 +169,20 @@ export class QuotaStore {
 
   async remove(project: string): Promise<void> {
     await this.db.transaction(async () => {
-      for (const table of [TABLES.blobs, TABLES.artifacts, TABLES.dirty, TABLES.projects]) await this.knex(table).where({ project }).delete();
+      for (const table of [TABLES.blobs, TABLES.artifacts, TABLES.dirty, TABLES.pending, TABLES.projects]) await this.knex(table).where({ project }).delete();
     });
   }
 
-  /** Which of `digests` the project is not charged for yet. */
-  async uncharged(project: string, digests: readonly string[]): Promise<string[]> {
+  /**
+   * Which of `digests` the project is not charged for yet. `locked`: inside the project's
+   * locked transaction, read with a lock: on MySQL a plain read would see the snapshot of the
+   * transaction's first read, from before the lock, and miss a concurrent push's charge.
+   */
+  async uncharged(project: string, digests: readonly string[], locked = false): Promise<string[]> {
     const charged = new Set<string>();
     for (const part of chunks([...new Set(digests)])) {
-      const rows = await this.knex(TABLES.blobs).where({ project }).whereIn('digest', part).select('digest');
+      const query = this.knex(TABLES.blobs).where({ project }).whereIn('digest', part).select('digest');
+      const rows = await (locked && this.db.dialect !== 'sqlite' ? query.forShare() : query);
       for (const r of rows as { digest: string }[]) charged.add(r.digest);
     }
     return digests.filter((d) => !charged.has(d));
@@ -160,8 +192,8 @@ export class QuotaStore {
    * Charges a blob once per project: nothing when the project already holds the digest, else
    * its size, refused when that passes the storage limit.
    */
-  async chargeBlob(project: string, digest: string, size: number): Promise<ChargeOutcome> {
-    return this.chargeMany(project, new Map([[digest, size]]), undefined);
+  async chargeBlob(project: string, digest: string, size: number, repository?: RepositoryCheck): Promise<ChargeOutcome> {
+    return this.chargeMany(project, new Map([[digest, size]]), undefined, repository);
   }
 
   /**
@@ -169,24 +201,83 @@ export class QuotaStore {
    * the manifest and the blobs it references that the project is not charged for yet.
    * `sizes` must hold every digest to charge (the caller looked up the uncharged ones).
    */
-  async chargeManifest(project: string, repository: string, digest: string, sizes: ReadonlyMap<string, number>): Promise<ChargeOutcome> {
-    return this.chargeMany(project, sizes, { repository, digest });
+  async chargeManifest(project: string, repository: string, digest: string, sizes: ReadonlyMap<string, number>, check?: RepositoryCheck): Promise<ChargeOutcome> {
+    return this.chargeMany(project, sizes, { repository, digest }, check);
   }
 
-  private async chargeMany(project: string, sizes: ReadonlyMap<string, number>, artifact: { repository: string; digest: string } | undefined): Promise<ChargeOutcome> {
+  /** Admissions pending for `repository` charged at or after `cutoff` (read without a lock). */
+  async pendingOf(project: string, repository: string, cutoff: number): Promise<PendingAdmission[]> {
+    const rows = (await this.knex(TABLES.pending)
+      .where({ project, repository_key: repositoryKey(repository) })
+      .andWhere('charged_at', '>=', cutoff)
+      .select('digest', 'kind', 'size', 'held')) as { digest: string; kind: string; size: number | string; held: boolean | number }[];
+    return rows.map((r) => ({ digest: r.digest, kind: r.kind === 'manifest' ? 'manifest' : 'blob', size: Number(r.size), held: Boolean(r.held) }));
+  }
+
+  /**
+   * Marks admissions the repository's size was seen to include. Not deleted: a concurrent
+   * check that read them as not held yet, and read the size before they were, must still
+   * find them under the lock.
+   */
+  async markHeld(project: string, repository: string, digests: readonly string[]): Promise<void> {
+    for (const part of chunks(digests)) {
+      await this.knex(TABLES.pending).where({ project }).whereIn('pending_key', part.map((d) => artifactKey(repository, d))).update({ held: true });
+    }
+  }
+
+  /** Deletes a repository's admissions charged before `cutoff` (pushes that never finished). */
+  async dropExpiredPending(project: string, repository: string, cutoff: number): Promise<void> {
+    // Found first, deleted by key: a range delete would lock gaps that admissions insert into.
+    const expired = (await this.knex(TABLES.pending).where({ project, repository_key: repositoryKey(repository) }).andWhere('charged_at', '<', cutoff).select('pending_key')) as { pending_key: string }[];
+    for (const part of chunks(expired.map((r) => r.pending_key))) await this.knex(TABLES.pending).where({ project }).whereIn('pending_key', part).andWhere('charged_at', '<', cutoff).delete();
+  }
+
+  /** Forgets admissions whose push failed. */
+  async dropPending(project: string, repository: string, digests: readonly string[]): Promise<void> {
+    for (const part of chunks(digests)) {
+      await this.knex(TABLES.pending).where({ project }).whereIn('pending_key', part.map((d) => artifactKey(repository, d))).delete();
+    }
+  }
+
+  /**
+   * The repository quota under the project's lock: the kernel's size plus what was admitted
+   * into the repository and is not in that size (pending then and not held, or admitted since
+   * it was read). Admissions are serialised by the lock, so of concurrent pushes each later one
+   * sees the earlier ones. Resolves the refusal, or how to record this admission once the
+   * project's own checks passed (nothing when a concurrent push admitted the digest already).
+   */
+  private async checkRepository(project: string, check: RepositoryCheck, now: number): Promise<{ refusal: Refusal } | { record: () => Promise<void> }> {
+    const repoKey = repositoryKey(check.repository);
+    // A locking read: on MySQL a plain one would read the snapshot of the transaction's first
+    // read, taken before the lock. No deletes here: they could deadlock with the pruning.
+    const query = this.knex(TABLES.pending).where({ project, repository_key: repoKey }).andWhere('charged_at', '>=', check.cutoff).select('digest', 'size');
+    const pending = (await (this.db.dialect === 'sqlite' ? query : query.forShare())) as { digest: string; size: number | string }[];
+    if (pending.some((p) => p.digest === check.digest)) return { record: async () => undefined };
+    let used = check.size;
+    for (const p of pending) if (check.seen.get(p.digest) !== true) used += Number(p.size);
+    if (used + check.adding > check.limit) return { refusal: { resource: 'repositoryStorage', used, limit: check.limit, adding: check.adding } };
+    const admission = { project, pending_key: artifactKey(check.repository, check.digest), repository_key: repoKey, digest: check.digest, kind: check.kind, size: check.adding, charged_at: now, held: false };
+    // An expired admission of the same digest may still be there: replace it.
+    return { record: async () => void (await this.knex(TABLES.pending).insert(admission).onConflict(['project', 'pending_key']).merge(['kind', 'size', 'charged_at', 'held'])) };
+  }
+
+  private async chargeMany(project: string, sizes: ReadonlyMap<string, number>, artifact: { repository: string; digest: string } | undefined, check?: RepositoryCheck): Promise<ChargeOutcome> {
     await this.ensure(project);
     const now = Date.now();
     return this.db.transaction(async () => {
       const row = await this.lock(project);
+      const repository = check ? await this.checkRepository(project, check, now) : undefined;
+      if (repository && 'refusal' in repository) return { ok: false, row, refusal: repository.refusal };
       let addCount = 0;
       const key = artifact ? artifactKey(artifact.repository, artifact.digest) : undefined;
       if (artifact && key) {
-        const known = await this.knex(TABLES.artifacts).where({ project, artifact_key: key }).first();
+        const lookup = this.knex(TABLES.artifacts).where({ project, artifact_key: key });
+        const known = await (this.db.dialect === 'sqlite' ? lookup : lookup.forShare()).first();
         if (known) await this.knex(TABLES.artifacts).where({ project, artifact_key: key }).update({ seen_at: now });
         else addCount = 1;
       }
       const digests = [...sizes.keys()];
-      const missing = new Set(await this.uncharged(project, digests));
+      const missing = new Set(await this.uncharged(project, digests, true));
       const present = digests.filter((d) => !missing.has(d));
       for (const part of chunks(present)) await this.knex(TABLES.blobs).where({ project }).whereIn('digest', part).update({ seen_at: now });
       let addBytes = 0;
@@ -197,6 +288,8 @@ export class QuotaStore {
       if (addBytes > 0 && row.storageLimit >= 0 && row.storageUsed + addBytes > row.storageLimit) {
         return { ok: false, row, refusal: { resource: 'storage', used: row.storageUsed, limit: row.storageLimit, adding: addBytes } };
       }
+      // Admitted: recorded only now, so a project refusal leaves no admission behind.
+      if (repository && 'record' in repository) await repository.record();
       if (addCount === 0 && addBytes === 0 && missing.size === 0) return { ok: true, row, charged: 0, newArtifact: false, warning: undefined };
       for (const part of chunks([...missing])) {
         await this.knex(TABLES.blobs).insert(part.map((d) => ({ project, digest: d, size: sizes.get(d) ?? 0, seen_at: now })));
@@ -299,6 +392,16 @@ export class QuotaStore {
   async getMeta(name: string): Promise<string | undefined> {
     const row = await this.knex(TABLES.meta).where({ name }).first();
     return row ? String(row.value) : undefined;
+  }
+
+  /** Sets `name` to `value` if it still holds `expected` (`undefined`: absent); true when it did. */
+  async compareAndSetMeta(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    if (expected === undefined) {
+      // ON CONFLICT DO NOTHING, then see whose value it holds.
+      await this.knex(TABLES.meta).insert({ name, value }).onConflict('name').ignore();
+      return (await this.getMeta(name)) === value;
+    }
+    return (await this.knex(TABLES.meta).where({ name, value: expected }).update({ value })) > 0;
   }
 
   async setMeta(name: string, value: string): Promise<void> {

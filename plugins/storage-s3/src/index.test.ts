@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KernelError, coreServices, isWharfPlugin, type ServiceDeps, type ServiceFactory, type ServiceRef } from '@wharf/sdk';
-import { captureLogs, createTestKernel, loadTestConfig, verifyPlugin } from '@wharf/sdk-testing';
+import { captureLogs, createTestKernel, loadTestConfig, pushBlob, startTestRegistry, verifyPlugin, type ImageBlob } from '@wharf/sdk-testing';
 import defaultExport, { S3_PLUGIN_VERSION, S3StorageDriver, storageS3Plugin } from './index.js';
-import { startS3rver, type S3rverHandle } from './test-support.js';
+import { listLeftovers, startS3rver, type S3rverHandle } from './test-support.js';
 
 let s3: S3rverHandle;
 let dir: string;
@@ -136,5 +137,34 @@ describe('storageS3Plugin', () => {
       assert.match(err.message, /bucket "not-there" does not exist/);
       return true;
     });
+  });
+
+  it('deletes collected blobs by their recorded uploads: DeleteObjects only, no listing per blob (ADR 0037)', async () => {
+    const blob = (text: string): ImageBlob => {
+      const bytes = Buffer.from(text);
+      return { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length, bytes };
+    };
+    const twice = blob('pushed twice, so two uploads were committed as it');
+    const once = blob('pushed once');
+    const registry = await startTestRegistry({ config: wharfConfig({ prefix: 'gc-by-record/' }), logDestination: captureLogs().stream });
+    try {
+      await pushBlob(registry.url, 'gc/a', twice);
+      await pushBlob(registry.url, 'gc/b', twice);
+      await pushBlob(registry.url, 'gc/a', once);
+      const driver = registry.get(coreServices.storage) as S3StorageDriver;
+      const sent: string[] = [];
+      driver.client.middlewareStack.add((next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      }, { step: 'initialize', name: 'countCommandsForTest' });
+      // Linked in no manifest: garbage once the window (here: the future) has passed them.
+      const deletion = await registry.get(coreServices.blobs).deleteUnreferenced([twice.digest, once.digest], { olderThan: new Date(Date.now() + 60_000), run: 'test' });
+      driver.client.middlewareStack.remove('countCommandsForTest');
+      assert.deepEqual(deletion.deleted.map((b) => b.digest).sort(), [twice.digest, once.digest].sort());
+      assert.deepEqual(sent, ['DeleteObjectsCommand', 'DeleteObjectsCommand'], 'data keys, then claim keys; nothing looked up');
+      assert.deepEqual(await listLeftovers(driver.client, bucket, 'gc-by-record/'), [], 'no claim or data object is left');
+    } finally {
+      await registry.close();
+    }
   });
 });

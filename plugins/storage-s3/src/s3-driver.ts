@@ -5,6 +5,7 @@ import {
   UploadNotFoundError,
   type BlobStat,
   type ByteRange,
+  type CommittedBlob,
   type Digest,
   type Logger,
   type StorageDriver,
@@ -127,6 +128,26 @@ export class S3StorageDriver implements StorageDriver {
     }
     await this.#bucket.deleteKeys(claims.map((claim) => this.layout.dataKey(claim.uploadId)));
     await this.#bucket.deleteKeys(claims.map((claim) => claim.key));
+  }
+
+  /**
+   * Deletes blobs by the uploads the kernel recorded as committed (ADR 0037): their claim keys
+   * and data keys follow from digest, size and upload id, so no listing is needed. Data first,
+   * then claims, as in `delete`. An upload that was discarded as a duplicate left neither key;
+   * deleting an absent key is not an error. Its data key can hold nothing else: upload ids are
+   * never reused and the upload's content is this digest's.
+   */
+  async deleteCommitted(blobs: readonly CommittedBlob[]): Promise<void> {
+    const data: string[] = [];
+    const claims: string[] = [];
+    for (const blob of blobs) {
+      for (const upload of new Set(blob.uploads)) {
+        claims.push(this.layout.claimKey(blob.digest, blob.size, upload));
+        data.push(this.layout.dataKey(upload));
+      }
+    }
+    await this.#bucket.deleteKeys(data);
+    await this.#bucket.deleteKeys(claims);
   }
 
   async *list(): AsyncIterable<BlobStat & { digest: Digest }> {

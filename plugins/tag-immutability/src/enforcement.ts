@@ -28,10 +28,14 @@ export async function checkManifestPut(cache: RuleCache, artifacts: ArtifactServ
   const found = await protectingRule(cache, ctx.repository, ctx.tag);
   if (!found) return;
   const current = await artifacts.resolveTag(ctx.repository, ctx.tag);
-  if (current === undefined || current === ctx.digest) return;
-  throw new RegistryError('DENIED', `tag ${ctx.repository}:${ctx.tag} is immutable (${ruleName(found.project, found.rule)}): it points to ${current} and cannot be overwritten`, {
-    detail: { repository: ctx.repository, tag: ctx.tag, digest: current, rule: found.rule.id },
-  });
+  const refuse = (existing: Digest | undefined) =>
+    new RegistryError('DENIED', `tag ${ctx.repository}:${ctx.tag} is immutable (${ruleName(found.project, found.rule)}): it points to ${existing ?? 'nothing'} and cannot be overwritten`, {
+      detail: { repository: ctx.repository, tag: ctx.tag, digest: existing, rule: found.rule.id },
+    });
+  if (current !== undefined && current !== ctx.digest) throw refuse(current);
+  // New (or unchanged): the kernel checks again with the tag's row locked, so of two concurrent
+  // first pushes with different digests only one stores the tag.
+  ctx.expectTag?.(current, refuse);
 }
 
 /**

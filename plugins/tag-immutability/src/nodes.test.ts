@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachDatabase, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
+import { forEachDatabase, pushBlob, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import { tagImmutabilityPlugin } from './index.js';
 import { RuleLimitError } from './rule-store.js';
 import { tagImmutabilityServiceRef } from './services.js';
@@ -69,6 +69,36 @@ forEachDatabase((name, create) => {
       await a.get(tagImmutabilityServiceRef).update('twin', rule.id, { enabled: false });
       await sleep(RECHECK_MS + 50);
       assert.equal((await tryPush(b.url, 'twin/app', 'v1', v2)).status, 201, 'disabled: the tag moves');
+    });
+
+    it('of concurrent first pushes of a protected tag with different digests, on both nodes, exactly one stores it', async () => {
+      await a.get(tagImmutabilityServiceRef).create('race', { priority: 0, enabled: true, repositories: allRepositories, tags: [glob('r*')] }, 'alice');
+      await sleep(RECHECK_MS + 50);
+      for (let round = 0; round < 4; round++) {
+        const images = [0, 1, 2, 3].map((i) => tinyImage({ text: `${name} race ${round} ${i}\n` }));
+        const nodes = [a, b, a, b];
+        // Blobs first, so that only the manifest PUTs race.
+        for (const [i, image] of images.entries()) {
+          for (const blob of [image.config, ...image.layers]) await pushBlob(nodes[i]!.url, 'race/app', blob);
+        }
+        const answers = await Promise.all(
+          images.map(async (image, i) => {
+            const res = await fetch(`${nodes[i]!.url}/v2/race/app/manifests/r${round}`, { method: 'PUT', headers: { 'content-type': image.manifest.mediaType }, body: image.manifest.bytes });
+            return { status: res.status, body: (await res.json().catch(() => undefined)) as { errors?: { code: string; message: string }[] } | undefined };
+          }),
+        );
+        const won = answers.flatMap((x, i) => (x.status === 201 ? [i] : []));
+        assert.equal(won.length, 1, `round ${round}: one push stores the tag, got ${JSON.stringify(answers.map((x) => x.status))}`);
+        const winner = images[won[0]!]!;
+        for (const [i, x] of answers.entries()) {
+          if (i === won[0]) continue;
+          assert.equal(x.status, 403, JSON.stringify(x.body));
+          assert.equal(x.body?.errors?.[0]?.code, 'DENIED');
+          assert.match(x.body?.errors?.[0]?.message ?? '', new RegExp(`tag race/app:r${round} is immutable .*points to ${winner.manifest.digest}`));
+        }
+        const head = await fetch(`${b.url}/v2/race/app/manifests/r${round}`, { method: 'HEAD', headers: { accept: winner.manifest.mediaType } });
+        assert.equal(head.headers.get('docker-content-digest'), winner.manifest.digest, 'the tag points at the winner');
+      }
     });
   });
 });

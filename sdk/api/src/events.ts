@@ -21,6 +21,15 @@ export interface ManifestPutContext {
   readonly subject: Digest | undefined;
   readonly principal: Principal;
   readonly request: RequestInfo;
+  /**
+   * Makes a gate's decision about `tag` hold until the write: the kernel stores the tag only if,
+   * inside the store's transaction (with the tag's row locked), it still points at `current`
+   * (`undefined`: it still does not exist, or already points at this manifest's digest). When a
+   * concurrent push changed it, the PUT fails with the error `refuse(actual)` returns and nothing
+   * is stored. Absent when the context was not made by the kernel.
+   * @since 0.2.0
+   */
+  readonly expectTag?: (current: Digest | undefined, refuse: (actual: Digest | undefined) => Error) => void;
 }
 
 /**

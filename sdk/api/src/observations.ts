@@ -45,7 +45,7 @@ export interface StorageOperation {
   /** The driver's name (`fs`, `s3`...). */
   readonly driver: string;
   /**
-   * The driver method: `stat`, `read`, `delete`, `createUpload`, `append`, `uploadSize`,
+   * The driver method: `stat`, `read`, `delete`, `deleteCommitted`, `createUpload`, `append`, `uploadSize`,
    * `readUpload`, `commit`, `abort`, `redirectUrl`, `healthCheck`. For `read` and `readUpload`
    * the time is until the stream was opened, not until it was consumed.
    */

@@ -43,6 +43,16 @@ export interface StorageDriver {
   /** Deletes committed blobs. Unknown digests are not an error. Drivers should batch. */
   delete(digests: readonly Digest[]): Promise<void>;
 
+  /**
+   * Optional: deletes committed blobs the kernel can describe completely, each with its size and
+   * the id of every upload it committed as that digest (some of which the driver may have
+   * discarded as duplicates). A driver whose objects are named after the upload (S3's claims)
+   * can then delete without looking anything up. Ids the driver kept nothing of are not an
+   * error. The kernel calls {@link StorageDriver.delete} for blobs it cannot describe.
+   * @since 0.2.0
+   */
+  deleteCommitted?(blobs: readonly CommittedBlob[]): Promise<void>;
+
   /** Iterates every committed blob (for garbage collection), in no particular order. */
   list(): AsyncIterable<BlobStat & { digest: Digest }>;
 
@@ -80,6 +90,17 @@ export interface StorageDriver {
 
   /** Discards an upload and everything it wrote. Unknown uploads are not an error. */
   abort(id: string, state: UploadState): Promise<void>;
+}
+
+/**
+ * A blob as the kernel recorded its commits: what {@link StorageDriver.deleteCommitted} gets.
+ * @since 0.2.0
+ */
+export interface CommittedBlob {
+  readonly digest: Digest;
+  readonly size: number;
+  /** Every upload committed as this digest since its record was created. */
+  readonly uploads: readonly string[];
 }
 
 /** What a driver knows about a committed blob. */

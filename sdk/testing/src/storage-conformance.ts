@@ -345,6 +345,39 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       }
     });
 
+    it('deletes a blob by the uploads committed as it (deleteCommitted, else delete), keeping others', async () => {
+      // What the kernel's collector does (ADR 0037): the digest, its size and every upload it
+      // committed, including duplicates the driver discarded and ids it never saw.
+      const d = main();
+      const bytes = randomBytes(2048);
+      const digest = digestOf(bytes) as Digest;
+      const other = await fresh();
+      const uploads = await Promise.all(
+        [d, other, d].map(async (node) => {
+          const id = uploadId();
+          return { node, id, state: persisted(await node.append(id, persisted(await node.createUpload(id)), streamOf(bytes))) };
+        }),
+      );
+      await Promise.all(uploads.slice(0, 2).map(({ node, id, state }) => node.commit(id, state, digest)));
+      const last = nth(uploads, 2);
+      await last.node.commit(last.id, last.state, digest);
+      const kept = await store(d, randomBytes(2049));
+      try {
+        const ids = [...uploads.map((u) => u.id), uploadId()];
+        if (d.deleteCommitted) await d.deleteCommitted([{ digest, size: bytes.length, uploads: ids }]);
+        else await d.delete([digest]);
+        assert.equal(await d.stat(digest), undefined);
+        assert.equal(await other.stat(digest), undefined, 'gone for every instance');
+        await assert.rejects(d.read(digest), isNamed('BlobNotFoundError'));
+        assert.ok(!(await listAll(d)).has(digest), 'list does not show it');
+        assert.ok((await collect(await d.read(kept))).length === 2049, 'the other blob is untouched');
+        if (d.deleteCommitted) await d.deleteCommitted([{ digest, size: bytes.length, uploads: ids }]);
+      } finally {
+        // Not the digest: the suite's leftovers check then shows any object deleteCommitted missed.
+        await d.delete([kept]);
+      }
+    });
+
     it('deletes blobs, ignoring unknown digests', async () => {
       const d = main();
       const gone = await store(d, randomBytes(1000));

@@ -7,6 +7,7 @@ import * as content005 from './005_content.js';
 import * as loginAttempts006 from './006_login_attempts.js';
 import * as blobDeletion007 from './007_blob_deletion.js';
 import * as configFingerprint008 from './008_config_fingerprint.js';
+import * as blobCommits009 from './009_blob_commits.js';
 
 /**
  * Every migration, in order, listed in code so they run from `dist/` without globbing the
@@ -21,4 +22,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['006_login_attempts', loginAttempts006],
   ['007_blob_deletion', blobDeletion007],
   ['008_config_fingerprint', configFingerprint008],
+  ['009_blob_commits', blobCommits009],
 ];
