@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { SessionUser } from './api/session.js';
 import type { MessageKey } from './i18n/index.js';
+import { PluginPage } from './views/plugin-page.js';
 import { ProjectView } from './views/project/index.js';
 import { ProjectsView } from './views/projects.js';
 import { RepositoryView } from './views/repository.js';
