@@ -4,7 +4,7 @@ import type { MessageKey } from './i18n/index.js';
 import { PluginPage } from './views/plugin-page.js';
 import { ProjectView } from './views/project/index.js';
 import { ProjectsView } from './views/projects.js';
-import { RepositoryView } from './views/repository.js';
+import { RepositoryPage } from './views/repository-tabs.js';
 
 /**
  * The screens, as data. A route matches a path and renders a view from its parameters; a nav
@@ -34,7 +34,7 @@ export const ROUTES: readonly Route[] = [
     // A repository name may hold slashes (team/app/web): everything after repositories/.
     pattern: new RegExp(`^/projects/${segment}/repositories/(.+?)/?$`),
     render: ([p, r]) => (
-      <RepositoryView
+      <RepositoryPage
         project={dec(p)}
         repository={(r ?? '')
           .split('/')
