@@ -65,6 +65,12 @@ export function ProjectRetention({ project }: { project: string }) {
   );
 }
 
+/** A rule with another template: `always` takes no value, the others need one. */
+function withTemplate(r: RuleInput, template: RuleInput['template']): RuleInput {
+  const { value, ...rest } = r;
+  return template === 'always' ? { ...rest, template } : { ...rest, template, value: value ?? 10 };
+}
+
 const emptyRule = (): RuleInput => ({
   template: 'latestPushedK',
   value: 10,
@@ -105,7 +111,7 @@ function PolicyEditor({ project, policy, onSaved, onRun }: { project: string; po
           <fieldset class="rule" key={i}>
             <legend>{t('retention.ruleN', { n: i + 1 })}</legend>
             <label for={`ret-${i}-template`}>{t('retention.template')}</label>
-            <select id={`ret-${i}-template`} value={r.template} onChange={(e) => change(i, { ...r, template: e.currentTarget.value as RuleInput['template'] })}>
+            <select id={`ret-${i}-template`} value={r.template} onChange={(e) => change(i, withTemplate(r, e.currentTarget.value as RuleInput['template']))}>
               {TEMPLATES.map((tpl) => (
                 <option value={tpl}>{t(`retention.tpl.${tpl}` as MessageKey, { n: 'N' })}</option>
               ))}
@@ -113,7 +119,7 @@ function PolicyEditor({ project, policy, onSaved, onRun }: { project: string; po
             {r.template !== 'always' && (
               <>
                 <label for={`ret-${i}-value`}>{t('retention.value')}</label>
-                <input id={`ret-${i}-value`} type="number" min={0} max={100000} required value={r.value ?? 0} onInput={(e) => change(i, { ...r, value: Number(e.currentTarget.value) })} />
+                <input id={`ret-${i}-value`} type="number" min={1} max={100000} required value={r.value ?? 0} onInput={(e) => change(i, { ...r, value: Number(e.currentTarget.value) })} />
               </>
             )}
             <SelectorFields prefix={`ret-${i}-repo`} label={t('rules.repositories')} value={(r.repositories[0] ?? { kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }) as Selector} onChange={(s) => change(i, { ...r, repositories: [s as RuleInput['repositories'][number], ...r.repositories.slice(1)] })} matches="repoMatches" excludes="repoExcludes" />

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createTestDatabase, selectedDatabases, type TestDatabase } from '@wharf/sdk-testing';
+import type { Page } from 'playwright-core';
+import { singleImageLayout } from '../fixtures/images.js';
+import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
+import { startWharf, type RegistryHandle } from '../helpers/server.js';
+import { makeTempDir, removeDir } from '../helpers/temp.js';
+import { openBrowser, type BrowserSession } from '../helpers/browser.js';
+
+/**
+ * A project's lifecycle screens in a real Chromium against a real `wharf serve` (default
+ * config), on SQLite and PostgreSQL: the Webhooks tab, which the webhooks plugin contributes at
+ * runtime through the UI extension contract (ADR 0039), creates a policy whose receiver is a
+ * local HTTP server; a push with skopeo reaches it and its delivery is listed; the push is in the
+ * project's audit log tab, with a filter in the URL that survives a reload; a quota set by the
+ * administrator shows as a usage bar; an immutability rule and a retention policy are added and
+ * a retention dry run shows what it would delete, per repository. axe-core and the CSP check
+ * run on every screen; screenshots go to test/screenshots/ui-lifecycle-*.png.
+ */
+
+const databases = selectedDatabases().filter((d) => d !== 'mysql');
+
+for (const dbName of databases) describe(dbName, () => {
+  let server: RegistryHandle;
+  let session: BrowserSession;
+  let page: Page;
+  let sandbox: ClientSandbox;
+  let work: string;
+  let db: TestDatabase;
+  let receiver: http.Server;
+  const received: { type: string; body: string }[] = [];
+  const project = 'lifecycle';
+
+  before(async () => {
+    receiver = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        received.push({ type: String((JSON.parse(body) as { type?: string }).type), body });
+        res.end('ok');
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    db = await createTestDatabase(dbName);
+    server = await startWharf({ config: { database: db.config } });
+    session = await openBrowser(server, { shotPrefix: `ui-lifecycle-${dbName === 'sqlite' ? '' : `${dbName}-`}` });
+    page = session.page;
+    work = await makeTempDir('ui-lifecycle');
+    sandbox = await createClientSandbox();
+  });
+
+  after(async () => {
+    await session?.close();
+    await server?.stop();
+    await sandbox?.cleanup();
+    if (work) await removeDir(work);
+    await db?.drop();
+    receiver?.close();
+  });
+
+  const checked = async (screen: string) => {
+    await session.assertAccessible(screen);
+    await session.shot(screen.replace(/\W+/g, '-'));
+  };
+  const tab = (name: string) => page.getByRole('navigation', { name: 'Project sections' }).getByRole('link', { name });
+
+  it('creates a webhook policy in the tab the webhooks plugin contributes, and lists the delivery of a push', async () => {
+    await session.login(server.admin!.username, server.admin!.password);
+    await page.getByRole('button', { name: 'New project' }).click();
+    const create = page.getByRole('dialog', { name: 'New project' });
+    await create.getByLabel('Project name').fill(project);
+    await create.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('link', { name: project }).click();
+    await page.getByRole('heading', { name: project, level: 1 }).waitFor();
+
+    // The tab comes from the plugin's module, loaded at runtime: the page was built without it.
+    await tab('Webhooks').click();
+    await page.waitForURL(/\?tab=webhooks\.policies$/);
+    await page.getByText('No webhooks in this project yet.').waitFor();
+    await page.getByRole('button', { name: 'New webhook' }).click();
+    const form = page.getByRole('dialog', { name: 'New webhook' });
+    await form.getByLabel('Name').fill('ci-notify');
+    await form.getByLabel('PUSH_ARTIFACT').check();
+    await form.getByLabel('Receiver URL').fill(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`);
+    await session.assertAccessible('webhook form');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secret = page.getByRole('dialog', { name: 'Webhook ci-notify created' });
+    assert.match((await secret.locator('code').textContent()) ?? '', /\S{16,}/, 'the signing secret is shown once');
+    await secret.getByRole('button', { name: 'Done' }).click();
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'ci-notify' }) });
+    await row.getByText('Enabled').waitFor();
+
+    const single = await singleImageLayout(join(work, 'single'));
+    await sandbox.login(server.host, server.admin!);
+    await sandbox.skopeoOk(['copy', '--dest-tls-verify=false', single.layout.ref('v1'), `docker://${server.host}/${project}/hello:v1`]);
+    const deadline = Date.now() + 20_000;
+    while (!received.some((r) => r.type === 'PUSH_ARTIFACT') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(received.some((r) => r.type === 'PUSH_ARTIFACT' && r.body.includes(`${project}/hello`)), 'the receiver got the push');
+
+    await row.getByRole('button', { name: 'Show the deliveries of webhook ci-notify' }).click();
+    const deliveries = page.getByRole('region', { name: 'Deliveries of ci-notify' });
+    const delivered = deliveries.getByRole('row').filter({ hasText: 'PUSH_ARTIFACT' });
+    for (let i = 0; i < 50 && (await delivered.filter({ hasText: 'Succeeded' }).count()) === 0; i++) {
+      await deliveries.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(200);
+    }
+    await delivered.getByText('Succeeded').waitFor();
+    await delivered.getByText('200').waitFor();
+    await checked('webhooks tab');
+
+    // Disable and enable again, through the same module.
+    await row.getByRole('button', { name: 'Disable webhook ci-notify' }).click();
+    await row.getByText('Disabled').waitFor();
+    await row.getByRole('button', { name: 'Enable webhook ci-notify' }).click();
+    await row.getByText('Enabled').waitFor();
+  });
+
+  it('shows the push in the audit log, with a filter in the URL that survives a reload', async () => {
+    await tab('Audit log').click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await page.getByLabel('Operation').selectOption('push');
+    await page.waitForURL(/[?&]operation=push/);
+    await page.reload();
+    assert.equal(await page.getByLabel('Operation').inputValue(), 'push', 'the filter is read back from the URL');
+    const pushed = page.getByRole('row').filter({ hasText: `${project}/hello` });
+    for (let i = 0; i < 50 && (await pushed.count()) === 0; i++) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    await pushed.first().getByText('Push').waitFor();
+    assert.equal(await page.getByRole('row').filter({ hasText: 'Create' }).count(), 0, 'only pushes are listed');
+    const csv = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+    assert.match(csv ?? '', new RegExp(`^/api/v1/projects/${project}/audit-logs/export\\?operation=push&format=csv$`));
+    const exported = await page.evaluate(`fetch(${JSON.stringify(csv)}).then((r) => r.text())`);
+    assert.match(String(exported), new RegExp(`${project}/hello`));
+    await checked('audit log tab');
+  });
+
+  it('sets a quota as the administrator and shows the usage bar', async () => {
+    await tab('Quota').click();
+    await page.getByRole('heading', { name: 'Quota', level: 2 }).waitFor();
+    await page.getByLabel('Storage limit').fill('1GiB');
+    await page.getByLabel('Artifact limit').fill('100');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByRole('status').filter({ hasText: 'The quota was saved.' }).waitFor();
+    const storage = page.getByRole('meter', { name: 'Storage' });
+    await storage.waitFor();
+    assert.equal(await storage.getAttribute('max'), String(1024 ** 3));
+    assert.ok(Number(await storage.getAttribute('value')) > 0, 'the push counts against the quota');
+    await page.getByText(/of 1 GB \(0%\)/).waitFor();
+    await page.getByRole('meter', { name: 'Artifacts' }).waitFor();
+    await page.getByText('1 of 100 (1%)').waitFor();
+    await checked('quota tab');
+  });
+
+  it('adds a tag immutability rule', async () => {
+    await tab('Tag immutability').click();
+    await page.getByText('No immutability rules: every tag can be overwritten or deleted.').waitFor();
+    await page.getByRole('button', { name: 'New rule' }).click();
+    const form = page.getByRole('dialog', { name: 'New immutability rule' });
+    await form.getByRole('group', { name: 'Tags' }).getByLabel('Pattern').fill('release-*');
+    await session.assertAccessible('immutability form');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('status').filter({ hasText: 'The rule was created.' }).waitFor();
+    const rule = page.getByRole('row').filter({ hasText: 'release-*' });
+    await rule.getByText('Enabled').waitFor();
+    await checked('immutability tab');
+  });
+
+  it('saves a retention policy, dry-runs it and shows what it would delete per repository', async () => {
+    await tab('Tag retention').click();
+    await page.getByText('No rules yet.').waitFor();
+    await page.getByRole('button', { name: 'Add a rule' }).click();
+    const rule = page.getByRole('group', { name: 'Rule 1' });
+    // Keep only release-* tags: v1 is not one, so the run would delete it.
+    await rule.getByLabel('Keep').selectOption('always');
+    await rule.getByRole('group', { name: 'Tags' }).getByLabel('Pattern').fill('release-*');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('status').filter({ hasText: 'The retention policy was saved.' }).waitFor();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const execution = page.getByRole('row').filter({ hasText: 'Dry run' });
+    await execution.getByText('Succeeded').waitFor({ timeout: 30_000 });
+    await execution.getByText('1 evaluated, 0 kept, 1 would be deleted').waitFor();
+    await execution.getByRole('link', { name: /^Repositories of execution/ }).click();
+    await page.waitForURL(/[?&]execution=\d+/);
+    const task = page.getByRole('region', { name: /^Repositories of execution/ }).getByRole('row').filter({ hasText: 'hello' });
+    await task.getByText('Succeeded').waitFor();
+    const log = await task.getByRole('link', { name: /^Log of (lifecycle\/)?hello$/ }).getAttribute('href');
+    const text = String(await page.evaluate(`fetch(${JSON.stringify(log)}).then((r) => r.text())`));
+    assert.match(text, /v1/, 'the task log names the artifact');
+    await checked('retention tab');
+    // Nothing was deleted: it was a dry run.
+    const res = await fetch(`${server.url}/v2/${project}/hello/manifests/v1`, { method: 'HEAD', headers: { authorization: `Basic ${Buffer.from(`${server.admin!.username}:${server.admin!.password}`).toString('base64')}` } });
+    assert.equal(res.status, 200);
+  });
+});
