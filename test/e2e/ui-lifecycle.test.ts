@@ -192,6 +192,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.waitForURL(/[?&]execution=\d+/);
     const task = page.getByRole('region', { name: /^Repositories of execution/ }).getByRole('row').filter({ hasText: 'hello' });
     await task.getByText('Succeeded').waitFor();
+    await task.getByText('1 evaluated, 0 kept, 1 would be deleted').waitFor();
     const log = await task.getByRole('link', { name: /^Log of (lifecycle\/)?hello$/ }).getAttribute('href');
     const text = String(await page.evaluate(`fetch(${JSON.stringify(log)}).then((r) => r.text())`));
     assert.match(text, /v1/, 'the task log names the artifact');

@@ -242,12 +242,12 @@ function Executions({ project, round }: { project: string; round: number }) {
           )
         }
       />
-      {open !== undefined && <Tasks project={project} execution={open} refresh={poll} onClose={() => navigate(withQuery(loc, { execution: undefined }), { replace: true })} />}
+      {open !== undefined && <Tasks project={project} execution={open} dryRun={shown.state === 'done' && shown.value.items.some((e) => e.id === open && e.dryRun)} refresh={poll} onClose={() => navigate(withQuery(loc, { execution: undefined }), { replace: true })} />}
     </section>
   );
 }
 
-function Tasks({ project, execution, refresh, onClose }: { project: string; execution: number; refresh: number; onClose: () => void }) {
+function Tasks({ project, execution, dryRun, refresh, onClose }: { project: string; execution: number; dryRun: boolean; refresh: number; onClose: () => void }) {
   const [load, reload] = useLoad(`retention-tasks|${project}|${execution}|${refresh}`, async () => {
     const { data, error, response } = await api.GET('/projects/{project_name}/retention/executions/{execution_id}/tasks', {
       params: { path: { project_name: project, execution_id: execution }, query: { page_size: 100 } },
@@ -288,7 +288,7 @@ function Tasks({ project, execution, refresh, onClose }: { project: string; exec
                       <span class={`badge status-${task.status}`}>{t(`retention.status.${task.status}` as MessageKey)}</span>
                       {task.error && <small class="referrers">{task.error}</small>}
                     </td>
-                    <td>{t('retention.counts', { total: formatNumber(task.total), retained: formatNumber(task.retained), deleted: formatNumber(task.deleted) })}</td>
+                    <td>{t(dryRun ? 'retention.countsDry' : 'retention.counts', { total: formatNumber(task.total), retained: formatNumber(task.retained), deleted: formatNumber(task.deleted) })}</td>
                     <td>
                       <a href={logHref(task.id)} target="_blank" rel="noopener" aria-label={t('retention.logOf', { repository: task.repository })}>
                         {t('retention.log')}
