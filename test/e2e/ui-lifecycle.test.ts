@@ -8,7 +8,7 @@ import { createTestDatabase, selectedDatabases, type TestDatabase } from '@wharf
 import type { Page } from 'playwright-core';
 import { singleImageLayout } from '../fixtures/images.js';
 import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
-import { startWharf, type RegistryHandle } from '../helpers/server.js';
+import { basicAuth, startWharf, type RegistryHandle } from '../helpers/server.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { openBrowser, type BrowserSession } from '../helpers/browser.js';
 
@@ -172,6 +172,10 @@ for (const dbName of databases) describe(dbName, () => {
     const rule = page.getByRole('row').filter({ hasText: 'release-*' });
     await rule.getByText('Enabled').waitFor();
     await checked('immutability tab');
+    await rule.getByRole('button', { name: /^Disable rule/ }).click();
+    await rule.getByText('Disabled').waitFor();
+    await rule.getByRole('button', { name: /^Enable rule/ }).click();
+    await rule.getByText('Enabled').waitFor();
   });
 
   it('saves a retention policy, dry-runs it and shows what it would delete per repository', async () => {
@@ -200,5 +204,48 @@ for (const dbName of databases) describe(dbName, () => {
     // Nothing was deleted: it was a dry run.
     const res = await fetch(`${server.url}/v2/${project}/hello/manifests/v1`, { method: 'HEAD', headers: { authorization: `Basic ${Buffer.from(`${server.admin!.username}:${server.admin!.password}`).toString('base64')}` } });
     assert.equal(res.status, 200);
+  });
+
+  it('deletes a webhook and an immutability rule only after a confirmation naming them', async () => {
+    await tab('Tag immutability').click();
+    await page.getByRole('button', { name: /^Delete rule .*release-\*/ }).click();
+    const confirmRule = page.getByRole('dialog', { name: 'Delete this immutability rule?' });
+    await confirmRule.getByText(/release-\*.* will be deleted/).waitFor();
+    await confirmRule.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No immutability rules: every tag can be overwritten or deleted.').waitFor();
+
+    await tab('Webhooks').click();
+    await page.getByRole('button', { name: 'Delete webhook ci-notify' }).click();
+    const confirmHook = page.getByRole('dialog', { name: 'Delete webhook ci-notify?' });
+    await confirmHook.getByText('The webhook ci-notify and its delivery history will be deleted.', { exact: false }).waitFor();
+    await session.assertAccessible('webhook delete confirmation');
+    await confirmHook.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No webhooks in this project yet.').waitFor();
+  });
+
+  it('offers a developer only what the API lets a developer do', async () => {
+    const auth = { authorization: basicAuth(server.admin!), 'content-type': 'application/json' };
+    const user = await fetch(`${server.url}/api/v1/users`, { method: 'POST', headers: auth, body: JSON.stringify({ username: 'dev', password: 'Dev-Passw0rd-1' }) });
+    assert.equal(user.status, 201);
+    const member = await fetch(`${server.url}/api/v1/projects/${project}/members`, { method: 'POST', headers: auth, body: JSON.stringify({ roleName: 'developer', memberUser: { username: 'dev' } }) });
+    assert.equal(member.status, 201);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('dev');
+    await page.getByLabel('Password').fill('Dev-Passw0rd-1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log out' }).waitFor();
+    await page.goto(`${server.url}/projects/${project}`);
+    await tab('Quota').waitFor();
+    // Once the role is known (no request left), the offer is final.
+    await page.waitForLoadState('networkidle');
+    const offered = await page.getByRole('navigation', { name: 'Project sections' }).getByRole('link').allTextContents();
+    assert.deepEqual(offered, ['Repositories', 'Quota'], 'no audit log, rules, retention or webhooks for a developer');
+    await tab('Quota').click();
+    await page.getByRole('meter', { name: 'Storage' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save limits' }).count(), 0, 'only system administrators change a quota');
+    // A link to a tab the role is not offered shows the first tab, not the tab.
+    await page.goto(`${server.url}/projects/${project}?tab=webhooks.policies`);
+    await page.getByRole('link', { name: 'hello' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New webhook' }).count(), 0);
   });
 });
