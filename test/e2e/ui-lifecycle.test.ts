@@ -8,7 +8,7 @@ import { createTestDatabase, selectedDatabases, type TestDatabase } from '@wharf
 import type { Page } from 'playwright-core';
 import { singleImageLayout } from '../fixtures/images.js';
 import { createClientSandbox, type ClientSandbox } from '../helpers/clients.js';
-import { basicAuth, startWharf, type RegistryHandle } from '../helpers/server.js';
+import { basicAuth, repoRoot, startWharf, type RegistryHandle } from '../helpers/server.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { openBrowser, type BrowserSession } from '../helpers/browser.js';
 
@@ -49,7 +49,14 @@ for (const dbName of databases) describe(dbName, () => {
     receiver.listen(0, '127.0.0.1');
     await once(receiver, 'listening');
     db = await createTestDatabase(dbName);
-    server = await startWharf({ config: { database: db.config } });
+    // The binary's default extensions, plus two loaded by path: the webhook-teams example (a
+    // project summary panel) and a test fixture (a navigation page and a repository tab).
+    const extensions = {
+      ...Object.fromEntries(['replication', 'repositories', 'webhooks', 'tag-retention', 'tag-immutability', 'quotas', 'gc', 'metrics', 'ui'].map((k) => [k, {}])),
+      [join(repoRoot, 'examples/webhook-teams')]: {},
+      [join(repoRoot, 'test/fixtures/ui-extension-plugin')]: {},
+    };
+    server = await startWharf({ config: { database: db.config, extensions } });
     session = await openBrowser(server, { shotPrefix: `ui-lifecycle-${dbName === 'sqlite' ? '' : `${dbName}-`}` });
     page = session.page;
     work = await makeTempDir('ui-lifecycle');
@@ -120,6 +127,29 @@ for (const dbName of databases) describe(dbName, () => {
     await row.getByText('Disabled').waitFor();
     await row.getByRole('button', { name: 'Enable webhook ci-notify' }).click();
     await row.getByText('Enabled').waitFor();
+  });
+
+  it('shows the other slots plugins fill: a summary panel, a navigation page, a repository tab', async () => {
+    // The example's panel, on the project page, from its own module and the host's API.
+    const panel = page.getByRole('region', { name: 'Microsoft Teams' });
+    await panel.getByText('No webhook posts to Teams yet.').waitFor();
+    await panel.getByRole('link', { name: 'Manage webhooks' }).click();
+    await page.waitForURL(/\?tab=webhooks\.policies$/);
+    await page.getByRole('rowheader', { name: 'ci-notify' }).waitFor();
+
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Inventory' }).click();
+    await page.waitForURL(/\/plugins\/ui-fixture\/inventory$/);
+    await page.getByRole('heading', { name: 'Inventory', level: 1 }).waitFor();
+    await page.getByText('admin sees 2 projects (en)').waitFor();
+    await checked('plugin page');
+    await page.reload();
+    await page.getByText('admin sees 2 projects (en)').waitFor();
+
+    await page.goto(`${server.url}/projects/${project}/repositories/hello`);
+    await page.getByRole('navigation', { name: 'Repository sections' }).getByRole('link', { name: 'Notes' }).click();
+    await page.getByText(`Notes about ${project}/hello in ${project}`).waitFor();
+    await checked('plugin repository tab');
+    await page.goto(`${server.url}/projects/${project}`);
   });
 
   it('shows the push in the audit log, with a filter in the URL that survives a reload', async () => {
@@ -240,6 +270,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.waitForLoadState('networkidle');
     const offered = await page.getByRole('navigation', { name: 'Project sections' }).getByRole('link').allTextContents();
     assert.deepEqual(offered, ['Repositories', 'Quota'], 'no audit log, rules, retention or webhooks for a developer');
+    assert.equal(await page.getByRole('region', { name: 'Microsoft Teams' }).count(), 0, "the example's panel names admins and maintainers only");
     await tab('Quota').click();
     await page.getByRole('meter', { name: 'Storage' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Save limits' }).count(), 0, 'only system administrators change a quota');

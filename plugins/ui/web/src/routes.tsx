@@ -9,8 +9,8 @@ import { RepositoryPage } from './views/repository-tabs.js';
 /**
  * The screens, as data. A route matches a path and renders a view from its parameters; a nav
  * item is a link in the side navigation, shown to the users `visible` admits. Later screens
- * (members, robots, administration) and, later still, pages contributed by plugins at runtime,
- * are rows here.
+ * (members, robots, administration) are rows here; pages plugins contribute at runtime are
+ * listed by the shell from the extensions list and rendered by the /plugins route.
  */
 
 export interface Route {
@@ -43,6 +43,8 @@ export const ROUTES: readonly Route[] = [
       />
     ),
   },
+  // A page a plugin adds to the navigation (ADR 0039).
+  { pattern: new RegExp(`^/plugins/${segment}/${segment}/?$`), render: ([plugin, id]) => <PluginPage plugin={dec(plugin)} id={dec(id)} /> },
 ];
 
 export const NAV_ITEMS: readonly NavItem[] = [{ path: '/projects', label: 'nav.projects', visible: () => true }];
