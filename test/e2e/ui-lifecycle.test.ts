@@ -122,6 +122,24 @@ for (const dbName of databases) describe(dbName, () => {
     await delivered.getByText('200').waitFor();
     await checked('webhooks tab');
 
+    // A test event, delivered like the push.
+    await row.getByRole('button', { name: 'Send a test event to webhook ci-notify' }).click();
+    await page.getByRole('status').filter({ hasText: 'A test event was queued for ci-notify.' }).waitFor();
+    const tested = deliveries.getByRole('row').filter({ hasText: 'TEST_WEBHOOK' });
+    for (let i = 0; i < 50 && (await tested.filter({ hasText: 'Succeeded' }).count()) === 0; i++) {
+      await deliveries.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(200);
+    }
+    await tested.getByText('Succeeded').waitFor();
+
+    // The module follows the page's language: it is mounted again with the new locale.
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.getByRole('button', { name: '新建 Webhook' }).waitFor();
+    await page.getByRole('columnheader', { name: '事件类型' }).waitFor();
+    await checked('webhooks tab zh-CN');
+    await page.getByLabel('语言').selectOption('en');
+    await page.getByRole('button', { name: 'New webhook' }).waitFor();
+
     // Disable and enable again, through the same module.
     await row.getByRole('button', { name: 'Disable webhook ci-notify' }).click();
     await row.getByText('Disabled').waitFor();
