@@ -177,6 +177,12 @@ function Executions({ project, round }: { project: string; round: number }) {
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
+  const [stopError, setStopError] = useState<string | undefined>();
+  const stop = async (id: number) => {
+    const { error } = await api.POST('/projects/{project_name}/retention/executions/{execution_id}/stop', { params: { path: { project_name: project, execution_id: id } } });
+    setStopError(error ? errorMessage(error) : undefined);
+    setPoll((n) => n + 1);
+  };
   // A refresh keeps the rows on screen until the new answer is in.
   const [shown, setShown] = useState<Load<{ items: Execution[]; total: number }>>(load);
   useEffect(() => {
@@ -192,6 +198,11 @@ function Executions({ project, round }: { project: string; round: number }) {
   return (
     <section aria-labelledby="retention-exec-title">
       <h3 id="retention-exec-title">{t('retention.executions')}</h3>
+      {stopError && (
+        <p class="notice error" role="alert">
+          {stopError}
+        </p>
+      )}
       <Loaded
         load={shown}
         retry={reload}
@@ -229,6 +240,13 @@ function Executions({ project, round }: { project: string; round: number }) {
                         {e.startedBy && <small class="referrers">{e.startedBy}</small>}
                       </td>
                       <td class="actions">
+                        {running(e) && e.status !== 'stopping' && (
+                          <>
+                            <button type="button" class="danger" aria-label={t('retention.stopNamed', { id: e.id })} onClick={() => void stop(e.id)}>
+                              {t('retention.stop')}
+                            </button>{' '}
+                          </>
+                        )}
                         <a href={withQuery(loc, { execution: open === e.id ? undefined : e.id })} aria-expanded={open === e.id ? 'true' : 'false'} aria-label={t('retention.tasksOf', { id: e.id })}>
                           {t('retention.tasks')}
                         </a>
