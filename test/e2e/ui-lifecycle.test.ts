@@ -250,8 +250,19 @@ for (const dbName of databases) describe(dbName, () => {
     assert.match(text, /v1/, 'the task log names the artifact');
     await checked('retention tab');
     // Nothing was deleted: it was a dry run.
-    const res = await fetch(`${server.url}/v2/${project}/hello/manifests/v1`, { method: 'HEAD', headers: { authorization: `Basic ${Buffer.from(`${server.admin!.username}:${server.admin!.password}`).toString('base64')}` } });
-    assert.equal(res.status, 200);
+    const manifest = () => fetch(`${server.url}/v2/${project}/hello/manifests/v1`, { method: 'HEAD', headers: { authorization: basicAuth(server.admin!) } });
+    assert.equal((await manifest()).status, 200);
+
+    // Run now, after a confirmation naming the project: v1 goes.
+    await page.getByRole('button', { name: 'Run now' }).click();
+    const confirm = page.getByRole('dialog', { name: `Run tag retention in ${project} now?` });
+    await confirm.getByText(`Artifacts in ${project} that no rule keeps will be deleted.`, { exact: false }).waitFor();
+    await session.assertAccessible('retention run confirmation');
+    await confirm.getByRole('button', { name: 'Run now' }).click();
+    const run = page.getByRole('row').filter({ hasText: 'Run · manual' });
+    await run.getByText('Succeeded').waitFor({ timeout: 30_000 });
+    await run.getByText('1 evaluated, 0 kept, 1 deleted').waitFor();
+    assert.equal((await manifest()).status, 404);
   });
 
   it('deletes a webhook and an immutability rule only after a confirmation naming them', async () => {
@@ -294,7 +305,7 @@ for (const dbName of databases) describe(dbName, () => {
     assert.equal(await page.getByRole('button', { name: 'Save limits' }).count(), 0, 'only system administrators change a quota');
     // A link to a tab the role is not offered shows the first tab, not the tab.
     await page.goto(`${server.url}/projects/${project}?tab=webhooks.policies`);
-    await page.getByRole('link', { name: 'hello' }).waitFor();
+    await page.locator('nav.tabs a[aria-current="page"]', { hasText: 'Repositories' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'New webhook' }).count(), 0);
   });
 });

@@ -97,6 +97,20 @@ describe('the contract, declared', () => {
     }
   });
 
+  it('refuses a contribution made after registration (in the init)', async () => {
+    const late = definePlugin({
+      id: 'ext-late',
+      kind: 'extension',
+      version: '0.0.1',
+      kernel: '^0.1.0',
+      configSchema: Type.Object({}),
+      register(ctx) {
+        ctx.registerInit({ deps: {}, init: () => ctx.ui.contribute({ directory: join(pkg, 'ui'), module: 'page.js', slots: [{ slot: 'navigation', id: 'a', label: { en: 'A' } }] }) });
+      },
+    });
+    await assert.rejects(boot([late]), (err: Error & { code?: string }) => err.code === 'REG_ERR_PLUGIN_SEALED' && /ext-late/.test(err.message));
+  });
+
   it('sdk-testing records contributions and checks them as the kernel does', async () => {
     const plugin = await startTestPlugin(pagePlugin);
     try {
