@@ -184,6 +184,12 @@ for (const dbName of databases) describe(dbName, () => {
     }
     await pushed.first().getByText('Push').waitFor();
     assert.equal(await page.getByRole('row').filter({ hasText: 'Create' }).count(), 0, 'only pushes are listed');
+    // A time range in the URL: nothing pushed in 2099.
+    await page.goto(`${server.url}/projects/${project}?tab=audit-log&operation=push&from=2099-01-01T00:00`);
+    await page.getByText('No entry matches these filters.').waitFor();
+    assert.equal(await page.getByLabel('From').inputValue(), '2099-01-01T00:00');
+    await page.goto(`${server.url}/projects/${project}?tab=audit-log&operation=push`);
+    await pushed.first().waitFor();
     const csv = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
     assert.match(csv ?? '', new RegExp(`^/api/v1/projects/${project}/audit-logs/export\\?operation=push&format=csv$`));
     const exported = await page.evaluate(`fetch(${JSON.stringify(csv)}).then((r) => r.text())`);

@@ -117,7 +117,8 @@ export function ExtensionView({ extension, user, project, repository, role }: { 
       if (typeof unmount === 'function') unmount();
       element.replaceChildren();
     };
-  }, [extension.module, extension.export, project, repository, locale]);
+    // Mounted again when what the host tells it changes (the language, the role once known).
+  }, [extension.module, extension.export, project, repository, locale, role]);
   return (
     <div class="extension" data-extension={extensionKey(extension)}>
       {state === 'loading' && <Loading />}
