@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { rbacProjectsPlugin } from '@wharf/plugin-rbac-projects';
 import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { captureLogs, createTestDatabase, startTestRegistry, startTestPlugin, type TestRegistry } from '@wharf/sdk-testing';
-import { definePlugin, Type, type UiContribution, type WharfPlugin } from '@wharf/sdk';
+import { coreServices, definePlugin, Type, type UiContribution, type WharfPlugin } from '@wharf/sdk';
 import { uiPlugin } from './index.js';
 import { CONTENT_SECURITY_POLICY } from './security.js';
 import { ADMIN_PASSWORD, basic, call } from './test-support.js';
@@ -115,6 +115,7 @@ describe('the contract, declared', () => {
     const plugin = await startTestPlugin(pagePlugin);
     try {
       assert.deepEqual(plugin.uiContributions.map((c) => c.module), ['page.js']);
+      assert.deepEqual(plugin.get(coreServices.uiContributions).list().map((c) => [c.plugin, c.directory, c.module]), [['ext-page', join(pkg, 'ui'), 'page.js']]);
     } finally {
       await plugin.close();
     }

@@ -1,5 +1,6 @@
 import { createHooks, createOwnerMigrator, createPluginHooks, migrationOwner } from '@wharf/core';
 import { coreServices, uiContributionProblem, type UiContribution, type BatchDeliveryContext, type KernelHooks, type LogSinkCounters, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
+import { fileURLToPath } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
 import type { CapturedLogs } from './logs.js';
 import { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
@@ -81,6 +82,8 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
     [coreServices.storage.id, options.storage ?? mockServices.storage.factory()],
     [coreServices.repositories.id, mockServices.repositories.factory(options.repositories)],
     [coreServices.logSinks.id, mockServices.logSinks.factory(options.logSinks)],
+    // The plugin's own UI contributions, as the kernel would list them (filled during register).
+    [coreServices.uiContributions.id, Object.freeze({ list: () => uiContributions.map((c) => ({ plugin: plugin.id, directory: c.directory instanceof URL ? fileURLToPath(c.directory) : c.directory, module: c.module, slots: c.slots })) })],
   ]);
 
   // Durable events on the mock database (made when first needed); delivered from ready on.
