@@ -195,6 +195,17 @@ for (const dbName of databases) describe(dbName, () => {
     const exported = await page.evaluate(`fetch(${JSON.stringify(csv)}).then((r) => r.text())`);
     assert.match(String(exported), new RegExp(`${project}/hello`));
     await checked('audit log tab');
+
+    // Cursor paging, one entry a page: the cursor is in the URL and survives a reload.
+    await page.goto(`${server.url}/projects/${project}?tab=audit-log&operation=create&limit=1`);
+    const firstRow = (await page.getByRole('row').nth(1).textContent()) ?? '';
+    await page.getByRole('link', { name: 'Older' }).click();
+    await page.waitForURL(/[?&]cursor=/);
+    await page.getByRole('link', { name: 'Newest' }).waitFor();
+    await page.reload();
+    const secondRow = (await page.getByRole('row').nth(1).textContent()) ?? '';
+    assert.notEqual(secondRow, firstRow, 'the next page shows an older entry');
+    assert.equal(await page.getByRole('row').count(), 2, 'a header and one entry');
   });
 
   it('sets a quota as the administrator and shows the usage bar', async () => {

@@ -4,7 +4,7 @@ import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, t, type MessageKey } from '../../i18n/index.js';
-import { navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 
 type Entry = components['schemas']['AuditEntry'];
 const OPERATIONS = ['push', 'pull', 'delete', 'create', 'update', 'login', 'access'] as const;
@@ -21,7 +21,7 @@ function rfc3339(local: string): string | undefined {
 
 /**
  * A project's audit log, newest first: filters (operation, resource type, resource prefix,
- * actor, time range) and the page cursor live in the URL, so a reload or a shared link shows
+ * actor, time range), the page size (`limit`) and the page cursor live in the URL, so a reload or a shared link shows
  * the same entries; the same filters export the whole answer as CSV or JSON.
  */
 export function ProjectAuditLog({ project }: { project: string }) {
@@ -29,6 +29,7 @@ export function ProjectAuditLog({ project }: { project: string }) {
   const get = (k: string) => loc.query.get(k) ?? '';
   const filters = { operation: get('operation'), resource_type: get('resource_type'), resource: get('resource'), actor: get('actor'), from: get('from'), to: get('to') };
   const cursor = get('cursor');
+  const limit = Math.min(100, intParam(loc, 'limit', PAGE_SIZE));
   const query = {
     ...(OPERATIONS.includes(filters.operation as Operation) ? { operation: filters.operation as Operation } : {}),
     ...(filters.resource_type ? { resource_type: filters.resource_type } : {}),
@@ -37,9 +38,9 @@ export function ProjectAuditLog({ project }: { project: string }) {
     ...(rfc3339(filters.from) ? { from: rfc3339(filters.from) as string } : {}),
     ...(rfc3339(filters.to) ? { to: rfc3339(filters.to) as string } : {}),
   };
-  const [load, reload] = useLoad(`${project}|${JSON.stringify(query)}|${cursor}`, async () => {
+  const [load, reload] = useLoad(`${project}|${JSON.stringify(query)}|${cursor}|${limit}`, async () => {
     const { data, error, response } = await api.GET('/projects/{project_name}/audit-logs', {
-      params: { path: { project_name: project }, query: { ...query, limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) } },
+      params: { path: { project_name: project }, query: { ...query, limit, ...(cursor ? { cursor } : {}) } },
     });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return data;
