@@ -38,6 +38,7 @@ export function formatVerification(v: PluginVerification): string {
     ...(v.initDeps.length > 0 ? [`  init      needs ${v.initDeps.join(', ')}`] : []),
     ...(v.migrations ? ['  migrations declared'] : []),
     ...(v.routes ? [`  routes    /_ext/${v.id}`] : []),
+    ...(v.ui ? [`  ui        ${v.ui.map((u) => `${u.slot} ${u.id} (${u.module})`).join(', ')}`] : []),
   ].join('\n');
 }
 

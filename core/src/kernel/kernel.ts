@@ -239,6 +239,13 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
     },
   });
   // Replication adapters for the engine: only the kernel calls its hooks.
+  // Web UI contributions, known once every plugin registered (the UI plugin serves them).
+  services.provide('kernel', coreServices.uiContributions, {
+    factory: () => {
+      const all = Object.freeze(declaredPlugins.flatMap((p) => p.declared.ui ?? []));
+      return Object.freeze({ list: () => all });
+    },
+  });
   services.provide('kernel', coreServices.replicationTargets, { factory: () => createReplicationTargets(hooks.replication, logger.child({ component: 'replication' })) });
 
   function registerPlugins(): void {

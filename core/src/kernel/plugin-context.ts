@@ -12,7 +12,11 @@ import {
   type ServiceDeps,
   type ServiceFactory,
   type ServiceRef,
+  type UiContribution,
+  type RegisteredUiContribution,
+  uiContributionProblem,
 } from '@wharf/sdk';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ServiceRegistry } from '../container/service-registry.js';
 import type { OperationRegistry } from '../http/api/operation-registry.js';
@@ -38,6 +42,8 @@ export interface PluginDeclarations {
   routes?: (router: ScopedRouter) => void;
   /** The `deps` of the plugin's durable consumers (checked at boot like the init's). */
   consumerDeps?: ServiceDeps[];
+  /** Web UI contributions (`ctx.ui.contribute`), the directory resolved. */
+  ui?: RegisteredUiContribution[];
 }
 
 export interface RecordingContext extends PluginContext<Record<string, unknown>> {
@@ -121,6 +127,27 @@ export function createPluginContext(
     routes(mount: (router: ScopedRouter) => void): void {
       declaring('routes()', 'routes', mount, (v) => typeof v === 'function');
     },
+    ui: Object.freeze({
+      contribute(contribution: UiContribution): void {
+        if (gates.provideSealed()) {
+          throw new KernelError('REG_ERR_PLUGIN_SEALED', `plugin "${id}" called ui.contribute() after registration; declare it in register()`, { plugin: id });
+        }
+        const problem = uiContributionProblem(contribution);
+        if (problem) throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${id}": ui.contribute(): ${problem}`, { plugin: id });
+        const taken = new Set((declared.ui ?? []).flatMap((c) => c.slots.map((s) => s.id)));
+        const twice = contribution.slots.find((s, i) => taken.has(s.id) || contribution.slots.findIndex((o) => o.id === s.id) !== i);
+        if (twice) throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${id}": ui.contribute(): slot id "${twice.id}" is used twice`, { plugin: id });
+        const dir = contribution.directory instanceof URL ? fileURLToPath(contribution.directory) : contribution.directory;
+        (declared.ui ??= []).push(
+          Object.freeze({
+            plugin: id,
+            directory: dir,
+            module: contribution.module,
+            slots: Object.freeze(contribution.slots.map((s) => Object.freeze({ ...s, label: Object.freeze({ ...s.label }), ...(s.roles ? { roles: Object.freeze([...s.roles]) } : {}) }))),
+          }),
+        );
+      },
+    }),
   });
 }
 

@@ -53,6 +53,12 @@ export interface PluginVerification {
   readonly migrations: boolean;
   /** Whether it declares extension routes (under `/_ext/<id>`). */
   readonly routes: boolean;
+  /**
+   * The web UI slots it fills (`ctx.ui.contribute`), each with its module, whose file must exist
+   * (a plugin packed without its built UI fails here). Absent when it contributes none.
+   * @since 0.2.0
+   */
+  readonly ui?: readonly { readonly slot: string; readonly id: string; readonly module: string }[];
   /** Its config section after validation, defaults applied (what `register` received). */
   readonly config: Readonly<Record<string, unknown>>;
 }
@@ -109,7 +115,7 @@ function tapsOf(hooks: KernelHooks, id: string): string[] {
  * API registry (with the kernel's services and operations in place, so clashes show), then the
  * checks that follow registration at boot and need no other plugin.
  */
-function registerAlone(lp: LoadedPlugin, baseDir: string): Pick<PluginVerification, 'taps' | 'services' | 'initDeps' | 'migrations' | 'routes'> {
+function registerAlone(lp: LoadedPlugin, baseDir: string): Pick<PluginVerification, 'taps' | 'services' | 'initDeps' | 'migrations' | 'routes'> & { ui: NonNullable<PluginVerification['ui']> } {
   const { plugin } = lp;
   const logger = createLogger({ level: 'silent', format: 'json' });
   const hooks = createHooks({ logger });
@@ -140,7 +146,15 @@ function registerAlone(lp: LoadedPlugin, baseDir: string): Pick<PluginVerificati
     throw new KernelError('REG_ERR_SERVICE_MISSING', `storage plugin "${plugin.id}" did not provide ${coreServices.storage.id}`, { plugin: plugin.id });
   }
   const { init, migrations, routes } = ctx.declared;
+  const ui = (ctx.declared.ui ?? []).flatMap((c) => {
+    const file = path.join(c.directory, c.module);
+    if (!existsSync(file)) {
+      throw new KernelError('REG_ERR_PLUGIN_REGISTER', `plugin "${plugin.id}": its UI module ${file} does not exist (is the plugin's UI built, and in the package's files?)`, { plugin: plugin.id });
+    }
+    return c.slots.map((s) => ({ slot: s.slot, id: s.id, module: c.module }));
+  });
   return {
+    ui,
     taps: tapsOf(hooks, plugin.id),
     services: [...ctx.provided],
     initDeps: Object.values(init?.deps ?? {}).map((ref) => ref.id),
@@ -167,7 +181,7 @@ export async function verifyPlugin(specifier: string, options: VerifyPluginOptio
   validateSection(plugin.id, configPath, plugin.configSchema, config);
   deepFreeze(config);
   const lp: LoadedPlugin = { plugin, section, key: specifier, index: PLUGIN_SECTIONS[section].shape === 'list' ? 0 : undefined, configPath, source, config };
-  const { taps, services, initDeps, migrations, routes } = registerAlone(lp, baseDir);
+  const { taps, services, initDeps, migrations, routes, ui } = registerAlone(lp, baseDir);
   return Object.freeze({
     id: plugin.id,
     kind: plugin.kind,
@@ -179,6 +193,7 @@ export async function verifyPlugin(specifier: string, options: VerifyPluginOptio
     initDeps: Object.freeze(initDeps),
     migrations,
     routes,
+    ...(ui.length > 0 ? { ui: Object.freeze(ui) } : {}),
     config,
   });
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { webhooksPlugin, webhooksServiceRef, verifySignature } from '@wharf/plugin-webhooks';
-import { webhookTargetsServiceRef } from '@wharf/sdk';
+import { coreServices, webhookTargetsServiceRef } from '@wharf/sdk';
 import { pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import { webhookTeamsPlugin } from './index.js';
 
@@ -57,4 +57,13 @@ it('registers the teams kind, and a push arrives as a MessageCard', async () => 
   assert.ok(card.sections[0].facts.some((f: { name: string; value: string }) => f.name === 'Resource' && f.value.endsWith('/team/app:v1')));
   assert.ok(verifySignature(secret, cards[0]!.signature, cards[0]!.body));
   assert.equal(policy.targets[0]!.type, 'teams');
+});
+
+it('contributes a project summary panel, built as a browser module', async () => {
+  const [panel] = registry.get(coreServices.uiContributions).list().filter((c) => c.plugin === 'webhook-teams');
+  assert.ok(panel, 'the contribution is registered');
+  assert.deepEqual(panel.slots.map((s) => [s.slot, s.id]), [['project-summary', 'teams']]);
+  // The module is importable as it is served (no Node APIs at load time) and exports mount.
+  const module = (await import(new URL(panel.module, `file://${panel.directory}/`).href)) as { mount?: unknown };
+  assert.equal(typeof module.mount, 'function');
 });

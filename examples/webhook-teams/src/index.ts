@@ -50,6 +50,12 @@ export const webhookTeamsPlugin = definePlugin({
   // Loaded after the webhooks plugin, whose target registry it registers with.
   dependsOn: ['webhooks'],
   register(ctx) {
+    // A panel on each project's summary, built from ui/ into dist-ui/ by tsc (ADR 0039).
+    ctx.ui.contribute({
+      directory: new URL('../dist-ui/', import.meta.url),
+      module: 'teams-panel.js',
+      slots: [{ slot: 'project-summary', id: 'teams', label: { en: 'Microsoft Teams', 'zh-CN': 'Microsoft Teams' }, roles: ['projectAdmin', 'maintainer'] }],
+    });
     ctx.registerInit({
       deps: { targets: webhookTargetsServiceRef },
       init({ targets }) {

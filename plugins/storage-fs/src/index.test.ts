@@ -44,6 +44,7 @@ function recordingContext(config: FsConfig, dataDir: string): { ctx: PluginConte
     hooks,
     api: { operation: () => void tapped.push('api') } as ManagementApi,
     events: { subscribe: () => void tapped.push('events') },
+    ui: { contribute: () => void tapped.push('ui') },
     provide(ref, factory) {
       provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> });
     },

@@ -75,6 +75,7 @@ describe('storageS3Plugin', () => {
       hooks: hooks as never,
       api: { operation: () => assert.fail('no api operations') } as never,
       events: { subscribe: () => assert.fail('no event consumers') },
+      ui: { contribute: () => assert.fail('no UI') },
       provide: (ref, factory) => void provided.push({ ref, factory: factory as ServiceFactory<unknown, ServiceDeps> }),
       registerInit: () => assert.fail('the s3 plugin needs no init'),
       migrations: () => assert.fail('the s3 plugin has no tables'),

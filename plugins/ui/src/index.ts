@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApiError, coreServices, definePlugin, type HttpContext } from '@wharf/sdk';
 import { uiConfigSchema } from './config.js';
+import { EXTENSIONS_PREFIX, loadUiExtensions, registerExtensionsApi, type UiExtensions } from './extensions.js';
 import { uiMigrations } from './migrations.js';
 import { CONTENT_SECURITY_POLICY, CSRF_HEADER, isReservedPath, SAFE_METHODS } from './security.js';
 import { cookieOf, sessionRoutes, type SessionDeps } from './session-routes.js';
@@ -26,7 +27,7 @@ export const uiPlugin = definePlugin({
   kind: 'extension',
   version: VERSION,
   kernel: '^0.1.0',
-  description: 'The web UI at /: projects, repositories and tags in English and Chinese, on the management API with cookie sessions',
+  description: 'The web UI at /: projects, repositories and tags in English and Chinese, on the management API with cookie sessions; screens contributed by plugins',
   configSchema: uiConfigSchema,
   register(ctx) {
     const { config } = ctx;
@@ -41,10 +42,14 @@ export const uiPlugin = definePlugin({
       secure: () => new URL(ctx.settings.publicUrl).protocol === 'https:',
       lifetimeSeconds: config.sessionMinutes * 60,
     };
+    let extensions: UiExtensions | undefined;
     ctx.registerInit({
-      deps: { database: coreServices.database },
-      init({ database }) {
+      deps: { database: coreServices.database, uiContributions: coreServices.uiContributions },
+      init({ database, uiContributions }) {
         store = new SessionStore(database, { lifetimeMs: config.sessionMinutes * 60_000, idleMs: config.idleMinutes * 60_000 });
+        // Plugins' UI modules (ADR 0039): served from their packages, listed for the page.
+        extensions = loadUiExtensions(uiContributions, ctx.logger);
+        registerExtensionsApi(ctx.api, extensions, `/_ext/${ctx.id}`);
       },
     });
     ctx.hooks.lifecycle.ready.tapPromise(ctx.id, async () => {
@@ -73,6 +78,7 @@ export const uiPlugin = definePlugin({
       router.post('/session', session.login);
       router.get('/session', session.current);
       router.delete('/session', session.logout);
+      router.get(`${EXTENSIONS_PREFIX}/*file`, (http, next) => (extensions ? extensions.serve(http, next, router.prefix) : next()));
       router.getFallback((http, next) => serveApp(http, next, files));
     });
   },

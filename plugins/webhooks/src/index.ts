@@ -32,6 +32,12 @@ export const webhooksPlugin = definePlugin({
       throw new Error(`extensions.webhooks.delivery.leaseSeconds (${config.delivery.leaseSeconds} s) must exceed delivery.timeoutMs (${config.delivery.timeoutMs} ms)`);
     }
     ctx.migrations(webhooksMigrations);
+    // The project's "Webhooks" tab in the web UI: a module built from ui/ into dist-ui/ (ADR 0039).
+    ctx.ui.contribute({
+      directory: new URL('../dist-ui/', import.meta.url),
+      module: 'webhooks-tab.js',
+      slots: [{ slot: 'project-tab', id: 'policies', label: { en: 'Webhooks', 'zh-CN': 'Webhook' }, roles: ['projectAdmin', 'maintainer'] }],
+    });
     ctx.provide(webhookTargetsServiceRef, { factory: () => createTargetRegistry() });
 
     ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, pullEvents: config.pullEvents, context: { registryHost: new URL(ctx.settings.publicUrl).host } }));

@@ -29,5 +29,6 @@ export * from './logging.js';
 export * from './webhooks.js';
 export * from './rows.js';
 export * from './selectors.js';
+export * from './ui.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

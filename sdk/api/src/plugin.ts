@@ -6,6 +6,7 @@ import type { PluginHooks } from './hooks.js';
 import type { ScopedRouter } from './http.js';
 import type { ManagementApi } from './management-api.js';
 import type { EventConsumer } from './durable-events.js';
+import type { PluginUi } from './ui.js';
 import type { KernelSettings, ResolvedDeps, ServiceDeps, ServiceFactory, ServiceOf, ServiceRef } from './services.js';
 
 /**
@@ -96,6 +97,13 @@ export interface PluginContext<C> {
    * application, after every init. At most once per plugin, in `register` only.
    */
   routes(mount: (router: ScopedRouter) => void): void;
+  /**
+   * Contributes screens to the web UI (a page, a project or repository tab, a summary panel): a
+   * built ES module of the plugin's package that the UI loads at runtime. In `register` only.
+   * @see UiContribution
+   * @since 0.2.0
+   */
+  readonly ui: PluginUi;
 }
 
 /**

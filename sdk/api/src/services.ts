@@ -7,6 +7,7 @@ import type { LogSinkStats } from './logging.js';
 import type { ReplicationTargetService } from './replication.js';
 import type { SecretService } from './secrets.js';
 import type { StorageDriver } from './storage.js';
+import type { UiContributions } from './ui.js';
 
 /**
  * Typed service references. A service has exactly one implementation per deployment, chosen by
@@ -128,6 +129,12 @@ export const coreServices = Object.freeze({
    * @since 0.2.0
    */
   content: createServiceRef<ContentService>({ id: 'core.content' }),
+  /**
+   * Every plugin's web UI contributions (`ctx.ui.contribute`), for the plugin that serves the
+   * UI. Provided by the kernel.
+   * @since 0.2.0
+   */
+  uiContributions: createServiceRef<UiContributions>({ id: 'core.uiContributions' }),
   /**
    * The log sinks' counters (records written, dropped, queued per `log.sinks` entry), for
    * metrics. Provided by the kernel.

@@ -1,5 +1,6 @@
 import { createHooks, createOwnerMigrator, createPluginHooks, migrationOwner } from '@wharf/core';
-import { coreServices, type BatchDeliveryContext, type KernelHooks, type LogSinkCounters, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
+import { coreServices, uiContributionProblem, type UiContribution, type BatchDeliveryContext, type KernelHooks, type LogSinkCounters, type PluginInit, type PluginMigrations, type ServiceDeps, type ServiceFactory, type ServiceRef, type StorageDriver, type WharfPlugin } from '@wharf/sdk';
+import { fileURLToPath } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
 import type { CapturedLogs } from './logs.js';
 import { mockServices, type MockDatabase, type MockJobs, type MockSettings } from './mock-services.js';
@@ -40,6 +41,8 @@ export interface TestPlugin {
   readonly settings: MockSettings;
   /** Management API operations the plugin added, by operationId. */
   readonly operations: readonly string[];
+  /** The web UI contributions the plugin declared (`ctx.ui.contribute`), checked as the kernel checks them. @since 0.2.0 */
+  readonly uiContributions: readonly UiContribution[];
   /** Runs `lifecycle.close`, stops jobs, disposes services, removes the database and data dir. */
   close(): Promise<void>;
 }
@@ -72,12 +75,15 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
   let jobs: MockJobs | undefined;
   const provided: Built[] = [];
   const operations: string[] = [];
+  const uiContributions: UiContribution[] = [];
   const kernelValues = new Map<string, unknown>([
     [coreServices.logger.id, logs.logger],
     [coreServices.settings.id, settings],
     [coreServices.storage.id, options.storage ?? mockServices.storage.factory()],
     [coreServices.repositories.id, mockServices.repositories.factory(options.repositories)],
     [coreServices.logSinks.id, mockServices.logSinks.factory(options.logSinks)],
+    // The plugin's own UI contributions, as the kernel would list them (filled during register).
+    [coreServices.uiContributions.id, Object.freeze({ list: () => uiContributions.map((c) => ({ plugin: plugin.id, directory: c.directory instanceof URL ? fileURLToPath(c.directory) : c.directory, module: c.module, slots: c.slots })) })],
   ]);
 
   // Durable events on the mock database (made when first needed); delivered from ready on.
@@ -157,6 +163,14 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
     routes: () => {
       if (sealed) throw new TypeError(`plugin "${plugin.id}" declared routes after register`);
     },
+    ui: {
+      contribute: (contribution) => {
+        if (sealed) throw new TypeError(`plugin "${plugin.id}" contributed UI after register`);
+        const problem = uiContributionProblem(contribution);
+        if (problem) throw new TypeError(`plugin "${plugin.id}": ui.contribute(): ${problem}`);
+        uiContributions.push(contribution);
+      },
+    },
     provide: (ref, factory) => {
       if (sealed) throw new TypeError(`plugin "${plugin.id}" provided "${ref.id}" after register`);
       if (provided.some((p) => p.ref.id === ref.id)) throw new TypeError(`plugin "${plugin.id}" provides "${ref.id}" twice`);
@@ -205,5 +219,5 @@ export async function startTestPlugin(plugin: WharfPlugin, options: TestPluginOp
     if (kernelValues.has(ref.id)) return kernelValues.get(ref.id) as T;
     throw new TypeError(`no service "${ref.id}" in this test plugin`);
   };
-  return Object.freeze({ hooks, get, logs, settings, operations, close });
+  return Object.freeze({ hooks, get, logs, settings, operations, uiContributions, close });
 }

@@ -28,6 +28,11 @@ before(async () => {
   await writePluginModule(dir, 'local/eager', { id: 'eager', kind: 'extension', register: 'return Promise.resolve();' });
   await writePluginModule(dir, 'local/usurper', { id: 'usurper', kind: 'extension', register: `ctx.provide(${refSource('core.logger')}, { factory: () => ({}) });` });
   await writePluginModule(dir, 'local/empty-storage', { id: 'empty', kind: 'storage' });
+  await writePluginModule(dir, 'local/unbuilt-ui', {
+    id: 'unbuilt-ui',
+    kind: 'extension',
+    register: `ctx.ui.contribute({ directory: new URL('./dist-ui/', import.meta.url), module: 'page.js', slots: [{ slot: 'navigation', id: 'page', label: { en: 'Page' } }] });`,
+  });
 });
 after(() => cleanup());
 
@@ -78,6 +83,12 @@ describe('verifyPlugin: first-party plugins', () => {
     assert.deepEqual(v.services, ['auth-db.users']);
     assert.deepEqual(v.initDeps, ['auth-db.users', 'core.database', 'core.events']);
     assert.equal(v.migrations, true);
+  });
+
+  it('lists the web UI slots a plugin fills, and finds their built module', async () => {
+    const v = await verifyPlugin('@wharf/plugin-webhooks', { kind: 'extension' });
+    assert.deepEqual(v.ui, [{ slot: 'project-tab', id: 'policies', module: 'webhooks-tab.js' }]);
+    assert.equal((await verifyPlugin('db', { kind: 'auth' })).ui, undefined, 'absent without a contribution');
   });
 
   it('names a missing plugin with every package it tried', async () => {
@@ -131,6 +142,11 @@ describe('verifyPlugin: third-party modules', () => {
     const v = await verifyPlugin('./local/greeter', { kind: 'extension', cwd: dir });
     assert.equal(v.id, 'greeter');
     assert.equal(v.packageName, 'acme-greeter');
+  });
+
+  it('refuses a plugin whose UI module is not built', async () => {
+    const err = await failure(verifyPlugin('./local/unbuilt-ui', { kind: 'extension', cwd: dir }), 'REG_ERR_PLUGIN_REGISTER');
+    assert.match(err.message, /plugin "unbuilt-ui": its UI module .*dist-ui\/page\.js does not exist/);
   });
 
   it('refuses a package whose id differs from the key', async () => {

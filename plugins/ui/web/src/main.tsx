@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { setUnauthorizedHandler } from './api/client.js';
 import { currentSession, logout, type SessionUser } from './api/session.js';
+import { ExtensionsContext, loadExtensions, type Extensions } from './extensions.js';
 import { Loading, ErrorState } from './components/states.js';
 import { onLocaleChange, t } from './i18n/index.js';
 import { match } from './routes.js';
@@ -17,6 +18,7 @@ type Phase = { kind: 'checking' } | { kind: 'login'; expired: boolean } | { kind
 function App() {
   const [phase, setPhase] = useState<Phase>({ kind: 'checking' });
   const [, setLocaleRound] = useState(0);
+  const [extensions, setExtensions] = useState<Extensions>({ loaded: false, all: [] });
   const loc = useLocation();
   useEffect(() => onLocaleChange(() => setLocaleRound((n) => n + 1)), []);
   useEffect(() => {
@@ -27,6 +29,15 @@ function App() {
   useEffect(() => {
     document.title = t('app.name');
   });
+  // What plugins contribute, read once per login (a failure leaves the built-in screens).
+  const userName = phase.kind === 'in' ? phase.user.name : undefined;
+  useEffect(() => {
+    if (!userName) return;
+    void loadExtensions().then(
+      (all) => setExtensions({ loaded: true, all }),
+      () => setExtensions({ loaded: true, all: [] }),
+    );
+  }, [userName]);
   // Each screen change asks whether the session still lives: public data would still load
   // anonymously after it ended, and the user must know they are no longer logged in.
   useEffect(() => {
@@ -48,7 +59,9 @@ function App() {
   const view = match(loc.path);
   return (
     <SessionContext.Provider value={session}>
-      <Shell>{view ?? <ErrorState message="" status={404} />}</Shell>
+      <ExtensionsContext.Provider value={extensions}>
+        <Shell>{view ?? <ErrorState message="" status={404} />}</Shell>
+      </ExtensionsContext.Provider>
     </SessionContext.Provider>
   );
 }

@@ -5,14 +5,15 @@ import { AccountView } from './views/account.js';
 import { ADMIN_ROUTES } from './views/admin/index.js';
 import { ProjectView } from './views/project/index.js';
 import { ProjectsView } from './views/projects.js';
-import { RepositoryView } from './views/repository.js';
+import { PluginPage } from './views/plugin-page.js';
+import { RepositoryPage } from './views/repository-tabs.js';
 import { SearchView } from './views/search/index.js';
 
 /**
  * The screens, as data. A route matches a path and renders a view from its parameters; a nav
  * item is a link in the side navigation, shown to the users `visible` admits. Later screens
- * (members, robots, administration) and, later still, pages contributed by plugins at runtime,
- * are rows here.
+ * (members, robots, administration) are rows here; pages plugins contribute at runtime are
+ * listed by the shell from the extensions list and rendered by the /plugins route.
  */
 
 export interface Route {
@@ -38,7 +39,7 @@ export const ROUTES: readonly Route[] = [
     // A repository name may hold slashes (team/app/web): everything after repositories/.
     pattern: new RegExp(`^/projects/${segment}/repositories/(.+?)/?$`),
     render: ([p, r]) => (
-      <RepositoryView
+      <RepositoryPage
         project={dec(p)}
         repository={(r ?? '')
           .split('/')
@@ -49,6 +50,8 @@ export const ROUTES: readonly Route[] = [
   },
   // Administration (system administrators): users, groups, registries, replication, audit, GC, system.
   ...ADMIN_ROUTES,
+  // A page a plugin adds to the navigation (ADR 0039).
+  { pattern: new RegExp(`^/plugins/${segment}/${segment}/?$`), render: ([plugin, id]) => <PluginPage plugin={dec(plugin)} id={dec(id)} /> },
 ];
 
 export const NAV_ITEMS: readonly NavItem[] = [

@@ -1251,6 +1251,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ui/extensions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web UI slots plugins fill (navigation pages, project and repository tabs, summary panels)
+         * @description Any logged-in user may read it: modules are public code; what they show comes from the API, with its permissions.
+         */
+        get: operations["listUiExtensions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usergroups": {
         parameters: {
             query?: never;
@@ -5951,6 +5971,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SystemInfo"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    listUiExtensions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page; more than 100 is refused. */
+                page_size?: components["parameters"]["page_size"];
+                /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
+                q?: components["parameters"]["q"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of items. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The contributing plugin */
+                        plugin: string;
+                        slot: "navigation" | "project-tab" | "repository-tab" | "project-summary";
+                        /** @description Unique within the plugin */
+                        id: string;
+                        /** @description Title per language; `en` always present */
+                        label: {
+                            [key: string]: string;
+                        };
+                        /** @description Same-origin URL of the ES module to import() */
+                        module: string;
+                        /** @description The export of the module that mounts the slot */
+                        export: string;
+                        /** @description Project roles offered the slot (system administrators always are); absent: everyone who may see the project */
+                        roles?: string[];
+                    }[];
                 };
             };
             400: components["responses"]["Error400"];

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { LOCALES, getLocale, setLocale, t, type Locale } from '../i18n/index.js';
+import { extensionKey, extensionLabel, offered, useExtensions } from '../extensions.js';
 import { NAV_ITEMS } from '../routes.js';
 import { onLinkClick, useLocation } from '../router.js';
 import { useSession } from '../session-context.js';
@@ -10,6 +11,7 @@ import { applyTheme, getTheme, type Theme } from '../theme.js';
 export function Shell({ children }: { children: ComponentChildren }) {
   const { user, logout } = useSession();
   const loc = useLocation();
+  const pages = useExtensions('navigation').filter((e) => offered(e, user));
   return (
     <div class="shell" onClick={onLinkClick}>
       <a class="skip" href="#main">
@@ -59,6 +61,16 @@ export function Shell({ children }: { children: ComponentChildren }) {
               </a>
             </li>
           ))}
+          {pages.map((e) => {
+            const path = `/plugins/${encodeURIComponent(e.plugin)}/${encodeURIComponent(e.id)}`;
+            return (
+              <li key={extensionKey(e)}>
+                <a href={path} aria-current={loc.path === path ? 'page' : undefined}>
+                  {extensionLabel(e)}
+                </a>
+              </li>
+            );
+          })}
         </ul>
       </nav>
       <main id="main" tabIndex={-1}>

@@ -1,0 +1,42 @@
+import { useState } from 'preact/hooks';
+import { t } from '../i18n/index.js';
+import { Dialog } from './dialog.js';
+
+/** A confirmation that names what will happen; `action` runs on confirm and may fail with a message. */
+export function Confirm({ open, title, body, confirmLabel, danger = true, onClose, action }: { open: boolean; title: string; body: string; confirmLabel: string; danger?: boolean; onClose: () => void; action: () => Promise<string | undefined> }) {
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const close = () => {
+    setError(undefined);
+    onClose();
+  };
+  return (
+    <Dialog open={open} title={title} onClose={close}>
+      <p>{body}</p>
+      {error && (
+        <p class="notice error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="buttons">
+        <button type="button" onClick={close}>
+          {t('confirm.cancel')}
+        </button>
+        <button
+          type="button"
+          class={danger ? 'danger' : 'primary'}
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            const failure = await action();
+            setBusy(false);
+            if (failure) setError(failure);
+            else close();
+          }}
+        >
+          {confirmLabel}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
