@@ -315,7 +315,7 @@ for (const dbName of databases) describe(dbName, () => {
     // Once the role is known (no request left), the offer is final.
     await page.waitForLoadState('networkidle');
     const offered = await page.getByRole('navigation', { name: 'Project sections' }).getByRole('link').allTextContents();
-    assert.deepEqual(offered, ['Repositories', 'Quota'], 'no audit log, rules, retention or webhooks for a developer');
+    assert.deepEqual(offered, ['Repositories', 'Members', 'Robot accounts', 'Quota'], 'members and robots to read, but no audit log, rules, retention or webhooks for a developer');
     assert.equal(await page.getByRole('region', { name: 'Microsoft Teams' }).count(), 0, "the example's panel names admins and maintainers only");
     await tab('Quota').click();
     await page.getByRole('meter', { name: 'Storage' }).waitFor();
