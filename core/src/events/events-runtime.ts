@@ -69,7 +69,13 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
   const now = deps.now ?? Date.now;
   const subscriptions = new Subscriptions({ maxAttempts: settings.maxAttempts });
   let store: DeliveryStore | undefined;
-  const storeOf = (): DeliveryStore => (store ??= new DeliveryStore(deps.knex(), now));
+  const storeOf = (): DeliveryStore => {
+    if (store) return store;
+    store = new DeliveryStore(deps.knex(), now);
+    // A pull batch under way or waiting carries the delivery loop's completions along.
+    store.carryCompletionsWhile(() => pulls.busy);
+    return store;
+  };
   let dispatcher: Dispatcher | undefined;
   /** Wakes this node's delivery loop: for the consumers and partitions given, else for all. */
   const wake = (targets?: readonly DeliveryTarget[]): void => {
@@ -106,13 +112,27 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     const knex = deps.knex();
     const sqliteTimes = deps.pullTimesSqlite;
     if (sqliteTimes && dialectOf(knex) === 'sqlite') {
-      const targets = await withSqliteConnection(knex, (db) =>
-        db.transaction(() => {
-          const written = writeEventsSqlite(db, events, subscriptions, at.getTime());
-          sqliteTimes(db, times);
-          return written;
-        }).immediate(),
-      );
+      // The batch also carries the completions of runs delivered meanwhile, and claims its
+      // deliveries for this node's loop where it may start them: one transaction, not three.
+      const targets = await withSqliteConnection(knex, (db) => {
+        const carried = storeOf().takeCompletions();
+        const claim = dispatcher?.inlineClaim(at.getTime());
+        let written: ReturnType<typeof writeEventsSqlite>;
+        try {
+          written = db.transaction(() => {
+            carried?.apply(db);
+            const result = writeEventsSqlite(db, events, subscriptions, at.getTime(), claim);
+            sqliteTimes(db, times);
+            return result;
+          }).immediate();
+        } catch (err) {
+          carried?.requeue();
+          throw err;
+        }
+        carried?.settle();
+        if (written.runs.length > 0) dispatcher?.adopt(written.runs);
+        return written.targets;
+      });
       wake(targets);
       return;
     }
@@ -130,7 +150,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     );
     wake(targets);
   };
-  const pulls = new PullRecorder({
+  const pulls: PullRecorder = new PullRecorder({
     write: writePulls,
     batchSize: settings.pullBatchSize,
     flushMs: settings.pullFlushMs,
