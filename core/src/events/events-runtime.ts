@@ -25,6 +25,8 @@ import { Subscriptions } from './subscriptions.js';
 export const PURGE_JOB = 'events.purge';
 const PURGE_SCHEDULE = 'events.purge';
 const PURGE_BATCH = 1000;
+/** Pull batches this close together are a stream: the next one carries finished runs' completions. */
+const PULLS_RECENT_MS = 20;
 
 /** What the registry's write paths use; `undefined` from `writer` means nobody listens. */
 export interface EventRecorder {
@@ -72,8 +74,9 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
   const storeOf = (): DeliveryStore => {
     if (store) return store;
     store = new DeliveryStore(deps.knex(), now);
-    // A pull batch under way or waiting carries the delivery loop's completions along.
-    store.carryCompletionsWhile(() => pulls.busy);
+    // A pull batch under way, waiting, or likely soon (pulls are coming in) carries the
+    // delivery loop's completions along.
+    store.carryCompletionsWhile(() => pulls.busy || Date.now() - lastPullBatch < PULLS_RECENT_MS);
     return store;
   };
   let dispatcher: Dispatcher | undefined;
@@ -105,6 +108,8 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
    * MySQL a hot manifest's row is locked only for the commit). On SQLite the batch is one
    * synchronous better-sqlite3 transaction with cached statements: no knex query is built.
    */
+  /** When the last pull batch was written on SQLite (see carryCompletionsWhile). */
+  let lastPullBatch = Number.NEGATIVE_INFINITY;
   const writePulls = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
     const at = new Date(now());
     const times = drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at }));
@@ -130,6 +135,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
           throw err;
         }
         carried?.settle();
+        lastPullBatch = Date.now();
         if (written.runs.length > 0) dispatcher?.adopt(written.runs);
         return written.targets;
       });
