@@ -85,7 +85,7 @@ forEachDatabase((name, create) => {
   it(`${name}: a run of events fans out in one call, each event to every subscribed target once; the run again writes nothing`, async () => {
     const { policy: one } = await createPolicy(svc, 'fanrun', { name: 'one', targets: [{ address: 'http://127.0.0.1:9/x' }] });
     const { policy: two } = await createPolicy(svc, 'fanrun', { name: 'two', targets: [{ address: 'http://127.0.0.1:9/y' }, { address: 'http://127.0.0.1:9/z' }] });
-    await createPolicy(svc, 'fanrun', { name: 'deletes only', eventTypes: ['DELETE_ARTIFACT'], targets: [{ address: 'http://127.0.0.1:9/d' }] });
+    const { policy: deletes } = await createPolicy(svc, 'fanrun', { name: 'deletes only', eventTypes: ['DELETE_ARTIFACT'], targets: [{ address: 'http://127.0.0.1:9/d' }] });
     const consumer = fanoutConsumer({ enabled: true, pullEvents: true, context: { registryHost: 'registry.test' } });
     const events = [1, 2, 3].map((n) => ({
       id: `fanrun-${name}-${n}`, seq: n, type: registryEvents.manifestPushed.name, partition: 'fanrun/app', occurredAt: new Date(),
@@ -100,6 +100,9 @@ forEachDatabase((name, create) => {
     assert.deepEqual(written, events.flatMap((e) => [`${e.id}/${one.id}/0`, `${e.id}/${two.id}/0`, `${e.id}/${two.id}/1`]).sort(), 'three rows per event; the DELETE_ARTIFACT policy none');
     await consumer.handleBatch!(ctx, deps);
     assert.equal((await rows()).length, 9, 'delivered again after a crash, the run writes nothing twice');
+    // Their receivers do not exist: remove them before the worker retries them into the next test's claims.
+    for (const policy of [one, two, deletes]) assert.equal(await svc.policies.remove('fanrun', policy.id), true);
+    await svc.worker.whenIdle();
   });
 
   it(`${name}: outcomes written in one batch: each row as its holder left it, a stale holder's outcome ignored`, async () => {
