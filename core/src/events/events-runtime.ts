@@ -102,14 +102,14 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     wake(await deps.knex().transaction((trx) => writeEvents(trx, drafts, subscriptions, now())));
   };
 
+  /** When the last pull batch was written on SQLite (see carryCompletionsWhile). */
+  let lastPullBatch = Number.NEGATIVE_INFINITY;
   /**
    * A batch of pulls is one transaction: its events (identical pulls coalesced), then the
    * manifests' pull times, so the batch costs one commit (the times last: on PostgreSQL and
    * MySQL a hot manifest's row is locked only for the commit). On SQLite the batch is one
    * synchronous better-sqlite3 transaction with cached statements: no knex query is built.
    */
-  /** When the last pull batch was written on SQLite (see carryCompletionsWhile). */
-  let lastPullBatch = Number.NEGATIVE_INFINITY;
   const writePulls = async (drafts: ReadonlyArray<EventDraft<unknown>>): Promise<void> => {
     const at = new Date(now());
     const times = drafts.map((d) => ({ repository: (d.data as ArtifactPulledData).repository, digest: (d.data as ArtifactPulledData).digest, at }));
