@@ -8,10 +8,11 @@
 // pushes per round, alternating ABBA, ROUNDS rounds each. Reports the median pushes/s of each and
 // A/B (target >= 0.95), and how many webhooks A's receivers had got by the end.
 //
+// Also the CPU time each server used per push (from /proc), steadier than pushes/s on a loaded machine.
 // env: ROUNDS=6 PUSHES=80 CONCURRENCY=8 DELAY_MS=2000 POLICIES=10
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,6 +98,16 @@ async function startReceivers() {
   };
 }
 
+/** User + system CPU time of a process so far, in ms (from /proc: holds on a loaded machine). */
+async function cpuMs(pid) {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 let counter = 0;
 async function round(url) {
   const started = performance.now();
@@ -125,14 +136,20 @@ try {
   await round(a.url);
   await round(b.url);
   const results = { a: [], b: [] };
+  // CPU per push of each server (its webhook work included, whenever it ran): req/s follow the
+  // machine's other load, CPU per push much less.
+  const cpu = { a: [], b: [] };
   const pairs = [];
   for (let i = 0; i < ROUNDS; i++) {
     const rates = {};
     for (const which of i % 2 === 0 ? ['a', 'b'] : ['b', 'a']) {
-      const rate = await round(which === 'a' ? a.url : b.url);
+      const server = which === 'a' ? a : b;
+      const before = await cpuMs(server.child.pid);
+      const rate = await round(server.url);
+      cpu[which].push((await cpuMs(server.child.pid) - before) / PUSHES);
       results[which].push(rate);
       rates[which] = rate;
-      console.log(`round ${i + 1} ${which === 'a' ? `A (${POLICIES} slow policies)` : 'B (no policy)'}: ${rate.toFixed(1)} pushes/s`);
+      console.log(`round ${i + 1} ${which === 'a' ? `A (${POLICIES} slow policies)` : 'B (no policy)'}: ${rate.toFixed(1)} pushes/s, ${cpu[which].at(-1).toFixed(2)} CPU ms/push`);
     }
     pairs.push(rates.a / rates.b);
   }
@@ -140,6 +157,7 @@ try {
   console.log(`\npushes/s median: A ${ma.toFixed(1)}, B ${mb.toFixed(1)}, A/B ${(ma / mb).toFixed(3)} (target >= 0.95)`);
   // Adjacent A and B runs share the machine's state of the moment, so their ratio drifts less.
   console.log(`A/B per round (A and B run back to back): ${pairs.map((p) => p.toFixed(3)).join(' ')}; median ${median(pairs).toFixed(3)}`);
+  console.log(`CPU ms per push (median): A ${median(cpu.a).toFixed(2)}, B ${median(cpu.b).toFixed(2)}, B/A ${(median(cpu.b) / median(cpu.a)).toFixed(3)}`);
   console.log(`webhooks received by A's receivers so far: ${await receivers.received()} of ${(ROUNDS + 1) * PUSHES * POLICIES} queued (each answers after ${DELAY_MS} ms)`);
   console.log(`settings: ROUNDS=${ROUNDS} PUSHES=${PUSHES} CONCURRENCY=${CONCURRENCY} DELAY_MS=${DELAY_MS} POLICIES=${POLICIES}`);
 } finally {

@@ -3,8 +3,8 @@ import type { ConsumerStatus, EventEnvelope } from '@wharf/sdk';
 import { chunks } from '../metadata/sql.js';
 import { bigint, int, json, optionalString, string } from '../metadata/decode.js';
 import { dialectOf } from '../metadata/connection.js';
-import { withSqliteConnection } from '../metadata/sqlite-direct.js';
-import { claimWaitingSqlite, completeRunSqlite } from './sqlite-delivery.js';
+import { withSqliteConnection, type SqliteConnection } from '../metadata/sqlite-direct.js';
+import { claimWaitingSqlite, completeRunsSqlite } from './sqlite-delivery.js';
 
 /**
  * SQL of event delivery. Every state change is one conditional UPDATE naming the state it
@@ -48,9 +48,39 @@ export interface Head {
   readonly partition: string;
 }
 
+/**
+ * How long a finished run's completion may wait, on SQLite, for a pull batch's transaction to
+ * carry it (see {@link DeliveryStore.completeRun}).
+ */
+const COMPLETION_CARRY_MS = 5;
+
+interface QueuedCompletion {
+  readonly consumer: string;
+  readonly seqs: readonly number[];
+  readonly holder: string;
+  readonly resolve: (held: number) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Completions taken into a caller's transaction on the SQLite connection. */
+export interface CarriedCompletions {
+  /** Marks them delivered, inside the caller's transaction. */
+  apply(db: SqliteConnection): void;
+  /** After the commit: each run learns how many deliveries its holder still held. */
+  settle(): void;
+  /** The transaction failed: they wait for the next one (or their own). */
+  requeue(): void;
+}
+
 export class DeliveryStore {
   /** On SQLite the delivery loop's hot path runs on the connection itself (sqlite-delivery.ts). */
   readonly #sqlite: boolean;
+  /** SQLite: finished runs not yet marked delivered, written together (see completeRun). */
+  #completions: QueuedCompletion[] = [];
+  #completionTimer: NodeJS.Timeout | undefined;
+  #completionImmediate: NodeJS.Immediate | undefined;
+  /** SQLite: whether a write that will carry completions is under way (the pull batch's). */
+  #carrier: () => boolean = () => false;
 
   constructor(
     readonly knex: Knex,
@@ -195,17 +225,73 @@ export class DeliveryStore {
     return changed > 0;
   }
 
-  /** Marks delivered the given running deliveries of this holder; resolves how many it held. */
+  /**
+   * Marks delivered the given running deliveries of this holder; resolves how many it held.
+   * On SQLite the completions of runs that end close together are written in one transaction:
+   * the next pull batch's when one is under way (within {@link COMPLETION_CARRY_MS}), else one
+   * of their own at the next turn of the event loop. Until then the rows stay running under
+   * this node's lease, so a crash meanwhile delivers them again (at least once, as before).
+   */
   async completeRun(consumer: string, seqs: readonly number[], holder: string): Promise<number> {
     if (seqs.length === 0) return 0;
     if (this.#sqlite) {
-      const now = this.now();
-      return withSqliteConnection(this.knex, (db) => completeRunSqlite(db, { consumer, seqs, holder, now }));
+      return new Promise<number>((resolve, reject) => {
+        this.#completions.push({ consumer, seqs, holder, resolve, reject });
+        if (this.#completionTimer || this.#completionImmediate) return;
+        if (this.#carrier()) this.#completionTimer = setTimeout(() => void this.flushCompletions(), COMPLETION_CARRY_MS);
+        else this.#completionImmediate = setImmediate(() => void this.flushCompletions());
+      });
     }
     return this.knex('event_deliveries')
       .where({ consumer, status: 'running', holder })
       .whereIn('seq', seqs)
       .update({ status: 'delivered', holder: null, lease_until: null, finished_at: this.now(), last_error: null });
+  }
+
+  /** Tells the store whether a write that takes completions along (the pull batch's) is under way. */
+  carryCompletionsWhile(carrier: () => boolean): void {
+    this.#carrier = carrier;
+  }
+
+  /** Takes the queued completions into a caller's transaction on the SQLite connection. */
+  takeCompletions(): CarriedCompletions | undefined {
+    if (this.#completions.length === 0) return undefined;
+    const items = this.#completions;
+    this.#completions = [];
+    this.cancelCompletionFlush();
+    let held: number[] = [];
+    return {
+      apply: (db) => {
+        held = completeRunsSqlite(db, items, this.now());
+      },
+      settle: () => items.forEach((c, i) => c.resolve(held[i] ?? 0)),
+      requeue: () => {
+        this.#completions.unshift(...items);
+        if (!this.#completionImmediate) this.#completionTimer ??= setTimeout(() => void this.flushCompletions(), COMPLETION_CARRY_MS);
+      },
+    };
+  }
+
+  private cancelCompletionFlush(): void {
+    clearTimeout(this.#completionTimer);
+    clearImmediate(this.#completionImmediate);
+    this.#completionTimer = undefined;
+    this.#completionImmediate = undefined;
+  }
+
+  /** Writes the queued completions in a transaction of their own. */
+  private async flushCompletions(): Promise<void> {
+    this.cancelCompletionFlush();
+    const items = this.#completions;
+    if (items.length === 0) return;
+    this.#completions = [];
+    try {
+      const now = this.now();
+      const held = await withSqliteConnection(this.knex, (db) => db.transaction(() => completeRunsSqlite(db, items, now)).immediate());
+      items.forEach((c, i) => c.resolve(held[i] ?? 0));
+    } catch (err) {
+      for (const c of items) c.reject(err);
+    }
   }
 
   /** Hands running deliveries back untried (their attempt does not count). */
@@ -367,7 +453,8 @@ export class DeliveryStore {
   }
 }
 
-function envelopeOf(row: Record<string, unknown>): EventEnvelope {
+/** An event as a claim reads it back (a row of `events`). */
+export function envelopeOf(row: Record<string, unknown>): EventEnvelope {
   const body = json(row, 'body') as { data?: unknown; actor?: EventEnvelope['actor']; request?: EventEnvelope['request'] };
   return {
     id: string(row, 'id'),

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../jobs/backoff.js';
 import { Wakeable } from '../jobs/embedded/wakeable.js';
-import type { ClaimedDelivery, DeliveryStore } from './delivery-store.js';
+import { envelopeOf, type ClaimedDelivery, type DeliveryStore } from './delivery-store.js';
+import type { InlineClaim, InlineRun } from './outbox.js';
 import type { Subscription, Subscriptions } from './subscriptions.js';
 
 /**
@@ -16,6 +17,8 @@ import type { Subscription, Subscriptions } from './subscriptions.js';
  *   the consumer had no free slot, or the consumer got new events while the run went on;
  * - every `pollIntervalMs` a pass looks at every consumer: events other nodes recorded, retries
  *   that became due.
+ * On SQLite a pull batch's transaction claims its deliveries for this loop as it writes them
+ * ({@link Dispatcher.inlineClaim}, then {@link Dispatcher.adopt}): no claim of their own.
  */
 
 /** Most events claimed and completed together from one partition. */
@@ -92,6 +95,38 @@ export class Dispatcher {
       }
     }
     if (wake) this.#wakeable.wake();
+  }
+
+  /**
+   * Lets a write claim the deliveries it inserts for this loop (outbox.ts, SQLite): a run may
+   * start for a consumer with a free slot whose pass is not claiming at that moment (the
+   * order rule is checked by the write). `undefined` when the loop does not run.
+   */
+  inlineClaim(now: number): InlineClaim | undefined {
+    if (!this.#loop || this.#stopped) return undefined;
+    const started = new Map<string, number>();
+    return {
+      holder: this.options.holder,
+      leaseUntil: now + this.options.leaseMs,
+      maxRun: RUN_SIZE,
+      mayStart: (consumer) => {
+        const sub = this.options.subscriptions.get(consumer);
+        const n = started.get(consumer) ?? 0;
+        if (!sub || this.#claiming.has(consumer) || this.runningOf(consumer).size + n >= sub.concurrency) return false;
+        started.set(consumer, n + 1);
+        return true;
+      },
+    };
+  }
+
+  /** Delivers runs a write claimed for this loop ({@link inlineClaim}), once it committed. */
+  adopt(runs: readonly InlineRun[]): void {
+    for (const { consumer, rows } of runs) {
+      const sub = this.options.subscriptions.get(consumer);
+      if (!sub) continue;
+      const run = rows.map((row) => ({ consumer, attempt: 1, event: envelopeOf(row) }));
+      this.run(sub, run, this.runningOf(consumer), { publishes: this.#publishes.get(consumer) ?? 0, busy: false });
+    }
   }
 
   private isRunning(consumer: string, partition: string): boolean {

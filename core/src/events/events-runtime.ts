@@ -25,6 +25,8 @@ import { Subscriptions } from './subscriptions.js';
 export const PURGE_JOB = 'events.purge';
 const PURGE_SCHEDULE = 'events.purge';
 const PURGE_BATCH = 1000;
+/** Pull batches this close together are a stream: the next one carries finished runs' completions. */
+const PULLS_RECENT_MS = 20;
 
 /** What the registry's write paths use; `undefined` from `writer` means nobody listens. */
 export interface EventRecorder {
@@ -69,7 +71,14 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
   const now = deps.now ?? Date.now;
   const subscriptions = new Subscriptions({ maxAttempts: settings.maxAttempts });
   let store: DeliveryStore | undefined;
-  const storeOf = (): DeliveryStore => (store ??= new DeliveryStore(deps.knex(), now));
+  const storeOf = (): DeliveryStore => {
+    if (store) return store;
+    store = new DeliveryStore(deps.knex(), now);
+    // A pull batch under way, waiting, or likely soon (pulls are coming in) carries the
+    // delivery loop's completions along.
+    store.carryCompletionsWhile(() => pulls.busy || Date.now() - lastPullBatch < PULLS_RECENT_MS);
+    return store;
+  };
   let dispatcher: Dispatcher | undefined;
   /** Wakes this node's delivery loop: for the consumers and partitions given, else for all. */
   const wake = (targets?: readonly DeliveryTarget[]): void => {
@@ -93,6 +102,8 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     wake(await deps.knex().transaction((trx) => writeEvents(trx, drafts, subscriptions, now())));
   };
 
+  /** When the last pull batch was written on SQLite (see carryCompletionsWhile). */
+  let lastPullBatch = Number.NEGATIVE_INFINITY;
   /**
    * A batch of pulls is one transaction: its events (identical pulls coalesced), then the
    * manifests' pull times, so the batch costs one commit (the times last: on PostgreSQL and
@@ -106,13 +117,28 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     const knex = deps.knex();
     const sqliteTimes = deps.pullTimesSqlite;
     if (sqliteTimes && dialectOf(knex) === 'sqlite') {
-      const targets = await withSqliteConnection(knex, (db) =>
-        db.transaction(() => {
-          const written = writeEventsSqlite(db, events, subscriptions, at.getTime());
-          sqliteTimes(db, times);
-          return written;
-        }).immediate(),
-      );
+      // The batch also carries the completions of runs delivered meanwhile, and claims its
+      // deliveries for this node's loop where it may start them: one transaction, not three.
+      const targets = await withSqliteConnection(knex, (db) => {
+        const carried = storeOf().takeCompletions();
+        const claim = dispatcher?.inlineClaim(at.getTime());
+        let written: ReturnType<typeof writeEventsSqlite>;
+        try {
+          written = db.transaction(() => {
+            carried?.apply(db);
+            const result = writeEventsSqlite(db, events, subscriptions, at.getTime(), claim);
+            sqliteTimes(db, times);
+            return result;
+          }).immediate();
+        } catch (err) {
+          carried?.requeue();
+          throw err;
+        }
+        carried?.settle();
+        lastPullBatch = Date.now();
+        if (written.runs.length > 0) dispatcher?.adopt(written.runs);
+        return written.targets;
+      });
       wake(targets);
       return;
     }
@@ -130,7 +156,7 @@ export function createEventsRuntime(deps: EventsRuntimeDeps): EventsRuntime {
     );
     wake(targets);
   };
-  const pulls = new PullRecorder({
+  const pulls: PullRecorder = new PullRecorder({
     write: writePulls,
     batchSize: settings.pullBatchSize,
     flushMs: settings.pullFlushMs,

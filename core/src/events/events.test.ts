@@ -11,6 +11,7 @@ import type { EventsSettings } from '../config/types.js';
 import { createEventsRuntime, type EventsRuntime } from './events-runtime.js';
 import { createJobRuntime } from '../jobs/index.js';
 import { recordPullsSqlite } from '../metadata/pulls.js';
+import { dialectOf } from '../metadata/connection.js';
 
 // The outbox and its delivery on each real database: what commits is delivered, what rolls
 // back is not; order per partition; retries, dead events and their retry; several nodes
@@ -151,6 +152,8 @@ forEachDatabase((_name, create) => {
     // handle, and the three after it, never tried, as a batch.
     assert.deepEqual(single, [12]);
     assert.deepEqual(batches, [[2, 3, 4]]);
+    // Marked delivered after the handlers returned (on SQLite with the next batch of writes).
+    await until('marked delivered', async () => (await runtime.store.count('batched', 'delivered')) === 4);
     const rows = (await knex('event_deliveries').where({ consumer: 'batched' }).select('status', 'attempts')) as Array<{ status: string; attempts: unknown }>;
     assert.deepEqual(rows.map((r) => [r.status, Number(r.attempts)]).sort(), [['delivered', 1], ['delivered', 1], ['delivered', 1], ['delivered', 2]]);
     await runtime.stop();
@@ -319,6 +322,61 @@ forEachDatabase((_name, create) => {
     runtime.recordPull(pull('v2'));
     await runtime.stop();
     assert.deepEqual((await counts()).sort(), [1, 2], 'stop wrote the buffered pull');
+  });
+
+  it("hands a pull batch's events to this node's consumers in order; on SQLite the batch claims them and carries finished runs' completions, so no claim of their own", async () => {
+    const input = manifestInput('lib/inline', 'pulls claimed by their batch');
+    assert.deepEqual(await store.putManifest(input), { ok: true, created: true });
+    const runtime = createEventsRuntime({
+      knex: () => knex,
+      settings: SETTINGS,
+      logger: silentLogger,
+      pullTimes: (pulls, trx) => store.recordPulls(pulls, trx),
+      pullTimesSqlite: recordPullsSqlite,
+    });
+    const handled: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    runtime.service.subscribe({
+      name: 'inline-pulls',
+      types: [registryEvents.artifactPulled],
+      handle: async ({ event }) => {
+        const reference = (event.data as { reference: string }).reference;
+        handled.push(reference);
+        if (reference === 'slow') await gate;
+      },
+    });
+    await runtime.start(jobs());
+    started.push(runtime);
+    const pull = (reference: string) => runtime.recordPull({
+      type: registryEvents.artifactPulled, partition: 'lib/inline',
+      data: { repository: 'lib/inline', digest: input.digest, reference, mediaType: input.mediaType, count: 1 },
+    });
+    const statusOf = async (reference: string) => {
+      const rows = (await knex('event_deliveries as d').join('events as e', 'e.seq', 'd.seq')
+        .where({ 'd.consumer': 'inline-pulls' }).select('d.status', 'd.attempts', 'e.body')) as Array<{ status: string; attempts: unknown; body: string }>;
+      const row = rows.find((r) => (JSON.parse(r.body) as { data: { reference: string } }).data.reference === reference);
+      return row && { status: row.status, attempts: Number(row.attempts) };
+    };
+    const sqlite = dialectOf(knex) === 'sqlite';
+    await pull('v1');
+    if (sqlite) {
+      assert.deepEqual(handled, ['v1'], 'the consumer had the pull when its batch was written: the batch claimed it');
+      assert.deepEqual(await statusOf('v1'), { status: 'running', attempts: 1 });
+    }
+    await pull('v2');
+    if (sqlite) {
+      assert.deepEqual(handled, ['v1', 'v2'], 'the next batch found the partition free and claimed its pull too');
+      assert.equal((await statusOf('v1'))?.status, 'delivered');
+    }
+    await pull('slow');
+    await until('the slow pull handled', () => handled.includes('slow'));
+    await pull('v3');
+    if (sqlite) assert.equal((await statusOf('v3'))?.status, 'pending', 'a run of the partition is under way: the pull waits for the loop, in order');
+    release();
+    await until('all four delivered', async () => (await Promise.all(['v1', 'v2', 'slow', 'v3'].map(statusOf))).every((s) => s?.status === 'delivered'));
+    assert.deepEqual(handled, ['v1', 'v2', 'slow', 'v3']);
+    await runtime.stop();
   });
 
   it('purges delivered and dead deliveries past retention, and events no one still needs', async () => {

@@ -112,20 +112,75 @@ export async function writeEvents(
 const SQLITE_INSERT_EVENT = 'insert into events (id, type, partition_key, body, occurred_at) values (?, ?, ?, ?, ?)';
 const SQLITE_INSERT_DELIVERY = `insert into event_deliveries (consumer, seq, partition_key, status, attempts, available_at, created_at)
   values (?, ?, ?, 'pending', 0, ?, ?)`;
+const SQLITE_INSERT_CLAIMED = `insert into event_deliveries (consumer, seq, partition_key, status, attempts, holder, lease_until, available_at, created_at)
+  values (?, ?, ?, 'running', 1, ?, ?, ?, ?)`;
+const SQLITE_OPEN_IN_PARTITION = `select 1 from event_deliveries
+  where consumer = ? and partition_key = ? and status in ('pending', 'running') limit 1`;
+
+/**
+ * This node's delivery loop taking the deliveries a batch writes in the batch's own transaction
+ * (see Dispatcher.inlineClaim): a delivery row is inserted already claimed (running, this
+ * node's lease, first attempt) instead of pending and then claimed by a transaction of its own,
+ * when the loop has a free slot for the consumer and the partition has no open delivery for it
+ * (the order rule of a claim, checked in the same IMMEDIATE transaction).
+ */
+export interface InlineClaim {
+  readonly holder: string;
+  readonly leaseUntil: number;
+  /** Most events in one run. */
+  readonly maxRun: number;
+  /** Whether this node starts one more run of the consumer now (a free slot); asked once per run. */
+  mayStart(consumer: string): boolean;
+}
+
+/** A run claimed while it was written: its events as a claim reads them back. */
+export interface InlineRun {
+  readonly consumer: string;
+  readonly rows: ReadonlyArray<Record<string, unknown>>;
+}
 
 /**
  * {@link writeEvents} on SQLite's connection itself, synchronously, inside the caller's
  * better-sqlite3 transaction: cached statements, one row each (no network between them, so
- * a multi-row insert would only add SQL to build).
+ * a multi-row insert would only add SQL to build). With `claim`, deliveries this node may start
+ * are inserted claimed and returned as runs; only the others are targets to wake the loop for.
  */
-export function writeEventsSqlite(db: SqliteConnection, drafts: ReadonlyArray<EventDraft<unknown>>, subscriptions: Subscriptions, now: number): DeliveryTarget[] {
+export function writeEventsSqlite(
+  db: SqliteConnection,
+  drafts: ReadonlyArray<EventDraft<unknown>>,
+  subscriptions: Subscriptions,
+  now: number,
+  claim?: InlineClaim,
+): { targets: DeliveryTarget[]; runs: InlineRun[] } {
   const wanted = rowsOf(drafts, subscriptions, now);
-  if (wanted.length === 0) return [];
+  if (wanted.length === 0) return { targets: [], runs: [] };
   const insertEvent = prepared(db, SQLITE_INSERT_EVENT);
   const insertDelivery = prepared(db, SQLITE_INSERT_DELIVERY);
+  /** Per consumer and partition: the run claimed in this batch, or `null` when its rows wait. */
+  const runs = new Map<string, { consumer: string; rows: Array<Record<string, unknown>> } | null>();
+  const pending: Array<{ row: EventRow; consumers: string[] }> = [];
   for (const { row, consumers } of wanted) {
     const seq = Number(insertEvent.run(row.id, row.type, row.partition_key, row.body, row.occurred_at).lastInsertRowid);
-    for (const consumer of consumers) insertDelivery.run(consumer, seq, row.partition_key, now, now);
+    const waiting: string[] = [];
+    for (const consumer of consumers) {
+      const key = `${consumer}\n${row.partition_key}`;
+      let run = runs.get(key);
+      if (run === undefined) {
+        const free = claim !== undefined && prepared(db, SQLITE_OPEN_IN_PARTITION).all(consumer, row.partition_key).length === 0 && claim.mayStart(consumer);
+        run = free ? { consumer, rows: [] } : null;
+        runs.set(key, run);
+      }
+      if (claim && run && run.rows.length < claim.maxRun) {
+        prepared(db, SQLITE_INSERT_CLAIMED).run(consumer, seq, row.partition_key, claim.holder, claim.leaseUntil, now, now);
+        run.rows.push({ attempts: 1, seq, ...row });
+      } else {
+        // A full run leaves the rest of its partition to the loop, in order after it.
+        insertDelivery.run(consumer, seq, row.partition_key, now, now);
+        waiting.push(consumer);
+      }
+    }
+    if (waiting.length > 0) pending.push({ row, consumers: waiting });
   }
-  return targetsOf(wanted);
+  const claimed = [...runs.values()].filter((r): r is { consumer: string; rows: Array<Record<string, unknown>> } => r !== null && r.rows.length > 0);
+  return { targets: targetsOf(pending), runs: claimed };
 }

@@ -44,6 +44,11 @@ export class PullRecorder {
 
   constructor(private readonly options: PullRecorderOptions) {}
 
+  /** Whether a write is under way or pulls wait for one. */
+  get busy(): boolean {
+    return this.#flushing !== undefined || this.#buffer.length > 0;
+  }
+
   /** Records a pull: a promise of its write in group-commit mode, `undefined` when buffered. */
   record(draft: EventDraft<unknown>): Promise<void> | undefined {
     if (this.options.flushMs > 0) {

@@ -53,12 +53,15 @@ export function claimWaitingSqlite(
   }).immediate();
 }
 
-/** Marks this holder's running deliveries delivered; returns how many it held. */
-export function completeRunSqlite(db: SqliteConnection, args: { consumer: string; seqs: readonly number[]; holder: string; now: number }): number {
+/**
+ * Marks runs' running deliveries delivered, inside the caller's transaction (a pull batch's, or
+ * one of their own); resolves, per run, how many of its deliveries the holder still held.
+ */
+export function completeRunsSqlite(db: SqliteConnection, runs: ReadonlyArray<{ consumer: string; seqs: readonly number[]; holder: string }>, now: number): number[] {
   const complete = prepared(db, COMPLETE);
-  return db.transaction(() => {
+  return runs.map((run) => {
     let changed = 0;
-    for (const seq of args.seqs) changed += complete.run(args.now, args.consumer, seq, args.holder).changes;
+    for (const seq of run.seqs) changed += complete.run(now, run.consumer, seq, run.holder).changes;
     return changed;
-  }).immediate();
+  });
 }

@@ -74,6 +74,9 @@ function sqliteAfterCreate(conn: SqliteHandle, done: (err: Error | null, conn: S
     conn.pragma('busy_timeout = 5000');
     conn.pragma('foreign_keys = ON');
     conn.pragma('synchronous = NORMAL');
+    // 32 MiB of page cache instead of SQLite's 2 MiB: the one connection serves every table, and
+    // a table that grows fast (webhook deliveries, events) must not evict the registry's indexes.
+    conn.pragma('cache_size = -32768');
     done(null, conn);
   } catch (err) {
     done(err as Error, conn);

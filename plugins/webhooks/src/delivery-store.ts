@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { DatabaseService, WebhookEvent } from '@wharf/sdk';
 import { TABLES } from './migrations.js';
 import type { StoredTarget } from './policy-store.js';
@@ -107,6 +107,23 @@ export interface FinishedAttempt {
   readonly retryAt: number | undefined;
 }
 
+/**
+ * A UUID version 7 (RFC 9562): the time in ms, then random bits. Rows are inserted in key order,
+ * so the unique index on `id` (the clustered key on MySQL) grows at its end instead of touching
+ * a random page per row; it is still unique and opaque (`Webhook-Id`, the CloudEvents `id`).
+ */
+export function timeOrderedId(now: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Math.max(0, Math.floor(now)) % 2 ** 48, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Rows per INSERT: 17 columns each stays far below every database's limit on bound values. */
+const ROWS_PER_INSERT = 100;
+
 export class DeliveryStore {
   constructor(private readonly database: DatabaseService) {}
 
@@ -121,7 +138,7 @@ export class DeliveryStore {
   async enqueue(rows: readonly NewDelivery[], now = Date.now()): Promise<string[]> {
     if (rows.length === 0) return [];
     const records = rows.map((r) => ({
-      id: randomUUID(),
+      id: timeOrderedId(now),
       policy_id: r.policyId,
       event_id: r.eventId,
       target_index: r.targetIndex,
@@ -138,11 +155,22 @@ export class DeliveryStore {
       created_at: now,
       updated_at: now,
     }));
-    // One statement; rows of an event seen before are skipped by the unique key.
-    await this.knex(TABLES.deliveries).insert(records).onConflict(['event_id', 'policy_id', 'target_index']).ignore();
-    // Drivers report ignored rows differently: the ids that made it in say which were new.
-    const stored = (await this.knex(TABLES.deliveries).whereIn('id', records.map((r) => r.id)).select('id')) as { id: string }[];
-    const ids = new Set(stored.map((r) => r.id));
+    const ids = new Set<string>();
+    // One statement per chunk, each atomic on its own (no transaction to hold SQLite's one
+    // connection across awaits); rows of an event seen before are skipped by the unique key.
+    for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+      const chunk = records.slice(i, i + ROWS_PER_INSERT);
+      const insert = this.knex(TABLES.deliveries).insert(chunk).onConflict(['event_id', 'policy_id', 'target_index']).ignore();
+      if (this.database.dialect === 'mysql') {
+        // MySQL has no RETURNING: the ids that made it in say which rows were new.
+        await insert;
+        const stored = (await this.knex(TABLES.deliveries).whereIn('id', chunk.map((r) => r.id)).select('id')) as { id: string }[];
+        for (const r of stored) ids.add(r.id);
+      } else {
+        // SQLite and PostgreSQL return only the rows the statement inserted.
+        for (const r of (await insert.returning('id')) as { id: string }[]) ids.add(r.id);
+      }
+    }
     return records.filter((r) => ids.has(r.id)).map((r) => r.id);
   }
 
@@ -163,10 +191,11 @@ export class DeliveryStore {
    * The ids and policies of due rows, as {@link due} picks them, without reading the rows' stored
    * events and targets: the worker picks among them and reads only what it claims.
    */
-  async dueIds(now: number, limit: number, skipPolicies: readonly number[] = []): Promise<{ id: string; policyId: number }[]> {
+  async dueIds(now: number, limit: number, skipPolicies: readonly number[] = [], options: { expired?: boolean } = {}): Promise<{ id: string; policyId: number }[]> {
     const pending = this.knex(TABLES.deliveries).select('id', 'policy_id').where('status', 'pending').andWhere('next_attempt_at', '<=', now);
     if (skipPolicies.length > 0) pending.whereNotIn('policy_id', skipPolicies);
     const rows = (await pending.orderBy('next_attempt_at', 'asc').limit(limit)) as Pick<Row, 'id' | 'policy_id'>[];
+    if (options.expired === false) return rows.map((r) => ({ id: r.id, policyId: Number(r.policy_id) }));
     const expired = (await this.knex(TABLES.deliveries).select('id', 'policy_id').where('status', 'running').andWhere('lease_until', '<', now).limit(limit)) as Pick<Row, 'id' | 'policy_id'>[];
     return [...expired, ...rows].map((r) => ({ id: r.id, policyId: Number(r.policy_id) }));
   }

@@ -3,6 +3,8 @@ import { after, before, it } from 'node:test';
 import { forEachDatabase, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import type { StoredEvent } from './delivery-store.js';
 import { webhooksPlugin } from './index.js';
+import { fanoutConsumer } from './fanout.js';
+import { coreServices, registryEvents } from '@wharf/sdk';
 import { webhooksServiceRef, type WebhooksService } from './services.js';
 import { verifySignature } from './signing.js';
 import { createPolicy, Receiver } from './test-support.js';
@@ -78,6 +80,29 @@ forEachDatabase((name, create) => {
     assert.equal(await svc.policies.remove('elsewhere', policy.id), false);
     assert.equal(await svc.policies.remove('stores', policy.id), true);
     assert.equal(await svc.deliveries.get(a), undefined, 'deliveries go with their policy');
+  });
+
+  it(`${name}: a run of events fans out in one call, each event to every subscribed target once; the run again writes nothing`, async () => {
+    const { policy: one } = await createPolicy(svc, 'fanrun', { name: 'one', targets: [{ address: 'http://127.0.0.1:9/x' }] });
+    const { policy: two } = await createPolicy(svc, 'fanrun', { name: 'two', targets: [{ address: 'http://127.0.0.1:9/y' }, { address: 'http://127.0.0.1:9/z' }] });
+    const { policy: deletes } = await createPolicy(svc, 'fanrun', { name: 'deletes only', eventTypes: ['DELETE_ARTIFACT'], targets: [{ address: 'http://127.0.0.1:9/d' }] });
+    const consumer = fanoutConsumer({ enabled: true, pullEvents: true, context: { registryHost: 'registry.test' } });
+    const events = [1, 2, 3].map((n) => ({
+      id: `fanrun-${name}-${n}`, seq: n, type: registryEvents.manifestPushed.name, partition: 'fanrun/app', occurredAt: new Date(),
+      actor: undefined, request: undefined,
+      data: { repository: 'fanrun/app', digest: `sha256:${String(n).repeat(64)}`, tag: `v${n}`, mediaType: 'application/vnd.oci.image.manifest.v1+json' },
+    }));
+    const deps = { webhooks: svc, database: registry.get(coreServices.database) };
+    const ctx = { events, maxAttempts: 50, signal: new AbortController().signal, logger: registry.get(coreServices.logger) };
+    const rows = async () => (await registry.get(coreServices.database).knex('webhooks_deliveries').whereIn('event_id', events.map((e) => e.id)).select('event_id', 'policy_id', 'target_index')) as Array<{ event_id: string; policy_id: unknown; target_index: unknown }>;
+    await consumer.handleBatch!(ctx, deps);
+    const written = (await rows()).map((r) => `${r.event_id}/${Number(r.policy_id)}/${Number(r.target_index)}`).sort();
+    assert.deepEqual(written, events.flatMap((e) => [`${e.id}/${one.id}/0`, `${e.id}/${two.id}/0`, `${e.id}/${two.id}/1`]).sort(), 'three rows per event; the DELETE_ARTIFACT policy none');
+    await consumer.handleBatch!(ctx, deps);
+    assert.equal((await rows()).length, 9, 'delivered again after a crash, the run writes nothing twice');
+    // Their receivers do not exist: remove them before the worker retries them into the next test's claims.
+    for (const policy of [one, two, deletes]) assert.equal(await svc.policies.remove('fanrun', policy.id), true);
+    await svc.worker.whenIdle();
   });
 
   it(`${name}: outcomes written in one batch: each row as its holder left it, a stale holder's outcome ignored`, async () => {

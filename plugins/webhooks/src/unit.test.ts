@@ -7,6 +7,7 @@ import { slackMessage } from './targets/slack.js';
 import { createTargetRegistry } from './targets/registry.js';
 import { backoff, errorText } from './worker.js';
 import { SubscribedProjects } from './pull-filter.js';
+import { timeOrderedId } from './delivery-store.js';
 
 const EVENT: WebhookEvent = {
   deliveryId: '6f1c1b0e-8a4f-4c6e-9a55-1f0e7a3c2b10',
@@ -95,5 +96,12 @@ describe('webhooks: the projects with a PULL_ARTIFACT policy, read once per batc
     assert.equal(reads, 2, 'one read for the batch');
     assert.equal(await projects.mayHave('ci', 5000), true, 'an event from a clock ahead is never filtered');
     assert.equal(reads, 2);
+  });
+
+  it('gives delivery rows UUIDv7 ids: unique, and in the order of their time', () => {
+    const ids = [1_000, 1_000, 2_000, 1_700_000_000_000].map((t) => timeOrderedId(t));
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(ids).size, 4, 'two ids of the same millisecond differ');
+    assert.ok(ids[1]! < ids[2]! && ids[0]! < ids[2]! && ids[2]! < ids[3]!, 'a later time sorts after');
   });
 });

@@ -34,6 +34,8 @@ const WAKE_DELAY_MS = 20;
 const OUTCOME_DELAY_MS = 25;
 /** Outcomes written in one transaction at most. */
 const OUTCOME_BATCH = 64;
+/** How often a look also takes rows whose lease passed (their node died). */
+const EXPIRED_LOOK_MS = 1000;
 /** A policy's signing secret never changes; the cache only spares a read per delivery. */
 const SECRET_CACHE_MS = 60_000;
 
@@ -58,6 +60,7 @@ export class DeliveryWorker {
   private readonly attempts = new Set<AbortController>();
   private readonly secrets = new Map<number, { secret: string; until: number }>();
   private claims = 0;
+  private lastExpiredLook = Number.NEGATIVE_INFINITY;
   private outcomes: { attempt: FinishedAttempt; done: () => void }[] = [];
   private outcomeTimer: NodeJS.Timeout | undefined;
 
@@ -132,7 +135,11 @@ export class DeliveryWorker {
     if (free <= 0) return;
     const now = Date.now();
     const capped = [...this.perPolicy].filter(([, n]) => n >= config.perPolicyConcurrency).map(([id]) => id);
-    const due = await this.deps.deliveries.dueIds(now, free * 2, capped);
+    // Rows of a node that died wait for their lease to pass: looking for them once per
+    // EXPIRED_LOOK_MS is soon enough, and spares a query on most looks.
+    const expired = now - this.lastExpiredLook >= EXPIRED_LOOK_MS;
+    if (expired) this.lastExpiredLook = now;
+    const due = await this.deps.deliveries.dueIds(now, free * 2, capped, { expired });
     // Pick within the per-policy limit, then claim them all in one statement.
     const picked: string[] = [];
     const counts = new Map(this.perPolicy);
