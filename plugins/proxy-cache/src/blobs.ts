@@ -66,6 +66,8 @@ export function createBlobProxy(deps: ProxyDeps, spoolDir: string): BlobProxy {
   async function run(repository: string, flight: Flight, source: NodeJS.ReadableStream & { destroy(): void }): Promise<void> {
     const { spool } = flight;
     const sink = new PassThrough({ highWaterMark: 1024 * 1024 });
+    // A bad blob destroys the sink, maybe before putBlob reads it: putBlob sees the premature close.
+    sink.on('error', () => undefined);
     const committed = deps.content.putBlob(repository, { digest: spool.digest, size: spool.size, data: sink }, { principal: PROXY_PRINCIPAL });
     committed.catch(() => undefined);
     try {
