@@ -66,4 +66,17 @@ forEachDatabase((_name, create) => describe('proxy-cache API', () => {
     assertApiError(await api('GET', '/projects/hub/proxy-cache', admin), 404, 'NOT_FOUND');
     assertApiError(await api('DELETE', '/projects/hub/proxy-cache', admin), 404, 'NOT_FOUND');
   });
+
+  it('forgets the settings of a deleted project, so a new project of that name is an ordinary one', async () => {
+    assert.equal((await api('POST', '/projects', admin, { name: 'gone' })).status, 201);
+    assert.equal((await api('PUT', '/projects/gone/proxy-cache', admin, { upstreams: [{ registry: 'ghcr' }] })).status, 200);
+    assert.equal((await api('DELETE', '/projects/gone', admin)).status, 204);
+    assert.equal((await api('POST', '/projects', admin, { name: 'gone' })).status, 201);
+    for (let i = 0; ; i++) {
+      const res = await api('GET', '/projects/gone/proxy-cache', admin);
+      if (res.status === 404) break;
+      assert.ok(i < 100, 'the settings were not removed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
 }));
