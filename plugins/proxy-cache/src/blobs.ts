@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { BlobRequest, BlobSource, Digest } from '@wharf/sdk';
 import { classify, clientError, notFound, withTimeout, type UpstreamFailure } from './failures.js';
 import { PROXY_PRINCIPAL, proxiedRepository, worstFailure, type ProxiedRepository, type ProxyDeps } from './proxy.js';
@@ -65,13 +64,14 @@ export function createBlobProxy(deps: ProxyDeps, spoolDir: string): BlobProxy {
   /** Downloads into the spool and storage; links the blob into every repository that asked. */
   async function run(repository: string, flight: Flight, source: NodeJS.ReadableStream & { destroy(): void }): Promise<void> {
     const { spool } = flight;
-    const sink = new PassThrough({ highWaterMark: 1024 * 1024 });
-    // A bad blob destroys the sink, maybe before putBlob reads it: putBlob sees the premature close.
-    sink.on('error', () => undefined);
-    const committed = deps.content.putBlob(repository, { digest: spool.digest, size: spool.size, data: sink }, { principal: PROXY_PRINCIPAL });
+    // Storage reads the spool like a client: attached before the download starts, so the file stays.
+    const data = await spool.attach();
+    const committed = data
+      ? deps.content.putBlob(repository, { digest: spool.digest, size: spool.size, data }, { principal: PROXY_PRINCIPAL })
+      : Promise.reject(new Error('the spool file could not be read back'));
     committed.catch(() => undefined);
     try {
-      await spool.fill(source as never, sink, (n) => deps.metrics.upstreamBytes(flight.upstream, n));
+      await spool.fill(source as never, (n) => deps.metrics.upstreamBytes(flight.upstream, n));
       await committed;
       for (const other of flight.repositories) {
         if (other !== repository) await deps.content.mountBlob(other, spool.digest, repository, { principal: PROXY_PRINCIPAL }).catch((err: unknown) => {

@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Digest } from '@wharf/sdk';
 
 /**
  * One blob on its way from an upstream: written to a spool file as it arrives, hashed on the
  * way, and handed to storage through `commit`. Every client pulling the blob meanwhile reads
  * the spool file from the start and follows it as it grows, so one upstream download serves
- * them all and memory stays flat (no client holds more than one read chunk). A reader ends only
- * once the whole blob was checked against its digest; a bad or cut blob errors every reader
- * (their responses are aborted) and is never committed.
+ * them all and memory stays flat (no reader holds more than one read chunk). Storage is fed by
+ * one more such reader. A reader ends only once the whole blob was checked against its digest;
+ * a bad or cut blob errors every reader (responses are aborted, the storage upload discarded:
+ * the kernel's `putBlob` checks the digest again before it commits).
  */
 
 const READ_CHUNK = 256 * 1024;
+const WRITE_BATCH = 1024 * 1024;
 
 export type SpoolState = 'running' | 'verified' | 'failed';
 
@@ -40,38 +42,51 @@ export class SpoolFlight extends EventEmitter {
   }
 
   /**
-   * Copies `source` into the spool file and into `sink` (storage), checking size and digest.
-   * Resolves once the blob is verified (or rejects with why not); `sink` is ended on success
-   * and destroyed with the error otherwise.
+   * Copies `source` into the spool file, hashing it on the way; resolves once every byte is
+   * written and the size and digest are right (readers then end), rejects with why not (readers
+   * then fail). Storage is one more reader, so neither a slow disk nor a slow client slows the
+   * download or the other clients.
    */
-  async fill(source: Readable, sink: PassThrough, onBytes: (n: number) => void): Promise<void> {
+  async fill(source: Readable, onBytes: (n: number) => void): Promise<void> {
     const [algorithm, expected] = this.digest.split(':') as [string, string];
     const hash = createHash(algorithm);
     try {
+      // Chunks are written to the file in batches of up to WRITE_BATCH bytes: one positional
+      // writev per batch instead of one per network chunk (often 16-64 KiB).
+      let batch: Buffer[] = [];
+      let batched = 0;
       for await (const chunk of source as AsyncIterable<Buffer>) {
-        if (this.written + chunk.length > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
+        if (this.written + batched + chunk.length > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
         hash.update(chunk);
-        await this.file.write(chunk, 0, chunk.length, this.written);
-        this.written += chunk.length;
-        onBytes(chunk.length);
-        this.emit('progress');
-        if (!sink.destroyed && !sink.write(chunk)) await drained(sink);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched < WRITE_BATCH) continue;
+        await this.#append(batch, batched, onBytes);
+        batch = [];
+        batched = 0;
       }
+      await this.#append(batch, batched, onBytes);
       if (this.written !== this.size) throw new Error(`the upstream sent ${this.written} of ${this.size} bytes`);
       const actual = hash.digest('hex');
       if (actual !== expected) throw new Error(`the upstream blob does not match its digest (got ${algorithm}:${actual})`);
       this.state = 'verified';
-      sink.end();
     } catch (err) {
       source.destroy();
       this.error = err instanceof Error ? err : new Error(String(err));
       this.state = 'failed';
-      sink.destroy(this.error);
       throw this.error;
     } finally {
       await this.file.close().catch(() => undefined);
       this.emit('progress');
     }
+  }
+
+  async #append(batch: Buffer[], bytes: number, onBytes: (n: number) => void): Promise<void> {
+    if (bytes === 0) return;
+    await this.file.writev(batch, this.written);
+    this.written += bytes;
+    onBytes(bytes);
+    this.emit('progress');
   }
 
   /** A reader from byte 0 that follows the file; `undefined` when the spool is already gone. */
@@ -140,18 +155,4 @@ export class SpoolFlight extends EventEmitter {
     this.#removed = true;
     await rm(this.path, { force: true }).catch(() => undefined);
   }
-}
-
-/** Waits until `stream` wants more, or is gone (then the caller stops writing to it). */
-async function drained(stream: PassThrough): Promise<void> {
-  if (stream.destroyed) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.once('drain', done);
-    stream.once('close', done);
-  });
 }
