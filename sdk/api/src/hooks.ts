@@ -181,7 +181,7 @@ export interface RegistryHooks {
    * @args request
    * @result `undefined`: not mine, ask the next tap (the kernel then reads its store as usual); a
    *   `ManifestPreparation` ends the chain, the kernel reads its store and adds the answer's
-   *   `headers` to the response. Throw a `RegistryError` to fail the pull (e.g. `MANIFEST_UNKNOWN`
+   *   `headers` to the response (an error response, e.g. `MANIFEST_UNKNOWN`, drops them). Throw a `RegistryError` to fail the pull (e.g. `MANIFEST_UNKNOWN`
    *   or `TOOMANYREQUESTS` naming the upstream's answer).
    * @calledBy the manifest GET and HEAD routes, after authorization and before resolving; again
    *   for the child digest when content negotiation picks an index's child.
