@@ -10,6 +10,7 @@ import { proxyCacheConfigSchema } from './config.js';
 import { pushGates } from './gates.js';
 import { createManifestProxy } from './manifests.js';
 import { createProxyMetrics, NO_METRICS } from './metrics.js';
+import { createReferrersProxy } from './referrers.js';
 import { proxyCacheMigrations } from './migrations.js';
 import { proxyCacheServiceRef } from './services.js';
 import { ProxySettingsStore } from './store.js';
@@ -73,6 +74,7 @@ export const proxyCachePlugin = definePlugin({
         const gates = pushGates(settings);
         registerProxyCacheApi(ctx.api, { store: settings, replication, projects });
         ctx.hooks.registry.prepareManifest.tapPromise(ctx.id, manifests);
+        ctx.hooks.registry.prepareReferrers.tapPromise(ctx.id, createReferrersProxy(deps));
         ctx.hooks.registry.fetchBlob.tapPromise(ctx.id, (request) => blobProxy.fetch(request));
         ctx.hooks.registry.beforeUploadStart.tapPromise(ctx.id, (context) => gates.beforeUploadStart(context));
         ctx.hooks.registry.beforeManifestPut.tapPromise(ctx.id, (context) => gates.beforeManifestPut(context));

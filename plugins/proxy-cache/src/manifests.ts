@@ -39,7 +39,7 @@ async function byDigest(deps: ProxyDeps, repository: string, proxied: ProxiedRep
   for (const upstream of proxied.upstreams) {
     const remote = await fetchManifest(deps, upstream, proxied.path, digest, failures);
     if (!remote) continue;
-    await store(deps, repository, digest, remote);
+    await storeManifest(deps, repository, digest, remote);
     deps.metrics.request(upstream.name, 'miss');
     return {};
   }
@@ -72,13 +72,13 @@ async function byTag(deps: ProxyDeps, repository: string, proxied: ProxiedReposi
     // The cache may hold the digest already (the tag moved back, or another tag has it): retag.
     const held = await deps.artifacts.getManifest(repository, current.digest);
     if (held) {
-      await store(deps, repository, tag, { digest: held.digest, mediaType: held.mediaType, size: held.size, payload: held.payload });
+      await storeManifest(deps, repository, tag, { digest: held.digest, mediaType: held.mediaType, size: held.size, payload: held.payload });
       deps.metrics.request(upstream.name, 'hit');
       return {};
     }
     const remote = await fetchManifest(deps, upstream, proxied.path, current.digest, failures);
     if (!remote) continue;
-    await store(deps, repository, tag, remote);
+    await storeManifest(deps, repository, tag, remote);
     deps.metrics.request(upstream.name, 'miss');
     return {};
   }
@@ -94,7 +94,7 @@ async function byTag(deps: ProxyDeps, repository: string, proxied: ProxiedReposi
 }
 
 /** The upstream's manifest by digest, its bytes checked; `undefined` (with the failure recorded) when it cannot be had. */
-async function fetchManifest(deps: ProxyDeps, upstream: Upstream, path: string, digest: Digest, failures: UpstreamFailure[]): Promise<RemoteManifest | undefined> {
+export async function fetchManifest(deps: ProxyDeps, upstream: Upstream, path: string, digest: Digest, failures: UpstreamFailure[]): Promise<RemoteManifest | undefined> {
   const upstreamRepository = upstream.repositoryFor(path);
   let remote: RemoteManifest | undefined;
   try {
@@ -116,7 +116,7 @@ async function fetchManifest(deps: ProxyDeps, upstream: Upstream, path: string, 
 }
 
 /** Stores the exact bytes as ordinary content; its blobs and children come when pulled. */
-async function store(deps: ProxyDeps, repository: string, reference: string, manifest: RemoteManifest): Promise<void> {
+export async function storeManifest(deps: ProxyDeps, repository: string, reference: string, manifest: RemoteManifest): Promise<void> {
   try {
     await deps.content.putManifest(repository, reference, { payload: manifest.payload, mediaType: manifest.mediaType }, { principal: PROXY_PRINCIPAL }, { lazyReferences: true });
   } catch (err) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { definePlugin, Type } from '@wharf/sdk';
-import { basicAuth, callApi, createTestDatabase, pushImage, startTestRegistry, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
+import { basicAuth, callApi, createTestDatabase, pushBlob, pushImage, startTestRegistry, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { admin, bootProxyRegistry } from './test-support.js';
 
 /**
@@ -18,6 +19,7 @@ describe('proxy-cache against a Wharf with token auth', () => {
   let db: TestDatabase;
   let wharf: TestRegistry;
   let issued = 0;
+  let bearer = '';
   const image = tinyImage({ text: 'behind a token service' });
 
   before(async () => {
@@ -40,7 +42,7 @@ describe('proxy-cache against a Wharf with token auth', () => {
       else process.env.WHARF_ADMIN_PASSWORD = saved;
     }
     const token = await fetch(`${upstream.url}/service/token?service=wharf&scope=repository:team/app:pull,push`, { headers: { authorization: basicAuth('admin', UPSTREAM_PASSWORD) } });
-    const { token: bearer } = (await token.json()) as { token: string };
+    ({ token: bearer } = (await token.json()) as { token: string });
     await pushImage(upstream.url, 'team/app', '1', image, { authorization: `Bearer ${bearer}` });
 
     db = await createTestDatabase('sqlite');
@@ -71,5 +73,28 @@ describe('proxy-cache against a Wharf with token auth', () => {
     assert.ok(first >= 1 && first <= 2, `tokens for the first pull: ${first}`);
     for (let i = 0; i < 5; i++) await pull();
     assert.equal(issued - before, first, 'later pulls asked for no new token');
+  });
+
+  it('lists the upstream referrers of an image and caches them (a signature pushed upstream)', async () => {
+    const empty = Buffer.from('{}');
+    const emptyBlob = { mediaType: 'application/vnd.oci.empty.v1+json', digest: `sha256:${createHash('sha256').update(empty).digest('hex')}`, size: 2, bytes: empty };
+    await pushBlob(upstream.url, 'team/app', emptyBlob, { authorization: `Bearer ${bearer}` });
+    const signature = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/vnd.example.signature',
+      config: { mediaType: emptyBlob.mediaType, digest: emptyBlob.digest, size: 2 },
+      layers: [{ mediaType: emptyBlob.mediaType, digest: emptyBlob.digest, size: 2 }],
+      subject: { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size },
+    }));
+    const signatureDigest = `sha256:${createHash('sha256').update(signature).digest('hex')}`;
+    const put = await fetch(`${upstream.url}/v2/team/app/manifests/${signatureDigest}`, { method: 'PUT', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: signature });
+    assert.equal(put.status, 201, await put.text());
+    const res = await fetch(`${wharf.url}/v2/cache/app/referrers/${image.manifest.digest}`, { headers: { authorization: admin } });
+    assert.equal(res.status, 200);
+    const index = (await res.json()) as { manifests: { digest: string; artifactType?: string }[] };
+    assert.deepEqual(index.manifests.map((m) => [m.digest, m.artifactType]), [[signatureDigest, 'application/vnd.example.signature']]);
+    const cached = await fetch(`${wharf.url}/v2/cache/app/manifests/${signatureDigest}`, { headers: { authorization: admin, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.ok(Buffer.from(await cached.arrayBuffer()).equals(signature), 'the signature is cached with its exact bytes');
   });
 });

@@ -130,6 +130,19 @@ export interface ManifestPreparation {
 }
 
 /**
+ * A referrers listing about to be answered (GET `/v2/<name>/referrers/<digest>`): the argument
+ * of `registry.prepareReferrers`.
+ * @since 0.2.0
+ */
+export interface ReferrersRequest {
+  readonly repository: string;
+  /** The digest whose referrers are listed. */
+  readonly subject: Digest;
+  readonly principal: Principal;
+  readonly request: RequestInfo;
+}
+
+/**
  * A blob GET or HEAD for a blob the repository does not hold: the argument of
  * `registry.fetchBlob`.
  * @since 0.2.0

@@ -20,6 +20,7 @@ import type {
   BlobSource,
   ManifestPreparation,
   ManifestRequest,
+  ReferrersRequest,
   UploadStartContext,
 } from './events.js';
 import type { HttpRequestFinished, HttpRequestStarted, JobAttempt, LoginAttempt, StorageOperation, TokenIssued } from './observations.js';
@@ -188,6 +189,17 @@ export interface RegistryHooks {
    * @since 0.2.0
    */
   readonly prepareManifest: AsyncSeriesBailHook<[ManifestRequest], ManifestPreparation | undefined>;
+  /**
+   * Asked before the referrers API lists a digest's referrers from the store: a pull-through
+   * cache stores the upstream's referrers (signatures, SBOMs) first.
+   * @kind AsyncSeriesBailHook
+   * @args request
+   * @result as for `prepareManifest`: `undefined` asks the next tap; an answer ends the chain and
+   *   its `headers` are added to the listing. Throw a `RegistryError` to fail the request.
+   * @calledBy the referrers route (GET `/v2/<name>/referrers/<digest>`), after authorization.
+   * @since 0.2.0
+   */
+  readonly prepareReferrers: AsyncSeriesBailHook<[ReferrersRequest], ManifestPreparation | undefined>;
   /**
    * Asked when a blob GET or HEAD names a blob the repository does not hold: a pull-through
    * cache streams it from its upstream (while storing it).
