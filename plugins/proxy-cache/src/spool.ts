@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -9,9 +8,10 @@ import type { Digest } from '@wharf/sdk';
  * way, and handed to storage through `commit`. Every client pulling the blob meanwhile reads
  * the spool file from the start and follows it as it grows, so one upstream download serves
  * them all and memory stays flat (no reader holds more than one read chunk). Storage is fed by
- * one more such reader. A reader ends only once the whole blob was checked against its digest;
- * a bad or cut blob errors every reader (responses are aborted, the storage upload discarded:
- * the kernel's `putBlob` checks the digest again before it commits).
+ * one more such reader. A reader ends only once the whole blob arrived and the adapter's stream
+ * ended without error (it checks the digest); a bad or cut blob errors every reader (responses
+ * are aborted, the storage upload discarded: the kernel's `putBlob` checks the digest again
+ * before it commits).
  */
 
 const READ_CHUNK = 256 * 1024;
@@ -42,14 +42,14 @@ export class SpoolFlight extends EventEmitter {
   }
 
   /**
-   * Copies `source` into the spool file, hashing it on the way; resolves once every byte is
-   * written and the size and digest are right (readers then end), rejects with why not (readers
-   * then fail). Storage is one more reader, so neither a slow disk nor a slow client slows the
-   * download or the other clients.
+   * Copies `source` into the spool file; resolves once every byte is written and the source
+   * ended cleanly (readers then end), rejects with why not (readers then fail). The source is a
+   * `ReplicationTarget.readBlob` stream, which fails at its end when the bytes do not match the
+   * digest (the SDK contract; the OCI adapter hashes them), so the bytes are not hashed a third
+   * time here: storage hashes them once more before it commits. Storage is one more reader, so
+   * neither a slow disk nor a slow client slows the download or the other clients.
    */
   async fill(source: Readable, onBytes: (n: number) => void): Promise<void> {
-    const [algorithm, expected] = this.digest.split(':') as [string, string];
-    const hash = createHash(algorithm);
     try {
       // Chunks are written to the file in batches of up to WRITE_BATCH bytes: one positional
       // writev per batch instead of one per network chunk (often 16-64 KiB).
@@ -57,7 +57,6 @@ export class SpoolFlight extends EventEmitter {
       let batched = 0;
       for await (const chunk of source as AsyncIterable<Buffer>) {
         if (this.written + batched + chunk.length > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
-        hash.update(chunk);
         batch.push(chunk);
         batched += chunk.length;
         if (batched < WRITE_BATCH) continue;
@@ -67,8 +66,6 @@ export class SpoolFlight extends EventEmitter {
       }
       await this.#append(batch, batched, onBytes);
       if (this.written !== this.size) throw new Error(`the upstream sent ${this.written} of ${this.size} bytes`);
-      const actual = hash.digest('hex');
-      if (actual !== expected) throw new Error(`the upstream blob does not match its digest (got ${algorithm}:${actual})`);
       this.state = 'verified';
     } catch (err) {
       source.destroy();
