@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { BlobRequest, BlobSource, Digest } from '@wharf/sdk';
+import { RegistryError, type BlobRequest, type BlobSource, type Digest } from '@wharf/sdk';
 import { classify, clientError, notFound, withTimeout, type UpstreamFailure } from './failures.js';
 import { PROXY_PRINCIPAL, proxiedRepository, worstFailure, type ProxiedRepository, type ProxyDeps } from './proxy.js';
 import { SpoolFlight } from './spool.js';
@@ -48,7 +48,8 @@ export function createBlobProxy(deps: ProxyDeps, spoolDir: string): BlobProxy {
       }
       const spool = await SpoolFlight.create(digest, reader.size, path.join(spoolDir, `${digest.replace(':', '-')}-${randomUUID()}`)).catch((err: unknown) => {
         reader.stream.destroy();
-        throw err;
+        deps.logger.error({ err: err instanceof Error ? err.message : String(err), spoolDir }, 'proxy-cache cannot create a spool file');
+        throw new RegistryError('UNKNOWN', 'proxy cache: cannot spool the blob on this node', { status: 503 });
       });
       const flight: Flight = { spool, upstream: upstream.name, repository, repositories: new Set([repository]) };
       sources.add(reader.stream);
