@@ -63,6 +63,20 @@ describe('proxy-cache pull-through from docker-registry', () => {
     assert.equal(fault.count('GET', `/blobs/${image.layer.digest}`), before + 1, 'the second pull is served from storage');
   });
 
+  it('links a blob another repository holds instead of downloading it again, when a manifest here references it', async () => {
+    await pushImage(upstream.url, 'mirror/app-copy', '1', image);
+    assert.equal((await v2('hub/app-copy/manifests/1')).status, 200);
+    const before = fault.count('GET', `/blobs/${image.layer.digest}`);
+    const res = await v2(`hub/app-copy/blobs/${image.layer.digest}`);
+    assert.equal(res.status, 200);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(image.layer.bytes));
+    assert.equal(fault.count('GET', `/blobs/${image.layer.digest}`), before, 'no upstream download');
+    // A repository whose manifests do not reference the blob gets it from its upstream instead.
+    const elsewhere = await v2(`hub/unrelated/blobs/${image.layer.digest}`);
+    assert.equal(elsewhere.status, 404);
+    assert.equal(fault.count('GET', `/blobs/${image.layer.digest}`), before + 1);
+  });
+
   it('asks the upstream only with a HEAD when the cached digest is current, and never for a pull by digest', async () => {
     const gets = fault.count('GET', '/manifests/');
     const heads = fault.count('HEAD', '/manifests/1');
