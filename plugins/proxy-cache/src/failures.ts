@@ -36,7 +36,7 @@ export async function withTimeout<T>(seconds: number, work: Promise<T>): Promise
   }
 }
 
-const printable = (text: string): string => text.replace(/["\\\x00-\x1f\x7f]+/g, ' ').trim().slice(0, 200);
+const printable = (text: string): string => text.replace(/["\\\x00-\x1f\x7f]+/g, ' ').replace(/ {2,}/g, ' ').trim().slice(0, 200);
 
 export function classify(upstream: string, err: unknown): UpstreamFailure {
   const message = err instanceof Error ? err.message : String(err);
