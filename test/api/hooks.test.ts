@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '@wharf/core';
-import { RegistryError, Type, definePlugin, type Principal } from '@wharf/sdk';
+import { RegistryError, Type, definePlugin, type Digest, type Principal } from '@wharf/sdk';
 import { OciClient, assertOciError } from './support/client.js';
 import { imageParts } from './support/oci.js';
 import { OPEN_REGISTRY } from './support/server.js';
@@ -15,6 +17,8 @@ import { OPEN_REGISTRY } from './support/server.js';
  * taps decide who may do what.
  */
 const events: { name: string; repository: string; detail: string }[] = [];
+const SEAM_BLOB = Buffer.from('a blob served from elsewhere');
+const SEAM_DIGEST = `sha256:${createHash('sha256').update(SEAM_BLOB).digest('hex')}` as Digest;
 /** Password checks the provider was asked for, per user. */
 const checks = new Map<string, number>();
 
@@ -34,6 +38,18 @@ const gates = definePlugin({
     });
     registry.beforeDelete.tapPromise('gate', async (del) => {
       if (del.repository === 'hooks/keep') throw new RegistryError('DENIED', 'protected repository');
+    });
+    // The pull-through seam, the way a proxy cache uses it: headers on manifests, blobs from elsewhere, uploads refused.
+    registry.prepareManifest.tapPromise('seam', async (req) => {
+      if (req.repository === 'hooks/seam-refused') throw new RegistryError('TOOMANYREQUESTS', `upstream answered 429 for ${req.reference}`);
+      return req.repository === 'hooks/seam' ? { headers: { Warning: `110 - "stale: ${req.method} ${req.reference}"` } } : undefined;
+    });
+    registry.fetchBlob.tapPromise('seam', async (req) => {
+      if (req.repository !== 'hooks/seam') return undefined;
+      return { size: SEAM_BLOB.length, stream: req.method === 'GET' ? Readable.from([SEAM_BLOB]) : undefined, headers: { 'X-Served-By': `seam ${req.digest === SEAM_DIGEST}` } };
+    });
+    registry.beforeUploadStart.tapPromise('seam', async (ctx) => {
+      if (ctx.repository === 'hooks/seam-noupload') throw new RegistryError('DENIED', `no pushes into ${ctx.repository} (from ${ctx.from ?? 'nowhere'})`);
     });
     registry.manifestPushed.tapPromise('events', async (e) => void events.push({ name: 'manifestPushed', repository: e.repository, detail: `${e.tag}` }));
     registry.blobCommitted.tapPromise('events', async (e) => void events.push({ name: 'blobCommitted', repository: e.repository, detail: `${e.mounted}` }));
@@ -106,6 +122,42 @@ describe('registry hooks over HTTP', () => {
     assert.deepEqual((await waitFor('blobCommitted', 'hooks/events2')).map((e) => e.detail), ['true']);
     assert.deepEqual((await waitFor('artifactPulled', 'hooks/events')).map((e) => e.detail), ['v1']);
     assert.deepEqual((await waitFor('manifestDeleted', 'hooks/events')).map((e) => e.detail), ['v1']);
+  });
+
+  it('lets prepareManifest add headers or refuse before the store is read', async () => {
+    const image = imageParts('seam');
+    await client.pushImage('hooks/seam', 'v1', image);
+    const got = await client.fetch('/v2/hooks/seam/manifests/v1');
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('warning'), '110 - "stale: GET v1"');
+    const head = await client.fetch(`/v2/hooks/seam/manifests/${image.digest}`, { method: 'HEAD' });
+    assert.equal(head.headers.get('warning'), `110 - "stale: HEAD ${image.digest}"`);
+    const missing = await client.fetch('/v2/hooks/seam/manifests/v2');
+    assert.equal(missing.headers.get('warning'), null, 'the headers belong to a served manifest, not to an error');
+    await assertOciError(missing, 404, 'MANIFEST_UNKNOWN');
+    await assertOciError(await client.fetch('/v2/hooks/seam-refused/manifests/v1'), 429, 'TOOMANYREQUESTS');
+  });
+
+  it('serves a blob the repository lacks from fetchBlob (GET and HEAD), and only then', async () => {
+    const got = await client.fetch(`/v2/hooks/seam/blobs/${SEAM_DIGEST}`);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('docker-content-digest'), SEAM_DIGEST);
+    assert.equal(got.headers.get('x-served-by'), 'seam true');
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(SEAM_BLOB));
+    const head = await client.fetch(`/v2/hooks/seam/blobs/${SEAM_DIGEST}`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(SEAM_BLOB.length));
+    await assertOciError(await client.fetch(`/v2/hooks/other/blobs/${SEAM_DIGEST}`), 404, 'BLOB_UNKNOWN');
+  });
+
+  it('refuses an upload through beforeUploadStart before anything is created, mounts and monolithic uploads too', async () => {
+    await assertOciError(await client.fetch('/v2/hooks/seam-noupload/blobs/uploads/', { method: 'POST' }), 403, 'DENIED');
+    const mount = await client.fetch(`/v2/hooks/seam-noupload/blobs/uploads/?mount=${SEAM_DIGEST}&from=hooks/seam`, { method: 'POST' });
+    assert.match(await mount.clone().text(), /from hooks\/seam\)/);
+    await assertOciError(mount, 403, 'DENIED');
+    const monolithic = await client.fetch(`/v2/hooks/seam-noupload/blobs/uploads/?digest=${SEAM_DIGEST}`, { method: 'POST', body: SEAM_BLOB, headers: { 'content-type': 'application/octet-stream' } });
+    await assertOciError(monolithic, 403, 'DENIED');
+    await assertOciError(await client.fetch('/v2/hooks/seam-noupload/tags/list'), 404, 'NAME_UNKNOWN');
   });
 
   it('asks authenticate and authorize: anonymous gets 401, the wrong user 403, the right one in', async () => {

@@ -82,6 +82,8 @@ export interface ManifestInput {
    * points at this manifest already); else `putManifest` rejects with `TagChangedError`.
    */
   readonly tagExpected?: { readonly digest: Digest | undefined } | undefined;
+  /** Record the references without requiring the content (a pull-through cache fetches it later). */
+  readonly lazyReferences?: boolean;
 }
 
 export type { PullRecord };

@@ -100,7 +100,11 @@ export interface ReplicationTarget {
    * `true` when mounted, `false` when the registry declined (the caller then uploads).
    */
   mountBlob(repository: string, digest: Digest, fromRepository: string): Promise<boolean>;
-  /** Opens a blob for reading. */
+  /**
+   * Opens a blob for reading. The stream fails at its end (never ends cleanly) when the bytes
+   * are not `size` long or do not hash to `digest`: consumers such as a proxy cache pass the
+   * bytes on as they arrive and rely on that check.
+   */
   readBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<BlobReader>;
   /** Uploads a blob from a stream of exactly `size` bytes whose digest is `digest`. */
   writeBlob(repository: string, digest: Digest, size: number, data: Readable, options?: WriteBlobOptions): Promise<void>;

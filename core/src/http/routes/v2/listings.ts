@@ -1,7 +1,7 @@
 import { RegistryError } from '@wharf/sdk';
 import { MediaTypes } from '../../../registry/media-types.js';
 import { requireDigest } from '../../../registry/names.js';
-import type { RouteArgs, V2Context, V2Deps } from './context.js';
+import { actorOf, type RouteArgs, type V2Context, type V2Deps } from './context.js';
 import { pageOf, sendPage } from './pagination.js';
 
 /** GET `/v2/<name>/tags/list?n=&last=`. */
@@ -25,6 +25,11 @@ export async function listReferrers({ ctx, name, params, services }: RouteArgs):
   const filter = ctx.query.artifactType;
   if (Array.isArray(filter)) throw new RegistryError('UNSUPPORTED', 'artifactType may be given once', { status: 400 });
   const artifactType = filter === '' ? undefined : filter;
+  const hook = services.deps.hooks.registry.prepareReferrers;
+  if (hook.isUsed()) {
+    const prepared = await hook.promise({ repository: name, subject, ...actorOf(ctx) });
+    for (const [key, value] of Object.entries(prepared?.headers ?? {})) ctx.set(key, value);
+  }
   const referrers = await services.manifests.referrers(name, subject, artifactType);
   if (artifactType !== undefined) ctx.set('OCI-Filters-Applied', 'artifactType');
   ctx.status = 200;
