@@ -37,6 +37,7 @@ const CHAIN_PROJECT = 'cache-chain';
 const PEER_UPSTREAM_PROJECT = 'upstream';
 const MIRROR_USER: Credentials = { username: 'mirror', password: 'Mirror-Passw0rd-1' };
 const DEVELOPER: Credentials = { username: 'devon', password: 'Devon-E2e-Passw0rd' };
+const UPSTREAM_TIMEOUT_SECONDS = 2;
 const BIG_LAYER_BYTES = 128 * 1024 * 1024;
 const ACCEPT = [MT.manifest, MT.index, 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
 
@@ -73,7 +74,8 @@ before(async () => {
   const peerPort = await freePort();
   peerProxy = await startFaultProxy(`http://127.0.0.1:${peerPort}`);
   [server, hubRegistry, privateRegistry, peer, containerd, clients] = await Promise.all([
-    startWharf(),
+    // A short upstream timeout, so the test of a hanging upstream waits 2 s, not 15.
+    startWharf({ env: { WHARF_EXTENSIONS__PROXY_CACHE__UPSTREAM_TIMEOUT_SECONDS: String(UPSTREAM_TIMEOUT_SECONDS) } }),
     startReference(),
     startReference({ config: { auth: { htpasswd: { realm: 'mirror', path: htpasswd } } } }),
     startWharf({ port: peerPort, config: { server: { publicUrl: peerProxy.url } } }),
@@ -369,6 +371,24 @@ registryTest('upstream down: cached tags and digests still pull (Warning over HT
     const pulled = await sandbox().skopeo(['copy', '--src-tls-verify=false', `docker://${srv().host}/${HUB_PROJECT}/hello:never-pulled`, `oci:${join(work!, 'down-missing')}:x`]);
     assert.notEqual(pulled.code, 0, describeRun(pulled));
     assert.match(pulled.stderr, /hub/, `skopeo does not show which upstream failed\n${describeRun(pulled)}`);
+  } finally {
+    await hubProxy().setMode({ kind: 'forward' });
+  }
+});
+
+registryTest('upstream hanging: after the upstream timeout the cached tag is served stale, an uncached one fails with 503', srv, async () => {
+  try {
+    await hubProxy().setMode({ kind: 'hang' });
+    const started = Date.now();
+    const stale = await manifest(`${HUB_PROJECT}/hello`, 'v1');
+    const waited = Date.now() - started;
+    assert.equal(stale.status, 200, describeHttp('GET cached tag while the upstream hangs', stale));
+    assert.equal(stale.headers.get('docker-content-digest'), single.image.manifest.digest);
+    assert.match(stale.headers.get('warning') ?? '', /^110 - "stale: hub answered .*timeout/, describeHttp('Warning header', stale));
+    assert.ok(waited >= UPSTREAM_TIMEOUT_SECONDS * 1000 - 100 && waited < UPSTREAM_TIMEOUT_SECONDS * 1000 + 5000, `served after ${waited} ms`);
+    const missing = await manifest(`${HUB_PROJECT}/hello`, 'never-pulled');
+    assert.equal(missing.status, 503, describeHttp('GET uncached tag while the upstream hangs', missing));
+    assert.match(ociError(missing).message, /hub.*timeout/, describeHttp('the message names the upstream and the timeout', missing));
   } finally {
     await hubProxy().setMode({ kind: 'forward' });
   }
