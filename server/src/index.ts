@@ -15,6 +15,7 @@ import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { quotasPlugin } from '@wharf/plugin-quotas';
 import { uiPlugin } from '@wharf/plugin-ui';
 import { gcPlugin } from '@wharf/plugin-gc';
+import { proxyCachePlugin } from '@wharf/plugin-proxy-cache';
 import { pluginNewCommand } from '@wharf/create-plugin';
 import type { WharfPlugin } from '@wharf/sdk';
 import { DEFAULT_EXTENSIONS } from '@wharf/core';
@@ -47,6 +48,7 @@ export const defaultPlugins: readonly WharfPlugin[] = Object.freeze([
   quotasPlugin,
   uiPlugin,
   gcPlugin,
+  proxyCachePlugin,
 ] as WharfPlugin[]);
 
 /**

@@ -342,7 +342,8 @@ export const DEFAULT_LOGGING = Object.freeze({ audit: Object.freeze({}) });
  * no policy, no delivery), tag retention (`@wharf/plugin-tag-retention`: no policy, nothing
  * deleted), tag immutability (`@wharf/plugin-tag-immutability`: no rule, no refusal) and quotas
  * (`@wharf/plugin-quotas`: unlimited by default, as in Harbor) and online garbage collection
- * (`@wharf/plugin-gc`: on demand, or on a schedule once one is set). The `wharf` binary adds its own
+ * (`@wharf/plugin-gc`: on demand, or on a schedule once one is set) and proxy-cache projects
+ * (`@wharf/plugin-proxy-cache`: no project is a proxy until an administrator makes one). The `wharf` binary adds its own
  * extensions to these (`server/src/index.ts`).
  */
 export const DEFAULT_EXTENSIONS = Object.freeze({
@@ -353,6 +354,7 @@ export const DEFAULT_EXTENSIONS = Object.freeze({
   'tag-immutability': Object.freeze({}),
   quotas: Object.freeze({}),
   gc: Object.freeze({}),
+  'proxy-cache': Object.freeze({}),
 });
 
 /** The plugin sections of the file, with their kind and shape. */

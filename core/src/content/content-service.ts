@@ -87,14 +87,14 @@ export function createContentService(deps: ContentServiceDeps): ContentService {
       return true;
     },
 
-    async putManifest(repository, reference, manifest, actor) {
+    async putManifest(repository, reference, manifest, actor, options) {
       assertRepositoryName(repository);
       const ref = parseReference(reference);
       if (manifest.payload.length > registry.maxManifestBytes) {
         throw new RegistryError('MANIFEST_INVALID', `manifest is larger than ${registry.maxManifestBytes} bytes`, { status: 413, detail: { limit: registry.maxManifestBytes } });
       }
       const w = who(actor, 'PUT', `/v2/${repository}/manifests/${reference}`);
-      const stored = await manifests.put(repository, ref, manifest.payload, manifest.mediaType, w);
+      const stored = await manifests.put(repository, ref, manifest.payload, manifest.mediaType, w, { lazyReferences: options?.lazyReferences === true });
       const { mediaType, artifactType, subject } = stored.parsed;
       events.manifestPushed({ repository, actor: w.principal, request: w.request, digest: stored.digest, tag: stored.tag, mediaType, artifactType, size: stored.size, subject });
       return { digest: stored.digest, tag: stored.tag, mediaType, artifactType, size: stored.size, subject };

@@ -1,8 +1,13 @@
-import { AsyncParallelHook, AsyncSeriesHook } from 'tapable';
+import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import type {
   ArtifactPulledEvent,
   BlobCommitContext,
   BlobCommittedEvent,
+  BlobRequest,
+  BlobSource,
+  ManifestPreparation,
+  ManifestRequest,
+  UploadStartContext,
   DeleteContext,
   ManifestDeletedEvent,
   ManifestPushedEvent,
@@ -24,6 +29,9 @@ export function createRegistryHooks(options: InstrumentOptions): RegistryHooks {
     blobCommitFailed: instrument('registry.blobCommitFailed', new AsyncSeriesHook<[BlobCommitContext, unknown]>(['context', 'error'], 'registry.blobCommitFailed'), options),
     beforeDelete: gate<DeleteContext>('beforeDelete', 'context'),
     beforePull: gate<PullContext>('beforePull', 'context'),
+    beforeUploadStart: gate<UploadStartContext>('beforeUploadStart', 'context'),
+    prepareManifest: instrument('registry.prepareManifest', new AsyncSeriesBailHook<[ManifestRequest], ManifestPreparation | undefined>(['request'], 'registry.prepareManifest'), options),
+    fetchBlob: instrument('registry.fetchBlob', new AsyncSeriesBailHook<[BlobRequest], BlobSource | undefined>(['request'], 'registry.fetchBlob'), options),
     manifestPushed: event<ManifestPushedEvent>('manifestPushed'),
     manifestDeleted: event<ManifestDeletedEvent>('manifestDeleted'),
     blobCommitted: event<BlobCommittedEvent>('blobCommitted'),

@@ -34,8 +34,8 @@ export async function putManifest(ctx: StoreContext, input: ManifestInput, recor
   try {
     return await inTransaction(ctx, async (trx): Promise<PutManifestResult> => {
       const repoId = await ensureRepository(ctx, trx, input.repository);
-      const missingBlobs = await missingDigests(ctx, trx, 'repository_blobs', repoId, blobRefs);
-      const missingManifests = await missingDigests(ctx, trx, 'manifests', repoId, manifestRefs);
+      const missingBlobs = input.lazyReferences ? [] : await missingDigests(ctx, trx, 'repository_blobs', repoId, blobRefs);
+      const missingManifests = input.lazyReferences ? [] : await missingDigests(ctx, trx, 'manifests', repoId, manifestRefs);
       if (missingBlobs.length > 0 || missingManifests.length > 0) {
         throw new MissingReferences({ ok: false, missingBlobs, missingManifests });
       }

@@ -75,6 +75,8 @@ export interface ManifestInput {
   readonly manifestRefs: readonly Digest[];
   /** Tag to point at this manifest, if pushed by tag. */
   readonly tag: string | undefined;
+  /** Record the references without requiring the content (a pull-through cache fetches it later). */
+  readonly lazyReferences?: boolean;
 }
 
 export type { PullRecord };

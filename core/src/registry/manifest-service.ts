@@ -38,7 +38,7 @@ export class ManifestService {
   }
 
   /** Stores a manifest: parse, verify digest, check references, run gates, index. */
-  async put(repository: string, reference: Reference, payload: Buffer, contentType: string | undefined, actor: Actor) {
+  async put(repository: string, reference: Reference, payload: Buffer, contentType: string | undefined, actor: Actor, options: { lazyReferences?: boolean } = {}) {
     const parsed = parseManifest(payload, contentType);
     const algorithm = reference.kind === 'digest' ? (parseDigest(reference.digest) as { algorithm: 'sha256' | 'sha512' }).algorithm : 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(payload).digest('hex')}` as Digest;
@@ -59,6 +59,7 @@ export class ManifestService {
     const result = await this.deps.metadata.putManifest({
       repository, digest, tag, payload, mediaType: parsed.mediaType, artifactType: parsed.artifactType,
       subject: parsed.subject, annotations: parsed.annotations, blobRefs: parsed.blobRefs, manifestRefs: parsed.manifestRefs,
+      lazyReferences: options.lazyReferences === true,
     }, this.deps.events.writer([pushed]));
     if (!result.ok) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references content unknown to this repository', {

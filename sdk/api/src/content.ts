@@ -317,6 +317,20 @@ export interface StoredManifest {
 }
 
 /**
+ * Options of {@link ContentService.putManifest}.
+ * @since 0.2.0
+ */
+export interface PutManifestOptions {
+  /**
+   * Store the manifest even though the repository does not hold the blobs and child manifests
+   * it references yet (a pull-through cache: they are fetched when first pulled). The references
+   * are recorded as usual, so GC, quotas and retention see them once the content arrives; the
+   * gates and events are those of any manifest put. A client's push never skips the check.
+   */
+  readonly lazyReferences?: boolean;
+}
+
+/**
  * Writing into the registry exactly as a client push or delete would: digests verified,
  * manifests parsed and their references checked, the `registry.before*` gates run, and the
  * registry events (`blobCommitted`, `manifestPushed`, `manifestDeleted`) raised. Failures are
@@ -341,7 +355,13 @@ export interface ContentService {
    * Stores a manifest's exact bytes under `reference`, a tag or its digest, as a manifest PUT
    * does. Unknown referenced blobs or manifests fail with `MANIFEST_BLOB_UNKNOWN`.
    */
-  putManifest(repository: string, reference: string, manifest: { readonly payload: Buffer; readonly mediaType: string | undefined }, actor?: ContentActor): Promise<StoredManifest>;
+  putManifest(
+    repository: string,
+    reference: string,
+    manifest: { readonly payload: Buffer; readonly mediaType: string | undefined },
+    actor?: ContentActor,
+    options?: PutManifestOptions,
+  ): Promise<StoredManifest>;
   /**
    * Deletes a manifest and every tag pointing at it. Fails with `MANIFEST_UNKNOWN` when absent,
    * and with `UNSUPPORTED` when the registry's configuration disables deletes.

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
 import type { Principal, RequestInfo } from './principal.js';
 
@@ -101,4 +102,68 @@ export interface ArtifactPulledEvent extends RegistryEventBase {
   readonly digest: Digest;
   readonly reference: string;
   readonly mediaType: string;
+}
+
+/**
+ * A manifest GET or HEAD about to be answered: the argument of `registry.prepareManifest`.
+ * Asked before the kernel reads the reference from its store, so a tap may store what the
+ * store lacks (a pull-through cache fetches it from an upstream registry).
+ * @since 0.2.0
+ */
+export interface ManifestRequest {
+  readonly repository: string;
+  /** The tag or digest of the request. */
+  readonly reference: string;
+  readonly method: 'GET' | 'HEAD';
+  readonly principal: Principal;
+  readonly request: RequestInfo;
+}
+
+/**
+ * What a `registry.prepareManifest` tap answers: the kernel then reads the manifest from its
+ * store (where the tap put it) and adds `headers` to the response (e.g. a `Warning` that a
+ * stale copy is being served).
+ * @since 0.2.0
+ */
+export interface ManifestPreparation {
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A blob GET or HEAD for a blob the repository does not hold: the argument of
+ * `registry.fetchBlob`.
+ * @since 0.2.0
+ */
+export interface BlobRequest {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly method: 'GET' | 'HEAD';
+  readonly principal: Principal;
+  readonly request: RequestInfo;
+}
+
+/**
+ * A blob served from elsewhere than the kernel's storage (a pull-through cache streaming it from
+ * an upstream). The kernel sends `size` as the length and pipes `stream` to the client; for a
+ * HEAD the stream may be absent (and is destroyed when present). A stream that errors midway
+ * aborts the response, so a client never takes a cut or corrupt blob for a whole one.
+ * @since 0.2.0
+ */
+export interface BlobSource {
+  readonly size: number;
+  readonly stream: Readable | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A client starting a blob upload (POST `/v2/<name>/blobs/uploads/`, also a mount or a
+ * monolithic upload): the argument of `registry.beforeUploadStart`.
+ * @since 0.2.0
+ */
+export interface UploadStartContext {
+  readonly repository: string;
+  /** The source repository of a mount request (`?mount=&from=`). */
+  readonly from: string | undefined;
+  readonly principal: Principal;
+  readonly request: RequestInfo;
 }

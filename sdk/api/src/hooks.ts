@@ -16,6 +16,11 @@ import type {
   ManifestPutContext,
   PullContext,
   BlobCommitContext,
+  BlobRequest,
+  BlobSource,
+  ManifestPreparation,
+  ManifestRequest,
+  UploadStartContext,
 } from './events.js';
 import type { HttpRequestFinished, HttpRequestStarted, JobAttempt, LoginAttempt, StorageOperation, TokenIssued } from './observations.js';
 import type { AccessRequest, Credentials, Decision, Principal, RequestInfo } from './principal.js';
@@ -157,6 +162,45 @@ export interface RegistryHooks {
    * @since 0.1.0
    */
   readonly beforeDelete: AsyncSeriesHook<[DeleteContext]>;
+  /**
+   * Policy gate before a blob upload starts (a proxy-cache project refuses pushes here, before
+   * the client sends any bytes).
+   * @kind AsyncSeriesHook
+   * @args context
+   * @result ignored; throw a `RegistryError` to refuse the upload. Nothing is created then.
+   * @calledBy the upload-start route (POST `/v2/<name>/blobs/uploads/`, with or without `mount`
+   *   or `digest`), after authorization. Not called by `coreServices.content` writes.
+   * @since 0.2.0
+   */
+  readonly beforeUploadStart: AsyncSeriesHook<[UploadStartContext]>;
+  /**
+   * Asked before a manifest GET or HEAD reads its reference from the store: a pull-through cache
+   * checks its upstream here and stores what changed (through `coreServices.content`), so the
+   * kernel serves it as ordinary content.
+   * @kind AsyncSeriesBailHook
+   * @args request
+   * @result `undefined`: not mine, ask the next tap (the kernel then reads its store as usual); a
+   *   `ManifestPreparation` ends the chain, the kernel reads its store and adds the answer's
+   *   `headers` to the response. Throw a `RegistryError` to fail the pull (e.g. `MANIFEST_UNKNOWN`
+   *   or `TOOMANYREQUESTS` naming the upstream's answer).
+   * @calledBy the manifest GET and HEAD routes, after authorization and before resolving; again
+   *   for the child digest when content negotiation picks an index's child.
+   * @since 0.2.0
+   */
+  readonly prepareManifest: AsyncSeriesBailHook<[ManifestRequest], ManifestPreparation | undefined>;
+  /**
+   * Asked when a blob GET or HEAD names a blob the repository does not hold: a pull-through
+   * cache streams it from its upstream (while storing it).
+   * @kind AsyncSeriesBailHook
+   * @args request
+   * @result a `BlobSource` (size and stream) ends the chain and is served with status 200 (a
+   *   `Range` header is ignored); `undefined` asks the next tap, and when none answers the client
+   *   gets `BLOB_UNKNOWN`. Throw a `RegistryError` to fail the request.
+   * @calledBy the blob GET and HEAD routes, after authorization, when the repository lacks the
+   *   blob.
+   * @since 0.2.0
+   */
+  readonly fetchBlob: AsyncSeriesBailHook<[BlobRequest], BlobSource | undefined>;
   /**
    * Policy gate before a manifest is served (e.g. block vulnerable images).
    * @kind AsyncSeriesHook

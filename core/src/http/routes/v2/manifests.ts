@@ -10,11 +10,15 @@ import { contentLength } from './http-ranges.js';
 /** GET and HEAD `/v2/<name>/manifests/<reference>`. */
 export async function getManifest({ ctx, name, params, services }: RouteArgs): Promise<void> {
   const reference = parseReadReference(params[0] ?? '');
-  let manifest = await services.manifests.resolve(name, reference);
-  const choice = negotiate(manifest.mediaType, manifest.payload, acceptedManifestTypes(ctx.get('accept') || undefined));
-  if (choice.kind === 'child') manifest = await services.manifests.resolve(name, { kind: 'digest', digest: choice.digest });
   const actor = actorOf(ctx);
   const { hooks } = services.deps;
+  await prepare(ctx, name, params[0] ?? '', services);
+  let manifest = await services.manifests.resolve(name, reference);
+  const choice = negotiate(manifest.mediaType, manifest.payload, acceptedManifestTypes(ctx.get('accept') || undefined));
+  if (choice.kind === 'child') {
+    await prepare(ctx, name, choice.digest, services);
+    manifest = await services.manifests.resolve(name, { kind: 'digest', digest: choice.digest });
+  }
   if (hooks.registry.beforePull.isUsed()) {
     await hooks.registry.beforePull.promise({ repository: name, reference: params[0] ?? '', digest: manifest.digest, mediaType: manifest.mediaType, ...actor });
   }
@@ -32,6 +36,17 @@ export async function getManifest({ ctx, name, params, services }: RouteArgs): P
       digest: manifest.digest, reference: params[0] ?? '', mediaType: manifest.mediaType,
     }, logOf(ctx, services.deps), 'artifactPulled');
   }
+}
+
+/**
+ * Lets `registry.prepareManifest` taps (a pull-through cache) store what the store lacks before
+ * it is read, and adds the headers they answer with.
+ */
+async function prepare(ctx: RouteArgs['ctx'], repository: string, reference: string, services: RouteArgs['services']): Promise<void> {
+  const hook = services.deps.hooks.registry.prepareManifest;
+  if (!hook.isUsed()) return;
+  const prepared = await hook.promise({ repository, reference, method: ctx.method === 'HEAD' ? 'HEAD' : 'GET', ...actorOf(ctx) });
+  for (const [key, value] of Object.entries(prepared?.headers ?? {})) ctx.set(key, value);
 }
 
 /**

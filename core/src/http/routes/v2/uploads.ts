@@ -46,6 +46,13 @@ export async function startUpload(args: RouteArgs): Promise<void> {
   const mount = singleQuery(ctx, 'mount');
   const from = singleQuery(ctx, 'from');
   const digestParam = singleQuery(ctx, 'digest');
+  const gate = services.deps.hooks.registry.beforeUploadStart;
+  if (gate.isUsed()) {
+    await gate.promise({ repository: name, from: mount !== undefined ? from : undefined, ...actorOf(ctx) }).catch((err: unknown) => {
+      ctx.req.resume();
+      throw err;
+    });
+  }
   if (mount !== undefined && from !== undefined) {
     const digest = requireDigest(mount, 'mount');
     assertRepositoryName(from);
