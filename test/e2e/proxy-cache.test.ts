@@ -353,7 +353,7 @@ registryTest('upstream answering 429, then 503: the cached tag is served stale w
   }
 });
 
-registryTest('upstream down: cached tags and digests still pull (Warning over HTTP), an uncached tag fails clearly', srv, async () => {
+registryTest('upstreams down: cached tags and digests still pull (Warning over HTTP), an uncached tag fails clearly', srv, async () => {
   try {
     await hubProxy().setMode({ kind: 'refuse' });
     const stale = await manifest(`${HUB_PROJECT}/hello`, 'v1');
@@ -368,6 +368,12 @@ registryTest('upstream down: cached tags and digests still pull (Warning over HT
     assertOk(await ctrd().ctr(['images', 'pull', '--plain-http', '--all-platforms', ref], offline));
     assert.equal(await ctrDigest(ref, 'offline'), multi.index.digest);
 
+    // The Wharf upstream down too (its registry and its token service): containerd still pulls.
+    await ready(peerProxy, 'peer proxy').setMode({ kind: 'refuse' });
+    const peerRef = `${srv().host}/${PEER_PROJECT}/app:v1`;
+    assertOk(await ctrd().ctr(['images', 'pull', '--plain-http', peerRef], offline));
+    assert.equal(await ctrDigest(peerRef, 'offline'), single.image.manifest.digest);
+
     const missing = await manifest(`${HUB_PROJECT}/hello`, 'never-pulled');
     assert.ok([502, 503].includes(missing.status), describeHttp('GET uncached tag while the upstream is down', missing));
     assert.match(ociError(missing).message, /hub/, describeHttp('the message names the upstream', missing));
@@ -377,6 +383,7 @@ registryTest('upstream down: cached tags and digests still pull (Warning over HT
     assert.match(pulled.stderr, new RegExp(`reading manifest never-pulled .*${missing.status}`), describeRun(pulled));
   } finally {
     await hubProxy().setMode({ kind: 'forward' });
+    await peerProxy?.setMode({ kind: 'forward' });
   }
 });
 
