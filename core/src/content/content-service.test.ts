@@ -113,6 +113,22 @@ forEachDatabase((_name, create) => {
     assert.equal(pushed.length, before, 'no event');
   });
 
+  it('stores a manifest whose content is not held yet with lazyReferences, references recorded, gates and events as usual', async () => {
+    const layer = { digest: sha256('lazy layer not fetched yet'), size: 26 };
+    const config = { digest: sha256('lazy config not fetched yet'), size: 27 };
+    const payload = imageManifest(config, [layer]);
+    const gated = gatedPuts.length;
+    const stored = await f.content.putManifest('man/lazy', 'v1', { payload, mediaType: OCI_MANIFEST }, undefined, { lazyReferences: true });
+    assert.equal(stored.digest, sha256(payload));
+    assert.equal(await f.artifacts.resolveTag('man/lazy', 'v1'), stored.digest);
+    assert.equal(gatedPuts.length, gated + 1, 'the gates ran');
+    const referencing = await f.artifacts.listReferencing(layer.digest);
+    assert.deepEqual(referencing.items.map((r) => [r.repository, r.digest, r.relation]), [['man/lazy', stored.digest, 'blob']]);
+    assert.equal(await f.metadata.getLinkedBlob('man/lazy', layer.digest), undefined, 'nothing linked that is not there');
+    await tick();
+    assert.ok(pushed.some((e) => e.digest === stored.digest && e.repository === 'man/lazy'));
+  });
+
   it('lets a policy gate refuse a manifest, and checks digest references', async () => {
     const config = blob('content gated config');
     await f.content.putBlob('man/gated', { digest: config.digest, data: config.data() });

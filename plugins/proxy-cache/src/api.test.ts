@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
+import { forEachDatabase, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { admin, assertApiError, basicAuth, bootProxyRegistry, callApi } from './test-support.js';
 
 /**
- * The proxy-cache operations over real HTTP on SQLite: allowed for system administrators only
+ * The proxy-cache operations over real HTTP on each test database (the settings table's upsert): allowed for system administrators only
  * (a project admin, a plain user and anonymous callers are refused), registry endpoints that must
  * exist, projects that must exist, and the stored settings read back.
  */
 
-describe('proxy-cache API', () => {
+forEachDatabase((_name, create) => describe('proxy-cache API', () => {
   let db: TestDatabase;
   let registry: TestRegistry;
   const alice = basicAuth('alice', 'Alice-Pass-1');
   const api = (method: string, path: string, auth?: string, body?: unknown) => callApi(registry.url, method, `/api/v1${path}`, { auth, ...(body === undefined ? {} : { body }) });
 
   before(async () => {
-    db = await createTestDatabase('sqlite');
+    db = await create();
     registry = await bootProxyRegistry(db);
     assert.equal((await api('POST', '/users', admin, { username: 'alice', password: 'Alice-Pass-1' })).status, 201);
     assert.equal((await api('POST', '/projects', alice, { name: 'hub' })).status, 201);
@@ -25,7 +25,6 @@ describe('proxy-cache API', () => {
   });
   after(async () => {
     await registry?.close();
-    await db?.drop();
   });
 
   it('answers 404 for a project that is not a proxy cache', async () => {
@@ -67,4 +66,17 @@ describe('proxy-cache API', () => {
     assertApiError(await api('GET', '/projects/hub/proxy-cache', admin), 404, 'NOT_FOUND');
     assertApiError(await api('DELETE', '/projects/hub/proxy-cache', admin), 404, 'NOT_FOUND');
   });
-});
+
+  it('forgets the settings of a deleted project, so a new project of that name is an ordinary one', async () => {
+    assert.equal((await api('POST', '/projects', admin, { name: 'gone' })).status, 201);
+    assert.equal((await api('PUT', '/projects/gone/proxy-cache', admin, { upstreams: [{ registry: 'ghcr' }] })).status, 200);
+    assert.equal((await api('DELETE', '/projects/gone', admin)).status, 204);
+    assert.equal((await api('POST', '/projects', admin, { name: 'gone' })).status, 201);
+    for (let i = 0; ; i++) {
+      const res = await api('GET', '/projects/gone/proxy-cache', admin);
+      if (res.status === 404) break;
+      assert.ok(i < 100, 'the settings were not removed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+}));

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { coreServices, definePlugin, projectServices } from '@wharf/sdk';
@@ -11,6 +11,7 @@ import { pushGates } from './gates.js';
 import { createManifestProxy } from './manifests.js';
 import { createProxyMetrics, NO_METRICS } from './metrics.js';
 import { proxyCacheMigrations } from './migrations.js';
+import { proxyCacheServiceRef } from './services.js';
 import { ProxySettingsStore } from './store.js';
 import { Upstreams } from './upstreams.js';
 import { VERSION } from './version.js';
@@ -35,18 +36,32 @@ export const proxyCachePlugin = definePlugin({
     const config = ctx.config;
     const spoolDir = config.spoolDir ?? path.join(tmpdir(), `wharf-proxy-cache-${process.pid}`);
     ctx.migrations(proxyCacheMigrations);
+    ctx.provide(proxyCacheServiceRef, {
+      deps: { database: coreServices.database },
+      factory: ({ database }) => Object.freeze({ settings: new ProxySettingsStore(database, config.settingsCacheMs) }),
+    });
+    // A deleted project stops being a proxy: a new project of the same name starts as an ordinary one.
+    ctx.events.subscribe({
+      name: 'proxy-cache-projects',
+      types: ['management.project.deleted'],
+      deps: { proxy: proxyCacheServiceRef },
+      async handle({ event }, { proxy }) {
+        const data = event.data as { resource?: string; id?: string };
+        if (data.resource === 'project' && data.id) await proxy.settings.delete(data.id);
+      },
+    });
     ctx.registerInit({
       deps: {
-        database: coreServices.database,
+        proxy: proxyCacheServiceRef,
         artifacts: coreServices.artifacts,
         blobs: coreServices.blobs,
         content: coreServices.content,
         replication: replicationServiceRef,
       },
       optionalDeps: { projects: projectServices.directory, metrics: metricsServiceRef },
-      async init({ database, artifacts, blobs, content, replication, projects, metrics }) {
+      async init({ proxy, artifacts, blobs, content, replication, projects, metrics }) {
         await mkdir(spoolDir, { recursive: true });
-        const settings = new ProxySettingsStore(database, config.settingsCacheMs);
+        const { settings } = proxy;
         const upstreams = new Upstreams(replication, ctx.logger, Math.max(config.settingsCacheMs, 1000));
         const deps = {
           settings, upstreams, artifacts, blobs, content, logger: ctx.logger,
@@ -64,6 +79,8 @@ export const proxyCachePlugin = definePlugin({
         ctx.hooks.lifecycle.close.tapPromise(ctx.id, async () => {
           await blobProxy.close();
           await upstreams.close();
+          // Our own directory (one per process) goes; an operator's spoolDir is left as it is.
+          if (config.spoolDir === undefined) await rm(spoolDir, { recursive: true, force: true }).catch(() => undefined);
         });
       },
     });
@@ -75,4 +92,5 @@ export { proxyCacheConfigSchema, type ProxyCacheConfig } from './config.js';
 export { proxyCacheMigrations, TABLES as PROXY_CACHE_TABLES } from './migrations.js';
 export { upstreamRepository, isDockerHub } from './upstreams.js';
 export { PROXY_PRINCIPAL } from './proxy.js';
+export { proxyCacheServiceRef, type ProxyCacheService } from './services.js';
 export { VERSION as PROXY_CACHE_PLUGIN_VERSION } from './version.js';

@@ -353,15 +353,10 @@ export interface ContentService {
   mountBlob(repository: string, digest: Digest, fromRepository: string, actor?: ContentActor): Promise<boolean>;
   /**
    * Stores a manifest's exact bytes under `reference`, a tag or its digest, as a manifest PUT
-   * does. Unknown referenced blobs or manifests fail with `MANIFEST_BLOB_UNKNOWN`.
+   * does. Unknown referenced blobs or manifests fail with `MANIFEST_BLOB_UNKNOWN`, unless
+   * `options.lazyReferences` (a pull-through cache) records them to be fetched later.
    */
-  putManifest(
-    repository: string,
-    reference: string,
-    manifest: { readonly payload: Buffer; readonly mediaType: string | undefined },
-    actor?: ContentActor,
-    options?: PutManifestOptions,
-  ): Promise<StoredManifest>;
+  putManifest(repository: string, reference: string, manifest: { readonly payload: Buffer; readonly mediaType: string | undefined }, actor?: ContentActor, options?: PutManifestOptions): Promise<StoredManifest>;
   /**
    * Deletes a manifest and every tag pointing at it. Fails with `MANIFEST_UNKNOWN` when absent,
    * and with `UNSUPPORTED` when the registry's configuration disables deletes.

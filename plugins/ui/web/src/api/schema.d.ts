@@ -340,6 +340,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{project_name}/proxy-cache": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a project's proxy-cache settings
+         * @description System administrators only. 404 when the project is not a proxy cache.
+         */
+        get: operations["getProxyCache"];
+        /**
+         * Make a project a proxy cache of upstream registries, or change its upstreams
+         * @description System administrators only. Each upstream names a registry endpoint (`POST /registries`); pulls of `<project>/<path>` are served from the cache or fetched from `<pathPrefix><path>` on the first upstream that has it (Docker Hub endpoints get `library/` before one-component paths). Pushes to the project are refused from then on.
+         */
+        put: operations["putProxyCache"];
+        post?: never;
+        /**
+         * Stop a project being a proxy cache
+         * @description System administrators only. The cached content stays, as ordinary content of the project.
+         */
+        delete: operations["deleteProxyCache"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{project_name}/quota": {
         parameters: {
             query?: never;
@@ -3055,6 +3083,121 @@ export interface operations {
             path: {
                 project_name: string;
                 member_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, without a body. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getProxyCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        project: string;
+                        upstreams: {
+                            registry: string;
+                            pathPrefix: string;
+                        }[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    putProxyCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description upstream registries, asked in this order; the first that answers serves the pull */
+                    upstreams: {
+                        /** @description name of a registry endpoint (`POST /registries`) */
+                        registry: string;
+                        /** @description put before the repository path on this upstream, e.g. `library/` for Docker Hub's official images */
+                        pathPrefix?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        project: string;
+                        upstreams: {
+                            registry: string;
+                            pathPrefix: string;
+                        }[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    deleteProxyCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
             };
             cookie?: never;
         };
