@@ -202,11 +202,26 @@ function skopeo(args) {
   });
 }
 
+const CLK_TCK = 100;
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+/** Every timed pull, with the CPU seconds Wharf and docker-registry spent meanwhile (in the JSON). */
+const pulls = [];
+
 /** A timed `skopeo copy <src> dir:` into a fresh directory; checks the manifest digest, then removes it. */
 async function timedPull(label, src, creds, expected) {
   const dest = path.join(tmp, `pull-${label}`);
   await rm(dest, { recursive: true, force: true });
+  const cpu0 = { wharf: cpuSeconds(wharf.child.pid), registry: cpuSeconds(registry.child.pid) };
   const r = await skopeo(['copy', '--retry-times', '0', '--src-tls-verify=false', ...(creds ? ['--src-creds', creds] : []), src, `dir:${dest}`]);
+  const cpu = { wharf: cpuSeconds(wharf.child.pid) - cpu0.wharf, registry: cpuSeconds(registry.child.pid) - cpu0.registry };
   let digest = null;
   if (r.ok) digest = await digestOf([await readFile(path.join(dest, 'manifest.json'))]);
   await rm(dest, { recursive: true, force: true });
@@ -214,7 +229,8 @@ async function timedPull(label, src, creds, expected) {
     failures++;
     say(`${label}: ${src} ${r.ok ? `gave manifest ${digest}, expected ${expected}` : `failed:\n${r.output.slice(-2000)}`}`);
   }
-  say(`${label}: ${r.seconds.toFixed(3)} s`);
+  say(`${label}: ${r.seconds.toFixed(3)} s (CPU s: Wharf ${cpu.wharf.toFixed(2)}, registry ${cpu.registry.toFixed(2)})`);
+  pulls.push({ label, seconds: r.seconds, cpu });
   return r.seconds;
 }
 
@@ -313,6 +329,7 @@ if (PARTS.includes('c')) {
     }
   })();
   const started = process.hrtime.bigint();
+  const cpu0 = cpuSeconds(pid);
   const headers = { authorization: AUTH, accept: MANIFEST_TYPE };
   const m = await fetch(`${wharf.url}/v2/cache/big/manifests/1`, { headers });
   const text = await m.text();
@@ -324,20 +341,21 @@ if (PARTS.includes('c')) {
     if (got !== blob.digest) { ok = false; say(`c: blob ${blob.digest}: got ${got}`); }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const wharfCpu = cpuSeconds(pid) - cpu0;
   sampling = false;
   await sampler;
   const hwm = statusKib(pid, 'VmHWM');
   if (!ok) { failures++; say(`c: the pull through the cache failed or gave other bytes (manifest ${m.status} ${manifestDigest})`); }
   const growthMib = (peak - before) / 1024;
-  report.memory = { layerMib: BIG_MIB, seconds, mbPerSec: (BIG_MIB * MIB) / seconds / 1e6, rssBeforeKib: before, rssPeakKib: peak, vmHwmKib: hwm, growthMib };
-  say(`c: ${BIG_MIB} MiB in ${seconds.toFixed(1)} s; Wharf RSS ${before} -> ${peak} KiB (VmHWM ${hwm} KiB)`);
+  report.memory = { layerMib: BIG_MIB, seconds, wharfCpu, mbPerSec: (BIG_MIB * MIB) / seconds / 1e6, rssBeforeKib: before, rssPeakKib: peak, vmHwmKib: hwm, growthMib };
+  say(`c: ${BIG_MIB} MiB in ${seconds.toFixed(1)} s (Wharf CPU ${wharfCpu.toFixed(1)} s); Wharf RSS ${before} -> ${peak} KiB (VmHWM ${hwm} KiB)`);
   lines.push(`### (c) Wharf's memory while one ${BIG_MIB} MiB layer is pulled through the cache (first pull, fetch client, sha256 checked)`, '',
     '| seconds | MB/s | RSS before (MiB) | RSS peak (MiB) | VmHWM (MiB) | peak growth (MiB) |', '|---|---|---|---|---|---|',
     `| ${fmt(seconds, 1)} | ${fmt(report.memory.mbPerSec, 0)} | ${fmt(before / 1024, 0)} | ${fmt(peak / 1024, 0)} | ${fmt(hwm / 1024, 0)} | **${fmt(growthMib, 0)}** |`, '');
 }
 
 console.log(lines.join('\n'));
-console.log(JSON.stringify(report));
+console.log(JSON.stringify({ ...report, pulls }));
 for (const c of children) c.kill('SIGTERM');
 await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
 if (KEEP) say(`temp dir kept: ${tmp}`);
