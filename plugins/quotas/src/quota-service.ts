@@ -100,8 +100,10 @@ export class QuotaService {
       else if (digest === context.digest) sizes.set(digest, context.size);
       else {
         const blob = await blobs.inRepository(context.repository, digest as `sha256:${string}`);
-        const size = blob?.size ?? (await artifacts.getArtifact(context.repository, digest))?.manifestSize ?? 0;
-        sizes.set(digest, size);
+        const size = blob?.size ?? (await artifacts.getArtifact(context.repository, digest))?.manifestSize;
+        // Content the repository does not hold yet (a pull-through cache stores the manifest
+        // first, its blobs as they are pulled) is charged when it arrives, at its own gate.
+        if (size !== undefined) sizes.set(digest, size);
       }
     }
     const push: Push = { project, repository: context.repository, digest: context.digest, what: 'manifest', principal: context.principal, request: context.request };
