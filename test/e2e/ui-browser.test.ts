@@ -80,10 +80,13 @@ for (const dbName of databases) describe(dbName, () => {
       const dialog = page.getByRole('dialog', { name: 'New project' });
       await dialog.getByLabel('Project name').fill(name);
       if (name === 'webapp') await dialog.getByLabel(/Public/).check();
+      if (name === 'webapp') await dialog.getByLabel('Storage quota (optional)').fill('10 MiB');
       if (name === 'webapp') await assertAccessible('create project');
       await dialog.getByRole('button', { name: 'Create' }).click();
       await page.getByRole('status').filter({ hasText: `Project ${name} created.` }).waitFor();
     }
+    const quota = await fetch(`${server.url}/api/v1/projects/webapp/quota`, { headers: { authorization: basicAuth(admin()) } });
+    assert.equal(((await quota.json()) as { hard: { storage: number } }).hard.storage, 10 * 1024 * 1024, 'the quota set in the create dialog');
     const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'webapp' }) });
     await row.getByText('Public').waitFor();
 

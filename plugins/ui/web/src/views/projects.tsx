@@ -138,18 +138,37 @@ export function ProjectsView() {
 }
 
 function CreateProject({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (name: string) => void }) {
+  const { user } = useSession();
   const [name, setName] = useState('');
   const [isPublic, setPublic] = useState(false);
+  // System administrators set quotas (the quotas plugin's API); empty keeps the configured default.
+  const [storageQuota, setStorageQuota] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     const { error: failure } = await api.POST('/projects', { body: { name, public: isPublic } });
+    if (failure) {
+      setBusy(false);
+      return setError(errorMessage(failure));
+    }
+    const size = storageQuota.trim();
+    if (user.admin && size !== '') {
+      const { error: quotaFailure } = await api.PUT('/projects/{project_name}/quota', {
+        params: { path: { project_name: name } },
+        body: { hard: { storage: /^-?\d+$/.test(size) ? Number(size) : size } },
+      });
+      if (quotaFailure) {
+        setBusy(false);
+        // The project exists: say so, and why its quota is not set.
+        return setError(t('projects.create.quotaFailed', { name, message: errorMessage(quotaFailure) }));
+      }
+    }
     setBusy(false);
-    if (failure) return setError(errorMessage(failure));
     setName('');
     setPublic(false);
+    setStorageQuota('');
     setError(undefined);
     onCreated(name);
   };
@@ -168,6 +187,13 @@ function CreateProject({ open, onClose, onCreated }: { open: boolean; onClose: (
           <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.currentTarget.checked)} />
           {t('projects.create.public')}
         </label>
+        {user.admin && (
+          <>
+            <label for="project-quota">{t('projects.create.quota')}</label>
+            <input id="project-quota" aria-describedby="project-quota-help" placeholder="10 GiB" value={storageQuota} onInput={(e) => setStorageQuota(e.currentTarget.value)} />
+            <small id="project-quota-help">{t('projects.create.quotaHelp')}</small>
+          </>
+        )}
         <div class="buttons">
           <button type="button" onClick={onClose}>
             {t('confirm.cancel')}
