@@ -101,7 +101,8 @@ for (const database of testDatabaseNames()) {
       assert.deepEqual(await names('sort=-username&page_size=2&page=2'), ['admin']);
       assert.deepEqual(await names('sort=username'), ['admin', 'manager', 'pat']);
       assert.deepEqual(await names('sort=-createdAt'), ['manager', 'pat', 'admin']);
-      assertEnvelope(await call(url, 'GET', `${users}?sort=password`, { auth: admin }), 400, 'BAD_REQUEST', /unknown field "password" \(this operation sorts by username, provider, createdAt, updatedAt/);
+      assert.deepEqual(await names('sort=-admin,username'), ['admin', 'manager', 'pat'], 'administrators first');
+      assertEnvelope(await call(url, 'GET', `${users}?sort=password`, { auth: admin }), 400, 'BAD_REQUEST', /unknown field "password" \(this operation sorts by username, provider, admin, disabled, createdAt, updatedAt/);
     });
 
     it('creates users: 201 with Location for administrators, refusals in the envelope', async () => {

@@ -48,7 +48,7 @@ export interface ListUsersOptions {
 }
 
 /** What the user list sorts by (API field to column); ties break on `id`. */
-export const USER_SORTS = Object.freeze({ username: 'username', provider: 'provider', createdAt: 'created_at', updatedAt: 'updated_at' });
+export const USER_SORTS = Object.freeze({ username: 'username', provider: 'provider', admin: 'admin', disabled: 'disabled', createdAt: 'created_at', updatedAt: 'updated_at' });
 
 export interface UserPage {
   readonly items: readonly DbUser[];

@@ -232,6 +232,6 @@ forEachDatabase((_name, create) => {
     assert.ok(byBytes[0]!.bytesFreed > 0, 'a run that freed bytes comes first');
     const refused = await api('GET', '/system/gc?sort=size', admin);
     assert.equal(refused.status, 400, refused.text);
-    assert.match(refused.body.errors[0].message, /unknown field "size" \(this operation sorts by id, status, trigger, requestedAt, bytesFreed/);
+    assert.match(refused.body.errors[0].message, /unknown field "size" \(this operation sorts by id, status, trigger, requestedAt, blobsDeleted, bytesFreed/);
   });
 });

@@ -93,7 +93,7 @@ const columnsOf = (c: Partial<RunCounts>): Row => {
 
 /** Runs, their logs, the lock across nodes and the stored schedule. */
 /** What the history sorts by (API field to column); ties break on `id`. */
-export const GC_SORTS = Object.freeze({ id: 'id', status: 'status', trigger: 'trigger', requestedAt: 'requested_at', bytesFreed: 'bytes_freed' });
+export const GC_SORTS = Object.freeze({ id: 'id', status: 'status', trigger: 'trigger', requestedAt: 'requested_at', blobsDeleted: 'blobs_deleted', bytesFreed: 'bytes_freed' });
 
 export class GcStore {
   constructor(
