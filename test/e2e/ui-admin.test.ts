@@ -107,7 +107,7 @@ for (const dbName of databases) describe(dbName, () => {
     // The search filters on the server: admin goes, dora stays.
     await page.getByRole('rowheader', { name: 'admin', exact: true }).waitFor({ state: 'detached' });
     await page.getByRole('rowheader', { name: USER.username }).waitFor();
-    await page.getByRole('button', { name: 'Username' }).click();
+    await page.getByRole('link', { name: 'Sort by Username' }).click();
     await page.waitForURL(/sort=-username/);
     await screen('admin-users');
 
