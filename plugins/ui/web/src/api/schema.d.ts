@@ -5745,7 +5745,7 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
-                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `status`, `trigger`, `requestedAt`, `bytesFreed`. Ties break on the item's id; other fields are refused (400). */
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `status`, `trigger`, `requestedAt`, `blobsDeleted`, `bytesFreed`. Ties break on the item's id; other fields are refused (400). */
                 sort?: string;
             };
             header?: never;
@@ -6149,7 +6149,7 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
-                /** @description Order, comma-separated fields, `-` before a field for descending: `username`, `provider`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                /** @description Order, comma-separated fields, `-` before a field for descending: `username`, `provider`, `admin`, `disabled`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
                 sort?: string;
             };
             header?: never;
