@@ -17,6 +17,7 @@ const admin = basicAuth('admin', ADMIN_PASSWORD);
 
 forEachDatabase((_name, create) => {
   let registry: TestRegistry;
+  let lastExecution = 0;
   const get = async (path: string) => {
     const res = await callApi(registry.url, 'GET', `/api/v1${path}`, { auth: admin });
     assert.equal(res.status, 200, res.text);
@@ -45,7 +46,13 @@ forEachDatabase((_name, create) => {
         destinationNamespace: undefined, flatten: 'none', trigger: 'manual', cron: undefined, replicateDeletion: false, override: true,
         bandwidthKbps: -1, chunkSize: undefined, enabled: true,
       });
-      await store.createExecution(policy.id, 'manual');
+      const { id } = await store.createExecution(policy.id, 'manual');
+      if (name === 'mirror-d') {
+        // Planned out of name order.
+        const task = (repo: string) => ({ operation: 'copy' as const, sourceRepository: repo, sourceReference: 'v1', destinationRepository: `dst/${repo}`, destinationReference: 'v1' });
+        await store.addTasks(id, ['lib/b', 'lib/c', 'lib/a'].map(task));
+        lastExecution = id;
+      }
     }
   });
   after(() => registry?.close());
@@ -69,5 +76,13 @@ forEachDatabase((_name, create) => {
     const byPolicy = (await get('/replication/executions?sort=-policyId')).map((e) => e.policyId);
     assert.deepEqual(byPolicy, [...byPolicy].sort((a, b) => b - a));
     assertApiError(await callApi(registry.url, 'GET', '/api/v1/replication/executions?sort=-bytes', { auth: admin }), 400, 'BAD_REQUEST', /sorts by id, policyId, trigger, status, startedAt/);
+  });
+
+  it('sorts an execution\'s tasks by source across pages', async () => {
+    const sources = async (query: string) => ((await get(`/replication/executions/${lastExecution}/tasks?${query}`)) as unknown as { source: string }[]).map((k) => k.source);
+    assert.deepEqual(await sources(''), ['lib/b:v1', 'lib/c:v1', 'lib/a:v1'], 'default: planned order');
+    assert.deepEqual(await sources('sort=-source&page_size=2'), ['lib/c:v1', 'lib/b:v1']);
+    assert.deepEqual(await sources('sort=-source&page_size=2&page=2'), ['lib/a:v1']);
+    assertApiError(await callApi(registry.url, 'GET', `/api/v1/replication/executions/${lastExecution}/tasks?sort=log`, { auth: admin }), 400, 'BAD_REQUEST', /sorts by id, source, destination, status, bytes, attempts/);
   });
 });

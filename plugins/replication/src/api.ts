@@ -328,7 +328,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
 
   api.operation({
     operationId: 'listReplicationTasks', method: 'GET', path: '/replication/executions/{id}/tasks', tag: 'replication', summary: 'Tasks of an execution',
-    list: true, params: IdParams, response: TaskSchema, filters: ['status'],
+    list: true, params: IdParams, response: TaskSchema, filters: ['status'], sorts: Object.keys(LIST_SORTS.tasks),
     async handler(req) {
       await may('replication', 'read')(req);
       await executionOr404(id(req));

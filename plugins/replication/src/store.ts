@@ -39,6 +39,8 @@ export const LIST_SORTS = Object.freeze({
   registries: { id: 'id', name: 'name', type: 'type', url: 'url', createdAt: 'created_at', updatedAt: 'updated_at' },
   policies: { id: 'id', name: 'name', mode: 'mode', trigger: 'trigger', enabled: 'enabled', createdAt: 'created_at', updatedAt: 'updated_at' },
   executions: { id: 'id', policyId: 'policy_id', trigger: 'trigger', status: 'status', startedAt: 'started_at' },
+  // source and destination: by repository (the reference breaks no ties; the id does).
+  tasks: { id: 'id', source: 'source_repository', destination: 'destination_repository', status: 'status', bytes: 'bytes', attempts: 'attempts' },
 } satisfies Record<string, Record<string, string>>);
 
 export class DuplicateNameError extends Error {}
@@ -399,11 +401,11 @@ export class ReplicationStore {
     return row && taskOf(row);
   }
 
-  async listTasks(executionId: number, page: { page: number; pageSize: number }, status?: string): Promise<{ items: Task[]; total: number }> {
+  async listTasks(executionId: number, page: ListPage, status?: string): Promise<{ items: Task[]; total: number }> {
     const q = this.knex('replication_tasks').where({ execution_id: executionId });
     if (status) q.andWhere({ status });
     const [count] = (await q.clone().count({ n: '*' })) as Row[];
-    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    const rows = (await orderBySort(q, page.sort ?? [], LIST_SORTS.tasks).limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
     return { items: rows.map(taskOf), total: (count ? bigint(count, 'n') : 0) };
   }
 

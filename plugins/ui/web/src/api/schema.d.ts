@@ -5175,6 +5175,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `source`, `destination`, `status`, `bytes`, `attempts`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path: {

@@ -58,8 +58,7 @@ export function sortOf(loc: Location, fallback: string): { key: string; desc: bo
 
 /**
  * The rows on screen, sorted by a column. Only for lists the screen holds whole (event
- * consumers) or whose operation takes no `sort=` (an execution's tasks); paged lists the
- * server sorts use components/sort-header.tsx instead.
+ * consumers); paged lists sort on the server with components/sort-header.tsx instead.
  */
 export function sortRows<T>(rows: readonly T[], sort: { key: string; desc: boolean }, columns: Record<string, (row: T) => string | number | boolean | null | undefined>): T[] {
   const get = columns[sort.key];

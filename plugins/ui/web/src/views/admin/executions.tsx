@@ -7,13 +7,15 @@ import { Empty, ErrorState, Loaded, Loading } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Notice, SortHeader as TaskSortHeader, StatusBadge, sortOf, sortRows, statusLabel, usePoll, useLiveLoad } from './common.js';
+import { AdminPage, Notice, StatusBadge, statusLabel, usePoll, useLiveLoad } from './common.js';
 
 type Execution = components['schemas']['ReplicationExecution'];
 type Task = components['schemas']['ReplicationTask'];
 const PAGE_SIZE = 20;
 /** Columns the server sorts executions by (listReplicationExecutions' `sort` fields; newest first by default). */
 const SORTS = ['id', 'status', 'trigger', 'startedAt'];
+/** Columns the server sorts an execution's tasks by (listReplicationTasks' `sort` fields). */
+const TASK_SORTS = ['id', 'source', 'destination', 'status', 'bytes', 'attempts'];
 const LIVE = new Set(['pending', 'running', 'stopping']);
 const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'stopped', 'skipped'];
 
@@ -113,10 +115,11 @@ export function AdminExecutionView({ id }: { id: number }) {
   const status = loc.query.get('status') ?? '';
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
   const [round, setRound] = useState(0);
-  const [load, reload] = useLiveLoad(`${id}|${page}|${status}`, async () => {
+  const sort = listSort(loc, TASK_SORTS, 'id');
+  const [load, reload] = useLiveLoad(`${id}|${page}|${status}|${sort.param}`, async () => {
     const [execution, tasks] = await Promise.all([
       api.GET('/replication/executions/{id}', { params: { path: { id } } }),
-      api.GET('/replication/executions/{id}/tasks', { params: { path: { id }, query: { page, page_size: PAGE_SIZE, ...(status ? { q: `status=${status}` } : {}) } } }),
+      api.GET('/replication/executions/{id}/tasks', { params: { path: { id }, query: { page, page_size: PAGE_SIZE, ...(status ? { q: `status=${status}` } : {}), ...(sort.param ? { sort: sort.param } : {}) } } }),
     ]);
     if (execution.error || !execution.data) throw new ApiFailure(errorMessage(execution.error), execution.response.status);
     if (tasks.error || !tasks.data) throw new ApiFailure(errorMessage(tasks.error), tasks.response.status);
@@ -194,7 +197,7 @@ function ExecutionDetails({
   onAct: (what: 'stop' | 'resume') => void;
 }) {
   const loc = useLocation();
-  const sort = sortOf(loc, 'id');
+  const sort = listSort(loc, TASK_SORTS, 'id');
   return (
     <>
       <dl class="facts">
@@ -258,11 +261,11 @@ function ExecutionDetails({
           <table>
             <thead>
               <tr>
-                <TaskSortHeader column="source" label={t('admin.executions.col.source')} fallback="id" />
-                <TaskSortHeader column="destination" label={t('admin.executions.col.destination')} fallback="id" />
-                <TaskSortHeader column="status" label={t('admin.col.status')} fallback="id" />
-                <TaskSortHeader column="bytes" label={t('admin.executions.col.bytes')} fallback="id" />
-                <th scope="col">{t('admin.executions.col.attempts')}</th>
+                <SortHeader column="source" label={t('admin.executions.col.source')} sort={sort} />
+                <SortHeader column="destination" label={t('admin.executions.col.destination')} sort={sort} />
+                <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
+                <SortHeader column="bytes" label={t('admin.executions.col.bytes')} sort={sort} />
+                <SortHeader column="attempts" label={t('admin.executions.col.attempts')} sort={sort} />
                 <th scope="col">{t('admin.col.finished')}</th>
                 <th scope="col">
                   <span class="visually-hidden">{t('admin.col.actions')}</span>
@@ -270,7 +273,7 @@ function ExecutionDetails({
               </tr>
             </thead>
             <tbody>
-              {sortRows(tasks, sort, { id: (k) => k.id, source: (k) => k.source, destination: (k) => k.destination, status: (k) => k.status, bytes: (k) => k.bytes }).map((k) => (
+              {tasks.map((k) => (
                 <TaskRow key={k.id} task={k} round={round} />
               ))}
             </tbody>
