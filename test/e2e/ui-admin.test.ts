@@ -228,7 +228,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.locator('dd .badge', { hasText: 'Failed' }).waitFor({ timeout: 30_000 });
     const task = page.getByRole('row').filter({ hasText: 'shipyard/app:v1' }).first();
     await task.locator('.state.error').waitFor();
-    await page.getByLabel('Status').selectOption('failed');
+    await page.getByLabel('Status').and(page.locator('select')).selectOption('failed');
     await page.waitForURL(/status=failed/);
     await task.waitFor();
     await screen('admin-execution-failed');
