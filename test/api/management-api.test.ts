@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiError, Type, apiStream, coreServices, definePlugin } from '@wharf/sdk';
+import { ApiError, Type, apiStream, compareBySort, coreServices, definePlugin } from '@wharf/sdk';
 import { ADMIN_PASSWORD, assertEnvelope, basic, bearer, call, fetchToken, startApiRegistry, type ApiRegistry } from './support/api-kit.js';
 import { testDatabaseNames } from './support/server.js';
 
@@ -31,12 +31,14 @@ const testOperations = definePlugin({
       summary: 'Things, filtered and paged by the kernel',
       list: true,
       filters: ['name', 'color'],
+      sorts: ['name', 'color'],
       anonymous: true,
       response: Thing,
       async handler(req) {
         const matches = (value: string, f: { op: 'eq' | 'fuzzy'; value: string } | undefined) =>
           f === undefined || (f.op === 'eq' ? value === f.value : value.includes(f.value));
         const all = THINGS.filter((t) => matches(t.name, req.page.filters.name) && matches(t.color, req.page.filters.color));
+        if (req.page.sort.length > 0) all.sort(compareBySort(req.page.sort, { name: (t) => t.name, color: (t) => t.color }, { tieBreaker: (t) => t.name }));
         const start = (req.page.page - 1) * req.page.pageSize;
         return { items: all.slice(start, start + req.page.pageSize), total: all.length };
       },
@@ -277,6 +279,30 @@ for (const database of testDatabaseNames()) {
       assertEnvelope(await call(url, 'GET', '/api/v1/test/things?page=1&page=2'), 400, 'BAD_REQUEST', /appear once/);
     });
 
+    it('sorts with sort= across pages: descending, several keys, refuses unknown, repeated and malformed fields', async () => {
+      const names = async (query: string) => {
+        const res = await call(url, 'GET', `/api/v1/test/things?${query}`);
+        assert.equal(res.status, 200, res.text);
+        return res.body.map((t: { name: string }) => t.name) as string[];
+      };
+      const descending = THINGS.map((t) => t.name).reverse();
+      assert.deepEqual(await names('sort=-name&page_size=20'), descending.slice(0, 20));
+      assert.deepEqual(await names('sort=-name&page_size=20&page=2'), descending.slice(20));
+      assert.deepEqual(await names('sort=name&page_size=3'), ['thing-01', 'thing-02', 'thing-03']);
+      // color ascending (blue first), then name descending within a color.
+      assert.deepEqual(await names('sort=color,-name&page_size=5'), ['thing-23', 'thing-18', 'thing-13', 'thing-08', 'thing-03']);
+      assert.deepEqual(await names('sort=&page_size=2'), ['thing-01', 'thing-02']);
+      const paged = await call(url, 'GET', '/api/v1/test/things?sort=-name&page_size=10');
+      assert.match(paged.headers.get('link') ?? '', /sort=-name/, 'Link keeps the order');
+      const refused = async (sort: string, message: RegExp) =>
+        assertEnvelope(await call(url, 'GET', `/api/v1/test/things?sort=${encodeURIComponent(sort)}`), 400, 'BAD_REQUEST', message);
+      await refused('size', /\/sort: unknown field "size" \(this operation sorts by name, color/);
+      await refused('name,-name', /"name" appears twice/);
+      await refused('name,', /not a field/);
+      await refused('+name', /not a field/);
+      assertEnvelope(await call(url, 'GET', '/api/v1/test/things?sort=name&sort=color'), 400, 'BAD_REQUEST', /appear once/);
+    });
+
     it('filters with q: exact, fuzzy, URL-decoded values; refuses unknown keys and range or list forms', async () => {
       const names = async (q: string) => {
         const res = await call(url, 'GET', `/api/v1/test/things?page_size=100&q=${q}`);
@@ -392,6 +418,11 @@ for (const database of testDatabaseNames()) {
           const names = params.map((p: { name: string }) => p.name);
           if (op.operationId.startsWith('list')) {
             for (const name of ['page', 'page_size', 'q']) assert.ok(names.includes(name), `${op.operationId} has ${name}`);
+            const sort = params.find((p: { name: string }) => p.name === 'sort');
+            if (sort?.schema['x-wharf-sort-fields']) {
+              for (const field of sort.schema['x-wharf-sort-fields']) assert.match(`-${field}`, new RegExp(sort.schema.pattern), `${op.operationId} sort pattern takes -${field}`);
+              assert.doesNotMatch('unknown', new RegExp(sort.schema.pattern));
+            }
             assert.equal(resolve(op.responses['200'].content['application/json'].schema).type, 'array');
             assert.ok(op.responses['200'].headers['X-Total-Count'] && op.responses['200'].headers.Link);
           } else {

@@ -91,6 +91,20 @@ for (const database of testDatabaseNames()) {
       assertEnvelope(await call(url, 'GET', `${users}?q=${encodeURIComponent('admin=true')}`, { auth: admin }), 400, 'BAD_REQUEST', /unknown key "admin"/);
     });
 
+    it('sorts users across pages with sort= (database order, not the page\'s)', async () => {
+      const names = async (query: string) => {
+        const res = await call(url, 'GET', `${users}?${query}`, { auth: admin });
+        assert.equal(res.status, 200, res.text);
+        return res.body.map((u: { username: string }) => u.username) as string[];
+      };
+      assert.deepEqual(await names('sort=-username&page_size=2'), ['pat', 'manager']);
+      assert.deepEqual(await names('sort=-username&page_size=2&page=2'), ['admin']);
+      assert.deepEqual(await names('sort=username'), ['admin', 'manager', 'pat']);
+      assert.deepEqual(await names('sort=-createdAt'), ['manager', 'pat', 'admin']);
+      assert.deepEqual(await names('sort=-admin,username'), ['admin', 'manager', 'pat'], 'administrators first');
+      assertEnvelope(await call(url, 'GET', `${users}?sort=password`, { auth: admin }), 400, 'BAD_REQUEST', /unknown field "password" \(this operation sorts by username, provider, admin, disabled, createdAt, updatedAt/);
+    });
+
     it('creates users: 201 with Location for administrators, refusals in the envelope', async () => {
       const created = await createUser('Quinn', 'Quinn-Pass-1');
       assert.equal(created.headers.get('location'), '/api/v1/users/quinn');

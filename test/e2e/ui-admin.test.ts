@@ -107,7 +107,7 @@ for (const dbName of databases) describe(dbName, () => {
     // The search filters on the server: admin goes, dora stays.
     await page.getByRole('rowheader', { name: 'admin', exact: true }).waitFor({ state: 'detached' });
     await page.getByRole('rowheader', { name: USER.username }).waitFor();
-    await page.getByRole('button', { name: 'Username' }).click();
+    await page.getByRole('link', { name: 'Sort by Username' }).click();
     await page.waitForURL(/sort=-username/);
     await screen('admin-users');
 
@@ -228,7 +228,7 @@ for (const dbName of databases) describe(dbName, () => {
     await page.locator('dd .badge', { hasText: 'Failed' }).waitFor({ timeout: 30_000 });
     const task = page.getByRole('row').filter({ hasText: 'shipyard/app:v1' }).first();
     await task.locator('.state.error').waitFor();
-    await page.getByLabel('Status').selectOption('failed');
+    await page.getByLabel('Status').and(page.locator('select')).selectOption('failed');
     await page.waitForURL(/status=failed/);
     await task.waitFor();
     await screen('admin-execution-failed');

@@ -1,4 +1,4 @@
-import type { ContentPage, ContentPageRequest, RepositoryInfo, TagInfo } from '@wharf/sdk';
+import { orderBySort, type ApiSortKey, type ContentPage, type ContentPageRequest, type Knex, type RepositoryInfo, type SortColumn, type TagInfo } from '@wharf/sdk';
 import { contentLimit, pageOf } from './content-pages.js';
 import { repositoryId } from './repositories-blobs.js';
 import { bigint, date, optionalBigint, rowOf, rowsOf, string, type Row } from './decode.js';
@@ -47,7 +47,7 @@ const literal = (value: string): string => value.replace(/[!%_]/g, (c) => `!${c}
  */
 export async function findRepositorySummaries(
   ctx: StoreContext,
-  query: { readonly namespace: string; readonly contains?: string | undefined; readonly page: number; readonly pageSize: number },
+  query: { readonly namespace: string; readonly contains?: string | undefined; readonly page: number; readonly pageSize: number; readonly sort?: readonly ApiSortKey[] | undefined },
 ): Promise<{ items: RepositoryInfo[]; total: number }> {
   const { namespace, contains, page, pageSize } = query;
   if (typeof namespace !== 'string' || namespace === '' || namespace.endsWith('/')) throw new RangeError(`invalid namespace "${String(namespace)}"`);
@@ -67,8 +67,33 @@ export async function findRepositorySummaries(
   const [counted] = rowsOf(await matching().count({ n: '*' }));
   const total = counted ? bigint(counted, 'n') : 0;
   if (total === 0 || (page - 1) * pageSize >= total) return { items: [], total };
-  const rows = rowsOf(await matching().select('id', 'name', 'created_at').orderBy('name').limit(pageSize).offset((page - 1) * pageSize)).map(repositoryRow);
+  const ordered = orderBySort(matching().select('id', 'name', 'created_at'), query.sort ?? [], sortColumns(ctx), { fallback: BY_NAME });
+  const rows = rowsOf(await ordered.limit(pageSize).offset((page - 1) * pageSize)).map(repositoryRow);
   return { items: await summarize(ctx, rows), total };
+}
+
+const BY_NAME: readonly ApiSortKey[] = [{ field: 'name', descending: false }];
+
+/**
+ * What `sort=` orders repositories by: columns, or the figures {@link summarize} reports as
+ * correlated subqueries (each served by an index that starts with `repository_id`). Fixed SQL:
+ * the caller's text only picks among these.
+ */
+function sortColumns(ctx: StoreContext): Record<string, SortColumn> {
+  const { knex } = ctx;
+  const latestManifest = '(select max(m.created_at) from manifests m where m.repository_id = repositories.id)';
+  const latestTag = '(select max(t.updated_at) from tags t where t.repository_id = repositories.id)';
+  // As summarize's updatedAt: the latest of creation, a manifest and a tag change. SQLite's
+  // many-argument max() is the others' greatest().
+  const greatest = ctx.dialect === 'sqlite' ? 'max' : 'greatest';
+  const updated: Knex.Raw = knex.raw(`${greatest}(repositories.created_at, coalesce(${latestManifest}, 0), coalesce(${latestTag}, 0))`);
+  return {
+    name: 'name',
+    createdAt: 'created_at',
+    artifactCount: knex.raw('(select count(*) from manifests m where m.repository_id = repositories.id)'),
+    tagCount: knex.raw('(select count(*) from tags t where t.repository_id = repositories.id)'),
+    updatedAt: updated,
+  };
 }
 
 async function summarize(ctx: StoreContext, rows: readonly RepositoryRow[]): Promise<RepositoryInfo[]> {

@@ -15,7 +15,7 @@ import {
 } from '@wharf/sdk';
 import { LOCAL_PROVIDER } from './migrations.js';
 import type { ExternalUsers } from './external-users.js';
-import { MAX_USERNAME_LENGTH, UserDirectoryError, type DbUser, type UserDirectory, type UserDirectoryErrorCode } from './user-directory.js';
+import { MAX_USERNAME_LENGTH, USER_SORTS, UserDirectoryError, type DbUser, type UserDirectory, type UserDirectoryErrorCode } from './user-directory.js';
 
 /**
  * The users API (`/api/v1/users`), Harbor's user management for the db provider. Every
@@ -165,6 +165,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
     description: 'Local users and the users of other providers recorded on their first login. `q=username=<name>` finds one user, `q=username=~<text>` names containing the text.',
     list: true,
     filters: ['username'],
+    sorts: Object.keys(USER_SORTS),
     response: UserSchema,
     async handler(req) {
       await req.authorize(usersAccess('list'));
@@ -172,6 +173,7 @@ export function registerUsersApi(api: ManagementApi, deps: UsersApiDeps): void {
       const page = await users.list({
         page: req.page.page,
         pageSize: req.page.pageSize,
+        sort: req.page.sort,
         ...(filter?.op === 'eq' ? { username: filter.value } : {}),
         ...(filter?.op === 'fuzzy' ? { q: filter.value } : {}),
       });

@@ -1,4 +1,4 @@
-import { createServiceRef, type DatabaseService, type Knex, type Logger } from '@wharf/sdk';
+import { createServiceRef, orderBySort, type ApiSortKey, type DatabaseService, type Knex, type Logger } from '@wharf/sdk';
 import { USERNAME_PATTERN, type PasswordPolicy } from './config.js';
 import { LOCAL_PROVIDER, USERS_TABLE } from './migrations.js';
 import { hashPassword, MalformedHashError, verifyNothing, verifyPassword } from './password-hash.js';
@@ -43,7 +43,12 @@ export interface ListUsersOptions {
   readonly q?: string;
   /** Keeps only the user with exactly this name. */
   readonly username?: string;
+  /** `sort=` keys over {@link USER_SORTS}; empty: by user name. */
+  readonly sort?: readonly ApiSortKey[];
 }
+
+/** What the user list sorts by (API field to column); ties break on `id`. */
+export const USER_SORTS = Object.freeze({ username: 'username', provider: 'provider', admin: 'admin', disabled: 'disabled', createdAt: 'created_at', updatedAt: 'updated_at' });
 
 export interface UserPage {
   readonly items: readonly DbUser[];
@@ -267,9 +272,7 @@ export class KnexUserDirectory implements UserDirectory {
       return q === '' ? query : query.whereRaw(`lower(username) like ? escape '!'`, [containsPattern(q)]);
     };
     const [counted] = (await filtered().count({ n: '*' })) as { n: number | string }[];
-    const rows = await filtered()
-      .select(PUBLIC_COLUMNS)
-      .orderBy('username', 'asc')
+    const rows = await orderBySort(filtered().select(PUBLIC_COLUMNS), options.sort ?? [], USER_SORTS, { fallback: [{ field: 'username', descending: false }] })
       .limit(pageSize)
       .offset((page - 1) * pageSize);
     return { items: rows.map(toUser), total: Number(counted?.n ?? 0), page, pageSize };

@@ -1,6 +1,6 @@
 import { ApiError, Type, type ManagementApi } from '@wharf/sdk';
 import type { GcService } from './service.js';
-import type { RunRecord } from './store.js';
+import { GC_SORTS, type RunRecord } from './store.js';
 
 /**
  * `/api/v1/system/gc...`: run now (or a dry run), the history with progress and logs, stop,
@@ -120,12 +120,13 @@ export function registerGcApi(api: ManagementApi, service: GcService): void {
     path: '/system/gc',
     tag: 'gc',
     summary: 'The history of collections',
-    description: `Newest first, with what each freed. The last \`extensions.gc.historyKeep\` runs are kept. System administrators only.`,
+    description: `Newest first unless \`sort=\` says otherwise, with what each freed. The last \`extensions.gc.historyKeep\` runs are kept. System administrators only.`,
     list: true,
+    sorts: Object.keys(GC_SORTS),
     response: RunSchema,
     async handler(req) {
       await req.authorize({ ...GC, action: 'list' });
-      const { items, total } = await service.store.list(req.page.page, req.page.pageSize);
+      const { items, total } = await service.store.list(req.page.page, req.page.pageSize, req.page.sort);
       return { items: items.map(runView), total };
     },
   });

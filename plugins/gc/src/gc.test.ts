@@ -212,5 +212,26 @@ forEachDatabase((_name, create) => {
       await gc.store.unlock('another-node:2');
     }
   });
-});
 
+  it('sorts the history with sort= across pages (default newest first); refuses an unknown field', async () => {
+    const ids = async (query: string) => {
+      const res = await api('GET', `/system/gc?${query}`, admin);
+      assert.equal(res.status, 200, res.text);
+      return res.body as { id: number; bytesFreed: number; status: string }[];
+    };
+    const newest = (await ids('page_size=100')).map((r) => r.id);
+    assert.ok(newest.length >= 4, `${newest.length} runs`);
+    assert.deepEqual(newest, [...newest].sort((a, b) => b - a), 'newest first by default');
+    assert.deepEqual((await ids('sort=id&page_size=100')).map((r) => r.id), [...newest].reverse());
+    assert.deepEqual((await ids('sort=id&page_size=2&page=2')).map((r) => r.id), [...newest].reverse().slice(2, 4), 'the second page continues the order');
+    const byBytes = await ids('sort=-bytesFreed,id&page_size=100');
+    for (let i = 1; i < byBytes.length; i++) {
+      const [a, b] = [byBytes[i - 1]!, byBytes[i]!];
+      assert.ok(a.bytesFreed > b.bytesFreed || (a.bytesFreed === b.bytesFreed && a.id < b.id), JSON.stringify(byBytes));
+    }
+    assert.ok(byBytes[0]!.bytesFreed > 0, 'a run that freed bytes comes first');
+    const refused = await api('GET', '/system/gc?sort=size', admin);
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.body.errors[0].message, /unknown field "size" \(this operation sorts by id, status, trigger, requestedAt, blobsDeleted, bytesFreed/);
+  });
+});

@@ -1,4 +1,4 @@
-import type { DatabaseService, Knex } from '@wharf/sdk';
+import { orderBySort, type ApiSortKey, type DatabaseService, type Knex } from '@wharf/sdk';
 import { TABLES } from './migrations.js';
 
 /** A collection's history row: its options, where it is, what it did. */
@@ -92,6 +92,9 @@ const columnsOf = (c: Partial<RunCounts>): Row => {
 };
 
 /** Runs, their logs, the lock across nodes and the stored schedule. */
+/** What the history sorts by (API field to column); ties break on `id`. */
+export const GC_SORTS = Object.freeze({ id: 'id', status: 'status', trigger: 'trigger', requestedAt: 'requested_at', blobsDeleted: 'blobs_deleted', bytesFreed: 'bytes_freed' });
+
 export class GcStore {
   constructor(
     private readonly database: DatabaseService,
@@ -120,10 +123,11 @@ export class GcStore {
     return row ? recordOf(row) : undefined;
   }
 
-  /** Newest first, one numbered page, with the total. */
-  async list(page: number, pageSize: number): Promise<{ items: RunRecord[]; total: number }> {
+  /** One numbered page in the `sort=` order (default newest first), with the total. */
+  async list(page: number, pageSize: number, sort: readonly ApiSortKey[] = []): Promise<{ items: RunRecord[]; total: number }> {
     const [counted] = (await this.knex(TABLES.runs).count({ n: '*' })) as Row[];
-    const rows = (await this.knex(TABLES.runs).orderBy('id', 'desc').limit(pageSize).offset((page - 1) * pageSize)) as Row[];
+    const ordered = orderBySort(this.knex(TABLES.runs), sort, GC_SORTS, { fallback: [{ field: 'id', descending: true }] });
+    const rows = (await ordered.limit(pageSize).offset((page - 1) * pageSize)) as Row[];
     return { items: rows.map(recordOf), total: num(counted?.['n'] ?? 0) };
   }
 

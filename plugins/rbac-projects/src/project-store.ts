@@ -1,4 +1,4 @@
-import type { DatabaseService, Knex } from '@wharf/sdk';
+import { orderBySort, type ApiSortKey, type DatabaseService, type Knex } from '@wharf/sdk';
 import { ProjectsError } from './errors.js';
 import { TABLES } from './migrations.js';
 import { isMemberName, isProjectName } from './names.js';
@@ -49,7 +49,19 @@ export interface Page<T> {
 export interface PageOptions {
   readonly page?: number;
   readonly pageSize?: number;
+  /** `sort=` keys over the list's {@link SORTS} fields; empty: the list's default order. */
+  readonly sort?: readonly ApiSortKey[] | undefined;
 }
+
+/** What each list sorts by (API field to column); ties break on `id`. */
+export const SORTS = Object.freeze({
+  projects: { name: 'name', createdAt: 'created_at', updatedAt: 'updated_at' },
+  members: { name: 'name', kind: 'kind', roleId: 'role', createdAt: 'created_at' },
+  groups: { name: 'name', type: 'type', createdAt: 'created_at' },
+  robots: { name: 'name', createdAt: 'created_at', updatedAt: 'updated_at' },
+} satisfies Record<string, Record<string, string>>);
+
+const BY_NAME: readonly ApiSortKey[] = [{ field: 'name', descending: false }];
 
 export interface ProjectFilter extends PageOptions {
   /** Exact name, or a substring with `fuzzy`. */
@@ -202,7 +214,7 @@ export class ProjectStore {
     if (filter.visibleTo) this.whereVisible(query, filter.visibleTo);
     const [{ total } = { total: 0 }] = (await query.clone().count({ total: '*' })) as { total: number | string }[];
     const { limit, offset } = bounds(filter);
-    const rows = (await query.orderBy('name').limit(limit).offset(offset).select()) as Row[];
+    const rows = (await orderBySort(query, filter.sort ?? [], SORTS.projects, { fallback: BY_NAME }).limit(limit).offset(offset).select()) as Row[];
     return { items: rows.map(toProject), total: Number(total) };
   }
 
@@ -262,7 +274,8 @@ export class ProjectStore {
     whereName(query, 'name', options.name);
     const [{ total } = { total: 0 }] = (await query.clone().count({ total: '*' })) as { total: number | string }[];
     const { limit, offset } = bounds(options);
-    const rows = (await query.orderBy(['kind', 'name']).limit(limit).offset(offset).select()) as Row[];
+    const byKindAndName = [{ field: 'kind', descending: false }, ...BY_NAME];
+    const rows = (await orderBySort(query, options.sort ?? [], SORTS.members, { fallback: byKindAndName }).limit(limit).offset(offset).select()) as Row[];
     return { items: rows.map(toMember), total: Number(total) };
   }
 
@@ -332,7 +345,7 @@ export class ProjectStore {
     whereName(query, 'name', options.name);
     const [{ total } = { total: 0 }] = (await query.clone().count({ total: '*' })) as { total: number | string }[];
     const { limit, offset } = bounds(options);
-    const rows = (await query.orderBy('name').limit(limit).offset(offset).select()) as Row[];
+    const rows = (await orderBySort(query, options.sort ?? [], SORTS.groups, { fallback: BY_NAME }).limit(limit).offset(offset).select()) as Row[];
     return { items: rows.map(toGroup), total: Number(total) };
   }
 

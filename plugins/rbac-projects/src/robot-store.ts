@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { hashSecret, MalformedHashError, verifyNothing, verifySecret, type DatabaseService, type Knex } from '@wharf/sdk';
+import { hashSecret, MalformedHashError, orderBySort, verifyNothing, verifySecret, type DatabaseService, type Knex } from '@wharf/sdk';
 import { ProjectsError } from './errors.js';
 import { TABLES } from './migrations.js';
 import { isProjectName, isRobotShortName, robotFullName } from './names.js';
-import type { Page, PageOptions } from './project-store.js';
+import { SORTS, type Page, type PageOptions } from './project-store.js';
 import { robotMayHave } from './roles.js';
 
 /**
@@ -202,7 +202,8 @@ export class RobotStore {
     else query.where({ project_id: projectId });
     const [{ total } = { total: 0 }] = (await query.clone().count({ total: '*' })) as { total: number | string }[];
     const pageSize = Math.min(Math.max(options.pageSize ?? 10, 1), 100);
-    const rows = (await query.orderBy('name').limit(pageSize).offset((Math.max(options.page ?? 1, 1) - 1) * pageSize).select()) as Row[];
+    const ordered = orderBySort(query, options.sort ?? [], SORTS.robots, { fallback: [{ field: 'name', descending: false }] });
+    const rows = (await ordered.limit(pageSize).offset((Math.max(options.page ?? 1, 1) - 1) * pageSize).select()) as Row[];
     return { items: rows.map(toRobot), total: Number(total) };
   }
 

@@ -16,7 +16,7 @@ import {
 import type { Endpoint, Execution, Policy, Task } from './model.js';
 import { validateEndpoint, validatePolicy } from './validation.js';
 import type { Replication } from './replication.js';
-import { DuplicateNameError, EndpointInUseError } from './store.js';
+import { DuplicateNameError, EndpointInUseError, LIST_SORTS } from './store.js';
 
 /**
  * The replication API (Harbor's `/registries` and `/replication/...`): registry endpoints,
@@ -124,7 +124,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
 
   api.operation({
     operationId: 'listRegistries', method: 'GET', path: '/registries', tag: 'registries', summary: 'List registry endpoints',
-    list: true, response: EndpointSchema, filters: ['name'],
+    list: true, response: EndpointSchema, filters: ['name'], sorts: Object.keys(LIST_SORTS.registries),
     async handler(req) {
       await may('registry', 'list')(req);
       const page = await store().listEndpoints(req.page, req.page.filters['name']?.value);
@@ -202,7 +202,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
 
   api.operation({
     operationId: 'listReplicationPolicies', method: 'GET', path: '/replication/policies', tag: 'replication', summary: 'List replication policies',
-    list: true, response: PolicySchema, filters: ['name'],
+    list: true, response: PolicySchema, filters: ['name'], sorts: Object.keys(LIST_SORTS.policies),
     async handler(req) {
       await may('replication', 'list')(req);
       const page = await store().listPolicies(req.page, req.page.filters['name']?.value);
@@ -267,7 +267,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
 
   api.operation({
     operationId: 'listReplicationExecutions', method: 'GET', path: '/replication/executions', tag: 'replication', summary: 'List executions, newest first',
-    list: true, response: ExecutionSchema, query: Type.Object({ policy_id: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+    list: true, response: ExecutionSchema, sorts: Object.keys(LIST_SORTS.executions), query: Type.Object({ policy_id: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
     async handler(req) {
       await may('replication', 'list')(req);
       const page = await store().listExecutions(req.page, (req.query as { policy_id?: number }).policy_id);
@@ -328,7 +328,7 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
 
   api.operation({
     operationId: 'listReplicationTasks', method: 'GET', path: '/replication/executions/{id}/tasks', tag: 'replication', summary: 'Tasks of an execution',
-    list: true, params: IdParams, response: TaskSchema, filters: ['status'],
+    list: true, params: IdParams, response: TaskSchema, filters: ['status'], sorts: Object.keys(LIST_SORTS.tasks),
     async handler(req) {
       await may('replication', 'read')(req);
       await executionOr404(id(req));

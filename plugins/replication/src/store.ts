@@ -1,5 +1,5 @@
 import type { DatabaseService, Knex, ReplicationCredentials, ReplicationStatus } from '@wharf/sdk';
-import { column } from '@wharf/sdk';
+import { column, orderBySort, type ApiSortKey } from '@wharf/sdk';
 import { compileSourceFilters } from './filters.js';
 import type { SecretService as SecretBox } from '@wharf/sdk';
 import type {
@@ -27,6 +27,22 @@ const { bigint, bool, json, oneOf, optionalBigint, optionalString, string } = co
 const SECRET_CONTEXT = 'replication.endpoint.secret';
 
 /** A name that is already taken (endpoint or policy). */
+/** A numbered page and, from the API's `sort=`, its order (default: by id). */
+export interface ListPage {
+  readonly page: number;
+  readonly pageSize: number;
+  readonly sort?: readonly ApiSortKey[] | undefined;
+}
+
+/** What each list sorts by (API field to column); ties break on `id`. */
+export const LIST_SORTS = Object.freeze({
+  registries: { id: 'id', name: 'name', type: 'type', url: 'url', createdAt: 'created_at', updatedAt: 'updated_at' },
+  policies: { id: 'id', name: 'name', mode: 'mode', trigger: 'trigger', enabled: 'enabled', createdAt: 'created_at', updatedAt: 'updated_at' },
+  executions: { id: 'id', policyId: 'policy_id', trigger: 'trigger', status: 'status', startedAt: 'started_at' },
+  // source and destination: by repository (the reference breaks no ties; the id does).
+  tasks: { id: 'id', source: 'source_repository', destination: 'destination_repository', status: 'status', bytes: 'bytes', attempts: 'attempts' },
+} satisfies Record<string, Record<string, string>>);
+
 export class DuplicateNameError extends Error {}
 
 /** An endpoint still used by policies. */
@@ -127,11 +143,11 @@ export class ReplicationStore {
 
   // Endpoints
 
-  async listEndpoints(page: { page: number; pageSize: number }, name?: string): Promise<{ items: Endpoint[]; total: number }> {
+  async listEndpoints(page: ListPage, name?: string): Promise<{ items: Endpoint[]; total: number }> {
     const q = this.knex('replication_endpoints');
     if (name) q.where('name', 'like', `%${name.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
     const [count] = (await q.clone().count({ n: '*' })) as Row[];
-    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    const rows = (await orderBySort(q, page.sort ?? [], LIST_SORTS.registries).limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
     return { items: rows.map(endpointOf), total: (count ? bigint(count, 'n') : 0) };
   }
 
@@ -196,11 +212,11 @@ export class ReplicationStore {
 
   // Policies
 
-  async listPolicies(page: { page: number; pageSize: number }, name?: string): Promise<{ items: Policy[]; total: number }> {
+  async listPolicies(page: ListPage, name?: string): Promise<{ items: Policy[]; total: number }> {
     const q = this.knex('replication_policies');
     if (name) q.where('name', 'like', `%${name.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
     const [count] = (await q.clone().count({ n: '*' })) as Row[];
-    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    const rows = (await orderBySort(q, page.sort ?? [], LIST_SORTS.policies).limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
     return { items: rows.map(policyOf), total: (count ? bigint(count, 'n') : 0) };
   }
 
@@ -284,11 +300,12 @@ export class ReplicationStore {
     return this.executionOf(row, stats);
   }
 
-  async listExecutions(page: { page: number; pageSize: number }, policyId?: number): Promise<{ items: Execution[]; total: number }> {
+  async listExecutions(page: ListPage, policyId?: number): Promise<{ items: Execution[]; total: number }> {
     const q = this.knex('replication_executions');
     if (policyId !== undefined) q.where({ policy_id: policyId });
     const [count] = (await q.clone().count({ n: '*' })) as Row[];
-    const rows = (await q.orderBy('id', 'desc').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    const newestFirst = [{ field: 'id', descending: true }];
+    const rows = (await orderBySort(q, page.sort ?? [], LIST_SORTS.executions, { fallback: newestFirst }).limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
     const stats = await this.statsOf(rows.map((r) => bigint(r, 'id')));
     return { items: rows.map((r, i) => this.executionOf(r, stats[i])), total: (count ? bigint(count, 'n') : 0) };
   }
@@ -384,11 +401,11 @@ export class ReplicationStore {
     return row && taskOf(row);
   }
 
-  async listTasks(executionId: number, page: { page: number; pageSize: number }, status?: string): Promise<{ items: Task[]; total: number }> {
+  async listTasks(executionId: number, page: ListPage, status?: string): Promise<{ items: Task[]; total: number }> {
     const q = this.knex('replication_tasks').where({ execution_id: executionId });
     if (status) q.andWhere({ status });
     const [count] = (await q.clone().count({ n: '*' })) as Row[];
-    const rows = (await q.orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
+    const rows = (await orderBySort(q, page.sort ?? [], LIST_SORTS.tasks).limit(page.pageSize).offset((page.page - 1) * page.pageSize)) as Row[];
     return { items: rows.map(taskOf), total: (count ? bigint(count, 'n') : 0) };
   }
 

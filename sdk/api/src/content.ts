@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
 import type { Principal, RequestInfo } from './principal.js';
 import type { ByteRange } from './storage.js';
+import type { ApiSortKey } from './list-sort.js';
 
 /**
  * Content services: what the registry holds, read from the metadata database, and writing into
@@ -61,7 +62,19 @@ export interface NumberedPage<TItem> {
 export interface RepositorySearch extends NumberedPageRequest {
   readonly namespace: string;
   readonly contains?: string | undefined;
+  /**
+   * The order, over {@link REPOSITORY_SORTS} (the management API's `sort=` keys); ties break on
+   * the repository's id. Default: by name. @since 0.2.0
+   */
+  readonly sort?: readonly ApiSortKey[] | undefined;
 }
+
+/**
+ * The fields {@link ArtifactService.findRepositories} sorts by: name, the artifact and tag
+ * counts, when created and when last changed (a push, a tag move; as `updatedAt` says).
+ * @since 0.2.0
+ */
+export const REPOSITORY_SORTS: readonly string[] = Object.freeze(['name', 'artifactCount', 'tagCount', 'createdAt', 'updatedAt']);
 
 /**
  * A registry-wide search: repositories and tags whose name contains `text` (case-insensitive),

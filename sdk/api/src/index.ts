@@ -18,6 +18,7 @@ export * from './observations.js';
 export * from './durable-events.js';
 export * from './http.js';
 export * from './management-api.js';
+export * from './list-sort.js';
 export * from './replication.js';
 export * from './retention.js';
 export * from './secrets.js';

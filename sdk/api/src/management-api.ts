@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AccessRequest, Principal, RequestInfo } from './principal.js';
+import type { ApiSortKey } from './list-sort.js';
 
 /**
  * The management REST API (`/api/v1`): the kernel owns the router, authentication, the error
@@ -62,13 +63,18 @@ export interface ApiFilter {
   readonly value: string;
 }
 
-/** Pagination and filters of a list operation, parsed and bounded by the kernel. */
+/** Pagination, filters and order of a list operation, parsed and bounded by the kernel. */
 export interface ApiPageRequest {
   /** 1-based page number. */
   readonly page: number;
   /** Items per page, 1 to 100 (default 10). */
   readonly pageSize: number;
   readonly filters: Readonly<Record<string, ApiFilter>>;
+  /**
+   * `sort=` keys, checked against the operation's `sorts`; empty for the operation's default
+   * order (and on operations without `sorts`). @since 0.2.0
+   */
+  readonly sort: readonly ApiSortKey[];
 }
 
 /** What a list handler returns: one page of items and the total across all pages. */
@@ -131,7 +137,10 @@ export interface ApiItemOperation<P extends TSchema = TSchema, Q extends TSchema
   readonly handler: (req: ApiRequest<Static<P>, Static<Q>, Static<B>>) => Promise<Static<R> | undefined>;
 }
 
-/** A paginated list: `page`, `page_size`, `q=`, `X-Total-Count` and `Link` come from the kernel. */
+/**
+ * A paginated list: `page`, `page_size`, `q=`, `sort=` (with `sorts`), `X-Total-Count` and
+ * `Link` come from the kernel.
+ */
 export interface ApiListOperation<P extends TSchema = TSchema, Q extends TSchema = TSchema, R extends TSchema = TSchema>
   extends ApiOperationBase<P, Q, TSchema> {
   readonly list: true;
@@ -139,6 +148,12 @@ export interface ApiListOperation<P extends TSchema = TSchema, Q extends TSchema
   readonly response: R;
   /** Keys `q=` may filter on. */
   readonly filters?: readonly string[];
+  /**
+   * Fields `sort=` may name (the item's property names, e.g. `['name', 'createdAt']`); the
+   * kernel then owns `sort` and hands the parsed keys to the handler in `req.page.sort`.
+   * Without it the operation takes no `sort=` from the kernel. @since 0.2.0
+   */
+  readonly sorts?: readonly string[];
   readonly handler: (req: ApiRequest<Static<P>, Static<Q>, undefined>) => Promise<ApiPage<Static<R>>>;
 }
 

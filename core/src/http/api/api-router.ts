@@ -10,7 +10,7 @@ import { authenticateApiRequest } from './api-auth.js';
 import type { ApiRoute } from './api-route.js';
 import { envelopeOf } from './envelope.js';
 import { readJsonBody } from './json-body.js';
-import { linkHeader, NO_PAGE, PAGINATION_KEYS, parsePageRequest } from './pagination.js';
+import { linkHeader, NO_PAGE, PAGINATION_KEYS, parsePageRequest, SORT_KEY } from './pagination.js';
 
 /**
  * The management API under `/api/v1`: finds the operation (404 `NOT_FOUND` for an unknown path,
@@ -88,10 +88,10 @@ class MethodNotAllowed extends ApiError {
 }
 
 /** Query parameters as a plain object (koa's has no prototype), without the kernel's own on lists. */
-function queryOf(ctx: ApiContext, list: boolean): Record<string, string | string[]> {
+function queryOf(ctx: ApiContext, list: boolean, sorts: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(ctx.query)) {
-    if (value === undefined || (list && PAGINATION_KEYS.includes(key))) continue;
+    if (value === undefined || (list && PAGINATION_KEYS.includes(key)) || (sorts && key === SORT_KEY)) continue;
     out[key] = value;
   }
   return out;
@@ -135,9 +135,10 @@ export function createApiRouter(deps: ApiRouterDeps): Middleware {
     if (principal.kind === 'anonymous' && !operation.anonymous) throw new ApiError('UNAUTHORIZED', 'authentication required');
 
     const validatedParams = route.validateParams ? route.validateParams(params) : params;
-    const query = queryOf(ctx, operation.list === true);
+    const sorts = operation.list ? operation.sorts : undefined;
+    const query = queryOf(ctx, operation.list === true, sorts !== undefined);
     const validatedQuery = route.validateQuery ? route.validateQuery(query) : {};
-    const page: ApiPageRequest = operation.list ? parsePageRequest(ctx.query, operation.filters ?? []) : NO_PAGE;
+    const page: ApiPageRequest = operation.list ? parsePageRequest(ctx.query, operation.filters ?? [], sorts) : NO_PAGE;
     let body: unknown;
     if (route.validateBody) {
       body = await readJsonBody(ctx);

@@ -1,4 +1,4 @@
-import type { ApiOperation, TSchema } from '@wharf/sdk';
+import { sortPattern, type ApiOperation, type TSchema } from '@wharf/sdk';
 import type { RegisteredOperation } from './operation-registry.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.js';
 import { templateParams } from './api-route.js';
@@ -8,7 +8,8 @@ import { templateParams } from './api-route.js';
  * TypeBox schemas are JSON Schema already (3.1 takes JSON Schema 2020-12 as is), so they go in
  * almost verbatim. TypeBox's symbol keys are dropped by a JSON round trip; sub-schemas with a
  * `$id` become `components.schemas` entries and `$ref`s. Every 4xx/5xx answer is the error
- * envelope; list operations get `page`, `page_size`, `q` and their response headers.
+ * envelope; list operations get `page`, `page_size`, `q` (and `sort` with the fields they allow)
+ * and their response headers.
  */
 
 export interface OpenApiOptions {
@@ -96,6 +97,14 @@ function parameters(op: ApiOperation, schemas: Record<string, Json>): Json[] {
     }
   }
   if (op.list) for (const name of ['page', 'page_size', 'q']) out.push({ $ref: `#/components/parameters/${name}` });
+  if (op.list && op.sorts) {
+    out.push({
+      name: 'sort',
+      in: 'query',
+      description: `Order, comma-separated fields, \`-\` before a field for descending: ${op.sorts.map((f) => `\`${f}\``).join(', ')}. Ties break on the item's id; other fields are refused (400).`,
+      schema: { type: 'string', pattern: sortPattern(op.sorts), 'x-wharf-sort-fields': [...op.sorts] },
+    });
+  }
   return out;
 }
 

@@ -23,6 +23,11 @@ describe('operation registry', () => {
       () => registry.add('acme', op({ operationId: 'listThings', path: '/things', list: true, response: Type.Object({}), query: Type.Object({ page: Type.Integer() }) })),
       /kernel owns them/,
     );
+    const list = { operationId: 'listThings', path: '/things', list: true, response: Type.Object({}) };
+    for (const sorts of [[], ['name', 'name'], ['name;drop'], ['-name'], 'name']) {
+      assert.throws(() => registry.add('acme', op({ ...list, sorts: sorts as never })), /needs sorts to be distinct field names/, JSON.stringify(sorts));
+    }
+    assert.throws(() => registry.add('acme', op({ ...list, sorts: ['name'], query: Type.Object({ sort: Type.String() }) })), /the kernel owns sort when sorts is set/);
     registry.add('acme', op({ params: Type.Object({ thing: Type.String() }) }));
     assert.throws(() => registry.add('other', op({ operationId: 'getOther', path: '/things/{id}' })), /duplicates GET \/things\/\{id\} of acme/);
   });

@@ -14,6 +14,7 @@ export interface RegisteredOperation {
 }
 
 const OPERATION_ID = /^[a-z][A-Za-z0-9]*$/;
+const SORT_FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
 const PATH = /^(?:\/(?:[a-z0-9][a-z0-9-]*|\{[a-z][a-z0-9_]*\}))+$/;
 
 export class OperationRegistry {
@@ -48,6 +49,13 @@ export class OperationRegistry {
     if (operation.query && !objectKeys(operation.query)) throw refuse('needs an object schema for query');
     if (operation.list && operation.query && objectKeys(operation.query)?.some((k) => ['page', 'page_size', 'q'].includes(k))) {
       throw refuse('declares page, page_size or q in query; the kernel owns them on list operations');
+    }
+    if (operation.list && operation.sorts !== undefined) {
+      const sorts: unknown = operation.sorts;
+      if (!Array.isArray(sorts) || sorts.length === 0 || !sorts.every((f) => typeof f === 'string' && SORT_FIELD.test(f)) || new Set(sorts).size !== sorts.length) {
+        throw refuse('needs sorts to be distinct field names (letters, digits, _; starting with a letter)');
+      }
+      if (operation.query && objectKeys(operation.query)?.includes('sort')) throw refuse('declares sort in query and sorts; the kernel owns sort when sorts is set');
     }
     if (!operation.list && operation.body && operation.method === 'GET') throw refuse('is a GET with a body');
     if (operation.list && (operation.method !== 'GET' || !operation.response)) throw refuse('is a list: it must be a GET with a response item schema');

@@ -1,4 +1,4 @@
-import { ApiError, type ApiFilter, type ApiPageRequest } from '@wharf/sdk';
+import { ApiError, parseSort, type ApiFilter, type ApiPageRequest } from '@wharf/sdk';
 import { parseDecimal } from '../integers.js';
 
 /**
@@ -8,12 +8,14 @@ import { parseDecimal } from '../integers.js';
  * `q=key=value,key=~value` (exact and substring matches; values are URL-decoded, so a literal
  * `,` is sent as `%2C` inside the already-encoded query). Harbor's range and list forms
  * (`k=[a~b]`, `k={a b}`, `k=(a b)`) are refused as unsupported rather than taken literally.
+ * On operations that declare `sorts`, `sort=field,-field` too (parsed by the SDK's `parseSort`).
  */
 
 export const DEFAULT_PAGE_SIZE = 10;
 export const MAX_PAGE_SIZE = 100;
-/** Query keys the kernel owns on list operations. */
+/** Query keys the kernel owns on list operations (and `sort` on those that declare `sorts`). */
 export const PAGINATION_KEYS: readonly string[] = ['page', 'page_size', 'q'];
+export const SORT_KEY = 'sort';
 
 type QueryValue = string | string[] | undefined;
 
@@ -75,17 +77,20 @@ export function parseFilters(q: string | undefined, allowed: readonly string[]):
   return filters;
 }
 
-/** `page`, `page_size` and `q` of a list request. */
-export function parsePageRequest(query: Record<string, QueryValue>, allowedFilters: readonly string[]): ApiPageRequest {
+/** `page`, `page_size`, `q` and (when `allowedSorts` is given) `sort` of a list request. */
+export function parsePageRequest(query: Record<string, QueryValue>, allowedFilters: readonly string[], allowedSorts?: readonly string[]): ApiPageRequest {
   return Object.freeze({
     page: integer('page', query.page, 1, Number.MAX_SAFE_INTEGER),
     pageSize: integer('page_size', query.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     filters: Object.freeze(parseFilters(single('q', query.q), allowedFilters)),
+    sort: allowedSorts ? parseSort(single(SORT_KEY, query[SORT_KEY]), allowedSorts) : NO_SORT,
   });
 }
 
+const NO_SORT = Object.freeze([]);
+
 /** What non-list operations see in `req.page`. */
-export const NO_PAGE: ApiPageRequest = Object.freeze({ page: 1, pageSize: DEFAULT_PAGE_SIZE, filters: Object.freeze({}) });
+export const NO_PAGE: ApiPageRequest = Object.freeze({ page: 1, pageSize: DEFAULT_PAGE_SIZE, filters: Object.freeze({}), sort: NO_SORT });
 
 /**
  * The `Link` header (RFC 8288) of a page: `rel="prev"` unless on page 1, `rel="next"` while

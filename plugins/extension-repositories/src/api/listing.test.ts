@@ -49,6 +49,18 @@ forEachDatabase((_name, create) => {
     assert.deepEqual(names(await api('GET', '/projects/teams/repositories')), ['teams/app']);
   });
 
+  it('sorts a project\'s repositories across pages by name, artifact count and last update', async () => {
+    assert.deepEqual(names(await api('GET', '/projects/team/repositories?sort=-name&page_size=3')), ['team/webxui', 'team/web_ui', 'team/api']);
+    assert.deepEqual(names(await api('GET', '/projects/team/repositories?sort=-name&page_size=3&page=2')), ['team/a/b/c']);
+    assert.deepEqual(names(await api('GET', '/projects/team/repositories?sort=-artifactCount,name')), ['team/api', 'team/a/b/c', 'team/web_ui', 'team/webxui']);
+    assert.deepEqual(names(await api('GET', '/projects/team/repositories?sort=artifactCount,-name&page_size=2&page=2')), ['team/a/b/c', 'team/api']);
+    assert.deepEqual(names(await api('GET', '/projects/team/repositories?sort=-updatedAt&page_size=1')), ['team/api'], 'pushed last');
+    assert.deepEqual(names(await api('GET', '/projects/team/repositories?sort=-tagCount&page_size=1&q=name%3D~a')), ['team/api']);
+    const refused = await api('GET', '/projects/team/repositories?sort=size');
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.body.errors[0].message, /unknown field "size" \(this operation sorts by name, artifactCount, tagCount, createdAt, updatedAt/);
+  });
+
   it('pages a repository\'s artifacts newest first', async () => {
     const first = await api('GET', '/projects/team/repositories/api/artifacts?page_size=2');
     assert.equal(first.headers.get('x-total-count'), '4');

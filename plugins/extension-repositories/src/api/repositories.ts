@@ -1,4 +1,4 @@
-import { ApiError, type ManagementApi } from '@wharf/sdk';
+import { ApiError, REPOSITORY_SORTS, type ManagementApi } from '@wharf/sdk';
 import { repositoryOf } from '../names.js';
 import { RepositorySchema, repositoryView } from '../views.js';
 import { actorOf, inProject, ProjectParams, RepositoryParams, type ApiDeps } from './common.js';
@@ -12,10 +12,11 @@ export function registerRepositoryOperations(api: ManagementApi, { artifacts, co
     tag: 'repositories',
     summary: "List a project's repositories",
     description:
-      'With artifact and tag counts, size and last update, in name order. `q=name=~web` keeps the repositories whose name (after the project) contains `web`, case-insensitive; `q=name=app/web` is one repository by exact name. Members see their projects\' repositories, anyone public projects\'.',
+      'With artifact and tag counts, size and last update, in name order unless `sort=` says otherwise. `q=name=~web` keeps the repositories whose name (after the project) contains `web`, case-insensitive; `q=name=app/web` is one repository by exact name. Members see their projects\' repositories, anyone public projects\'.',
     list: true,
     anonymous: true,
     filters: ['name'],
+    sorts: REPOSITORY_SORTS,
     params: ProjectParams,
     response: RepositorySchema,
     async handler(req) {
@@ -28,7 +29,7 @@ export function registerRepositoryOperations(api: ManagementApi, { artifacts, co
         const items = found && req.page.page === 1 ? [repositoryView(found)] : [];
         return { items, total: found ? 1 : 0 };
       }
-      const page = await artifacts.findRepositories({ namespace: project, contains: name?.value, page: req.page.page, pageSize: req.page.pageSize });
+      const page = await artifacts.findRepositories({ namespace: project, contains: name?.value, page: req.page.page, pageSize: req.page.pageSize, sort: req.page.sort });
       return { items: page.items.map(repositoryView), total: page.total };
     },
   });

@@ -1,5 +1,5 @@
 import { ApiError, Type, type ApiAction, type AccessRequest, type ManagementApi } from '@wharf/sdk';
-import type { Member } from '../project-store.js';
+import { SORTS, type Member } from '../project-store.js';
 import { roleById, roleByName, ROLES } from '../roles.js';
 import { projectsEvents, recorded } from '../events.js';
 import { mapped, nameFilter, type ApiDeps } from './common.js';
@@ -63,9 +63,10 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
     path: '/projects/{project_name}/members',
     tag: 'members',
     summary: "List a project's members",
-    description: 'Filter: `name` (exact or `~` substring).',
+    description: 'Filter: `name` (exact or `~` substring). Default order: kind, then name.',
     list: true,
     filters: ['name'],
+    sorts: Object.keys(SORTS.members),
     params: ProjectParams,
     response: MemberSchema,
     async handler(req) {
@@ -74,6 +75,7 @@ export function registerMemberOperations(api: ManagementApi, { service }: ApiDep
         service.projects.listMembers(req.params.project_name, {
           page: req.page.page,
           pageSize: req.page.pageSize,
+          sort: req.page.sort,
           ...(req.page.filters.name ? { name: nameFilter(req.page.filters.name)! } : {}),
         }),
       );

@@ -1,5 +1,5 @@
 import { ApiError, Type, type ManagementApi, type Principal } from '@wharf/sdk';
-import type { Project } from '../project-store.js';
+import { SORTS, type Project } from '../project-store.js';
 import type { MemberKind } from '../project-store.js';
 import { roleById } from '../roles.js';
 import { projectsEvents, recorded } from '../events.js';
@@ -58,10 +58,11 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
     path: '/projects',
     tag: 'projects',
     summary: 'List the projects you can see',
-    description: 'Public projects and those you are a member of (directly or through a group); administrators see all. Filters: `name` (exact or `~` substring), `public`.',
+    description: 'Public projects and those you are a member of (directly or through a group); administrators see all. Filters: `name` (exact or `~` substring), `public`. Default order: name.',
     list: true,
     anonymous: true,
     filters: ['name', 'public'],
+    sorts: Object.keys(SORTS.projects),
     response: ProjectSchema,
     async handler(req) {
       await req.authorize({ resource: { type: 'system', name: 'project' }, action: 'list' });
@@ -70,6 +71,7 @@ export function registerProjectOperations(api: ManagementApi, { service }: ApiDe
       const page = await service.projects.list({
         page: req.page.page,
         pageSize: req.page.pageSize,
+        sort: req.page.sort,
         ...(name ? { name: nameFilter(name)! } : {}),
         ...(isPublic ? { public: isPublic.value === 'true' } : {}),
         ...(req.principal.admin ? {} : { visibleTo: memberKeys(req.principal) }),

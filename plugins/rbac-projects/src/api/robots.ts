@@ -1,5 +1,6 @@
 import { Type, type AccessRequest, type ApiAction, type ApiRequest, type ManagementApi, type ResourceChangedData, type TSchema } from '@wharf/sdk';
 import type { Robot, RobotPermission } from '../robot-store.js';
+import { SORTS } from '../project-store.js';
 import { projectsEvents, recorded } from '../events.js';
 import { iso, mapped, type ApiDeps } from './common.js';
 
@@ -134,12 +135,13 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     tag,
     summary: `List ${what}s`,
     list: true,
+    sorts: Object.keys(SORTS.robots),
     params: scope.params,
     response: RobotSchema,
     async handler(req) {
       await req.authorize(scope.access(req, 'list'));
       const project = await scope.project(req, deps);
-      const page = await service.robots.list(project?.id ?? null, { page: req.page.page, pageSize: req.page.pageSize });
+      const page = await service.robots.list(project?.id ?? null, { page: req.page.page, pageSize: req.page.pageSize, sort: req.page.sort });
       return { items: page.items.map(view), total: page.total };
     },
   });

@@ -1,5 +1,5 @@
 import { Type, type ApiAction, type AccessRequest, type ManagementApi } from '@wharf/sdk';
-import type { UserGroup } from '../project-store.js';
+import { SORTS, type UserGroup } from '../project-store.js';
 import { projectsEvents, recorded } from '../events.js';
 import { mapped, nameFilter, type ApiDeps } from './common.js';
 
@@ -35,12 +35,14 @@ export function registerUserGroupOperations(api: ManagementApi, { service }: Api
     summary: 'List user groups',
     list: true,
     filters: ['name'],
+    sorts: Object.keys(SORTS.groups),
     response: UserGroupSchema,
     async handler(req) {
       await req.authorize(groupsAccess('list'));
       const page = await service.projects.listGroups({
         page: req.page.page,
         pageSize: req.page.pageSize,
+        sort: req.page.sort,
         ...(req.page.filters.name ? { name: nameFilter(req.page.filters.name)! } : {}),
       });
       return { items: page.items.map(view), total: page.total };

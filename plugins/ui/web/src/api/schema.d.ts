@@ -179,7 +179,7 @@ export interface paths {
         };
         /**
          * List the projects you can see
-         * @description Public projects and those you are a member of (directly or through a group); administrators see all. Filters: `name` (exact or `~` substring), `public`.
+         * @description Public projects and those you are a member of (directly or through a group); administrators see all. Filters: `name` (exact or `~` substring), `public`. Default order: name.
          */
         get: operations["listProjects"];
         put?: never;
@@ -306,7 +306,7 @@ export interface paths {
         };
         /**
          * List a project's members
-         * @description Filter: `name` (exact or `~` substring).
+         * @description Filter: `name` (exact or `~` substring). Default order: kind, then name.
          */
         get: operations["listMembers"];
         put?: never;
@@ -401,7 +401,7 @@ export interface paths {
         };
         /**
          * List a project's repositories
-         * @description With artifact and tag counts, size and last update, in name order. `q=name=~web` keeps the repositories whose name (after the project) contains `web`, case-insensitive; `q=name=app/web` is one repository by exact name. Members see their projects' repositories, anyone public projects'.
+         * @description With artifact and tag counts, size and last update, in name order unless `sort=` says otherwise. `q=name=~web` keeps the repositories whose name (after the project) contains `web`, case-insensitive; `q=name=app/web` is one repository by exact name. Members see their projects' repositories, anyone public projects'.
          */
         get: operations["listRepositories"];
         put?: never;
@@ -1169,7 +1169,7 @@ export interface paths {
         };
         /**
          * The history of collections
-         * @description Newest first, with what each freed. The last `extensions.gc.historyKeep` runs are kept. System administrators only.
+         * @description Newest first unless `sort=` says otherwise, with what each freed. The last `extensions.gc.historyKeep` runs are kept. System administrators only.
          */
         get: operations["listGc"];
         put?: never;
@@ -2412,6 +2412,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `name`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -3042,6 +3044,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `name`, `kind`, `roleId`, `createdAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path: {
@@ -3453,6 +3457,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `name`, `artifactCount`, `tagCount`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path: {
@@ -4300,6 +4306,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `name`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path: {
@@ -4912,6 +4920,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `name`, `type`, `url`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -5174,6 +5184,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `policyId`, `trigger`, `status`, `startedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -5326,6 +5338,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `source`, `destination`, `status`, `bytes`, `attempts`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path: {
@@ -5390,6 +5404,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `name`, `mode`, `trigger`, `enabled`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -5615,6 +5631,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `name`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -5892,6 +5910,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `id`, `status`, `trigger`, `requestedAt`, `blobsDeleted`, `bytesFreed`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -6182,6 +6202,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `name`, `type`, `createdAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -6342,6 +6364,8 @@ export interface operations {
                 page_size?: components["parameters"]["page_size"];
                 /** @description Filters, comma-separated: `key=value` (exact) or `key=~value` (substring); values URL-encoded. Range and list forms are not supported. */
                 q?: components["parameters"]["q"];
+                /** @description Order, comma-separated fields, `-` before a field for descending: `username`, `provider`, `admin`, `disabled`, `createdAt`, `updatedAt`. Ties break on the item's id; other fields are refused (400). */
+                sort?: string;
             };
             header?: never;
             path?: never;

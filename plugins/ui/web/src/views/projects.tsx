@@ -5,6 +5,7 @@ import { useDebouncedInput } from '../components/debounce.js';
 import { Dialog } from '../components/dialog.js';
 import { ApiFailure, useLoad } from '../components/load.js';
 import { Pager } from '../components/pager.js';
+import { listSort, SortHeader } from '../components/sort-header.js';
 import { Empty, Loaded } from '../components/states.js';
 import { formatDate, t, type MessageKey } from '../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../router.js';
@@ -12,6 +13,8 @@ import { mayDeleteProject, useSession } from '../session-context.js';
 
 type Project = components['schemas']['Project'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts projects by (listProjects' `sort` fields). */
+const SORTS = ['name', 'createdAt'];
 
 /** `q` for the API from the URL: `name=~text` and `public=true|false`, URL-encoded values. */
 function filterOf(name: string, access: string): string | undefined {
@@ -32,9 +35,10 @@ export function ProjectsView() {
   const [notice, setNotice] = useState<string | undefined>();
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Project | undefined>();
-  const [load, reload] = useLoad(`${page}|${name}|${access}`, async () => {
+  const sort = listSort(loc, SORTS, 'name');
+  const [load, reload] = useLoad(`${page}|${name}|${access}|${sort.param}`, async () => {
     const q = filterOf(name, access);
-    const { data, error, response } = await api.GET('/projects', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    const { data, error, response } = await api.GET('/projects', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
@@ -79,10 +83,10 @@ export function ProjectsView() {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">{t('projects.col.name')}</th>
+                    <SortHeader column="name" label={t('projects.col.name')} sort={sort} />
                     <th scope="col">{t('projects.col.access')}</th>
                     <th scope="col">{t('projects.col.role')}</th>
-                    <th scope="col">{t('projects.col.created')}</th>
+                    <SortHeader column="createdAt" label={t('projects.col.created')} sort={sort} />
                     <th scope="col">
                       <span class="visually-hidden">{t('projects.col.actions')}</span>
                     </th>

@@ -57,8 +57,8 @@ export function sortOf(loc: Location, fallback: string): { key: string; desc: bo
 }
 
 /**
- * The rows of the page shown, sorted by a column. The API pages in its own order (names, or
- * newest first); the sort orders the rows of the page on screen.
+ * The rows on screen, sorted by a column. Only for lists the screen holds whole (event
+ * consumers); paged lists sort on the server with components/sort-header.tsx instead.
  */
 export function sortRows<T>(rows: readonly T[], sort: { key: string; desc: boolean }, columns: Record<string, (row: T) => string | number | boolean | null | undefined>): T[] {
   const get = columns[sort.key];
@@ -71,7 +71,7 @@ export function sortRows<T>(rows: readonly T[], sort: { key: string; desc: boole
   return sort.desc ? sorted.reverse() : sorted;
 }
 
-/** A column header that sorts by its column when clicked (a second click reverses). */
+/** A column header that sorts the rows on screen by its column (a second click reverses); see {@link sortRows}. */
 export function SortHeader({ column, label, fallback }: { column: string; label: string; fallback: string }) {
   const loc = useLocation();
   const sort = sortOf(loc, fallback);

@@ -6,11 +6,16 @@ import { Pager } from '../../components/pager.js';
 import { Empty, ErrorState, Loaded, Loading } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Notice, SortHeader, StatusBadge, sortOf, sortRows, statusLabel, usePoll , useLiveLoad } from './common.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
+import { AdminPage, Notice, StatusBadge, statusLabel, usePoll, useLiveLoad } from './common.js';
 
 type Execution = components['schemas']['ReplicationExecution'];
 type Task = components['schemas']['ReplicationTask'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts executions by (listReplicationExecutions' `sort` fields; newest first by default). */
+const SORTS = ['id', 'status', 'trigger', 'startedAt'];
+/** Columns the server sorts an execution's tasks by (listReplicationTasks' `sort` fields). */
+const TASK_SORTS = ['id', 'source', 'destination', 'status', 'bytes', 'attempts'];
 const LIVE = new Set(['pending', 'running', 'stopping']);
 const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'stopped', 'skipped'];
 
@@ -25,13 +30,13 @@ export function AdminExecutionsView() {
     return new Map((data ?? []).map((p) => [p.id, p.name]));
   });
   const names = policies.state === 'done' ? policies.value : new Map<number, string>();
-  const [load, reload] = useLiveLoad(`${page}|${policy}`, async () => {
-    const list = await api.GET('/replication/executions', { params: { query: { page, page_size: PAGE_SIZE, ...(policy ? { policy_id: policy } : {}) } } });
+  const sort = listSort(loc, SORTS, '-id');
+  const [load, reload] = useLiveLoad(`${page}|${policy}|${sort.param}`, async () => {
+    const list = await api.GET('/replication/executions', { params: { query: { page, page_size: PAGE_SIZE, ...(policy ? { policy_id: policy } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
     return { items: list.data, total: totalOf(list.response) };
   });
   usePoll(load.state === 'done' && load.value.items.some((e) => LIVE.has(e.status)), reload);
-  const sort = sortOf(loc, '-id');
   const policyName = policy ? names.get(policy) : undefined;
   return (
     <AdminPage id="executions" title={policyName ? t('admin.executions.titleOf', { name: policyName }) : t('admin.executions.title')}>
@@ -60,18 +65,18 @@ export function AdminExecutionsView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="id" label={t('admin.executions.col.id')} fallback="-id" />
-                    <SortHeader column="policy" label={t('admin.executions.policy')} fallback="-id" />
-                    <SortHeader column="status" label={t('admin.col.status')} fallback="-id" />
-                    <SortHeader column="trigger" label={t('admin.replication.col.trigger')} fallback="-id" />
+                    <SortHeader column="id" label={t('admin.executions.col.id')} sort={sort} />
+                    <th scope="col">{t('admin.executions.policy')}</th>
+                    <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
+                    <SortHeader column="trigger" label={t('admin.replication.col.trigger')} sort={sort} />
                     <th scope="col">{t('admin.executions.col.tasks')}</th>
-                    <SortHeader column="bytes" label={t('admin.executions.col.bytes')} fallback="-id" />
-                    <SortHeader column="startedAt" label={t('admin.col.started')} fallback="-id" />
+                    <th scope="col">{t('admin.executions.col.bytes')}</th>
+                    <SortHeader column="startedAt" label={t('admin.col.started')} sort={sort} />
                     <th scope="col">{t('admin.col.finished')}</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, { id: (e) => e.id, policy: (e) => names.get(e.policyId), status: (e) => e.status, trigger: (e) => e.trigger, bytes: (e) => e.bytes, startedAt: (e) => e.startedAt }).map((e) => (
+                  {items.map((e) => (
                     <tr key={e.id}>
                       <th scope="row">
                         <a href={`/admin/replication/executions/${e.id}`}>{t('admin.executions.named', { id: e.id })}</a>
@@ -110,10 +115,11 @@ export function AdminExecutionView({ id }: { id: number }) {
   const status = loc.query.get('status') ?? '';
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
   const [round, setRound] = useState(0);
-  const [load, reload] = useLiveLoad(`${id}|${page}|${status}`, async () => {
+  const sort = listSort(loc, TASK_SORTS, 'id');
+  const [load, reload] = useLiveLoad(`${id}|${page}|${status}|${sort.param}`, async () => {
     const [execution, tasks] = await Promise.all([
       api.GET('/replication/executions/{id}', { params: { path: { id } } }),
-      api.GET('/replication/executions/{id}/tasks', { params: { path: { id }, query: { page, page_size: PAGE_SIZE, ...(status ? { q: `status=${status}` } : {}) } } }),
+      api.GET('/replication/executions/{id}/tasks', { params: { path: { id }, query: { page, page_size: PAGE_SIZE, ...(status ? { q: `status=${status}` } : {}), ...(sort.param ? { sort: sort.param } : {}) } } }),
     ]);
     if (execution.error || !execution.data) throw new ApiFailure(errorMessage(execution.error), execution.response.status);
     if (tasks.error || !tasks.data) throw new ApiFailure(errorMessage(tasks.error), tasks.response.status);
@@ -191,7 +197,7 @@ function ExecutionDetails({
   onAct: (what: 'stop' | 'resume') => void;
 }) {
   const loc = useLocation();
-  const sort = sortOf(loc, 'id');
+  const sort = listSort(loc, TASK_SORTS, 'id');
   return (
     <>
       <dl class="facts">
@@ -255,11 +261,11 @@ function ExecutionDetails({
           <table>
             <thead>
               <tr>
-                <SortHeader column="source" label={t('admin.executions.col.source')} fallback="id" />
-                <SortHeader column="destination" label={t('admin.executions.col.destination')} fallback="id" />
-                <SortHeader column="status" label={t('admin.col.status')} fallback="id" />
-                <SortHeader column="bytes" label={t('admin.executions.col.bytes')} fallback="id" />
-                <th scope="col">{t('admin.executions.col.attempts')}</th>
+                <SortHeader column="source" label={t('admin.executions.col.source')} sort={sort} />
+                <SortHeader column="destination" label={t('admin.executions.col.destination')} sort={sort} />
+                <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
+                <SortHeader column="bytes" label={t('admin.executions.col.bytes')} sort={sort} />
+                <SortHeader column="attempts" label={t('admin.executions.col.attempts')} sort={sort} />
                 <th scope="col">{t('admin.col.finished')}</th>
                 <th scope="col">
                   <span class="visually-hidden">{t('admin.col.actions')}</span>
@@ -267,7 +273,7 @@ function ExecutionDetails({
               </tr>
             </thead>
             <tbody>
-              {sortRows(tasks, sort, { id: (k) => k.id, source: (k) => k.source, destination: (k) => k.destination, status: (k) => k.status, bytes: (k) => k.bytes }).map((k) => (
+              {tasks.map((k) => (
                 <TaskRow key={k.id} task={k} round={round} />
               ))}
             </tbody>

@@ -6,10 +6,13 @@ import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
 import { intParam, useLocation } from '../../router.js';
-import { AdminPage, Confirm, Notice, SortHeader, StatusBadge, sortOf, sortRows, useLiveLoad, usePoll } from './common.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
+import { AdminPage, Confirm, Notice, StatusBadge, useLiveLoad, usePoll } from './common.js';
 
 type Run = components['schemas']['GcRun'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts the history by (listGc's `sort` fields; newest first by default). */
+const SORTS = ['id', 'status', 'requestedAt', 'blobsDeleted', 'bytesFreed'];
 const LIVE = new Set(['queued', 'running']);
 
 /**
@@ -24,14 +27,14 @@ export function AdminGcView() {
   const [untagged, setUntagged] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [stopping, setStopping] = useState<Run | undefined>();
-  const [load, reload] = useLiveLoad(`${page}`, async () => {
-    const { data, error, response } = await api.GET('/system/gc', { params: { query: { page, page_size: PAGE_SIZE } } });
+  const sort = listSort(loc, SORTS, '-id');
+  const [load, reload] = useLiveLoad(`${page}|${sort.param}`, async () => {
+    const { data, error, response } = await api.GET('/system/gc', { params: { query: { page, page_size: PAGE_SIZE, ...(sort.param ? { sort: sort.param } : {}) } } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
   const running = load.state === 'done' && load.value.items.some((r) => LIVE.has(r.status));
   usePoll(running, reload);
-  const sort = sortOf(loc, '-id');
 
   const start = async (): Promise<string | undefined> => {
     const { data, error } = await api.POST('/system/gc', { body: { dryRun, ...(untagged ? { deleteUntagged: true } : {}) } });
@@ -81,20 +84,20 @@ export function AdminGcView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="id" label={t('admin.executions.col.id')} fallback="-id" />
-                    <SortHeader column="status" label={t('admin.col.status')} fallback="-id" />
+                    <SortHeader column="id" label={t('admin.executions.col.id')} sort={sort} />
+                    <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
                     <th scope="col">{t('admin.col.kind')}</th>
                     <th scope="col">{t('admin.col.requestedBy')}</th>
-                    <SortHeader column="startedAt" label={t('admin.col.started')} fallback="-id" />
-                    <SortHeader column="blobsDeleted" label={t('admin.gc.col.blobs')} fallback="-id" />
-                    <SortHeader column="bytesFreed" label={t('admin.gc.col.freed')} fallback="-id" />
+                    <SortHeader column="requestedAt" label={t('admin.col.started')} sort={sort} />
+                    <SortHeader column="blobsDeleted" label={t('admin.gc.col.blobs')} sort={sort} />
+                    <SortHeader column="bytesFreed" label={t('admin.gc.col.freed')} sort={sort} />
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
                     </th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, { id: (r) => r.id, status: (r) => r.status, startedAt: (r) => r.startedAt ?? r.requestedAt, blobsDeleted: (r) => r.blobsDeleted, bytesFreed: (r) => r.bytesFreed }).map((r) => (
+                  {items.map((r) => (
                     <GcRow key={r.id} run={r} onStop={() => setStopping(r)} />
                   ))}
                 </tbody>

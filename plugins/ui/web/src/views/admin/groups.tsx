@@ -7,11 +7,14 @@ import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Confirm, FormDialog, Notice, SortHeader, sortOf, sortRows , useLiveLoad } from './common.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
+import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
 
 type Group = components['schemas']['UserGroup'];
 type GroupType = Group['type'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts user groups by (listUserGroups' `sort` fields). */
+const SORTS = ['name', 'type', 'createdAt'];
 const SORT = 'name';
 const TYPES: readonly GroupType[] = ['ldap', 'http', 'oidc', 'local'];
 const typeLabel = (type: string) => t(`admin.groups.type.${type}` as MessageKey);
@@ -24,14 +27,14 @@ export function AdminGroupsView() {
   const [notice, setNotice] = useState<string | undefined>();
   const [editing, setEditing] = useState<Group | 'new' | undefined>();
   const [deleting, setDeleting] = useState<Group | undefined>();
-  const [load, reload] = useLiveLoad(`${page}|${name}`, async () => {
+  const sort = listSort(loc, SORTS, SORT);
+  const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
     const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/usergroups', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    const { data, error, response } = await api.GET('/usergroups', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const sort = sortOf(loc, SORT);
   return (
     <AdminPage
       id="groups"
@@ -60,17 +63,17 @@ export function AdminGroupsView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} fallback={SORT} />
-                    <SortHeader column="type" label={t('admin.groups.col.type')} fallback={SORT} />
-                    <SortHeader column="externalId" label={t('admin.groups.col.externalId')} fallback={SORT} />
-                    <SortHeader column="createdAt" label={t('admin.col.created')} fallback={SORT} />
+                    <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
+                    <SortHeader column="type" label={t('admin.groups.col.type')} sort={sort} />
+                    <th scope="col">{t('admin.groups.col.externalId')}</th>
+                    <SortHeader column="createdAt" label={t('admin.col.created')} sort={sort} />
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
                     </th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, { name: (g) => g.name, type: (g) => g.type, externalId: (g) => g.externalId, createdAt: (g) => g.createdAt }).map((g) => (
+                  {items.map((g) => (
                     <tr key={g.id}>
                       <th scope="row">{g.name}</th>
                       <td>{typeLabel(g.type)}</td>

@@ -7,11 +7,14 @@ import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Confirm, FormDialog, Notice, SortHeader, sortOf, sortRows , useLiveLoad } from './common.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
+import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
 
 type Endpoint = components['schemas']['RegistryEndpoint'];
 type Ping = components['schemas']['RegistryPing'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts registries by (listRegistries' `sort` fields). */
+const SORTS = ['name', 'url', 'type', 'updatedAt'];
 const SORT = 'name';
 
 /** What a ping answered, as one line (the registry's own words on failure). */
@@ -28,14 +31,14 @@ export function AdminRegistriesView() {
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
   const [editing, setEditing] = useState<Endpoint | 'new' | undefined>();
   const [deleting, setDeleting] = useState<Endpoint | undefined>();
-  const [load, reload] = useLiveLoad(`${page}|${name}`, async () => {
+  const sort = listSort(loc, SORTS, SORT);
+  const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
     const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/registries', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    const { data, error, response } = await api.GET('/registries', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const sort = sortOf(loc, SORT);
   const ping = async (e: Endpoint) => {
     setNotice({ text: t('admin.registries.pinging', { name: e.name }) });
     const { data, error } = await api.POST('/registries/{id}/ping', { params: { path: { id: e.id } } });
@@ -69,18 +72,18 @@ export function AdminRegistriesView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} fallback={SORT} />
-                    <SortHeader column="url" label={t('admin.registries.col.url')} fallback={SORT} />
-                    <SortHeader column="type" label={t('admin.registries.col.type')} fallback={SORT} />
-                    <SortHeader column="username" label={t('admin.registries.col.credentials')} fallback={SORT} />
-                    <SortHeader column="updatedAt" label={t('admin.col.updated')} fallback={SORT} />
+                    <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
+                    <SortHeader column="url" label={t('admin.registries.col.url')} sort={sort} />
+                    <SortHeader column="type" label={t('admin.registries.col.type')} sort={sort} />
+                    <th scope="col">{t('admin.registries.col.credentials')}</th>
+                    <SortHeader column="updatedAt" label={t('admin.col.updated')} sort={sort} />
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
                     </th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, { name: (e) => e.name, url: (e) => e.url, type: (e) => e.type, username: (e) => e.username, updatedAt: (e) => e.updatedAt }).map((e) => (
+                  {items.map((e) => (
                     <tr key={e.id}>
                       <th scope="row">{e.name}</th>
                       <td>

@@ -7,13 +7,16 @@ import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Confirm, FormDialog, Notice, SortHeader, sortOf, sortRows , useLiveLoad } from './common.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
+import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
 
 type Policy = components['schemas']['ReplicationPolicy'];
 type PolicyBody = paths['/replication/policies']['post']['requestBody']['content']['application/json'];
 type Filter = Policy['filters']['repositories'][number];
 type Flatten = NonNullable<Policy['flatten']>;
 const PAGE_SIZE = 20;
+/** Columns the server sorts policies by (listReplicationPolicies' `sort` fields). */
+const SORTS = ['name', 'mode', 'trigger', 'enabled'];
 const SORT = 'name';
 
 /**
@@ -45,14 +48,14 @@ export function AdminReplicationView() {
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | undefined>();
   const [editing, setEditing] = useState<Policy | 'new' | undefined>();
   const [deleting, setDeleting] = useState<Policy | undefined>();
-  const [load, reload] = useLiveLoad(`${page}|${name}`, async () => {
+  const sort = listSort(loc, SORTS, SORT);
+  const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
     const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/replication/policies', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    const { data, error, response } = await api.GET('/replication/policies', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const sort = sortOf(loc, SORT);
 
   const start = async (p: Policy) => {
     const { data, error } = await api.POST('/replication/executions', { body: { policy: p.id } });
@@ -96,19 +99,19 @@ export function AdminReplicationView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} fallback={SORT} />
-                    <SortHeader column="mode" label={t('admin.replication.col.mode')} fallback={SORT} />
-                    <SortHeader column="endpoint" label={t('admin.replication.col.endpoint')} fallback={SORT} />
+                    <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
+                    <SortHeader column="mode" label={t('admin.replication.col.mode')} sort={sort} />
+                    <th scope="col">{t('admin.replication.col.endpoint')}</th>
                     <th scope="col">{t('admin.replication.col.what')}</th>
-                    <SortHeader column="trigger" label={t('admin.replication.col.trigger')} fallback={SORT} />
-                    <SortHeader column="enabled" label={t('admin.replication.col.enabled')} fallback={SORT} />
+                    <SortHeader column="trigger" label={t('admin.replication.col.trigger')} sort={sort} />
+                    <SortHeader column="enabled" label={t('admin.replication.col.enabled')} sort={sort} />
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
                     </th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, { name: (p) => p.name, mode: (p) => p.mode, endpoint: (p) => p.endpoint, trigger: (p) => p.trigger, enabled: (p) => String(p.enabled) }).map((p) => (
+                  {items.map((p) => (
                     <tr key={p.id}>
                       <th scope="row">
                         <a href={`/admin/replication/executions?policy=${p.id}`} aria-label={t('admin.replication.executionsOf', { name: p.name })}>

@@ -8,10 +8,13 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { useSession } from '../../session-context.js';
-import { AdminPage, Confirm, FormDialog, Notice, SortHeader, sortOf, sortRows , useLiveLoad } from './common.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
+import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
 
 type User = components['schemas']['User'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts users by (listUsers' `sort` fields). */
+const SORTS = ['username', 'provider', 'admin', 'disabled', 'createdAt'];
 const SORT = 'username';
 
 /** Users: search by name, create, grant or revoke admin, disable, reset a password, delete. */
@@ -24,14 +27,14 @@ export function AdminUsersView() {
   const [creating, setCreating] = useState(false);
   const [password, setPassword] = useState<User | undefined>();
   const [deleting, setDeleting] = useState<User | undefined>();
-  const [load, reload] = useLiveLoad(`${page}|${name}`, async () => {
+  const sort = listSort(loc, SORTS, SORT);
+  const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
     const q = name ? `username=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/users', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } } });
+    const { data, error, response } = await api.GET('/users', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const sort = sortOf(loc, SORT);
 
   const patch = async (u: User, body: { admin?: boolean; disabled?: boolean }, done: string) => {
     const { error } = await api.PATCH('/users/{username}', { params: { path: { username: u.username } }, body });
@@ -67,18 +70,18 @@ export function AdminUsersView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="username" label={t('admin.users.col.username')} fallback={SORT} />
-                    <SortHeader column="provider" label={t('admin.users.col.provider')} fallback={SORT} />
-                    <SortHeader column="admin" label={t('admin.users.col.admin')} fallback={SORT} />
-                    <SortHeader column="disabled" label={t('admin.users.col.status')} fallback={SORT} />
-                    <SortHeader column="createdAt" label={t('admin.col.created')} fallback={SORT} />
+                    <SortHeader column="username" label={t('admin.users.col.username')} sort={sort} />
+                    <SortHeader column="provider" label={t('admin.users.col.provider')} sort={sort} />
+                    <SortHeader column="admin" label={t('admin.users.col.admin')} sort={sort} />
+                    <SortHeader column="disabled" label={t('admin.users.col.status')} sort={sort} />
+                    <SortHeader column="createdAt" label={t('admin.col.created')} sort={sort} />
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
                     </th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, { username: (u) => u.username, provider: (u) => u.provider, admin: (u) => String(u.admin), disabled: (u) => String(u.disabled), createdAt: (u) => u.createdAt }).map((u) => {
+                  {items.map((u) => {
                     const self = u.username === me.name;
                     const local = u.provider === 'db';
                     return (

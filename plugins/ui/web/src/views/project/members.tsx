@@ -4,6 +4,7 @@ import type { components } from '../../api/schema.js';
 import { useDebouncedInput } from '../../components/debounce.js';
 import { Dialog } from '../../components/dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
 import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t } from '../../i18n/index.js';
@@ -18,6 +19,8 @@ type RoleName = 'projectAdmin' | 'maintainer' | 'developer' | 'guest' | 'limited
 /** Strongest first, as Harbor lists them. */
 const ROLE_NAMES: readonly RoleName[] = ['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'];
 const PAGE_SIZE = 20;
+/** Columns the server sorts members by (listMembers' `sort` fields; by default kind, then name). */
+const SORTS = ['name', 'kind', 'roleId', 'createdAt'];
 
 const kindLabel = (kind: Member['kind']) => (kind === 'user' ? t('members.kind.user') : t('members.kind.group'));
 
@@ -35,11 +38,12 @@ export function ProjectMembers({ project }: { project: string }) {
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<Member | undefined>();
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const [load, reload] = useLoad(`${project}|${page}|${name}`, async () => {
+  const sort = listSort(loc, SORTS);
+  const [load, reload] = useLoad(`${project}|${page}|${name}|${sort.param}`, async () => {
     const [info, list] = await Promise.all([
       loadProject(project),
       api.GET('/projects/{project_name}/members', {
-        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(name ? { q: `name=~${encodeURIComponent(name)}` } : {}) } },
+        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(name ? { q: `name=~${encodeURIComponent(name)}` } : {}), ...(sort.param ? { sort: sort.param } : {}) } },
       }),
     ]);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
@@ -88,10 +92,10 @@ export function ProjectMembers({ project }: { project: string }) {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">{t('members.col.name')}</th>
-                    <th scope="col">{t('members.col.kind')}</th>
-                    <th scope="col">{t('members.col.role')}</th>
-                    <th scope="col">{t('members.col.added')}</th>
+                    <SortHeader column="name" label={t('members.col.name')} sort={sort} />
+                    <SortHeader column="kind" label={t('members.col.kind')} sort={sort} />
+                    <SortHeader column="roleId" label={t('members.col.role')} sort={sort} />
+                    <SortHeader column="createdAt" label={t('members.col.added')} sort={sort} />
                     {may && (
                       <th scope="col">
                         <span class="visually-hidden">{t('projects.col.actions')}</span>

@@ -3,6 +3,7 @@ import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
 import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
 import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
@@ -15,6 +16,8 @@ import { useSession } from '../../session-context.js';
 type Repository = components['schemas']['Repository'];
 
 const PAGE_SIZE = 20;
+/** Columns the server sorts repositories by (listRepositories' `sort` fields). */
+const SORTS = ['name', 'tagCount', 'artifactCount', 'updatedAt'];
 
 /** A project's repositories tab (the repositories plugin's API), searched and paged on the server. */
 export function ProjectRepositories({ project }: { project: string }) {
@@ -25,13 +28,14 @@ export function ProjectRepositories({ project }: { project: string }) {
   const [deleting, setDeleting] = useState<Repository | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const [load, reload] = useLoad(`${project}|${page}|${name}`, async () => {
+  const sort = listSort(loc, SORTS, 'name');
+  const [load, reload] = useLoad(`${project}|${page}|${name}|${sort.param}`, async () => {
     const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
     // The project itself too: a project that does not exist (or that the user may not see) is a 404, not an empty list.
     const [info, list] = await Promise.all([
       api.GET('/projects/{project_name}', { params: { path: { project_name: project } } }),
       api.GET('/projects/{project_name}/repositories', {
-        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}) } },
+        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } },
       }),
     ]);
     if (info.error || !info.data) throw new ApiFailure(errorMessage(info.error), info.response.status);
@@ -68,11 +72,11 @@ export function ProjectRepositories({ project }: { project: string }) {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">{t('repos.col.name')}</th>
-                    <th scope="col">{t('repos.col.tags')}</th>
-                    <th scope="col">{t('repos.col.artifacts')}</th>
+                    <SortHeader column="name" label={t('repos.col.name')} sort={sort} />
+                    <SortHeader column="tagCount" label={t('repos.col.tags')} sort={sort} />
+                    <SortHeader column="artifactCount" label={t('repos.col.artifacts')} sort={sort} />
                     <th scope="col">{t('repos.col.size')}</th>
-                    <th scope="col">{t('repos.col.updated')}</th>
+                    <SortHeader column="updatedAt" label={t('repos.col.updated')} sort={sort} />
                     {may.remove && (
                       <th scope="col">
                         <span class="visually-hidden">{t('projects.col.actions')}</span>

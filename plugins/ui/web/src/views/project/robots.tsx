@@ -4,6 +4,7 @@ import type { components } from '../../api/schema.js';
 import { CopyCommand } from '../../components/copy.js';
 import { Dialog } from '../../components/dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
 import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
@@ -15,6 +16,8 @@ import './project.css';
 type Robot = components['schemas']['Robot'];
 type Access = { resource: string; action: string };
 const PAGE_SIZE = 20;
+/** Columns the server sorts robots by (listProjectRobots' `sort` fields). */
+const SORTS = ['name', 'createdAt'];
 
 /** What a project robot may be given (rbac-projects' README), in the order the form shows it. */
 const GRANTS: readonly { resource: string; actions: readonly string[] }[] = [
@@ -56,10 +59,11 @@ export function ProjectRobots({ project }: { project: string }) {
   const [creating, setCreating] = useState(false);
   const [revealed, setRevealed] = useState<Revealed | undefined>();
   const [confirming, setConfirming] = useState<{ kind: 'delete' | 'refresh'; robot: Robot } | undefined>();
-  const [load, reload] = useLoad(`${project}|${page}`, async () => {
+  const sort = listSort(loc, SORTS, 'name');
+  const [load, reload] = useLoad(`${project}|${page}|${sort.param}`, async () => {
     const [info, list] = await Promise.all([
       loadProject(project),
-      api.GET('/projects/{project_name}/robots', { params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE } } }),
+      api.GET('/projects/{project_name}/robots', { params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(sort.param ? { sort: sort.param } : {}) } } }),
     ]);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
     return { manage: mayManageProject(user, info.currentUserRole), items: list.data, total: totalOf(list.response) };
@@ -114,11 +118,11 @@ export function ProjectRobots({ project }: { project: string }) {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">{t('robots.col.name')}</th>
+                    <SortHeader column="name" label={t('robots.col.name')} sort={sort} />
                     <th scope="col">{t('robots.col.permissions')}</th>
                     <th scope="col">{t('robots.col.status')}</th>
                     <th scope="col">{t('robots.col.expires')}</th>
-                    <th scope="col">{t('robots.col.created')}</th>
+                    <SortHeader column="createdAt" label={t('robots.col.created')} sort={sort} />
                     {may && (
                       <th scope="col">
                         <span class="visually-hidden">{t('projects.col.actions')}</span>

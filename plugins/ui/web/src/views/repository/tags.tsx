@@ -4,6 +4,7 @@ import { CopyCommand } from '../../components/copy.js';
 import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
 import { Pager } from '../../components/pager.js';
+import { listSort, SortHeader } from '../../components/sort-header.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
@@ -12,36 +13,20 @@ import { platformsOf, shortDigest, TOOLS, type TagRow } from './common.js';
 import { AddTagDialog, DeleteArtifactsDialog, RemoveTagDialog, type RepoRef } from './dialogs.js';
 
 const PAGE_SIZE = 50;
-const SORTS = ['name', '-name', 'pushed', '-pushed', 'pulled', '-pulled'] as const;
-type Sort = (typeof SORTS)[number];
+type Sort = 'name' | '-name' | 'pushed' | '-pushed' | 'pulled' | '-pulled';
 const COLUMNS: readonly { key: 'name' | 'pushed' | 'pulled'; label: MessageKey }[] = [
   { key: 'name', label: 'repo.col.tag' },
   { key: 'pushed', label: 'repo.col.pushed' },
   { key: 'pulled', label: 'repo.col.pulled' },
 ];
 
-/** A sortable column header: a link that sets `sort` in the URL (the server sorts; `name` is version-aware). */
-function SortHeader({ column, label, sort }: { column: string; label: MessageKey; sort: Sort }) {
-  const loc = useLocation();
-  const active = sort.replace(/^-/, '') === column;
-  const descending = sort.startsWith('-');
-  const next = active && !descending ? `-${column}` : column;
-  return (
-    <th scope="col" aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'}>
-      <a class="sort" href={withQuery(loc, { sort: next, page: undefined })} aria-label={t('repo.sortBy', { column: t(label) })}>
-        {t(label)}
-        <span aria-hidden="true">{active ? (descending ? ' ▼' : ' ▲') : ' ↕'}</span>
-      </a>
-    </th>
-  );
-}
-
 /** The tags view: one row per tag, sorted and paged on the server, with per-row and bulk actions. */
 export function TagsView({ repo, may, onChanged }: { repo: RepoRef; may: { addTag: boolean; remove: boolean }; onChanged: () => void }) {
   const loc = useLocation();
   const page = intParam(loc, 'page');
-  const raw = loc.query.get('sort') ?? '-pushed';
-  const sort: Sort = (SORTS as readonly string[]).includes(raw) ? (raw as Sort) : '-pushed';
+  // The tags operation has its own single-key `sort` (version-aware names); same URL shape.
+  const listed = listSort(loc, COLUMNS.map((c) => c.key), '-pushed');
+  const sort = (listed.param ?? '-pushed') as Sort;
   const name = loc.query.get('name') ?? '';
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
@@ -110,12 +95,12 @@ export function TagsView({ repo, may, onChanged }: { repo: RepoRef; may: { addTa
                         <input type="checkbox" aria-label={t('repo.selectAll')} checked={allOn} onChange={(e) => setSelected(e.currentTarget.checked ? new Set(rows.map((r) => r.name)) : new Set())} />
                       </th>
                     )}
-                    <SortHeader column="name" label={COLUMNS[0]!.label} sort={sort} />
+                    <SortHeader column="name" label={t(COLUMNS[0]!.label)} sort={listed} />
                     <th scope="col">{t('repo.col.digest')}</th>
                     <th scope="col">{t('repo.col.platforms')}</th>
                     <th scope="col">{t('repo.col.size')}</th>
-                    <SortHeader column="pushed" label={COLUMNS[1]!.label} sort={sort} />
-                    <SortHeader column="pulled" label={COLUMNS[2]!.label} sort={sort} />
+                    <SortHeader column="pushed" label={t(COLUMNS[1]!.label)} sort={listed} />
+                    <SortHeader column="pulled" label={t(COLUMNS[2]!.label)} sort={listed} />
                     <th scope="col">{t('repo.col.pull')}</th>
                     <th scope="col">
                       <span class="visually-hidden">{t('projects.col.actions')}</span>
