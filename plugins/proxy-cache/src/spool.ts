@@ -1,17 +1,16 @@
 import { EventEmitter, once } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { Digest } from '@wharf/sdk';
 
 /**
- * One blob on its way from an upstream: written to a spool file as it arrives, hashed on the
- * way, and handed to storage through `commit`. Every client pulling the blob meanwhile reads
- * the spool file from the start and follows it as it grows, so one upstream download serves
- * them all and memory stays flat (no reader holds more than one read chunk). Storage is fed by
- * one more such reader. A reader ends only once the whole blob arrived and the adapter's stream
- * ended without error (it checks the digest); a bad or cut blob errors every reader (responses
- * are aborted, the storage upload discarded: the kernel's `putBlob` checks the digest again
- * before it commits).
+ * One blob on its way from an upstream: the bytes go straight into storage (`putBlob`, which
+ * hashes them as it writes) and, through `tee`, into a spool file. Every client pulling the
+ * blob meanwhile reads the spool file from the start and follows it as it grows, so one
+ * upstream download serves them all and memory stays flat (no reader holds more than one read
+ * chunk). A reader ends only once storage committed the blob, that is after the kernel checked
+ * the digest; a bad or cut blob errors every reader (responses are aborted, the storage upload
+ * discarded). The bytes are hashed once, by the kernel.
  */
 
 const READ_CHUNK = 256 * 1024;
@@ -42,47 +41,51 @@ export class SpoolFlight extends EventEmitter {
   }
 
   /**
-   * Copies `source` into the spool file; resolves once every byte is written and the source
-   * ended cleanly (readers then end), rejects with why not (readers then fail). The source is a
-   * `ReplicationTarget.readBlob` stream, which fails at its end when the bytes do not match the
-   * digest (the SDK contract; the OCI adapter hashes them), so the bytes are not hashed a third
-   * time here: storage hashes them once more before it commits. Storage is one more reader, so
-   * neither a slow disk nor a slow client slows the download or the other clients.
+   * A pass-through for the upstream's bytes on their way to storage: each chunk goes on at once
+   * and is also appended to the spool file (batched, one positional writev per WRITE_BATCH
+   * bytes), so readers follow the download while storage writes and hashes it in the same pass.
+   * The transform waits for its spool write before it takes more, so memory stays bounded by the
+   * batch and the streams' buffers. Readers do not end here: see `settle`.
    */
-  async fill(source: Readable, onBytes: (n: number) => void): Promise<void> {
-    try {
-      // Chunks are written to the file in batches of up to WRITE_BATCH bytes: one positional
-      // writev per batch instead of one per network chunk (often 16-64 KiB).
-      let batch: Buffer[] = [];
-      let batched = 0;
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        if (this.written + batched + chunk.length > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
+  tee(onBytes: (n: number) => void): Transform {
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async (): Promise<void> => {
+      const bytes = batched;
+      if (bytes === 0) return;
+      const buffers = batch;
+      batch = [];
+      batched = 0;
+      await this.file.writev(buffers, this.written);
+      this.written += bytes;
+      onBytes(bytes);
+      this.emit('progress');
+    };
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        if (this.written + batched + chunk.length > this.size) return done(new Error(`the upstream sent more than the ${this.size} bytes it announced`));
         batch.push(chunk);
         batched += chunk.length;
-        if (batched < WRITE_BATCH) continue;
-        await this.#append(batch, batched, onBytes);
-        batch = [];
-        batched = 0;
-      }
-      await this.#append(batch, batched, onBytes);
-      if (this.written !== this.size) throw new Error(`the upstream sent ${this.written} of ${this.size} bytes`);
-      this.state = 'verified';
-    } catch (err) {
-      source.destroy();
-      this.error = err instanceof Error ? err : new Error(String(err));
-      this.state = 'failed';
-      throw this.error;
-    } finally {
-      await this.file.close().catch(() => undefined);
-      this.emit('progress');
-    }
+        if (batched < WRITE_BATCH) return done(null, chunk);
+        // Storage gets the chunk while the spool writes it.
+        const writing = flush();
+        (writing as Promise<void>).then(() => done(null, chunk), done);
+      },
+      flush: (done) => void flush().then(() => done(), done),
+    });
   }
 
-  async #append(batch: Buffer[], bytes: number, onBytes: (n: number) => void): Promise<void> {
-    if (bytes === 0) return;
-    await this.file.writev(batch, this.written);
-    this.written += bytes;
-    onBytes(bytes);
+  /**
+   * The end of the download: `undefined` once storage committed the blob (so its digest was
+   * checked: readers then end), or why not (readers then fail, their responses are cut).
+   */
+  async settle(error: unknown): Promise<void> {
+    if (error === undefined) this.state = 'verified';
+    else {
+      this.error = error instanceof Error ? error : new Error(String(error));
+      this.state = 'failed';
+    }
+    await this.file.close().catch(() => undefined);
     this.emit('progress');
   }
 
@@ -117,8 +120,11 @@ export class SpoolFlight extends EventEmitter {
       try {
         for (;;) {
           if (reader.destroyed) return;
-          if (offset < flight.written) {
-            const want = Math.min(READ_CHUNK, flight.written - offset);
+          // The last byte waits for the commit: a client that got every byte would take a
+          // corrupt blob as whole, however its connection is cut afterwards.
+          const available = flight.state === 'verified' ? flight.written : Math.min(flight.written, flight.size - 1);
+          if (offset < available) {
+            const want = Math.min(READ_CHUNK, available - offset);
             const buffer = Buffer.allocUnsafe(want);
             const { bytesRead } = await handle.read(buffer, 0, want, offset);
             offset += bytesRead;
