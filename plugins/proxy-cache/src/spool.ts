@@ -15,6 +15,12 @@ import type { Digest } from '@wharf/sdk';
 
 const READ_CHUNK = 256 * 1024;
 const WRITE_BATCH = 1024 * 1024;
+/**
+ * The newest bytes written are also kept in memory, up to this many: a reader that keeps up
+ * with the download takes them from there (the same buffers, no copy, no file read); only one
+ * that fell behind reads the file. Bounds memory per download, not per reader.
+ */
+const RECENT_BYTES = 4 * 1024 * 1024;
 
 export type SpoolState = 'running' | 'verified' | 'failed';
 
@@ -25,6 +31,9 @@ export class SpoolFlight extends EventEmitter {
   #readers = 0;
   #finished = false;
   #removed = false;
+  /** The newest written chunks, in order, covering [#recentStart, written). */
+  #recent: Buffer[] = [];
+  #recentStart = 0;
 
   private constructor(
     readonly digest: Digest,
@@ -58,6 +67,7 @@ export class SpoolFlight extends EventEmitter {
       batched = 0;
       await this.file.writev(buffers, this.written);
       this.written += bytes;
+      this.#remember(buffers);
       onBytes(bytes);
       this.emit('progress');
     };
@@ -87,6 +97,28 @@ export class SpoolFlight extends EventEmitter {
     }
     await this.file.close().catch(() => undefined);
     this.emit('progress');
+  }
+
+  #remember(buffers: Buffer[]): void {
+    if (this.#removed) return;
+    this.#recent.push(...buffers);
+    let kept = this.written - this.#recentStart;
+    while (this.#recent.length > 1 && kept - (this.#recent[0] as Buffer).length >= RECENT_BYTES) {
+      const dropped = this.#recent.shift() as Buffer;
+      this.#recentStart += dropped.length;
+      kept -= dropped.length;
+    }
+  }
+
+  /** Bytes from `offset` (before `end`) out of the recent chunks, or `undefined` when they are older. */
+  #fromMemory(offset: number, end: number): Buffer | undefined {
+    if (offset < this.#recentStart) return undefined;
+    let start = this.#recentStart;
+    for (const chunk of this.#recent) {
+      if (offset < start + chunk.length) return chunk.subarray(offset - start, Math.min(chunk.length, end - start));
+      start += chunk.length;
+    }
+    return undefined;
   }
 
   /** A reader from byte 0 that follows the file; `undefined` when the spool is already gone. */
@@ -124,6 +156,12 @@ export class SpoolFlight extends EventEmitter {
           // corrupt blob as whole, however its connection is cut afterwards.
           const available = flight.state === 'verified' ? flight.written : Math.min(flight.written, flight.size - 1);
           if (offset < available) {
+            const recent = flight.#fromMemory(offset, available);
+            if (recent) {
+              offset += recent.length;
+              if (!reader.push(recent)) return;
+              continue;
+            }
             const want = Math.min(READ_CHUNK, available - offset);
             const buffer = Buffer.allocUnsafe(want);
             const { bytesRead } = await handle.read(buffer, 0, want, offset);
@@ -156,6 +194,7 @@ export class SpoolFlight extends EventEmitter {
   async #maybeRemove(): Promise<void> {
     if (!this.#finished || this.#readers > 0 || this.#removed) return;
     this.#removed = true;
+    this.#recent = [];
     await rm(this.path, { force: true }).catch(() => undefined);
   }
 }
