@@ -134,12 +134,21 @@ export class SpoolFlight extends EventEmitter {
     const flight = this;
     let offset = 0;
     let busy = false;
+    // A read asked while the pump is still winding down must not be lost: it runs again.
+    let wanted = false;
+    let ended = false;
+    const run = (): void => {
+      busy = true;
+      void pump().finally(() => {
+        busy = false;
+        if (wanted && !ended && !reader.destroyed) run();
+      });
+    };
     const reader = new Readable({
       highWaterMark: READ_CHUNK,
       read() {
-        if (busy) return;
-        busy = true;
-        void pump().finally(() => (busy = false));
+        wanted = true;
+        if (!busy) run();
       },
       destroy(err, callback) {
         handle.close().catch(() => undefined).finally(() => {
@@ -149,6 +158,7 @@ export class SpoolFlight extends EventEmitter {
       },
     });
     async function pump(): Promise<void> {
+      wanted = false;
       try {
         for (;;) {
           if (reader.destroyed) return;
@@ -159,6 +169,7 @@ export class SpoolFlight extends EventEmitter {
             const recent = flight.#fromMemory(offset, available);
             if (recent) {
               offset += recent.length;
+              wanted = false;
               if (!reader.push(recent)) return;
               continue;
             }
@@ -166,11 +177,15 @@ export class SpoolFlight extends EventEmitter {
             const buffer = Buffer.allocUnsafe(want);
             const { bytesRead } = await handle.read(buffer, 0, want, offset);
             offset += bytesRead;
+            wanted = false;
             if (!reader.push(bytesRead === want ? buffer : buffer.subarray(0, bytesRead))) return;
             continue;
           }
           if (flight.state === 'failed') return void reader.destroy(flight.error);
-          if (flight.state === 'verified') return void reader.push(null);
+          if (flight.state === 'verified') {
+            ended = true;
+            return void reader.push(null);
+          }
           await once(flight, 'progress');
         }
       } catch (err) {
