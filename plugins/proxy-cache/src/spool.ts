@@ -51,41 +51,47 @@ export class SpoolFlight extends EventEmitter {
   }
 
   /**
-   * A pass-through for the upstream's bytes on their way to storage: each chunk goes on at once
-   * and is also appended to the spool file (batched, one positional write per WRITE_BATCH
-   * bytes), so readers follow the download while storage writes and hashes it in the same pass.
-   * The transform waits for its spool write before it takes more, so memory stays bounded by the
-   * batch and the streams' buffers. Readers do not end here: see `settle`.
+   * A pass-through for the upstream's bytes on their way to storage. Network chunks (16-64 KiB)
+   * are gathered into one buffer per WRITE_BATCH bytes (a copy of 1 MiB is cheap), which goes on
+   * to storage and, at the same time, into the spool file: every stage after this one (storage's
+   * hash and file writes, each reader's socket writes) handles 1 MiB at a time, as a normal pull
+   * does, instead of paying its per-chunk cost 16 times over. The transform waits for its spool
+   * write before it takes more, so memory stays bounded by the batch and the streams' buffers.
+   * Readers do not end here: see `settle`.
    */
   tee(onBytes: (n: number) => void): Transform {
     let batch: Buffer[] = [];
     let batched = 0;
-    const flush = async (): Promise<void> => {
-      const bytes = batched;
-      if (bytes === 0) return;
-      // One buffer per batch (a copy of 1 MiB is cheap): one file write, and readers send it
-      // to their clients in one socket write instead of one per network chunk (16-64 KiB),
-      // which costs far more CPU than the copy.
-      const buffer = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, bytes);
+    const flight = this;
+    async function spool(buffer: Buffer): Promise<void> {
+      const bytes = buffer.length;
+      for (let done = 0; done < bytes; ) done += (await flight.file.write(buffer, done, bytes - done, flight.written + done)).bytesWritten;
+      flight.written += bytes;
+      flight.#remember(buffer);
+      onBytes(bytes);
+      flight.emit('progress');
+    }
+    /** Hands the batch to storage (pushed downstream) and to the spool at once. */
+    function pass(stream: Transform, done: (err?: Error | null) => void): void {
+      if (batched === 0) return done();
+      const buffer = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
       batch = [];
       batched = 0;
-      for (let done = 0; done < bytes; ) done += (await this.file.write(buffer, done, bytes - done, this.written + done)).bytesWritten;
-      this.written += bytes;
-      this.#remember(buffer);
-      onBytes(bytes);
-      this.emit('progress');
-    };
+      stream.push(buffer);
+      spool(buffer).then(() => done(), done);
+    }
     return new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        if (this.written + batched + chunk.length > this.size) return done(new Error(`the upstream sent more than the ${this.size} bytes it announced`));
+      highWaterMark: WRITE_BATCH,
+      transform(chunk: Buffer, _encoding, done) {
+        if (flight.written + batched + chunk.length > flight.size) return done(new Error(`the upstream sent more than the ${flight.size} bytes it announced`));
         batch.push(chunk);
         batched += chunk.length;
-        if (batched < WRITE_BATCH) return done(null, chunk);
-        // Storage gets the chunk while the spool writes it.
-        const writing = flush();
-        (writing as Promise<void>).then(() => done(null, chunk), done);
+        if (batched < WRITE_BATCH) return done();
+        pass(this, done);
       },
-      flush: (done) => void flush().then(() => done(), done),
+      flush(done) {
+        pass(this, done);
+      },
     });
   }
 
