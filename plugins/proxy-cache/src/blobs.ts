@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { RegistryError, type BlobRequest, type BlobSource, type Digest } from '@wharf/sdk';
 import { classify, clientError, notFound, withTimeout, type UpstreamFailure } from './failures.js';
 import { PROXY_PRINCIPAL, proxiedRepository, worstFailure, type ProxiedRepository, type ProxyDeps } from './proxy.js';
@@ -11,8 +12,8 @@ import { SpoolFlight } from './spool.js';
  * linked without any upstream request; otherwise it is streamed from the first upstream that has
  * it, to the client and into storage at once, one download per blob on this node however many
  * clients ask meanwhile (see spool.ts). The stored blob is committed through
- * `coreServices.content.putBlob`, which checks its digest again, runs the gates (quotas) and
- * raises the events of any pushed blob.
+ * `coreServices.content.putBlob`, which hashes the bytes once as it writes them, checks the
+ * digest, runs the gates (quotas) and raises the events of any pushed blob.
  */
 
 interface Flight {
@@ -40,7 +41,7 @@ export function createBlobProxy(deps: ProxyDeps, spoolDir: string): BlobProxy {
       const upstreamRepository = upstream.repositoryFor(proxied.path);
       let reader;
       try {
-        reader = await withTimeout(deps.timeoutSeconds, upstream.target.readBlob(upstreamRepository, digest));
+        reader = await withTimeout(deps.timeoutSeconds, upstream.target.readBlob(upstreamRepository, digest, undefined, { verify: false }));
       } catch (err) {
         const failure = classify(upstream.name, err);
         failures.push(failure.kind === 'not-found' ? notFound(upstream.name, `${upstreamRepository}@${digest}`) : failure);
@@ -62,18 +63,25 @@ export function createBlobProxy(deps: ProxyDeps, spoolDir: string): BlobProxy {
     throw clientError(failure, 'BLOB_UNKNOWN', `${proxied.path}@${digest}`);
   }
 
-  /** Downloads into the spool and storage; links the blob into every repository that asked. */
-  async function run(repository: string, flight: Flight, source: NodeJS.ReadableStream & { destroy(): void }): Promise<void> {
+  /**
+   * Downloads into storage and the spool in one pass; links the blob into every repository that
+   * asked. The upstream's bytes are not hashed by the adapter (`verify: false`): `putBlob` hashes
+   * them while it writes and refuses a wrong digest, and spool readers end only after it committed.
+   */
+  async function run(repository: string, flight: Flight, source: Readable): Promise<void> {
     const { spool } = flight;
-    // Storage reads the spool like a client: attached before the download starts, so the file stays.
-    const data = await spool.attach();
-    const committed = data
-      ? deps.content.putBlob(repository, { digest: spool.digest, size: spool.size, data }, { principal: PROXY_PRINCIPAL })
-      : Promise.reject(new Error('the spool file could not be read back'));
-    committed.catch(() => undefined);
+    const data = source.pipe(spool.tee((n) => deps.metrics.upstreamBytes(flight.upstream, n)));
+    source.once('error', (err) => data.destroy(err));
+    let failure: unknown;
     try {
-      await spool.fill(source as never, (n) => deps.metrics.upstreamBytes(flight.upstream, n));
-      await committed;
+      await deps.content.putBlob(repository, { digest: spool.digest, size: spool.size, data }, { principal: PROXY_PRINCIPAL });
+    } catch (err) {
+      failure = err ?? new Error('the blob could not be stored');
+      source.destroy();
+    }
+    await spool.settle(failure);
+    try {
+      if (failure !== undefined) throw failure;
       for (const other of flight.repositories) {
         if (other !== repository) await deps.content.mountBlob(other, spool.digest, repository, { principal: PROXY_PRINCIPAL }).catch((err: unknown) => {
           deps.logger.warn({ repository: other, digest: spool.digest, err: err instanceof Error ? err.message : String(err) }, 'proxy-cache could not link a fetched blob');

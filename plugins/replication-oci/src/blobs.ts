@@ -32,7 +32,7 @@ export async function hasBlob(client: RegistryClient, repository: string, digest
   return answer.status !== 404;
 }
 
-export async function readBlob(client: RegistryClient, repository: string, digest: Digest, signal?: AbortSignal): Promise<BlobReader> {
+export async function readBlob(client: RegistryClient, repository: string, digest: Digest, signal?: AbortSignal, verify = true): Promise<BlobReader> {
   const op: Operation = { name: `readBlob ${repository}@${digest}`, scopes: [pull(repository)] };
   const answer = await client.expect(op, { method: 'GET', url: blobPath(repository, digest), followRedirects: true, signal }, [200]);
   const size = Number(headerOf(answer, 'content-length'));
@@ -40,7 +40,7 @@ export async function readBlob(client: RegistryClient, repository: string, diges
     answer.body.destroy();
     throw protocolError(client.ctx(op.name), 'the blob answer has no Content-Length', 'REMOTE_ERROR');
   }
-  const verified = new VerifyingStream(digest, size, (what) => protocolError(client.ctx(op.name), what, 'REMOTE_ERROR'));
+  const verified = new VerifyingStream(digest, size, (what) => protocolError(client.ctx(op.name), what, 'REMOTE_ERROR'), verify);
   // Errors reach the consumer through `verified`; destroying it closes the connection.
   pipeline(answer.body, verified, () => undefined);
   return { size, stream: verified };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseDigest, type Digest } from '@wharf/sdk';
 
@@ -19,20 +19,21 @@ export function checkDigest(value: string): Digest {
 /**
  * Passes bytes through, hashing and counting them; fails the stream at its end when the size
  * or the digest is not the expected one, so a consumer never takes corrupt content as whole.
+ * With `hash` false only the size is checked (the consumer verifies the digest on its own pass).
  */
 export class VerifyingStream extends Transform {
-  readonly #hash;
+  readonly #hash: Hash | undefined;
   readonly #algorithm: string;
   readonly #expected: Digest;
   readonly #size: number;
   readonly #describe: (what: string) => Error;
   #seen = 0;
 
-  constructor(expected: Digest, size: number, describe: (what: string) => Error) {
+  constructor(expected: Digest, size: number, describe: (what: string) => Error, hash = true) {
     super();
     const parsed = parseDigest(expected);
     this.#algorithm = parsed.ok ? parsed.algorithm : 'sha256';
-    this.#hash = createHash(this.#algorithm);
+    this.#hash = hash ? createHash(this.#algorithm) : undefined;
     this.#expected = expected;
     this.#size = size;
     this.#describe = describe;
@@ -44,7 +45,7 @@ export class VerifyingStream extends Transform {
       done(this.#describe(`received more than the ${this.#size} bytes announced`));
       return;
     }
-    this.#hash.update(chunk);
+    this.#hash?.update(chunk);
     done(null, chunk);
   }
 
@@ -53,6 +54,7 @@ export class VerifyingStream extends Transform {
       done(this.#describe(`received ${this.#seen} bytes, ${this.#size} announced`));
       return;
     }
+    if (!this.#hash) return done();
     const actual = `${this.#algorithm}:${this.#hash.digest('hex')}`;
     done(actual === this.#expected ? null : this.#describe(`content has digest ${actual}, not ${this.#expected}`));
   }

@@ -5,6 +5,7 @@ import type {
   Digest,
   ManifestInfo,
   PluginContext,
+  ReadBlobOptions,
   RemoteManifest,
   ReplicationEndpoint,
   ReplicationTarget,
@@ -85,8 +86,8 @@ export class OciTarget implements ReplicationTarget {
     return mountBlob(this.#client, repository, digest, fromRepository);
   }
 
-  readBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<BlobReader> {
-    return readBlob(this.#client, repository, digest, signal);
+  readBlob(repository: string, digest: Digest, signal?: AbortSignal, options?: ReadBlobOptions): Promise<BlobReader> {
+    return readBlob(this.#client, repository, digest, signal, options?.verify ?? true);
   }
 
   writeBlob(repository: string, digest: Digest, size: number, data: Readable, options: WriteBlobOptions = {}): Promise<void> {

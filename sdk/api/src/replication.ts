@@ -62,6 +62,17 @@ export interface BlobReader {
   readonly stream: Readable;
 }
 
+/** Options of {@link ReplicationTarget.readBlob}. */
+export interface ReadBlobOptions {
+  /**
+   * `false`: the stream still fails when the bytes are not `size` long, but the adapter does not
+   * hash them, because the caller verifies the digest itself on a pass it makes anyway (the
+   * proxy cache commits through `ContentService.putBlob`, which hashes while it writes). Hashing
+   * costs about as much CPU as the rest of the copy. Default `true`.
+   */
+  readonly verify?: boolean;
+}
+
 /** Options of {@link ReplicationTarget.writeBlob}. */
 export interface WriteBlobOptions {
   /**
@@ -105,7 +116,7 @@ export interface ReplicationTarget {
    * are not `size` long or do not hash to `digest`: consumers such as a proxy cache pass the
    * bytes on as they arrive and rely on that check.
    */
-  readBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<BlobReader>;
+  readBlob(repository: string, digest: Digest, signal?: AbortSignal, options?: ReadBlobOptions): Promise<BlobReader>;
   /** Uploads a blob from a stream of exactly `size` bytes whose digest is `digest`. */
   writeBlob(repository: string, digest: Digest, size: number, data: Readable, options?: WriteBlobOptions): Promise<void>;
   /**
