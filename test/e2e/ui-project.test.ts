@@ -222,6 +222,12 @@ for (const dbName of databases) describe(dbName, () => {
     await row.getByText('Enabled').waitFor();
     await session.assertAccessible('robots');
     await session.shot('robots');
+    // The list filters on the server, with the filter in the URL.
+    await page.getByLabel('Search robot accounts').fill('nightly');
+    await page.waitForURL(/[?&]name=nightly/);
+    await page.getByText('No robot account matches “nightly”.').waitFor();
+    await page.getByLabel('Search robot accounts').fill('c');
+    await page.getByRole('rowheader', { name: /robot\$team\+ci/ }).waitFor();
 
     const robot = { username: 'robot$team+ci', password: secret };
     const { layout } = await singleImageLayout(join(work, 'single'));

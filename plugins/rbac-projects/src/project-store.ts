@@ -94,7 +94,7 @@ export function likeContains(value: string): string {
 }
 
 /** Exact or substring match of a name column; the escape is explicit (SQLite has no default). */
-function whereName(query: Knex.QueryBuilder, column: string, filter: { value: string; fuzzy: boolean } | undefined): void {
+export function whereName(query: Knex.QueryBuilder, column: string, filter: { value: string; fuzzy: boolean } | undefined): void {
   if (!filter) return;
   if (filter.fuzzy) query.whereRaw("?? like ? escape '!'", [column, likeContains(filter.value)]);
   else query.where(column, filter.value);

@@ -3,7 +3,7 @@ import { hashSecret, MalformedHashError, orderBySort, verifyNothing, verifySecre
 import { ProjectsError } from './errors.js';
 import { TABLES } from './migrations.js';
 import { isProjectName, isRobotShortName, robotFullName } from './names.js';
-import { SORTS, type Page, type PageOptions } from './project-store.js';
+import { SORTS, whereName, type Page, type PageOptions } from './project-store.js';
 import { robotMayHave } from './roles.js';
 
 /**
@@ -196,10 +196,11 @@ export class RobotStore {
     return toRobot(row);
   }
 
-  async list(projectId: number | null, options: PageOptions = {}): Promise<Page<Robot>> {
+  async list(projectId: number | null, options: PageOptions & { name?: { value: string; fuzzy: boolean } } = {}): Promise<Page<Robot>> {
     const query = this.knex(TABLES.robots);
     if (projectId === null) query.where({ level: 'system' });
     else query.where({ project_id: projectId });
+    whereName(query, 'name', options.name);
     const [{ total } = { total: 0 }] = (await query.clone().count({ total: '*' })) as { total: number | string }[];
     const pageSize = Math.min(Math.max(options.pageSize ?? 10, 1), 100);
     const ordered = orderBySort(query, options.sort ?? [], SORTS.robots, { fallback: [{ field: 'name', descending: false }] });

@@ -2,7 +2,7 @@ import { Type, type AccessRequest, type ApiAction, type ApiRequest, type Managem
 import type { Robot, RobotPermission } from '../robot-store.js';
 import { SORTS } from '../project-store.js';
 import { projectsEvents, recorded } from '../events.js';
-import { iso, mapped, type ApiDeps } from './common.js';
+import { iso, mapped, nameFilter, type ApiDeps } from './common.js';
 
 /**
  * Robot accounts, twice: project robots under `/projects/{project_name}/robots` (Project Admins
@@ -135,13 +135,15 @@ function registerScope(api: ManagementApi, deps: ApiDeps, scope: RobotScope): vo
     tag,
     summary: `List ${what}s`,
     list: true,
+    filters: ['name'],
     sorts: Object.keys(SORTS.robots),
     params: scope.params,
     response: RobotSchema,
     async handler(req) {
       await req.authorize(scope.access(req, 'list'));
       const project = await scope.project(req, deps);
-      const page = await service.robots.list(project?.id ?? null, { page: req.page.page, pageSize: req.page.pageSize, sort: req.page.sort });
+      const name = nameFilter(req.page.filters.name);
+      const page = await service.robots.list(project?.id ?? null, { page: req.page.page, pageSize: req.page.pageSize, sort: req.page.sort, ...(name ? { name } : {}) });
       return { items: page.items.map(view), total: page.total };
     },
   });

@@ -76,6 +76,11 @@ forEachDatabase((_name, create) => {
       assert.deepEqual(await names('/robots?sort=-name'), ['robot$y', 'robot$x']);
       assertError(await call(url, 'GET', '/api/v1/robots?sort=secret', { auth: admin }), 400, 'BAD_REQUEST', /sorts by name, createdAt, updatedAt/);
       assertError(await call(url, 'GET', '/api/v1/projects/p02/robots?sort=-', { auth: admin }), 400, 'BAD_REQUEST', /not a field/);
+      // q=name=~ filters robots by name, as it does members and projects.
+      for (const name of ['build-arm', 'build-x86', 'deploy']) await post('/projects/p03/robots', { name, permissions: [{ kind: 'project', namespace: 'p03', access: pull }] });
+      assert.deepEqual(await names('/projects/p03/robots?q=name%3D~build&sort=name'), ['robot$p03+build-arm', 'robot$p03+build-x86']);
+      assert.deepEqual(await names('/projects/p03/robots?q=name%3D~nothing'), []);
+      assert.deepEqual(await names('/robots?q=name%3D~y'), ['robot$y']);
     });
   });
 });

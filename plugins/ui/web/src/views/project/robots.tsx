@@ -2,13 +2,14 @@ import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
 import { CopyCommand } from '../../components/copy.js';
+import { useDebouncedInput } from '../../components/debounce.js';
 import { Dialog } from '../../components/dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
 import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
-import { intParam, useLocation } from '../../router.js';
+import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import { loadProject, mayManageProject, type Notice } from './access.js';
 import './project.css';
@@ -55,15 +56,19 @@ export function ProjectRobots({ project }: { project: string }) {
   const loc = useLocation();
   const { user } = useSession();
   const page = intParam(loc, 'page');
+  const name = loc.query.get('name') ?? '';
+  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const [notice, setNotice] = useState<Notice | undefined>();
   const [creating, setCreating] = useState(false);
   const [revealed, setRevealed] = useState<Revealed | undefined>();
   const [confirming, setConfirming] = useState<{ kind: 'delete' | 'refresh'; robot: Robot } | undefined>();
   const sort = listSort(loc, SORTS, 'name');
-  const [load, reload] = useLoad(`${project}|${page}|${sort.param}`, async () => {
+  const [load, reload] = useLoad(`${project}|${page}|${name}|${sort.param}`, async () => {
     const [info, list] = await Promise.all([
       loadProject(project),
-      api.GET('/projects/{project_name}/robots', { params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(sort.param ? { sort: sort.param } : {}) } } }),
+      api.GET('/projects/{project_name}/robots', {
+        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(name ? { q: `name=~${encodeURIComponent(name)}` } : {}), ...(sort.param ? { sort: sort.param } : {}) } },
+      }),
     ]);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
     return { manage: mayManageProject(user, info.currentUserRole), items: list.data, total: totalOf(list.response) };
@@ -107,12 +112,18 @@ export function ProjectRobots({ project }: { project: string }) {
           {notice.text()}
         </p>
       )}
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          <span>{t('robots.search')}</span>
+          <input type="search" value={search} placeholder={t('members.searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </label>
+      </form>
       <Loaded
         load={load}
         retry={reload}
         done={({ items, total, manage: may }) =>
           items.length === 0 ? (
-            <Empty>{t('robots.empty')}</Empty>
+            <Empty>{name ? t('robots.emptySearch', { q: name }) : t('robots.empty')}</Empty>
           ) : (
             <>
               <table>
