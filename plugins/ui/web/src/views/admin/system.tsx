@@ -10,7 +10,9 @@ import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { AdminPage, Confirm, Notice, SortHeader, formatDuration, sortOf, sortRows, useLiveLoad } from './common.js';
 
 type Consumer = components['schemas']['EventConsumer'];
-const PAGE_SIZE = 50;
+// The API's largest page: a deployment has a consumer or two per plugin, so the screen holds the list
+// whole and its name filter, stuck filter and sort apply to every consumer, not to one page.
+const PAGE_SIZE = 100;
 /** Behind by more than this, a consumer counts as stuck. */
 const STUCK_MS = 5 * 60_000;
 const stuck = (c: Consumer) => c.dead > 0 || c.lagMs > STUCK_MS;
