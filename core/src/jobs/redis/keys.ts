@@ -22,6 +22,10 @@ export function wharfKeys(prefix: string) {
     keys: `${base}:keys`,
     /** Hash: schedule name → job type (BullMQ schedulers live per queue). */
     schedules: `${base}:schedules`,
+    /** Hash: schedule name → what it was last set to (cron, type, payload, options), to skip unchanged upserts. */
+    scheduleSpecs: `${base}:schedule-specs`,
+    /** String, with expiry: held while one node sets a schedule. */
+    scheduleLock: (name: string) => `${base}:schedule-lock:${name}`,
     /** Pub/sub channel: ids of running jobs to cancel, heard by every node. */
     cancelChannel: `${base}:cancel`,
     /** String, with expiry: a cancel asked for a running job (seen by a node that starts it late). */

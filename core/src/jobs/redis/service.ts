@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { isPermanentJobError, type EnqueueOptions, type JobHandler, type JobLogLine, type JobRecord, type JobStatus, type JobTypeOptions } from '@wharf/sdk';
@@ -117,22 +118,47 @@ export class RedisJobService implements JobRuntime {
     checkTypeName(type);
     checkCron(cron);
     const { removeOnComplete, removeOnFail, attempts, backoff } = this.jobOptions(type);
-    await this.queue(type).upsertJobScheduler(
-      name,
-      { pattern: cron, tz: 'UTC' },
-      { name: type, data: payload, opts: { attempts, backoff, removeOnComplete, removeOnFail } },
-    );
-    const previous = await this.client.hget(this.keys.schedules, name);
-    await this.client.hset(this.keys.schedules, name, type);
-    // A schedule moved to another type: its old queue must stop firing it.
-    if (previous !== null && previous !== type) await this.queue(previous).removeJobScheduler(name);
+    const spec = JSON.stringify({ cron, type, payload, attempts, backoff, removeOnComplete, removeOnFail });
+    // Every node sets the same schedules at boot. Upserting a scheduler whose tick is running on
+    // another node makes BullMQ queue that tick again (it ran twice in the two-process test), so
+    // one node at a time, and nothing is written when the schedule is unchanged.
+    await this.withScheduleLock(name, async () => {
+      const [previous, previousSpec] = await Promise.all([this.client.hget(this.keys.schedules, name), this.client.hget(this.keys.scheduleSpecs, name)]);
+      if (previousSpec === spec && (await this.queue(type).getJobScheduler(name))) return;
+      await this.queue(type).upsertJobScheduler(
+        name,
+        { pattern: cron, tz: 'UTC' },
+        { name: type, data: payload, opts: { attempts, backoff, removeOnComplete, removeOnFail } },
+      );
+      await this.client.multi().hset(this.keys.schedules, name, type).hset(this.keys.scheduleSpecs, name, spec).exec();
+      // A schedule moved to another type: its old queue must stop firing it.
+      if (previous !== null && previous !== type) await this.queue(previous).removeJobScheduler(name);
+    });
+  }
+
+  /** Runs `fn` while holding the schedule's lock (a key with expiry, so a dead node frees it). */
+  private async withScheduleLock(name: string, fn: () => Promise<void>): Promise<void> {
+    const key = this.keys.scheduleLock(name);
+    const token = `${this.nodeId}:${process.pid}:${Math.random().toString(36).slice(2)}`;
+    const deadline = Date.now() + 30_000;
+    while ((await this.client.set(key, token, 'PX', 10_000, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw new Error(`schedule ${name} stayed locked by another node for 30 s`);
+      await sleep(50);
+    }
+    try {
+      await fn();
+    } finally {
+      await this.client.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, token);
+    }
   }
 
   async unschedule(name: string): Promise<boolean> {
     const type = await this.client.hget(this.keys.schedules, name);
     if (type === null) return false;
-    await this.client.hdel(this.keys.schedules, name);
-    await this.queue(type).removeJobScheduler(name);
+    await this.withScheduleLock(name, async () => {
+      await this.client.multi().hdel(this.keys.schedules, name).hdel(this.keys.scheduleSpecs, name).exec();
+      await this.queue(type).removeJobScheduler(name);
+    });
     return true;
   }
 
