@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Digest } from '@wharf/sdk';
+import type { CommittedBlob, Digest } from '@wharf/sdk';
 import { collect, digestOf, hashStream, streamOf } from '@wharf/sdk-testing';
+import { Bucket } from './bucket.js';
 import { createS3Client } from './client.js';
 import { S3StorageDriver, type S3StorageDriverOptions } from './s3-driver.js';
 import { countCommands, listLeftovers, openS3TestTarget, type S3TestTarget } from './test-support.js';
@@ -254,32 +255,48 @@ describe('s3 crash windows', () => {
 });
 
 describe('s3 batched deletes and redirects', () => {
-  it('deletes 1,001 blobs with DeleteObjects batches of at most 1,000 keys', async () => {
+  it('deletes in DeleteObjects batches of at most 1,000 keys, every data object before any claim', async () => {
     const { d, prefix, bucket } = driver();
-    // Written straight in the driver's layout: 2,002 objects through the driver would only be slower.
-    const digests: Digest[] = [];
-    const keys: string[] = [];
+    // 1,001 committed blobs known by digest, size and upload id: deleteCommitted builds their
+    // 2,002 keys without listing. Three of them are written; DeleteObjects counts absent keys as
+    // deleted, so the rest need not exist for the batching to show.
+    const blobs: CommittedBlob[] = [];
     for (let i = 0; i < 1001; i++) {
-      const id = `bulk-${String(i).padStart(6, '0')}`;
-      const digest = digestOf(Buffer.from(`blob ${i}`)) as Digest;
-      digests.push(digest);
-      keys.push(`${prefix}data/${id}`, `${prefix}blobs/sha256/${digest.slice(7)}/${String(i).length + 5}.${id}`);
+      const bytes = Buffer.from(`blob ${i}`);
+      blobs.push({ digest: digestOf(bytes) as Digest, size: bytes.length, uploads: [`bulk-${String(i).padStart(6, '0')}`] });
     }
-    for (let i = 0; i < keys.length; i += 50) {
-      await Promise.all(keys.slice(i, i + 50).map((Key) => raw.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from('x') }))));
+    for (const i of [0, 999, 1000]) {
+      const { id, state, digest } = await upload(d, Buffer.from(`blob ${i}`), blobs[i]?.uploads[0]);
+      await d.commit(id, state, digest);
     }
-    assert.equal((await collectList(d)).length, 1001, 'list pages through more than 1,000 claims');
-    const batches: number[] = [];
+    const batches: { size: number; first: string }[] = [];
     d.client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'DeleteObjectsCommand') batches.push((args.input as { Delete: { Objects: unknown[] } }).Delete.Objects.length);
+        if (context.commandName === 'DeleteObjectsCommand') {
+          const objects = (args.input as { Delete: { Objects: { Key: string }[] } }).Delete.Objects;
+          batches.push({ size: objects.length, first: (objects[0]?.Key ?? '').slice(prefix.length).split('/')[0] ?? '' });
+        }
         return next(args);
       },
       { step: 'initialize', name: 'countDeleteBatches' },
     );
-    await d.delete(digests);
-    assert.deepEqual(batches, [1000, 1, 1000, 1], 'data objects first, then claims, 1,000 keys a request');
+    await d.deleteCommitted(blobs);
+    assert.deepEqual(batches.map((b) => b.size), [1000, 1, 1000, 1], '1,000 keys a request');
+    assert.deepEqual(batches.map((b) => b.first), ['data', 'data', 'blobs', 'blobs'], 'data objects first, then claims');
+    for (const i of [0, 999, 1000]) await assert.rejects(d.read(blobs[i]!.digest), (err: unknown) => err instanceof Error && err.name === 'BlobNotFoundError');
     assert.deepEqual(await listLeftovers(raw, bucket, prefix), []);
+  });
+
+  it('lists page by page, following continuation tokens', async () => {
+    const { d, prefix, bucket } = driver();
+    const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `${prefix}paged/${k}`);
+    for (const Key of keys) await raw.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from('x') }));
+    const pages = countCommands(d.client);
+    const listed: string[] = [];
+    for await (const object of new Bucket(d.client, d.client, { bucket, endpointLabel: 's3rver' }).list(`${prefix}paged/`, { pageSize: 2 })) listed.push(object.key);
+    assert.deepEqual(listed, keys);
+    assert.equal(pages.counts.get('ListObjectsV2'), 3, 'pages of 2, 2 and 1');
+    await raw.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
   });
 
   it('redirects GET to a presigned URL only when enabled, with the public endpoint if one is set', async () => {
