@@ -9,7 +9,8 @@
 // A/B (target >= 0.95), and how many webhooks A's receivers had got by the end.
 //
 // Also the CPU time each server used per push (from /proc), steadier than pushes/s on a loaded machine.
-// env: ROUNDS=6 PUSHES=80 CONCURRENCY=8 DELAY_MS=2000 POLICIES=10
+// env: ROUNDS=6 PUSHES=80 CONCURRENCY=8 DELAY_MS=2000 POLICIES=10; WHARF_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
+// passes node flags to both servers (a profile each, written when the script stops them).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -45,7 +46,8 @@ async function startWharf(label, tmp) {
   const port = await freePort();
   const config = path.join(tmp, `${label}.yaml`);
   await writeFile(config, JSON.stringify({ log: { level: 'warn' } }));
-  const child = spawn(process.execPath, [path.join(root, 'server/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', config], {
+  const nodeArgs = (process.env.WHARF_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'server/bin/wharf.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', config], {
     env: { ...process.env, WHARF_ADMIN_PASSWORD: PASSWORD },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -128,6 +130,7 @@ const tmp = await mkdtemp(path.join(process.env.BENCH_TMPDIR ?? os.tmpdir(), 'wh
 try {
   const [a, b] = await Promise.all([startWharf('a', tmp), startWharf('b', tmp)]);
   for (const w of [a, b]) await api(w.url, 'POST', '/projects', { name: 'bench' });
+  console.log(`A (with policies) is pid ${a.child.pid}, B (none) pid ${b.child.pid}`);
   const receivers = await startReceivers();
   for (const [i, port] of receivers.ports.entries()) {
     await api(a.url, 'POST', '/projects/bench/webhook/policies', { name: `slow-${i}`, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `http://127.0.0.1:${port}/hook` }] });
@@ -161,7 +164,11 @@ try {
   console.log(`webhooks received by A's receivers so far: ${await receivers.received()} of ${(ROUNDS + 1) * PUSHES * POLICIES} queued (each answers after ${DELAY_MS} ms)`);
   console.log(`settings: ROUNDS=${ROUNDS} PUSHES=${PUSHES} CONCURRENCY=${CONCURRENCY} DELAY_MS=${DELAY_MS} POLICIES=${POLICIES}`);
 } finally {
-  for (const c of children) c.kill('SIGTERM');
-  await sleep(500);
+  // Each stops gracefully (a --cpu-prof profile is written as it exits), for up to 15 s.
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => {
+    const exited = once(c, 'exit');
+    c.kill('SIGTERM');
+    return Promise.race([exited, sleep(15_000)]);
+  }));
   await rm(tmp, { recursive: true, force: true });
 }

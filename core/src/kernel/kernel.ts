@@ -19,7 +19,7 @@ import { createHooks, hasTaps, observe, pluginOfError } from '../hooks/index.js'
 import { createRootLogger, usePretty } from '../logging/logger.js';
 import { createKernelAuth, type KernelAuth } from '../auth/kernel-auth.js';
 import { createTokenAuth, type TokenAuth } from '../auth/token-auth.js';
-import { createJobRuntime, type JobRuntime } from '../jobs/index.js';
+import { createJobRuntime, loadJobBackend, type JobRuntime } from '../jobs/index.js';
 import { createEventsRuntime, type EventsRuntime } from '../events/events-runtime.js';
 import { loginRecorder, loginVia } from '../events/login-events.js';
 import { accessDenialRecorder, type AccessDenialRecorder } from '../events/access-denials.js';
@@ -367,6 +367,7 @@ export function createKernel(loaded: LoadedConfig, options: KernelOptions = {}):
       secretBox = await openSecretBox({ key: config.secretKey, dataDir: config.dataDir }).catch((err: unknown) => {
         throw new KernelError('REG_ERR_CONFIG_INVALID', `secretKey: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       });
+      await loadJobBackend(config.jobs);
       services.resolveSingletons();
       const storage = services.resolve(coreServices.storage);
       const storageOwner = services.providerOf(coreServices.storage) ?? 'storage';
