@@ -26,27 +26,34 @@ const filters = args.filter((a) => !a.startsWith('--'));
 
 /**
  * What the quick tier leaves to `npm test`, and why: tests that drive outside programs or whose
- * size is their point. Each entry names the compiled files it covers, so none goes unnoticed.
+ * size is their point. Each entry names the compiled files it covers (a path, a list of paths, or
+ * a prefix ending in `*`), so none goes unnoticed.
  */
 const QUICK_LEAVES_OUT = [
   { files: 'test/dist/e2e/*', why: 'end-to-end tests with real clients (skopeo, podman, buildah, docker login) and peers' },
   { files: 'plugins/replication-oci/dist/memory.test.js', why: 'moves 256 MiB blobs to bound memory use' },
   { files: 'server/dist/*', why: 'the wharf binary\'s tests: each command runs it as a child process' },
-  { files: 'plugins/auth-db/dist/cli.test.js', why: 'wharf user commands, each a child process' },
-  { files: 'plugins/rbac-projects/dist/cli.test.js', why: 'wharf project and robot commands, each a child process' },
-  { files: 'plugins/extension-repositories/dist/cli.test.js', why: 'wharf repo and artifact commands, each a child process' },
-  { files: 'plugins/tag-immutability/dist/cli.test.js', why: 'wharf immutability commands, each a child process' },
-  { files: 'plugins/gc/dist/cli.test.js', why: 'wharf gc commands, each a child process' },
-  { files: 'plugins/quotas/dist/cli.test.js', why: 'wharf quota commands, each a child process' },
-  { files: 'plugins/tag-retention/dist/cli.test.js', why: 'wharf retention commands, each a child process' },
+  {
+    files: ['plugins/auth-db/dist/cli.test.js', 'plugins/rbac-projects/dist/cli.test.js', 'plugins/extension-repositories/dist/cli.test.js', 'plugins/tag-immutability/dist/cli.test.js', 'plugins/gc/dist/cli.test.js', 'plugins/quotas/dist/cli.test.js', 'plugins/tag-retention/dist/cli.test.js'],
+    why: 'the plugins\' wharf commands (user, project, robot, repo, immutability, gc, quota, retention), each a child process',
+  },
   { files: 'test/dist/api/ui-binary.test.js', why: 'starts the wharf binary twice and reruns openapi-typescript (npm run ui:openapi)' },
   { files: 'test/dist/api/token-clients.test.js', why: 'docker, podman and skopeo logins against the wharf binary' },
   { files: 'sdk/testing/dist/storage-conformance.test.js', why: 'the storage kit against broken drivers: a whole suite in a child process per fault' },
   { files: 'sdk/testing/dist/auth-conformance.test.js', why: 'the auth kit against broken providers: a whole suite in a child process per fault' },
+  {
+    files: ['plugins/storage-s3/dist/index.test.js', 'plugins/storage-s3/dist/s3-driver.test.js', 'plugins/storage-s3/dist/s3-errors.test.js', 'plugins/storage-s3/dist/s3-layout.test.js'],
+    why: 'the S3 driver against an s3rver child process (the storage conformance suite still runs on fs)',
+  },
+  { files: ['core/dist/jobs/process-embedded.test.js', 'core/dist/jobs/process-redis.test.js'], why: 'jobs nodes as child processes, killed with SIGKILL mid-job' },
   { files: 'sdk/create-plugin/dist/*', why: 'wharf plugin new: scaffolds, builds with tsc and runs npm' },
   { files: 'test/dist/docs/api-report.test.js', why: 'reruns api-extractor (npm run api-report)' },
   { files: 'test/dist/docs/generated-docs.test.js', why: 'reruns the reference generator (npm run docs)' },
-].map((r) => ({ ...r, covers: (f) => (r.files.endsWith('*') ? f.startsWith(r.files.slice(0, -1)) : f === r.files) }));
+].map((r) => {
+  const patterns = [r.files].flat();
+  const matches = (p, f) => (p.endsWith('*') ? f.startsWith(p.slice(0, -1)) : f === p);
+  return { ...r, files: patterns.join(', '), covers: (f) => patterns.some((p) => matches(p, f)) };
+});
 const QUICK_ENV = { WHARF_TEST_DATABASES: 'sqlite', WHARF_CONFORMANCE_LARGE_BYTES: '32MiB' };
 
 /** Every *.test.js below `dir`; only inside a dist/ folder unless `inDist` is already true. */
