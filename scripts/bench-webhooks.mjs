@@ -88,6 +88,7 @@ for (let i = 0; i < ${POLICIES}; i++) {
     if (++open === ${POLICIES}) process.send({ ports });
   });
 }
+if (${POLICIES} === 0) process.send({ ports }); // POLICIES=0: A and B alike, the bench's own noise
 process.on('message', () => process.send({ received }));
 `;
 async function startReceivers() {
