@@ -60,6 +60,20 @@ forEachDatabase((_name, create) => describe('proxy-cache API', () => {
     assertApiError(await api('PUT', '/projects/hub/proxy-cache', admin, { upstreams: [{ registry: 'ghcr', pathPrefix: '../x' }] }), 400, 'BAD_REQUEST');
   });
 
+  it('refuses to delete a registry endpoint a proxy-cache project pulls through, until the project stops', async () => {
+    const quay = await api('POST', '/registries', admin, { name: 'quay', type: 'oci', url: 'https://quay.io' });
+    assert.equal(quay.status, 201);
+    assert.equal((await api('POST', '/projects', admin, { name: 'mirror' })).status, 201);
+    assert.equal((await api('PUT', '/projects/mirror/proxy-cache', admin, { upstreams: [{ registry: 'ghcr' }, { registry: 'quay' }] })).status, 200);
+    const refused = await api('DELETE', `/registries/${quay.body.id}`, admin);
+    assertApiError(refused, 412, 'PRECONDITION_FAILED');
+    assert.match(refused.body.errors[0].message, /is used by proxy-cache project mirror/);
+    assert.equal((await api('GET', `/registries/${quay.body.id}`, admin)).status, 200, 'still there');
+    assert.equal((await api('DELETE', '/projects/mirror/proxy-cache', admin)).status, 204);
+    assert.equal((await api('DELETE', `/registries/${quay.body.id}`, admin)).status, 204);
+    assertApiError(await api('GET', `/registries/${quay.body.id}`, admin), 404, 'NOT_FOUND');
+  });
+
   it('deletes the settings: 204, then 404', async () => {
     const res = await api('DELETE', '/projects/hub/proxy-cache', admin);
     assert.equal(res.status, 204);

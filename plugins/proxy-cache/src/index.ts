@@ -73,6 +73,11 @@ export const proxyCachePlugin = definePlugin({
         const blobProxy = createBlobProxy(deps, spoolDir);
         const gates = pushGates(settings);
         registerProxyCacheApi(ctx.api, { store: settings, replication, projects });
+        // An endpoint a proxy project pulls through cannot be deleted, as one a policy uses cannot.
+        replication.store.addEndpointUse(async (endpointId) => {
+          const project = await settings.projectUsing(endpointId);
+          return project === undefined ? undefined : `proxy-cache project ${project}`;
+        });
         ctx.hooks.registry.prepareManifest.tapPromise(ctx.id, manifests);
         ctx.hooks.registry.prepareReferrers.tapPromise(ctx.id, createReferrersProxy(deps));
         ctx.hooks.registry.fetchBlob.tapPromise(ctx.id, (request) => blobProxy.fetch(request));

@@ -51,6 +51,13 @@ export class ProxySettingsStore {
     return stored;
   }
 
+  /** A project with `endpointId` among its upstreams (the first by name), if any. */
+  async projectUsing(endpointId: number): Promise<string | undefined> {
+    // Upstreams are a JSON column, and proxy projects are few: read them all.
+    const rows = (await this.database.knex(TABLES.projects).select('project', 'upstreams', 'created_at', 'updated_at').orderBy('project')) as Record<string, unknown>[];
+    return rows.map(settingsOf).find((s) => s.upstreams.some((u) => u.endpointId === endpointId))?.project;
+  }
+
   async delete(project: string): Promise<boolean> {
     const n = await this.database.knex(TABLES.projects).where({ project }).delete();
     this.#cache.delete(project);

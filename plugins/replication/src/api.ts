@@ -178,10 +178,11 @@ export function registerReplicationOperations(api: ManagementApi, replication: (
 
   api.operation({
     operationId: 'deleteRegistry', method: 'DELETE', path: '/registries/{id}', tag: 'registries', summary: 'Remove a registry endpoint',
-    description: 'Refused (412) while a policy uses it.', params: IdParams,
+    description: 'Refused (412) while a replication policy or a proxy-cache project uses it.', params: IdParams,
     async handler(req) {
       await may('registry', 'delete')(req);
       const endpoint = await endpointOr404(req);
+      await mapped(() => store().refuseIfUsedElsewhere(endpoint.id));
       if (!(await recorded(req, 'registry', 'deleted', (s) => s.deleteEndpoint(endpoint.id), (ok) => (ok ? endpoint.name : undefined)))) {
         throw new ApiError('NOT_FOUND', `registry endpoint ${id(req)} not found`);
       }

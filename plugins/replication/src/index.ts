@@ -56,7 +56,7 @@ export { replicationServiceRef } from './services.js';
 export { replicationMigrations, TABLES as REPLICATION_TABLES } from './migrations.js';
 export { createReplication, type Replication, type ReplicationDeps, type PingOutcome } from './replication.js';
 export { ReplicationEngine, type EngineSettings } from './engine.js';
-export { ReplicationStore, DuplicateNameError, EndpointInUseError } from './store.js';
+export { ReplicationStore, DuplicateNameError, EndpointInUseError, type EndpointUse } from './store.js';
 export { createLocalTarget, REPLICATION_PRINCIPAL } from './local-target.js';
 export { replicationCommands } from './cli.js';
 export type * from './model.js';

@@ -48,6 +48,12 @@ export class DuplicateNameError extends Error {}
 /** An endpoint still used by policies. */
 export class EndpointInUseError extends Error {}
 
+/**
+ * Another plugin's use of registry endpoints (a proxy-cache project's upstreams): names what
+ * uses the endpoint, e.g. `proxy-cache project hub`, or `undefined` when nothing does.
+ */
+export type EndpointUse = (endpointId: number) => Promise<string | undefined>;
+
 type Row = Record<string, unknown>;
 
 // Rows are decoded with checks (decode.ts): a value the schema cannot hold
@@ -140,6 +146,25 @@ export class ReplicationStore {
     /** The dialect and the unique-violation check of the database (`coreServices.database`). */
     private readonly db: Pick<DatabaseService, 'dialect' | 'isUniqueViolation'>,
   ) {}
+
+  readonly #endpointUses: EndpointUse[] = [];
+
+  /** Lets another plugin refuse the deletion of endpoints it uses, as a replication policy does. */
+  addEndpointUse(use: EndpointUse): void {
+    this.#endpointUses.push(use);
+  }
+
+  /**
+   * Throws {@link EndpointInUseError} when another plugin uses the endpoint. Asked before the
+   * delete's transaction (the uses read their own tables); a use that appears in between finds
+   * its endpoint gone, which the proxy cache reports as an unusable upstream.
+   */
+  async refuseIfUsedElsewhere(id: number): Promise<void> {
+    for (const use of this.#endpointUses) {
+      const user = await use(id);
+      if (user) throw new EndpointInUseError(`registry endpoint ${id} is used by ${user}`);
+    }
+  }
 
   // Endpoints
 

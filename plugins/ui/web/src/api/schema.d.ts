@@ -882,7 +882,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a registry endpoint
-         * @description Refused (412) while a policy uses it.
+         * @description Refused (412) while a replication policy or a proxy-cache project uses it.
          */
         delete: operations["deleteRegistry"];
         options?: never;
