@@ -478,3 +478,21 @@ registryTest('the metrics count hits, misses, stale serves and errors by upstrea
     assert.ok(metric(now, 'wharf_proxy_cache_upstream_bytes_total', { upstream }) > 0, `no upstream bytes counted for ${upstream}`);
   }
 });
+
+registryTest('no upstream password, Basic credential or token reaches the log', srv, async () => {
+  // Everything above ran against this server: logins to htpasswd and token upstreams, failures,
+  // stale serves. Its whole log, not a tail.
+  const log = await readFile(srv().logFile, 'utf8');
+  assert.ok(log.includes('proxy-cache'), 'the log holds the proxy-cache lines this looks through');
+  const peerAdmin = ready(peer, 'peer').admin!;
+  for (const [what, secret] of [
+    ['the htpasswd upstream password', MIRROR_USER.password],
+    ['the token upstream password', peerAdmin.password],
+    ['the htpasswd Basic credential', Buffer.from(`${MIRROR_USER.username}:${MIRROR_USER.password}`).toString('base64')],
+    ['the token upstream Basic credential', Buffer.from(`${peerAdmin.username}:${peerAdmin.password}`).toString('base64')],
+  ] as const) {
+    assert.ok(!log.includes(secret), `${what} is in the log`);
+  }
+  // A bearer token from the peer (a JWT) in any form.
+  assert.doesNotMatch(log, /eyJ[\w-]{10,}\.[\w-]{10,}\./, 'a token is in the log');
+});

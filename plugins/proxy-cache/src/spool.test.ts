@@ -78,4 +78,27 @@ describe('spool flight', () => {
     await spool.settle(new Error('too long'));
     spool.finish();
   });
+
+  it('keeps at most 64 MiB of recent chunks over all downloads; past that, readers read the file', async () => {
+    const bytes = randomBytes(4 * MIB);
+    const flights: SpoolFlight[] = [];
+    // Twenty downloads of 4 MiB at once, none finished: 80 MiB would be held without the bound.
+    for (let i = 0; i < 20; i++) {
+      const spool = await SpoolFlight.create(DIGEST, bytes.length, path.join(dir, `many-${i}`));
+      flights.push(spool);
+      await feed(spool, bytes);
+      assert.ok(SpoolFlight.recentBytesHeld <= 64 * MIB, `${SpoolFlight.recentBytesHeld} bytes held after ${i + 1} downloads`);
+    }
+    assert.ok(SpoolFlight.recentBytesHeld >= 60 * MIB, 'the first downloads keep their chunks');
+    // The last download kept nothing in memory; its reader gets every byte from the file.
+    const last = flights.at(-1) as SpoolFlight;
+    const reader = await last.attach();
+    assert.ok(reader);
+    const read = collect(reader);
+    for (const spool of flights) await spool.settle(undefined);
+    assert.ok((await read).equals(bytes));
+    for (const spool of flights) spool.finish();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(SpoolFlight.recentBytesHeld, 0, 'finished downloads give their chunks back');
+  });
 });

@@ -22,6 +22,12 @@ const WRITE_BATCH = 1024 * 1024;
  * that fell behind reads the file. Bounds memory per download, not per reader.
  */
 const RECENT_BYTES = 4 * 1024 * 1024;
+/**
+ * The recent chunks of all downloads of this process together: past it, a download keeps none
+ * and its readers read the file, so a hundred downloads at once do not hold 400 MiB.
+ */
+const RECENT_BYTES_ALL = 64 * 1024 * 1024;
+let recentHeldAll = 0;
 
 export type SpoolState = 'running' | 'verified' | 'failed';
 
@@ -35,6 +41,13 @@ export class SpoolFlight extends EventEmitter {
   /** The newest written chunks, in order, covering [#recentStart, written). */
   #recent: Buffer[] = [];
   #recentStart = 0;
+  /** Bytes in #recent (counted in recentHeldAll too). */
+  #recentHeld = 0;
+
+  /** The recent bytes all downloads of this process hold now (tests, and the bound above). */
+  static get recentBytesHeld(): number {
+    return recentHeldAll;
+  }
 
   private constructor(
     readonly digest: Digest,
@@ -111,13 +124,29 @@ export class SpoolFlight extends EventEmitter {
 
   #remember(buffer: Buffer): void {
     if (this.#removed) return;
+    if (recentHeldAll + buffer.length > RECENT_BYTES_ALL) {
+      // Over the process's budget: keep nothing (the range must stay contiguous); readers use the file.
+      this.#forgetRecent();
+      this.#recentStart = this.written;
+      return;
+    }
     this.#recent.push(buffer);
+    this.#recentHeld += buffer.length;
+    recentHeldAll += buffer.length;
     let kept = this.written - this.#recentStart;
     while (this.#recent.length > 1 && kept - (this.#recent[0] as Buffer).length >= RECENT_BYTES) {
       const dropped = this.#recent.shift() as Buffer;
       this.#recentStart += dropped.length;
+      this.#recentHeld -= dropped.length;
+      recentHeldAll -= dropped.length;
       kept -= dropped.length;
     }
+  }
+
+  #forgetRecent(): void {
+    recentHeldAll -= this.#recentHeld;
+    this.#recentHeld = 0;
+    this.#recent = [];
   }
 
   /** Bytes from `offset` (before `end`) out of the recent chunks, or `undefined` when they are older. */
@@ -219,7 +248,7 @@ export class SpoolFlight extends EventEmitter {
   async #maybeRemove(): Promise<void> {
     if (!this.#finished || this.#readers > 0 || this.#removed) return;
     this.#removed = true;
-    this.#recent = [];
+    this.#forgetRecent();
     await rm(this.path, { force: true }).catch(() => undefined);
   }
 }
