@@ -3,13 +3,13 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { Dialog } from '../../components/dialog.js';
 import type { Load } from '../../components/load.js';
 import { t, type MessageKey } from '../../i18n/index.js';
-import { navigate, useLocation, withQuery, type Location } from '../../router.js';
+import { useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import './admin.css';
 
 /**
- * What the administration screens share: the section navigation, sortable column headers (the
- * sort is in the URL), a confirmation dialog, a form dialog with its error, and polling.
+ * What the administration screens share: the section navigation, a confirmation dialog, a form
+ * dialog with its error, and polling.
  */
 
 export const ADMIN_SECTIONS: readonly { readonly path: string; readonly label: MessageKey }[] = [
@@ -47,43 +47,6 @@ export function AdminPage({ id, title, action, children }: { id: string; title: 
       </div>
       {children}
     </section>
-  );
-}
-
-/** `?sort=name` (ascending) or `?sort=-name` (descending), else `fallback`. */
-export function sortOf(loc: Location, fallback: string): { key: string; desc: boolean } {
-  const raw = loc.query.get('sort') || fallback;
-  return raw.startsWith('-') ? { key: raw.slice(1), desc: true } : { key: raw, desc: false };
-}
-
-/**
- * The rows on screen, sorted by a column. Only for lists the screen holds whole (event
- * consumers); paged lists sort on the server with components/sort-header.tsx instead.
- */
-export function sortRows<T>(rows: readonly T[], sort: { key: string; desc: boolean }, columns: Record<string, (row: T) => string | number | boolean | null | undefined>): T[] {
-  const get = columns[sort.key];
-  if (!get) return [...rows];
-  const sorted = [...rows].sort((a, b) => {
-    const x = get(a) ?? '';
-    const y = get(b) ?? '';
-    return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-  });
-  return sort.desc ? sorted.reverse() : sorted;
-}
-
-/** A column header that sorts the rows on screen by its column (a second click reverses); see {@link sortRows}. */
-export function SortHeader({ column, label, fallback }: { column: string; label: string; fallback: string }) {
-  const loc = useLocation();
-  const sort = sortOf(loc, fallback);
-  const active = sort.key === column;
-  const next = active && !sort.desc ? `-${column}` : column;
-  return (
-    <th scope="col" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : undefined}>
-      <button type="button" class="sort" onClick={() => navigate(withQuery(loc, { sort: next === fallback ? undefined : next }), { replace: true })}>
-        {label}
-        <span aria-hidden="true">{active ? (sort.desc ? ' ▼' : ' ▲') : ''}</span>
-      </button>
-    </th>
   );
 }
 

@@ -7,7 +7,8 @@ import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatNumber, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Confirm, Notice, SortHeader, formatDuration, sortOf, sortRows, useLiveLoad } from './common.js';
+import { listSort, RowSortHeader, sortRows, type RowColumns } from '../../components/sort-header.js';
+import { AdminPage, Confirm, Notice, formatDuration, useLiveLoad } from './common.js';
 
 type Consumer = components['schemas']['EventConsumer'];
 // The API's largest page: a deployment has a consumer or two per plugin, so the screen holds the list
@@ -16,6 +17,8 @@ const PAGE_SIZE = 100;
 /** Behind by more than this, a consumer counts as stuck. */
 const STUCK_MS = 5 * 60_000;
 const stuck = (c: Consumer) => c.dead > 0 || c.lagMs > STUCK_MS;
+/** The columns the consumers sort by, on screen. */
+const SORTS: RowColumns<Consumer> = { name: (c) => c.name, pending: (c) => c.pending + c.running, delivered: (c) => c.delivered, dead: (c) => c.dead, lag: (c) => c.lagMs };
 
 /**
  * Facts about this registry, and the durable event consumers (webhooks, replication, audit...)
@@ -39,7 +42,7 @@ export function AdminSystemView() {
     return { items: data, total: totalOf(response) };
   });
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v }), { replace: true }));
-  const sort = sortOf(loc, 'name');
+  const sort = listSort(loc, Object.keys(SORTS), 'name');
   return (
     <AdminPage id="system" title={t('admin.system.title')}>
       <Notice text={notice?.text} error={notice?.error} />
@@ -86,12 +89,12 @@ export function AdminSystemView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} fallback="name" />
+                    <RowSortHeader column="name" label={t('admin.col.name')} sort={sort} />
                     <th scope="col">{t('admin.system.col.types')}</th>
-                    <SortHeader column="pending" label={t('admin.system.col.pending')} fallback="name" />
-                    <SortHeader column="delivered" label={t('admin.system.col.delivered')} fallback="name" />
-                    <SortHeader column="dead" label={t('admin.system.col.dead')} fallback="name" />
-                    <SortHeader column="lag" label={t('admin.system.col.lag')} fallback="name" />
+                    <RowSortHeader column="pending" label={t('admin.system.col.pending')} sort={sort} />
+                    <RowSortHeader column="delivered" label={t('admin.system.col.delivered')} sort={sort} />
+                    <RowSortHeader column="dead" label={t('admin.system.col.dead')} sort={sort} />
+                    <RowSortHeader column="lag" label={t('admin.system.col.lag')} sort={sort} />
                     <th scope="col">{t('admin.system.col.lastError')}</th>
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
@@ -99,7 +102,7 @@ export function AdminSystemView() {
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(shown, sort, { name: (c) => c.name, pending: (c) => c.pending + c.running, delivered: (c) => c.delivered, dead: (c) => c.dead, lag: (c) => c.lagMs }).map((c) => (
+                  {sortRows(shown, sort, SORTS).map((c) => (
                     <tr key={c.name}>
                       <th scope="row">
                         {c.name}
