@@ -8,7 +8,9 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, RowSortHeader, sortRows, type RowColumns } from '../../components/sort-header.js';
-import { AdminPage, Confirm, Notice, StatusBadge, useLiveLoad, usePoll } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, StatusBadge, useLiveLoad, usePoll } from './common.js';
 
 type Entry = components['schemas']['AuditEntry'];
 type Purge = components['schemas']['AuditLogPurge'];
@@ -287,7 +289,7 @@ function Purges() {
         body={t('admin.audit.purgeBody')}
         confirmLabel={t('admin.audit.purge')}
         onClose={() => setConfirming(false)}
-        run={start}
+        action={start}
       />
     </section>
   );

@@ -8,7 +8,10 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type Group = components['schemas']['UserGroup'];
 type GroupType = Group['type'];
@@ -111,7 +114,7 @@ export function AdminGroupsView() {
         body={t('admin.groups.deleteBody', { name: deleting?.name ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const g = deleting;
           if (!g) return undefined;
           const { error } = await api.DELETE('/usergroups/{group_id}', { params: { path: { group_id: g.id } } });

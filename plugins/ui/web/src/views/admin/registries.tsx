@@ -8,7 +8,10 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type Endpoint = components['schemas']['RegistryEndpoint'];
 type Ping = components['schemas']['RegistryPing'];
@@ -128,7 +131,7 @@ export function AdminRegistriesView() {
         body={t('admin.registries.deleteBody', { name: deleting?.name ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const e = deleting;
           if (!e) return undefined;
           const { error } = await api.DELETE('/registries/{id}', { params: { path: { id: e.id } } });

@@ -8,7 +8,10 @@ import { Empty, Loaded } from '../../components/states.js';
 import { t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type Policy = components['schemas']['ReplicationPolicy'];
 type PolicyBody = paths['/replication/policies']['post']['requestBody']['content']['application/json'];
@@ -168,7 +171,7 @@ export function AdminReplicationView() {
         body={t('admin.replication.deleteBody', { name: deleting?.name ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const p = deleting;
           if (!p) return undefined;
           const { error } = await api.DELETE('/replication/policies/{id}', { params: { path: { id: p.id } } });

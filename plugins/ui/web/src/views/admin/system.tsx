@@ -8,7 +8,9 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatNumber, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, RowSortHeader, sortRows, type RowColumns } from '../../components/sort-header.js';
-import { AdminPage, Confirm, Notice, formatDuration, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, formatDuration, useLiveLoad } from './common.js';
 
 type Consumer = components['schemas']['EventConsumer'];
 // The API's largest page: a deployment has a consumer or two per plugin, so the screen holds the list
@@ -137,7 +139,7 @@ export function AdminSystemView() {
         body={t('admin.system.retryBody', { name: retrying?.name ?? '', n: formatNumber(retrying?.dead ?? 0) })}
         confirmLabel={t('admin.system.retry')}
         onClose={() => setRetrying(undefined)}
-        run={async () => {
+        action={async () => {
           const c = retrying;
           if (!c) return undefined;
           const { data, error } = await api.POST('/events/consumers/{name}/retry', { params: { path: { name: c.name } }, body: {} });

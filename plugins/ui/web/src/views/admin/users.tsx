@@ -9,7 +9,10 @@ import { formatDate, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type User = components['schemas']['User'];
 const PAGE_SIZE = 20;
@@ -154,7 +157,7 @@ export function AdminUsersView() {
         body={t('admin.users.deleteBody', { name: deleting?.username ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const n = deleting?.username ?? '';
           const { error } = await api.DELETE('/users/{username}', { params: { path: { username: n } } });
           if (error) return errorMessage(error);
