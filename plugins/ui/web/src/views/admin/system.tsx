@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
+import { NameSearch } from '../../components/name-search.js';
 import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatNumber, t } from '../../i18n/index.js';
@@ -43,7 +43,6 @@ export function AdminSystemView() {
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v }), { replace: true }));
   const sort = listSort(loc, Object.keys(SORTS), 'name');
   return (
     <AdminPage id="system" title={t('admin.system.title')}>
@@ -65,11 +64,7 @@ export function AdminSystemView() {
         )}
       />
       <h2>{t('admin.system.consumers')}</h2>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('admin.system.searchConsumers')}</span>
-          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
+      <NameSearch label={t('admin.system.searchConsumers')} placeholder={t('admin.nameContains')}>
         <label class="check">
           <input type="checkbox" checked={onlyStuck} onChange={(e) => navigate(withQuery(loc, { stuck: e.currentTarget.checked ? '1' : undefined }), { replace: true })} />
           {t('admin.system.onlyStuck')}
@@ -77,7 +72,7 @@ export function AdminSystemView() {
         <button type="button" onClick={reload}>
           {t('admin.refresh')}
         </button>
-      </form>
+      </NameSearch>
       <Loaded
         load={load}
         retry={reload}
