@@ -1,4 +1,3 @@
-import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
 import { Dialog } from './dialog.js';
@@ -16,7 +15,6 @@ export function Confirm({
   danger = true,
   onClose,
   action,
-  children,
 }: {
   open: boolean;
   title: string;
@@ -25,7 +23,6 @@ export function Confirm({
   danger?: boolean;
   onClose: () => void;
   action: () => Promise<string | undefined>;
-  children?: ComponentChildren;
 }) {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
@@ -43,7 +40,6 @@ export function Confirm({
   return (
     <Dialog open={open} title={title} onClose={close}>
       <p>{body}</p>
-      {children}
       <Notice text={error} error />
       <div class="buttons">
         <button type="button" onClick={close}>
