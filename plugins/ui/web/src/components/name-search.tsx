@@ -20,5 +20,3 @@ export function NameSearch({ label, placeholder, children }: { label: string; pl
   );
 }
 
-/** The API's `q` for a name search (`<field>=~<text>`, the text contained), or nothing without one. */
-export const containsQuery = (field: string, text: string): { q?: string } => (text ? { q: `${field}=~${encodeURIComponent(text)}` } : {});

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
 import { ApiFailure } from '../../components/load.js';
-import { containsQuery, NameSearch } from '../../components/name-search.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
 import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, useLocation } from '../../router.js';
@@ -31,7 +32,7 @@ export function AdminGroupsView() {
   const [deleting, setDeleting] = useState<Group | undefined>();
   const sort = listSort(loc, SORTS, SORT);
   const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
-    const { data, error, response } = await api.GET('/usergroups', { params: { query: { page, page_size: PAGE_SIZE, ...containsQuery('name', name), ...(sort.param ? { sort: sort.param } : {}) } } });
+    const { data, error, response } = await api.GET('/usergroups', { params: { query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });

@@ -7,7 +7,8 @@ import { Dialog } from '../../components/dialog.js';
 import { FormDialog } from '../../components/form-dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
 import { Notice } from '../../components/notice.js';
-import { containsQuery, NameSearch } from '../../components/name-search.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
 import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
@@ -68,7 +69,7 @@ export function ProjectRobots({ project }: { project: string }) {
     const [info, list] = await Promise.all([
       loadProject(project),
       api.GET('/projects/{project_name}/robots', {
-        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...containsQuery('name', name), ...(sort.param ? { sort: sort.param } : {}) } },
+        params: { path: { project_name: project }, query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) },
       }),
     ]);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
