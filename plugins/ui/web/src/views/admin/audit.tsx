@@ -7,7 +7,10 @@ import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Confirm, Notice, SortHeader, StatusBadge, sortOf, sortRows, useLiveLoad, usePoll } from './common.js';
+import { listSort, RowSortHeader, sortRows, type RowColumns } from '../../components/sort-header.js';
+import { Confirm } from '../../components/confirm.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, StatusBadge, useLiveLoad, usePoll } from './common.js';
 
 type Entry = components['schemas']['AuditEntry'];
 type Purge = components['schemas']['AuditLogPurge'];
@@ -21,6 +24,16 @@ const TEXT_FILTERS = ['actor', 'resource', 'project'] as const;
 
 const opLabel = (op: string) => ((OPERATIONS as readonly string[]).includes(op) ? t(`admin.audit.op.${op}` as MessageKey) : op);
 const typeLabel = (type: string) => ((RESOURCE_TYPES as readonly string[]).includes(type) ? t(`admin.audit.type.${type.replace('-', '')}` as MessageKey) : type);
+/** The columns a page of entries sorts by, on screen (the API pages newest first). */
+const SORTS: RowColumns<Entry> = {
+  time: (e) => e.time,
+  actor: (e) => e.actor,
+  operation: (e) => e.operation,
+  resourceType: (e) => e.resourceType,
+  resource: (e) => e.resource,
+  project: (e) => e.project,
+  result: (e) => e.result,
+};
 const resultLabel = (r: string) => t(`admin.audit.result.${r}` as MessageKey);
 
 /** A `datetime-local` value (the user's time zone) as RFC 3339 for the API. */
@@ -59,7 +72,7 @@ export function AdminAuditView() {
   });
   const setFilter = (changes: Record<string, string | undefined>) => navigate(withQuery(loc, { ...changes, cursor: undefined }), { replace: true });
   const exportHref = (format: 'csv' | 'json') => `/api/v1/audit-logs/export?${new URLSearchParams({ ...(filters as Record<string, string>), format }).toString()}`;
-  const sort = sortOf(loc, '-time');
+  const sort = listSort(loc, Object.keys(SORTS), '-time');
   return (
     <AdminPage id="audit" title={t('admin.audit.title')}>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
@@ -124,26 +137,18 @@ export function AdminAuditView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="time" label={t('admin.audit.col.time')} fallback="-time" />
-                    <SortHeader column="actor" label={t('admin.audit.col.actor')} fallback="-time" />
-                    <SortHeader column="operation" label={t('admin.audit.col.operation')} fallback="-time" />
-                    <SortHeader column="resourceType" label={t('admin.audit.col.resourceType')} fallback="-time" />
-                    <SortHeader column="resource" label={t('admin.audit.col.resource')} fallback="-time" />
-                    <SortHeader column="project" label={t('admin.audit.col.project')} fallback="-time" />
-                    <SortHeader column="result" label={t('admin.audit.col.result')} fallback="-time" />
+                    <RowSortHeader column="time" label={t('admin.audit.col.time')} sort={sort} />
+                    <RowSortHeader column="actor" label={t('admin.audit.col.actor')} sort={sort} />
+                    <RowSortHeader column="operation" label={t('admin.audit.col.operation')} sort={sort} />
+                    <RowSortHeader column="resourceType" label={t('admin.audit.col.resourceType')} sort={sort} />
+                    <RowSortHeader column="resource" label={t('admin.audit.col.resource')} sort={sort} />
+                    <RowSortHeader column="project" label={t('admin.audit.col.project')} sort={sort} />
+                    <RowSortHeader column="result" label={t('admin.audit.col.result')} sort={sort} />
                     <th scope="col">{t('admin.audit.col.client')}</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(items, sort, {
-                    time: (e) => e.time,
-                    actor: (e) => e.actor,
-                    operation: (e) => e.operation,
-                    resourceType: (e) => e.resourceType,
-                    resource: (e) => e.resource,
-                    project: (e) => e.project,
-                    result: (e) => e.result,
-                  }).map((e) => (
+                  {sortRows(items, sort, SORTS).map((e) => (
                     <AuditRow key={e.eventId} entry={e} />
                   ))}
                 </tbody>
@@ -284,7 +289,7 @@ function Purges() {
         body={t('admin.audit.purgeBody')}
         confirmLabel={t('admin.audit.purge')}
         onClose={() => setConfirming(false)}
-        run={start}
+        action={start}
       />
     </section>
   );

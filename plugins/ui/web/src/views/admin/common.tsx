@@ -1,15 +1,14 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Dialog } from '../../components/dialog.js';
 import type { Load } from '../../components/load.js';
 import { t, type MessageKey } from '../../i18n/index.js';
-import { navigate, useLocation, withQuery, type Location } from '../../router.js';
+import { useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import './admin.css';
 
 /**
- * What the administration screens share: the section navigation, sortable column headers (the
- * sort is in the URL), a confirmation dialog, a form dialog with its error, and polling.
+ * What the administration screens share: the section navigation, polling and live reloads,
+ * status badges and durations.
  */
 
 export const ADMIN_SECTIONS: readonly { readonly path: string; readonly label: MessageKey }[] = [
@@ -47,159 +46,6 @@ export function AdminPage({ id, title, action, children }: { id: string; title: 
       </div>
       {children}
     </section>
-  );
-}
-
-/** `?sort=name` (ascending) or `?sort=-name` (descending), else `fallback`. */
-export function sortOf(loc: Location, fallback: string): { key: string; desc: boolean } {
-  const raw = loc.query.get('sort') || fallback;
-  return raw.startsWith('-') ? { key: raw.slice(1), desc: true } : { key: raw, desc: false };
-}
-
-/**
- * The rows on screen, sorted by a column. Only for lists the screen holds whole (event
- * consumers); paged lists sort on the server with components/sort-header.tsx instead.
- */
-export function sortRows<T>(rows: readonly T[], sort: { key: string; desc: boolean }, columns: Record<string, (row: T) => string | number | boolean | null | undefined>): T[] {
-  const get = columns[sort.key];
-  if (!get) return [...rows];
-  const sorted = [...rows].sort((a, b) => {
-    const x = get(a) ?? '';
-    const y = get(b) ?? '';
-    return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-  });
-  return sort.desc ? sorted.reverse() : sorted;
-}
-
-/** A column header that sorts the rows on screen by its column (a second click reverses); see {@link sortRows}. */
-export function SortHeader({ column, label, fallback }: { column: string; label: string; fallback: string }) {
-  const loc = useLocation();
-  const sort = sortOf(loc, fallback);
-  const active = sort.key === column;
-  const next = active && !sort.desc ? `-${column}` : column;
-  return (
-    <th scope="col" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : undefined}>
-      <button type="button" class="sort" onClick={() => navigate(withQuery(loc, { sort: next === fallback ? undefined : next }), { replace: true })}>
-        {label}
-        <span aria-hidden="true">{active ? (sort.desc ? ' ▼' : ' ▲') : ''}</span>
-      </button>
-    </th>
-  );
-}
-
-/** A notice after an action (role=status, read out by screen readers). */
-export function Notice({ text, error }: { text: string | undefined; error?: boolean }) {
-  if (!text) return null;
-  return error ? (
-    <p class="notice error" role="alert">
-      {text}
-    </p>
-  ) : (
-    <p class="notice" role="status">
-      {text}
-    </p>
-  );
-}
-
-/**
- * A confirmation: `title` and `body` name what will happen; `run` does it and answers an error
- * message, or `undefined` when it worked.
- */
-export function Confirm({
-  open,
-  title,
-  body,
-  confirmLabel,
-  danger = true,
-  run,
-  onClose,
-  children,
-}: {
-  open: boolean;
-  title: string;
-  body: string;
-  confirmLabel: string;
-  danger?: boolean;
-  run: () => Promise<string | undefined>;
-  onClose: () => void;
-  children?: ComponentChildren;
-}) {
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const close = () => {
-    setError(undefined);
-    onClose();
-  };
-  const confirm = async () => {
-    setBusy(true);
-    const failure = await run();
-    setBusy(false);
-    if (failure) return setError(failure);
-    setError(undefined);
-  };
-  return (
-    <Dialog open={open} title={title} onClose={close}>
-      <p>{body}</p>
-      {children}
-      <Notice text={error} error />
-      <div class="buttons">
-        <button type="button" onClick={close}>
-          {t('confirm.cancel')}
-        </button>
-        <button type="button" class={danger ? 'danger' : 'primary'} disabled={busy} onClick={confirm}>
-          {confirmLabel}
-        </button>
-      </div>
-    </Dialog>
-  );
-}
-
-/** A dialog holding a form: `submit` answers an error message, or `undefined` when it worked. */
-export function FormDialog({
-  open,
-  title,
-  submitLabel,
-  submit,
-  onClose,
-  children,
-  extra,
-}: {
-  open: boolean;
-  title: string;
-  submitLabel: string;
-  submit: () => Promise<string | undefined>;
-  onClose: () => void;
-  children: ComponentChildren;
-  extra?: ComponentChildren;
-}) {
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    if (open) setError(undefined);
-  }, [open]);
-  const onSubmit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    const failure = await submit();
-    setBusy(false);
-    setError(failure);
-  };
-  return (
-    <Dialog open={open} title={title} onClose={onClose}>
-      <form onSubmit={onSubmit}>
-        <Notice text={error} error />
-        {children}
-        <div class="buttons">
-          {extra}
-          <button type="button" onClick={onClose}>
-            {t('confirm.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {submitLabel}
-          </button>
-        </div>
-      </form>
-    </Dialog>
   );
 }
 

@@ -7,7 +7,8 @@ import { Empty, ErrorState, Loaded, Loading } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Notice, StatusBadge, statusLabel, usePoll, useLiveLoad } from './common.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, StatusBadge, statusLabel, usePoll, useLiveLoad } from './common.js';
 
 type Execution = components['schemas']['ReplicationExecution'];
 type Task = components['schemas']['ReplicationTask'];

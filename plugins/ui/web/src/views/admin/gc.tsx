@@ -7,7 +7,9 @@ import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
 import { intParam, useLocation } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, Notice, StatusBadge, useLiveLoad, usePoll } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, StatusBadge, useLiveLoad, usePoll } from './common.js';
 
 type Run = components['schemas']['GcRun'];
 const PAGE_SIZE = 20;
@@ -113,7 +115,7 @@ export function AdminGcView() {
         body={t(untagged ? 'admin.gc.confirmBodyUntagged' : 'admin.gc.confirmBody')}
         confirmLabel={t('admin.gc.run')}
         onClose={() => setConfirming(false)}
-        run={start}
+        action={start}
       />
       <Confirm
         open={stopping !== undefined}
@@ -121,7 +123,7 @@ export function AdminGcView() {
         body={t('admin.gc.stopBody', { id: stopping?.id ?? '' })}
         confirmLabel={t('admin.gc.stop')}
         onClose={() => setStopping(undefined)}
-        run={async () => {
+        action={async () => {
           const r = stopping;
           if (!r) return undefined;
           const { error } = await api.POST('/system/gc/{gc_id}/stop', { params: { path: { gc_id: r.id } } });

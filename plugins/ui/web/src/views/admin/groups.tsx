@@ -1,14 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, useLocation } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type Group = components['schemas']['UserGroup'];
 type GroupType = Group['type'];
@@ -29,12 +32,10 @@ export function AdminGroupsView() {
   const [deleting, setDeleting] = useState<Group | undefined>();
   const sort = listSort(loc, SORTS, SORT);
   const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
-    const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/usergroups', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
+    const { data, error, response } = await api.GET('/usergroups', { params: { query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   return (
     <AdminPage
       id="groups"
@@ -46,55 +47,38 @@ export function AdminGroupsView() {
       }
     >
       <Notice text={notice} />
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('admin.groups.search')}</span>
-          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      <Loaded
+      <NameSearch label={t('admin.groups.search')} placeholder={t('admin.nameContains')} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('admin.emptySearch', { q: name }) : t('admin.groups.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
-                    <SortHeader column="type" label={t('admin.groups.col.type')} sort={sort} />
-                    <th scope="col">{t('admin.groups.col.externalId')}</th>
-                    <SortHeader column="createdAt" label={t('admin.col.created')} sort={sort} />
-                    <th scope="col">
-                      <span class="visually-hidden">{t('admin.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((g) => (
-                    <tr key={g.id}>
-                      <th scope="row">{g.name}</th>
-                      <td>{typeLabel(g.type)}</td>
-                      <td>{g.externalId ? <code>{g.externalId}</code> : '—'}</td>
-                      <td>{formatDate(g.createdAt)}</td>
-                      <td class="actions">
-                        <button type="button" aria-label={t('admin.editNamed', { name: g.name })} onClick={() => setEditing(g)}>
-                          {t('admin.edit')}
-                        </button>
-                        <button type="button" class="danger" aria-label={t('admin.groups.deleteNamed', { name: g.name })} onClick={() => setDeleting(g)}>
-                          {t('confirm.delete')}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('admin.emptySearch', { q: name }) : t('admin.groups.empty')}
+        head={() => (
+          <>
+            <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
+            <SortHeader column="type" label={t('admin.groups.col.type')} sort={sort} />
+            <th scope="col">{t('admin.groups.col.externalId')}</th>
+            <SortHeader column="createdAt" label={t('admin.col.created')} sort={sort} />
+            <ActionsHeader label={t('admin.col.actions')} />
+          </>
+        )}
+        row={(g) => (
+          <tr key={g.id}>
+            <th scope="row">{g.name}</th>
+            <td>{typeLabel(g.type)}</td>
+            <td>{g.externalId ? <code>{g.externalId}</code> : '—'}</td>
+            <td>{formatDate(g.createdAt)}</td>
+            <td class="actions">
+              <button type="button" aria-label={t('admin.editNamed', { name: g.name })} onClick={() => setEditing(g)}>
+                {t('admin.edit')}
+              </button>
+              <button type="button" class="danger" aria-label={t('admin.groups.deleteNamed', { name: g.name })} onClick={() => setDeleting(g)}>
+                {t('confirm.delete')}
+              </button>
+            </td>
+          </tr>
+        )}
       />
       <GroupForm
         group={editing}
@@ -111,7 +95,7 @@ export function AdminGroupsView() {
         body={t('admin.groups.deleteBody', { name: deleting?.name ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const g = deleting;
           if (!g) return undefined;
           const { error } = await api.DELETE('/usergroups/{group_id}', { params: { path: { group_id: g.id } } });

@@ -1,14 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { formatDate, t } from '../../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, useLocation } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type Endpoint = components['schemas']['RegistryEndpoint'];
 type Ping = components['schemas']['RegistryPing'];
@@ -33,12 +36,10 @@ export function AdminRegistriesView() {
   const [deleting, setDeleting] = useState<Endpoint | undefined>();
   const sort = listSort(loc, SORTS, SORT);
   const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
-    const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/registries', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
+    const { data, error, response } = await api.GET('/registries', { params: { query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const ping = async (e: Endpoint) => {
     setNotice({ text: t('admin.registries.pinging', { name: e.name }) });
     const { data, error } = await api.POST('/registries/{id}/ping', { params: { path: { id: e.id } } });
@@ -55,63 +56,46 @@ export function AdminRegistriesView() {
       }
     >
       <Notice text={notice?.text} error={notice?.error} />
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('admin.registries.search')}</span>
-          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      <Loaded
+      <NameSearch label={t('admin.registries.search')} placeholder={t('admin.nameContains')} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('admin.emptySearch', { q: name }) : t('admin.registries.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
-                    <SortHeader column="url" label={t('admin.registries.col.url')} sort={sort} />
-                    <SortHeader column="type" label={t('admin.registries.col.type')} sort={sort} />
-                    <th scope="col">{t('admin.registries.col.credentials')}</th>
-                    <SortHeader column="updatedAt" label={t('admin.col.updated')} sort={sort} />
-                    <th scope="col">
-                      <span class="visually-hidden">{t('admin.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((e) => (
-                    <tr key={e.id}>
-                      <th scope="row">{e.name}</th>
-                      <td>
-                        <code>{e.url}</code>
-                        {e.insecure && <span class="badge stuck"> {t('admin.registries.insecure')}</span>}
-                      </td>
-                      <td>{e.type}</td>
-                      <td>{e.username ? t(e.hasSecret ? 'admin.registries.userWithSecret' : 'admin.registries.userOnly', { user: e.username }) : e.hasSecret ? t('admin.registries.secretOnly') : t('admin.registries.anonymous')}</td>
-                      <td>{formatDate(e.updatedAt)}</td>
-                      <td class="actions">
-                        <button type="button" aria-label={t('admin.registries.testNamed', { name: e.name })} onClick={() => void ping(e)}>
-                          {t('admin.registries.test')}
-                        </button>
-                        <button type="button" aria-label={t('admin.editNamed', { name: e.name })} onClick={() => setEditing(e)}>
-                          {t('admin.edit')}
-                        </button>
-                        <button type="button" class="danger" aria-label={t('admin.registries.deleteNamed', { name: e.name })} onClick={() => setDeleting(e)}>
-                          {t('confirm.delete')}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('admin.emptySearch', { q: name }) : t('admin.registries.empty')}
+        head={() => (
+          <>
+            <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
+            <SortHeader column="url" label={t('admin.registries.col.url')} sort={sort} />
+            <SortHeader column="type" label={t('admin.registries.col.type')} sort={sort} />
+            <th scope="col">{t('admin.registries.col.credentials')}</th>
+            <SortHeader column="updatedAt" label={t('admin.col.updated')} sort={sort} />
+            <ActionsHeader label={t('admin.col.actions')} />
+          </>
+        )}
+        row={(e) => (
+          <tr key={e.id}>
+            <th scope="row">{e.name}</th>
+            <td>
+              <code>{e.url}</code>
+              {e.insecure && <span class="badge stuck"> {t('admin.registries.insecure')}</span>}
+            </td>
+            <td>{e.type}</td>
+            <td>{e.username ? t(e.hasSecret ? 'admin.registries.userWithSecret' : 'admin.registries.userOnly', { user: e.username }) : e.hasSecret ? t('admin.registries.secretOnly') : t('admin.registries.anonymous')}</td>
+            <td>{formatDate(e.updatedAt)}</td>
+            <td class="actions">
+              <button type="button" aria-label={t('admin.registries.testNamed', { name: e.name })} onClick={() => void ping(e)}>
+                {t('admin.registries.test')}
+              </button>
+              <button type="button" aria-label={t('admin.editNamed', { name: e.name })} onClick={() => setEditing(e)}>
+                {t('admin.edit')}
+              </button>
+              <button type="button" class="danger" aria-label={t('admin.registries.deleteNamed', { name: e.name })} onClick={() => setDeleting(e)}>
+                {t('confirm.delete')}
+              </button>
+            </td>
+          </tr>
+        )}
       />
       <EndpointForm
         endpoint={editing}
@@ -128,7 +112,7 @@ export function AdminRegistriesView() {
         body={t('admin.registries.deleteBody', { name: deleting?.name ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const e = deleting;
           if (!e) return undefined;
           const { error } = await api.DELETE('/registries/{id}', { params: { path: { id: e.id } } });

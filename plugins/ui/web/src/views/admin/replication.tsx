@@ -1,14 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components, paths } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { t, type MessageKey } from '../../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, navigate, useLocation } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type Policy = components['schemas']['ReplicationPolicy'];
 type PolicyBody = paths['/replication/policies']['post']['requestBody']['content']['application/json'];
@@ -50,12 +53,10 @@ export function AdminReplicationView() {
   const [deleting, setDeleting] = useState<Policy | undefined>();
   const sort = listSort(loc, SORTS, SORT);
   const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
-    const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/replication/policies', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
+    const { data, error, response } = await api.GET('/replication/policies', { params: { query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
 
   const start = async (p: Policy) => {
     const { data, error } = await api.POST('/replication/executions', { body: { policy: p.id } });
@@ -82,76 +83,59 @@ export function AdminReplicationView() {
       <p>
         <a href="/admin/replication/executions">{t('admin.replication.allExecutions')}</a>
       </p>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('admin.replication.search')}</span>
-          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      <Loaded
+      <NameSearch label={t('admin.replication.search')} placeholder={t('admin.nameContains')} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('admin.emptySearch', { q: name }) : t('admin.replication.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
-                    <SortHeader column="mode" label={t('admin.replication.col.mode')} sort={sort} />
-                    <th scope="col">{t('admin.replication.col.endpoint')}</th>
-                    <th scope="col">{t('admin.replication.col.what')}</th>
-                    <SortHeader column="trigger" label={t('admin.replication.col.trigger')} sort={sort} />
-                    <SortHeader column="enabled" label={t('admin.replication.col.enabled')} sort={sort} />
-                    <th scope="col">
-                      <span class="visually-hidden">{t('admin.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((p) => (
-                    <tr key={p.id}>
-                      <th scope="row">
-                        <a href={`/admin/replication/executions?policy=${p.id}`} aria-label={t('admin.replication.executionsOf', { name: p.name })}>
-                          {p.name}
-                        </a>
-                      </th>
-                      <td>{t(`admin.replication.mode.${p.mode}` as MessageKey)}</td>
-                      <td>{p.endpoint}</td>
-                      <td>
-                        <WhatSummary policy={p} />
-                      </td>
-                      <td>
-                        {t(`admin.replication.trigger.${p.trigger}` as MessageKey)}
-                        {p.cron && <code> {p.cron}</code>}
-                      </td>
-                      <td>{p.enabled ? <span class="badge yes">{t('admin.yes')}</span> : <span class="badge no">{t('admin.no')}</span>}</td>
-                      <td class="actions">
-                        {p.enabled && (
-                          <button type="button" class="primary" aria-label={t('admin.replication.startNamed', { name: p.name })} onClick={() => void start(p)}>
-                            {t('admin.replication.start')}
-                          </button>
-                        )}
-                        <button type="button" aria-label={t(p.enabled ? 'admin.replication.disableNamed' : 'admin.replication.enableNamed', { name: p.name })} onClick={() => void toggle(p)}>
-                          {t(p.enabled ? 'admin.replication.disable' : 'admin.replication.enable')}
-                        </button>
-                        <button type="button" aria-label={t('admin.editNamed', { name: p.name })} onClick={() => setEditing(p)}>
-                          {t('admin.edit')}
-                        </button>
-                        <button type="button" class="danger" aria-label={t('admin.replication.deleteNamed', { name: p.name })} onClick={() => setDeleting(p)}>
-                          {t('confirm.delete')}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('admin.emptySearch', { q: name }) : t('admin.replication.empty')}
+        head={() => (
+          <>
+            <SortHeader column="name" label={t('admin.col.name')} sort={sort} />
+            <SortHeader column="mode" label={t('admin.replication.col.mode')} sort={sort} />
+            <th scope="col">{t('admin.replication.col.endpoint')}</th>
+            <th scope="col">{t('admin.replication.col.what')}</th>
+            <SortHeader column="trigger" label={t('admin.replication.col.trigger')} sort={sort} />
+            <SortHeader column="enabled" label={t('admin.replication.col.enabled')} sort={sort} />
+            <ActionsHeader label={t('admin.col.actions')} />
+          </>
+        )}
+        row={(p) => (
+          <tr key={p.id}>
+            <th scope="row">
+              <a href={`/admin/replication/executions?policy=${p.id}`} aria-label={t('admin.replication.executionsOf', { name: p.name })}>
+                {p.name}
+              </a>
+            </th>
+            <td>{t(`admin.replication.mode.${p.mode}` as MessageKey)}</td>
+            <td>{p.endpoint}</td>
+            <td>
+              <WhatSummary policy={p} />
+            </td>
+            <td>
+              {t(`admin.replication.trigger.${p.trigger}` as MessageKey)}
+              {p.cron && <code> {p.cron}</code>}
+            </td>
+            <td>{p.enabled ? <span class="badge yes">{t('admin.yes')}</span> : <span class="badge no">{t('admin.no')}</span>}</td>
+            <td class="actions">
+              {p.enabled && (
+                <button type="button" class="primary" aria-label={t('admin.replication.startNamed', { name: p.name })} onClick={() => void start(p)}>
+                  {t('admin.replication.start')}
+                </button>
+              )}
+              <button type="button" aria-label={t(p.enabled ? 'admin.replication.disableNamed' : 'admin.replication.enableNamed', { name: p.name })} onClick={() => void toggle(p)}>
+                {t(p.enabled ? 'admin.replication.disable' : 'admin.replication.enable')}
+              </button>
+              <button type="button" aria-label={t('admin.editNamed', { name: p.name })} onClick={() => setEditing(p)}>
+                {t('admin.edit')}
+              </button>
+              <button type="button" class="danger" aria-label={t('admin.replication.deleteNamed', { name: p.name })} onClick={() => setDeleting(p)}>
+                {t('confirm.delete')}
+              </button>
+            </td>
+          </tr>
+        )}
       />
       <PolicyForm
         policy={editing}
@@ -168,7 +152,7 @@ export function AdminReplicationView() {
         body={t('admin.replication.deleteBody', { name: deleting?.name ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const p = deleting;
           if (!p) return undefined;
           const { error } = await api.DELETE('/replication/policies/{id}', { params: { path: { id: p.id } } });

@@ -1,13 +1,16 @@
 import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
+import { NameSearch } from '../../components/name-search.js';
 import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatNumber, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
-import { AdminPage, Confirm, Notice, SortHeader, formatDuration, sortOf, sortRows, useLiveLoad } from './common.js';
+import { listSort, RowSortHeader, sortRows, type RowColumns } from '../../components/sort-header.js';
+import { Confirm } from '../../components/confirm.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, formatDuration, useLiveLoad } from './common.js';
 
 type Consumer = components['schemas']['EventConsumer'];
 // The API's largest page: a deployment has a consumer or two per plugin, so the screen holds the list
@@ -16,6 +19,8 @@ const PAGE_SIZE = 100;
 /** Behind by more than this, a consumer counts as stuck. */
 const STUCK_MS = 5 * 60_000;
 const stuck = (c: Consumer) => c.dead > 0 || c.lagMs > STUCK_MS;
+/** The columns the consumers sort by, on screen. */
+const SORTS: RowColumns<Consumer> = { name: (c) => c.name, pending: (c) => c.pending + c.running, delivered: (c) => c.delivered, dead: (c) => c.dead, lag: (c) => c.lagMs };
 
 /**
  * Facts about this registry, and the durable event consumers (webhooks, replication, audit...)
@@ -38,8 +43,7 @@ export function AdminSystemView() {
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v }), { replace: true }));
-  const sort = sortOf(loc, 'name');
+  const sort = listSort(loc, Object.keys(SORTS), 'name');
   return (
     <AdminPage id="system" title={t('admin.system.title')}>
       <Notice text={notice?.text} error={notice?.error} />
@@ -60,11 +64,7 @@ export function AdminSystemView() {
         )}
       />
       <h2>{t('admin.system.consumers')}</h2>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('admin.system.searchConsumers')}</span>
-          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
+      <NameSearch label={t('admin.system.searchConsumers')} placeholder={t('admin.nameContains')}>
         <label class="check">
           <input type="checkbox" checked={onlyStuck} onChange={(e) => navigate(withQuery(loc, { stuck: e.currentTarget.checked ? '1' : undefined }), { replace: true })} />
           {t('admin.system.onlyStuck')}
@@ -72,7 +72,7 @@ export function AdminSystemView() {
         <button type="button" onClick={reload}>
           {t('admin.refresh')}
         </button>
-      </form>
+      </NameSearch>
       <Loaded
         load={load}
         retry={reload}
@@ -86,12 +86,12 @@ export function AdminSystemView() {
               <table>
                 <thead>
                   <tr>
-                    <SortHeader column="name" label={t('admin.col.name')} fallback="name" />
+                    <RowSortHeader column="name" label={t('admin.col.name')} sort={sort} />
                     <th scope="col">{t('admin.system.col.types')}</th>
-                    <SortHeader column="pending" label={t('admin.system.col.pending')} fallback="name" />
-                    <SortHeader column="delivered" label={t('admin.system.col.delivered')} fallback="name" />
-                    <SortHeader column="dead" label={t('admin.system.col.dead')} fallback="name" />
-                    <SortHeader column="lag" label={t('admin.system.col.lag')} fallback="name" />
+                    <RowSortHeader column="pending" label={t('admin.system.col.pending')} sort={sort} />
+                    <RowSortHeader column="delivered" label={t('admin.system.col.delivered')} sort={sort} />
+                    <RowSortHeader column="dead" label={t('admin.system.col.dead')} sort={sort} />
+                    <RowSortHeader column="lag" label={t('admin.system.col.lag')} sort={sort} />
                     <th scope="col">{t('admin.system.col.lastError')}</th>
                     <th scope="col">
                       <span class="visually-hidden">{t('admin.col.actions')}</span>
@@ -99,7 +99,7 @@ export function AdminSystemView() {
                   </tr>
                 </thead>
                 <tbody>
-                  {sortRows(shown, sort, { name: (c) => c.name, pending: (c) => c.pending + c.running, delivered: (c) => c.delivered, dead: (c) => c.dead, lag: (c) => c.lagMs }).map((c) => (
+                  {sortRows(shown, sort, SORTS).map((c) => (
                     <tr key={c.name}>
                       <th scope="row">
                         {c.name}
@@ -134,7 +134,7 @@ export function AdminSystemView() {
         body={t('admin.system.retryBody', { name: retrying?.name ?? '', n: formatNumber(retrying?.dead ?? 0) })}
         confirmLabel={t('admin.system.retry')}
         onClose={() => setRetrying(undefined)}
-        run={async () => {
+        action={async () => {
           const c = retrying;
           if (!c) return undefined;
           const { data, error } = await api.POST('/events/consumers/{name}/retry', { params: { path: { name: c.name } }, body: {} });

@@ -1,15 +1,18 @@
 import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { formatDate, t } from '../../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { AdminPage, Confirm, FormDialog, Notice, useLiveLoad } from './common.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
+import { Notice } from '../../components/notice.js';
+import { AdminPage, useLiveLoad } from './common.js';
 
 type User = components['schemas']['User'];
 const PAGE_SIZE = 20;
@@ -29,12 +32,10 @@ export function AdminUsersView() {
   const [deleting, setDeleting] = useState<User | undefined>();
   const sort = listSort(loc, SORTS, SORT);
   const [load, reload] = useLiveLoad(`${page}|${name}|${sort.param}`, async () => {
-    const q = name ? `username=~${encodeURIComponent(name)}` : undefined;
-    const { data, error, response } = await api.GET('/users', { params: { query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
+    const { data, error, response } = await api.GET('/users', { params: { query: listQuery(page, PAGE_SIZE, sort, { field: 'username', text: name }) } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
 
   const patch = async (u: User, body: { admin?: boolean; disabled?: boolean }, done: string) => {
     const { error } = await api.PATCH('/users/{username}', { params: { path: { username: u.username } }, body });
@@ -53,83 +54,66 @@ export function AdminUsersView() {
       }
     >
       <Notice text={notice} />
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('admin.users.search')}</span>
-          <input type="search" value={search} placeholder={t('admin.nameContains')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      <Loaded
+      <NameSearch label={t('admin.users.search')} placeholder={t('admin.nameContains')} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('admin.emptySearch', { q: name }) : t('admin.users.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="username" label={t('admin.users.col.username')} sort={sort} />
-                    <SortHeader column="provider" label={t('admin.users.col.provider')} sort={sort} />
-                    <SortHeader column="admin" label={t('admin.users.col.admin')} sort={sort} />
-                    <SortHeader column="disabled" label={t('admin.users.col.status')} sort={sort} />
-                    <SortHeader column="createdAt" label={t('admin.col.created')} sort={sort} />
-                    <th scope="col">
-                      <span class="visually-hidden">{t('admin.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((u) => {
-                    const self = u.username === me.name;
-                    const local = u.provider === 'db';
-                    return (
-                      <tr key={u.username}>
-                        <th scope="row">{u.username}</th>
-                        <td>{u.provider}</td>
-                        <td>{u.admin ? <span class="badge yes">{t('admin.users.isAdmin')}</span> : '—'}</td>
-                        <td>{u.disabled ? <span class="badge stuck">{t('admin.users.disabled')}</span> : t('admin.users.active')}</td>
-                        <td>{formatDate(u.createdAt)}</td>
-                        <td class="actions">
-                          {!self && local && (
-                            <button
-                              type="button"
-                              aria-label={t(u.admin ? 'admin.users.revokeAdminNamed' : 'admin.users.grantAdminNamed', { name: u.username })}
-                              onClick={() => void patch(u, { admin: !u.admin }, t(u.admin ? 'admin.users.adminRevoked' : 'admin.users.adminGranted', { name: u.username }))}
-                            >
-                              {t(u.admin ? 'admin.users.revokeAdmin' : 'admin.users.grantAdmin')}
-                            </button>
-                          )}
-                          {!self && local && (
-                            <button
-                              type="button"
-                              aria-label={t(u.disabled ? 'admin.users.enableNamed' : 'admin.users.disableNamed', { name: u.username })}
-                              onClick={() => void patch(u, { disabled: !u.disabled }, t(u.disabled ? 'admin.users.enabled' : 'admin.users.disabledDone', { name: u.username }))}
-                            >
-                              {t(u.disabled ? 'admin.users.enable' : 'admin.users.disable')}
-                            </button>
-                          )}
-                          {!self && local && (
-                            <button type="button" aria-label={t('admin.users.passwordNamed', { name: u.username })} onClick={() => setPassword(u)}>
-                              {t('admin.users.password')}
-                            </button>
-                          )}
-                          {!self && (
-                            <button type="button" class="danger" aria-label={t('admin.users.deleteNamed', { name: u.username })} onClick={() => setDeleting(u)}>
-                              {t('confirm.delete')}
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('admin.emptySearch', { q: name }) : t('admin.users.empty')}
+        head={() => (
+          <>
+            <SortHeader column="username" label={t('admin.users.col.username')} sort={sort} />
+            <SortHeader column="provider" label={t('admin.users.col.provider')} sort={sort} />
+            <SortHeader column="admin" label={t('admin.users.col.admin')} sort={sort} />
+            <SortHeader column="disabled" label={t('admin.users.col.status')} sort={sort} />
+            <SortHeader column="createdAt" label={t('admin.col.created')} sort={sort} />
+            <ActionsHeader label={t('admin.col.actions')} />
+          </>
+        )}
+        row={(u) => {
+          const self = u.username === me.name;
+          const local = u.provider === 'db';
+          return (
+            <tr key={u.username}>
+              <th scope="row">{u.username}</th>
+              <td>{u.provider}</td>
+              <td>{u.admin ? <span class="badge yes">{t('admin.users.isAdmin')}</span> : '—'}</td>
+              <td>{u.disabled ? <span class="badge stuck">{t('admin.users.disabled')}</span> : t('admin.users.active')}</td>
+              <td>{formatDate(u.createdAt)}</td>
+              <td class="actions">
+                {!self && local && (
+                  <button
+                    type="button"
+                    aria-label={t(u.admin ? 'admin.users.revokeAdminNamed' : 'admin.users.grantAdminNamed', { name: u.username })}
+                    onClick={() => void patch(u, { admin: !u.admin }, t(u.admin ? 'admin.users.adminRevoked' : 'admin.users.adminGranted', { name: u.username }))}
+                  >
+                    {t(u.admin ? 'admin.users.revokeAdmin' : 'admin.users.grantAdmin')}
+                  </button>
+                )}
+                {!self && local && (
+                  <button
+                    type="button"
+                    aria-label={t(u.disabled ? 'admin.users.enableNamed' : 'admin.users.disableNamed', { name: u.username })}
+                    onClick={() => void patch(u, { disabled: !u.disabled }, t(u.disabled ? 'admin.users.enabled' : 'admin.users.disabledDone', { name: u.username }))}
+                  >
+                    {t(u.disabled ? 'admin.users.enable' : 'admin.users.disable')}
+                  </button>
+                )}
+                {!self && local && (
+                  <button type="button" aria-label={t('admin.users.passwordNamed', { name: u.username })} onClick={() => setPassword(u)}>
+                    {t('admin.users.password')}
+                  </button>
+                )}
+                {!self && (
+                  <button type="button" class="danger" aria-label={t('admin.users.deleteNamed', { name: u.username })} onClick={() => setDeleting(u)}>
+                    {t('confirm.delete')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        }}
       />
       <CreateUser
         open={creating}
@@ -154,7 +138,7 @@ export function AdminUsersView() {
         body={t('admin.users.deleteBody', { name: deleting?.username ?? '' })}
         confirmLabel={t('confirm.delete')}
         onClose={() => setDeleting(undefined)}
-        run={async () => {
+        action={async () => {
           const n = deleting?.username ?? '';
           const { error } = await api.DELETE('/users/{username}', { params: { path: { username: n } } });
           if (error) return errorMessage(error);

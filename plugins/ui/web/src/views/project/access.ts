@@ -29,7 +29,7 @@ export function mayManageProject(user: SessionUser, role: string | null | undefi
 }
 
 /** A message above a list after an action; a function, so it follows a language switch. */
-export interface Notice {
+export interface ActionNotice {
   readonly text: () => string;
   readonly error?: boolean;
 }

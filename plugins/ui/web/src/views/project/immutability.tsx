@@ -2,10 +2,10 @@ import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { paths } from '../../api/schema.js';
 import { Confirm } from '../../components/confirm.js';
-import { Dialog } from '../../components/dialog.js';
+import { FormDialog } from '../../components/form-dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
+import { Notice } from '../../components/notice.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { t } from '../../i18n/index.js';
 import { intParam, useLocation } from '../../router.js';
 import { SelectorFields, selectorText, type Selector } from './selectors.js';
@@ -48,63 +48,47 @@ export function ProjectImmutability({ project }: { project: string }) {
         </button>
       </div>
       <p class="hint">{t('immutable.intro')}</p>
-      {notice && (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      )}
-      <Loaded
+      <Notice text={notice} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{t('immutable.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('rules.priority')}</th>
-                    <th scope="col">{t('rules.repositories')}</th>
-                    <th scope="col">{t('rules.tags')}</th>
-                    <th scope="col">{t('rules.status')}</th>
-                    <th scope="col">
-                      <span class="visually-hidden">{t('projects.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((r) => (
-                    <tr key={r.id}>
-                      <td>{r.priority}</td>
-                      <td>
-                        <code>{r.repositories.map((s) => selectorText(s, 'repoExcludes')).join(', ')}</code>
-                      </td>
-                      <td>
-                        <code>{r.tags.map((s) => selectorText(s, 'excludes')).join(', ')}</code>
-                      </td>
-                      <td>
-                        <span class={`badge ${r.enabled ? 'public' : 'private'}`}>{r.enabled ? t('rules.on') : t('rules.off')}</span>
-                      </td>
-                      <td class="actions">
-                        <button type="button" aria-label={t(r.enabled ? 'immutable.disableNamed' : 'immutable.enableNamed', { rule: describe(r) })} onClick={() => void toggle(r)}>
-                          {r.enabled ? t('rules.disable') : t('rules.enable')}
-                        </button>{' '}
-                        <button type="button" aria-label={t('immutable.editNamed', { rule: describe(r) })} onClick={() => setEditing(r)}>
-                          {t('rules.edit')}
-                        </button>{' '}
-                        <button type="button" class="danger" aria-label={t('immutable.deleteNamed', { rule: describe(r) })} onClick={() => setDeleting(r)}>
-                          {t('confirm.delete')}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={t('immutable.empty')}
+        head={() => (
+          <>
+            <th scope="col">{t('rules.priority')}</th>
+            <th scope="col">{t('rules.repositories')}</th>
+            <th scope="col">{t('rules.tags')}</th>
+            <th scope="col">{t('rules.status')}</th>
+            <ActionsHeader label={t('projects.col.actions')} />
+          </>
+        )}
+        row={(r) => (
+          <tr key={r.id}>
+            <td>{r.priority}</td>
+            <td>
+              <code>{r.repositories.map((s) => selectorText(s, 'repoExcludes')).join(', ')}</code>
+            </td>
+            <td>
+              <code>{r.tags.map((s) => selectorText(s, 'excludes')).join(', ')}</code>
+            </td>
+            <td>
+              <span class={`badge ${r.enabled ? 'public' : 'private'}`}>{r.enabled ? t('rules.on') : t('rules.off')}</span>
+            </td>
+            <td class="actions">
+              <button type="button" aria-label={t(r.enabled ? 'immutable.disableNamed' : 'immutable.enableNamed', { rule: describe(r) })} onClick={() => void toggle(r)}>
+                {r.enabled ? t('rules.disable') : t('rules.enable')}
+              </button>{' '}
+              <button type="button" aria-label={t('immutable.editNamed', { rule: describe(r) })} onClick={() => setEditing(r)}>
+                {t('rules.edit')}
+              </button>{' '}
+              <button type="button" class="danger" aria-label={t('immutable.deleteNamed', { rule: describe(r) })} onClick={() => setDeleting(r)}>
+                {t('confirm.delete')}
+              </button>
+            </td>
+          </tr>
+        )}
       />
       {editing && (
         <RuleForm
@@ -143,47 +127,32 @@ function RuleForm({ project, rule, onClose, onSaved }: { project: string; rule: 
   const [tag, setTag] = useState<Selector>(rule?.tags[0] ?? { kind: 'doublestar', decoration: 'matches', pattern: '' });
   const [priority, setPriority] = useState(String(rule?.priority ?? 0));
   const [enabled, setEnabled] = useState(rule?.enabled ?? true);
-  const [error, setError] = useState<string | undefined>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const submit = async (): Promise<string | undefined> => {
     const body = {
       priority: Number(priority),
       enabled,
       repositories: [repo, ...(rule?.repositories.slice(1) ?? [])],
       tags: [tag, ...(rule?.tags.slice(1) ?? [])],
     } as RuleBody;
-    const { error: failure } = rule
+    const { error } = rule
       ? await api.PUT('/projects/{project_name}/immutable-tag-rules/{rule_id}', { params: { path: { project_name: project, rule_id: rule.id } }, body })
       : await api.POST('/projects/{project_name}/immutable-tag-rules', { params: { path: { project_name: project } }, body });
-    if (failure) return setError(errorMessage(failure));
+    if (error) return errorMessage(error);
     onSaved(!rule);
+    return undefined;
   };
+  // Mounted while the rule is edited, so open from the start.
   return (
-    <Dialog open title={rule ? t('immutable.editTitle') : t('immutable.newTitle')} onClose={onClose}>
-      <form onSubmit={submit}>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
-        <SelectorFields prefix="imm-repo" label={t('rules.repositories')} value={repo} onChange={setRepo} matches="repoMatches" excludes="repoExcludes" />
-        <SelectorFields prefix="imm-tag" label={t('rules.tags')} value={tag} onChange={setTag} matches="matches" excludes="excludes" />
-        <label for="imm-priority">{t('rules.priority')}</label>
-        <input id="imm-priority" type="number" min={0} max={1000000} value={priority} aria-describedby="imm-priority-help" onInput={(e) => setPriority(e.currentTarget.value)} />
-        <small id="imm-priority-help">{t('immutable.priorityHelp')}</small>
-        <label class="check">
-          <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
-          {t('rules.enabled')}
-        </label>
-        <div class="buttons">
-          <button type="button" onClick={onClose}>
-            {t('confirm.cancel')}
-          </button>
-          <button type="submit" class="primary">
-            {rule ? t('rules.save') : t('rules.create')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog open title={rule ? t('immutable.editTitle') : t('immutable.newTitle')} submitLabel={rule ? t('rules.save') : t('rules.create')} onClose={onClose} submit={submit}>
+      <SelectorFields prefix="imm-repo" label={t('rules.repositories')} value={repo} onChange={setRepo} matches="repoMatches" excludes="repoExcludes" />
+      <SelectorFields prefix="imm-tag" label={t('rules.tags')} value={tag} onChange={setTag} matches="matches" excludes="excludes" />
+      <label for="imm-priority">{t('rules.priority')}</label>
+      <input id="imm-priority" type="number" min={0} max={1000000} value={priority} aria-describedby="imm-priority-help" onInput={(e) => setPriority(e.currentTarget.value)} />
+      <small id="imm-priority-help">{t('immutable.priorityHelp')}</small>
+      <label class="check">
+        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
+        {t('rules.enabled')}
+      </label>
+    </FormDialog>
   );
 }

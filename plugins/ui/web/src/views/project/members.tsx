@@ -1,17 +1,19 @@
 import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
-import { useDebouncedInput } from '../../components/debounce.js';
-import { Dialog } from '../../components/dialog.js';
+import { Confirm } from '../../components/confirm.js';
+import { FormDialog } from '../../components/form-dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
+import { Notice } from '../../components/notice.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t } from '../../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
 import { roleLabel } from '../projects.js';
-import { loadProject, mayManageProject, type Notice } from './access.js';
+import { loadProject, mayManageProject, type ActionNotice } from './access.js';
 import './project.css';
 
 type Member = components['schemas']['Member'];
@@ -34,16 +36,15 @@ export function ProjectMembers({ project }: { project: string }) {
   const { user } = useSession();
   const page = intParam(loc, 'page');
   const name = loc.query.get('name') ?? '';
-  const [notice, setNotice] = useState<Notice | undefined>();
+  const [notice, setNotice] = useState<ActionNotice | undefined>();
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<Member | undefined>();
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const sort = listSort(loc, SORTS);
   const [load, reload] = useLoad(`${project}|${page}|${name}|${sort.param}`, async () => {
     const [info, list] = await Promise.all([
       loadProject(project),
       api.GET('/projects/{project_name}/members', {
-        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(name ? { q: `name=~${encodeURIComponent(name)}` } : {}), ...(sort.param ? { sort: sort.param } : {}) } },
+        params: { path: { project_name: project }, query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) },
       }),
     ]);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
@@ -70,71 +71,48 @@ export function ProjectMembers({ project }: { project: string }) {
           </button>
         )}
       </div>
-      {notice && (
-        <p class={notice.error ? 'notice error' : 'notice'} role={notice.error ? 'alert' : 'status'}>
-          {notice.text()}
-        </p>
-      )}
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('members.search')}</span>
-          <input type="search" value={search} placeholder={t('members.searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      <Loaded
+      <Notice text={notice?.text()} error={notice?.error} />
+      <NameSearch label={t('members.search')} placeholder={t('members.searchPlaceholder')} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total, manage: may }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('members.emptySearch', { q: name }) : t('members.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('members.col.name')} sort={sort} />
-                    <SortHeader column="kind" label={t('members.col.kind')} sort={sort} />
-                    <SortHeader column="roleId" label={t('members.col.role')} sort={sort} />
-                    <SortHeader column="createdAt" label={t('members.col.added')} sort={sort} />
-                    {may && (
-                      <th scope="col">
-                        <span class="visually-hidden">{t('projects.col.actions')}</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((m) => (
-                    <tr key={m.id}>
-                      <th scope="row">{m.name}</th>
-                      <td>{kindLabel(m.kind)}</td>
-                      <td>
-                        {may ? (
-                          <select aria-label={t('members.roleOf', { name: m.name })} value={m.roleName} onChange={(e) => void changeRole(m, e.currentTarget.value as RoleName)}>
-                            {ROLE_NAMES.map((r) => (
-                              <option value={r}>{roleLabel(r)}</option>
-                            ))}
-                          </select>
-                        ) : (
-                          roleLabel(m.roleName)
-                        )}
-                      </td>
-                      <td>{formatDate(m.createdAt)}</td>
-                      {may && (
-                        <td class="actions">
-                          <button type="button" class="danger" aria-label={t('members.removeNamed', { name: m.name })} onClick={() => setRemoving(m)}>
-                            {t('members.remove')}
-                          </button>
-                        </td>
-                      )}
-                    </tr>
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('members.emptySearch', { q: name }) : t('members.empty')}
+        head={({ manage: may }) => (
+          <>
+            <SortHeader column="name" label={t('members.col.name')} sort={sort} />
+            <SortHeader column="kind" label={t('members.col.kind')} sort={sort} />
+            <SortHeader column="roleId" label={t('members.col.role')} sort={sort} />
+            <SortHeader column="createdAt" label={t('members.col.added')} sort={sort} />
+            {may && <ActionsHeader label={t('projects.col.actions')} />}
+          </>
+        )}
+        row={(m, { manage: may }) => (
+          <tr key={m.id}>
+            <th scope="row">{m.name}</th>
+            <td>{kindLabel(m.kind)}</td>
+            <td>
+              {may ? (
+                <select aria-label={t('members.roleOf', { name: m.name })} value={m.roleName} onChange={(e) => void changeRole(m, e.currentTarget.value as RoleName)}>
+                  {ROLE_NAMES.map((r) => (
+                    <option value={r}>{roleLabel(r)}</option>
                   ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+                </select>
+              ) : (
+                roleLabel(m.roleName)
+              )}
+            </td>
+            <td>{formatDate(m.createdAt)}</td>
+            {may && (
+              <td class="actions">
+                <button type="button" class="danger" aria-label={t('members.removeNamed', { name: m.name })} onClick={() => setRemoving(m)}>
+                  {t('members.remove')}
+                </button>
+              </td>
+            )}
+          </tr>
+        )}
       />
       <AddMember
         project={project}
@@ -164,94 +142,61 @@ function AddMember({ project, open, onClose, onAdded }: { project: string; open:
   const [kind, setKind] = useState<Member['kind']>('user');
   const [name, setName] = useState('');
   const [role, setRole] = useState<RoleName>('developer');
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const close = () => {
-    setError(undefined);
-    onClose();
-  };
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    const body = kind === 'user' ? { roleName: role, memberUser: { username: name.trim() } } : { roleName: role, memberGroup: { groupName: name.trim() } };
-    const { data, error: failure } = await api.POST('/projects/{project_name}/members', { params: { path: { project_name: project } }, body });
-    setBusy(false);
-    if (failure || !data) return setError(errorMessage(failure));
-    setName('');
-    setError(undefined);
-    onAdded(data);
-  };
   return (
-    <Dialog open={open} title={t('members.add.title', { project })} onClose={close}>
-      <form onSubmit={submit}>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
-        <fieldset class="perm-grid">
-          <legend>{t('members.add.kind')}</legend>
-          <label class="check">
-            <input type="radio" name="member-kind" checked={kind === 'user'} onChange={() => setKind('user')} />
-            {t('members.kind.user')}
-          </label>
-          <label class="check">
-            <input type="radio" name="member-kind" checked={kind === 'group'} onChange={() => setKind('group')} />
-            {t('members.kind.group')}
-          </label>
-        </fieldset>
-        <label for="member-name">{kind === 'user' ? t('members.add.username') : t('members.add.groupName')}</label>
-        <input id="member-name" required aria-describedby="member-name-help" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        <small id="member-name-help">{kind === 'user' ? t('members.add.usernameHelp') : t('members.add.groupHelp')}</small>
-        <label for="member-role">{t('members.col.role')}</label>
-        <select id="member-role" value={role} onChange={(e) => setRole(e.currentTarget.value as RoleName)}>
-          {ROLE_NAMES.map((r) => (
-            <option value={r}>{roleLabel(r)}</option>
-          ))}
-        </select>
-        <div class="buttons">
-          <button type="button" onClick={close}>
-            {t('confirm.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {t('members.add.submit')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={open}
+      title={t('members.add.title', { project })}
+      submitLabel={t('members.add.submit')}
+      onClose={onClose}
+      submit={async () => {
+        const body = kind === 'user' ? { roleName: role, memberUser: { username: name.trim() } } : { roleName: role, memberGroup: { groupName: name.trim() } };
+        const { data, error } = await api.POST('/projects/{project_name}/members', { params: { path: { project_name: project } }, body });
+        if (error || !data) return errorMessage(error);
+        setName('');
+        onAdded(data);
+        return undefined;
+      }}
+    >
+      <fieldset class="perm-grid">
+        <legend>{t('members.add.kind')}</legend>
+        <label class="check">
+          <input type="radio" name="member-kind" checked={kind === 'user'} onChange={() => setKind('user')} />
+          {t('members.kind.user')}
+        </label>
+        <label class="check">
+          <input type="radio" name="member-kind" checked={kind === 'group'} onChange={() => setKind('group')} />
+          {t('members.kind.group')}
+        </label>
+      </fieldset>
+      <label for="member-name">{kind === 'user' ? t('members.add.username') : t('members.add.groupName')}</label>
+      <input id="member-name" required aria-describedby="member-name-help" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <small id="member-name-help">{kind === 'user' ? t('members.add.usernameHelp') : t('members.add.groupHelp')}</small>
+      <label for="member-role">{t('members.col.role')}</label>
+      <select id="member-role" value={role} onChange={(e) => setRole(e.currentTarget.value as RoleName)}>
+        {ROLE_NAMES.map((r) => (
+          <option value={r}>{roleLabel(r)}</option>
+        ))}
+      </select>
+    </FormDialog>
   );
 }
 
 function RemoveMember({ project, member, onClose, onRemoved }: { project: string; member: Member | undefined; onClose: () => void; onRemoved: (m: Member) => void }) {
-  const [error, setError] = useState<string | undefined>();
-  const close = () => {
-    setError(undefined);
-    onClose();
-  };
-  const confirm = async () => {
-    if (!member) return;
-    const { error: failure } = await api.DELETE('/projects/{project_name}/members/{member_id}', { params: { path: { project_name: project, member_id: member.id } } });
-    if (failure) return setError(errorMessage(failure));
-    setError(undefined);
-    onRemoved(member);
-  };
   const name = member?.name ?? '';
   return (
-    <Dialog open={member !== undefined} title={t('members.confirmRemove.title', { name })} onClose={close}>
-      <p>{t(member?.kind === 'group' ? 'members.confirmRemove.group' : 'members.confirmRemove.user', { name, project })}</p>
-      {error && (
-        <p class="notice error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="button" onClick={close}>
-          {t('confirm.cancel')}
-        </button>
-        <button type="button" class="danger" onClick={confirm}>
-          {t('members.remove')}
-        </button>
-      </div>
-    </Dialog>
+    <Confirm
+      open={member !== undefined}
+      title={t('members.confirmRemove.title', { name })}
+      body={t(member?.kind === 'group' ? 'members.confirmRemove.group' : 'members.confirmRemove.user', { name, project })}
+      confirmLabel={t('members.remove')}
+      onClose={onClose}
+      action={async () => {
+        if (!member) return undefined;
+        const { error } = await api.DELETE('/projects/{project_name}/members/{member_id}', { params: { path: { project_name: project, member_id: member.id } } });
+        if (error) return errorMessage(error);
+        onRemoved(member);
+        return undefined;
+      }}
+    />
   );
 }

@@ -3,7 +3,8 @@ import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { paths } from '../../api/schema.js';
 import { Confirm } from '../../components/confirm.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
+import { Notice } from '../../components/notice.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
@@ -37,11 +38,7 @@ export function ProjectRetention({ project }: { project: string }) {
     <section aria-labelledby="retention-title">
       <h2 id="retention-title">{t('retention.title')}</h2>
       <p class="hint">{t('retention.intro')}</p>
-      {notice && (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <Loaded
         load={load}
         retry={reload}
@@ -101,11 +98,7 @@ function PolicyEditor({ project, policy, onSaved, onRun }: { project: string; po
     <>
       <form class="rules" onSubmit={save} aria-labelledby="retention-rules-title">
         <h3 id="retention-rules-title">{t('retention.rules')}</h3>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
+        <Notice text={error} error />
         {rules.length === 0 && <Empty>{t('retention.noRules')}</Empty>}
         {rules.map((r, i) => (
           <fieldset class="rule" key={i}>
@@ -198,67 +191,51 @@ function Executions({ project, round }: { project: string; round: number }) {
   return (
     <section aria-labelledby="retention-exec-title">
       <h3 id="retention-exec-title">{t('retention.executions')}</h3>
-      {stopError && (
-        <p class="notice error" role="alert">
-          {stopError}
-        </p>
-      )}
-      <Loaded
+      <Notice text={stopError} error />
+      <PagedTable
         load={shown}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{t('retention.noExecutions')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('retention.col.id')}</th>
-                    <th scope="col">{t('retention.col.kind')}</th>
-                    <th scope="col">{t('retention.col.status')}</th>
-                    <th scope="col">{t('retention.col.counts')}</th>
-                    <th scope="col">{t('retention.col.started')}</th>
-                    <th scope="col">
-                      <span class="visually-hidden">{t('projects.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((e) => (
-                    <tr key={e.id}>
-                      <td>#{e.id}</td>
-                      <td>
-                        {e.dryRun ? t('retention.kind.dryRun') : t('retention.kind.run')} · {t(`retention.trigger.${e.trigger}` as MessageKey)}
-                      </td>
-                      <td>
-                        <span class={`badge status-${e.status}`}>{t(`retention.status.${e.status}` as MessageKey)}</span>
-                      </td>
-                      <td>{t(e.dryRun ? 'retention.countsDry' : 'retention.counts', { total: formatNumber(e.total), retained: formatNumber(e.retained), deleted: formatNumber(e.deleted) })}</td>
-                      <td>
-                        {formatDate(e.startedAt)}
-                        {e.startedBy && <small class="referrers">{e.startedBy}</small>}
-                      </td>
-                      <td class="actions">
-                        {running(e) && e.status !== 'stopping' && (
-                          <>
-                            <button type="button" class="danger" aria-label={t('retention.stopNamed', { id: e.id })} onClick={() => void stop(e.id)}>
-                              {t('retention.stop')}
-                            </button>{' '}
-                          </>
-                        )}
-                        <a href={withQuery(loc, { execution: open === e.id ? undefined : e.id })} aria-expanded={open === e.id ? 'true' : 'false'} aria-label={t('retention.tasksOf', { id: e.id })}>
-                          {t('retention.tasks')}
-                        </a>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={t('retention.noExecutions')}
+        head={() => (
+          <>
+            <th scope="col">{t('retention.col.id')}</th>
+            <th scope="col">{t('retention.col.kind')}</th>
+            <th scope="col">{t('retention.col.status')}</th>
+            <th scope="col">{t('retention.col.counts')}</th>
+            <th scope="col">{t('retention.col.started')}</th>
+            <ActionsHeader label={t('projects.col.actions')} />
+          </>
+        )}
+        row={(e) => (
+          <tr key={e.id}>
+            <td>#{e.id}</td>
+            <td>
+              {e.dryRun ? t('retention.kind.dryRun') : t('retention.kind.run')} · {t(`retention.trigger.${e.trigger}` as MessageKey)}
+            </td>
+            <td>
+              <span class={`badge status-${e.status}`}>{t(`retention.status.${e.status}` as MessageKey)}</span>
+            </td>
+            <td>{t(e.dryRun ? 'retention.countsDry' : 'retention.counts', { total: formatNumber(e.total), retained: formatNumber(e.retained), deleted: formatNumber(e.deleted) })}</td>
+            <td>
+              {formatDate(e.startedAt)}
+              {e.startedBy && <small class="referrers">{e.startedBy}</small>}
+            </td>
+            <td class="actions">
+              {running(e) && e.status !== 'stopping' && (
+                <>
+                  <button type="button" class="danger" aria-label={t('retention.stopNamed', { id: e.id })} onClick={() => void stop(e.id)}>
+                    {t('retention.stop')}
+                  </button>{' '}
+                </>
+              )}
+              <a href={withQuery(loc, { execution: open === e.id ? undefined : e.id })} aria-expanded={open === e.id ? 'true' : 'false'} aria-label={t('retention.tasksOf', { id: e.id })}>
+                {t('retention.tasks')}
+              </a>
+            </td>
+          </tr>
+        )}
       />
       {open !== undefined && <Tasks project={project} execution={open} dryRun={shown.state === 'done' && shown.value.items.some((e) => e.id === open && e.dryRun)} refresh={poll} onClose={() => navigate(withQuery(loc, { execution: undefined }), { replace: true })} />}
     </section>

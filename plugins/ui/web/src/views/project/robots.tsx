@@ -2,16 +2,19 @@ import { useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
 import { CopyCommand } from '../../components/copy.js';
-import { useDebouncedInput } from '../../components/debounce.js';
+import { Confirm } from '../../components/confirm.js';
 import { Dialog } from '../../components/dialog.js';
+import { FormDialog } from '../../components/form-dialog.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
+import { Notice } from '../../components/notice.js';
+import { listQuery } from '../../components/list-query.js';
+import { NameSearch } from '../../components/name-search.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, t, type MessageKey } from '../../i18n/index.js';
-import { intParam, navigate, useLocation, withQuery } from '../../router.js';
+import { intParam, useLocation } from '../../router.js';
 import { useSession } from '../../session-context.js';
-import { loadProject, mayManageProject, type Notice } from './access.js';
+import { loadProject, mayManageProject, type ActionNotice } from './access.js';
 import './project.css';
 
 type Robot = components['schemas']['Robot'];
@@ -57,8 +60,7 @@ export function ProjectRobots({ project }: { project: string }) {
   const { user } = useSession();
   const page = intParam(loc, 'page');
   const name = loc.query.get('name') ?? '';
-  const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
-  const [notice, setNotice] = useState<Notice | undefined>();
+  const [notice, setNotice] = useState<ActionNotice | undefined>();
   const [creating, setCreating] = useState(false);
   const [revealed, setRevealed] = useState<Revealed | undefined>();
   const [confirming, setConfirming] = useState<{ kind: 'delete' | 'refresh'; robot: Robot } | undefined>();
@@ -67,7 +69,7 @@ export function ProjectRobots({ project }: { project: string }) {
     const [info, list] = await Promise.all([
       loadProject(project),
       api.GET('/projects/{project_name}/robots', {
-        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(name ? { q: `name=~${encodeURIComponent(name)}` } : {}), ...(sort.param ? { sort: sort.param } : {}) } },
+        params: { path: { project_name: project }, query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) },
       }),
     ]);
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
@@ -81,20 +83,26 @@ export function ProjectRobots({ project }: { project: string }) {
     setNotice(error ? { text: () => errorMessage(error), error: true } : { text: () => t(disabled ? 'robots.disabledDone' : 'robots.enabledDone', { name: robot.name }) });
     reload();
   };
-  const confirmed = async () => {
-    if (!confirming) return;
+  // The dialog closes before the secret shows; a failure shows above the list, like the other actions' ones.
+  const confirmed = async (): Promise<undefined> => {
+    if (!confirming) return undefined;
     const { kind, robot } = confirming;
     if (kind === 'delete') {
       const { error } = await api.DELETE('/projects/{project_name}/robots/{robot_id}', { params: path(robot) });
       setConfirming(undefined);
       setNotice(error ? { text: () => errorMessage(error), error: true } : { text: () => t('robots.deleted', { name: robot.name }) });
-      return reload();
+      reload();
+      return undefined;
     }
     const { data, error } = await api.POST('/projects/{project_name}/robots/{robot_id}/secret', { params: path(robot) });
     setConfirming(undefined);
-    if (error || !data) return setNotice({ text: () => errorMessage(error), error: true });
+    if (error || !data) {
+      setNotice({ text: () => errorMessage(error), error: true });
+      return undefined;
+    }
     setNotice(undefined);
     setRevealed({ robot: data.robot, secret: data.secret });
+    return undefined;
   };
 
   return (
@@ -107,75 +115,52 @@ export function ProjectRobots({ project }: { project: string }) {
           </button>
         )}
       </div>
-      {notice && (
-        <p class={notice.error ? 'notice error' : 'notice'} role={notice.error ? 'alert' : 'status'}>
-          {notice.text()}
-        </p>
-      )}
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>{t('robots.search')}</span>
-          <input type="search" value={search} placeholder={t('members.searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      <Loaded
+      <Notice text={notice?.text()} error={notice?.error} />
+      <NameSearch label={t('robots.search')} placeholder={t('members.searchPlaceholder')} />
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total, manage: may }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('robots.emptySearch', { q: name }) : t('robots.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('robots.col.name')} sort={sort} />
-                    <th scope="col">{t('robots.col.permissions')}</th>
-                    <th scope="col">{t('robots.col.status')}</th>
-                    <th scope="col">{t('robots.col.expires')}</th>
-                    <SortHeader column="createdAt" label={t('robots.col.created')} sort={sort} />
-                    {may && (
-                      <th scope="col">
-                        <span class="visually-hidden">{t('projects.col.actions')}</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((r) => (
-                    <tr key={r.id}>
-                      <th scope="row">
-                        {r.name}
-                        {r.description && <span class="referrers">{r.description}</span>}
-                      </th>
-                      <td>{permissionText(r)}</td>
-                      <td>{robotStatus(r)}</td>
-                      <td>{r.expiresAt ? formatDate(r.expiresAt) : t('robots.never')}</td>
-                      <td>
-                        {formatDate(r.createdAt)}
-                        <span class="referrers">{t('robots.by', { name: r.creator })}</span>
-                      </td>
-                      {may && (
-                        <td class="actions">
-                          <button type="button" aria-label={t('robots.refreshNamed', { name: r.name })} onClick={() => setConfirming({ kind: 'refresh', robot: r })}>
-                            {t('robots.refresh')}
-                          </button>{' '}
-                          <button type="button" aria-label={t(r.disabled ? 'robots.enableNamed' : 'robots.disableNamed', { name: r.name })} onClick={() => void setDisabled(r, !r.disabled)}>
-                            {t(r.disabled ? 'robots.enable' : 'robots.disable')}
-                          </button>{' '}
-                          <button type="button" class="danger" aria-label={t('robots.deleteNamed', { name: r.name })} onClick={() => setConfirming({ kind: 'delete', robot: r })}>
-                            {t('robots.delete')}
-                          </button>
-                        </td>
-                      )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('robots.emptySearch', { q: name }) : t('robots.empty')}
+        head={({ manage: may }) => (
+          <>
+            <SortHeader column="name" label={t('robots.col.name')} sort={sort} />
+            <th scope="col">{t('robots.col.permissions')}</th>
+            <th scope="col">{t('robots.col.status')}</th>
+            <th scope="col">{t('robots.col.expires')}</th>
+            <SortHeader column="createdAt" label={t('robots.col.created')} sort={sort} />
+            {may && <ActionsHeader label={t('projects.col.actions')} />}
+          </>
+        )}
+        row={(r, { manage: may }) => (
+          <tr key={r.id}>
+            <th scope="row">
+              {r.name}
+              {r.description && <span class="referrers">{r.description}</span>}
+            </th>
+            <td>{permissionText(r)}</td>
+            <td>{robotStatus(r)}</td>
+            <td>{r.expiresAt ? formatDate(r.expiresAt) : t('robots.never')}</td>
+            <td>
+              {formatDate(r.createdAt)}
+              <span class="referrers">{t('robots.by', { name: r.creator })}</span>
+            </td>
+            {may && (
+              <td class="actions">
+                <button type="button" aria-label={t('robots.refreshNamed', { name: r.name })} onClick={() => setConfirming({ kind: 'refresh', robot: r })}>
+                  {t('robots.refresh')}
+                </button>{' '}
+                <button type="button" aria-label={t(r.disabled ? 'robots.enableNamed' : 'robots.disableNamed', { name: r.name })} onClick={() => void setDisabled(r, !r.disabled)}>
+                  {t(r.disabled ? 'robots.enable' : 'robots.disable')}
+                </button>{' '}
+                <button type="button" class="danger" aria-label={t('robots.deleteNamed', { name: r.name })} onClick={() => setConfirming({ kind: 'delete', robot: r })}>
+                  {t('robots.delete')}
+                </button>
+              </td>
+            )}
+          </tr>
+        )}
       />
       <CreateRobot
         project={project}
@@ -189,21 +174,15 @@ export function ProjectRobots({ project }: { project: string }) {
         }}
       />
       <SecretDialog revealed={revealed} onClose={() => setRevealed(undefined)} />
-      <Dialog
+      <Confirm
         open={confirming !== undefined}
         title={t(confirming?.kind === 'refresh' ? 'robots.confirmRefresh.title' : 'robots.confirmDelete.title', { name: confirming?.robot.name ?? '' })}
+        body={t(confirming?.kind === 'refresh' ? 'robots.confirmRefresh.body' : 'robots.confirmDelete.body', { name: confirming?.robot.name ?? '' })}
+        confirmLabel={t(confirming?.kind === 'refresh' ? 'robots.refresh' : 'robots.delete')}
+        danger={confirming?.kind === 'delete'}
         onClose={() => setConfirming(undefined)}
-      >
-        <p>{t(confirming?.kind === 'refresh' ? 'robots.confirmRefresh.body' : 'robots.confirmDelete.body', { name: confirming?.robot.name ?? '' })}</p>
-        <div class="buttons">
-          <button type="button" onClick={() => setConfirming(undefined)}>
-            {t('confirm.cancel')}
-          </button>
-          <button type="button" class={confirming?.kind === 'delete' ? 'danger' : 'primary'} onClick={() => void confirmed()}>
-            {t(confirming?.kind === 'refresh' ? 'robots.refresh' : 'robots.delete')}
-          </button>
-        </div>
-      </Dialog>
+        action={confirmed}
+      />
     </>
   );
 }
@@ -243,12 +222,6 @@ function CreateRobot({ project, open, onClose, onCreated }: { project: string; o
   const [days, setDays] = useState('30');
   const [never, setNever] = useState(false);
   const [granted, setGranted] = useState<ReadonlySet<string>>(new Set(['repository:pull']));
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const close = () => {
-    setError(undefined);
-    onClose();
-  };
   const toggle = (a: Access, on: boolean) => {
     const next = new Set(granted);
     if (on) next.add(grantKey(a));
@@ -258,15 +231,13 @@ function CreateRobot({ project, open, onClose, onCreated }: { project: string; o
     if (!on && grantKey(a) === 'repository:pull') next.delete('repository:push');
     setGranted(next);
   };
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const submit = async (): Promise<string | undefined> => {
     const access = [...granted].map((k) => {
       const [resource, action] = k.split(':') as [string, string];
       return { resource, action };
     });
-    if (access.length === 0) return setError(t('robots.create.nonePicked'));
-    setBusy(true);
-    const { data, error: failure } = await api.POST('/projects/{project_name}/robots', {
+    if (access.length === 0) return t('robots.create.nonePicked');
+    const { data, error } = await api.POST('/projects/{project_name}/robots', {
       params: { path: { project_name: project } },
       body: {
         name: name.trim(),
@@ -275,56 +246,40 @@ function CreateRobot({ project, open, onClose, onCreated }: { project: string; o
         permissions: [{ kind: 'project', namespace: project, access }],
       },
     });
-    setBusy(false);
-    if (failure || !data) return setError(errorMessage(failure));
+    if (error || !data) return errorMessage(error);
     setName('');
     setDescription('');
-    setError(undefined);
     setGranted(new Set(['repository:pull']));
     onCreated({ robot: data.robot, secret: data.secret });
+    return undefined;
   };
   return (
-    <Dialog open={open} title={t('robots.create.title', { project })} onClose={close}>
-      <form onSubmit={submit}>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
-        <label for="robot-name">{t('robots.create.name')}</label>
-        <input id="robot-name" required maxLength={64} pattern="[a-z0-9]+([._\-][a-z0-9]+)*" aria-describedby="robot-name-help" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        <small id="robot-name-help">{t('robots.create.nameHelp', { prefix: `robot$${project}+` })}</small>
-        <label for="robot-description">{t('robots.create.description')}</label>
-        <input id="robot-description" maxLength={1024} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-        <label for="robot-days">{t('robots.create.days')}</label>
-        <input id="robot-days" type="number" min={1} max={36500} required={!never} disabled={never} value={days} onInput={(e) => setDays(e.currentTarget.value)} />
-        <label class="check">
-          <input type="checkbox" checked={never} onChange={(e) => setNever(e.currentTarget.checked)} />
-          {t('robots.create.never')}
-        </label>
-        {GRANTS.map((g) => (
-          <fieldset class="perm-grid" key={g.resource}>
-            <legend>{resourceLabel(g.resource)}</legend>
-            {g.actions.map((action) => {
-              const a = { resource: g.resource, action };
-              return (
-                <label class="check" key={action}>
-                  <input type="checkbox" checked={granted.has(grantKey(a))} onChange={(e) => toggle(a, e.currentTarget.checked)} />
-                  {actionLabel(action)}
-                </label>
-              );
-            })}
-          </fieldset>
-        ))}
-        <div class="buttons">
-          <button type="button" onClick={close}>
-            {t('confirm.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {t('robots.create.submit')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog open={open} title={t('robots.create.title', { project })} submitLabel={t('robots.create.submit')} onClose={onClose} submit={submit}>
+      <label for="robot-name">{t('robots.create.name')}</label>
+      <input id="robot-name" required maxLength={64} pattern="[a-z0-9]+([._\-][a-z0-9]+)*" aria-describedby="robot-name-help" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <small id="robot-name-help">{t('robots.create.nameHelp', { prefix: `robot$${project}+` })}</small>
+      <label for="robot-description">{t('robots.create.description')}</label>
+      <input id="robot-description" maxLength={1024} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      <label for="robot-days">{t('robots.create.days')}</label>
+      <input id="robot-days" type="number" min={1} max={36500} required={!never} disabled={never} value={days} onInput={(e) => setDays(e.currentTarget.value)} />
+      <label class="check">
+        <input type="checkbox" checked={never} onChange={(e) => setNever(e.currentTarget.checked)} />
+        {t('robots.create.never')}
+      </label>
+      {GRANTS.map((g) => (
+        <fieldset class="perm-grid" key={g.resource}>
+          <legend>{resourceLabel(g.resource)}</legend>
+          {g.actions.map((action) => {
+            const a = { resource: g.resource, action };
+            return (
+              <label class="check" key={action}>
+                <input type="checkbox" checked={granted.has(grantKey(a))} onChange={(e) => toggle(a, e.currentTarget.checked)} />
+                {actionLabel(action)}
+              </label>
+            );
+          })}
+        </fieldset>
+      ))}
+    </FormDialog>
   );
 }
