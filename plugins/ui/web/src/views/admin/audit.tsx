@@ -3,7 +3,6 @@ import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components, paths } from '../../api/schema.js';
 import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, t, type MessageKey } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
