@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
 import { distance } from 'fastest-levenshtein';
@@ -162,6 +162,26 @@ export function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
 }
 
 /**
+ * Validators by the schema's JSON text: compiling the composite schema costs about 0.2 s of CPU,
+ * and a process that boots several kernels (the tests, `wharf` commands that check then serve)
+ * validates the same schema each time. Keyed by content, not identity: each load builds the
+ * schema anew. Everything ajv and the messages read is in the JSON (TypeBox's symbols are not).
+ */
+const COMPILED = new Map<string, ValidateFunction>();
+const COMPILED_MAX = 16;
+
+function compiled(schema: TSchema): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = COMPILED.get(key);
+  if (!validate) {
+    validate = createAjv().compile(schema);
+    if (COMPILED.size >= COMPILED_MAX) COMPILED.delete(COMPILED.keys().next().value as string);
+    COMPILED.set(key, validate);
+  }
+  return validate;
+}
+
+/**
  * Validates `data` in place (defaults are filled in). `pluginAt` names the plugin owning a path.
  */
 export function validateConfig(
@@ -169,7 +189,7 @@ export function validateConfig(
   data: unknown,
   pluginAt: (path: string) => string | undefined = () => undefined,
 ): ConfigProblem[] {
-  const validate = createAjv().compile(schema);
+  const validate = compiled(schema);
   if (validate(data)) return [];
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
