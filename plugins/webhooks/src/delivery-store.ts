@@ -134,8 +134,12 @@ export function timeOrderedIds(now: number, count: number): string[] {
 const ROWS_PER_INSERT = 100;
 /** The bound columns of the fan-out's INSERT, in the order `enqueue` binds them. */
 const INSERT_COLUMNS = ['id', 'policy_id', 'event_id', 'target_index', 'event_type', 'target_type', 'address', 'target', 'event', 'next_attempt_at', 'created_at', 'updated_at'] as const;
-/** The INSERT text by dialect and row count (at most ROWS_PER_INSERT of each). */
-const INSERT_SQL = new Map<string, string>();
+/** Statements written out once: by dialect, and for the fan-out's INSERT by row count. */
+const STATEMENTS = new Map<string, string>();
+
+function quoter(dialect: DatabaseService['dialect']): (name: string) => string {
+  return dialect === 'mysql' ? (name) => `\`${name}\`` : (name) => `"${name}"`;
+}
 
 export class DeliveryStore {
   constructor(private readonly database: DatabaseService) {}
@@ -181,18 +185,18 @@ export class DeliveryStore {
    * compiler it cost more CPU than the rest of a push's webhook work (bench:webhooks profile).
    */
   #insertSql(count: number): string {
-    const key = `${this.database.dialect}:${count}`;
-    let sql = INSERT_SQL.get(key);
+    const key = `${this.database.dialect}:insert:${count}`;
+    let sql = STATEMENTS.get(key);
     if (sql === undefined) {
       const mysql = this.database.dialect === 'mysql';
-      const q = (name: string) => (mysql ? `\`${name}\`` : `"${name}"`);
+      const q = quoter(this.database.dialect);
       const columns = [...INSERT_COLUMNS, 'status', 'attempts', 'lease_until', 'claimed_by'].map(q).join(', ');
       const row = `(${INSERT_COLUMNS.map(() => '?').join(', ')}, 'pending', 0, NULL, NULL)`;
       const values = Array.from({ length: count }, () => row).join(', ');
       sql = mysql
         ? `insert ignore into ${q(TABLES.deliveries)} (${columns}) values ${values}`
         : `insert into ${q(TABLES.deliveries)} (${columns}) values ${values} on conflict (${['event_id', 'policy_id', 'target_index'].map(q).join(', ')}) do nothing returning ${q('id')}`;
-      INSERT_SQL.set(key, sql);
+      STATEMENTS.set(key, sql);
     }
     return sql;
   }
@@ -269,17 +273,25 @@ export class DeliveryStore {
 
   private async finishOne({ id, holder, attempt, outcome, retryAt }: FinishedAttempt, now: number): Promise<void> {
     const status: DeliveryStatus = outcome.ok ? 'succeeded' : retryAt === undefined ? 'failed' : 'pending';
-    await this.knex(TABLES.deliveries)
-      .where({ id, claimed_by: holder, attempts: attempt, status: 'running' })
-      .update({
-        status,
-        next_attempt_at: retryAt ?? now,
-        lease_until: null,
-        response_code: outcome.responseCode ?? null,
-        duration_ms: Math.round(outcome.durationMs),
-        last_error: outcome.error === undefined ? null : outcome.error.slice(0, 1000),
-        updated_at: now,
-      });
+    // Written out once, like the fan-out's INSERT: one outcome per delivery is the worker's most
+    // frequent statement.
+    await this.knex.raw(this.#finishSql(), [
+      status, retryAt ?? now, outcome.responseCode ?? null, Math.round(outcome.durationMs),
+      outcome.error === undefined ? null : outcome.error.slice(0, 1000), now,
+      id, holder, attempt,
+    ]);
+  }
+
+  #finishSql(): string {
+    const key = `${this.database.dialect}:finish`;
+    let sql = STATEMENTS.get(key);
+    if (sql === undefined) {
+      const q = quoter(this.database.dialect);
+      const set = ['status', 'next_attempt_at'].map((c) => `${q(c)} = ?`).join(', ') + `, ${q('lease_until')} = NULL, ` + ['response_code', 'duration_ms', 'last_error', 'updated_at'].map((c) => `${q(c)} = ?`).join(', ');
+      sql = `update ${q(TABLES.deliveries)} set ${set} where ${q('id')} = ? and ${q('claimed_by')} = ? and ${q('attempts')} = ? and ${q('status')} = 'running'`;
+      STATEMENTS.set(key, sql);
+    }
+    return sql;
   }
 
   async get(id: string): Promise<Delivery | undefined> {
