@@ -14,6 +14,18 @@ describe('failed-login slowdown', async () => {
     assert.deepEqual(delays, [0, 100, 200, 400, 800, 1000]);
   });
 
+  it('slows the attempt right after a single failure (its score has decayed a little)', async () => {
+    let clock = 0;
+    const t = new LoginThrottle({ baseDelayMs: 100, maxDelayMs: 5000, halfLifeMs: 60_000, now: () => clock });
+    await t.recordFailure('alice', '10.0.0.1');
+    clock += 5;
+    assert.equal(await t.delayFor('alice', '10.0.0.1'), 100);
+    clock += 59_000;
+    assert.ok((await t.delayFor('alice', '10.0.0.1')) > 0, 'just over half a failure still waits');
+    clock += 61_000;
+    assert.equal(await t.delayFor('alice', '10.0.0.1'), 0, 'a quarter of one does not');
+  });
+
   it('decays over time, so nobody is locked out for good', async () => {
     let clock = 0;
     const t = new LoginThrottle({ baseDelayMs: 100, maxDelayMs: 5000, halfLifeMs: 10_000, now: () => clock });
@@ -37,8 +49,7 @@ describe('failed-login slowdown', async () => {
   });
 
   it('stays bounded when user names are sprayed', async () => {
-    // A fixed clock: a score that decayed for a millisecond is below one failure and waits nothing.
-    const t = new LoginThrottle({ maxEntries: 50, now: () => 1_000_000 });
+    const t = new LoginThrottle({ maxEntries: 50 });
     for (let i = 0; i < 1000; i++) await t.recordFailure(`user${i}`, `10.0.${i % 256}.1`);
     assert.equal(await t.delayFor('user0', '172.16.0.1'), 0, 'the oldest entries were evicted');
     assert.ok((await t.delayFor('user999', '172.16.0.1')) > 0);

@@ -66,7 +66,9 @@ export class LoginThrottle {
   }
 
   private delayOf(score: number): number {
-    if (score < 1) return 0;
+    // Not `< 1`: one failure's score decays below 1 within a millisecond, and the next attempt
+    // must still wait. Half a failure (one half-life later) is where the slowdown ends.
+    if (score < 0.5) return 0;
     return Math.min(this.maxDelayMs, Math.round(this.baseDelayMs * 2 ** (score - 1)));
   }
 
