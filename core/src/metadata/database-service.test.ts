@@ -128,6 +128,67 @@ forEachDatabase((name, create) => {
     assert.deepEqual(lock.map((r) => Number(r.is_locked)), [0], 'the lock is released');
   });
 
+  it('executes written-out statements: rows, changes, booleans, the ambient transaction, unique violations', async () => {
+    const db = await create();
+    const service = kernelDatabase(open(db.config).knex);
+    await service.migrate('exec', [
+      { name: '001', up: async (k) => void (await k.schema.createTable('plugin_exec', (t) => { t.string('id', 10).primary(); t.boolean('flag').notNullable(); t.bigInteger('at').notNullable(); })) },
+    ]);
+    const q = name === 'mysql' ? (n: string) => `\`${n}\`` : (n: string) => `"${n}"`;
+    const insert = `insert into ${q('plugin_exec')} (${q('id')}, ${q('flag')}, ${q('at')}) values (?, ?, ?), (?, ?, ?)`;
+    const inserted = await service.execute(insert, ['a', true, 5, 'b', false, 7]);
+    assert.deepEqual(inserted, { rows: [], changes: 2 });
+    const select = `select ${q('id')}, ${q('flag')}, ${q('at')} from ${q('plugin_exec')} where ${q('at')} >= ? order by ${q('id')}`;
+    const { rows, changes } = await service.execute<{ id: string; flag: unknown; at: unknown }>(select, [0]);
+    assert.equal(changes, 0);
+    assert.deepEqual(rows.map((r) => [r.id, Boolean(Number(r.flag)), Number(r.at)]), [['a', true, 5], ['b', false, 7]]);
+    // The same statement again (prepared once on SQLite) sees new bindings.
+    assert.deepEqual((await service.execute<{ id: string }>(select, [6])).rows.map((r) => r.id), ['b']);
+    const update = `update ${q('plugin_exec')} set ${q('at')} = ? where ${q('id')} = ?`;
+    assert.equal((await service.execute(update, [9, 'nobody'])).changes, 0);
+    // Inside transaction(fn) it takes part in the transaction: a rollback undoes it.
+    await assert.rejects(
+      service.transaction(async () => {
+        assert.equal((await service.execute(update, [42, 'a'])).changes, 1);
+        assert.equal(Number((await service.execute<{ at: unknown }>(select, [42])).rows[0]?.at), 42, 'read back inside');
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    assert.deepEqual((await service.execute<{ id: string }>(select, [42])).rows, [], 'rolled back');
+    const err = await service.execute(insert, ['a', true, 1, 'c', true, 1]).then(() => undefined, (e: unknown) => e);
+    assert.equal(service.isUniqueViolation(err), true);
+    assert.equal((await service.execute(select, [0])).rows.length, 2, 'nothing of the failed statement was written');
+  });
+
+  it('executes a batch of statements in one transaction: all or none', async () => {
+    const db = await create();
+    const service = kernelDatabase(open(db.config).knex);
+    await service.migrate('batch', [{ name: '001', up: async (k) => void (await k.schema.createTable('plugin_batch', (t) => { t.string('id', 10).primary(); t.integer('n').notNullable(); })) }]);
+    const q = name === 'mysql' ? (n: string) => `\`${n}\`` : (n: string) => `"${n}"`;
+    const insert = `insert into ${q('plugin_batch')} (${q('id')}, ${q('n')}) values (?, ?)`;
+    const count = `select count(*) as ${q('c')} from ${q('plugin_batch')}`;
+    const results = await service.executeMany([
+      { sql: insert, bindings: ['a', 1] },
+      { sql: insert, bindings: ['b', 2] },
+      { sql: `update ${q('plugin_batch')} set ${q('n')} = ${q('n')} + 10`, bindings: [] },
+      { sql: count },
+    ]);
+    assert.deepEqual(results.slice(0, 3).map((r) => r.changes), [1, 1, 2]);
+    assert.equal(Number(results[3]?.rows[0]?.c), 2, 'a later statement sees the earlier ones');
+    // A failing statement undoes the whole batch.
+    const err = await service.executeMany([{ sql: insert, bindings: ['c', 3] }, { sql: insert, bindings: ['a', 4] }]).then(() => undefined, (e: unknown) => e);
+    assert.equal(service.isUniqueViolation(err), true);
+    assert.equal(Number((await service.execute<{ c: unknown }>(count)).rows[0]?.c), 2, 'c was rolled back with the failed a');
+    // Inside transaction(fn) the batch joins it.
+    await assert.rejects(service.transaction(async () => {
+      await service.executeMany([{ sql: insert, bindings: ['d', 5] }]);
+      throw new Error('roll back');
+    }), /roll back/);
+    assert.equal(Number((await service.execute<{ c: unknown }>(count)).rows[0]?.c), 2);
+    assert.deepEqual(await service.executeMany([]), []);
+  });
+
   it('classifies unique violations', async () => {
     const db = await create();
     const service = kernelDatabase(open(db.config).knex);

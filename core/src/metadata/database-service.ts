@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { DatabaseService, PluginMigration } from '@wharf/sdk';
+import type { DatabaseService, ExecuteResult, PluginMigration } from '@wharf/sdk';
 import { dialectOf } from './connection.js';
 import { isUniqueViolation } from './db-errors.js';
 import { currentTransaction, inAmbientTransaction } from './ambient-transaction.js';
+import { prepared, withSqliteConnection, type SqliteConnection } from './sqlite-direct.js';
 import { MIGRATION_TABLE, runListedMigrations, type MigrateOptions, type NamedMigrations } from './migrator.js';
 
 /**
@@ -58,16 +59,67 @@ function checkMigrations(owner: string, migrations: readonly PluginMigration[]):
  * `transaction(fn)`, that transaction), no migrator.
  */
 export function createDatabaseService(knex: Knex): DatabaseService {
+  const dialect = dialectOf(knex);
   return Object.freeze({
     get knex(): Knex {
       return currentTransaction() ?? knex;
     },
-    dialect: dialectOf(knex),
+    dialect,
     isUniqueViolation,
     transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
       return inAmbientTransaction(knex, fn);
     },
+    execute<R>(sql: string, bindings: readonly unknown[] = []): Promise<ExecuteResult<R>> {
+      return executeStatement<R>(knex, dialect, sql, bindings);
+    },
+    async executeMany(statements: ReadonlyArray<{ readonly sql: string; readonly bindings?: readonly unknown[] }>): Promise<ExecuteResult<Record<string, unknown>>[]> {
+      if (statements.length === 0) return [];
+      if (dialect === 'sqlite' && !currentTransaction()) {
+        return withSqliteConnection(knex, (db) => db.transaction(() => statements.map(({ sql, bindings = [] }) => runSqlite<Record<string, unknown>>(db, sql, bindings)))());
+      }
+      return inAmbientTransaction(knex, async () => {
+        const results: ExecuteResult<Record<string, unknown>>[] = [];
+        for (const { sql, bindings = [] } of statements) results.push(await executeStatement<Record<string, unknown>>(knex, dialect, sql, bindings));
+        return results;
+      });
+    },
   });
+}
+
+function runSqlite<R>(db: SqliteConnection, sql: string, bindings: readonly unknown[]): ExecuteResult<R> {
+  const statement = prepared(db, sql);
+  const values = bindings.map(sqliteValue);
+  if (statement.reader) return { rows: statement.all(...values) as R[], changes: 0 };
+  return { rows: [], changes: statement.run(...values).changes };
+}
+
+/** better-sqlite3 binds numbers, strings, bigints, buffers and null only. */
+function sqliteValue(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.valueOf();
+  return value === undefined ? null : value;
+}
+
+/** `DatabaseService.execute`: see its documentation in the SDK. */
+async function executeStatement<R>(knex: Knex, dialect: ReturnType<typeof dialectOf>, sql: string, bindings: readonly unknown[]): Promise<ExecuteResult<R>> {
+  const trx = currentTransaction();
+  if (dialect === 'sqlite') {
+    const values = bindings.map(sqliteValue);
+    if (trx) {
+      // The transaction holds the one connection: run through it (knex prepares again; rare).
+      const result = (await trx.raw(sql, values as Knex.RawBinding[])) as unknown;
+      return Array.isArray(result) ? { rows: result as R[], changes: 0 } : { rows: [], changes: Number((result as { changes?: number }).changes ?? 0) };
+    }
+    return withSqliteConnection(knex, (db) => runSqlite<R>(db, sql, bindings));
+  }
+  const result = (await (trx ?? knex).raw(sql, bindings as Knex.RawBinding[])) as unknown;
+  if (dialect === 'postgres') {
+    const { rows, rowCount, fields } = result as { rows: R[]; rowCount: number | null; fields?: unknown[] };
+    return (fields?.length ?? 0) > 0 ? { rows, changes: 0 } : { rows: [], changes: Number(rowCount ?? 0) };
+  }
+  // mysql2: [rows, fields] for a SELECT, [ResultSetHeader, undefined] for a write.
+  const [first] = result as [unknown];
+  return Array.isArray(first) ? { rows: first as R[], changes: 0 } : { rows: [], changes: Number((first as { affectedRows?: number }).affectedRows ?? 0) };
 }
 
 export function createOwnerMigrator(knex: Knex, logger: Logger, options: MigrateOptions = {}): OwnerMigrator {

@@ -10,6 +10,8 @@ import type { Knex } from 'knex';
 
 /** The better-sqlite3 calls used here (its types are not a dependency of the kernel). */
 export interface SqliteStatement {
+  /** True when the statement returns rows (SELECT, RETURNING). */
+  readonly reader: boolean;
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   all(...params: unknown[]): unknown[];
 }

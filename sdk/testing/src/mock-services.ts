@@ -98,6 +98,8 @@ export const mockServices = Object.freeze({
         dialect: service.dialect,
         transaction: service.transaction.bind(service),
         isUniqueViolation: service.isUniqueViolation.bind(service),
+        execute: service.execute.bind(service),
+        executeMany: service.executeMany.bind(service),
         filename,
         close,
       });
