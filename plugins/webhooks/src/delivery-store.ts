@@ -42,6 +42,14 @@ export interface NewDelivery {
   readonly targetIndex: number;
   readonly target: StoredTarget;
   readonly event: StoredEvent;
+  /** When the event was queued (the history's order); default: when the row is written. */
+  readonly createdAt?: number;
+}
+
+/** One written-out statement, for `database.executeMany`. */
+export interface Statement {
+  readonly sql: string;
+  readonly bindings: readonly unknown[];
 }
 
 interface Row {
@@ -124,17 +132,35 @@ function uuidV7(now: number, bytes: Buffer): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** `count` of {@link timeOrderedId} at once: one call for the random bits of all of them. */
+/**
+ * Random bytes for ids, drawn from the system in blocks: one call per 256 ids instead of one per
+ * event (the fan-out makes ids for every push). Each id still gets bytes no other id got.
+ */
+const RANDOM_BLOCK = 16 * 256;
+let randomPool = Buffer.alloc(0);
+let randomUsed = 0;
+
+function freshRandom16(): Buffer {
+  if (randomUsed + 16 > randomPool.length) {
+    randomPool = randomBytes(RANDOM_BLOCK);
+    randomUsed = 0;
+  }
+  // A copy: uuidV7 writes the time into it.
+  const bytes = Buffer.from(randomPool.subarray(randomUsed, randomUsed + 16));
+  randomUsed += 16;
+  return bytes;
+}
+
+/** `count` of {@link timeOrderedId} at once. */
 export function timeOrderedIds(now: number, count: number): string[] {
-  const random = randomBytes(16 * count);
-  return Array.from({ length: count }, (_, i) => uuidV7(now, random.subarray(i * 16, i * 16 + 16)));
+  return Array.from({ length: count }, () => uuidV7(now, freshRandom16()));
 }
 
 /** Rows per INSERT: 12 bound values each stays far below every database's limit. */
 const ROWS_PER_INSERT = 100;
 /** The bound columns of the fan-out's INSERT, in the order `enqueue` binds them. */
 const INSERT_COLUMNS = ['id', 'policy_id', 'event_id', 'target_index', 'event_type', 'target_type', 'address', 'target', 'event', 'next_attempt_at', 'created_at', 'updated_at'] as const;
-/** Statements written out once: by dialect, and for the fan-out's INSERT by row count. */
+/** Statements written out once: by dialect and shape (the fan-out's INSERT by row count, a claim by id count). */
 const STATEMENTS = new Map<string, string>();
 
 function quoter(dialect: DatabaseService['dialect']): (name: string) => string {
@@ -154,51 +180,67 @@ export class DeliveryStore {
    */
   async enqueue(rows: readonly NewDelivery[], now = Date.now()): Promise<string[]> {
     if (rows.length === 0) return [];
-    const ids = timeOrderedIds(now, rows.length);
+    const { statements, ids } = this.insertStatements(rows, now);
     const written = new Set<string>();
     // One statement per chunk, each atomic on its own (no transaction to hold SQLite's one
     // connection across awaits); rows of an event seen before are skipped by the unique key.
-    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-      const chunkIds = ids.slice(i, i + ROWS_PER_INSERT);
-      const bindings: (string | number)[] = [];
-      chunk.forEach((r, n) => {
-        bindings.push(chunkIds[n] as string, r.policyId, r.eventId, r.targetIndex, r.event.payload.type, r.target.type, r.target.address.slice(0, 2048));
-        bindings.push(JSON.stringify(r.target), JSON.stringify(r.event), now, now, now);
-      });
-      const result = (await this.knex.raw(this.#insertSql(chunk.length), bindings)) as unknown;
+    for (const [n, statement] of statements.entries()) {
+      const { rows: returned } = await this.database.execute<{ id: string }>(statement.sql, statement.bindings);
       if (this.database.dialect === 'mysql') {
         // MySQL has no RETURNING: the ids that made it in say which rows were new.
+        const chunkIds = ids.slice(n * ROWS_PER_INSERT, (n + 1) * ROWS_PER_INSERT);
         const stored = (await this.knex(TABLES.deliveries).whereIn('id', chunkIds).select('id')) as { id: string }[];
         for (const r of stored) written.add(r.id);
       } else {
         // SQLite and PostgreSQL return only the rows the statement inserted.
-        const returned = Array.isArray(result) ? result : (result as { rows: { id: string }[] }).rows;
-        for (const r of returned as { id: string }[]) written.add(r.id);
+        for (const r of returned) written.add(r.id);
       }
     }
     return ids.filter((id) => written.has(id));
   }
 
   /**
-   * The fan-out's INSERT for `count` rows, written out once per size: built by knex's query
-   * compiler it cost more CPU than the rest of a push's webhook work (bench:webhooks profile).
+   * The INSERTs of `rows` (one per ROWS_PER_INSERT rows, each skipping rows whose (event,
+   * policy, target) exists), with the ids they give the rows: for the caller's own batch.
    */
+  insertStatements(rows: readonly NewDelivery[], now = Date.now()): { statements: Statement[]; ids: string[] } {
+    const ids = timeOrderedIds(now, rows.length);
+    const statements: Statement[] = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+      const bindings: (string | number)[] = [];
+      chunk.forEach((r, n) => {
+        bindings.push(ids[i + n] as string, r.policyId, r.eventId, r.targetIndex, r.event.payload.type, r.target.type, r.target.address.slice(0, 2048));
+        bindings.push(JSON.stringify(r.target), JSON.stringify(r.event), now, r.createdAt ?? now, now);
+      });
+      statements.push({ sql: this.#insertSql(chunk.length), bindings });
+    }
+    return { statements, ids };
+  }
+
+  /**
+   * A statement of this store written out once (by dialect and `key`) and run through
+   * `database.execute`: the worker's and the fan-out's statements share the connection with
+   * pushes, and building them with knex's query compiler and preparing them on every call cost
+   * more CPU than running them (bench:webhooks profiles).
+   */
+  #statement(key: string, write: (q: (name: string) => string) => string): string {
+    const full = `${this.database.dialect}:${key}`;
+    let sql = STATEMENTS.get(full);
+    if (sql === undefined) STATEMENTS.set(full, (sql = write(quoter(this.database.dialect))));
+    return sql;
+  }
+
+  /** The fan-out's INSERT for `count` rows. */
   #insertSql(count: number): string {
-    const key = `${this.database.dialect}:insert:${count}`;
-    let sql = STATEMENTS.get(key);
-    if (sql === undefined) {
-      const mysql = this.database.dialect === 'mysql';
-      const q = quoter(this.database.dialect);
+    return this.#statement(`insert:${count}`, (q) => {
       const columns = [...INSERT_COLUMNS, 'status', 'attempts', 'lease_until', 'claimed_by'].map(q).join(', ');
       const row = `(${INSERT_COLUMNS.map(() => '?').join(', ')}, 'pending', 0, NULL, NULL)`;
       const values = Array.from({ length: count }, () => row).join(', ');
-      sql = mysql
+      return this.database.dialect === 'mysql'
         ? `insert ignore into ${q(TABLES.deliveries)} (${columns}) values ${values}`
         : `insert into ${q(TABLES.deliveries)} (${columns}) values ${values} on conflict (${['event_id', 'policy_id', 'target_index'].map(q).join(', ')}) do nothing returning ${q('id')}`;
-      STATEMENTS.set(key, sql);
-    }
-    return sql;
+    });
   }
 
   /**
@@ -219,12 +261,18 @@ export class DeliveryStore {
    * events and targets: the worker picks among them and reads only what it claims.
    */
   async dueIds(now: number, limit: number, skipPolicies: readonly number[] = [], options: { expired?: boolean } = {}): Promise<{ id: string; policyId: number }[]> {
-    const pending = this.knex(TABLES.deliveries).select('id', 'policy_id').where('status', 'pending').andWhere('next_attempt_at', '<=', now);
-    if (skipPolicies.length > 0) pending.whereNotIn('policy_id', skipPolicies);
-    const rows = (await pending.orderBy('next_attempt_at', 'asc').limit(limit)) as Pick<Row, 'id' | 'policy_id'>[];
-    if (options.expired === false) return rows.map((r) => ({ id: r.id, policyId: Number(r.policy_id) }));
-    const expired = (await this.knex(TABLES.deliveries).select('id', 'policy_id').where('status', 'running').andWhere('lease_until', '<', now).limit(limit)) as Pick<Row, 'id' | 'policy_id'>[];
-    return [...expired, ...rows].map((r) => ({ id: r.id, policyId: Number(r.policy_id) }));
+    type IdRow = Pick<Row, 'id' | 'policy_id'>;
+    const skip = skipPolicies.length;
+    const pendingSql = this.#statement(`due:${skip}`, (q) => {
+      const notIn = skip === 0 ? '' : ` and ${q('policy_id')} not in (${Array.from({ length: skip }, () => '?').join(', ')})`;
+      return `select ${q('id')}, ${q('policy_id')} from ${q(TABLES.deliveries)} where ${q('status')} = 'pending' and ${q('next_attempt_at')} <= ?${notIn} order by ${q('next_attempt_at')} asc limit ?`;
+    });
+    const { rows } = await this.database.execute<IdRow>(pendingSql, [now, ...skipPolicies, limit]);
+    const ids = (list: IdRow[]) => list.map((r) => ({ id: r.id, policyId: Number(r.policy_id) }));
+    if (options.expired === false) return ids(rows);
+    const expiredSql = this.#statement('expired', (q) => `select ${q('id')}, ${q('policy_id')} from ${q(TABLES.deliveries)} where ${q('status')} = 'running' and ${q('lease_until')} < ? limit ?`);
+    const { rows: expired } = await this.database.execute<IdRow>(expiredSql, [now, limit]);
+    return [...ids(expired), ...ids(rows)];
   }
 
   /** Takes a due row for `node`; false when another node was first or it is no longer due. */
@@ -239,15 +287,13 @@ export class DeliveryStore {
    */
   async claimMany(ids: readonly string[], holder: string, now: number, leaseMs: number): Promise<Delivery[]> {
     if (ids.length === 0) return [];
-    await this.knex(TABLES.deliveries)
-      .whereIn('id', ids)
-      .andWhere((q) =>
-        q
-          .where((w) => w.where('status', 'pending').andWhere('next_attempt_at', '<=', now))
-          .orWhere((w) => w.where('status', 'running').andWhere('lease_until', '<', now)),
-      )
-      .update({ status: 'running', lease_until: now + leaseMs, claimed_by: holder, attempts: this.knex.raw('attempts + 1'), updated_at: now });
-    const rows = (await this.knex(TABLES.deliveries).whereIn('id', ids).andWhere({ claimed_by: holder, status: 'running' })) as Row[];
+    const marks = ids.map(() => '?').join(', ');
+    const claimSql = this.#statement(`claim:${ids.length}`, (q) =>
+      `update ${q(TABLES.deliveries)} set ${q('status')} = 'running', ${q('lease_until')} = ?, ${q('claimed_by')} = ?, ${q('attempts')} = ${q('attempts')} + 1, ${q('updated_at')} = ?` +
+      ` where ${q('id')} in (${marks}) and ((${q('status')} = 'pending' and ${q('next_attempt_at')} <= ?) or (${q('status')} = 'running' and ${q('lease_until')} < ?))`);
+    await this.database.execute(claimSql, [now + leaseMs, holder, now, ...ids, now, now]);
+    const takenSql = this.#statement(`claimed:${ids.length}`, (q) => `select * from ${q(TABLES.deliveries)} where ${q('id')} in (${marks}) and ${q('claimed_by')} = ? and ${q('status')} = 'running'`);
+    const { rows } = await this.database.execute<Row>(takenSql, [...ids, holder]);
     return rows.map(fromRow);
   }
 
@@ -265,33 +311,19 @@ export class DeliveryStore {
    */
   async finishMany(finished: readonly FinishedAttempt[], now = Date.now()): Promise<void> {
     if (finished.length === 0) return;
-    if (finished.length === 1) return this.finishOne(finished[0]!, now);
-    await this.database.transaction(async () => {
-      for (const f of finished) await this.finishOne(f, now);
-    });
-  }
-
-  private async finishOne({ id, holder, attempt, outcome, retryAt }: FinishedAttempt, now: number): Promise<void> {
-    const status: DeliveryStatus = outcome.ok ? 'succeeded' : retryAt === undefined ? 'failed' : 'pending';
-    // Written out once, like the fan-out's INSERT: one outcome per delivery is the worker's most
-    // frequent statement.
-    await this.knex.raw(this.#finishSql(), [
-      status, retryAt ?? now, outcome.responseCode ?? null, Math.round(outcome.durationMs),
-      outcome.error === undefined ? null : outcome.error.slice(0, 1000), now,
-      id, holder, attempt,
-    ]);
+    const sql = this.#finishSql();
+    await this.database.executeMany(finished.map(({ id, holder, attempt, outcome, retryAt }) => {
+      const status: DeliveryStatus = outcome.ok ? 'succeeded' : retryAt === undefined ? 'failed' : 'pending';
+      const error = outcome.error === undefined ? null : outcome.error.slice(0, 1000);
+      return { sql, bindings: [status, retryAt ?? now, outcome.responseCode ?? null, Math.round(outcome.durationMs), error, now, id, holder, attempt] };
+    }));
   }
 
   #finishSql(): string {
-    const key = `${this.database.dialect}:finish`;
-    let sql = STATEMENTS.get(key);
-    if (sql === undefined) {
-      const q = quoter(this.database.dialect);
+    return this.#statement('finish', (q) => {
       const set = ['status', 'next_attempt_at'].map((c) => `${q(c)} = ?`).join(', ') + `, ${q('lease_until')} = NULL, ` + ['response_code', 'duration_ms', 'last_error', 'updated_at'].map((c) => `${q(c)} = ?`).join(', ');
-      sql = `update ${q(TABLES.deliveries)} set ${set} where ${q('id')} = ? and ${q('claimed_by')} = ? and ${q('attempts')} = ? and ${q('status')} = 'running'`;
-      STATEMENTS.set(key, sql);
-    }
-    return sql;
+      return `update ${q(TABLES.deliveries)} set ${set} where ${q('id')} = ? and ${q('claimed_by')} = ? and ${q('attempts')} = ? and ${q('status')} = 'running'`;
+    });
   }
 
   async get(id: string): Promise<Delivery | undefined> {

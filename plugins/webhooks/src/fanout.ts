@@ -1,16 +1,18 @@
 import { coreServices, type DatabaseService, type EventConsumer, type EventEnvelope } from '@wharf/sdk';
-import type { DeliveryStore, NewDelivery, StoredEvent } from './delivery-store.js';
+import type { StoredEvent } from './delivery-store.js';
 import { EVENT_KINDS, kindOfDurable, type PayloadContext } from './event-kinds.js';
+import { eventFor, type Fanout, type FanoutQueue, type QueuedEvent } from './fanout-queue.js';
 import type { Policy, PolicyStore } from './policy-store.js';
 import type { Logger } from 'pino';
 import { SubscribedProjects } from './pull-filter.js';
 import { webhooksServiceRef, type WebhooksService } from './services.js';
 
 /**
- * The durable consumer: turns each event into one delivery row per (policy, target) in one
- * transaction, and does no network I/O. The event is acknowledged only after that commit, so a
- * crash before it delivers the event again and the rows' unique key absorbs the repeat; a slow
- * or dead receiver never holds up the event log, because sending is the workers' job.
+ * The durable consumer: queues each event that some policy subscribes to, with those policies
+ * and their targets, as one row (fanout-queue.ts), and does no network I/O. The event is
+ * acknowledged only after that write, so a crash before it delivers the event again and the
+ * row's unique key absorbs the repeat; a slow or dead receiver never holds up the event log,
+ * because turning the queue into deliveries and sending them is the workers' job.
  */
 
 export const FANOUT_CONSUMER = 'webhooks-fanout';
@@ -18,14 +20,14 @@ export const FANOUT_CONSUMER = 'webhooks-fanout';
 export interface FanoutDeps {
   readonly database: DatabaseService;
   readonly policies: PolicyStore;
-  readonly deliveries: DeliveryStore;
+  readonly queue: FanoutQueue;
   readonly context: PayloadContext;
-  /** Called after rows were written, so this node's worker starts at once. */
+  /** Called after events were queued, so this node's worker starts at once. */
   readonly wake: () => void;
 }
 
-/** The stored event of one policy: Harbor's payload and the CloudEvents attributes. */
-export function storedEvent(event: EventEnvelope, policy: { id: number; project: string; name: string }, harborType: string, cloudEventType: string, eventData: Record<string, unknown>): StoredEvent {
+/** An event as queued: Harbor's payload and the CloudEvents attributes, less the per-policy fields. */
+export function queuedEvent(event: EventEnvelope, harborType: string, cloudEventType: string, eventData: Record<string, unknown>): QueuedEvent {
   return {
     payload: {
       type: harborType,
@@ -34,10 +36,13 @@ export function storedEvent(event: EventEnvelope, policy: { id: number; project:
       event_data: eventData,
     },
     cloudEventType,
-    source: `/projects/${policy.project}/webhook/policies/${policy.id}`,
     requestId: event.request?.requestId,
-    policyName: policy.name,
   };
+}
+
+/** The stored event of one policy (the test endpoint's, which skips the queue). */
+export function storedEvent(event: EventEnvelope, policy: { id: number; project: string; name: string }, harborType: string, cloudEventType: string, eventData: Record<string, unknown>): StoredEvent {
+  return eventFor(queuedEvent(event, harborType, cloudEventType, eventData), policy);
 }
 
 const PULL = 'PULL_ARTIFACT';
@@ -54,15 +59,15 @@ export function fanoutConsumer(options: FanoutOptions): EventConsumer<{ webhooks
   let pullProjects: SubscribedProjects | undefined;
 
   /**
-   * The rows of a run of events (one repository's, in order): each project's policies are read
-   * once for the run, and all rows are inserted together (one statement per 100 rows, no
-   * transaction: a repeat after a crash inserts only the rows that are missing).
+   * Queues a run of events (one repository's, in order): each project's policies are read once
+   * for the run, and the run's events are written together (one statement per 100 events, no
+   * transaction: a repeat after a crash writes only the events that are missing).
    */
   const fanOut = async (events: readonly EventEnvelope[], logger: Logger, webhooks: WebhooksService, database: DatabaseService): Promise<void> => {
     if (!options.enabled) return;
-    const deps: FanoutDeps = { database, policies: webhooks.policies, deliveries: webhooks.deliveries, context: options.context, wake: () => webhooks.worker.wake() };
+    const deps: FanoutDeps = { database, policies: webhooks.policies, queue: webhooks.queue, context: options.context, wake: () => webhooks.worker.wake() };
     const subscribed = new Map<string, Promise<Policy[]>>();
-    const rows: NewDelivery[] = [];
+    const queued: Fanout[] = [];
     for (const event of events) {
       const kind = kindOfDurable(event.type);
       const project = kind?.project(event);
@@ -76,16 +81,16 @@ export function fanoutConsumer(options: FanoutOptions): EventConsumer<{ webhooks
       if (!policiesOf) subscribed.set(key, (policiesOf = deps.policies.subscribed(project, kind.harborType)));
       const policies = await policiesOf;
       if (policies.length === 0) continue;
-      const eventData = kind.eventData(event, deps.context);
-      for (const policy of policies) {
-        const stored = storedEvent(event, policy, kind.harborType, kind.cloudEventType, eventData);
-        policy.targets.forEach((target, targetIndex) => rows.push({ policyId: policy.id, eventId: event.id, targetIndex, target, event: stored }));
-      }
+      queued.push({
+        eventId: event.id,
+        event: queuedEvent(event, kind.harborType, kind.cloudEventType, kind.eventData(event, deps.context)),
+        policies: policies.map(({ id, project: p, name, targets }) => ({ id, project: p, name, targets })),
+      });
     }
-    if (rows.length === 0) return;
-    const written = await deps.deliveries.enqueue(rows);
-    logger.debug({ events: events.length, deliveries: written.length }, 'webhook deliveries queued');
-    if (written.length > 0) deps.wake();
+    if (queued.length === 0) return;
+    await deps.queue.add(queued);
+    logger.debug({ events: events.length, queued: queued.length }, 'webhook events queued');
+    deps.wake();
   };
 
   return {

@@ -5,6 +5,7 @@ import { registerWebhooksApi } from './api.js';
 import { webhooksConfigSchema } from './config.js';
 import { DeliveryStore } from './delivery-store.js';
 import { fanoutConsumer } from './fanout.js';
+import { FanoutQueue } from './fanout-queue.js';
 import { webhooksMigrations } from './migrations.js';
 import { PolicyStore } from './policy-store.js';
 import { webhookSecretBox } from './secret-box.js';
@@ -15,9 +16,9 @@ import { DeliveryWorker } from './worker.js';
 
 /**
  * `extensions: { webhooks: {} }` (on by default): Harbor's webhooks on durable events.
- * Per-project policies; a durable consumer fans each event out into delivery rows in one
- * transaction; every node's worker sends due rows, signed, with retries and backoff; the history
- * is kept bounded. Target kinds are pluggable through `webhookTargetsServiceRef`.
+ * Per-project policies; a durable consumer queues each event with the policies it goes to;
+ * every node's worker turns queued events into delivery rows as it has room and sends due rows,
+ * signed, with retries and backoff; the history is kept bounded. Target kinds are pluggable through `webhookTargetsServiceRef`.
  */
 export const webhooksPlugin = definePlugin({
   id: 'webhooks',
@@ -48,11 +49,12 @@ export const webhooksPlugin = definePlugin({
         const box = webhookSecretBox(secrets);
         const policies = new PolicyStore(database);
         const deliveries = new DeliveryStore(database);
+        const queue = new FanoutQueue(database, deliveries);
         const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`.slice(0, 64);
-        const worker = new DeliveryWorker({ deliveries, policies, targets, box, config: config.delivery, logger: ctx.logger, node });
+        const worker = new DeliveryWorker({ deliveries, queue, policies, targets, box, config: config.delivery, logger: ctx.logger, node });
         const history = config.history;
         const purge = () => deliveries.purge({ maxAgeMs: history.maxAgeDays * 86_400_000, maxPerPolicy: history.maxPerPolicy });
-        return { policies, deliveries, worker, box, purge };
+        return { policies, deliveries, queue, worker, box, purge };
       },
     });
 

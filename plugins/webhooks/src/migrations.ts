@@ -7,6 +7,7 @@ import type { DatabaseDialect, Knex, PluginMigration } from '@wharf/sdk';
 export const TABLES = Object.freeze({
   policies: 'webhooks_policies',
   deliveries: 'webhooks_deliveries',
+  fanouts: 'webhooks_fanouts',
 });
 
 export function webhooksMigrations(dialect: DatabaseDialect): PluginMigration[] {
@@ -70,6 +71,26 @@ export function webhooksMigrations(dialect: DatabaseDialect): PluginMigration[] 
       async down(knex: Knex): Promise<void> {
         await knex.schema.dropTableIfExists(TABLES.deliveries);
         await knex.schema.dropTableIfExists(TABLES.policies);
+      },
+    },
+    {
+      // Events waiting to become delivery rows (see fanout-queue.ts): one row per event with the
+      // policies it goes to, instead of one row per (policy, target) at push time.
+      name: '002_fanouts',
+      async up(knex: Knex): Promise<void> {
+        await knex.schema.createTable(TABLES.fanouts, (t) => {
+          binary(t);
+          t.bigIncrements('seq').primary();
+          // A durable event delivered again after a crash is queued once.
+          t.string('event_id', 64).notNullable().unique({ indexName: 'webhooks_fanouts_event_unique' });
+          // The stored event without its per-policy fields, and the policies and targets it goes to.
+          t.text('event').notNullable();
+          t.text('policies').notNullable();
+          t.bigInteger('created_at').notNullable();
+        });
+      },
+      async down(knex: Knex): Promise<void> {
+        await knex.schema.dropTableIfExists(TABLES.fanouts);
       },
     },
   ];

@@ -1,5 +1,6 @@
 import { createServiceRef } from '@wharf/sdk';
 import type { DeliveryStore } from './delivery-store.js';
+import type { FanoutQueue } from './fanout-queue.js';
 import type { PolicyStore } from './policy-store.js';
 import type { SecretBox } from './secret-box.js';
 import type { DeliveryWorker } from './worker.js';
@@ -8,6 +9,8 @@ import type { DeliveryWorker } from './worker.js';
 export interface WebhooksService {
   readonly policies: PolicyStore;
   readonly deliveries: DeliveryStore;
+  /** Events waiting to become delivery rows. */
+  readonly queue: FanoutQueue;
   readonly worker: DeliveryWorker;
   /** Seals signing secrets and auth headers (contexts in worker.ts). */
   readonly box: SecretBox;

@@ -95,14 +95,52 @@ forEachDatabase((name, create) => {
     const deps = { webhooks: svc, database: registry.get(coreServices.database) };
     const ctx = { events, maxAttempts: 50, signal: new AbortController().signal, logger: registry.get(coreServices.logger) };
     const rows = async () => (await registry.get(coreServices.database).knex('webhooks_deliveries').whereIn('event_id', events.map((e) => e.id)).select('event_id', 'policy_id', 'target_index')) as Array<{ event_id: string; policy_id: unknown; target_index: unknown }>;
+    const knex = registry.get(coreServices.database).knex;
+    const queued = async () => (await knex('webhooks_fanouts').whereIn('event_id', events.map((e) => e.id)).count<{ n: unknown }[]>({ n: '*' }))[0]?.n;
+    // The run is queued (one row per event) and the worker it woke turns it into delivery rows.
     await consumer.handleBatch!(ctx, deps);
+    await svc.worker.whenIdle();
+    await svc.queue.materialize(100);
+    assert.equal(Number(await queued()), 0, 'nothing left in the queue');
     const written = (await rows()).map((r) => `${r.event_id}/${Number(r.policy_id)}/${Number(r.target_index)}`).sort();
     assert.deepEqual(written, events.flatMap((e) => [`${e.id}/${one.id}/0`, `${e.id}/${two.id}/0`, `${e.id}/${two.id}/1`]).sort(), 'three rows per event; the DELETE_ARTIFACT policy none');
     await consumer.handleBatch!(ctx, deps);
+    await svc.worker.whenIdle();
+    await svc.queue.materialize(100);
     assert.equal((await rows()).length, 9, 'delivered again after a crash, the run writes nothing twice');
     // Their receivers do not exist: remove them before the worker retries them into the next test's claims.
     for (const policy of [one, two, deletes]) assert.equal(await svc.policies.remove('fanrun', policy.id), true);
     await svc.worker.whenIdle();
+  });
+
+  it(`${name}: the queue: an event queued twice is one row; materializing writes each (event, policy, target) once, leaves out deleted policies, empties the queue`, async () => {
+    const { policy: kept } = await createPolicy(svc, 'queue', { name: 'kept', targets: [{ address: 'http://127.0.0.1:9/k' }] });
+    const { policy: gone } = await createPolicy(svc, 'queue', { name: 'gone', targets: [{ address: 'http://127.0.0.1:9/g' }] });
+    const policies = [kept, gone].map(({ id, project, name: n, targets }) => ({ id, project, name: n, targets }));
+    const event = { payload: EVENT.payload, cloudEventType: EVENT.cloudEventType, requestId: 'req-q' };
+    // A worker must not take the rows before the test reads them: stop it from looking.
+    await svc.worker.whenIdle();
+    const before = await svc.queue.size();
+    await svc.queue.add([{ eventId: `queue-${name}`, event, policies }], 5000);
+    await svc.queue.add([{ eventId: `queue-${name}`, event, policies }], 5000);
+    assert.equal(await svc.queue.size(), before + 1, 'queued once');
+    assert.equal(await svc.policies.remove('queue', gone.id), true);
+    await svc.worker.whenIdle();
+    await svc.queue.materialize(100, 6000);
+    assert.equal(await svc.queue.size(), 0);
+    const made = (await registry.get(coreServices.database).knex('webhooks_deliveries').where('event_id', `queue-${name}`)) as Array<{ id: string; policy_id: unknown; created_at: unknown }>;
+    assert.deepEqual(made.map((r) => Number(r.policy_id)), [kept.id], 'the deleted policy gets nothing');
+    assert.equal(Number(made[0]?.created_at), 5000, 'in the history at the time it was queued');
+    const delivery = await svc.deliveries.get(made[0]!.id);
+    assert.equal(delivery?.event.source, `/projects/queue/webhook/policies/${kept.id}`);
+    assert.equal(delivery?.event.policyName, 'kept');
+    assert.equal(delivery?.event.requestId, 'req-q');
+    // Materializing the same event again (a second node that read the queue at the same time) writes nothing new.
+    await svc.queue.add([{ eventId: `queue-${name}`, event, policies }], 5000);
+    await svc.worker.whenIdle();
+    await svc.queue.materialize(100, 7000);
+    assert.equal((await registry.get(coreServices.database).knex('webhooks_deliveries').where('event_id', `queue-${name}`)).length, 1);
+    assert.equal(await svc.policies.remove('queue', kept.id), true);
   });
 
   it(`${name}: outcomes written in one batch: each row as its holder left it, a stale holder's outcome ignored`, async () => {

@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import type { WebhookTarget, WebhookTargetRegistry } from '@wharf/sdk';
 import type { WebhooksConfig } from './config.js';
 import type { Delivery, DeliveryStore, FinishedAttempt } from './delivery-store.js';
+import type { FanoutQueue } from './fanout-queue.js';
 import type { PolicyStore } from './policy-store.js';
 import type { SecretBox } from './secret-box.js';
 import { signingHeaders } from './signing.js';
 
 /**
- * Each node's delivery loop: finds due rows, claims each with a conditional UPDATE (one node
+ * Each node's delivery loop: finds due rows (turning queued events into rows when it has slots
+ * that no due row fills), claims each with a conditional UPDATE (one node
  * wins), sends it through its target kind, and records the outcome: succeeded, or pending again
  * with exponential backoff, or failed after the last attempt. Rows are independent, so a dead
  * receiver only delays its own rows; at most `perPolicyConcurrency` rows of one policy are in
@@ -20,6 +22,7 @@ import { signingHeaders } from './signing.js';
 
 export interface WorkerDeps {
   readonly deliveries: DeliveryStore;
+  readonly queue: FanoutQueue;
   readonly policies: PolicyStore;
   readonly targets: WebhookTargetRegistry;
   readonly box: SecretBox;
@@ -36,6 +39,8 @@ const OUTCOME_DELAY_MS = 25;
 const OUTCOME_BATCH = 64;
 /** How often a look also takes rows whose lease passed (their node died). */
 const EXPIRED_LOOK_MS = 1000;
+/** Queued events turned into delivery rows at once, at most. */
+const MATERIALIZE_BATCH = 16;
 /** A policy's signing secret never changes; the cache only spares a read per delivery. */
 const SECRET_CACHE_MS = 60_000;
 
@@ -139,15 +144,13 @@ export class DeliveryWorker {
     // EXPIRED_LOOK_MS is soon enough, and spares a query on most looks.
     const expired = now - this.lastExpiredLook >= EXPIRED_LOOK_MS;
     if (expired) this.lastExpiredLook = now;
-    const due = await this.deps.deliveries.dueIds(now, free * 2, capped, { expired });
-    // Pick within the per-policy limit, then claim them all in one statement.
-    const picked: string[] = [];
-    const counts = new Map(this.perPolicy);
-    for (const row of due) {
-      if (picked.length >= free) break;
-      if (this.inFlight.has(row.id) || (counts.get(row.policyId) ?? 0) >= config.perPolicyConcurrency) continue;
-      counts.set(row.policyId, (counts.get(row.policyId) ?? 0) + 1);
-      picked.push(row.id);
+    let picked = this.pick(await this.deps.deliveries.dueIds(now, free * 2, capped, { expired }), free);
+    // Slots no due row fills: queued events become delivery rows now (not at push time, so a
+    // backlog behind slow receivers stays one queue row per event), then look again.
+    if (picked.length < free && !this.stopped && (await this.deps.queue.materialize(MATERIALIZE_BATCH, now)) > 0) {
+      picked = this.pick(await this.deps.deliveries.dueIds(now, free * 2, capped, { expired: false }), free);
+      // More may be queued: look again once these are claimed.
+      this.again = true;
     }
     if (picked.length === 0 || this.stopped) return;
     const holder = `${this.deps.node}:${++this.claims}`.slice(-64);
@@ -162,6 +165,20 @@ export class DeliveryWorker {
       });
       this.inFlight.set(row.id, run);
     }
+  }
+
+  /** Due rows to claim: at most `free`, within each policy's limit, none in flight here. */
+  private pick(due: readonly { id: string; policyId: number }[], free: number): string[] {
+    const { config } = this.deps;
+    const picked: string[] = [];
+    const counts = new Map(this.perPolicy);
+    for (const row of due) {
+      if (picked.length >= free) break;
+      if (this.inFlight.has(row.id) || (counts.get(row.policyId) ?? 0) >= config.perPolicyConcurrency) continue;
+      counts.set(row.policyId, (counts.get(row.policyId) ?? 0) + 1);
+      picked.push(row.id);
+    }
+    return picked;
   }
 
   /** The policy's signing secret, read at most once a minute per policy (a node sends many deliveries of one policy). */
