@@ -6,6 +6,7 @@ import { createDatabaseService, createKnex, createOwnerMigrator, KnexMetadataSto
 import { forEachDatabase } from '@wharf/sdk-testing/databases';
 import { openStore, silentLogger } from './test-support.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { PREPARED_KEPT, preparedCount, withSqliteConnection } from './sqlite-direct.js';
 
 /** The kernel's migrations by name (the list grows; the tests must not care). */
 const KERNEL_MIGRATIONS = MIGRATIONS.map(([name]) => name);
@@ -159,6 +160,15 @@ forEachDatabase((name, create) => {
     const err = await service.execute(insert, ['a', true, 1, 'c', true, 1]).then(() => undefined, (e: unknown) => e);
     assert.equal(service.isUniqueViolation(err), true);
     assert.equal((await service.execute(select, [0])).rows.length, 2, 'nothing of the failed statement was written');
+  });
+
+  it('keeps a bounded number of prepared statements (SQL with values written in does not grow memory)', async () => {
+    if (name !== 'sqlite') return;
+    const store = open((await create()).config);
+    const service = kernelDatabase(store.knex);
+    for (let i = 0; i < PREPARED_KEPT + 50; i++) assert.equal(Number((await service.execute<{ v: unknown }>(`select ${i} as v`)).rows[0]?.v), i);
+    const count = await withSqliteConnection(store.knex, (db) => preparedCount(db));
+    assert.equal(count, PREPARED_KEPT);
   });
 
   it('executes a batch of statements in one transaction: all or none', async () => {

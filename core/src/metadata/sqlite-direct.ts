@@ -40,12 +40,29 @@ export async function withSqliteConnection<T>(knex: Knex, fn: (db: SqliteConnect
 }
 
 const statements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
+/**
+ * Prepared statements kept per connection: plugins' `execute` adds theirs, and one that wrote
+ * values into its SQL instead of binding them must cost re-preparing, not memory without end.
+ */
+export const PREPARED_KEPT = 500;
 
-/** A statement prepared once per connection. */
+/** A statement prepared once per connection (the least recently used beyond PREPARED_KEPT are dropped). */
 export function prepared(db: SqliteConnection, sql: string): SqliteStatement {
   let cache = statements.get(db);
   if (!cache) statements.set(db, (cache = new Map()));
   let statement = cache.get(sql);
-  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  if (statement) {
+    // Most recently used last: a Map iterates in insertion order.
+    cache.delete(sql);
+    cache.set(sql, statement);
+    return statement;
+  }
+  cache.set(sql, (statement = db.prepare(sql)));
+  if (cache.size > PREPARED_KEPT) cache.delete(cache.keys().next().value as string);
   return statement;
+}
+
+/** How many statements are kept for `db` (tests). */
+export function preparedCount(db: SqliteConnection): number {
+  return statements.get(db)?.size ?? 0;
 }

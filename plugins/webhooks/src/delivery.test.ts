@@ -202,6 +202,22 @@ describe('webhook deliveries (SQLite, real receivers)', () => {
     assert.deepEqual(new Set(arrived.map((a) => a.json.event_data.resources[0].tag)), new Set(['v0', 'v1', 'v2']));
   });
 
+  it("a slow receiver's backlog does not hold up another project's policy (events queued behind it)", async () => {
+    const slow = await receiver();
+    slow.delayMs = 700;
+    const fast = await receiver();
+    await createPolicy(svc, 'zeta-slow', { targets: [{ address: slow.url }] });
+    await createPolicy(svc, 'zeta-fast', { targets: [{ address: fast.url }] });
+    // Twelve events for the slow receiver: four in flight at a time (perPolicyConcurrency), 2 s of work.
+    for (let i = 0; i < 12; i++) await pushImage(registry.url, 'zeta-slow/app', `v${i}`, tinyImage({ text: `zeta slow ${i}` }));
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) await pushImage(registry.url, 'zeta-fast/app', `v${i}`, tinyImage({ text: `zeta fast ${i}` }));
+    await fast.waitFor(3, undefined, 5000);
+    assert.ok(slow.requests.length < 12, `the fast policy was served while the slow one had ${12 - slow.requests.length} of its 12 left`);
+    assert.ok(Date.now() - started < 1500, `the fast policy waited ${Date.now() - started} ms`);
+    await slow.waitFor(12, undefined, 10_000);
+  });
+
   it('trims the history by count, keeping pending deliveries', async () => {
     const r = await receiver();
     const { policy } = await createPolicy(svc, 'epsilon', { targets: [{ address: r.url }] });

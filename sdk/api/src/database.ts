@@ -69,7 +69,8 @@ export interface DatabaseService {
    * preparing it again on every call cost more than the statement: on SQLite it is prepared
    * once per connection and run synchronously on it; on PostgreSQL and MySQL it goes through
    * `knex.raw`. Inside `transaction(fn)` it runs in that transaction. Booleans are bound as 1/0
-   * and dates as epoch milliseconds on SQLite, as knex does.
+   * and dates as epoch milliseconds on SQLite, as knex does. Bind values, never write them into
+   * `sql`: each distinct text is a statement of its own (SQLite keeps the 500 used last).
    * @returns the rows of a statement that returns rows (SELECT, or RETURNING on SQLite and
    * PostgreSQL), else none; and how many rows it inserted, changed or deleted.
    * @since 0.2.0
