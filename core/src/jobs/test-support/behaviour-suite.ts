@@ -306,11 +306,14 @@ export function jobServiceBehaviour(harness: () => JobsHarness): void {
     await Promise.all([a.start(), b.start()]);
     await sleep(3300);
     assert.equal(await a.unschedule(name), true);
+    // A tick that came due before the unschedule may still be running late on a busy machine.
+    await sleep(400);
     const count = runs.length;
+    // A schedule still alive would fire within the next second.
     await sleep(1200);
     assert.equal(runs.length, count, 'nothing fires after unschedule');
     assert.equal(await b.unschedule(name), false);
-    assert.ok(count >= 2 && count <= 4, `${count} runs in 3.3 s`);
+    assert.ok(count >= 2 && count <= 4, `${count} runs in 3.7 s`);
     assert.equal(new Set(runs.map((r) => r.id)).size, count, 'each tick ran once');
     const times = runs.map((r) => r.at).sort((x, y) => x - y);
     for (let i = 1; i < times.length; i += 1) {
