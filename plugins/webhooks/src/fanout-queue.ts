@@ -103,6 +103,34 @@ export class FanoutQueue {
     const select = this.#statement('oldest', () => `select ${['seq', 'event_id', 'event', 'policies', 'created_at'].map(q).join(', ')} from ${q(TABLES.fanouts)} order by ${q('seq')} asc limit ?`);
     const { rows } = await this.database.execute<Row>(select, [limit]);
     if (rows.length === 0) return 0;
+    try {
+      await this.#materializeRows(rows, now);
+      return rows.length;
+    } catch (err) {
+      if (rows.length === 1) throw err;
+      // One event that cannot be written must not stop the ones behind it: each on its own,
+      // the failing one stays queued (and is tried again on every look) and is reported.
+      let done = 0;
+      let failure: unknown;
+      for (const row of rows) {
+        try {
+          await this.#materializeRows([row], now);
+          done++;
+        } catch (one) {
+          failure ??= new Error(`queued webhook event ${row.event_id}: ${one instanceof Error ? one.message : String(one)}`);
+        }
+      }
+      if (done === 0) throw failure;
+      this.onStuck?.(failure);
+      return done;
+    }
+  }
+
+  /** Told about a queued event that could not become deliveries while others could (logged by the worker). */
+  onStuck: ((err: unknown) => void) | undefined;
+
+  async #materializeRows(rows: readonly Row[], now: number): Promise<void> {
+    const q = (n: string) => this.#q(n);
     const fanouts = rows.map((r) => ({
       eventId: r.event_id,
       event: JSON.parse(r.event) as QueuedEvent,
@@ -119,7 +147,6 @@ export class FanoutQueue {
       bindings: seqs,
     };
     await this.database.executeMany([...statements, remove]);
-    return rows.length;
   }
 
   async #existingPolicies(ids: readonly number[]): Promise<Set<number>> {

@@ -50,6 +50,7 @@ export const webhooksPlugin = definePlugin({
         const policies = new PolicyStore(database);
         const deliveries = new DeliveryStore(database);
         const queue = new FanoutQueue(database, deliveries);
+        queue.onStuck = (err) => ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'a queued webhook event cannot become deliveries; the others go on');
         const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`.slice(0, 64);
         const worker = new DeliveryWorker({ deliveries, queue, policies, targets, box, config: config.delivery, logger: ctx.logger, node });
         const history = config.history;

@@ -84,8 +84,10 @@ export function webhooksMigrations(dialect: DatabaseDialect): PluginMigration[] 
           // A durable event delivered again after a crash is queued once.
           t.string('event_id', 64).notNullable().unique({ indexName: 'webhooks_fanouts_event_unique' });
           // The stored event without its per-policy fields, and the policies and targets it goes to.
-          t.text('event').notNullable();
-          t.text('policies').notNullable();
+          // MEDIUMTEXT on MySQL (TEXT holds 64 KiB there): an event can go to many policies, each
+          // with its targets' CA certificates.
+          t.text('event', 'mediumtext').notNullable();
+          t.text('policies', 'mediumtext').notNullable();
           t.bigInteger('created_at').notNullable();
         });
       },

@@ -143,6 +143,30 @@ forEachDatabase((name, create) => {
     assert.equal(await svc.policies.remove('queue', kept.id), true);
   });
 
+  it(`${name}: a queued event that cannot become deliveries does not stop the ones behind it`, async () => {
+    const { policy } = await createPolicy(svc, 'poison', { targets: [{ address: 'http://127.0.0.1:9/p' }] });
+    const knex = registry.get(coreServices.database).knex;
+    await svc.worker.whenIdle();
+    // A row no worker can read (it cannot happen through the fan-out; a stand-in for any write that keeps failing).
+    await knex('webhooks_fanouts').insert({ event_id: `poison-${name}`, event: '{not json', policies: '[]', created_at: 1 });
+    const event = { payload: EVENT.payload, cloudEventType: EVENT.cloudEventType, requestId: undefined };
+    await svc.queue.add([{ eventId: `after-poison-${name}`, event, policies: [{ id: policy.id, project: 'poison', name: policy.name, targets: policy.targets }] }]);
+    const stuck: unknown[] = [];
+    const previous = svc.queue.onStuck;
+    svc.queue.onStuck = (err) => stuck.push(err);
+    try {
+      await svc.worker.whenIdle();
+      await svc.queue.materialize(16);
+    } finally {
+      svc.queue.onStuck = previous;
+    }
+    assert.equal((await knex('webhooks_deliveries').where('event_id', `after-poison-${name}`)).length, 1, 'the event behind it became its delivery');
+    assert.equal((await knex('webhooks_fanouts').where('event_id', `poison-${name}`)).length, 1, 'the bad one stays queued, nothing is dropped');
+    assert.match(String(stuck[0]), new RegExp(`poison-${name}`), 'and is reported');
+    await knex('webhooks_fanouts').where('event_id', `poison-${name}`).delete();
+    assert.equal(await svc.policies.remove('poison', policy.id), true);
+  });
+
   it(`${name}: outcomes written in one batch: each row as its holder left it, a stale holder's outcome ignored`, async () => {
     const { policy } = await createPolicy(svc, 'batched', { targets: [{ address: 'http://127.0.0.1:9/a' }, { address: 'http://127.0.0.1:9/b' }, { address: 'http://127.0.0.1:9/c' }] });
     const rows = policy.targets.map((target, targetIndex) => ({ policyId: policy.id, eventId: 'event-batch', targetIndex, target, event: EVENT }));
