@@ -7,8 +7,9 @@ import { checkDigest, VerifyingStream } from './digest.js';
 import { checkRepository } from './names.js';
 
 /**
- * Blobs, always streamed: reads follow redirects (object storage) and are verified on the fly;
- * writes are one streamed PATCH (as skopeo does, through Node's HTTP client: see client/upload.ts)
+ * Blobs, always streamed: reads follow redirects (object storage) and are verified on the fly,
+ * through Node's HTTP client (see client/upload.ts `get`); writes are one streamed PATCH (as
+ * skopeo does, through the same client)
  * or fixed-size chunks, with one chunk in memory.
  */
 
@@ -34,7 +35,7 @@ export async function hasBlob(client: RegistryClient, repository: string, digest
 
 export async function readBlob(client: RegistryClient, repository: string, digest: Digest, signal?: AbortSignal, verify = true): Promise<BlobReader> {
   const op: Operation = { name: `readBlob ${repository}@${digest}`, scopes: [pull(repository)] };
-  const answer = await client.expect(op, { method: 'GET', url: blobPath(repository, digest), followRedirects: true, signal }, [200]);
+  const answer = await client.expect(op, { method: 'GET', url: blobPath(repository, digest), followRedirects: true, signal, bulk: true }, [200]);
   const size = Number(headerOf(answer, 'content-length'));
   if (!Number.isSafeInteger(size) || size < 0) {
     answer.body.destroy();

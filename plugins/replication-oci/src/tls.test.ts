@@ -13,9 +13,16 @@ import { lendingBlob } from './test-support/lending-source.js';
 // An endpoint's TLS options against distribution 2.8 serving HTTPS with a self-signed
 // certificate: refused by default, accepted with the certificate as the endpoint's CA, and
 // accepted without verification when the endpoint is marked insecure; for the API calls (undici)
-// and for the blob uploads (Node's https) alike.
+// and for the blob uploads and downloads (Node's https) alike.
 
 const run = promisify(execFile);
+
+/** Reads a blob to its end (the reader checks its digest); its byte count. */
+async function readAll(reader: { stream: AsyncIterable<unknown> }): Promise<number> {
+  let n = 0;
+  for await (const chunk of reader.stream) n += (chunk as Buffer).length;
+  return n;
+}
 
 describe('oci adapter TLS options (distribution 2.8 over HTTPS, self-signed)', () => {
   let dir: string;
@@ -62,6 +69,8 @@ describe('oci adapter TLS options (distribution 2.8 over HTTPS, self-signed)', (
       const { digest, size, source } = lendingBlob(3);
       await target.writeBlob('tls/ca', digest, size, source);
       assert.equal(await target.hasBlob('tls/ca', digest), true);
+      // And the download, through Node's https with the same CA.
+      assert.equal(await readAll(await target.readBlob('tls/ca', digest)), size);
     } finally {
       await target.close();
     }
@@ -74,6 +83,7 @@ describe('oci adapter TLS options (distribution 2.8 over HTTPS, self-signed)', (
       const { digest, size, source } = lendingBlob(2);
       await target.writeBlob('tls/insecure', digest, size, source);
       assert.equal(await target.hasBlob('tls/insecure', digest), true);
+      assert.equal(await readAll(await target.readBlob('tls/insecure', digest)), size);
     } finally {
       await target.close();
     }

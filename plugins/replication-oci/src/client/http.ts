@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import type { PluginContext, ReplicationEndpoint } from '@wharf/sdk';
 import { createRequire } from 'node:module';
 import './node-dispatcher-first.js';
-import type { Agent, Dispatcher } from 'undici';
+import type { Agent } from 'undici';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scopes.js';
 import { networkError, protocolError, responseError, type ErrorContext } from './errors.js';
@@ -50,12 +50,17 @@ export interface SendOptions {
   readonly signal?: AbortSignal | undefined;
   /** Follow 3xx answers (blob downloads redirect to object storage). */
   readonly followRedirects?: boolean | undefined;
+  /** The answer's body is blob bytes: a GET sent through Node's HTTP client (see upload.ts `get`). */
+  readonly bulk?: boolean | undefined;
 }
+
+/** An answer's body: a stream, and `dump()` to drop the rest and free the connection. */
+export type AnswerBody = Readable & { dump(): Promise<unknown> };
 
 export interface Answer {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: AnswerBody;
   /** Where the answer came from, after redirects. */
   readonly url: URL;
   /** Whether the request carried a Bearer token. */
@@ -94,7 +99,7 @@ export class RegistryClient {
   /** `endpoint "name" (https://host)`: how messages name the endpoint. */
   readonly label: string;
   readonly #agent: Agent;
-  /** Node's HTTP client, for the bulk upload of blob bytes only (see upload.ts). */
+  /** Node's HTTP client, for the blob bytes in bulk: uploads and downloads (see upload.ts). */
   readonly #uploads: UploadAgent;
   readonly #userAgent: string;
   /** The URL's path without a trailing slash (`''` or `/prefix`), put before `/v2/`. */
@@ -229,6 +234,10 @@ export class RegistryClient {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...options.headers };
     if (authorization) headers['authorization'] = authorization;
     try {
+      if (options.bulk && options.method === 'GET' && options.body === undefined) {
+        const res = await this.#uploads.get({ url, headers, signal: options.signal });
+        return { status: res.status, headers: res.headers, body: res.body, url, bearer: authorization?.startsWith('Bearer ') === true };
+      }
       const res = await this.#agent.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
@@ -237,7 +246,7 @@ export class RegistryClient {
         body: options.body ?? null,
         signal: options.signal ?? null,
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body, url, bearer: authorization?.startsWith('Bearer ') === true };
+      return { status: res.statusCode, headers: res.headers, body: res.body as unknown as AnswerBody, url, bearer: authorization?.startsWith('Bearer ') === true };
     } catch (err) {
       throw networkError(this.ctx(op.name), err);
     }

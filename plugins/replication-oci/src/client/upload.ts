@@ -107,6 +107,45 @@ export class UploadAgent {
     });
   }
 
+  /**
+   * A GET whose body is blob bytes, through the same agents: Node's client hands the body on in
+   * the socket's own chunks, where undici's costs about 2.5 ms more CPU per MiB (a first pull
+   * through a proxy-cache project spent more time there than anywhere else; docs/benchmarks.md).
+   * Resolves once the headers arrive; the body is the response itself, with `dump()`.
+   */
+  get(request: { readonly url: URL; readonly headers: Record<string, string>; readonly signal?: AbortSignal | undefined }): Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage & { dump(): Promise<void> } }> {
+    const { url, signal } = request;
+    return new Promise((resolve, reject) => {
+      const client = url.protocol === 'https:' ? https : http;
+      const req = client.request(url, {
+        method: 'GET',
+        headers: request.headers,
+        agent: url.protocol === 'https:' ? this.#https : this.#http,
+        timeout: this.#timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      let answered = false;
+      req.on('timeout', () => req.destroy(Object.assign(new Error(answered ? 'download stalled' : 'no answer in time'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err) => {
+        if (!answered) reject(err);
+      });
+      req.on('response', (res) => {
+        answered = true;
+        // A body cut short (the connection lost midway) must fail the read, not end it early.
+        req.on('error', (err) => res.destroy(err));
+        const body = Object.assign(res, {
+          dump: async (): Promise<void> => {
+            if (res.complete || res.destroyed) return;
+            res.resume();
+            await new Promise<void>((done) => res.once('close', done));
+          },
+        });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+      req.end();
+    });
+  }
+
   close(): void {
     this.#http.destroy();
     this.#https.destroy();
