@@ -18,6 +18,7 @@ describe('oci adapter blob downloads (Node http client)', () => {
   let server: http.Server;
   let url: string;
   const seen: { path: string; authorization: string | undefined }[] = [];
+  let connections = 0;
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -32,11 +33,12 @@ describe('oci adapter blob downloads (Node http client)', () => {
         res.writeHead(200, headers);
         res.write(BLOB.subarray(0, 1000)); // and nothing more
       } else if (path.startsWith('/v2/moved/')) {
-        res.writeHead(307, { location: `${url}/storage/object?signature=x` }).end();
+        res.writeHead(307, { location: `${url}/storage/object?signature=x`, 'content-type': 'text/html' }).end('<a href="/storage/object">moved</a>');
       } else if (path.startsWith('/storage/') || path.startsWith('/v2/whole/')) {
         res.writeHead(200, headers).end(BLOB);
       } else res.writeHead(404).end();
     });
+    server.on('connection', () => connections++);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -61,6 +63,18 @@ describe('oci adapter blob downloads (Node http client)', () => {
       const storage = seen.find((s) => s.path.startsWith('/storage/'));
       assert.ok(storage, 'the redirect was followed');
       assert.equal(storage.authorization, undefined, 'no credentials to another origin');
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('gives the connection of a redirect answer back for reuse (its body is read and dropped)', async () => {
+    const target = new OciTarget({ name: 'dl', type: 'oci', url });
+    try {
+      assert.equal(await read(target, 'whole/app'), BLOB.length);
+      const before = connections;
+      for (let i = 0; i < 5; i++) assert.equal(await read(target, 'moved/app'), BLOB.length);
+      assert.ok(connections - before <= 1, `${connections - before} new connections for five redirected reads`);
     } finally {
       await target.close();
     }

@@ -134,10 +134,16 @@ export class UploadAgent {
         // A body cut short (the connection lost midway) must fail the read, not end it early.
         req.on('error', (err) => res.destroy(err));
         const body = Object.assign(res, {
+          // Reads the rest and drops it: the socket goes back to the agent only once the body ended.
           dump: async (): Promise<void> => {
-            if (res.complete || res.destroyed) return;
+            if (res.readableEnded || res.destroyed) return;
+            const ended = new Promise<void>((done) => {
+              res.once('end', done);
+              res.once('close', done);
+              res.once('error', () => done());
+            });
             res.resume();
-            await new Promise<void>((done) => res.once('close', done));
+            await ended;
           },
         });
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
