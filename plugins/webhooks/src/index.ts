@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { coreServices, definePlugin, webhookTargetsServiceRef } from '@wharf/sdk';
+import { metricsServiceRef } from '@wharf/plugin-metrics';
 import { registerWebhooksApi } from './api.js';
 import { webhooksConfigSchema } from './config.js';
 import { DeliveryStore } from './delivery-store.js';
 import { fanoutConsumer } from './fanout.js';
 import { FanoutQueue } from './fanout-queue.js';
+import { registerWebhookMetrics } from './metrics.js';
 import { webhooksMigrations } from './migrations.js';
 import { PolicyStore } from './policy-store.js';
 import { webhookSecretBox } from './secret-box.js';
@@ -61,8 +63,10 @@ export const webhooksPlugin = definePlugin({
 
     ctx.registerInit({
       deps: { database: coreServices.database, events: coreServices.events, targets: webhookTargetsServiceRef, webhooks: webhooksServiceRef },
-      async init({ database, events, targets, webhooks }) {
-        const { policies, deliveries, worker, box, purge } = webhooks;
+      optionalDeps: { metrics: metricsServiceRef },
+      async init({ database, events, targets, webhooks, metrics }) {
+        const { policies, deliveries, queue, worker, box, purge } = webhooks;
+        if (metrics) registerWebhookMetrics(metrics.registry, queue, deliveries);
         const history = config.history;
         registerWebhooksApi(ctx.api, { database, events, policies, deliveries, targets, box, wake: () => worker.wake() });
 
