@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { auditPlugin } from '@wharf/plugin-logging-audit';
 import { metricsPlugin, metricsServiceRef } from '@wharf/plugin-metrics';
+import { webhooksPlugin } from '@wharf/plugin-webhooks';
 import { coreServices, PermanentJobError } from '@wharf/sdk';
 import { ADMIN_PASSWORD, basic, bearer, call, fetchToken, startApiRegistry, type ApiRegistry } from './support/api-kit.js';
 import { imageParts, OCI_MANIFEST, sha256 } from './support/oci.js';
@@ -59,13 +60,14 @@ describe('metrics plugin', () => {
 
   before(async () => {
     reg = await startApiRegistry('sqlite', {
-      // The audit log is there for its durable consumer, whose lag the metrics report.
-      plugins: [metricsPlugin, auditPlugin],
+      // The audit log is there for its durable consumer, whose lag the metrics report; webhooks
+      // for their backlog gauges (the example dashboard shows them).
+      plugins: [metricsPlugin, auditPlugin, webhooksPlugin],
       logs,
       overrides: {
         rbac: { projects: {} },
         logging: { audit: {} },
-        extensions: { metrics: { scrapeToken: SCRAPE_TOKEN, listen: '127.0.0.1:0', processMetrics: true } },
+        extensions: { metrics: { scrapeToken: SCRAPE_TOKEN, listen: '127.0.0.1:0', processMetrics: true }, webhooks: {} },
       },
     });
     url = reg.url;
