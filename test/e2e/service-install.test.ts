@@ -65,10 +65,16 @@ test('Wharf runs as the service user with the unit command line, and keeps its f
   // runuser stands in for systemd's User= and UMask=0077.
   child = spawn('runuser', ['-u', USER, '--', 'sh', '-c', 'umask 077 && exec "$@"', 'wharf', ...execStart, '--listen', `127.0.0.1:${port}`], {
     env: { ...process.env, WHARF_ADMIN_PASSWORD: password },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // What the server said before dying, for the failure message (it once exited 1 in CI and
+  // passed on rerun; the reason was lost).
+  let said = '';
+  const keep = (chunk: Buffer) => { said = (said + chunk.toString('utf8')).slice(-4000); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   let exited: string | undefined;
-  child.once('exit', (code) => { exited = `exit ${code}`; });
+  child.once('exit', (code) => { exited = `exit ${code}; it said: ${said.trim() || '(nothing)'}`; });
   await waitForHttp(`http://127.0.0.1:${port}/v2/`, 30_000, () => exited);
   const res = await fetch(`http://127.0.0.1:${port}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
   assert.equal(res.status, 200, 'the administrator from wharf.env logs in');
