@@ -18,6 +18,7 @@
 // upstream's; a failed pull or a wrong digest makes the exit status 1, the ratios never do.
 //
 // env: ROUNDS=3 LAYERS=4 LAYER_MIB=64 BIG_MIB=2048 PARTS=a,b,c BENCH_TMPDIR=DIR KEEP=1
+//      BENCH_LOG=info (Wharf's log level, with the access log: per-request timings in wharf.log)
 //      WHARF_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' (extra node flags for Wharf)
 import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -106,7 +107,7 @@ async function startRegistry() {
 async function startWharf() {
   const port = await freePort();
   const config = path.join(tmp, 'wharf.yaml');
-  await writeFile(config, JSON.stringify({ log: { level: 'warn', access: false } }));
+  await writeFile(config, JSON.stringify({ log: { level: process.env.BENCH_LOG ?? 'warn', access: process.env.BENCH_LOG !== undefined } }));
   const nodeArgs = (process.env.WHARF_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = await startProcess('wharf', process.execPath, [...nodeArgs, path.join(root, 'server/bin/wharf.js'), 'serve',
     '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(tmp, 'wharf'), '--config', config], { WHARF_ADMIN_PASSWORD: PASSWORD });
