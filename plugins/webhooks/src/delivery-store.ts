@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DatabaseService, WebhookEvent } from '@wharf/sdk';
 import { TABLES } from './migrations.js';
 import type { StoredTarget } from './policy-store.js';
+import { statement, type Quote } from './statements.js';
 
 /**
  * Delivery rows: one per (event, policy, target), written by the fan-out consumer, claimed and
@@ -160,13 +161,6 @@ export function timeOrderedIds(now: number, count: number): string[] {
 const ROWS_PER_INSERT = 100;
 /** The bound columns of the fan-out's INSERT, in the order `enqueue` binds them. */
 const INSERT_COLUMNS = ['id', 'policy_id', 'event_id', 'target_index', 'event_type', 'target_type', 'address', 'target', 'event', 'next_attempt_at', 'created_at', 'updated_at'] as const;
-/** Statements written out once: by dialect and shape (the fan-out's INSERT by row count, a claim by id count). */
-const STATEMENTS = new Map<string, string>();
-
-function quoter(dialect: DatabaseService['dialect']): (name: string) => string {
-  return dialect === 'mysql' ? (name) => `\`${name}\`` : (name) => `"${name}"`;
-}
-
 export class DeliveryStore {
   constructor(private readonly database: DatabaseService) {}
 
@@ -218,17 +212,9 @@ export class DeliveryStore {
     return { statements, ids };
   }
 
-  /**
-   * A statement of this store written out once (by dialect and `key`) and run through
-   * `database.execute`: the worker's and the fan-out's statements share the connection with
-   * pushes, and building them with knex's query compiler and preparing them on every call cost
-   * more CPU than running them (bench:webhooks profiles).
-   */
-  #statement(key: string, write: (q: (name: string) => string) => string): string {
-    const full = `${this.database.dialect}:${key}`;
-    let sql = STATEMENTS.get(full);
-    if (sql === undefined) STATEMENTS.set(full, (sql = write(quoter(this.database.dialect))));
-    return sql;
+  /** A statement of this store, written out once (see statements.ts). */
+  #statement(key: string, write: (q: Quote) => string): string {
+    return statement(this.database.dialect, `deliveries:${key}`, write);
   }
 
   /** The fan-out's INSERT for `count` rows. */

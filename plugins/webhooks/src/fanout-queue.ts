@@ -1,6 +1,7 @@
 import type { DatabaseService } from '@wharf/sdk';
 import type { DeliveryStore, NewDelivery, Statement, StoredEvent } from './delivery-store.js';
 import { TABLES } from './migrations.js';
+import { statement, type Quote } from './statements.js';
 import type { StoredTarget } from './policy-store.js';
 
 /**
@@ -61,29 +62,21 @@ interface Row {
 }
 
 export class FanoutQueue {
-  readonly #statements = new Map<string, string>();
-
   constructor(
     private readonly database: DatabaseService,
     private readonly deliveries: DeliveryStore,
   ) {}
 
-  #q(name: string): string {
-    return this.database.dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
-  }
-
-  #statement(key: string, write: () => string): string {
-    let sql = this.#statements.get(key);
-    if (sql === undefined) this.#statements.set(key, (sql = write()));
-    return sql;
+  /** A statement of the queue, written out once (see statements.ts). */
+  #statement(key: string, write: (q: Quote) => string): string {
+    return statement(this.database.dialect, `fanouts:${key}`, write);
   }
 
   /** Queues events; an event queued before (delivered again after a crash) is left as it is. */
   async add(fanouts: readonly Fanout[], now = Date.now()): Promise<void> {
-    const q = (n: string) => this.#q(n);
     for (let i = 0; i < fanouts.length; i += ROWS_PER_INSERT) {
       const chunk = fanouts.slice(i, i + ROWS_PER_INSERT);
-      const sql = this.#statement(`add:${chunk.length}`, () => {
+      const sql = this.#statement(`add:${chunk.length}`, (q) => {
         const columns = ['event_id', 'event', 'policies', 'created_at'].map(q).join(', ');
         const values = chunk.map(() => '(?, ?, ?, ?)').join(', ');
         return this.database.dialect === 'mysql'
@@ -99,8 +92,7 @@ export class FanoutQueue {
    * transaction; policies deleted since are left out. Returns how many events it took.
    */
   async materialize(limit: number, now = Date.now()): Promise<number> {
-    const q = (n: string) => this.#q(n);
-    const select = this.#statement('oldest', () => `select ${['seq', 'event_id', 'event', 'policies', 'created_at'].map(q).join(', ')} from ${q(TABLES.fanouts)} order by ${q('seq')} asc limit ?`);
+    const select = this.#statement('oldest', (q) => `select ${['seq', 'event_id', 'event', 'policies', 'created_at'].map(q).join(', ')} from ${q(TABLES.fanouts)} order by ${q('seq')} asc limit ?`);
     const { rows } = await this.database.execute<Row>(select, [limit]);
     if (rows.length === 0) return 0;
     try {
@@ -130,7 +122,6 @@ export class FanoutQueue {
   onStuck: ((err: unknown) => void) | undefined;
 
   async #materializeRows(rows: readonly Row[], now: number): Promise<void> {
-    const q = (n: string) => this.#q(n);
     const fanouts = rows.map((r) => ({
       eventId: r.event_id,
       event: JSON.parse(r.event) as QueuedEvent,
@@ -143,7 +134,7 @@ export class FanoutQueue {
     const { statements } = this.deliveries.insertStatements(deliveryRows(live), now);
     const seqs = rows.map((r) => r.seq);
     const remove: Statement = {
-      sql: this.#statement(`remove:${seqs.length}`, () => `delete from ${q(TABLES.fanouts)} where ${q('seq')} in (${seqs.map(() => '?').join(', ')})`),
+      sql: this.#statement(`remove:${seqs.length}`, (q) => `delete from ${q(TABLES.fanouts)} where ${q('seq')} in (${seqs.map(() => '?').join(', ')})`),
       bindings: seqs,
     };
     await this.database.executeMany([...statements, remove]);
@@ -151,8 +142,7 @@ export class FanoutQueue {
 
   async #existingPolicies(ids: readonly number[]): Promise<Set<number>> {
     if (ids.length === 0) return new Set();
-    const q = (n: string) => this.#q(n);
-    const sql = this.#statement(`policies:${ids.length}`, () => `select ${q('id')} from ${q(TABLES.policies)} where ${q('id')} in (${ids.map(() => '?').join(', ')})`);
+    const sql = this.#statement(`policies:${ids.length}`, (q) => `select ${q('id')} from ${q(TABLES.policies)} where ${q('id')} in (${ids.map(() => '?').join(', ')})`);
     const { rows } = await this.database.execute<{ id: number | string }>(sql, ids);
     return new Set(rows.map((r) => Number(r.id)));
   }
