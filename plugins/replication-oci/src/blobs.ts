@@ -8,7 +8,7 @@ import { checkRepository } from './names.js';
 
 /**
  * Blobs, always streamed: reads follow redirects (object storage) and are verified on the fly,
- * through Node's HTTP client (see client/upload.ts `get`); writes are one streamed PATCH (as
+ * through Node's HTTP client (see client/bulk.ts `get`); writes are one streamed PATCH (as
  * skopeo does, through the same client)
  * or fixed-size chunks, with one chunk in memory.
  */

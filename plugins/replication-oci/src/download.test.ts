@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { isReplicationTargetError, type Digest } from '@wharf/sdk';
 import { OciTarget } from './index.js';
 
-// Blob downloads go through Node's HTTP client (client/upload.ts `get`): a body cut short or
+// Blob downloads go through Node's HTTP client (client/bulk.ts `get`): a body cut short or
 // stalled midway must fail the read with the adapter's error, never end it early as if whole;
 // a redirect to another origin is followed without our credentials.
 

@@ -8,7 +8,7 @@ import type { Agent } from 'undici';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scopes.js';
 import { networkError, protocolError, responseError, type ErrorContext } from './errors.js';
-import { isSourceError, UploadAgent, type UploadAnswer } from './upload.js';
+import { isSourceError, BulkAgent, type UploadAnswer } from './bulk.js';
 
 type Logger = PluginContext<unknown>['logger'];
 
@@ -50,7 +50,7 @@ export interface SendOptions {
   readonly signal?: AbortSignal | undefined;
   /** Follow 3xx answers (blob downloads redirect to object storage). */
   readonly followRedirects?: boolean | undefined;
-  /** The answer's body is blob bytes: a GET sent through Node's HTTP client (see upload.ts `get`). */
+  /** The answer's body is blob bytes: a GET sent through Node's HTTP client (see bulk.ts `get`). */
   readonly bulk?: boolean | undefined;
 }
 
@@ -99,8 +99,8 @@ export class RegistryClient {
   /** `endpoint "name" (https://host)`: how messages name the endpoint. */
   readonly label: string;
   readonly #agent: Agent;
-  /** Node's HTTP client, for the blob bytes in bulk: uploads and downloads (see upload.ts). */
-  readonly #uploads: UploadAgent;
+  /** Node's HTTP client, for the blob bytes in bulk: uploads and downloads (see bulk.ts). */
+  readonly #bulk: BulkAgent;
   readonly #userAgent: string;
   /** The URL's path without a trailing slash (`''` or `/prefix`), put before `/v2/`. */
   readonly #basePath: string;
@@ -124,7 +124,7 @@ export class RegistryClient {
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
     });
-    this.#uploads = new UploadAgent({ ca, rejectUnauthorized: options.endpoint.insecure !== true, timeoutMs: options.requestTimeoutMs });
+    this.#bulk = new BulkAgent({ ca, rejectUnauthorized: options.endpoint.insecure !== true, timeoutMs: options.requestTimeoutMs });
     this.auth = new Authenticator({
       credentials: options.endpoint.credentials,
       base,
@@ -185,7 +185,7 @@ export class RegistryClient {
     if (authorization) headers['authorization'] = authorization;
     let answer: UploadAnswer;
     try {
-      answer = await this.#uploads.patch({ url, headers, size, data, signal: options.signal, mismatch: options.mismatch });
+      answer = await this.#bulk.patch({ url, headers, size, data, signal: options.signal, mismatch: options.mismatch });
     } catch (err) {
       throw isSourceError(err) ? err : networkError(this.ctx(op.name), err);
     }
@@ -221,7 +221,7 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
-    this.#uploads.close();
+    this.#bulk.close();
     await this.#agent.close();
   }
 
@@ -235,7 +235,7 @@ export class RegistryClient {
     if (authorization) headers['authorization'] = authorization;
     try {
       if (options.bulk && options.method === 'GET' && options.body === undefined) {
-        const res = await this.#uploads.get({ url, headers, signal: options.signal });
+        const res = await this.#bulk.get({ url, headers, signal: options.signal });
         return { status: res.status, headers: res.headers, body: res.body, url, bearer: authorization?.startsWith('Bearer ') === true };
       }
       const res = await this.#agent.request({

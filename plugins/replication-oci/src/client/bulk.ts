@@ -4,14 +4,16 @@ import { Writable, type Readable } from 'node:stream';
 import { releasesChunksOnCallback } from '@wharf/sdk';
 
 /**
- * The one request that carries blob bytes in bulk (the streamed PATCH of an upload) goes through
- * Node's own HTTP client rather than undici: its `write(chunk, callback)` calls back once the
- * chunk is in the kernel, which lets the source lend pooled buffers (see the SDK's
- * `releasesChunksOnCallback`) instead of allocating 1 MiB per chunk. With fresh buffers, a
+ * The requests that carry blob bytes in bulk go through Node's own HTTP client rather than
+ * undici. Uploads (the streamed PATCH): its `write(chunk, callback)` calls back once the chunk
+ * is in the kernel, which lets the source lend pooled buffers (see the SDK's
+ * `releasesChunksOnCallback`) instead of allocating 1 MiB per chunk; with fresh buffers, a
  * 256 MiB copy drove V8 into a full collection every 50 ms or so and cost a third of the time.
+ * Downloads (`get`): undici's response body cost 2.5 ms/MiB more CPU than node:http's
+ * (docs/benchmarks.md, proxy-cache section). undici keeps the API calls.
  */
 
-export interface UploadAgentOptions {
+export interface BulkAgentOptions {
   /** Trusted CAs (PEM): the system's plus the endpoint's, or `undefined` for the system's alone. */
   readonly ca: string[] | undefined;
   readonly rejectUnauthorized: boolean;
@@ -41,13 +43,13 @@ export interface UploadAnswer {
   readonly body: IncomingMessage;
 }
 
-/** Keep-alive agents (plain and TLS) for one endpoint's uploads. */
-export class UploadAgent {
+/** Keep-alive agents (plain and TLS) for one endpoint's bulk requests: blob uploads and downloads. */
+export class BulkAgent {
   readonly #http: http.Agent;
   readonly #https: https.Agent;
   readonly #timeoutMs: number;
 
-  constructor(options: UploadAgentOptions) {
+  constructor(options: BulkAgentOptions) {
     this.#timeoutMs = options.timeoutMs;
     this.#http = new http.Agent({ keepAlive: true });
     this.#https = new https.Agent({ keepAlive: true, rejectUnauthorized: options.rejectUnauthorized, ...(options.ca ? { ca: options.ca } : {}) });
