@@ -16,6 +16,11 @@ import type { StoredTarget } from './policy-store.js';
  * Durable: the queue row is written before the event is acknowledged; materializing inserts the
  * delivery rows and deletes the queue rows in one transaction, skipping delivery rows that exist,
  * so two nodes doing it at once write each delivery once.
+ *
+ * An event that cannot become deliveries while the database answers (nothing the fan-out writes
+ * should do that; a row changed by hand could) is tried again after 1 s, 2 s, 4 s… up to
+ * 5 minutes, and set aside after MAX_ATTEMPTS: it stays in the table with its last error for an
+ * operator to fix or delete, and is never dropped on its own.
  */
 
 /** A policy an event goes to, as it was when the event was queued. */
@@ -52,6 +57,23 @@ export function deliveryRows(fanouts: ReadonlyArray<Fanout & { readonly createdA
 
 /** Queue rows per INSERT: 4 bound values each. */
 const ROWS_PER_INSERT = 100;
+/** Tries of an event that fails on its own before it is set aside (about 17 minutes of backoff). */
+export const MAX_ATTEMPTS = 10;
+const MAX_BACKOFF_MS = 5 * 60_000;
+/** `next_try_at` of an event set aside: never due. */
+const SET_ASIDE = Number.MAX_SAFE_INTEGER;
+
+/** A queued event that failed on its own, as told to {@link FanoutQueue.onStuck}. */
+export interface StuckEvent {
+  readonly eventId: string;
+  /** Tries so far, this one included. */
+  readonly attempts: number;
+  /** The last try: the event stays in the table, never tried again until an operator resets it. */
+  readonly setAside: boolean;
+  /** When it is tried again (ms since the epoch); `undefined` once set aside. */
+  readonly nextTryAt: number | undefined;
+  readonly error: string;
+}
 
 interface Row {
   seq: number | string;
@@ -59,6 +81,7 @@ interface Row {
   event: string;
   policies: string;
   created_at: number | string;
+  attempts: number | string;
 }
 
 export class FanoutQueue {
@@ -88,38 +111,45 @@ export class FanoutQueue {
   }
 
   /**
-   * Turns up to `limit` of the oldest queued events into delivery rows, due at `now`, in one
+   * Turns up to `limit` of the oldest due queued events into delivery rows, due at `now`, in one
    * transaction; policies deleted since are left out. Returns how many events it took.
    */
   async materialize(limit: number, now = Date.now()): Promise<number> {
-    const select = this.#statement('oldest', (q) => `select ${['seq', 'event_id', 'event', 'policies', 'created_at'].map(q).join(', ')} from ${q(TABLES.fanouts)} order by ${q('seq')} asc limit ?`);
-    const { rows } = await this.database.execute<Row>(select, [limit]);
+    const select = this.#statement('oldest', (q) => `select ${['seq', 'event_id', 'event', 'policies', 'created_at', 'attempts'].map(q).join(', ')} from ${q(TABLES.fanouts)} where ${q('next_try_at')} <= ? order by ${q('seq')} asc limit ?`);
+    const { rows } = await this.database.execute<Row>(select, [now, limit]);
     if (rows.length === 0) return 0;
     try {
       await this.#materializeRows(rows, now);
       return rows.length;
-    } catch (err) {
-      if (rows.length === 1) throw err;
-      // One event that cannot be written must not stop the ones behind it: each on its own,
-      // the failing one stays queued (and is tried again on every look) and is reported.
+    } catch {
+      // One event that cannot be written must not stop the ones behind it: each on its own; one
+      // that fails is tried again later (see the class comment). When the database does not
+      // answer, recording the failure fails too, and that error goes to the caller.
       let done = 0;
-      let failure: unknown;
       for (const row of rows) {
         try {
           await this.#materializeRows([row], now);
           done++;
         } catch (one) {
-          failure ??= new Error(`queued webhook event ${row.event_id}: ${one instanceof Error ? one.message : String(one)}`);
+          this.onStuck?.(await this.#failed(row, one, now));
         }
       }
-      if (done === 0) throw failure;
-      this.onStuck?.(failure);
       return done;
     }
   }
 
-  /** Told about a queued event that could not become deliveries while others could (logged by the worker). */
-  onStuck: ((err: unknown) => void) | undefined;
+  /** Told about each queued event that failed on its own (logged by the plugin). */
+  onStuck: ((stuck: StuckEvent) => void) | undefined;
+
+  async #failed(row: Row, err: unknown, now: number): Promise<StuckEvent> {
+    const attempts = Number(row.attempts) + 1;
+    const setAside = attempts >= MAX_ATTEMPTS;
+    const nextTryAt = setAside ? SET_ASIDE : now + Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS);
+    const error = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+    const sql = this.#statement('failed', (q) => `update ${q(TABLES.fanouts)} set ${q('attempts')} = ?, ${q('next_try_at')} = ?, ${q('last_error')} = ? where ${q('seq')} = ?`);
+    await this.database.execute(sql, [attempts, nextTryAt, error, row.seq]);
+    return { eventId: row.event_id, attempts, setAside, nextTryAt: setAside ? undefined : nextTryAt, error };
+  }
 
   async #materializeRows(rows: readonly Row[], now: number): Promise<void> {
     const fanouts = rows.map((r) => ({
@@ -151,5 +181,22 @@ export class FanoutQueue {
   async size(): Promise<number> {
     const [row] = await this.database.knex(TABLES.fanouts).count<{ n: number | string }[]>({ n: '*' });
     return Number(row?.n ?? 0);
+  }
+
+  /** Of those, the ones that failed on their own: waiting to be tried again, or set aside. */
+  async stuck(): Promise<{ waiting: number; setAside: number }> {
+    const rows = (await this.database
+      .knex(TABLES.fanouts)
+      .where('attempts', '>', 0)
+      .select(this.database.knex.raw('case when ?? >= ? then 1 else 0 end as aside', ['next_try_at', SET_ASIDE]))
+      .count({ n: '*' })
+      .groupBy('aside')) as Array<{ aside: number | string; n: number | string }>;
+    let waiting = 0;
+    let setAside = 0;
+    for (const r of rows) {
+      if (Number(r.aside) === 1) setAside += Number(r.n);
+      else waiting += Number(r.n);
+    }
+    return { waiting, setAside };
   }
 }

@@ -8,7 +8,7 @@ import { DeliveryStore } from './delivery-store.js';
 import { fanoutConsumer } from './fanout.js';
 import { FanoutQueue } from './fanout-queue.js';
 import { registerWebhookMetrics } from './metrics.js';
-import { webhooksMigrations } from './migrations.js';
+import { TABLES, webhooksMigrations } from './migrations.js';
 import { PolicyStore } from './policy-store.js';
 import { webhookSecretBox } from './secret-box.js';
 import { webhooksServiceRef } from './services.js';
@@ -52,7 +52,10 @@ export const webhooksPlugin = definePlugin({
         const policies = new PolicyStore(database);
         const deliveries = new DeliveryStore(database);
         const queue = new FanoutQueue(database, deliveries);
-        queue.onStuck = (err) => ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'a queued webhook event cannot become deliveries; the others go on');
+        queue.onStuck = ({ eventId, attempts, setAside, nextTryAt, error }) => {
+          if (setAside) ctx.logger.error({ eventId, attempts, err: error }, `a queued webhook event was set aside after ${attempts} failed tries: fix its row in ${TABLES.fanouts} and set attempts and next_try_at to 0, or delete it`);
+          else ctx.logger.warn({ eventId, attempts, nextTryAt: new Date(nextTryAt ?? 0).toISOString(), err: error }, 'a queued webhook event cannot become deliveries yet; the others go on');
+        };
         const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`.slice(0, 64);
         const worker = new DeliveryWorker({ deliveries, queue, policies, targets, box, config: config.delivery, logger: ctx.logger, node });
         const history = config.history;

@@ -7,18 +7,19 @@ const COUNT_EVERY_MS = 10_000;
 
 /**
  * The webhook backlog in `/metrics` (when the metrics plugin is loaded): events queued and not
- * yet made into deliveries, and deliveries by status. Counted at most every 10 s whatever the
+ * yet made into deliveries (and of those, the ones stuck), and deliveries by status. Counted at most every 10 s whatever the
  * scrape rate; a second kernel in one process (tests) reuses the registered gauge.
  */
 export function registerWebhookMetrics(registry: Registry, queue: FanoutQueue, deliveries: DeliveryStore): void {
   let counted = Number.NEGATIVE_INFINITY;
   let counting: Promise<void> | undefined;
   let queued = 0;
+  let stuck = { waiting: 0, setAside: 0 };
   let byStatus: Record<string, number> = {};
   const refresh = (): Promise<void> => {
     if (Date.now() - counted < COUNT_EVERY_MS) return Promise.resolve();
     counting ??= (async () => {
-      [queued, byStatus] = await Promise.all([queue.size(), deliveries.counts()]);
+      [queued, stuck, byStatus] = await Promise.all([queue.size(), queue.stuck(), deliveries.counts()]);
       counted = Date.now();
     })().finally(() => (counting = undefined));
     return counting;
@@ -31,6 +32,19 @@ export function registerWebhookMetrics(registry: Registry, queue: FanoutQueue, d
       async collect() {
         await refresh().catch(() => undefined);
         this.set(queued);
+      },
+    });
+  }
+  if (!registry.getSingleMetric('wharf_webhooks_stuck_events')) {
+    new Gauge({
+      name: 'wharf_webhooks_stuck_events',
+      help: 'Queued webhook events that failed to become deliveries on their own: waiting to be tried again, or set aside for an operator',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        await refresh().catch(() => undefined);
+        this.set({ state: 'waiting' }, stuck.waiting);
+        this.set({ state: 'set_aside' }, stuck.setAside);
       },
     });
   }

@@ -95,5 +95,24 @@ export function webhooksMigrations(dialect: DatabaseDialect): PluginMigration[] 
         await knex.schema.dropTableIfExists(TABLES.fanouts);
       },
     },
+    {
+      // A queued event that cannot become deliveries (fanout-queue.ts): tried again later and
+      // later, then set aside, instead of on every look with an error logged each time.
+      name: '003_fanout_attempts',
+      async up(knex: Knex): Promise<void> {
+        await knex.schema.alterTable(TABLES.fanouts, (t) => {
+          t.integer('attempts').notNullable().defaultTo(0);
+          t.bigInteger('next_try_at').notNullable().defaultTo(0);
+          t.string('last_error', 1000).nullable();
+        });
+      },
+      async down(knex: Knex): Promise<void> {
+        await knex.schema.alterTable(TABLES.fanouts, (t) => {
+          t.dropColumn('attempts');
+          t.dropColumn('next_try_at');
+          t.dropColumn('last_error');
+        });
+      },
+    },
   ];
 }

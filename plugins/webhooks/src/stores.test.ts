@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { forEachDatabase, pushImage, startTestRegistry, tinyImage, type TestRegistry } from '@wharf/sdk-testing';
 import type { StoredEvent } from './delivery-store.js';
+import { MAX_ATTEMPTS, type StuckEvent } from './fanout-queue.js';
 import { webhooksPlugin } from './index.js';
 import { fanoutConsumer } from './fanout.js';
 import { coreServices, registryEvents } from '@wharf/sdk';
@@ -143,27 +144,59 @@ forEachDatabase((name, create) => {
     assert.equal(await svc.policies.remove('queue', kept.id), true);
   });
 
-  it(`${name}: a queued event that cannot become deliveries does not stop the ones behind it`, async () => {
+  it(`${name}: a queued event that cannot become deliveries does not stop the ones behind it, is tried later and later, then set aside`, async () => {
     const { policy } = await createPolicy(svc, 'poison', { targets: [{ address: 'http://127.0.0.1:9/p' }] });
     const knex = registry.get(coreServices.database).knex;
     await svc.worker.whenIdle();
     // A row no worker can read (it cannot happen through the fan-out; a stand-in for any write that keeps failing).
-    await knex('webhooks_fanouts').insert({ event_id: `poison-${name}`, event: '{not json', policies: '[]', created_at: 1 });
+    // Both due 10 s from now on the test's clock: the running worker (on the real one) leaves them to the test.
+    const now = Date.now() + 10_000;
+    await knex('webhooks_fanouts').insert({ event_id: `poison-${name}`, event: '{not json', policies: '[]', created_at: 1, next_try_at: now });
     const event = { payload: EVENT.payload, cloudEventType: EVENT.cloudEventType, requestId: undefined };
     await svc.queue.add([{ eventId: `after-poison-${name}`, event, policies: [{ id: policy.id, project: 'poison', name: policy.name, targets: policy.targets }] }]);
-    const stuck: unknown[] = [];
+    await knex('webhooks_fanouts').where('event_id', `after-poison-${name}`).update({ next_try_at: now });
+    const stuck: StuckEvent[] = [];
     const previous = svc.queue.onStuck;
-    svc.queue.onStuck = (err) => stuck.push(err);
+    svc.queue.onStuck = (s) => stuck.push(s);
+    const poison = async () => (await knex('webhooks_fanouts').where('event_id', `poison-${name}`).first()) as { attempts: unknown; next_try_at: unknown; last_error: string } | undefined;
     try {
       await svc.worker.whenIdle();
-      await svc.queue.materialize(16);
+      assert.equal(await svc.queue.materialize(16, now), 1, 'the good event was taken');
+      assert.equal((await knex('webhooks_deliveries').where('event_id', `after-poison-${name}`)).length, 1, 'the event behind it became its delivery');
+      assert.equal(stuck.length, 1, 'the bad one is reported');
+      assert.equal(stuck[0]?.eventId, `poison-${name}`);
+      assert.equal(stuck[0]?.attempts, 1);
+      assert.equal(stuck[0]?.setAside, false);
+      assert.equal(stuck[0]?.nextTryAt, now + 1000, 'tried again in a second');
+      const row = await poison();
+      assert.equal(Number(row?.attempts), 1, 'it stays queued, nothing is dropped');
+      assert.match(String(row?.last_error), /JSON/, 'with its error');
+      // Not due yet: the next look does not try it (nor report it) again.
+      await svc.worker.whenIdle();
+      assert.equal(await svc.queue.materialize(16, now + 500), 0);
+      assert.equal(stuck.length, 1);
+      // Alone in the queue it is tried when due, each time later, until it is set aside.
+      let at = now;
+      for (let attempt = 2; attempt <= MAX_ATTEMPTS; attempt++) {
+        at = stuck.at(-1)?.nextTryAt ?? Number.NaN;
+        await svc.worker.whenIdle();
+        assert.equal(await svc.queue.materialize(16, at), 0);
+        assert.equal(stuck.length, attempt, `try ${attempt} reported`);
+      }
+      const last = stuck.at(-1);
+      assert.equal(last?.setAside, true, `set aside after ${MAX_ATTEMPTS} tries`);
+      assert.equal(last?.nextTryAt, undefined);
+      assert.ok((stuck.at(-2)?.nextTryAt ?? 0) - (stuck.at(-3)?.nextTryAt ?? 0) > 60_000, 'the waits grew');
+      await svc.worker.whenIdle();
+      assert.equal(await svc.queue.materialize(16, at + 365 * 86_400_000), 0, 'never tried again on its own');
+      assert.equal(stuck.length, MAX_ATTEMPTS);
+      assert.deepEqual(await svc.queue.stuck(), { waiting: 0, setAside: 1 });
+      assert.equal(Number((await poison())?.attempts), MAX_ATTEMPTS, 'still in the table for an operator');
     } finally {
       svc.queue.onStuck = previous;
     }
-    assert.equal((await knex('webhooks_deliveries').where('event_id', `after-poison-${name}`)).length, 1, 'the event behind it became its delivery');
-    assert.equal((await knex('webhooks_fanouts').where('event_id', `poison-${name}`)).length, 1, 'the bad one stays queued, nothing is dropped');
-    assert.match(String(stuck[0]), new RegExp(`poison-${name}`), 'and is reported');
     await knex('webhooks_fanouts').where('event_id', `poison-${name}`).delete();
+    assert.deepEqual(await svc.queue.stuck(), { waiting: 0, setAside: 0 });
     assert.equal(await svc.policies.remove('poison', policy.id), true);
   });
 
