@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { coreServices, definePlugin, RegistryError, Type, type ContentService } from '@wharf/sdk';
 import { forEachDatabase, pushImage, streamOf, tinyImage, type TestDatabase, type TestRegistry } from '@wharf/sdk-testing';
 import { admin, bootRegistry, call, eventually, sizedBlob, uploadBlob } from './test-support.js';
+import { quotasServiceRef } from './services.js';
 
 /**
  * What happens around the gates, on every database: content that existed before the plugin's
@@ -99,6 +100,25 @@ forEachDatabase((_name, create) => {
       assert.equal((await api('PUT', '/projects/tiny/quota', { hard: { storage: -1 } })).status, 200);
       assert.equal(await content.mountBlob('tiny/app', small.digest as `sha256:${string}`, 'old/app'), true);
       assert.equal((await api('GET', '/projects/tiny/quota')).body.used.storage, 900);
+    });
+
+    it('recomputes only the referenced blobs the project holds (a pull-through cache stores manifests before their layers)', async () => {
+      assert.ok(content);
+      assert.equal((await api('POST', '/projects', { name: 'lazy' })).status, 201);
+      const lazy = tinyImage({ text: 'layer still upstream\n' });
+      const blobOf = (b: { digest: string; size: number; bytes: Buffer }) => ({ digest: b.digest as `sha256:${string}`, size: b.size, data: streamOf(b.bytes) });
+      await content.putBlob('lazy/app', blobOf(lazy.config));
+      await content.putManifest('lazy/app', 'v1', { payload: lazy.manifest.bytes, mediaType: lazy.manifest.mediaType }, undefined, { lazyReferences: true });
+      const quotas = registry.get(quotasServiceRef).service;
+      const charged = lazy.config.size + lazy.manifest.size;
+      assert.equal((await api('GET', '/projects/lazy/quota')).body.used.storage, charged, 'charged as it arrived: config and manifest');
+      const recomputed = await quotas.reconcile('lazy');
+      assert.equal(recomputed.storageUsed, charged, 'a recompute does not charge the layer still upstream');
+      assert.equal(recomputed.countUsed, 1);
+      // The layer arrives (a client pulled it through the cache): charged, and the recompute agrees.
+      await content.putBlob('lazy/app', blobOf(lazy.layer));
+      assert.equal((await api('GET', '/projects/lazy/quota')).body.used.storage, charged + lazy.layer.size);
+      assert.equal((await quotas.reconcile('lazy')).storageUsed, charged + lazy.layer.size);
     });
 
     it('frees a deleted repository\'s usage (one recompute for all its artifacts)', async () => {

@@ -138,7 +138,7 @@ export class QuotaService {
    */
   async reconcile(project: string): Promise<QuotaRow> {
     const started = Date.now();
-    const derived = await deriveUsage(this.deps.artifacts, project);
+    const derived = await deriveUsage(this.deps.artifacts, this.deps.blobs, project);
     const { row, kept } = await this.deps.store.reconcile(project, derived, started - this.deps.settleMs);
     if (kept > 0) this.#recheckLater(project);
     return row;
