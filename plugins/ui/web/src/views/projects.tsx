@@ -4,9 +4,8 @@ import type { components } from '../api/schema.js';
 import { useDebouncedInput } from '../components/debounce.js';
 import { Dialog } from '../components/dialog.js';
 import { ApiFailure, useLoad } from '../components/load.js';
-import { Pager } from '../components/pager.js';
+import { ActionsHeader, PagedTable } from '../components/paged-table.js';
 import { listSort, SortHeader } from '../components/sort-header.js';
-import { Empty, Loaded } from '../components/states.js';
 import { formatDate, t, type MessageKey } from '../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../router.js';
 import { mayDeleteProject, useSession } from '../session-context.js';
@@ -72,52 +71,40 @@ export function ProjectsView() {
           </select>
         </label>
       </form>
-      <Loaded
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('projects.emptySearch', { q: name }) : t('projects.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('projects.col.name')} sort={sort} />
-                    <th scope="col">{t('projects.col.access')}</th>
-                    <th scope="col">{t('projects.col.role')}</th>
-                    <SortHeader column="createdAt" label={t('projects.col.created')} sort={sort} />
-                    <th scope="col">
-                      <span class="visually-hidden">{t('projects.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((p) => (
-                    <tr key={p.name}>
-                      <td>
-                        <a href={`/projects/${encodeURIComponent(p.name)}`}>{p.name}</a>
-                      </td>
-                      <td>
-                        <span class={`badge ${p.public ? 'public' : 'private'}`}>{p.public ? t('projects.public') : t('projects.private')}</span>
-                      </td>
-                      <td>{roleLabel(p.currentUserRole)}</td>
-                      <td>{formatDate(p.createdAt)}</td>
-                      <td class="actions">
-                        {mayDeleteProject(user, p.currentUserRole) && (
-                          <button type="button" class="danger" aria-label={t('projects.deleteNamed', { name: p.name })} onClick={() => setDeleting(p)}>
-                            {t('projects.delete')}
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('projects.emptySearch', { q: name }) : t('projects.empty')}
+        head={() => (
+          <>
+            <SortHeader column="name" label={t('projects.col.name')} sort={sort} />
+            <th scope="col">{t('projects.col.access')}</th>
+            <th scope="col">{t('projects.col.role')}</th>
+            <SortHeader column="createdAt" label={t('projects.col.created')} sort={sort} />
+            <ActionsHeader label={t('projects.col.actions')} />
+          </>
+        )}
+        row={(p) => (
+          <tr key={p.name}>
+            <td>
+              <a href={`/projects/${encodeURIComponent(p.name)}`}>{p.name}</a>
+            </td>
+            <td>
+              <span class={`badge ${p.public ? 'public' : 'private'}`}>{p.public ? t('projects.public') : t('projects.private')}</span>
+            </td>
+            <td>{roleLabel(p.currentUserRole)}</td>
+            <td>{formatDate(p.createdAt)}</td>
+            <td class="actions">
+              {mayDeleteProject(user, p.currentUserRole) && (
+                <button type="button" class="danger" aria-label={t('projects.deleteNamed', { name: p.name })} onClick={() => setDeleting(p)}>
+                  {t('projects.delete')}
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
       />
       <CreateProject
         open={creating}

@@ -8,6 +8,8 @@ import { formatDate, formatNumber, formatSize, t, type MessageKey } from '../../
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
 import { Notice } from '../../components/notice.js';
+import { listQuery } from '../../components/list-query.js';
+import { PagedTable } from '../../components/paged-table.js';
 import { AdminPage, StatusBadge, statusLabel, usePoll, useLiveLoad } from './common.js';
 
 type Execution = components['schemas']['ReplicationExecution'];
@@ -33,7 +35,7 @@ export function AdminExecutionsView() {
   const names = policies.state === 'done' ? policies.value : new Map<number, string>();
   const sort = listSort(loc, SORTS, '-id');
   const [load, reload] = useLiveLoad(`${page}|${policy}|${sort.param}`, async () => {
-    const list = await api.GET('/replication/executions', { params: { query: { page, page_size: PAGE_SIZE, ...(policy ? { policy_id: policy } : {}), ...(sort.param ? { sort: sort.param } : {}) } } });
+    const list = await api.GET('/replication/executions', { params: { query: { ...listQuery(page, PAGE_SIZE, sort), ...(policy ? { policy_id: policy } : {}) } } });
     if (list.error || !list.data) throw new ApiFailure(errorMessage(list.error), list.response.status);
     return { items: list.data, total: totalOf(list.response) };
   });
@@ -55,50 +57,40 @@ export function AdminExecutionsView() {
           </select>
         </label>
       </form>
-      <Loaded
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) => {
-          return items.length === 0 ? (
-            <Empty>{t('admin.executions.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="id" label={t('admin.executions.col.id')} sort={sort} />
-                    <th scope="col">{t('admin.executions.policy')}</th>
-                    <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
-                    <SortHeader column="trigger" label={t('admin.replication.col.trigger')} sort={sort} />
-                    <th scope="col">{t('admin.executions.col.tasks')}</th>
-                    <th scope="col">{t('admin.executions.col.bytes')}</th>
-                    <SortHeader column="startedAt" label={t('admin.col.started')} sort={sort} />
-                    <th scope="col">{t('admin.col.finished')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((e) => (
-                    <tr key={e.id}>
-                      <th scope="row">
-                        <a href={`/admin/replication/executions/${e.id}`}>{t('admin.executions.named', { id: e.id })}</a>
-                      </th>
-                      <td>{names.get(e.policyId) ?? `#${e.policyId}`}</td>
-                      <td>
-                        <StatusBadge status={e.status} />
-                      </td>
-                      <td>{triggerLabel(e.trigger)}</td>
-                      <td>{t('admin.executions.taskCounts', { done: formatNumber(e.tasks.succeeded), total: formatNumber(e.tasks.total), failed: formatNumber(e.tasks.failed) })}</td>
-                      <td>{formatSize(e.bytes)}</td>
-                      <td>{formatDate(e.startedAt)}</td>
-                      <td>{e.finishedAt ? formatDate(e.finishedAt) : '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          );
-        }}
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={t('admin.executions.empty')}
+        head={() => (
+          <>
+            <SortHeader column="id" label={t('admin.executions.col.id')} sort={sort} />
+            <th scope="col">{t('admin.executions.policy')}</th>
+            <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
+            <SortHeader column="trigger" label={t('admin.replication.col.trigger')} sort={sort} />
+            <th scope="col">{t('admin.executions.col.tasks')}</th>
+            <th scope="col">{t('admin.executions.col.bytes')}</th>
+            <SortHeader column="startedAt" label={t('admin.col.started')} sort={sort} />
+            <th scope="col">{t('admin.col.finished')}</th>
+          </>
+        )}
+        row={(e) => (
+          <tr key={e.id}>
+            <th scope="row">
+              <a href={`/admin/replication/executions/${e.id}`}>{t('admin.executions.named', { id: e.id })}</a>
+            </th>
+            <td>{names.get(e.policyId) ?? `#${e.policyId}`}</td>
+            <td>
+              <StatusBadge status={e.status} />
+            </td>
+            <td>{triggerLabel(e.trigger)}</td>
+            <td>{t('admin.executions.taskCounts', { done: formatNumber(e.tasks.succeeded), total: formatNumber(e.tasks.total), failed: formatNumber(e.tasks.failed) })}</td>
+            <td>{formatSize(e.bytes)}</td>
+            <td>{formatDate(e.startedAt)}</td>
+            <td>{e.finishedAt ? formatDate(e.finishedAt) : '—'}</td>
+          </tr>
+        )}
       />
     </AdminPage>
   );

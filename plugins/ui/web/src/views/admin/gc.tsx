@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage, totalOf } from '../../api/client.js';
 import type { components } from '../../api/schema.js';
 import { ApiFailure } from '../../components/load.js';
-import { Pager } from '../../components/pager.js';
+import { listQuery } from '../../components/list-query.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { Empty, Loaded } from '../../components/states.js';
 import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
 import { intParam, useLocation } from '../../router.js';
@@ -31,7 +32,7 @@ export function AdminGcView() {
   const [stopping, setStopping] = useState<Run | undefined>();
   const sort = listSort(loc, SORTS, '-id');
   const [load, reload] = useLiveLoad(`${page}|${sort.param}`, async () => {
-    const { data, error, response } = await api.GET('/system/gc', { params: { query: { page, page_size: PAGE_SIZE, ...(sort.param ? { sort: sort.param } : {}) } } });
+    const { data, error, response } = await api.GET('/system/gc', { params: { query: listQuery(page, PAGE_SIZE, sort) } });
     if (error || !data) throw new ApiFailure(errorMessage(error), response.status);
     return { items: data, total: totalOf(response) };
   });
@@ -75,39 +76,25 @@ export function AdminGcView() {
       </div>
       <Schedule />
       <h2>{t('admin.gc.history')}</h2>
-      <Loaded
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total }) =>
-          items.length === 0 ? (
-            <Empty>{t('admin.gc.empty')}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="id" label={t('admin.executions.col.id')} sort={sort} />
-                    <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
-                    <th scope="col">{t('admin.col.kind')}</th>
-                    <th scope="col">{t('admin.col.requestedBy')}</th>
-                    <SortHeader column="requestedAt" label={t('admin.col.started')} sort={sort} />
-                    <SortHeader column="blobsDeleted" label={t('admin.gc.col.blobs')} sort={sort} />
-                    <SortHeader column="bytesFreed" label={t('admin.gc.col.freed')} sort={sort} />
-                    <th scope="col">
-                      <span class="visually-hidden">{t('admin.col.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((r) => (
-                    <GcRow key={r.id} run={r} onStop={() => setStopping(r)} />
-                  ))}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={t('admin.gc.empty')}
+        head={() => (
+          <>
+            <SortHeader column="id" label={t('admin.executions.col.id')} sort={sort} />
+            <SortHeader column="status" label={t('admin.col.status')} sort={sort} />
+            <th scope="col">{t('admin.col.kind')}</th>
+            <th scope="col">{t('admin.col.requestedBy')}</th>
+            <SortHeader column="requestedAt" label={t('admin.col.started')} sort={sort} />
+            <SortHeader column="blobsDeleted" label={t('admin.gc.col.blobs')} sort={sort} />
+            <SortHeader column="bytesFreed" label={t('admin.gc.col.freed')} sort={sort} />
+            <ActionsHeader label={t('admin.col.actions')} />
+          </>
+        )}
+        row={(r) => <GcRow key={r.id} run={r} onStop={() => setStopping(r)} />}
       />
       <Confirm
         open={confirming}

@@ -4,8 +4,8 @@ import type { components } from '../../api/schema.js';
 import { useDebouncedInput } from '../../components/debounce.js';
 import { ApiFailure, useLoad } from '../../components/load.js';
 import { listSort, SortHeader } from '../../components/sort-header.js';
-import { Pager } from '../../components/pager.js';
-import { Empty, Loaded } from '../../components/states.js';
+import { listQuery } from '../../components/list-query.js';
+import { ActionsHeader, PagedTable } from '../../components/paged-table.js';
 import { formatDate, formatNumber, formatSize, t } from '../../i18n/index.js';
 import { intParam, navigate, useLocation, withQuery } from '../../router.js';
 import { registryHost } from '../registry-host.js';
@@ -30,12 +30,11 @@ export function ProjectRepositories({ project }: { project: string }) {
   const [search, setSearch] = useDebouncedInput(name, (v) => navigate(withQuery(loc, { name: v, page: undefined }), { replace: true }));
   const sort = listSort(loc, SORTS, 'name');
   const [load, reload] = useLoad(`${project}|${page}|${name}|${sort.param}`, async () => {
-    const q = name ? `name=~${encodeURIComponent(name)}` : undefined;
     // The project itself too: a project that does not exist (or that the user may not see) is a 404, not an empty list.
     const [info, list] = await Promise.all([
       api.GET('/projects/{project_name}', { params: { path: { project_name: project } } }),
       api.GET('/projects/{project_name}/repositories', {
-        params: { path: { project_name: project }, query: { page, page_size: PAGE_SIZE, ...(q ? { q } : {}), ...(sort.param ? { sort: sort.param } : {}) } },
+        params: { path: { project_name: project }, query: listQuery(page, PAGE_SIZE, sort, { field: 'name', text: name }) },
       }),
     ]);
     if (info.error || !info.data) throw new ApiFailure(errorMessage(info.error), info.response.status);
@@ -61,57 +60,43 @@ export function ProjectRepositories({ project }: { project: string }) {
           />
         </label>
       </form>
-      <Loaded
+      <PagedTable
         load={load}
         retry={reload}
-        done={({ items, total, may }) =>
-          items.length === 0 ? (
-            <Empty>{name ? t('repos.emptySearch', { q: name }) : t('repos.empty', { ref: `${registryHost()}/${project}/<name>:<tag>` })}</Empty>
-          ) : (
-            <>
-              <table>
-                <thead>
-                  <tr>
-                    <SortHeader column="name" label={t('repos.col.name')} sort={sort} />
-                    <SortHeader column="tagCount" label={t('repos.col.tags')} sort={sort} />
-                    <SortHeader column="artifactCount" label={t('repos.col.artifacts')} sort={sort} />
-                    <th scope="col">{t('repos.col.size')}</th>
-                    <SortHeader column="updatedAt" label={t('repos.col.updated')} sort={sort} />
-                    {may.remove && (
-                      <th scope="col">
-                        <span class="visually-hidden">{t('projects.col.actions')}</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((r) => {
-                    const inner = r.name.slice(project.length + 1);
-                    return (
-                      <tr key={r.name}>
-                        <td>
-                          <a href={`/projects/${encodeURIComponent(project)}/repositories/${inner.split('/').map(encodeURIComponent).join('/')}`}>{inner}</a>
-                        </td>
-                        <td>{formatNumber(r.tagCount)}</td>
-                        <td>{formatNumber(r.artifactCount)}</td>
-                        <td>{formatSize(r.size)}</td>
-                        <td>{formatDate(r.updatedAt)}</td>
-                        {may.remove && (
-                          <td class="actions">
-                            <button type="button" class="danger" aria-label={t('repos.delete.named', { name: r.name })} onClick={() => setDeleting(r)}>
-                              {t('confirm.delete')}
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-              <Pager page={page} pageSize={PAGE_SIZE} total={total} />
-            </>
-          )
-        }
+        page={page}
+        pageSize={PAGE_SIZE}
+        empty={name ? t('repos.emptySearch', { q: name }) : t('repos.empty', { ref: `${registryHost()}/${project}/<name>:<tag>` })}
+        head={({ may }) => (
+          <>
+            <SortHeader column="name" label={t('repos.col.name')} sort={sort} />
+            <SortHeader column="tagCount" label={t('repos.col.tags')} sort={sort} />
+            <SortHeader column="artifactCount" label={t('repos.col.artifacts')} sort={sort} />
+            <th scope="col">{t('repos.col.size')}</th>
+            <SortHeader column="updatedAt" label={t('repos.col.updated')} sort={sort} />
+            {may.remove && <ActionsHeader label={t('projects.col.actions')} />}
+          </>
+        )}
+        row={(r, { may }) => {
+          const inner = r.name.slice(project.length + 1);
+          return (
+            <tr key={r.name}>
+              <td>
+                <a href={`/projects/${encodeURIComponent(project)}/repositories/${inner.split('/').map(encodeURIComponent).join('/')}`}>{inner}</a>
+              </td>
+              <td>{formatNumber(r.tagCount)}</td>
+              <td>{formatNumber(r.artifactCount)}</td>
+              <td>{formatSize(r.size)}</td>
+              <td>{formatDate(r.updatedAt)}</td>
+              {may.remove && (
+                <td class="actions">
+                  <button type="button" class="danger" aria-label={t('repos.delete.named', { name: r.name })} onClick={() => setDeleting(r)}>
+                    {t('confirm.delete')}
+                  </button>
+                </td>
+              )}
+            </tr>
+          );
+        }}
       />
       <DeleteRepositoryDialog
         repository={deleting}
