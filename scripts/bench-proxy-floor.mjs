@@ -8,6 +8,8 @@
 //   hash+file     + the body written to one file (1 MiB batches, positional writes behind the
 //                 stream, fdatasync before the last byte), as storing it needs
 //   hash+2 files  + a second file, as Wharf's storage write plus its spool file
+//   distribution  the reference registry's own pull-through cache (docker-registry with
+//                 `proxy.remoteurl`), started on an empty directory for each pull
 // Each variant runs PULLS times; prints the median and its ratio direct / variant.
 //
 // The upstream must already hold the image, e.g. the docker-registry of a kept bench:proxy run:
@@ -18,7 +20,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,6 +104,42 @@ function pull(host) {
   });
 }
 
+async function freePort() {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  return port;
+}
+
+/** One first pull through docker-registry in proxy mode, on a fresh directory (nothing cached). */
+async function distributionPull() {
+  const port = await freePort();
+  const dir = path.join(tmp, 'distribution');
+  await rm(dir, { recursive: true, force: true });
+  const config = path.join(tmp, 'distribution.yml');
+  await writeFile(config, JSON.stringify({
+    version: '0.1',
+    log: { level: 'error', accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: dir }, cache: { blobdescriptor: 'inmemory' } },
+    http: { addr: `127.0.0.1:${port}`, secret: 'not-a-secret' },
+    proxy: { remoteurl: `http://${UPSTREAM}` },
+  }));
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  try {
+    for (let i = 0; ; i++) {
+      const up = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+      if (up) break;
+      if (i > 100) throw new Error('docker-registry (proxy mode) did not start');
+      await sleep(50);
+    }
+    return await pull(`127.0.0.1:${port}`);
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit').catch(() => undefined);
+  }
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function series(label, host) {
   const times = [];
@@ -123,6 +163,12 @@ for (const variant of variants) {
   server.close();
   server.closeAllConnections();
   rows.push({ ...variant, seconds });
+}
+{
+  const times = [];
+  for (let i = 0; i < PULLS; i++) times.push(await distributionPull());
+  say(`distribution: ${times.map((t) => t.toFixed(2)).join(' ')}`);
+  rows.push({ label: 'docker-registry as a pull-through cache', seconds: median(times) });
 }
 const directAgain = await series('direct (again)', UPSTREAM);
 const base = (direct + directAgain) / 2;
