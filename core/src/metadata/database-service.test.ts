@@ -209,6 +209,33 @@ forEachDatabase((name, create) => {
     assert.equal(service.isUniqueViolation(new Error('other')), false);
   });
 
+  it('classifies a deadlock as a transient conflict (PostgreSQL and MySQL: two transactions locking two rows in opposite orders)', async () => {
+    const db = await create();
+    const service = kernelDatabase(open(db.config).knex);
+    await service.migrate('deadlock', notesMigrations());
+    assert.equal(service.isTransientConflict(new Error('other')), false);
+    if (name === 'sqlite') return; // One connection: SQLite cannot deadlock two transactions of one process.
+    const knex = service.knex;
+    const [first, second] = (await knex('plugin_notes').insert([{ text: 'row-a' }, { text: 'row-b' }]).then(() => knex('plugin_notes').whereIn('text', ['row-a', 'row-b']).orderBy('text').select('id'))) as Array<{ id: number }>;
+    const one = await knex.transaction();
+    const two = await knex.transaction();
+    try {
+      await one('plugin_notes').where({ id: first!.id }).update({ text: 'row-a1' });
+      await two('plugin_notes').where({ id: second!.id }).update({ text: 'row-b1' });
+      const outcomes = await Promise.allSettled([
+        one('plugin_notes').where({ id: second!.id }).update({ text: 'row-b2' }),
+        two('plugin_notes').where({ id: first!.id }).update({ text: 'row-a2' }),
+      ]);
+      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      assert.equal(failed.length, 1, 'the database ended one side');
+      assert.equal(service.isTransientConflict(failed[0]!.reason), true, String(failed[0]!.reason));
+      assert.equal(service.isUniqueViolation(failed[0]!.reason), false);
+    } finally {
+      await one.rollback().catch(() => undefined);
+      await two.rollback().catch(() => undefined);
+    }
+  });
+
   it('refuses malformed migration lists before touching the database', async () => {
     const db = await create();
     const knex = createKnex(db.config);

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DatabaseService, ExecuteResult, PluginMigration } from '@wharf/sdk';
 import { dialectOf } from './connection.js';
-import { isUniqueViolation } from './db-errors.js';
+import { isTransientConflict, isUniqueViolation } from './db-errors.js';
 import { currentTransaction, inAmbientTransaction } from './ambient-transaction.js';
 import { prepared, withSqliteConnection, type SqliteConnection } from './sqlite-direct.js';
 import { MIGRATION_TABLE, runListedMigrations, type MigrateOptions, type NamedMigrations } from './migrator.js';
@@ -66,6 +66,7 @@ export function createDatabaseService(knex: Knex): DatabaseService {
     },
     dialect,
     isUniqueViolation,
+    isTransientConflict,
     transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
       return inAmbientTransaction(knex, fn);
     },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseService } from '@wharf/sdk';
 import { TABLES } from './migrations.js';
 
@@ -131,8 +132,17 @@ export class PolicyStore {
 
   async remove(project: string, id: number): Promise<boolean> {
     if (!(await this.get(project, id))) return false;
-    // Deliveries go with the policy (ON DELETE CASCADE; SQLite's foreign keys are on in the kernel).
-    await this.database.knex(TABLES.deliveries).where({ policy_id: id }).delete();
-    return (await this.table.where({ project, id }).delete()) > 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Deliveries go with the policy (ON DELETE CASCADE; SQLite's foreign keys are on in the kernel).
+        await this.database.knex(TABLES.deliveries).where({ policy_id: id }).delete();
+        return (await this.table.where({ project, id }).delete()) > 0;
+      } catch (err) {
+        // A worker writing a batch of outcomes meanwhile locks some of these rows in another
+        // order: PostgreSQL and MySQL end one side with a deadlock. Run the delete again.
+        if (attempt >= 5 || !this.database.isTransientConflict(err)) throw err;
+        await sleep(Math.random() * 20 * attempt);
+      }
+    }
   }
 }

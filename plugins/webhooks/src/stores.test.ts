@@ -83,6 +83,38 @@ forEachDatabase((name, create) => {
     assert.equal(await svc.deliveries.get(a), undefined, 'deliveries go with their policy');
   });
 
+  // SQLite has one connection per process: two writers never hold row locks at once there.
+  if (name !== 'sqlite') it(`${name}: deleting a policy whose delivery rows another writer locks in another order ends in a deadlock on one side, and the delete runs again`, async () => {
+    const { policy } = await createPolicy(svc, 'deadlock', { targets: [{ address: 'http://127.0.0.1:9/a' }, { address: 'http://127.0.0.1:9/b' }] });
+    const rows = policy.targets.map((target, targetIndex) => ({ policyId: policy.id, eventId: `deadlock-${name}`, targetIndex, target, event: EVENT }));
+    // Due in an hour: no worker touches them.
+    await svc.deliveries.enqueue(rows, Date.now() + 3_600_000);
+    const knex = registry.get(coreServices.database).knex;
+    // The row the delete takes first: PostgreSQL scans this small table in insertion order,
+    // MySQL walks the policy_id index (then the primary key).
+    const stored = (await knex('webhooks_deliveries').where({ policy_id: policy.id }).orderBy('target_index').select('id')) as Array<{ id: string }>;
+    const ids = stored.map((r) => r.id);
+    const [a, b] = (name === 'mysql' ? ids.sort() : ids) as [string, string];
+    const other = await knex.transaction();
+    let otherFailed = false;
+    try {
+      await other('webhooks_deliveries').where({ id: b }).update({ attempts: 7 });
+      const removing = svc.policies.remove('deadlock', policy.id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The delete holds `a` and waits for `b`; taking `a` now closes the cycle.
+      await other('webhooks_deliveries').where({ id: a }).update({ attempts: 7 }).catch((err: unknown) => {
+        otherFailed = true;
+        assert.equal(registry.get(coreServices.database).isTransientConflict(err), true, String(err));
+      });
+      await (otherFailed ? other.rollback() : other.commit());
+      assert.equal(await removing, true, 'the policy was deleted');
+    } finally {
+      if (!other.isCompleted()) await other.rollback();
+    }
+    assert.equal(await svc.policies.get('deadlock', policy.id), undefined);
+    assert.equal((await knex('webhooks_deliveries').whereIn('id', [a, b])).length, 0, 'its deliveries too');
+  });
+
   it(`${name}: a run of events fans out in one call, each event to every subscribed target once; the run again writes nothing`, async () => {
     const { policy: one } = await createPolicy(svc, 'fanrun', { name: 'one', targets: [{ address: 'http://127.0.0.1:9/x' }] });
     const { policy: two } = await createPolicy(svc, 'fanrun', { name: 'two', targets: [{ address: 'http://127.0.0.1:9/y' }, { address: 'http://127.0.0.1:9/z' }] });

@@ -64,6 +64,13 @@ export interface DatabaseService {
    */
   isUniqueViolation(err: unknown): boolean;
   /**
+   * True for a conflict where running the statement (or the whole transaction) again is the
+   * answer: a deadlock, a serialization failure, a lock wait timeout, SQLite's busy database.
+   * Two writers touching the same rows in another order can meet one on PostgreSQL and MySQL.
+   * @since 0.2.0
+   */
+  isTransientConflict(err: unknown): boolean;
+  /**
    * Runs one statement the plugin wrote out itself (`?` placeholders as in `knex.raw`, identifiers quoted for
    * {@link DatabaseService.dialect}), for hot paths where building the query with knex and
    * preparing it again on every call cost more than the statement: on SQLite it is prepared

@@ -98,6 +98,7 @@ export const mockServices = Object.freeze({
         dialect: service.dialect,
         transaction: service.transaction.bind(service),
         isUniqueViolation: service.isUniqueViolation.bind(service),
+        isTransientConflict: service.isTransientConflict.bind(service),
         execute: service.execute.bind(service),
         executeMany: service.executeMany.bind(service),
         filename,
