@@ -99,6 +99,10 @@ describe('webhook policies API (SQLite)', () => {
       [policy('a', { targets: [{ type: 'http', address: 'not a url' }] }), /not a URL/],
       [policy('a', { targets: [{ type: 'http', address: 'ftp://x/' }] }), /http/],
       [policy('a', { targets: [{ type: 'http', address: 'http://u:p@127.0.0.1/' }] }), /credentials/],
+      // Link-local and cloud metadata addresses: no project role may point the registry at them.
+      [policy('a', { targets: [{ type: 'http', address: 'http://169.254.169.254/latest/meta-data/' }] }), /169\.254\.169\.254 is in a network webhooks may not reach/],
+      [policy('a', { targets: [{ type: 'slack', address: 'http://[fe80::1]/hook' }] }), /fe80::1 is in a network webhooks may not reach/],
+      [policy('a', { targets: [{ type: 'http', address: 'http://[::ffff:169.254.1.1]/hook' }] }), /may not reach/],
       [policy('a', { targets: [{ type: 'http', address: receiverUrl, ca_cert_pem: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' }] }), /PEM/],
       [policy('a', { targets: [] }), undefined],
       [{ name: 'a' }, undefined],

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@wharf/sdk';
+import { DEFAULT_DENIED_NETWORKS } from './targets/network-guard.js';
 
 /** The `extensions: { webhooks: {...} }` section of the Wharf config. */
 export const webhooksConfigSchema = Type.Object(
@@ -32,6 +33,12 @@ export const webhooksConfigSchema = Type.Object(
           description: "deliveries of one policy in flight at once on each node, so a slow receiver cannot take every slot from the others",
         }),
         pollIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'how often each node looks for due deliveries (new events wake it at once)' }),
+        deniedNetworks: Type.Array(Type.String({ minLength: 3, maxLength: 64, pattern: '^[0-9A-Fa-f:.]+/[0-9]{1,3}$' }), {
+          maxItems: 256,
+          default: [...DEFAULT_DENIED_NETWORKS],
+          description:
+            "networks (address/prefix) the built-in http and slack targets never connect to, checked against a receiver's resolved addresses on every connection and against an IP address when a policy is saved: a project admin or maintainer chooses the address, this keeps them from reaching what only the registry's host reaches. The default denies link-local addresses and cloud metadata services; add 127.0.0.0/8, ::1/128 and your private ranges when no receiver lives there",
+        }),
         leaseSeconds: Type.Integer({
           minimum: 1,
           maximum: 3600,

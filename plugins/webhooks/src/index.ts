@@ -12,6 +12,7 @@ import { TABLES, webhooksMigrations } from './migrations.js';
 import { PolicyStore } from './policy-store.js';
 import { webhookSecretBox } from './secret-box.js';
 import { webhooksServiceRef } from './services.js';
+import { NetworkGuard } from './targets/network-guard.js';
 import { createTargetRegistry } from './targets/registry.js';
 import { VERSION } from './version.js';
 import { DeliveryWorker } from './worker.js';
@@ -41,7 +42,9 @@ export const webhooksPlugin = definePlugin({
       module: 'webhooks-tab.js',
       slots: [{ slot: 'project-tab', id: 'policies', label: { en: 'Webhooks', 'zh-CN': 'Webhook' }, roles: ['projectAdmin', 'maintainer'] }],
     });
-    ctx.provide(webhookTargetsServiceRef, { factory: () => createTargetRegistry() });
+    // Built here so that a network the config names wrongly stops the boot, naming it.
+    const guard = new NetworkGuard(config.delivery.deniedNetworks);
+    ctx.provide(webhookTargetsServiceRef, { factory: () => createTargetRegistry(guard) });
 
     ctx.events.subscribe(fanoutConsumer({ enabled: config.enabled, pullEvents: config.pullEvents, context: { registryHost: new URL(ctx.settings.publicUrl).host } }));
 
@@ -101,4 +104,5 @@ export { EVENT_KINDS, EVENT_TYPE_NAMES, TEST_EVENT, type WebhookEventKind } from
 export { verifySignature, signingHeaders, SIGNATURE_HEADER, ID_HEADER, TIMESTAMP_HEADER } from './signing.js';
 export { cloudEvent, renderBody } from './formats.js';
 export { postJson, checkHttpAddress } from './targets/http-send.js';
+export { NetworkGuard, DEFAULT_DENIED_NETWORKS } from './targets/network-guard.js';
 export { VERSION as WEBHOOKS_PLUGIN_VERSION } from './version.js';

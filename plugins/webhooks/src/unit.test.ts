@@ -5,6 +5,11 @@ import { cloudEvent, renderBody } from './formats.js';
 import { signingHeaders, verifySignature } from './signing.js';
 import { slackMessage } from './targets/slack.js';
 import { createTargetRegistry } from './targets/registry.js';
+import { postJson } from './targets/http-send.js';
+import { DEFAULT_DENIED_NETWORKS, NetworkGuard } from './targets/network-guard.js';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { backoff, errorText } from './worker.js';
 import { SubscribedProjects } from './pull-filter.js';
 import { timeOrderedId } from './delivery-store.js';
@@ -103,5 +108,43 @@ describe('webhooks: the projects with a PULL_ARTIFACT policy, read once per batc
     for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(new Set(ids).size, 4, 'two ids of the same millisecond differ');
     assert.ok(ids[1]! < ids[2]! && ids[0]! < ids[2]! && ids[2]! < ids[3]!, 'a later time sorts after');
+  });
+});
+
+describe('webhooks: networks deliveries never reach', () => {
+  it('denies link-local and metadata addresses by default, in every spelling, and allows the rest', () => {
+    const guard = new NetworkGuard(DEFAULT_DENIED_NETWORKS);
+    for (const ip of ['169.254.169.254', '169.254.0.1', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe', 'fe80::1', '100.100.100.200', 'fd00:ec2::254']) {
+      assert.match(guard.check(ip) ?? '', /may not reach/, ip);
+    }
+    for (const ip of ['127.0.0.1', '10.1.2.3', '192.168.0.10', '::1', '8.8.8.8', '2001:db8::1']) assert.equal(guard.check(ip), undefined, ip);
+    assert.match(guard.checkHost('[fe80::1]') ?? '', /fe80::1/);
+    assert.equal(guard.checkHost('hooks.example.com'), undefined, 'names are checked when they are resolved');
+    assert.throws(() => new NetworkGuard(['10.0.0.0/33']), /not a network/);
+    assert.throws(() => new NetworkGuard(['example.com/8']), /not a network/);
+  });
+
+  it('checks the resolved addresses of a name on connect: a receiver on a denied network gets nothing', async () => {
+    let requests = 0;
+    const receiver = http.createServer((_req, res) => {
+      requests++;
+      res.end('ok');
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const target = { address: `http://localhost:${port}/hook`, skipCertVerify: false, caCertPem: undefined };
+      const signal = new AbortController().signal;
+      const loopbackDenied = new NetworkGuard(['127.0.0.0/8', '::1/128']);
+      await assert.rejects(postJson(target, '{}', {}, signal, loopbackDenied), /localhost: address (127\.0\.0\.1|::1) is in a network webhooks may not reach/);
+      await assert.rejects(postJson({ ...target, address: `http://127.0.0.1:${port}/hook` }, '{}', {}, signal, loopbackDenied), /may not reach/);
+      assert.equal(requests, 0, 'nothing was sent');
+      // The default lets a receiver on loopback (a CI server next to the registry) have it.
+      assert.equal(await postJson({ ...target, address: `http://127.0.0.1:${port}/hook` }, '{}', {}, signal, new NetworkGuard(DEFAULT_DENIED_NETWORKS)), 200);
+      assert.equal(requests, 1);
+    } finally {
+      receiver.close();
+    }
   });
 });

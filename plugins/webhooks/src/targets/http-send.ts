@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { WebhookTarget } from '@wharf/sdk';
+import type { NetworkGuard } from './network-guard.js';
 
 // Plain HTTP receivers get kept-alive connections: a busy policy sends many requests to one host.
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 });
@@ -9,17 +10,22 @@ const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSocke
 /**
  * One POST with node's http/https client: a custom CA and "skip verify" need per-request TLS
  * options, which the global fetch does not take. Reads at most 64 KiB of the answer and drops it.
+ * Never connects to an address `guard` denies (checked on the resolved addresses).
  */
 export async function postJson(
   target: Pick<WebhookTarget, 'address' | 'skipCertVerify' | 'caCertPem'>,
   body: string,
   headers: Readonly<Record<string, string>>,
   signal: AbortSignal,
+  guard: NetworkGuard,
 ): Promise<number> {
   const url = new URL(target.address);
+  const denied = guard.checkHost(url.hostname);
+  if (denied) throw new Error(denied);
   const isHttps = url.protocol === 'https:';
   const options: https.RequestOptions = {
     method: 'POST',
+    lookup: guard.lookup,
     headers: { 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'wharf-webhooks', ...headers },
     signal,
     ...(isHttps
@@ -41,8 +47,8 @@ export async function postJson(
   });
 }
 
-/** Checks an HTTP(S) address; a message when it is not one. */
-export function checkHttpAddress(address: string): string | undefined {
+/** Checks an HTTP(S) address; a message when it is not one, or is an IP address `guard` denies. */
+export function checkHttpAddress(address: string, guard: NetworkGuard): string | undefined {
   let url: URL;
   try {
     url = new URL(address);
@@ -51,5 +57,5 @@ export function checkHttpAddress(address: string): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `address must be an http:// or https:// URL`;
   if (url.username || url.password) return 'address must not carry credentials: use auth_header';
-  return undefined;
+  return guard.checkHost(url.hostname);
 }

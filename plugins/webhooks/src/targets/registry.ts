@@ -1,11 +1,15 @@
 import type { WebhookTargetKind, WebhookTargetRegistry } from '@wharf/sdk';
 import { httpTarget } from './http.js';
+import { DEFAULT_DENIED_NETWORKS, NetworkGuard } from './network-guard.js';
 import { slackTarget } from './slack.js';
 
 const TYPE = /^[a-z][a-z0-9-]{0,31}$/;
 
-/** The target kinds of this node: `http` and `slack`, and whatever target plugins register. */
-export function createTargetRegistry(): WebhookTargetRegistry {
+/**
+ * The target kinds of this node: `http` and `slack` (which never connect to what `guard` denies),
+ * and whatever target plugins register (their own network calls are theirs).
+ */
+export function createTargetRegistry(guard = new NetworkGuard(DEFAULT_DENIED_NETWORKS)): WebhookTargetRegistry {
   const kinds = new Map<string, WebhookTargetKind>();
   const registry: WebhookTargetRegistry = {
     register(kind) {
@@ -17,7 +21,7 @@ export function createTargetRegistry(): WebhookTargetRegistry {
     get: (type) => kinds.get(type),
     types: () => [...kinds.keys()].sort(),
   };
-  registry.register(httpTarget);
-  registry.register(slackTarget);
+  registry.register(httpTarget(guard));
+  registry.register(slackTarget(guard));
   return registry;
 }

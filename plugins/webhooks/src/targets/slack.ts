@@ -1,15 +1,16 @@
 import type { WebhookTargetKind } from '@wharf/sdk';
 import { checkHttpAddress, postJson } from './http-send.js';
+import type { NetworkGuard } from './network-guard.js';
 
 /** `slack`: a message for a Slack incoming webhook, with Harbor's payload in a code block. */
-export const slackTarget: WebhookTargetKind = Object.freeze({
+export const slackTarget = (guard: NetworkGuard): WebhookTargetKind => Object.freeze({
   type: 'slack',
   description: 'a Slack incoming-webhook message ({"text", "blocks"}) carrying the event',
-  validate: (target) => checkHttpAddress(target.address),
+  validate: (target) => checkHttpAddress(target.address, guard),
   async deliver({ target, event, sign, signal }) {
     const body = JSON.stringify(slackMessage(event.payload.type, event.policyName, event.payload));
     // Slack ignores the signature; a relay in between may check it.
-    return { statusCode: await postJson(target, body, { 'content-type': 'application/json', ...sign(body) }, signal) };
+    return { statusCode: await postJson(target, body, { 'content-type': 'application/json', ...sign(body) }, signal, guard) };
   },
 } satisfies WebhookTargetKind);
 
