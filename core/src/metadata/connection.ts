@@ -9,6 +9,12 @@ import type { DatabaseConfig } from './types.js';
 export type Dialect = DatabaseConfig['client'];
 
 const DEFAULT_POOL = { min: 0, max: 10 } as const;
+/**
+ * What every knex instance shares. `compileSqlOnError: false`: a failed query's message carries
+ * its SQL with placeholders, not with the bound values written in (knex's default), which would
+ * put whatever a statement binds (hashes, sealed secrets, payloads) into every logged error.
+ */
+const COMMON = { compileSqlOnError: false } as const;
 
 /** The handle a better-sqlite3 pool hands to `afterCreate`. */
 interface SqliteHandle {
@@ -26,6 +32,7 @@ export function createKnex(config: DatabaseConfig, logger?: Logger): Knex {
     case 'sqlite':
       return knexFactory({
         client: 'better-sqlite3',
+        ...COMMON,
         connection: { filename: prepareSqliteFile(config.filename) },
         useNullAsDefault: true,
         // better-sqlite3 is synchronous and SQLite allows one writer: one connection per process.
@@ -35,6 +42,7 @@ export function createKnex(config: DatabaseConfig, logger?: Logger): Knex {
     case 'postgres':
       return knexFactory({
         client: 'pg',
+        ...COMMON,
         connection: config.connection as Knex.StaticConnectionConfig | string,
         pool: { ...DEFAULT_POOL, ...config.pool },
         ...(log ? { log } : {}),
@@ -42,6 +50,7 @@ export function createKnex(config: DatabaseConfig, logger?: Logger): Knex {
     case 'mysql':
       return knexFactory({
         client: 'mysql2',
+        ...COMMON,
         connection: mysqlConnection(config.connection) as Knex.StaticConnectionConfig,
         pool: { ...DEFAULT_POOL, ...config.pool },
         ...(log ? { log } : {}),

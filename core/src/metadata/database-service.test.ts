@@ -209,6 +209,21 @@ forEachDatabase((name, create) => {
     assert.equal(service.isUniqueViolation(new Error('other')), false);
   });
 
+  it('puts no bound value into the message of a failed query (knex writes them in by default)', async () => {
+    const db = await create();
+    const service = kernelDatabase(open(db.config).knex);
+    await service.migrate('no-values', notesMigrations());
+    const secret = 'S3cret-bound-value-7f1e';
+    const builder = await service.knex('plugin_notes').insert({ text: secret, missing_column: secret }).then(() => undefined, (e: unknown) => e);
+    const raw = await service.knex.raw('insert into plugin_notes (text, missing_column) values (?, ?)', [secret, secret]).then(() => undefined, (e: unknown) => e);
+    const executed = await service.execute('insert into plugin_notes (text, missing_column) values (?, ?)', [secret, secret]).then(() => undefined, (e: unknown) => e);
+    for (const err of [builder, raw, executed]) {
+      assert.ok(err instanceof Error, 'the insert failed');
+      assert.match(err.message, /missing_column/, 'the message still says what failed');
+      assert.ok(!err.message.includes(secret), err.message);
+    }
+  });
+
   it('classifies a deadlock as a transient conflict (PostgreSQL and MySQL: two transactions locking two rows in opposite orders)', async () => {
     const db = await create();
     const service = kernelDatabase(open(db.config).knex);
