@@ -183,20 +183,14 @@ export class FanoutQueue {
     return Number(row?.n ?? 0);
   }
 
-  /** Of those, the ones that failed on their own: waiting to be tried again, or set aside. */
-  async stuck(): Promise<{ waiting: number; setAside: number }> {
-    const rows = (await this.database
-      .knex(TABLES.fanouts)
-      .where('attempts', '>', 0)
-      .select(this.database.knex.raw('case when ?? >= ? then 1 else 0 end as aside', ['next_try_at', SET_ASIDE]))
-      .count({ n: '*' })
-      .groupBy('aside')) as Array<{ aside: number | string; n: number | string }>;
-    let waiting = 0;
-    let setAside = 0;
-    for (const r of rows) {
-      if (Number(r.aside) === 1) setAside += Number(r.n);
-      else waiting += Number(r.n);
-    }
-    return { waiting, setAside };
+  /** One pass over the queue (for /metrics): all queued events, and of those the ones that failed on their own. */
+  async counts(): Promise<{ queued: number; waiting: number; setAside: number }> {
+    const sql = this.#statement('counts', (q) =>
+      `select count(*) as ${q('queued')}, ` +
+      `sum(case when ${q('attempts')} > 0 and ${q('next_try_at')} < ? then 1 else 0 end) as ${q('waiting')}, ` +
+      `sum(case when ${q('next_try_at')} >= ? then 1 else 0 end) as ${q('set_aside')} from ${q(TABLES.fanouts)}`);
+    const { rows } = await this.database.execute<{ queued: unknown; waiting: unknown; set_aside: unknown }>(sql, [SET_ASIDE, SET_ASIDE]);
+    const row = rows[0];
+    return { queued: Number(row?.queued ?? 0), waiting: Number(row?.waiting ?? 0), setAside: Number(row?.set_aside ?? 0) };
   }
 }

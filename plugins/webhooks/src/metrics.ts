@@ -7,19 +7,19 @@ const COUNT_EVERY_MS = 10_000;
 
 /**
  * The webhook backlog in `/metrics` (when the metrics plugin is loaded): events queued and not
- * yet made into deliveries (and of those, the ones stuck), and deliveries by status. Counted at most every 10 s whatever the
- * scrape rate; a second kernel in one process (tests) reuses the registered gauge.
+ * yet made into deliveries (and of those, the ones stuck), and deliveries by status. Counted
+ * at most every 10 s whatever the scrape rate (two queries: the queue in one pass, the history
+ * by status); a second kernel in one process (tests) reuses the registered gauge.
  */
 export function registerWebhookMetrics(registry: Registry, queue: FanoutQueue, deliveries: DeliveryStore): void {
   let counted = Number.NEGATIVE_INFINITY;
   let counting: Promise<void> | undefined;
-  let queued = 0;
-  let stuck = { waiting: 0, setAside: 0 };
+  let backlog = { queued: 0, waiting: 0, setAside: 0 };
   let byStatus: Record<string, number> = {};
   const refresh = (): Promise<void> => {
     if (Date.now() - counted < COUNT_EVERY_MS) return Promise.resolve();
     counting ??= (async () => {
-      [queued, stuck, byStatus] = await Promise.all([queue.size(), queue.stuck(), deliveries.counts()]);
+      [backlog, byStatus] = await Promise.all([queue.counts(), deliveries.counts()]);
       counted = Date.now();
     })().finally(() => (counting = undefined));
     return counting;
@@ -31,7 +31,7 @@ export function registerWebhookMetrics(registry: Registry, queue: FanoutQueue, d
       registers: [registry],
       async collect() {
         await refresh().catch(() => undefined);
-        this.set(queued);
+        this.set(backlog.queued);
       },
     });
   }
@@ -43,8 +43,8 @@ export function registerWebhookMetrics(registry: Registry, queue: FanoutQueue, d
       registers: [registry],
       async collect() {
         await refresh().catch(() => undefined);
-        this.set({ state: 'waiting' }, stuck.waiting);
-        this.set({ state: 'set_aside' }, stuck.setAside);
+        this.set({ state: 'waiting' }, backlog.waiting);
+        this.set({ state: 'set_aside' }, backlog.setAside);
       },
     });
   }
